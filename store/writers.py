@@ -1,0 +1,59 @@
+"""Batched, columnar writers. Never row-by-row: per-row INSERT measured ~300 rows/s, while
+``INSERT INTO t SELECT * FROM <arrow table>`` measured 3-5 M rows/s (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+
+def _to_arrow(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            # NaN means absent: store NULL (DESIGN.md section 2).
+            return pa.array(values, from_pandas=True)
+        if values.dtype.kind == "O":
+            return pa.array(values.tolist(), from_pandas=True)
+        return pa.array(values)
+    return pa.array(list(values), from_pandas=True)
+
+
+def columns_to_arrow(columns: Mapping[str, Any]) -> pa.Table:
+    """Build an Arrow table from a mapping of column name -> array-like (equal lengths)."""
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns have different lengths: { {k: len(v) for k, v in columns.items()} }")
+    return pa.table({k: _to_arrow(v) for k, v in columns.items()})
+
+
+def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Any]) -> int:
+    """Insert equal-length columns into ``table`` in one statement; return the row count.
+
+    Columns absent from ``columns`` get their default (NULL). Float NaN becomes NULL.
+    """
+    if not columns:
+        return 0
+    arrow = columns_to_arrow(columns)
+    if arrow.num_rows == 0:
+        return 0
+    names = ", ".join(f'"{c}"' for c in arrow.column_names)
+    con.register("_runstrong_batch", arrow)
+    try:
+        con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _runstrong_batch')
+    finally:
+        con.unregister("_runstrong_batch")
+    return arrow.num_rows
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert a list of dicts (same keys) as one columnar batch."""
+    if not rows:
+        return 0
+    keys = list(rows[0].keys())
+    return insert_columns(con, table, {k: [r.get(k) for r in rows] for k in keys})
