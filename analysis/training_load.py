@@ -1,0 +1,456 @@
+"""Training load: Banister TRIMP, CTL/ATL/TSB, and weekly strength exposure.
+
+Pure numpy functions (no I/O). Weekly and daily rollups are computed in the
+athlete's time zone (an IANA name such as ``"Europe/Oslo"``); weeks are ISO
+weeks starting on Monday and are named by their Monday's ISO date.
+
+References
+----------
+Banister EW (1991). Modeling elite athletic performance. In: Physiological
+Testing of Elite Athletes. Human Kinetics. (TRIMP weighting 0.64 e^(1.92 x)
+for men, 0.86 e^(1.67 x) for women.)
+Coggan A / TrainingPeaks Performance Manager: CTL and ATL as 42- and 7-day
+exponentially weighted averages of daily load, TSB = CTL - ATL.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.economy import zone_info
+
+__all__ = [
+    "StrengthSet",
+    "WeeklyStrength",
+    "banister_trimp",
+    "daily_load",
+    "fitness_fatigue",
+    "local_date",
+    "strength_sets_from_dicts",
+    "week_start",
+    "weekly_strength",
+]
+
+
+def _sex_key(sex: str) -> str:
+    s = str(sex).strip().lower()
+    if s in ("male", "m", "man"):
+        return "male"
+    if s in ("female", "f", "woman"):
+        return "female"
+    raise ValueError(f"sex must be 'male' or 'female' (the two Banister weightings), got {sex!r}")
+
+
+def banister_trimp(
+    t_ns: np.ndarray,
+    heart_rate_bpm: np.ndarray,
+    *,
+    hr_rest_bpm: float,
+    hr_max_bpm: float,
+    sex: str,
+    max_interval_s: float = 10.0,
+) -> float:
+    """Banister training impulse (TRIMP) of one session from sampled HR.
+
+    ``TRIMP = sum over sample intervals of  dt_min * HRr * y(HRr)``, with
+    ``HRr = (HR - HR_rest) / (HR_max - HR_rest)`` clipped to [0, 1] and
+    ``y = 0.64 e^(1.92 HRr)`` (men) or ``0.86 e^(1.67 HRr)`` (women)
+    (Banister 1991). Each sample's HR holds over the interval to the next
+    sample (left rectangle); intervals longer than ``max_interval_s`` (pauses)
+    and intervals whose HR is NaN contribute nothing.
+
+    Parameters
+    ----------
+    t_ns : numpy.ndarray
+        int64 UTC epoch ns, non-decreasing.
+    heart_rate_bpm : numpy.ndarray
+        Same length, NaN where absent.
+    hr_rest_bpm, hr_max_bpm : float
+        From the athlete profile; 20 <= rest < max <= 250.
+    sex : str
+        ``'male'`` or ``'female'``.
+
+    Returns
+    -------
+    float
+        TRIMP in arbitrary units ("minutes at weighted intensity").
+    """
+    t = np.asarray(t_ns)
+    hr = np.asarray(heart_rate_bpm, dtype=np.float64)
+    if t.ndim != 1 or hr.shape != t.shape:
+        raise ValueError(f"t_ns and heart_rate_bpm must be 1-D of equal length, got {t.shape} and {hr.shape}")
+    if not (np.isfinite(hr_rest_bpm) and np.isfinite(hr_max_bpm) and 20 <= hr_rest_bpm < hr_max_bpm <= 250):
+        raise ValueError("need 20 <= hr_rest_bpm < hr_max_bpm <= 250")
+    a, b = (0.64, 1.92) if _sex_key(sex) == "male" else (0.86, 1.67)
+    if t.size < 2:
+        return 0.0
+    t = t.astype(np.int64)
+    dt_s = np.diff(t) / 1e9
+    if np.any(dt_s < 0):
+        raise ValueError("t_ns must be non-decreasing")
+    hrr = np.clip((hr[:-1] - hr_rest_bpm) / (hr_max_bpm - hr_rest_bpm), 0.0, 1.0)
+    use = np.isfinite(hrr) & (dt_s <= max_interval_s)
+    w = hrr[use] * a * np.exp(b * hrr[use])
+    return float(np.sum(dt_s[use] / 60.0 * w))
+
+
+def fitness_fatigue(
+    daily_load: np.ndarray,
+    *,
+    ctl_days: float = 42.0,
+    atl_days: float = 7.0,
+    ctl0: float = 0.0,
+    atl0: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CTL, ATL and TSB from consecutive daily loads (exponentially weighted averages).
+
+    Recurrence (the TrainingPeaks/Coggan Performance Manager form), with
+    smoothing constant ``k = 1 / tau``::
+
+        CTL[d] = CTL[d-1] + (load[d] - CTL[d-1]) / 42
+        ATL[d] = ATL[d-1] + (load[d] - ATL[d-1]) / 7
+        TSB[d] = CTL[d] - ATL[d]
+
+    so a constant load ``L`` from zero gives ``CTL[n] = L (1 - (1 - 1/42)^(n+1))``
+    for day index ``n`` (0-based). (Some tools use ``k = 1 - e^(-1/tau)``
+    instead; the difference is under 1.2 % for tau = 42 and 7 % for tau = 7.)
+    TSB is reported on the same day as CTL/ATL (TrainingPeaks shows
+    yesterday's: shift by one day if you need that convention).
+
+    Parameters
+    ----------
+    daily_load : numpy.ndarray
+        One value per consecutive calendar day (0 for rest days, not NaN).
+    ctl_days, atl_days : float
+        Time constants, days (>= 1).
+    ctl0, atl0 : float
+        Values on the day before the first.
+
+    Returns
+    -------
+    (ctl, atl, tsb) : tuple of numpy.ndarray
+    """
+    x = np.asarray(daily_load, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError("daily_load must be 1-D (one value per day)")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("daily_load must be finite (use 0 for days without training)")
+    if ctl_days < 1 or atl_days < 1:
+        raise ValueError("ctl_days and atl_days must be >= 1")
+    ctl = _ewma(x, 1.0 / ctl_days, ctl0)
+    atl = _ewma(x, 1.0 / atl_days, atl0)
+    return ctl, atl, ctl - atl
+
+
+def _ewma(x: np.ndarray, k: float, y0: float) -> np.ndarray:
+    # y[n] = (1-k) y[n-1] + k x[n], closed form via scipy.signal.lfilter (exact, vectorised).
+    from scipy.signal import lfilter
+
+    if x.size == 0:
+        return x.copy()
+    y, _ = lfilter([k], [1.0, -(1.0 - k)], x, zi=[(1.0 - k) * y0])
+    return y
+
+
+def local_date(t_ns: int, tz: str) -> _dt.date:
+    """Calendar date of a UTC epoch-ns instant in time zone ``tz``."""
+    zi = zone_info(tz)
+    return _dt.datetime.fromtimestamp(int(t_ns) / 1e9, tz=_dt.UTC).astimezone(zi).date()
+
+
+def week_start(d: _dt.date) -> _dt.date:
+    """Monday of the ISO week containing date ``d``."""
+    return d - _dt.timedelta(days=d.weekday())
+
+
+def daily_load(started_at_ns: Sequence[int], loads: Sequence[float], tz: str, *,
+               first_day: _dt.date | None = None, last_day: _dt.date | None = None
+               ) -> tuple[list[_dt.date], np.ndarray]:
+    """Sum session loads into consecutive local calendar days (zeros on days without sessions).
+
+    Parameters
+    ----------
+    started_at_ns : sequence of int
+        Session start instants, UTC epoch ns.
+    loads : sequence of float
+        Load per session (e.g. TRIMP); NaN/None sessions count as 0.
+    tz : str
+        Athlete's IANA zone (sessions are dated by local start).
+    first_day, last_day : datetime.date, optional
+        Extend the range (e.g. to today) beyond the sessions.
+
+    Returns
+    -------
+    (days, load) : list of datetime.date, numpy.ndarray
+    """
+    if len(started_at_ns) != len(loads):
+        raise ValueError("started_at_ns and loads must have the same length")
+    dates = [local_date(t, tz) for t in started_at_ns]
+    cand = [*dates, *(x for x in (first_day, last_day) if x is not None)]
+    if not cand:
+        return [], np.zeros(0)
+    d0, d1 = min(cand), max(cand)
+    n = (d1 - d0).days + 1
+    out = np.zeros(n)
+    for d, x in zip(dates, loads, strict=True):
+        if x is not None and np.isfinite(x):
+            out[(d - d0).days] += float(x)
+    return [d0 + _dt.timedelta(days=i) for i in range(n)], out
+
+
+# --------------------------------------------------------------------------------------------
+# Strength
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StrengthSet:
+    """One strength set (the CLI ``sets`` row, reduced to what load needs).
+
+    Attributes
+    ----------
+    started_at_ns : int
+        UTC epoch ns.
+    exercise : str or None
+        Snake_case name (``back_squat``...) or None if unknown.
+    reps : int or None
+    load_kg : float or None
+        External load (bar + plates). None/0 for body-weight sets.
+    set_type : str
+        ``'active'`` or ``'rest'`` (rest sets are ignored).
+    session_key : str or None
+        Activity or stream session the set belongs to; sets without one are
+        grouped into sessions by time (see :func:`weekly_strength`).
+    """
+
+    started_at_ns: int
+    exercise: str | None
+    reps: int | None
+    load_kg: float | None
+    set_type: str = "active"
+    session_key: str | None = None
+
+
+def _parse_time_ns(v: Any) -> int:
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, _dt.datetime):
+        if v.tzinfo is None:
+            raise ValueError("started_at datetimes must be tz-aware (UTC)")
+        delta = v - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+        return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    if isinstance(v, str):
+        dt = _dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        return _parse_time_ns(dt)
+    raise ValueError(f"cannot read a time from {v!r}")
+
+
+def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[StrengthSet]:
+    """Convert ``sets`` rows (CLI-CONTRACT JSON: started_at ISO UTC, exercise, reps, load_kg,
+    set_type, activity_id/session_id) or :class:`StrengthSet` objects into StrengthSets."""
+    out: list[StrengthSet] = []
+    for r in rows:
+        if isinstance(r, StrengthSet):
+            out.append(r)
+            continue
+        t = r.get("started_at_ns", r.get("started_at"))
+        if t is None:
+            raise ValueError("every set needs started_at (ISO-8601 UTC) or started_at_ns")
+        out.append(
+            StrengthSet(
+                started_at_ns=_parse_time_ns(t),
+                exercise=r.get("exercise"),
+                reps=None if r.get("reps") is None else int(r["reps"]),
+                load_kg=None if r.get("load_kg") is None else float(r["load_kg"]),
+                set_type=str(r.get("set_type") or "active"),
+                session_key=r.get("session_key") or r.get("activity_id") or r.get("session_id"),
+            )
+        )
+    return out
+
+
+def _laterality(exercise: str | None) -> str | None:
+    """'bilateral' / 'unilateral' from analysis.exercises (another engineer's table), else None."""
+    if not exercise:
+        return None
+    try:
+        from analysis import exercises
+    except ImportError:  # module not written yet
+        return None
+    fn = getattr(exercises, "laterality", None)
+    if callable(fn):
+        try:
+            return fn(exercise)
+        except (KeyError, ValueError):
+            return None
+    for name in ("LATERALITY", "EXERCISE_LATERALITY"):
+        table = getattr(exercises, name, None)
+        if isinstance(table, Mapping):
+            return table.get(exercise)
+    return None
+
+
+@dataclass
+class WeeklyStrength:
+    """Strength exposure of one local ISO week (Monday ``week_start``).
+
+    Attributes
+    ----------
+    week_start : str
+        ISO date of the Monday, athlete's zone.
+    sessions : int
+        Distinct strength sessions with at least one active set.
+    target_sessions : int
+        The prescription (2/week).
+    adherence : float
+        ``min(sessions / target, 1)``... reported uncapped as ``sessions / target``.
+    sets : int
+        Active sets.
+    volume_load_kg : float
+        Sum of reps x load_kg over active sets with both known (kg moved).
+    zone_sets : int
+        Sets of 3-5 reps at 80-100 % of that exercise's estimated 5RM.
+    sets_without_e5rm : int
+        Loaded sets whose exercise had no e5RM given (zone not decidable).
+    bilateral_sets, unilateral_sets, unknown_laterality_sets : int
+    bilateral_volume_load_kg, unilateral_volume_load_kg : float
+    cumulative_sessions : int
+        Sessions up to and including this week.
+    """
+
+    week_start: str
+    sessions: int = 0
+    target_sessions: int = 2
+    adherence: float = 0.0
+    sets: int = 0
+    volume_load_kg: float = 0.0
+    zone_sets: int = 0
+    sets_without_e5rm: int = 0
+    bilateral_sets: int = 0
+    unilateral_sets: int = 0
+    unknown_laterality_sets: int = 0
+    bilateral_volume_load_kg: float = 0.0
+    unilateral_volume_load_kg: float = 0.0
+    cumulative_sessions: int = 0
+    exercises: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def weekly_strength(
+    sets: Iterable[StrengthSet | Mapping[str, Any]],
+    tz: str,
+    *,
+    e5rm_kg: Mapping[str, float] | None = None,
+    target_sessions_per_week: int = 2,
+    zone_reps: tuple[int, int] = (3, 5),
+    zone_pct_e5rm: tuple[float, float] = (0.80, 1.00),
+    session_gap_s: float = 3 * 3600.0,
+    first_week: _dt.date | None = None,
+    last_week: _dt.date | None = None,
+) -> list[WeeklyStrength]:
+    """Weekly strength rollup in the athlete's time zone.
+
+    Per local ISO week (Monday start): sessions (distinct ``session_key``;
+    sets without a key are one session while consecutive sets are less than
+    ``session_gap_s`` apart), active sets, volume load = sum(reps x load_kg),
+    sets in the prescription zone (``zone_reps`` = 3-5 reps at
+    ``zone_pct_e5rm`` = 80-100 % of the exercise's estimated 5RM, given in
+    ``e5rm_kg``; the clinic prescription, DESIGN.md section 7), sessions
+    against the target (2/week), and the bilateral/unilateral split from
+    ``analysis.exercises`` (unknown exercises count as volume only). Weeks
+    without sessions between the first and last week are included (zeros).
+
+    Parameters
+    ----------
+    sets : iterable of StrengthSet or mapping
+        See :func:`strength_sets_from_dicts`.
+    tz : str
+        Athlete's IANA zone.
+    e5rm_kg : mapping, optional
+        Exercise name -> estimated 5RM in kg.
+    first_week, last_week : datetime.date, optional
+        Extend the range of weeks (any date in the week).
+
+    Returns
+    -------
+    list of WeeklyStrength
+        Consecutive weeks, oldest first (empty if no sets and no range).
+    """
+    zone_info(tz)
+    if target_sessions_per_week < 1:
+        raise ValueError("target_sessions_per_week must be >= 1")
+    lo_r, hi_r = zone_reps
+    lo_p, hi_p = zone_pct_e5rm
+    if not (0 < lo_r <= hi_r and 0 < lo_p <= hi_p):
+        raise ValueError("zone_reps and zone_pct_e5rm must be increasing positive pairs")
+    e5 = dict(e5rm_kg or {})
+    for k, v in e5.items():
+        if not (v is not None and np.isfinite(v) and v > 0):
+            raise ValueError(f"e5rm_kg[{k!r}] must be a positive number of kg")
+    rows = [s for s in strength_sets_from_dicts(sets) if s.set_type == "active"]
+    rows.sort(key=lambda s: s.started_at_ns)
+    # session identity
+    keys: list[str] = []
+    last_t: int | None = None
+    anon = 0
+    for s in rows:
+        if s.session_key:
+            keys.append(f"k:{s.session_key}")
+        else:
+            if last_t is None or (s.started_at_ns - last_t) / 1e9 > session_gap_s:
+                anon += 1
+            keys.append(f"a:{anon}")
+            last_t = s.started_at_ns
+    weeks_of = [week_start(local_date(s.started_at_ns, tz)) for s in rows]
+    cand = [*weeks_of, *(week_start(w) for w in (first_week, last_week) if w is not None)]
+    if not cand:
+        return []
+    w0, w1 = min(cand), max(cand)
+    n_weeks = (w1 - w0).days // 7 + 1
+    out = [
+        WeeklyStrength(week_start=(w0 + _dt.timedelta(days=7 * i)).isoformat(), target_sessions=target_sessions_per_week)
+        for i in range(n_weeks)
+    ]
+    sessions_in_week: list[set[str]] = [set() for _ in range(n_weeks)]
+    session_week: dict[str, int] = {}
+    for s, key, wk in zip(rows, keys, weeks_of, strict=True):
+        i = (wk - w0).days // 7
+        # a session spanning midnight Sunday counts in the week it started
+        i = session_week.setdefault(key, i)
+        ws = out[i]
+        sessions_in_week[i].add(key)
+        ws.sets += 1
+        if s.exercise:
+            ws.exercises[s.exercise] = ws.exercises.get(s.exercise, 0) + 1
+        vl = float(s.reps) * float(s.load_kg) if s.reps is not None and s.load_kg is not None else 0.0
+        ws.volume_load_kg += vl
+        lat = _laterality(s.exercise)
+        if lat == "bilateral":
+            ws.bilateral_sets += 1
+            ws.bilateral_volume_load_kg += vl
+        elif lat == "unilateral":
+            ws.unilateral_sets += 1
+            ws.unilateral_volume_load_kg += vl
+        else:
+            ws.unknown_laterality_sets += 1
+        if s.reps is not None and s.load_kg is not None and s.load_kg > 0:
+            ref = e5.get(s.exercise) if s.exercise else None
+            if ref is None:
+                ws.sets_without_e5rm += 1
+            elif lo_r <= s.reps <= hi_r and lo_p * ref - 1e-9 <= s.load_kg <= hi_p * ref + 1e-9:
+                ws.zone_sets += 1
+    cum = 0
+    for ws, ss in zip(out, sessions_in_week, strict=True):
+        ws.sessions = len(ss)
+        cum += ws.sessions
+        ws.cumulative_sessions = cum
+        ws.adherence = ws.sessions / ws.target_sessions
+        ws.volume_load_kg = round(ws.volume_load_kg, 6)
+    return out
