@@ -1,0 +1,67 @@
+"""Fixtures for the report/export tests: tiny stores built with the canonical writer types,
+and the browser-test policy (skip with a loud note locally, fail in CI when Chromium is missing)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from store.connection import open_store
+
+# ------------------------------------------------------------------------------------------
+# Browser policy
+# ------------------------------------------------------------------------------------------
+
+_SKIPPED_BROWSER: list[str] = []
+
+
+def chromium_path() -> str | None:
+    for cand in (os.environ.get("RUNSTRONG_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but Chromium is not installed (/usr/bin/chromium): browser tests cannot run")
+        reason = "Chromium not installed (apt-get install -y chromium): browser tests SKIPPED"
+        _SKIPPED_BROWSER.append(reason)
+        pytest.skip(reason)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "browser" in getattr(r, "keywords", {})]
+    if _SKIPPED_BROWSER or skipped:
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", yellow=True, bold=True)
+        terminalreporter.write_line(
+            f"{max(len(skipped), 1)} browser test(s) did not run: Chromium is missing. "
+            "The report was NOT checked in a real browser. Install it with: apt-get install -y chromium",
+            yellow=True,
+        )
+
+
+@pytest.fixture
+def make_store(tmp_path: Path) -> Callable[..., tuple[object, Path]]:
+    opened = []
+
+    def _make(name: str = "x.duckdb"):
+        path = tmp_path / name
+        con = open_store(path, wait_s=1.0)
+        opened.append(con)
+        return con, path
+
+    yield _make
+    for con in opened:
+        with contextlib.suppress(Exception):  # already closed by the test
+            con.close()

@@ -1,0 +1,75 @@
+"""export --parquet: Hive layout, zstd, and partition pruning seen by pyarrow.dataset and DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from report_testdata import UTC, run_activity, strength_activity, write
+
+from store.export import export_parquet
+
+
+def _fill(con) -> None:
+    # two athletes x two years x two months, short runs (the layout matters, not the data)
+    for athlete in ("alice", "bob"):
+        acts = []
+        for i, (y, m) in enumerate([(2024, 3), (2024, 11), (2025, 3), (2025, 11)]):
+            start = dt.datetime(y, m, 10, 7, 0, tzinfo=UTC)
+            acts.append(run_activity(f"{athlete}{i}" + "0" * 12 + "-0", start, minutes=5, seed=i))
+        acts.append(strength_activity(f"{athlete}s" + "0" * 12 + "-0", dt.datetime(2025, 3, 12, tzinfo=UTC),
+                                      [("back_squat", 5, 80.0)]))
+        write(con, athlete, acts, path=f"{athlete}.fit")
+
+
+def test_export_layout_and_pruning(make_store, tmp_path):
+    con, _ = make_store()
+    _fill(con)
+    out = tmp_path / "pq"
+    summary = export_parquet(con, out)
+    rec = summary["tables"]["record"]
+    assert rec["partition_by"] == ["athlete", "year", "month"]
+    assert rec["rows"] == 2 * 4 * 300
+    assert rec["files"] == 8  # 2 athletes x 4 (year, month) cells
+    files = sorted(p.relative_to(out / "record").as_posix() for p in (out / "record").rglob("*.parquet"))
+    assert files[0].startswith("athlete=alice/year=2024/month=11/")
+    assert pq.ParquetFile(out / "record" / files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert summary["tables"]["strength_set"]["rows"] == 2
+    assert summary["tables"]["schema_migration"]["partition_by"] == []
+
+    # pyarrow: the filter selects only the matching fragments (files), and the rows are right
+    dset = ds.dataset(out / "record", format="parquet", partitioning="hive")
+    flt = (ds.field("athlete") == "alice") & (ds.field("year") == 2025)
+    frags = list(dset.get_fragments(filter=flt))
+    assert len(frags) == 2
+    assert all("athlete=alice/year=2025" in f.path for f in frags)
+    assert dset.to_table(filter=flt).num_rows == 2 * 300
+
+    # DuckDB: hive partitions prune files (EXPLAIN ANALYZE reports the files read)
+    glob = str(out / "record" / "**" / "*.parquet")
+    dcon = duckdb.connect()
+    n = dcon.execute(
+        "SELECT count(*) FROM read_parquet(?, hive_partitioning = true) WHERE athlete = 'bob' AND year = 2024", [glob]
+    ).fetchone()[0]
+    assert n == 2 * 300
+    plan = dcon.execute(
+        f"EXPLAIN ANALYZE SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+        "WHERE athlete = 'bob' AND year = 2024"
+    ).fetchall()[0][1]
+    m = re.search(r"Total Files Read:\s*(\d+)", plan)
+    assert m is not None, plan
+    assert int(m.group(1)) == 2
+
+
+def test_export_is_a_snapshot(make_store, tmp_path):
+    con, _ = make_store()
+    _fill(con)
+    out = tmp_path / "pq"
+    export_parquet(con, out)
+    con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    again = export_parquet(con, out)
+    assert again["tables"]["record"]["files"] == 4
+    assert not list((out / "record").glob("athlete=bob"))
