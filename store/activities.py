@@ -103,7 +103,7 @@ def log_import_event(
     insert_rows(
         con,
         "import_event",
-        [{"athlete": athlete, "path": path, "sha256": sha256, "status": status, "reason": reason, "at": _now()}],
+        [{"athlete": athlete, "path": path, "sha256": sha256, "status": status, "reason": reason, "logged_at": _now()}],
     )
 
 

@@ -62,7 +62,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             sha256         VARCHAR,
             status         VARCHAR NOT NULL, -- 'failed' | 'skipped' | 'partial'
             reason         VARCHAR,
-            at             TIMESTAMPTZ NOT NULL
+            logged_at      TIMESTAMPTZ NOT NULL
         );
 
         CREATE TABLE activity (

@@ -59,3 +59,11 @@ def decode_fitparse(data: bytes, keep: tuple[str, ...] = STORED_MESSAGES) -> Dec
         error = f"malformed FIT data: {type(exc).__name__}: {exc}"
     messages = {k: columns_from_rows(k, v) for k, v in rows.items() if v}
     return DecodedFit(messages=messages, decoder="fitparse", error=error)
+
+
+def enum_value_name(type_name: str, value: int) -> str | None:
+    """Name of ``value`` in the FIT profile's enum type ``type_name`` (None if unknown)."""
+    ftype = fit_profile.FIELD_TYPES.get(type_name)
+    if ftype is None or not ftype.values:
+        return None
+    return ftype.values.get(value)

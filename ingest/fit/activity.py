@@ -1,0 +1,308 @@
+"""Decoded FIT columns -> canonical activities (pure: no I/O).
+
+One activity per FIT ``session`` message (multisport and chained files give several). A record
+belongs to the first session whose time window ``[start_time, start_time + total_elapsed_time]``
+contains it; a record outside every window goes to the last session that started before it (or
+the first session), so nothing a watch recorded is dropped. Files without a session message
+(damaged or minimal ones) get one activity spanning their records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.fit import exercises
+from ingest.fit.model import DecodedFit, MessageColumns
+from ingest.records import ActivityData, LapRow, RecordArrays, SetRow
+
+#: Sports whose FIT cadence is strides/min per leg: steps/min = 2 x (cadence + fractional_cadence).
+FOOT_SPORTS = frozenset({"running", "walking", "hiking", "generic_foot", "trail_running"})
+SEMICIRCLE_TO_DEG = 180.0 / 2**31
+
+
+class NotAnActivity(Exception):
+    """A valid FIT file of another type (settings, monitoring, workout, ...): skipped, not failed."""
+
+    def __init__(self, file_type: str | None) -> None:
+        self.file_type = file_type
+        super().__init__(f"not an activity file ({file_type or 'no file_id'})")
+
+
+class NoActivityData(ValueError):
+    """An activity file with nothing we can store (no sessions and no records)."""
+
+
+@dataclass(frozen=True)
+class _Window:
+    start_s: float
+    end_s: float
+
+
+def activity_id(sha256: str, session_index: int) -> str:
+    """DESIGN.md section 3: first 16 hex of the content hash + '-' + the session's index."""
+    return f"{sha256[:16]}-{session_index}"
+
+
+def _utc(epoch_s: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch_s, tz=dt.UTC)
+
+
+def _opt(v: float) -> float | None:
+    return None if v is None or np.isnan(v) else float(v)
+
+
+def _name(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return None if np.isnan(v) else str(int(v))
+    return str(v)
+
+
+def _windows(sessions: MessageColumns, record_t: np.ndarray) -> list[_Window]:
+    start = sessions.numeric("start_time")
+    end_ts = sessions.numeric("timestamp")
+    elapsed = sessions.numeric("total_elapsed_time")
+    out = []
+    for i in range(sessions.n):
+        s = start[i]
+        if np.isnan(s):
+            s = end_ts[i] - elapsed[i] if not np.isnan(end_ts[i] - elapsed[i]) else np.nan
+        if np.isnan(s):
+            s = float(record_t[0]) if len(record_t) else 0.0
+        e = s + elapsed[i] if not np.isnan(elapsed[i]) else end_ts[i]
+        if np.isnan(e):
+            e = s
+        out.append(_Window(float(s), float(e)))
+    return out
+
+
+def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
+    """Index of the window each time belongs to (rule in the module docstring)."""
+    owner = np.full(len(t_s), -1, dtype=np.int64)
+    for i in reversed(range(len(windows))):  # reversed: the first containing window wins
+        w = windows[i]
+        owner[(t_s >= w.start_s) & (t_s <= w.end_s)] = i
+    missing = owner < 0
+    if missing.any() and windows:
+        starts = np.array([w.start_s for w in windows])
+        order = np.argsort(starts, kind="stable")
+        pos = np.searchsorted(starts[order], t_s[missing], side="right") - 1
+        owner[missing] = order[np.clip(pos, 0, len(windows) - 1)]
+    return owner
+
+
+def _records(rec: MessageColumns, sport_of_row: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    t_s = rec.numeric("timestamp")
+    cadence = rec.numeric("cadence")
+    frac = rec.numeric("fractional_cadence")
+    foot = np.isin(sport_of_row, list(FOOT_SPORTS))
+    steps = 2.0 * (cadence + np.where(np.isnan(frac), 0.0, frac))
+    values = {
+        "heart_rate_bpm": rec.numeric("heart_rate"),
+        "speed_mps": rec.numeric("enhanced_speed", "speed"),
+        "distance_m": rec.numeric("distance"),
+        "altitude_m": rec.numeric("enhanced_altitude", "altitude"),
+        "cadence_spm": np.where(foot, steps, np.nan),
+        "cadence_rpm": np.where(foot, np.nan, cadence),
+        # native power first, else a developer field named "Power" (Stryd and others)
+        "power_w": rec.numeric("power", "Power"),
+        "lat_deg": rec.numeric("position_lat") * SEMICIRCLE_TO_DEG,
+        "lon_deg": rec.numeric("position_long") * SEMICIRCLE_TO_DEG,
+        "temperature_c": rec.numeric("temperature"),
+        "vertical_oscillation_m": rec.numeric("vertical_oscillation") / 1000.0,
+        "stance_time_s": rec.numeric("stance_time") / 1000.0,
+        "step_length_m": rec.numeric("step_length") / 1000.0,
+        "vertical_ratio_pct": rec.numeric("vertical_ratio"),
+    }
+    return t_s, values
+
+
+def _device(fit: DecodedFit) -> str | None:
+    fid = fit.get("file_id")
+    if fid.n == 0:
+        return None
+    man = _name(fid.objects("manufacturer")[0])
+    prod = None
+    for key in ("garmin_product", "product_name", "product"):
+        v = fid.objects(key)[0]
+        if v is not None:
+            prod = _name(v)
+            break
+    if man is None and prod is None:
+        return None
+    return f"{man or '?'}/{prod or '?'}"
+
+
+def _utc_offset_s(fit: DecodedFit) -> int | None:
+    act = fit.get("activity")
+    if act.n == 0:
+        return None
+    local = act.numeric("local_timestamp")[0]
+    utc = act.numeric("timestamp")[0]
+    if np.isnan(local) or np.isnan(utc):
+        return None
+    return round((local - utc) / 60.0) * 60
+
+
+def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
+    """Canonical activities of one decoded FIT file.
+
+    Raises
+    ------
+    NotAnActivity
+        for a valid FIT file whose ``file_id.type`` is not ``activity``.
+    NoActivityData
+        for an activity file with no session and no record.
+    """
+    ftype = fit.file_type
+    if ftype != "activity":
+        if ftype is None and fit.get("record").n > 0:
+            pass  # no file_id (damaged start) but records: still an activity
+        else:
+            raise NotAnActivity(ftype)
+    sessions = fit.get("session")
+    rec = fit.get("record")
+    t_rec = rec.numeric("timestamp")
+    keep = ~np.isnan(t_rec)
+    if sessions.n == 0 and not keep.any():
+        raise NoActivityData("activity file holds no session and no record")
+
+    if sessions.n:
+        windows = _windows(sessions, t_rec[keep])
+        sports = [_name(v) or "generic" for v in sessions.objects("sport")]
+        subs = [_name(v) for v in sessions.objects("sub_sport")]
+    else:
+        t_ok = t_rec[keep]
+        windows = [_Window(float(t_ok.min()), float(t_ok.max()))]
+        sport_msg = fit.get("sport")
+        sports = [(_name(sport_msg.objects("sport")[0]) if sport_msg.n else None) or "generic"]
+        subs = [_name(sport_msg.objects("sub_sport")[0]) if sport_msg.n else None]
+
+    owner = assign_to_windows(t_rec, windows)
+    sport_of_row = np.array([sports[o] if o >= 0 else "" for o in owner], dtype=object)
+    t_s, values = _records(rec, sport_of_row)
+
+    lap_owner, laps = _laps(fit.get("lap"), windows)
+    set_owner, sets_msgs = _set_owner(fit.get("set"), windows)
+    sport_names = fit.get("sport").objects("name") if fit.get("sport").n else []
+    device = _device(fit)
+    utc_offset = _utc_offset_s(fit)
+    elapsed = sessions.numeric("total_elapsed_time") if sessions.n else None
+    dist = sessions.numeric("total_distance") if sessions.n else None
+    ascent = sessions.numeric("total_ascent") if sessions.n else None
+
+    out: list[ActivityData] = []
+    for i, w in enumerate(windows):
+        aid = activity_id(sha256, i)
+        sel = (owner == i) & keep
+        t_ns = np.round(t_s[sel] * 1e9).astype(np.int64)
+        arrays = RecordArrays(t_ns, {k: v[sel] for k, v in values.items()})
+        duration = _opt(elapsed[i]) if elapsed is not None else None
+        if duration is None and len(t_ns):
+            duration = (t_ns[-1] - t_ns[0]) / 1e9
+        distance = _opt(dist[i]) if dist is not None else None
+        if distance is None:
+            d = arrays.values["distance_m"]
+            distance = float(np.nanmax(d)) if np.isfinite(d).any() else None
+        name = sport_names[i] if i < len(sport_names) else (sport_names[0] if len(sport_names) == 1 else None)
+        out.append(
+            ActivityData(
+                activity_id=aid,
+                session_index=i,
+                sport=sports[i],
+                sub_sport=subs[i],
+                started_at=_utc(w.start_s),
+                duration_s=duration,
+                distance_m=distance,
+                records=arrays,
+                laps=[lap for lap, o in zip(laps, lap_owner, strict=True) if o == i],
+                sets=_sets(sets_msgs, set_owner, i, aid),
+                total_ascent_m=_opt(ascent[i]) if ascent is not None else None,
+                utc_offset_s=utc_offset,
+                device=device,
+                name=_name(name),
+            )
+        )
+    return out
+
+
+def _laps(lap: MessageColumns, windows: list[_Window]) -> tuple[np.ndarray, list[LapRow]]:
+    if lap.n == 0:
+        return np.zeros(0, dtype=np.int64), []
+    start = lap.numeric("start_time")
+    start = np.where(np.isnan(start), lap.numeric("timestamp"), start)
+    owner = assign_to_windows(np.nan_to_num(start, nan=windows[0].start_s), windows)
+    elapsed = lap.numeric("total_elapsed_time")
+    dist = lap.numeric("total_distance")
+    hr = lap.numeric("avg_heart_rate")
+    spd = lap.numeric("enhanced_avg_speed", "avg_speed")
+    pwr = lap.numeric("avg_power")
+    asc = lap.numeric("total_ascent")
+    rows: list[LapRow] = []
+    counters: dict[int, int] = {}
+    for j in range(lap.n):
+        o = int(owner[j])
+        idx = counters.get(o, 0)
+        counters[o] = idx + 1
+        rows.append(
+            LapRow(
+                lap_index=idx,
+                started_at=None if np.isnan(start[j]) else _utc(start[j]),
+                duration_s=_opt(elapsed[j]),
+                distance_m=_opt(dist[j]),
+                avg_heart_rate_bpm=_opt(hr[j]),
+                avg_speed_mps=_opt(spd[j]),
+                avg_power_w=_opt(pwr[j]),
+                total_ascent_m=_opt(asc[j]),
+            )
+        )
+    return owner, rows
+
+
+def _set_owner(msg: MessageColumns, windows: list[_Window]) -> tuple[np.ndarray, MessageColumns]:
+    if msg.n == 0:
+        return np.zeros(0, dtype=np.int64), msg
+    start = msg.numeric("start_time")
+    start = np.where(np.isnan(start), msg.numeric("timestamp"), start)
+    return assign_to_windows(np.nan_to_num(start, nan=windows[0].start_s), windows), msg
+
+
+def _sets(msg: MessageColumns, owner: np.ndarray, session: int, aid: str) -> list[SetRow]:
+    if msg.n == 0:
+        return []
+    start = msg.numeric("start_time")
+    start = np.where(np.isnan(start), msg.numeric("timestamp"), start)
+    reps = msg.numeric("repetitions")
+    weight = msg.numeric("weight")
+    duration = msg.numeric("duration")
+    mindex = msg.numeric("message_index")
+    set_types = msg.objects("set_type")
+    cats = msg.objects("category")
+    subs = msg.objects("category_subtype")
+    rows: list[SetRow] = []
+    for j in np.flatnonzero(owner == session):
+        cands = exercises.candidates(cats[j], subs[j])
+        key = int(mindex[j]) if not np.isnan(mindex[j]) else int(j)
+        st = _name(set_types[j]) or "active"
+        rows.append(
+            SetRow(
+                set_id=f"{aid}:{key}",
+                set_index=len(rows),
+                started_at=None if np.isnan(start[j]) else _utc(start[j]),
+                exercise=cands[0][2] if cands else None,
+                exercise_candidates=[c[2] for c in cands],
+                fit_category=cands[0][0] if cands else None,
+                fit_category_subtype=cands[0][1] if cands else None,
+                set_type=st,
+                reps=None if np.isnan(reps[j]) else int(reps[j]),
+                load_kg=_opt(weight[j]),
+                duration_s=_opt(duration[j]),
+                source="fit",
+                activity_id=aid,
+            )
+        )
+    return rows

@@ -1,0 +1,308 @@
+"""`import`: FIT sources -> decode -> canonical activities -> the store.
+
+* Idempotent: the ledger is keyed by (athlete, sha256 of the decompressed bytes); a duplicate is
+  recognised before decoding, so a re-import costs a hash per file.
+* Nothing is lost and nothing is half-imported: the ledger row and the data rows of a file
+  commit in the same transaction; bulk imports commit chunks of files (DESIGN.md section 3).
+* Damaged input never stops the batch: each file gets a status and a one-line reason.
+* Decoding runs in worker processes when the batch is large enough to pay for them; writing
+  stays in this process (the store is single-writer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
+from ingest.fit.fitparse_boundary import decode_fitparse
+from ingest.fit.model import DecodedFit
+from ingest.fit.sources import SourceItem, iter_sources
+from ingest.progress import Progress
+from ingest.records import ActivityData, SourceFile
+from store.activities import imported_hashes, log_import_event, write_activities
+
+log = logging.getLogger("runstrong.import")
+
+#: Commit after this many files or this many seconds, whichever comes first.
+COMMIT_FILES = 64
+COMMIT_SECONDS = 1.0
+#: Use worker processes when at least this many files need decoding.
+PARALLEL_MIN_FILES = 8
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # imported | skipped | failed | partial
+    sha256: str | None = None
+    activity_ids: list[str] = field(default_factory=list)
+    sport: str | None = None
+    records: int = 0
+    sets: int = 0
+    error: str | None = None
+    reason: str | None = None
+    decoder: str | None = None
+
+    def to_contract(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "sha256": self.sha256,
+            "activity_ids": self.activity_ids,
+            "sport": self.sport,
+            "records": self.records,
+            "sets": self.sets,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files if f.status in ("imported", "partial"))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count("failed") or self.count("partial") else 0
+
+    def to_contract(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_contract() for f in self.files],
+            "imported": self.count("imported"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "partial": self.count("partial"),
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class Decoded:
+    """What a worker returns for one file."""
+
+    path: str
+    sha256: str
+    bytes_size: int
+    status: str
+    activities: list[ActivityData] = field(default_factory=list)
+    decoder: str | None = None
+    file_type: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+def looks_like_fit(data: bytes) -> str | None:
+    """None when ``data`` starts with a FIT header, else the reason it does not."""
+    if len(data) == 0:
+        return "empty file"
+    if len(data) < 12:
+        return f"not a FIT file: {len(data)} bytes is shorter than a FIT header"
+    if data[0] not in (12, 14) or data[8:12] != b".FIT":
+        return "not a FIT file: no '.FIT' signature in the header"
+    return None
+
+
+def decode(data: bytes, path: str = "") -> DecodedFit:
+    """Our fast decoder, falling back to fitparse for the whole file when it cannot decode it."""
+    try:
+        from ingest.fit.fast_decoder import FastDecodeUnsupported, decode_fast
+    except ImportError:  # pragma: no cover - only while the fast decoder is absent
+        return decode_fitparse(data)
+    try:
+        return decode_fast(data)
+    except FastDecodeUnsupported as exc:
+        log.warning("%s: fast decoder cannot decode it (%s); decoding it with fitparse", path, exc)
+        return decode_fitparse(data)
+
+
+def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
+    """Decode one file and build its activities (runs in worker processes)."""
+    base = Decoded(path=path, sha256=sha256, bytes_size=len(data), status="failed")
+    bad = looks_like_fit(data)
+    if bad:
+        base.error = bad
+        return base
+    fit = decode(data, path)
+    base.decoder = fit.decoder
+    base.file_type = fit.file_type
+    try:
+        base.activities = build_activities(fit, sha256)
+    except NotAnActivity as exc:
+        if fit.error:  # damaged before we even learnt what it is
+            base.error = fit.error
+            return base
+        base.status = "skipped"
+        base.reason = str(exc)
+        return base
+    except NoActivityData as exc:
+        base.error = fit.error or str(exc)
+        return base
+    base.status = "partial" if fit.error else "imported"
+    base.error = fit.error
+    return base
+
+
+def _result_from(d: Decoded) -> FileResult:
+    acts = d.activities
+    sports = {a.sport for a in acts}
+    return FileResult(
+        path=d.path,
+        status=d.status,
+        sha256=d.sha256,
+        activity_ids=[a.activity_id for a in acts],
+        sport=(next(iter(sports)) if len(sports) == 1 else ("multisport" if sports else None)),
+        records=sum(len(a.records) for a in acts),
+        sets=sum(len(a.sets) for a in acts),
+        error=d.error,
+        reason=d.reason,
+        decoder=d.decoder,
+    )
+
+
+class _Pending:
+    """Items to decode, in order, decoded inline or in a process pool with a bounded window."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None, window: int) -> None:
+        self.pool = pool
+        self.window = window
+        self.queue: deque[tuple[FileResult | None, Future[Decoded] | Decoded | None]] = deque()
+
+    def add_result(self, r: FileResult) -> None:
+        self.queue.append((r, None))
+
+    def add_work(self, path: str, data: bytes, sha: str) -> None:
+        if self.pool is None:
+            self.queue.append((None, decode_item(path, data, sha)))
+        else:
+            self.queue.append((None, self.pool.submit(decode_item, path, data, sha)))
+
+    def full(self) -> bool:
+        return sum(1 for r, w in self.queue if isinstance(w, Future)) >= self.window
+
+    def drain(self, until_not_full: bool) -> Iterator[FileResult | Decoded]:
+        while self.queue and (not until_not_full or self.full()):
+            r, w = self.queue.popleft()
+            if r is not None:
+                yield r
+            elif isinstance(w, Future):
+                yield w.result()
+            elif w is not None:
+                yield w
+
+
+def import_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | Path],
+    *,
+    athlete: str,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    show_progress: bool = True,
+) -> ImportSummary:
+    """Import FIT files, folders and archives for ``athlete`` (see module docstring)."""
+    t0 = time.perf_counter()
+    summary = ImportSummary()
+    items = list(iter_sources(list(paths)))
+    known = imported_hashes(con, athlete)
+    seen: set[str] = set()
+    todo: list[tuple[SourceItem, str]] = []
+    ordered: list[tuple[SourceItem, str | None]] = []
+    for item in items:
+        sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
+        ordered.append((item, sha))
+        if sha is not None and sha not in known and sha not in seen:
+            todo.append((item, sha))
+            seen.add(sha)
+    n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    pool = None
+    if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("forkserver"))
+    bar = Progress(total=len(ordered), label="import", enabled=show_progress)
+    pending = _Pending(pool, window=4 * n_workers)
+    queued: set[str] = set()
+    state = {"files_in_tx": 0, "last_commit": time.monotonic()}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for item, sha in ordered:
+            if item.error is not None:
+                pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
+            elif sha in known or sha in queued:
+                pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason="duplicate"))
+            else:
+                assert item.data is not None and sha is not None
+                queued.add(sha)
+                pending.add_work(item.path, item.data, sha)
+            for done in pending.drain(until_not_full=True):
+                _store(con, athlete, done, summary, state, bar, progress)
+        for done in pending.drain(until_not_full=False):
+            _store(con, athlete, done, summary, state, bar, progress)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        bar.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    done: FileResult | Decoded,
+    summary: ImportSummary,
+    state: dict[str, Any],
+    bar: Progress,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    if isinstance(done, Decoded):
+        result = _result_from(done)
+        if done.status in ("imported", "partial"):
+            source = SourceFile(
+                sha256=done.sha256,
+                path=done.path,
+                bytes_size=done.bytes_size,
+                status=done.status,
+                decoder=done.decoder or "?",
+                file_type=done.file_type,
+                error=done.error,
+            )
+            write_activities(con, athlete, source, done.activities)
+            state["files_in_tx"] += 1
+    else:
+        result = done
+    if result.status in ("failed", "partial") or (result.status == "skipped" and result.reason != "duplicate"):
+        log_import_event(con, athlete, result.path, result.status, result.error or result.reason, result.sha256)
+    summary.files.append(result)
+    bar.update(len(summary.files))
+    if progress is not None:
+        progress(len(summary.files), bar.total)
+    now = time.monotonic()
+    if state["files_in_tx"] >= COMMIT_FILES or (state["files_in_tx"] and now - state["last_commit"] >= COMMIT_SECONDS):
+        con.execute("COMMIT")
+        con.execute("BEGIN TRANSACTION")
+        state["files_in_tx"] = 0
+        state["last_commit"] = now

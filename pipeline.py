@@ -1,0 +1,508 @@
+"""runstrong command line (CLI-CONTRACT.md). Parses arguments, calls library functions, maps
+errors to exit codes. No logic of its own lives here.
+
+Exit codes: 0 success; 1 some inputs failed or were only partly readable; 2 usage error;
+3 the database is locked by another process and did not free up within --wait seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments detected after parsing (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# output helpers
+
+
+def emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[dict[str, Any]], str]) -> None:
+    """One JSON document on stdout with --json, else human text."""
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        text = human(doc)
+        if text:
+            print(text)
+
+
+def info(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _fmt(v: Any, nd: int = 1) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _date(text: str) -> dt.datetime:
+    try:
+        d = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD") from None
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _nonneg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return v
+
+
+def _open(args: argparse.Namespace):
+    from store.athletes import validate_slug
+    from store.connection import open_store
+
+    validate_slug(args.athlete)
+    return open_store(args.db, wait_s=args.wait)
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ingest.fit.importer import import_paths
+    from store.athletes import ensure_athlete
+
+    con = _open(args)
+    try:
+        ensure_athlete(con, args.athlete)
+        _merge_landed(con, args)
+        summary = import_paths(con, args.paths, athlete=args.athlete, show_progress=not args.quiet)
+    finally:
+        con.close()
+    doc = summary.to_contract()
+
+    def human(d: dict[str, Any]) -> str:
+        lines = []
+        for f in d["files"]:
+            if f["status"] in ("failed", "partial"):
+                lines.append(f"{f['status']:8} {f['path']}: {f['error']}")
+            elif f["status"] == "skipped" and f["reason"] != "duplicate":
+                lines.append(f"skipped  {f['path']}: {f['reason']}")
+        lines.append(
+            f"{d['imported']} imported, {d['skipped']} skipped, {d['partial']} partial, {d['failed']} failed; "
+            f"{d['records']} records in {d['seconds']:.1f} s"
+        )
+        return "\n".join(lines)
+
+    emit(args, doc, human)
+    return summary.exit_code
+
+
+def _merge_landed(con: Any, args: argparse.Namespace) -> None:
+    """Merge streamed sessions left in landing files (DESIGN.md section 3), when that module exists."""
+    try:
+        from store.landing import merge_pending
+    except ImportError:
+        return
+    merged = merge_pending(con, Path(args.db))
+    if merged:
+        info(f"merged {len(merged)} streamed session(s) from landing files")
+
+
+def cmd_activities(args: argparse.Namespace) -> int:
+    from store import readers
+
+    con = _open(args)
+    try:
+        rows = readers.activities(con, args.athlete, since=args.since)
+    finally:
+        con.close()
+
+    def human(d: dict[str, Any]) -> str:
+        if not d["activities"]:
+            return f"no activities for athlete {args.athlete!r}"
+        return _table(
+            [
+                [a["activity_id"], a["started_at"] or "-", a["sport"], _fmt(a["duration_s"] and a["duration_s"] / 60),
+                 _fmt(a["distance_m"] and a["distance_m"] / 1000, 2), str(a["records"]),
+                 _fmt(a["avg_heart_rate_bpm"], 0), str(a["sets"]), "excluded" if a["excluded_reason"] else ""]
+                for a in d["activities"]
+            ],
+            ["activity_id", "started_at", "sport", "min", "km", "records", "avg_hr", "sets", ""],
+        )
+
+    emit(args, {"activities": rows}, human)
+    return EXIT_OK
+
+
+def cmd_sets(args: argparse.Namespace) -> int:
+    from store import readers
+
+    con = _open(args)
+    try:
+        rows = readers.sets(con, args.athlete, activity_id=args.activity)
+    finally:
+        con.close()
+
+    def human(d: dict[str, Any]) -> str:
+        if not d["sets"]:
+            return "no sets"
+        return _table(
+            [[s["set_id"], s["started_at"] or "-", s["set_type"], s["exercise"] or "-", _fmt(s["reps"]),
+              _fmt(s["load_kg"]), s["source"]] for s in d["sets"]],
+            ["set_id", "started_at", "type", "exercise", "reps", "kg", "source"],
+        )
+
+    emit(args, {"sets": rows}, human)
+    return EXIT_OK
+
+
+def cmd_athlete(args: argparse.Namespace) -> int:
+    from store import athletes
+
+    con = _open(args)
+    try:
+        if args.action == "set":
+            prof = athletes.set_profile(
+                con, args.athlete, body_mass_kg=args.body_mass_kg, sex=args.sex,
+                hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
+            )
+            doc: dict[str, Any] = {"athlete": prof.to_dict()}
+        elif args.action == "show":
+            prof = athletes.get_profile(con, args.athlete)
+            doc = {"athlete": (prof or athletes.Profile(args.athlete)).to_dict(), "exists": prof is not None}
+        elif args.action == "list":
+            doc = {"athletes": [p.to_dict() for p in athletes.list_athletes(con)]}
+        else:  # delete
+            if not args.yes:
+                raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
+            doc = {"athlete": args.athlete, "deleted_rows": athletes.delete_athlete(con, args.athlete)}
+    finally:
+        con.close()
+
+    def human(d: dict[str, Any]) -> str:
+        if "athletes" in d:
+            return "\n".join(p["athlete"] for p in d["athletes"]) or "no athletes"
+        if "deleted_rows" in d:
+            return f"deleted {sum(d['deleted_rows'].values())} rows of {d['athlete']}"
+        return "\n".join(f"{k}: {_fmt(v)}" for k, v in d["athlete"].items())
+
+    emit(args, doc, human)
+    return EXIT_OK
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    from store import corrections
+
+    con = _open(args)
+    try:
+        if args.set:
+            if not args.exercise:
+                raise UsageError("--set needs --exercise")
+            corrections.correct_set_exercise(con, args.athlete, args.set, args.exercise)
+            doc: dict[str, Any] = {"set_id": args.set, "exercise": args.exercise}
+        elif args.exclude:
+            if not args.reason:
+                raise UsageError("--exclude needs --reason")
+            corrections.exclude_activity(con, args.athlete, args.exclude, args.reason)
+            doc = {"activity_id": args.exclude, "excluded": True, "reason": args.reason}
+        else:
+            existed = corrections.include_activity(con, args.athlete, args.include)
+            doc = {"activity_id": args.include, "excluded": False, "was_excluded": existed}
+    finally:
+        con.close()
+    emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
+    return EXIT_OK
+
+
+def _rep_line(rep: dict[str, Any]) -> str:
+    rfd = rep.get("peak_rfd_n_per_s")
+    return (
+        f"rep {rep.get('index')}: mean {rep['mean_velocity_mps']:.2f} m/s, peak {rep['peak_velocity_mps']:.2f} m/s, "
+        f"velocity loss {rep.get('velocity_loss_pct', 0.0):.1f}%, RFD {(rfd or 0) / 1000:.1f} kN/s (experimental)"
+    )
+
+
+def _rep_printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    out = sys.stderr if args.json else sys.stdout
+
+    def on_rep(rep: dict[str, Any]) -> None:
+        print(_rep_line(rep), file=out, flush=True)
+
+    return on_rep
+
+
+def _summary_human(d: dict[str, Any]) -> str:
+    s = d.get("set") or {}
+    lines = [f"session {d.get('session_id')}: {d.get('exercise')} {d.get('load_kg')} kg, "
+             f"{len(d.get('reps', []))} reps, velocity loss {_fmt(s.get('velocity_loss_pct'))}%"]
+    st = d.get("stream")
+    if st:
+        lines.append(f"stream: {st['samples']} samples, {st['lost_samples']} lost, {st['reconnects']} reconnects, "
+                     f"{len(st['gaps'])} gaps")
+    return "\n".join(lines)
+
+
+def _warn_exercise(exercise: str) -> None:
+    from ingest.fit.exercises import CONTRACT_EXERCISES
+
+    if exercise not in CONTRACT_EXERCISES:
+        info(f"warning: exercise {exercise!r} is not one of {', '.join(CONTRACT_EXERCISES)}: stored, but it has "
+             "no velocity threshold or laterality")
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from ingest.ble.stream_cli import run_stream
+    from store.athletes import validate_slug
+
+    validate_slug(args.athlete)
+    _warn_exercise(args.exercise)
+    if not (args.address or args.name or args.virtual):
+        raise UsageError("stream needs one of --address, --name or --virtual")
+    doc = run_stream(
+        db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise, load_kg=args.load_kg,
+        address=args.address, name=args.name, virtual=args.virtual, sensor=args.sensor, rate_hz=args.rate_hz,
+        duration_s=args.duration, record=Path(args.record) if args.record else None, vl_stop_pct=args.vl_stop,
+        reps=args.reps, seed=args.seed, virtual_loss=args.virtual_loss,
+        virtual_disconnect_at=args.virtual_disconnect_at, virtual_rate_hz=args.virtual_rate_hz,
+        wait_s=args.wait, on_rep=_rep_printer(args), on_message=info,
+    )
+    emit(args, doc, _summary_human)
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ingest.ble.replay import replay_capture
+    from store.athletes import validate_slug
+
+    validate_slug(args.athlete)
+    _warn_exercise(args.exercise)
+    doc = replay_capture(
+        Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
+        load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
+        on_rep=_rep_printer(args) if not args.json else None, on_message=info,
+    )
+    emit(args, doc, _summary_human)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from report.build import build_report
+
+    con = _open(args)
+    try:
+        _merge_landed(con, args)
+        doc = build_report(con, Path(args.out), since=args.since)
+    finally:
+        con.close()
+    emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
+    return EXIT_OK
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from jobs.nightly import run_nightly
+    from store.athletes import validate_slug
+
+    validate_slug(args.athlete)
+    doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
+                      athlete=args.athlete, wait_s=args.wait)
+    emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
+    return int(doc.get("exit_code", EXIT_OK))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from store.export import export_parquet
+
+    con = _open(args)
+    try:
+        doc = export_parquet(con, Path(args.parquet))
+    finally:
+        con.close()
+    emit(args, doc, lambda d: f"exported to {args.parquet}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from jobs.demo import run_demo
+
+    out = Path(args.out)
+    db = Path(args.db) if args.db_given else None
+    index = run_demo(out_dir=out, db_path=db)
+    emit(args, {"report": str(index)}, lambda d: d["report"])
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# parser
+
+
+def _globals(p: argparse.ArgumentParser, top: bool) -> None:
+    """Global options, accepted before or after the command name."""
+    d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    p.add_argument("--db", default=d(None), help="DuckDB file (default: $RUNSTRONG_DB or "
+                   "~/.local/share/runstrong/runstrong.duckdb)")
+    p.add_argument("--athlete", default=d(None), help="athlete slug (default: $RUNSTRONG_ATHLETE or 'default')")
+    p.add_argument("--json", action="store_true", default=d(False), help="one JSON document on stdout")
+    p.add_argument("--wait", type=_nonneg, default=d(30.0), metavar="S",
+                   help="seconds to wait for a database held by another process (default 30)")
+    p.add_argument("--quiet", action="store_true", default=d(False), help="no progress output on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="runstrong",
+        description="Strength training for runners: barbell velocity over BLE, Garmin FIT import, "
+        "running-economy proxies and a nightly report.",
+    )
+    _globals(p, top=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        _globals(sp, top=False)
+        sp.set_defaults(func=fn)
+        return sp
+
+    sp = add("import", cmd_import, "import FIT files, folders, .fit.gz and zip archives (Garmin/Strava exports)")
+    sp.add_argument("paths", nargs="+", metavar="PATH")
+
+    sp = add("activities", cmd_activities, "list imported activities")
+    sp.add_argument("--since", type=_date, metavar="DATE")
+
+    sp = add("sets", cmd_sets, "list strength sets (FIT set messages and sensor sets)")
+    sp.add_argument("--activity", metavar="ID")
+
+    sp = add("stream", cmd_stream, "stream a Bluetooth barbell sensor (or --virtual) and print each rep live")
+    who = sp.add_mutually_exclusive_group()
+    who.add_argument("--address", metavar="ADDR")
+    who.add_argument("--name", metavar="NAME")
+    who.add_argument("--virtual", action="store_true", help="simulated WitMotion on a Bumble virtual link")
+    sp.add_argument("--exercise", required=True, metavar="EX")
+    sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
+    sp.add_argument("--sensor", default="auto",
+                    choices=["auto", "witmotion", "heart_rate", "running_speed_cadence", "cycling_power"])
+    sp.add_argument("--rate-hz", type=_positive, metavar="HZ")
+    sp.add_argument("--duration", type=_positive, metavar="S")
+    sp.add_argument("--record", metavar="CAPTURE", help="also write the raw notifications to a capture file")
+    sp.add_argument("--vl-stop", type=_positive, metavar="PCT", help="cue to stop the set at this velocity loss")
+    sp.add_argument("--reps", type=int, default=5, help="--virtual: reps in the simulated set")
+    sp.add_argument("--seed", type=int, default=0, help="--virtual: random seed")
+    sp.add_argument("--virtual-loss", type=_nonneg, default=0.0, metavar="P", help="--virtual: notification loss")
+    sp.add_argument("--virtual-disconnect-at", type=_positive, metavar="S", help="--virtual: drop the link at S s")
+    sp.add_argument("--virtual-rate-hz", type=_positive, metavar="HZ",
+                    help="--virtual: device rate (above 200 Hz only as a stress test)")
+
+    sp = add("replay", cmd_replay, "run a recorded capture through the live decode/analysis/storage path")
+    sp.add_argument("capture", metavar="CAPTURE")
+    sp.add_argument("--exercise", required=True, metavar="EX")
+    sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
+    sp.add_argument("--athlete-mass-kg", type=_positive, metavar="KG")
+
+    sp = add("athlete", cmd_athlete, "show, set, list or delete athlete profiles")
+    sp.add_argument("action", choices=["show", "set", "list", "delete"])
+    sp.add_argument("--body-mass-kg", type=_positive, metavar="KG")
+    sp.add_argument("--sex", choices=["female", "male"])
+    sp.add_argument("--hr-rest", type=_positive, metavar="BPM")
+    sp.add_argument("--hr-max", type=_positive, metavar="BPM")
+    sp.add_argument("--tz", metavar="ZONE")
+    sp.add_argument("--yes", action="store_true", help="confirm delete")
+
+    sp = add("correct", cmd_correct, "correct a set's exercise, or exclude/include a run from the economy analysis")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--set", metavar="SET_ID")
+    g.add_argument("--exclude", metavar="ACTIVITY_ID")
+    g.add_argument("--include", metavar="ACTIVITY_ID")
+    sp.add_argument("--exercise", metavar="EX")
+    sp.add_argument("--reason", metavar="TEXT")
+
+    sp = add("report", cmd_report, "write the HTML report and report.json")
+    sp.add_argument("--out", required=True, metavar="DIR")
+    sp.add_argument("--since", type=_date, metavar="DATE")
+
+    sp = add("nightly", cmd_nightly, "import new files, merge streamed sessions, rebuild the report")
+    sp.add_argument("--watch", required=True, metavar="DIR")
+    sp.add_argument("--out", required=True, metavar="DIR")
+
+    sp = add("export", cmd_export, "export the store as Hive-partitioned Parquet")
+    sp.add_argument("--parquet", required=True, metavar="DIR")
+
+    sp = add("demo", cmd_demo, "run the whole pipeline on the bundled sample data")
+    sp.add_argument("--out", default="demo-output", metavar="DIR")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    args.db_given = args.db is not None
+    if args.command == "demo" and args.db is None:
+        args.db = str(Path(args.out) / "runstrong.duckdb")
+    if args.db is None:
+        from store.connection import default_db_path
+
+        args.db = str(default_db_path())
+    if args.athlete is None:
+        args.athlete = os.environ.get("RUNSTRONG_ATHLETE", "default")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="runstrong: %(message)s", stream=sys.stderr)
+    args = parse_args(argv)
+    from store.athletes import AthleteError
+    from store.connection import DatabaseLockedError, StoreError
+    from store.corrections import CorrectionError
+
+    try:
+        return int(args.func(args))
+    except DatabaseLockedError as exc:
+        info(f"runstrong: {exc}")
+        return EXIT_LOCKED
+    except (UsageError, AthleteError) as exc:
+        info(f"runstrong {args.command}: {exc}")
+        return EXIT_USAGE
+    except (CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:
+        info(f"runstrong {args.command}: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        info("runstrong: interrupted")
+        return 130
+    except Exception as exc:
+        if os.environ.get("RUNSTRONG_DEBUG"):
+            raise
+        info(f"runstrong {args.command}: internal error: {type(exc).__name__}: {exc} "
+             "(set RUNSTRONG_DEBUG=1 for a traceback)")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

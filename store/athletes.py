@@ -1,0 +1,132 @@
+"""Athletes: slugs, profiles, and deleting everything an athlete owns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from store.writers import insert_rows
+
+SLUG_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+SEXES = ("female", "male")
+
+#: Tables keyed by athlete directly.
+ATHLETE_TABLES = (
+    "source_file", "import_event", "activity", "record", "lap", "strength_set", "set_correction",
+    "activity_exclusion", "rep", "run_metric", "reference_load",
+)
+#: Stream tables keyed by session_id (sessions belong to an athlete through stream_session).
+SESSION_TABLES = ("stream_batch", "ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
+
+
+class AthleteError(ValueError):
+    """Invalid athlete name or profile value (reaches the user as a one-line message)."""
+
+
+def validate_slug(name: str) -> str:
+    if not SLUG_RE.match(name or ""):
+        raise AthleteError(
+            f"invalid athlete name {name!r}: use 1-64 lower-case letters, digits, '-' or '_' (e.g. 'jane-doe')"
+        )
+    return name
+
+
+@dataclass
+class Profile:
+    athlete: str
+    body_mass_kg: float | None = None
+    sex: str | None = None
+    hr_rest_bpm: float | None = None
+    hr_max_bpm: float | None = None
+    tz: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ensure_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> None:
+    validate_slug(athlete)
+    if con.execute("SELECT 1 FROM athlete WHERE athlete = ?", [athlete]).fetchone() is None:
+        insert_rows(con, "athlete", [{"athlete": athlete, "created_at": dt.datetime.now(dt.UTC)}])
+
+
+def get_profile(con: duckdb.DuckDBPyConnection, athlete: str) -> Profile | None:
+    row = con.execute(
+        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz FROM athlete WHERE athlete = ?", [athlete]
+    ).fetchone()
+    return Profile(*row) if row else None
+
+
+def list_athletes(con: duckdb.DuckDBPyConnection) -> list[Profile]:
+    rows = con.execute(
+        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz FROM athlete ORDER BY athlete"
+    ).fetchall()
+    return [Profile(*r) for r in rows]
+
+
+def set_profile(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    *,
+    body_mass_kg: float | None = None,
+    sex: str | None = None,
+    hr_rest_bpm: float | None = None,
+    hr_max_bpm: float | None = None,
+    tz: str | None = None,
+) -> Profile:
+    """Update the given profile fields (others unchanged), validating each."""
+    ensure_athlete(con, athlete)
+    if body_mass_kg is not None and not 20 <= body_mass_kg <= 300:
+        raise AthleteError(f"body mass {body_mass_kg} kg is outside 20-300 kg")
+    if sex is not None and sex not in SEXES:
+        raise AthleteError(f"sex must be one of {', '.join(SEXES)}")
+    if hr_rest_bpm is not None and not 25 <= hr_rest_bpm <= 120:
+        raise AthleteError(f"resting HR {hr_rest_bpm} bpm is outside 25-120 bpm")
+    if hr_max_bpm is not None and not 100 <= hr_max_bpm <= 240:
+        raise AthleteError(f"maximum HR {hr_max_bpm} bpm is outside 100-240 bpm")
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AthleteError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Oslo)") from None
+    current = get_profile(con, athlete)
+    assert current is not None
+    updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz}
+    merged = {k: (v if v is not None else getattr(current, k)) for k, v in updates.items()}
+    if merged["hr_rest_bpm"] is not None and merged["hr_max_bpm"] is not None and (
+        merged["hr_rest_bpm"] >= merged["hr_max_bpm"]
+    ):
+        raise AthleteError("resting HR must be below maximum HR")
+    con.execute(
+        "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ? WHERE athlete = ?",
+        [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"], athlete],
+    )
+    return Profile(athlete, **merged)
+
+
+def delete_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, int]:
+    """Delete every row of ``athlete`` (ledger included) in one transaction; return rows per table."""
+    validate_slug(athlete)
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        sessions = [r[0] for r in con.execute(
+            "SELECT session_id FROM stream_session WHERE athlete = ?", [athlete]).fetchall()]
+        for t in SESSION_TABLES:
+            if sessions:
+                n = con.execute(f"DELETE FROM {t} WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
+                                [sessions]).fetchone()
+                counts[t] = int(n[0]) if n else 0
+        for t in (*ATHLETE_TABLES, "stream_session", "athlete"):
+            n = con.execute(f"DELETE FROM {t} WHERE athlete = ?", [athlete]).fetchone()
+            counts[t] = int(n[0]) if n else 0
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {k: v for k, v in counts.items() if v}

@@ -1,0 +1,162 @@
+"""Read-only queries that return contract rows or numpy arrays (never per-row Python objects
+for sample data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from analysis.runs import RunRecords
+
+FOOT_SPORTS = ("running", "walking", "hiking", "trail_running")
+
+
+def _iso(v: dt.datetime | None) -> str | None:
+    if v is None:
+        return None
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=dt.UTC)
+    return v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """`activities` contract rows, oldest first."""
+    rows = con.execute(
+        """
+        SELECT a.activity_id, a.source_sha256, a.sport, a.sub_sport, a.started_at, a.duration_s, a.distance_m,
+               a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.avg_power_w, a.sets, a.name, a.device,
+               e.reason
+        FROM activity a
+        LEFT JOIN activity_exclusion e USING (athlete, activity_id)
+        WHERE a.athlete = ? AND (?::TIMESTAMPTZ IS NULL OR a.started_at >= ?::TIMESTAMPTZ)
+        ORDER BY a.started_at, a.activity_id
+        """,
+        [athlete, since, since],
+    ).fetchall()
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "activity_id": r[0],
+                "source_sha256": r[1],
+                "sport": r[2],
+                "sub_sport": r[3],
+                "started_at": _iso(r[4]),
+                "duration_s": _num(r[5]),
+                "distance_m": _num(r[6]),
+                "records": int(r[7]),
+                "avg_heart_rate_bpm": _num(r[8]),
+                "avg_speed_mps": _num(r[9]),
+                "avg_power_w": _num(r[10]),
+                "sets": int(r[11]),
+                "name": r[12],
+                "device": r[13],
+                "excluded_reason": r[14],
+            }
+        )
+    return out
+
+
+def sets(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: str | None = None) -> list[dict[str, Any]]:
+    """`sets` contract rows with user corrections applied (exercise = the correction when one exists)."""
+    rows = con.execute(
+        """
+        SELECT s.set_id, s.activity_id, s.session_id, s.started_at, coalesce(c.exercise, s.exercise),
+               s.exercise_candidates, s.set_type, s.reps, s.load_kg, s.duration_s, s.source, c.exercise IS NOT NULL,
+               s.exercise
+        FROM strength_set s
+        LEFT JOIN set_correction c USING (athlete, set_id)
+        WHERE s.athlete = ? AND (?::VARCHAR IS NULL OR s.activity_id = ? OR s.session_id = ?)
+        ORDER BY s.started_at NULLS LAST, s.set_id
+        """,
+        [athlete, activity_id, activity_id, activity_id],
+    ).fetchall()
+    return [
+        {
+            "set_id": r[0],
+            "activity_id": r[1],
+            "session_id": r[2],
+            "started_at": _iso(r[3]),
+            "exercise": r[4],
+            "exercise_candidates": list(r[5] or []),
+            "set_type": r[6],
+            "reps": r[7],
+            "load_kg": _num(r[8]),
+            "duration_s": _num(r[9]),
+            "source": r[10],
+            "corrected": bool(r[11]),
+            "exercise_as_recorded": r[12],
+        }
+        for r in rows
+    ]
+
+
+_RUN_COLS = ("heart_rate_bpm", "speed_mps", "distance_m", "altitude_m", "power_w", "temperature_c", "cadence_spm")
+
+
+def run_records(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    *,
+    sports: tuple[str, ...] = ("running",),
+    activity_ids: list[str] | None = None,
+    include_excluded: bool = False,
+) -> Iterator[RunRecords]:
+    """Per-record arrays of the athlete's runs, one :class:`RunRecords` per activity (one query)."""
+    cols = ", ".join(f"r.{c}" for c in _RUN_COLS)
+    tbl = con.execute(
+        f"""
+        SELECT r.activity_id, r.t_ns, {cols}, a.sport
+        FROM record r JOIN activity a USING (athlete, activity_id)
+        WHERE r.athlete = ? AND a.sport IN (SELECT unnest(?::VARCHAR[]))
+          AND (?::VARCHAR[] IS NULL OR r.activity_id IN (SELECT unnest(?::VARCHAR[])))
+          AND (? OR r.activity_id NOT IN (SELECT activity_id FROM activity_exclusion WHERE athlete = ?))
+        ORDER BY a.started_at, r.activity_id, r.t_ns
+        """,
+        [athlete, list(sports), activity_ids, activity_ids, include_excluded, athlete],
+    ).fetchnumpy()
+    ids = tbl["activity_id"]
+    if len(ids) == 0:
+        return
+    ids = np.asarray(ids, dtype=object)
+    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(ids)]])
+
+    def col(name: str) -> np.ndarray:
+        v = tbl[name]
+        if np.ma.isMaskedArray(v):
+            return np.ma.filled(v.astype(np.float64), np.nan)
+        return np.asarray(v, dtype=np.float64)
+
+    arrays = {c: col(c) for c in _RUN_COLS}
+    t_ns = np.asarray(tbl["t_ns"], dtype=np.int64)
+    sport = np.asarray(tbl["sport"], dtype=object)
+    for s, e in zip(starts, ends, strict=True):
+        yield RunRecords(
+            activity_id=str(ids[s]),
+            t_ns=t_ns[s:e],
+            sport=str(sport[s]),
+            **{c: arrays[c][s:e] for c in _RUN_COLS},
+        )
+
+
+def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
+    """Import problems (failed/partial/skipped files) and the last import time."""
+    events = con.execute(
+        "SELECT path, status, reason, logged_at FROM import_event WHERE athlete = ? ORDER BY logged_at",
+        [athlete],
+    ).fetchall()
+    last = con.execute("SELECT max(imported_at) FROM source_file WHERE athlete = ?", [athlete]).fetchone()
+    return {
+        "last_import_at": _iso(last[0]) if last else None,
+        "events": [{"path": p, "status": s, "reason": r, "at": _iso(t)} for p, s, r, t in events],
+    }

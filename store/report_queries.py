@@ -1,0 +1,316 @@
+"""Read-only queries the report needs beyond ``store.readers``, and the per-run proxy cache.
+
+Everything returns plain Python values (dicts, lists, numpy arrays); no statistics here —
+only selection, joins and counts. The one writer is :func:`put_run_metrics`, the cache of
+per-run economy proxies in ``run_metric`` (keyed by athlete + activity_id, with the
+algorithm version and a fingerprint of the parameters the proxies depend on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from store.writers import insert_rows
+
+#: FIT sports whose records feed the running-economy proxies
+RUN_SPORTS: tuple[str, ...] = ("running",)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _iso(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return v
+
+
+def _iso_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: _iso(v) for k, v in r.items()} for r in rows]
+
+
+def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every athlete with data or a profile: profile fields, counts and the last import (UTC ISO)."""
+    return _iso_rows(_rows(
+        con,
+        """
+        WITH names AS (
+            SELECT athlete FROM athlete UNION SELECT athlete FROM activity
+            UNION SELECT athlete FROM source_file UNION SELECT athlete FROM import_event
+            UNION SELECT athlete FROM stream_session
+        )
+        SELECT n.athlete, a.body_mass_kg, a.sex, a.hr_rest_bpm, a.hr_max_bpm, a.tz,
+               (SELECT count(*) FROM activity x WHERE x.athlete = n.athlete) AS activities,
+               (SELECT count(*) FROM activity x WHERE x.athlete = n.athlete AND x.sport IN ('running')) AS runs,
+               (SELECT count(*) FROM strength_set s WHERE s.athlete = n.athlete AND s.set_type = 'active')
+                   AS strength_sets,
+               (SELECT count(*) FROM stream_session s WHERE s.athlete = n.athlete) AS stream_sessions,
+               (SELECT max(imported_at) FROM source_file f WHERE f.athlete = n.athlete) AS last_import_at,
+               (SELECT count(*) FROM source_file f WHERE f.athlete = n.athlete) AS files_imported,
+               (SELECT count(*) FROM import_event e WHERE e.athlete = n.athlete AND e.status = 'failed')
+                   AS files_failed,
+               (SELECT min(started_at) FROM activity x WHERE x.athlete = n.athlete) AS first_activity_at,
+               (SELECT max(started_at) FROM activity x WHERE x.athlete = n.athlete) AS last_activity_at
+        FROM names n LEFT JOIN athlete a USING (athlete)
+        ORDER BY n.athlete
+        """,
+    ))
+
+
+def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
+    """Files that failed or were only partly readable, runs excluded (and why), stream sessions with gaps."""
+    failed = _iso_rows(_rows(
+        con,
+        "SELECT path, status, reason, logged_at FROM import_event WHERE athlete = ? AND status IN ('failed', 'partial') "
+        "ORDER BY logged_at DESC, path",
+        [athlete],
+    ))
+    partial = _iso_rows(_rows(
+        con,
+        "SELECT path, error AS reason, imported_at FROM source_file WHERE athlete = ? AND status = 'partial' "
+        "ORDER BY imported_at DESC, path",
+        [athlete],
+    ))
+    skipped = int(con.execute(
+        "SELECT count(*) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
+    ).fetchone()[0])
+    excluded = _iso_rows(_rows(
+        con,
+        """
+        SELECT e.activity_id, e.reason, e.excluded_at, a.started_at, a.name, a.sport
+        FROM activity_exclusion e LEFT JOIN activity a USING (athlete, activity_id)
+        WHERE e.athlete = ? ORDER BY a.started_at NULLS LAST, e.activity_id
+        """,
+        [athlete],
+    ))
+    gaps = _iso_rows(_rows(
+        con,
+        """
+        SELECT s.session_id, s.started_at, s.exercise, s.load_kg, s.samples, s.lost_samples, s.reconnects,
+               s.status, count(g.session_id) AS gaps,
+               coalesce(sum(g.end_ns - g.start_ns), 0) / 1e9 AS gap_s
+        FROM stream_session s LEFT JOIN stream_gap g USING (session_id)
+        WHERE s.athlete = ?
+        GROUP BY ALL
+        HAVING count(g.session_id) > 0 OR coalesce(s.lost_samples, 0) > 0 OR s.status <> 'complete'
+        ORDER BY s.started_at
+        """,
+        [athlete],
+    ))
+    return {
+        "files_failed": [r for r in failed if r["status"] == "failed"],
+        "files_partial": [*partial, *[r for r in failed if r["status"] == "partial"]],
+        "files_skipped": skipped,
+        "runs_excluded_by_user": excluded,
+        "sessions_with_gaps": gaps,
+    }
+
+
+def run_activities(
+    con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Running activities (oldest first) with their user exclusion, if any."""
+    params: list[Any] = [athlete, list(RUN_SPORTS)]
+    where = ""
+    if since is not None:
+        where = " AND a.started_at >= ?"
+        params.append(since)
+    return _rows(
+        con,
+        f"""
+        SELECT a.activity_id, a.started_at, a.name, a.sport, a.sub_sport, a.duration_s, a.distance_m,
+               a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.source_sha256, e.reason AS excluded_reason
+        FROM activity a LEFT JOIN activity_exclusion e USING (athlete, activity_id)
+        WHERE a.athlete = ? AND list_contains(?, a.sport){where}
+        ORDER BY a.started_at, a.activity_id
+        """,
+        params,
+    )
+
+
+def run_samples(
+    con: duckdb.DuckDBPyConnection, athlete: str, activity_ids: Sequence[str]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Record arrays of several runs in one scan: ``{activity_id: {"t_ns": int64, <field>: float64}}``."""
+    if not activity_ids:
+        return {}
+    cols = ("heart_rate_bpm", "speed_mps", "distance_m", "altitude_m", "power_w", "temperature_c", "cadence_spm")
+    tbl = con.execute(
+        f"""
+        SELECT activity_id, t_ns, {", ".join(cols)} FROM record
+        WHERE athlete = ? AND list_contains(?, activity_id)
+        ORDER BY activity_id, t_ns
+        """,
+        [athlete, list(activity_ids)],
+    ).fetch_arrow_table()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    if tbl.num_rows == 0:
+        return out
+    ids = tbl.column("activity_id").to_numpy(zero_copy_only=False)
+    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(ids)]])
+    arrays = {"t_ns": tbl.column("t_ns").to_numpy().astype(np.int64)}
+    for c in cols:
+        arrays[c] = tbl.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+    for s, e in zip(starts, ends, strict=True):
+        out[str(ids[s])] = {k: v[s:e] for k, v in arrays.items()}
+    return out
+
+
+def strength_sets(
+    con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Strength sets with the user's exercise corrections applied (``exercise``), oldest first."""
+    params: list[Any] = [athlete]
+    where = ""
+    if since is not None:
+        where = " AND s.started_at >= ?"
+        params.append(since)
+    return _rows(
+        con,
+        f"""
+        SELECT s.set_id, s.activity_id, s.session_id, s.set_index, s.started_at,
+               coalesce(c.exercise, s.exercise) AS exercise, s.exercise AS exercise_as_imported,
+               s.set_type, s.reps, s.load_kg, s.duration_s, s.source
+        FROM strength_set s LEFT JOIN set_correction c USING (athlete, set_id)
+        WHERE s.athlete = ?{where}
+        ORDER BY s.started_at NULLS LAST, s.set_id
+        """,
+        params,
+    )
+
+
+def reps(con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Per-rep barbell metrics of streamed/replayed sessions (oldest first)."""
+    params: list[Any] = [athlete]
+    where = ""
+    if since is not None:
+        where = " AND r.started_at >= ?"
+        params.append(since)
+    return _rows(
+        con,
+        f"""
+        SELECT r.*, s.started_at AS session_started_at FROM rep r
+        LEFT JOIN stream_session s USING (athlete, session_id)
+        WHERE r.athlete = ?{where}
+        ORDER BY coalesce(r.started_at, s.started_at), r.session_id, r.set_index, r.rep_index
+        """,
+        params,
+    )
+
+
+def reference_loads(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, float]:
+    return {r[0]: float(r[1]) for r in con.execute(
+        "SELECT exercise, load_kg FROM reference_load WHERE athlete = ?", [athlete]).fetchall()}
+
+
+def last_run_log(con: duckdb.DuckDBPyConnection, command: str | None = None) -> dict[str, Any] | None:
+    sql = "SELECT command, started_at, seconds, summary FROM run_log"
+    params: list[Any] = []
+    if command is not None:
+        sql += " WHERE command = ?"
+        params.append(command)
+    rows = _iso_rows(_rows(con, sql + " ORDER BY started_at DESC LIMIT 1", params))
+    return rows[0] if rows else None
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Cheap summary of the store's content (row counts, latest timestamps) to detect 'no change'."""
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM source_file), (SELECT max(imported_at) FROM source_file),
+               (SELECT count(*) FROM activity), (SELECT count(*) FROM strength_set),
+               (SELECT count(*) FROM set_correction), (SELECT max(corrected_at) FROM set_correction),
+               (SELECT count(*) FROM activity_exclusion), (SELECT max(excluded_at) FROM activity_exclusion),
+               (SELECT count(*) FROM stream_session), (SELECT count(*) FROM rep),
+               (SELECT count(*) FROM import_event), (SELECT count(*) FROM athlete),
+               (SELECT count(*) FROM reference_load)
+        """
+    ).fetchone()
+    names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
+             "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
+             "import_events", "athletes", "reference_loads")
+    return {k: _iso(v) for k, v in zip(names, row, strict=True)}
+
+
+# ------------------------------------------------------------------------------------------
+# run_metric: cache of per-run proxies
+# ------------------------------------------------------------------------------------------
+
+
+def get_run_metrics(
+    con: duckdb.DuckDBPyConnection, athlete: str, algo_version: int
+) -> dict[str, dict[str, Any]]:
+    """Cached payloads of ``athlete``'s runs at ``algo_version``: ``{activity_id: payload}``."""
+    rows = con.execute(
+        "SELECT activity_id, payload FROM run_metric WHERE athlete = ? AND algo_version = ?",
+        [athlete, algo_version],
+    ).fetchall()
+    return {aid: json.loads(p) if isinstance(p, str) else p for aid, p in rows}
+
+
+def put_run_metrics(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    algo_version: int,
+    payloads: Mapping[str, Mapping[str, Any]],
+) -> int:
+    """Replace the cached payloads of these runs (one transaction; the caller's if it holds one)."""
+    if not payloads:
+        return 0
+    ids = list(payloads)
+    own = not _in_transaction(con)
+    if own:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM run_metric WHERE athlete = ? AND list_contains(?, activity_id)", [athlete, ids])
+        now = dt.datetime.now(dt.UTC)
+        insert_rows(con, "run_metric", [
+            {"athlete": athlete, "activity_id": aid, "algo_version": algo_version, "computed_at": now,
+             "payload": json.dumps(payloads[aid], allow_nan=False)}
+            for aid in ids
+        ])
+        if own:
+            con.execute("COMMIT")
+    except BaseException:
+        if own:
+            con.execute("ROLLBACK")
+        raise
+    return len(ids)
+
+
+def delete_run_metrics(con: duckdb.DuckDBPyConnection, athlete: str, keep: Iterable[str]) -> int:
+    """Drop cache rows of runs that no longer exist (deleted athlete data)."""
+    keep_l = list(keep)
+    n = con.execute(
+        "SELECT count(*) FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l]
+    ).fetchone()[0]
+    if n:
+        con.execute("DELETE FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l])
+    return int(n)
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        return True
+    con.execute("ROLLBACK")
+    return False
+
+
+def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetime, seconds: float,
+            summary: Mapping[str, Any]) -> None:
+    """One ``run_log`` row (nightly / report runs)."""
+    insert_rows(con, "run_log", [{"command": command, "started_at": started_at, "seconds": seconds,
+                                  "summary": json.dumps(summary, default=str)}])
