@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from analysis.economy import zone_info
+from analysis.exercises import exercise_info
 
 __all__ = [
     "StrengthSet",
@@ -275,24 +276,11 @@ def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[Strength
 
 
 def _laterality(exercise: str | None) -> str | None:
-    """'bilateral' / 'unilateral' from analysis.exercises (another engineer's table), else None."""
-    if not exercise:
+    """'bilateral' / 'unilateral' from :func:`analysis.exercises.exercise_info`, else None (unknown)."""
+    if not exercise or not isinstance(exercise, str) or not exercise.strip():
         return None
-    try:
-        from analysis import exercises
-    except ImportError:  # module not written yet
-        return None
-    fn = getattr(exercises, "laterality", None)
-    if callable(fn):
-        try:
-            return fn(exercise)
-        except (KeyError, ValueError):
-            return None
-    for name in ("LATERALITY", "EXERCISE_LATERALITY"):
-        table = getattr(exercises, name, None)
-        if isinstance(table, Mapping):
-            return table.get(exercise)
-    return None
+    lat = exercise_info(exercise).laterality
+    return lat if lat in ("bilateral", "unilateral") else None
 
 
 @dataclass
@@ -408,7 +396,8 @@ def weekly_strength(
                 anon += 1
             keys.append(f"a:{anon}")
             last_t = s.started_at_ns
-    weeks_of = [week_start(local_date(s.started_at_ns, tz)) for s in rows]
+    zi = zone_info(tz)
+    weeks_of = [week_start(_dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()) for s in rows]
     cand = [*weeks_of, *(week_start(w) for w in (first_week, last_week) if w is not None)]
     if not cand:
         return []
@@ -420,6 +409,7 @@ def weekly_strength(
     ]
     sessions_in_week: list[set[str]] = [set() for _ in range(n_weeks)]
     session_week: dict[str, int] = {}
+    lat_cache: dict[str | None, str | None] = {}
     for s, key, wk in zip(rows, keys, weeks_of, strict=True):
         i = (wk - w0).days // 7
         # a session spanning midnight Sunday counts in the week it started
@@ -431,7 +421,9 @@ def weekly_strength(
             ws.exercises[s.exercise] = ws.exercises.get(s.exercise, 0) + 1
         vl = float(s.reps) * float(s.load_kg) if s.reps is not None and s.load_kg is not None else 0.0
         ws.volume_load_kg += vl
-        lat = _laterality(s.exercise)
+        if s.exercise not in lat_cache:
+            lat_cache[s.exercise] = _laterality(s.exercise)
+        lat = lat_cache[s.exercise]
         if lat == "bilateral":
             ws.bilateral_sets += 1
             ws.bilateral_volume_load_kg += vl

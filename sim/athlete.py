@@ -40,6 +40,7 @@ Physiological model (the truth the analysis should recover)
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -84,6 +85,16 @@ class RunPlan:
     hill_amp_m: float
     hill_wavelength_m: float
     hill_phase: float
+
+    def mean_post_warmup_gap_mps(self) -> float:
+        """Time-weighted mean of :meth:`gap_profile` after the warm-up (closed form); NaN if none."""
+        post_s = self.moving_s - _WARMUP_S
+        if post_s <= 0:
+            return float("nan")
+        nb = len(self.block_offsets_mps)
+        w = [min(self.block_s, max(post_s - b * self.block_s, 0)) for b in range(nb)]
+        w[-1] = max(post_s - (nb - 1) * self.block_s, 0)
+        return self.gap_target_mps + sum(o * x for o, x in zip(self.block_offsets_mps, w, strict=True)) / post_s
 
     def gap_profile(self) -> np.ndarray:
         """Target grade-adjusted speed per moving second (m/s)."""
@@ -166,13 +177,12 @@ class SimAthlete:
                 mean_temperature_c=p.temperature_c,
                 reference_speed_mps=reference_speed_mps,
             )
-            g = p.gap_profile()
-            post = g[_WARMUP_S:]
-            drift = 1.0 + p.drift_per_30min * (post.size / 60.0 / 2.0) / 30.0
-            mean_gap = float(post.mean()) if post.size else float("nan")
+            post_s = max(p.moving_s - _WARMUP_S, 0)
+            drift = 1.0 + p.drift_per_30min * (post_s / 60.0 / 2.0) / 30.0
+            mean_gap = p.mean_post_warmup_gap_mps()
             mean_hr = (self.hr_a_bpm + self.hr_b_bpm_per_mps * mean_gap) * p.hr_multiplier * drift
             r.trimp = _trimp_closed(mean_hr, p.moving_s / 60.0, self.profile)
-            steady_min = post.size / 60.0 * {"flat": 1.0, "rolling": 0.7, "hilly": 0.1}[p.route]
+            steady_min = post_s / 60.0 * {"flat": 1.0, "rolling": 0.7, "hilly": 0.1}[p.route]
             r.steady_minutes = steady_min
             if not p.has_hr:
                 r.reason, r.trimp = "no heart-rate data", None
@@ -195,16 +205,16 @@ class SimAthlete:
                     )
                 if p.has_power:
                     r.speed_per_w_per_kg = self.re * p.re_multiplier * (1.0 + 0.005 * rng.standard_normal())
-                r.decoupling_pct = 100.0 * (1 - 1 / (1 + p.drift_per_30min * post.size / 60.0 / 2.0 / 30.0))
+                r.decoupling_pct = 100.0 * (1 - 1 / (1 + p.drift_per_30min * post_s / 60.0 / 2.0 / 30.0))
                 r.decoupled = r.decoupling_pct > 5.0
             out.append(r)
         return out
 
 
 def _trimp_closed(mean_hr: float, minutes: float, profile: dict) -> float:
-    hrr = np.clip((mean_hr - profile["hr_rest_bpm"]) / (profile["hr_max_bpm"] - profile["hr_rest_bpm"]), 0, 1)
+    hrr = min(max((mean_hr - profile["hr_rest_bpm"]) / (profile["hr_max_bpm"] - profile["hr_rest_bpm"]), 0.0), 1.0)
     a, b = (0.64, 1.92) if profile["sex"] == "male" else (0.86, 1.67)
-    return float(minutes * hrr * a * np.exp(b * hrr))
+    return float(minutes * hrr * a * math.exp(b * hrr))
 
 
 def _drift(temp_c: float) -> float:
