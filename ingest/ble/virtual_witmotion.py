@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import struct
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from ingest.ble.protocols import witmotion as wm
 from ingest.ble.virtual import (
     VirtualCharacteristic,
     VirtualLink,
@@ -27,13 +27,10 @@ from ingest.ble.virtual import (
     WriteRejectedError,
 )
 
-SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
-NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
-WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
-RATE_CODES_HZ = {0x03: 1.0, 0x05: 5.0, 0x06: 10.0, 0x08: 50.0, 0x09: 100.0, 0x0B: 200.0}
-DEFAULT_RATE_CODE = 0x06  # 10 Hz until configured
+SERVICE_UUID, NOTIFY_UUID, WRITE_UUID = wm.SERVICE_UUID, wm.NOTIFY_UUID, wm.WRITE_UUID
+RATE_CODES_HZ = {code: hz for hz, code in wm.RATE_CODES.items()}
+DEFAULT_RATE_CODE = wm.RATE_CODES[10.0]  # the device's own default until configured
 UNLOCK_S = 10.0  # how long an unlock lets register writes through
-RATE_REGISTER = 0x03
 
 SENT, LOST, NO_LINK = "sent", "lost", "no_link"
 
@@ -112,7 +109,8 @@ class VirtualWitMotion:
         self._radio = radio or RadioModel()
         self._stress_rate_hz = stress_rate_hz  # replaces 200 Hz: a stress test of our pipeline only
         self._ignore_rate, self._reject = ignore_rate_commands, reject_writes
-        self._frames = [b"\x55\x61" + row.tobytes() for row in np.asarray(motion.raw_i16, dtype="<i2")]
+        encoded = wm.encode_data_frames(np.asarray(motion.raw_i16))
+        self._frames = [encoded[i:i + wm.FRAME_LEN] for i in range(0, len(encoded), wm.FRAME_LEN)]
         self._sim_rate_hz = (len(t) - 1) / float(t[-1] - t[0])
         self._duration_s = float(t[-1] - t[0]) + 1.0 / self._sim_rate_hz
         self._rng = random.Random(self._radio.seed)
@@ -189,24 +187,25 @@ class VirtualWitMotion:
         self.truth.commands.append(data)
         if self._reject:
             raise WriteRejectedError("device rejected the write")
-        if len(data) != 5 or data[:2] != b"\xff\xaa":
+        try:
+            command = wm.Command.from_bytes(data)
+        except ValueError:
             return  # the real device ignores what it does not parse
         now = asyncio.get_running_loop().time()
-        register, low = data[2], data[3]
-        if data == b"\xff\xaa\x69\x88\xb5":
+        if command.register == wm.REG_UNLOCK and command.value == wm.UNLOCK_VALUE:
             self._unlocked_until = now + UNLOCK_S
-        elif register == 0x27:
-            self._spawn(self._reply_register(low))
+        elif command.register == wm.REG_READ:
+            self._spawn(self._reply_register(command.value))
         elif now > self._unlocked_until:
             return  # register writes need a recent unlock
-        elif register == RATE_REGISTER and low in RATE_CODES_HZ and not self._ignore_rate:
-            self._rate_code = low
-        elif register == 0x00 and low == 0x00:
+        elif command.register == wm.REG_RATE and command.value in RATE_CODES_HZ and not self._ignore_rate:
+            self._rate_code = command.value
+        elif command.register == wm.REG_SAVE and command.value == 0:
             self._saved_rate_code = self._rate_code
 
     async def _reply_register(self, register: int) -> None:
-        values = [self._rate_code if register + i == RATE_REGISTER else 0 for i in range(8)]
-        frame = b"\x55\x71" + bytes([register, 0]) + struct.pack("<8h", *values)
+        values = tuple(self._rate_code if register + i == wm.REG_RATE else 0 for i in range(8))
+        frame = bytes(wm.RegisterReply(register, values))  # type: ignore[arg-type]
         if self._peripheral is not None and self._subscribed:
             await self._peripheral.notify(NOTIFY_UUID, frame)
 
