@@ -240,6 +240,8 @@ def simulate_athlete(
     no_hr_prob: float = 0.02,
     short_run_prob: float = 0.05,
     effect_re: float = 0.0,
+    strength_attendance: float = 0.85,
+    vary_runs_per_week: bool = True,
 ) -> SimAthlete:
     """Draw a synthetic athlete's history (deterministic from ``seed``).
 
@@ -262,6 +264,13 @@ def simulate_athlete(
         Weeks without any training (illness, holiday); default ``weeks // 12``.
     effect_re : float
         True step in speed per W/kg (default 0: unaffected).
+    strength_attendance : float
+        Probability that a planned strength session happens (0-1).
+    vary_runs_per_week : bool
+        Poisson number of runs per week (default) or exactly ``round(runs_per_week)``.
+        E.g. ``weeks=100, runs_per_week=7, vary_runs_per_week=False, missing_weeks=0,
+        strength_start_week=0, strength_attendance=1, run_minutes=(60, 60), short_run_prob=0``
+        gives 700 one-hour runs and 200 strength sessions.
 
     Returns
     -------
@@ -276,6 +285,8 @@ def simulate_athlete(
     lo_min, hi_min = run_minutes
     if not (5 <= lo_min <= hi_min <= 360):
         raise ValueError("run_minutes must satisfy 5 <= low <= high <= 360")
+    if not (0.0 <= strength_attendance <= 1.0):
+        raise ValueError("strength_attendance must be in [0, 1]")
     if sex not in ("male", "female"):
         raise ValueError("sex must be 'male' or 'female'")
     zi = ZoneInfo(tz)
@@ -310,7 +321,10 @@ def simulate_athlete(
     for w in range(weeks):
         if w in missing:
             continue
-        n_runs = int(np.clip(rng.poisson(runs_per_week), 0, 7)) if runs_per_week < 7 else 7
+        if vary_runs_per_week and runs_per_week < 7:
+            n_runs = int(np.clip(rng.poisson(runs_per_week), 0, 7))
+        else:
+            n_runs = round(runs_per_week)
         days = np.sort(rng.choice(7, size=n_runs, replace=False)) if n_runs else np.zeros(0, int)
         run_days = set(int(d) for d in days)
         for d in days:
@@ -378,7 +392,7 @@ def simulate_athlete(
             k = min(strength_sessions_per_week, len(free))
             sdays = sorted(int(x) for x in rng.choice(free, size=k, replace=False))
             for d in sdays:
-                if rng.random() > 0.85:
+                if rng.random() >= strength_attendance:
                     continue
                 date = start_date + _dt.timedelta(days=7 * w + d)
                 local = _dt.datetime.combine(date, _dt.time(0), tzinfo=zi) + _dt.timedelta(hours=float(rng.uniform(12, 20)))
