@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from store.writers import insert_rows
 
@@ -135,36 +134,6 @@ def run_activities(
         """,
         params,
     )
-
-
-def run_samples(
-    con: duckdb.DuckDBPyConnection, athlete: str, activity_ids: Sequence[str]
-) -> dict[str, dict[str, np.ndarray]]:
-    """Record arrays of several runs in one scan: ``{activity_id: {"t_ns": int64, <field>: float64}}``."""
-    if not activity_ids:
-        return {}
-    cols = ("heart_rate_bpm", "speed_mps", "distance_m", "altitude_m", "power_w", "temperature_c", "cadence_spm")
-    tbl = con.execute(
-        f"""
-        SELECT activity_id, t_ns, {", ".join(cols)} FROM record
-        WHERE athlete = ? AND list_contains(?, activity_id)
-        ORDER BY activity_id, t_ns
-        """,
-        [athlete, list(activity_ids)],
-    ).fetch_arrow_table()
-    out: dict[str, dict[str, np.ndarray]] = {}
-    if tbl.num_rows == 0:
-        return out
-    ids = tbl.column("activity_id").to_numpy(zero_copy_only=False)
-    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(ids)]])
-    arrays = {"t_ns": tbl.column("t_ns").to_numpy().astype(np.int64)}
-    for c in cols:
-        arrays[c] = tbl.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
-    for s, e in zip(starts, ends, strict=True):
-        out[str(ids[s])] = {k: v[s:e] for k, v in arrays.items()}
-    return out
 
 
 def strength_sets(
@@ -314,3 +283,16 @@ def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetim
     """One ``run_log`` row (nightly / report runs)."""
     insert_rows(con, "run_log", [{"command": command, "started_at": started_at, "seconds": seconds,
                                   "summary": json.dumps(summary, default=str)}])
+
+
+def simulated_share(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, int]:
+    """How many of the athlete's activities come from the simulator (ledger decoder 'simulated')."""
+    row = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE f.decoder = 'simulated' OR a.device = 'runstrong simulator'), count(*)
+        FROM activity a LEFT JOIN source_file f ON f.athlete = a.athlete AND f.sha256 = a.source_sha256
+        WHERE a.athlete = ?
+        """,
+        [athlete],
+    ).fetchone()
+    return {"simulated_activities": int(row[0]), "activities": int(row[1])}

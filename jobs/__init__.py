@@ -1,0 +1,1 @@
+"""Scheduled and composite jobs: nightly (cron/systemd) and the demo."""

@@ -1,0 +1,273 @@
+"""``report --out DIR``: ``index.html``, one self-contained page per athlete, and ``report.json``.
+
+Data flow: store (``store.readers`` / ``store.report_queries``, read-only) -> analysis
+(``analysis.economy.run_economy`` per run, cached in ``run_metric``; ``analysis.athlete_summary``
+for everything aggregated) -> rendering (:mod:`report.pages`, :mod:`report.charts`). This module
+computes no statistics: it selects, caches and hands numbers through.
+
+Re-runs are fast: per-run proxies are cached in ``run_metric`` under
+(athlete, activity_id, :data:`ECONOMY_ALGO_VERSION`) together with the profile parameters they
+depend on, so only new or changed runs are decoded from ``record`` again; with
+``reuse_unchanged=True`` (nightly) a report whose store fingerprint matches the one in the
+existing ``report.json`` is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.economy import RunEconomy, run_economy
+from analysis.runs import RunRecords
+from store import readers
+from store import report_queries as rq
+
+#: bump when the per-run proxy computation (or its inputs) changes: cached rows are recomputed
+ECONOMY_ALGO_VERSION = 1
+#: bump when the report's content changes: an unchanged store is then still re-rendered
+REPORT_VERSION = 1
+PAGE_PREFIX = "athlete-"
+#: per-run proxies recomputed per batch of this many runs (bounded memory on 2-year histories)
+RECORD_BATCH = 100
+
+
+def page_name(athlete: str) -> str:
+    """File name of an athlete's page (slugs are validated upstream; sanitised again here)."""
+    return PAGE_PREFIX + re.sub(r"[^a-z0-9_-]", "_", athlete.lower()) + ".html"
+
+
+def _economy_params(profile: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "algo_version": ECONOMY_ALGO_VERSION,
+        "body_mass_kg": profile.get("body_mass_kg"),
+        "tz": profile.get("tz") or "UTC",
+        "hr_rest_bpm": profile.get("hr_rest_bpm"),
+        "hr_max_bpm": profile.get("hr_max_bpm"),
+        "sex": profile.get("sex"),
+    }
+
+
+def _json_safe(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_json_safe(v) for v in x.tolist()]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        f = float(x)
+        return f if np.isfinite(f) else None
+    if isinstance(x, dt.datetime):
+        return x.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    return x
+
+
+def run_economies(
+    con: Any, athlete: str, runs: list[dict[str, Any]], profile: Mapping[str, Any]
+) -> tuple[list[RunEconomy], int]:
+    """Per-run proxies for ``runs`` (rows of :func:`store.report_queries.run_activities`), from the
+    ``run_metric`` cache where valid, else computed with :func:`analysis.economy.run_economy` and
+    cached. Returns (economies in the order of ``runs``, number computed now)."""
+    params = _economy_params(profile)
+    cached = rq.get_run_metrics(con, athlete, ECONOMY_ALGO_VERSION)
+    out: dict[str, RunEconomy] = {}
+    todo: list[str] = []
+    for r in runs:
+        p = cached.get(r["activity_id"])
+        if p is not None and p.get("params") == params:
+            out[r["activity_id"]] = RunEconomy(**p["economy"])
+        else:
+            todo.append(r["activity_id"])
+    bm = params["body_mass_kg"]
+    bm = bm if bm is not None and 20 <= bm <= 250 else None
+    hr_ok = None not in (params["hr_rest_bpm"], params["hr_max_bpm"], params["sex"])
+    for i in range(0, len(todo), RECORD_BATCH):
+        chunk = todo[i : i + RECORD_BATCH]
+        loaded = {r.activity_id: r for r in readers.run_records(con, athlete, activity_ids=chunk,
+                                                                  include_excluded=True)}
+        fresh: dict[str, dict[str, Any]] = {}
+        for aid in chunk:
+            rec = loaded.get(aid) or RunRecords.from_arrays(aid, np.zeros(0, dtype=np.int64))
+            econ = run_economy(
+                rec,
+                body_mass_kg=bm,
+                tz=params["tz"],
+                hr_rest_bpm=params["hr_rest_bpm"] if hr_ok else None,
+                hr_max_bpm=params["hr_max_bpm"] if hr_ok else None,
+                sex=params["sex"] if hr_ok else None,
+            )
+            out[aid] = econ
+            fresh[aid] = {"params": params, "economy": _json_safe(econ.to_dict())}
+        rq.put_run_metrics(con, athlete, ECONOMY_ALGO_VERSION, fresh)
+    return [out[r["activity_id"]] for r in runs], len(todo)
+
+
+def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm", "tz")}
+
+
+def _fingerprint(con: Any, since: dt.datetime | None) -> dict[str, Any]:
+    fp = rq.fingerprint(con)
+    fp.update({"report_version": REPORT_VERSION, "economy_algo_version": ECONOMY_ALGO_VERSION,
+               "since": since.isoformat() if since else None})
+    return fp
+
+
+def _unchanged(out: Path, fp: Mapping[str, Any]) -> dict[str, Any] | None:
+    rj = out / "report.json"
+    if not (rj.is_file() and (out / "index.html").is_file()):
+        return None
+    try:
+        old = json.loads(rj.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if old.get("fingerprint") != _json_safe(dict(fp)):
+        return None
+    pages = [out / a.get("page", "") for a in old.get("athletes", [])]
+    if not all(p.is_file() for p in pages):
+        return None
+    return old
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | None) -> dict[str, Any]:
+    """Everything one athlete's page and report.json section show (numbers from the analysis)."""
+    from report.summary import summarise
+
+    athlete = row["athlete"]
+    profile = _profile(row)
+    runs = rq.run_activities(con, athlete, since=since)
+    econ, computed = run_economies(con, athlete, runs, profile)
+    sets = rq.strength_sets(con, athlete, since=since)
+    reps = rq.reps(con, athlete, since=since)
+    health = rq.data_health(con, athlete)
+    simulated = rq.simulated_share(con, athlete)
+    summary = summarise(
+        athlete=athlete,
+        profile=profile,
+        runs=runs,
+        economies=econ,
+        sets=sets,
+        reps=reps,
+        reference_loads=rq.reference_loads(con, athlete),
+    )
+    run_rows = []
+    for r, e in zip(runs, econ, strict=True):
+        run_rows.append({
+            "activity_id": r["activity_id"],
+            "started_at": r["started_at"],
+            "name": r["name"],
+            "duration_s": r["duration_s"],
+            "distance_m": r["distance_m"],
+            "excluded_by_user": r["excluded_reason"] is not None,
+            "excluded_reason": r["excluded_reason"],
+            "status": e.status,
+            "reason": e.reason,
+            "ef_proxy": e.ef_proxy,
+            "hr_at_reference_speed_bpm": e.hr_at_reference_speed_bpm,
+            "speed_per_w_per_kg": e.speed_per_w_per_kg,
+            "decoupling_pct": e.decoupling_pct,
+            "mean_temperature_c": e.mean_temperature_c,
+            "trimp": e.trimp,
+            "notes": e.notes,
+        })
+    return _json_safe({
+        "athlete": athlete,
+        "page": page_name(athlete),
+        "simulated": simulated,
+        "profile": profile,
+        "counts": {k: row.get(k) for k in ("activities", "runs", "strength_sets", "stream_sessions",
+                                             "files_imported", "files_failed")},
+        "first_activity_at": row.get("first_activity_at"),
+        "last_activity_at": row.get("last_activity_at"),
+        "last_import_at": row.get("last_import_at"),
+        "data_health": health,
+        "runs": run_rows,
+        "barbell_reps": [
+            {k: r.get(k) for k in ("session_id", "set_index", "rep_index", "exercise", "load_kg", "started_at",
+                                   "mean_velocity_mps", "peak_velocity_mps", "peak_rfd_n_per_s",
+                                   "rfd_0_100ms_n_per_s", "velocity_loss_pct")}
+            | {"started_at": r.get("started_at") or r.get("session_started_at")}
+            for r in reps
+        ],
+        "summary": summary,
+        "_runs_computed": computed,
+    })
+
+
+def build_report(
+    con: Any,
+    out_dir: Path | str,
+    *,
+    since: dt.datetime | None = None,
+    reuse_unchanged: bool = False,
+) -> dict[str, Any]:
+    """Write ``out_dir/index.html``, one page per athlete and ``out_dir/report.json``.
+
+    Returns ``{"index_html": str, "report_json": str, "pages": [str], "athletes": int,
+    "runs_computed": int, "rebuilt": bool, "seconds": float}``.
+    """
+    from report import pages
+
+    t0 = time.perf_counter()
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    fp = _fingerprint(con, since)
+    if reuse_unchanged:
+        old = _unchanged(out, fp)
+        if old is not None:
+            return {
+                "index_html": str(out / "index.html"),
+                "report_json": str(out / "report.json"),
+                "pages": [str(out / a["page"]) for a in old.get("athletes", [])],
+                "athletes": len(old.get("athletes", [])),
+                "runs_computed": 0,
+                "rebuilt": False,
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+    generated_at = dt.datetime.now(dt.UTC)
+    reports = [athlete_report(con, row, since=since) for row in rq.athletes(con)]
+    computed = sum(r.pop("_runs_computed") for r in reports)
+    last_nightly = rq.last_run_log(con, "nightly")
+    doc = {
+        "format": "runstrong-report",
+        "version": REPORT_VERSION,
+        "generated_at": _json_safe(generated_at),
+        "since": _json_safe(since),
+        "fingerprint": _json_safe(fp),
+        "last_nightly": _json_safe(last_nightly),
+        "athletes": reports,
+    }
+    page_paths = []
+    for rep in reports:
+        p = out / rep["page"]
+        _write(p, pages.athlete_page(rep, generated_at=doc["generated_at"]))
+        page_paths.append(str(p))
+    _write(out / "index.html", pages.index_page(doc))
+    _write(out / "report.json", json.dumps(doc, indent=1, allow_nan=False, default=str))
+    return {
+        "index_html": str(out / "index.html"),
+        "report_json": str(out / "report.json"),
+        "pages": page_paths,
+        "athletes": len(reports),
+        "runs_computed": computed,
+        "rebuilt": True,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }

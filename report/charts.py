@@ -1,0 +1,280 @@
+"""Charts as inline SVG strings (matplotlib, SVG backend). Drawing only: every number plotted is
+handed in by the caller (analysis results); nothing here estimates anything.
+
+* Text is drawn as paths (``svg.fonttype = 'path'``), so the SVG needs no font at all: it
+  looks the same offline on every device.
+* Colours: the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies),
+  plus line styles / markers so no series is told apart by colour alone.
+* Every chart carries ``role="img"``, a ``<title>`` and a ``<desc>`` for screen readers; element
+  ids are prefixed per chart so several charts can share one HTML page.
+* ``width``/``height`` attributes are dropped (the ``viewBox`` stays) so CSS scales charts to the
+  phone's width.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import itertools
+import re
+from collections.abc import Sequence
+
+import matplotlib
+import matplotlib.dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+#: Okabe & Ito (2008) colour-blind-safe palette
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+INK = "#1a1a1a"
+GRID = "#d0d0d0"
+
+_RC = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "runstrong",
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "text.color": INK,
+    "axes.grid": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 72,
+    "savefig.dpi": 72,
+}
+
+_counter = itertools.count(1)
+
+
+def _dates(values: Sequence[str | dt.date | dt.datetime]) -> list[dt.date]:
+    out: list[dt.date] = []
+    for v in values:
+        if isinstance(v, dt.datetime):
+            out.append(v.date())
+        elif isinstance(v, dt.date):
+            out.append(v)
+        else:
+            out.append(dt.date.fromisoformat(str(v)[:10]))
+    return out
+
+
+def _fig(width_in: float = 7.5, height_in: float = 3.2) -> tuple[Figure, Axes]:
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width_in, height_in))
+        ax = fig.add_subplot(1, 1, 1)
+    return fig, ax
+
+
+def _date_axis(ax: Axes) -> None:
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
+def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
+    """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
+    with matplotlib.rc_context(_RC):
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    prefix = f"c{next(_counter)}-"
+    svg = re.sub(r'\bid="', f'id="{prefix}', svg)
+    svg = svg.replace("url(#", f"url(#{prefix}").replace('xlink:href="#', f'xlink:href="#{prefix}')
+    svg = re.sub(r'<svg([^>]*?)\swidth="[^"]*"', r"<svg\1", svg, count=1)
+    svg = re.sub(r'<svg([^>]*?)\sheight="[^"]*"', r"<svg\1", svg, count=1)
+    tid, did = f"{prefix}title", f"{prefix}desc"
+    head = f'<title id="{tid}">{html.escape(title)}</title>'
+    if desc:
+        head += f'<desc id="{did}">{html.escape(desc)}</desc>'
+    labelled = f'role="img" class="chart" aria-labelledby="{tid}{" " + did if desc else ""}"'
+    svg = re.sub(r"<svg\b", f"<svg {labelled}", svg, count=1)
+    end = svg.index(">", svg.index("<svg")) + 1
+    return svg[:end] + head + svg[end:]
+
+
+def empty_chart(title: str, message: str) -> str:
+    fig, ax = _fig(height_in=1.2)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    return to_svg(fig, title=title, desc=message)
+
+
+def adherence_chart(
+    weeks: Sequence[str], sessions: Sequence[int], zone_sets: Sequence[int], *, target_sessions: int = 2
+) -> str:
+    """Strength sessions per week against the target, and sets in the prescription zone."""
+    title = "Strength sessions per week and sets in the prescription zone"
+    if not weeks:
+        return empty_chart(title, "No strength sessions recorded")
+    x = _dates(weeks)
+    fig, ax = _fig()
+    ax.bar(x, sessions, width=5, color=OKABE_ITO["blue"], label="sessions (bars)")
+    ax.axhline(target_sessions, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
+               label=f"target: {target_sessions} sessions/week")
+    ax.set_ylabel("sessions")
+    ax2 = ax.twinx()
+    ax2.plot(x, zone_sets, color=OKABE_ITO["orange"], marker="o", markersize=3, linestyle=":",
+             label="zone sets (dots)")
+    ax2.set_ylabel("sets at 3-5 reps, 80-100 % 5RM")
+    ax2.grid(False)
+    ax2.spines["right"].set_visible(True)
+    _date_axis(ax)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, framealpha=0.9)
+    desc = f"{len(weeks)} weeks; sessions per week as bars, target {target_sessions} as a dashed line."
+    return to_svg(fig, title=title, desc=desc)
+
+
+def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral_kg: Sequence[float]) -> str:
+    """Weekly volume load (reps x kg), bilateral and unilateral stacked."""
+    title = "Weekly strength volume load, bilateral and unilateral"
+    if not weeks:
+        return empty_chart(title, "No strength sets recorded")
+    x = _dates(weeks)
+    fig, ax = _fig()
+    ax.bar(x, bilateral_kg, width=5, color=OKABE_ITO["blue"], label="bilateral")
+    ax.bar(x, unilateral_kg, width=5, bottom=bilateral_kg, color=OKABE_ITO["orange"], hatch="//",
+           edgecolor="white", label="unilateral (hatched)")
+    ax.set_ylabel("volume load, kg (reps x kg)")
+    _date_axis(ax)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    return to_svg(fig, title=title, desc=f"{len(weeks)} weeks of volume load in kg.")
+
+
+def series_chart(
+    title: str,
+    dates: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    ylabel: str,
+    band: tuple[float, float] | None = None,
+    band_label: str | None = None,
+    baseline_end: str | None = None,
+    extra: Sequence[tuple[str, Sequence[str], Sequence[float | None]]] = (),
+    desc: str = "",
+) -> str:
+    """Points over time, optionally a horizontal reference band (given, not computed here)."""
+    pts = [(d, v) for d, v in zip(_dates(dates), values, strict=True) if v is not None]
+    if not pts:
+        return empty_chart(title, "No values to show yet")
+    fig, ax = _fig()
+    if band is not None:
+        ax.axhspan(band[0], band[1], color=OKABE_ITO["sky"], alpha=0.25, linewidth=0,
+                   label=band_label or "reference band")
+    xs, ys = zip(*pts, strict=True)
+    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel)
+    markers = itertools.cycle(["s", "^", "D"])
+    colours = itertools.cycle([OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]])
+    for label, d2, v2 in extra:
+        p2 = [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None]
+        if p2:
+            x2, y2 = zip(*p2, strict=True)
+            ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
+                    linestyle="--", label=label)
+    if baseline_end is not None:
+        ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
+    ax.set_ylabel(ylabel)
+    _date_axis(ax)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
+
+
+def lv_profile_chart(
+    exercise: str,
+    loads_kg: Sequence[float],
+    velocities_mps: Sequence[float],
+    *,
+    line: tuple[float, float] | None = None,
+    mvt_mps: float | None = None,
+    e1rm_kg: float | None = None,
+) -> str:
+    """Load-velocity points, the fitted line (``(intercept_mps, slope_mps_per_kg)`` as given by the
+    analysis) and the minimal velocity threshold."""
+    title = f"Load-velocity profile: {exercise}"
+    if not loads_kg:
+        return empty_chart(title, "No barbell reps with velocity yet")
+    fig, ax = _fig()
+    ax.plot(loads_kg, velocities_mps, linestyle="none", marker="o", color=OKABE_ITO["blue"],
+            label="mean concentric velocity per rep")
+    if line is not None:
+        lo = min(loads_kg)
+        hi = max([*loads_kg, *([e1rm_kg] if e1rm_kg else [])])
+        a, b = line
+        ax.plot([lo, hi], [a + b * lo, a + b * hi], color=OKABE_ITO["vermillion"], linestyle="--",
+                label="individual load-velocity line")
+    if mvt_mps is not None:
+        ax.axhline(mvt_mps, color=INK, linestyle=":", label=f"minimal velocity threshold {mvt_mps:.2f} m/s")
+    if e1rm_kg is not None:
+        ax.axvline(e1rm_kg, color=OKABE_ITO["green"], linestyle="-.", label=f"e1RM {e1rm_kg:.1f} kg")
+    ax.set_xlabel("load, kg")
+    ax.set_ylabel("velocity, m/s")
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return to_svg(fig, title=title, desc=f"{len(loads_kg)} reps.")
+
+
+def interval_chart(
+    title: str,
+    labels: Sequence[str],
+    estimates: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    xlabel: str,
+    zero_line: bool = True,
+    desc: str = "",
+) -> str:
+    """Point estimates with their (given) 90 % intervals, one row each."""
+    rows = [
+        (lab, e, lo, hi)
+        for lab, e, lo, hi in zip(labels, estimates, lows, highs, strict=True)
+        if e is not None and lo is not None and hi is not None
+    ]
+    if not rows:
+        return empty_chart(title, "Not estimable with the data so far")
+    fig, ax = _fig(height_in=max(1.4, 0.55 * len(rows) + 0.9))
+    for i, (_lab, e, lo, hi) in enumerate(rows):
+        ax.plot([lo, hi], [i, i], color=OKABE_ITO["blue"], linewidth=2.5, solid_capstyle="butt")
+        ax.plot([e], [i], marker="D", color=OKABE_ITO["vermillion"], markersize=7)
+    if zero_line:
+        ax.axvline(0.0, color=INK, linewidth=1)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([r[0] for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
+
+
+def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]) -> str:
+    """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given."""
+    title = "Running load from TRIMP: CTL (42-day), ATL (7-day) and TSB"
+    if not days:
+        return empty_chart(title, "No runs with heart rate and an athlete HR profile")
+    x = _dates(days)
+    fig, ax = _fig()
+    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label="CTL (fitness)")
+    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label="ATL (fatigue)")
+    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label="TSB (form)")
+    ax.set_ylabel("TRIMP per day")
+    _date_axis(ax)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    return to_svg(fig, title=title, desc=f"{len(days)} days.")

@@ -1,0 +1,245 @@
+"""The analysis sections of an athlete page, drawn from the summary dict (``report.json``'s
+``athletes[i].summary``). Rendering and wording only; every number comes from the analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from report import charts
+from report.html import Safe, definition_cards, el, fmt, table, trusted_svg
+
+PRESCRIPTION = ("Prescription: 3-5 reps at 80-100 % of the 5-repetition maximum (5RM), 3-5 sets, twice a week, "
+                "bilateral and unilateral lifts.")
+RFD_CAVEAT = ("Rate of force development (RFD) and time to peak velocity from a bar-mounted IMU are experimental "
+              "(no published validation): compare them within this athlete over time, never with published values.")
+
+
+def _fig(svg: str, caption: Any) -> Safe:
+    return el("figure", trusted_svg(svg), el("figcaption", caption))
+
+
+def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> str:
+    if lo is None or hi is None:
+        return "—"
+    return f"{lo:+.{digits}f} to {hi:+.{digits}f}{unit}"
+
+
+def _unit(u: str | None) -> str:
+    return " %" if u == "%" else (f" {u}" if u else "")
+
+
+def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
+    last = weeks[-1] if weeks else {}
+    ef = s.get("changes", {}).get("ef_proxy", {})
+    block = s.get("latest_block")
+    base = s.get("baseline")
+    cards = [
+        {"label": "Runs with economy proxies", "value": f"{s.get('n_runs_ok', 0)} of {s.get('n_runs_total', 0)}",
+         "note": f"{s.get('n_runs_excluded', 0)} without (see data quality)"},
+        {"label": "Weeks of data", "value": fmt(s.get("n_weeks")),
+         "note": f"baseline {base['n_weeks']} wk" if base else "no pre-strength baseline"},
+        {"label": "Strength sessions, total", "value": fmt(last.get("cumulative_sessions")),
+         "note": f"latest week: {fmt(last.get('sessions'))} of {fmt(last.get('target_sessions', 2))} target"},
+        {"label": "Latest strength block", "value": f"{block['n_weeks']} wk" if block else "—",
+         "note": f"from {block['first_week']} to {block['last_week']}" if block else "no strength block yet"},
+        {"label": "EF proxy, block vs baseline",
+         "value": fmt(ef.get("estimate"), 1, "%", signed=True) if ef.get("estimate") is not None else "not estimable",
+         "note": (f"90 % interval {_ci(ef.get('ci90_low'), ef.get('ci90_high'), 1, ' %')}; "
+                  f"n = {ef.get('n_runs', 0)} runs, {ef.get('n_weeks', 0)} weeks")},
+        {"label": "Fitness (CTL) at the latest week end", "value": fmt(last.get("ctl"), 0),
+         "note": f"fatigue (ATL) {fmt(last.get('atl'), 0)}, form (TSB) {fmt(last.get('tsb'), 0)}"},
+    ]
+    return definition_cards(cards)
+
+
+def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+    sw = [w for w in weeks if w.get("sessions") is not None]
+    target = sw[-1].get("target_sessions", 2) if sw else 2
+    out = [el("h2", "Prescription adherence per week", id="adherence"), el("p", PRESCRIPTION)]
+    out.append(_fig(
+        charts.adherence_chart([w["week_start"] for w in sw], [w.get("sessions", 0) for w in sw],
+                               [w.get("zone_sets", 0) for w in sw], target_sessions=target),
+        f"Bars: strength sessions per week (n = {len(sw)} weeks); dashed line: the target of {target}; dots: sets "
+        "of 3-5 reps at 80-100 % of the exercise's estimated 5RM."))
+    rows = []
+    for w in reversed(sw[-16:]):
+        rows.append([w["week_start"], f"{w.get('sessions', 0)} / {w.get('target_sessions', target)}",
+                     fmt(w.get("sets", 0)), fmt(w.get("zone_sets", 0)), fmt(w.get("sets_without_e5rm", 0)),
+                     fmt(w.get("bilateral_sets", 0)), fmt(w.get("unilateral_sets", 0)),
+                     fmt(w.get("volume_load_kg"), 0, "kg")])
+    out.append(table(["week (Mon)", "sessions / target", "sets", "zone sets", "sets without e5RM", "bilateral sets",
+                      "unilateral sets", "volume load"], rows,
+                     caption=f"Latest {len(rows)} weeks (local weeks, {s.get('tz', 'UTC')})"))
+    if any(w.get("sets_without_e5rm") for w in sw):
+        out.append(el("p", "Sets without an estimated 5RM for their exercise cannot be placed in or out of the "
+                           "prescription zone; they count as volume only.", class_="muted"))
+    return out
+
+
+def _strength_load(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+    sw = [w for w in weeks if w.get("sessions") is not None]
+    out = [el("h2", "Strength load and neuromuscular trends", id="strength")]
+    out.append(_fig(
+        charts.volume_chart([w["week_start"] for w in sw], [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
+                            [w.get("unilateral_volume_load_kg", 0.0) for w in sw]),
+        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks."))
+    reps = rep.get("barbell_reps", [])
+    rfd = [r for r in reps if r.get("peak_rfd_n_per_s") is not None]
+    out.append(el("p", RFD_CAVEAT, class_="caveat"))
+    if rfd:
+        out.append(_fig(
+            charts.series_chart("Peak rate of force development per rep (experimental)",
+                                [r["started_at"] for r in rfd], [r["peak_rfd_n_per_s"] for r in rfd],
+                                ylabel="peak RFD, N/s",
+                                extra=[("RFD 0-100 ms", [r["started_at"] for r in rfd],
+                                        [r.get("rfd_0_100ms_n_per_s") for r in rfd])]),
+            f"Per-rep RFD from the bar sensor, n = {len(rfd)} reps in "
+            f"{len({r['session_id'] for r in rfd})} session(s)."))
+    else:
+        out.append(el("p", "No barbell-sensor reps yet: RFD and velocity trends need streamed or replayed sets.",
+                      class_="muted"))
+    return out
+
+
+def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
+    out = [el("h2", "Load-velocity profile and estimated 1RM", id="load-velocity")]
+    nm = s.get("neuromuscular") or {}
+    profiles = nm.get("profiles") if isinstance(nm, Mapping) else None
+    reps = [r for r in rep.get("barbell_reps", []) if r.get("mean_velocity_mps") is not None
+            and r.get("load_kg") is not None]
+    if profiles:
+        for p in profiles:
+            line = None
+            if p.get("intercept_mps") is not None and p.get("slope_mps_per_kg") is not None:
+                line = (p["intercept_mps"], p["slope_mps_per_kg"])
+            out.append(_fig(
+                charts.lv_profile_chart(p.get("exercise", "?"), p.get("loads_kg", []), p.get("velocities_mps", []),
+                                        line=line, mvt_mps=p.get("mvt_mps"), e1rm_kg=p.get("e1rm_kg")),
+                f"{p.get('exercise')}: e1RM {fmt(p.get('e1rm_kg'), 1, 'kg')}, e5RM {fmt(p.get('e5rm_kg'), 1, 'kg')}, "
+                f"n = {p.get('n_reps', len(p.get('loads_kg', [])))} reps at {p.get('n_loads', '?')} loads"
+                + ("" if p.get("mvt_reliable", True) else "; velocity at 1RM unreliable for this lift, e1RM flagged")))
+        trend = nm.get("e1rm_trend") or []
+        if trend:
+            out.append(_fig(charts.series_chart("Estimated 1RM over time", [t["date"] for t in trend],
+                                                [t.get("e1rm_kg") for t in trend], ylabel="e1RM, kg"),
+                            f"e1RM per session from the load-velocity line, n = {len(trend)} sessions."))
+    elif reps:
+        by_ex: dict[str, list[Mapping[str, Any]]] = {}
+        for r in reps:
+            by_ex.setdefault(r.get("exercise") or "unknown", []).append(r)
+        for ex, rr in by_ex.items():
+            out.append(_fig(
+                charts.lv_profile_chart(ex, [r["load_kg"] for r in rr], [r["mean_velocity_mps"] for r in rr]),
+                f"{ex}: mean concentric velocity of each rep against its load, n = {len(rr)} reps at "
+                f"{len({r['load_kg'] for r in rr})} load(s). No profile line or e1RM in this build (the "
+                "load-velocity analysis is not available)."))
+    else:
+        out.append(el("p", "No barbell-sensor reps yet: a load-velocity profile needs reps at three or more loads.",
+                      class_="muted"))
+    return out
+
+
+def _economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+    out = [el("h2", "Running-economy proxies over time", id="economy")]
+    ref = s.get("reference_speed_mps")
+    out.append(el("p", "Weekly means of per-run proxies over steady segments (first 10 min dropped, steady speed, "
+                       "flat or grade-adjusted, at least 20 min per run). The shaded band is the baseline mean ± the "
+                       "smallest worthwhile change (0.2 x the between-week SD of the pre-strength baseline weeks); "
+                       "weeks inside it are not distinguishable from baseline by that yardstick."
+                       + (f" Reference speed for HR: {ref:.2f} m/s." if ref else "")))
+    bands = s.get("reference_bands", {})
+    base = s.get("baseline")
+    for name, spec in s.get("proxies", {}).items():
+        vals = [w.get(name) for w in weeks]
+        n_runs = sum(w.get(f"{name}_n", 0) for w in weeks)
+        n_weeks = sum(1 for v in vals if v is not None)
+        b = bands.get(name)
+        te = s.get("typical_error", {}).get(name, {})
+        label = spec["label"]
+        cap = (f"{label}, unit {spec['unit']}; {'higher' if spec['higher_is_better'] else 'lower'} is better "
+               f"for the proxy. n = {n_runs} runs in {n_weeks} weeks.")
+        if b:
+            cap += (f" Band: baseline mean {b['baseline_mean']:.3g} ± SWC {b['swc']:.2f}{_unit(b.get('units'))}; "
+                    f"typical error {fmt(b.get('typical_error'), 2)}{_unit(b.get('units'))} "
+                    f"(n = {te.get('n_weeks', 0)} baseline weeks).")
+        else:
+            cap += " No reference band: too few baseline weeks."
+        out.append(_fig(charts.series_chart(
+            f"Weekly {label}", [w["week_start"] for w in weeks], vals, ylabel=spec["unit"],
+            band=(b["low"], b["high"]) if b else None, band_label="baseline ± SWC",
+            baseline_end=base["last_week"] if base else None), cap))
+    return out
+
+
+def _linkage(s: Mapping[str, Any]) -> list[Safe]:
+    out = [el("h2", "Strength training and the economy proxies: the n-of-1 estimate", id="linkage")]
+    changes = s.get("changes", {})
+    regs = s.get("regressions", {})
+    proxies = s.get("proxies", {})
+    ratio = [n for n in proxies if changes.get(n, {}).get("units") == "%"]
+    out.append(el("div", el("p", s.get("literature_caveat", "")), el("ul", [
+        el("li", f"{x.get('source')}: {x.get('note', '')}") for x in s.get("literature", [])
+    ]), el("p", "Laboratory studies report about 2-8 % lower oxygen cost over 6-14 weeks. This is shown as context "
+                "beside the estimates, not as a band on the proxies' scale."), class_="context", role="note"))
+    out.append(_fig(charts.interval_chart(
+        "Change in the latest strength block vs baseline, % with 90 % interval",
+        [proxies[n]["label"] for n in ratio], [changes[n].get("estimate") for n in ratio],
+        [changes[n].get("ci90_low") for n in ratio], [changes[n].get("ci90_high") for n in ratio],
+        xlabel="change in the proxy, % (not a change in oxygen cost)"),
+        "Diamonds: adjusted change (block minus baseline); bars: 90 % intervals. An interval crossing 0 is not "
+        "distinguishable from no change."))
+    rows = []
+    for n, spec in proxies.items():
+        c = changes.get(n, {})
+        u = _unit(c.get("units"))
+        rows.append([spec["label"], fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
+                     _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u), fmt(c.get("n_runs")),
+                     f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
+                     ", ".join(c.get("covariates") or []) or "none", c.get("wording") or "—"])
+    out.append(table(["proxy", "change", "90 % interval", "n runs", "weeks (baseline + block)", "adjusted for",
+                      "reading"], rows, caption="Latest strength block against the pre-strength baseline"))
+    rrows = []
+    for n, spec in proxies.items():
+        r = regs.get(n, {})
+        lag_txt = "; ".join(
+            f"lag {lag}: {fmt(c, 2, signed=True)} ({_ci(*(ci or (None, None)))})"
+            for lag, c, ci in zip(r.get("lags", []), r.get("coef", []), r.get("ci90", []), strict=False))
+        rrows.append([spec["label"], lag_txt or "—",
+                      f"{fmt(r.get('total'), 2, signed=True)} ({_ci(*(r.get('total_ci90') or (None, None)))})",
+                      fmt(r.get("n")), fmt(r.get("n_runs")), ", ".join(r.get("covariates") or []) or "none",
+                      r.get("wording") or "—"])
+    out.append(table(["proxy", "per strength session/week, by lag (weeks)", "sum over lags (90 % interval)",
+                      "n weeks", "n runs", "adjusted for", "reading"], rrows,
+                     caption="Lagged regression of the weekly proxy on strength sessions per week "
+                             "(moving-block-bootstrap 90 % intervals)"))
+    out.append(el("p", "Readings say \"consistent with\" or \"not distinguishable from\": this is one athlete's "
+                       "observational data, an association that other changes (season, heat, fitness, sensors) can "
+                       "also produce. It is never evidence that strength training caused a change.", class_="caveat"))
+    return out
+
+
+def _load(s: Mapping[str, Any]) -> list[Safe]:
+    d = s.get("daily", [])
+    out = [el("h2", "Running load", id="load")]
+    out.append(_fig(charts.load_chart([x["date"] for x in d], [x["ctl"] for x in d], [x["atl"] for x in d],
+                                      [x["tsb"] for x in d]),
+                    f"Banister TRIMP per day from heart rate and the athlete profile, n = {len(d)} days; CTL and ATL "
+                    "are 42- and 7-day exponentially weighted averages, TSB = CTL - ATL."))
+    return out
+
+
+def summary_sections(rep: Mapping[str, Any]) -> list[Safe]:
+    s = rep.get("summary") or {}
+    weeks = s.get("weeks", [])
+    out: list[Safe] = [el("h2", "Headline", id="headline"), _cards(s, weeks)]
+    out += _adherence(s, weeks)
+    out += _strength_load(rep, weeks)
+    out += _lv(rep, s)
+    out += _economy(s, weeks)
+    out += _linkage(s)
+    out += _load(s)
+    if s.get("notes"):
+        out.append(el("h3", "Notes from the analysis"))
+        out.append(el("ul", [el("li", n) for n in s["notes"]]))
+    return out
