@@ -180,15 +180,23 @@ def _result_from(d: Decoded) -> FileResult:
     )
 
 
+@dataclass(frozen=True)
+class _Duplicate:
+    """A file whose content appeared earlier in this batch: its status follows the first copy's."""
+
+    path: str
+    sha256: str
+
+
 class _Pending:
     """Items to decode, in order, decoded inline or in a process pool with a bounded window."""
 
     def __init__(self, pool: ProcessPoolExecutor | None, window: int) -> None:
         self.pool = pool
         self.window = window
-        self.queue: deque[tuple[FileResult | None, Future[Decoded] | Decoded | None]] = deque()
+        self.queue: deque[tuple[FileResult | _Duplicate | None, Future[Decoded] | Decoded | None]] = deque()
 
-    def add_result(self, r: FileResult) -> None:
+    def add_result(self, r: FileResult | _Duplicate) -> None:
         self.queue.append((r, None))
 
     def add_work(self, path: str, data: bytes, sha: str) -> None:
@@ -200,7 +208,7 @@ class _Pending:
     def full(self) -> bool:
         return sum(1 for r, w in self.queue if isinstance(w, Future)) >= self.window
 
-    def drain(self, until_not_full: bool) -> Iterator[FileResult | Decoded]:
+    def drain(self, until_not_full: bool) -> Iterator[FileResult | _Duplicate | Decoded]:
         while self.queue and (not until_not_full or self.full()):
             r, w = self.queue.popleft()
             if r is not None:
@@ -241,14 +249,16 @@ def import_paths(
     bar = Progress(total=len(ordered), label="import", enabled=show_progress)
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
-    state = {"files_in_tx": 0, "last_commit": time.monotonic()}
+    state: dict[str, Any] = {"files_in_tx": 0, "last_commit": time.monotonic(), "outcome": {}}
     con.execute("BEGIN TRANSACTION")
     try:
         for item, sha in ordered:
             if item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
-            elif sha in known or sha in queued:
+            elif sha in known:
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason="duplicate"))
+            elif sha in queued:
+                pending.add_result(_Duplicate(item.path, sha))
             else:
                 assert item.data is not None and sha is not None
                 queued.add(sha)
@@ -272,7 +282,7 @@ def import_paths(
 def _store(
     con: duckdb.DuckDBPyConnection,
     athlete: str,
-    done: FileResult | Decoded,
+    done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     state: dict[str, Any],
     bar: Progress,
@@ -292,6 +302,14 @@ def _store(
             )
             write_activities(con, athlete, source, done.activities)
             state["files_in_tx"] += 1
+        state["outcome"][done.sha256] = result
+    elif isinstance(done, _Duplicate):
+        first = state["outcome"][done.sha256]
+        if first.status in ("imported", "partial", "skipped"):
+            result = FileResult(path=done.path, status="skipped", sha256=done.sha256,
+                                reason="duplicate" if first.status != "skipped" else first.reason)
+        else:
+            result = FileResult(path=done.path, status=first.status, sha256=done.sha256, error=first.error)
     else:
         result = done
     if result.status in ("failed", "partial") or (result.status == "skipped" and result.reason != "duplicate"):

@@ -59,6 +59,8 @@ def _bounded_gunzip(data: bytes, limit: int = MAX_FIT_BYTES) -> bytes:
     out = d.decompress(data, limit + 1)
     if len(out) > limit or d.unconsumed_tail:
         raise TooLarge(f"decompressed size exceeds the {limit // (1024 * 1024)} MiB limit (gzip bomb?)")
+    if not d.eof:
+        raise ValueError("truncated gzip data")
     return out
 
 

@@ -1,0 +1,84 @@
+"""The command-line contract: help for every command, --json anywhere, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_data" / "fit"
+COMMANDS = ["import", "activities", "sets", "stream", "replay", "athlete", "correct", "report", "nightly",
+            "export", "demo"]
+
+
+def run(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(ROOT / "pipeline.py")]
+    if db is not None:
+        argv += ["--db", str(db)]
+    return subprocess.run(argv + list(args), capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        pipeline.main([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: runstrong {command}" in out
+
+
+def test_json_before_or_after_the_command_and_exit_codes(tmp_path):
+    db = tmp_path / "x.duckdb"
+    r = run("--json", "import", str(SAMPLE / "runs/garmin-fenix-5-run.fit"), str(SAMPLE / "other/Settings.fit"),
+            db=db)
+    assert r.returncode == 0, r.stderr  # a skipped settings file does not change the exit code
+    doc = json.loads(r.stdout)
+    assert (doc["imported"], doc["skipped"], doc["failed"], doc["partial"]) == (1, 1, 0, 0)
+    assert set(doc["files"][0]) >= {"path", "status", "sha256", "activity_ids", "sport", "records", "sets",
+                                    "error", "reason"}
+    r = run("activities", "--json", db=db)
+    acts = json.loads(r.stdout)["activities"]
+    assert len(acts) == 1 and acts[0]["records"] == 21
+    assert set(acts[0]) >= {"activity_id", "source_sha256", "sport", "sub_sport", "started_at", "duration_s",
+                            "distance_m", "records", "avg_heart_rate_bpm", "avg_speed_mps", "avg_power_w", "sets"}
+    r = run("import", "--json", str(SAMPLE / "invalid/activity-filecrc.fit"), db=db)
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["files"][0]["status"] == "partial"
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path):
+    r = run("--athlete", "Not A Slug", "activities", db=tmp_path / "x.duckdb")
+    assert r.returncode == 2 and "invalid athlete name" in r.stderr and "Traceback" not in r.stderr
+    r = run("activities", "--since", "yesterday", db=tmp_path / "x.duckdb")
+    assert r.returncode == 2 and "invalid date" in r.stderr
+    r = run("athlete", "delete", db=tmp_path / "x.duckdb")
+    assert r.returncode == 2 and "--yes" in r.stderr
+    r = run("correct", "--set", "nope", "--exercise", "back_squat", db=tmp_path / "x.duckdb")
+    assert r.returncode == 1 and "no set" in r.stderr
+
+
+def test_sets_and_correct_round_trip(tmp_path):
+    db = tmp_path / "x.duckdb"
+    run("import", str(SAMPLE / "strength/20748058539_ACTIVITY.fit"), db=db)
+    sets = json.loads(run("sets", "--json", db=db).stdout)["sets"]
+    assert len(sets) == 27
+    assert set(sets[0]) >= {"set_id", "activity_id", "session_id", "started_at", "exercise", "exercise_candidates",
+                            "set_type", "reps", "load_kg", "duration_s", "source"}
+    sid = sets[0]["set_id"]
+    r = run("correct", "--set", sid, "--exercise", "deadlift", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    again = {s["set_id"]: s for s in json.loads(run("sets", "--json", db=db).stdout)["sets"]}
+    assert again[sid]["exercise"] == "deadlift"
+
+
+def test_athlete_env_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNSTRONG_ATHLETE", "envy")
+    monkeypatch.setenv("RUNSTRONG_DB", str(tmp_path / "env.duckdb"))
+    args = pipeline.parse_args(["activities"])
+    assert args.athlete == "envy" and args.db == str(tmp_path / "env.duckdb")
