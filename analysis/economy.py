@@ -492,10 +492,12 @@ def run_economy(
         cg = gap[: n_chunks * 60].reshape(n_chunks, 60).mean(axis=1)
         ch = hrs[: n_chunks * 60].reshape(n_chunks, 60).mean(axis=1)
         res.hr_vs_gap_min_mps, res.hr_vs_gap_max_mps = float(cg.min()), float(cg.max())
-        if np.ptp(cg) > 0:
-            slope, intercept = np.polyfit(cg, ch, 1)
-            res.hr_vs_gap_slope_bpm_per_mps = float(slope)
-            res.hr_vs_gap_intercept_bpm = float(intercept)
+        dg = cg - cg.mean()
+        sxx = float(dg @ dg)
+        if sxx > 1e-9 * cg.size:
+            slope = float(dg @ (ch - ch.mean())) / sxx
+            res.hr_vs_gap_slope_bpm_per_mps = slope
+            res.hr_vs_gap_intercept_bpm = float(ch.mean() - slope * cg.mean())
     if reference_speed_mps is not None:
         res.hr_at_reference_speed_bpm = hr_at_speed(res, reference_speed_mps)
         if res.hr_at_reference_speed_bpm is None:

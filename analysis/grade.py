@@ -14,6 +14,7 @@ and running at extreme uphill and downhill slopes. J Appl Physiol 93:1039-1046.
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import savgol_filter
 
 __all__ = [
     "MINETTI_FLAT_COST_J_PER_KG_M",
@@ -69,10 +70,11 @@ def smoothed_grade(
     GPS/barometric altitude is noisy and distance advances by only ~3 m per
     second, so the sample-to-sample ratio d(altitude)/d(distance) is useless.
     The altitude is resampled onto a uniform distance grid (``step_m``),
-    smoothed by a centred moving average of ``window_m``, differentiated with
-    a central difference over the same window, and read back at each sample's
-    distance. The result is clipped to +-0.45 (the fitted range of Minetti
-    2002).
+    the slope of a least-squares line through the ``window_m`` of course
+    centred on each grid point is taken as the grade (a Savitzky-Golay first
+    derivative of order 1: exact on constant ramps, edges included), and read
+    back at each sample's distance. The result is clipped to +-0.45 (the
+    fitted range of Minetti 2002).
 
     Parameters
     ----------
@@ -111,18 +113,13 @@ def smoothed_grade(
     alt_u = np.bincount(inv, weights=aa) / np.bincount(inv)
     grid = np.arange(uniq[0], uniq[-1] + step_m / 2, step_m)
     alt_g = np.interp(grid, uniq, alt_u)
-    k = max(1, round(window_m / step_m))
-    # centred moving average (edge-corrected by dividing by the count in the window)
-    kernel = np.ones(k)
-    sm = np.convolve(alt_g, kernel, mode="same") / np.convolve(np.ones_like(alt_g), kernel, mode="same")
-    h = max(1, k // 2)
-    g = np.empty_like(sm)
-    if grid.size > 2 * h:
-        g[h:-h] = (sm[2 * h :] - sm[: -2 * h]) / (grid[2 * h :] - grid[: -2 * h])
-        g[:h] = g[h]
-        g[-h:] = g[-h - 1]
+    k = max(3, round(window_m / step_m) + 1)
+    k += 1 - k % 2  # odd number of grid points spanning ~window_m
+    if grid.size >= k:
+        # local least-squares line over the window (Savitzky-Golay, order 1): exact on ramps, edges included
+        g = savgol_filter(alt_g, k, 1, deriv=1, delta=step_m, mode="interp")
     else:
-        g[:] = (sm[-1] - sm[0]) / (grid[-1] - grid[0])
+        g = np.full(grid.size, np.polyfit(grid, alt_g, 1)[0])
     g = np.clip(g, -MINETTI_MAX_ABS_GRADE, MINETTI_MAX_ABS_GRADE)
     out[ok] = np.interp(dd, grid, g)
     return out
