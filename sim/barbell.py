@@ -423,8 +423,11 @@ def simulate_session(
     ax_spline = vx_spline.derivative()
 
     # small vertical sway of the standing lifter (eccentric-first lifts only)
-    sway_amp = rng.uniform(0.0004, 0.0008, 3) if ecc_first else np.zeros(3)
-    sway_f = rng.uniform(0.3, 1.2, 3)
+    # (breathing: a few mm at 0.2-0.35 Hz, plus sub-mm postural sway near 1 Hz)
+    sway_amp = np.array([rng.uniform(0.002, 0.004), rng.uniform(0.0002, 0.0004), rng.uniform(0.0001, 0.0003)])
+    sway_f = np.array([rng.uniform(0.2, 0.35), rng.uniform(0.6, 1.0), rng.uniform(1.0, 1.6)])
+    if not ecc_first:
+        sway_amp = np.zeros(3)
     sway_ph = rng.uniform(0, 2 * np.pi, 3)
 
     def z_true(t: np.ndarray) -> np.ndarray:

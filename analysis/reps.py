@@ -1,0 +1,398 @@
+"""Rest/moving detection, movement phases (legs) and rep assembly.
+
+Rest detection (:func:`block_stats`, :func:`still_blocks`)
+----------------------------------------------------------
+Samples are grouped into fixed 10 ms blocks of the capture clock (block
+``floor((t_ns - t0_ns) / 10 ms)``), so that batch and live analysis see the
+same blocks whatever the chunking. A block is *still* when, over the window
+of +-5 blocks around it (110 ms), the magnitude of specific force varies
+little (SD below ``accel_sd_mps2``), stays near g (mean deviation below
+``accel_mean_dev_mps2``: tolerates accelerometer bias) and the sensor hardly
+rotates (mean |gyro| below ``gyro_radps``). Blocks inside a run of at least
+0.25 s without samples (lost link) are *breaks*. Sums are accumulated in a
+fixed order, so results do not depend on how the data were chunked.
+
+A constant-velocity stretch also looks still to an accelerometer; the caller
+(:mod:`analysis.barbell`) therefore accepts a still run as rest only if the
+integrated velocity there is small.
+
+Legs (:func:`find_legs`)
+------------------------
+Between two rests the bar's vertical position is split into monotone legs at
+its turning points, ignoring reversals smaller than ``min_swing_m`` (a
+zig-zag filter). Turning points are extrema of position, i.e. zero crossings
+of vertical velocity, refined to sub-sample time by linear interpolation.
+
+Reps (:class:`RepAssembler`)
+----------------------------
+Eccentric-first lifts: a rep is a descent of at least ``min_rom_m`` followed
+by a rise (the concentric leg) of at least ``min_rom_m`` and at least half the
+descent (and vice versa). Concentric-first lifts: a rise followed by a descent
+under the same rules. Smaller movements (unracking, walk-outs, re-grips, leg
+switches of alternating unilateral sets) are ignored. When the lift's order is
+unknown, the first large leg decides.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.imu import STANDARD_GRAVITY_MPS2
+from analysis.kinematics import interp_crossing, position_at
+
+BLOCK_NS: int = 10_000_000
+"""Width of a rest-detection block: 10 ms."""
+HALF_WINDOW_BLOCKS: int = 5
+"""Half width of the rest-detection window in blocks (window = 11 blocks = 110 ms)."""
+BREAK_MIN_EMPTY_BLOCKS: int = 25
+"""A run of at least this many empty blocks (0.25 s without samples) is a break (lost link)."""
+
+STILL, MOVING, BREAK = 1, 0, -1
+
+
+@dataclass(frozen=True)
+class StillnessThresholds:
+    """Thresholds of the still-bar test over the 110 ms window."""
+
+    accel_sd_mps2: float = 0.30
+    accel_mean_dev_mps2: float = 1.0
+    gyro_radps: float = 0.30
+
+    def __post_init__(self) -> None:
+        if not (self.accel_sd_mps2 > 0 and self.accel_mean_dev_mps2 > 0 and self.gyro_radps > 0):
+            raise ValueError("stillness thresholds must be > 0")
+
+
+def block_index(t_ns: np.ndarray, t0_ns: int) -> np.ndarray:
+    """Block of each sample: ``(t_ns - t0_ns) // BLOCK_NS`` (int64)."""
+    return (np.asarray(t_ns, dtype=np.int64) - np.int64(t0_ns)) // BLOCK_NS
+
+
+def block_stats(
+    blk: np.ndarray, accel_mps2: np.ndarray, gyro_radps: np.ndarray, first_block: int, n_blocks: int
+) -> np.ndarray:
+    """Per-block sums for blocks ``first_block .. first_block + n_blocks - 1``.
+
+    Parameters
+    ----------
+    blk : numpy.ndarray
+        (n,) non-decreasing block index of each sample (samples outside the
+        requested range are ignored).
+    accel_mps2, gyro_radps : numpy.ndarray
+        (n, 3) specific force and angular rate.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_blocks, 4): count, sum of d, sum of d^2, sum of |gyro| where
+        ``d = |f| - g`` (m/s^2). Accumulated sample by sample in time order.
+    """
+    out = np.zeros((n_blocks, 4))
+    blk = np.asarray(blk, dtype=np.int64)
+    sel = (blk >= first_block) & (blk < first_block + n_blocks)
+    if not np.any(sel):
+        return out
+    b = blk[sel] - first_block
+    d = np.linalg.norm(np.asarray(accel_mps2)[sel], axis=1) - STANDARD_GRAVITY_MPS2
+    gnorm = np.linalg.norm(np.asarray(gyro_radps)[sel], axis=1)
+    ub, starts, counts = np.unique(b, return_index=True, return_counts=True)
+    out[ub, 0] = counts
+    for j in range(int(counts.max())):
+        has = counts > j
+        idx = starts[has] + j
+        rows = ub[has]
+        out[rows, 1] += d[idx]
+        out[rows, 2] += d[idx] * d[idx]
+        out[rows, 3] += gnorm[idx]
+    return out
+
+
+def still_blocks(stats: np.ndarray, thresholds: StillnessThresholds = StillnessThresholds()) -> np.ndarray:
+    """Classify blocks from per-block sums (:func:`block_stats`).
+
+    Only blocks with the full +-HALF_WINDOW_BLOCKS neighbourhood inside
+    ``stats`` are classified; the result has ``len(stats) - 2 * HALF_WINDOW_BLOCKS``
+    entries, for blocks ``HALF_WINDOW_BLOCKS .. len(stats) - HALF_WINDOW_BLOCKS - 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 codes: STILL (1), MOVING (0), BREAK (-1: fewer than 3 samples in
+        the window, or the block lies in a run of >= 0.25 s without samples --
+        the latter is applied by :func:`mark_breaks`).
+    """
+    h = HALF_WINDOW_BLOCKS
+    m = stats.shape[0] - 2 * h
+    if m <= 0:
+        return np.zeros(0, dtype=np.int8)
+    win = np.zeros((m, 4))
+    for k in range(2 * h + 1):  # fixed order of additions
+        win += stats[k : k + m]
+    n = win[:, 0]
+    ok = n >= 3
+    nn = np.where(ok, n, 1.0)
+    mean = win[:, 1] / nn
+    var = np.maximum(win[:, 2] / nn - mean * mean, 0.0)
+    gmean = win[:, 3] / nn
+    still = (var < thresholds.accel_sd_mps2**2) & (np.abs(mean) < thresholds.accel_mean_dev_mps2) & (
+        gmean < thresholds.gyro_radps
+    )
+    codes = np.where(ok, np.where(still, STILL, MOVING), BREAK).astype(np.int8)
+    return codes
+
+
+def mark_breaks(counts: np.ndarray, codes: np.ndarray, offset: int) -> np.ndarray:
+    """Set BREAK on blocks that lie in a run of >= BREAK_MIN_EMPTY_BLOCKS empty blocks.
+
+    ``counts`` are per-block sample counts for blocks ``0..len(counts)-1``;
+    ``codes`` classify blocks ``offset .. offset + len(codes) - 1``.
+    """
+    empty = counts == 0
+    if not np.any(empty):
+        return codes
+    codes = codes.copy()
+    starts, ends = runs(empty)
+    for s, e in zip(starts, ends, strict=True):
+        if e - s >= BREAK_MIN_EMPTY_BLOCKS:
+            lo, hi = max(s - offset, 0), min(e - offset, len(codes))
+            if hi > lo:
+                codes[lo:hi] = BREAK
+    return codes
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the runs of True in a boolean array."""
+    m = np.asarray(mask, dtype=bool)
+    if m.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    d = np.diff(np.concatenate([[False], m, [False]]).astype(np.int8))
+    return np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+
+
+@dataclass
+class Leg:
+    """A monotone stretch of bar position between two turning points.
+
+    Indices refer to the arrays the leg was found in; times are seconds on
+    the same clock as those arrays' ``t_s``; ``t0_s``/``t1_s`` are the
+    velocity zero crossings (or the rest bounds for a segment's first/last leg).
+    """
+
+    i0: int
+    i1: int
+    t0_s: float
+    t1_s: float
+    z0_m: float
+    z1_m: float
+    first_in_segment: bool = False
+    last_in_segment: bool = False
+    segment_start_s: float = 0.0
+    segment_end_s: float = 0.0
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rise_m(self) -> float:
+        return self.z1_m - self.z0_m
+
+
+def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool) -> tuple[float, float]:
+    """Zero crossings of v that bound the leg between samples a and b (sub-sample, linear interpolation).
+
+    The phase is the interval around the leg's fastest sample where v keeps the leg's sign: start = the
+    last crossing before the fastest sample, end = the first crossing after it. Noise wandering around
+    zero at rest, and a later small movement in the same direction after a pause, stay outside.
+    """
+    sv = v if rising else -v
+    lo = max(a - 1, 0)
+    hi = min(b + 1, len(t) - 1)
+    k_pk = a + int(np.argmax(sv[a : b + 1]))
+    if sv[k_pk] <= 0:
+        return float(t[a]), float(t[b])
+    nonpos = np.nonzero(sv[lo:k_pk] <= 0)[0]
+    if nonpos.size:
+        k = lo + int(nonpos[-1])
+        t0 = interp_crossing(t[k], t[k + 1], sv[k], sv[k + 1])
+    else:
+        t0 = float(t[lo])
+    nonpos = np.nonzero(sv[k_pk + 1 : hi + 1] <= 0)[0]
+    if nonpos.size:
+        k = k_pk + 1 + int(nonpos[0])
+        t1 = interp_crossing(t[k - 1], t[k], sv[k - 1], sv[k])
+    else:
+        t1 = float(t[hi])
+    return t0, t1
+
+
+def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float) -> list[Leg]:
+    """Split a movement (from rest to rest) into monotone legs with a zig-zag filter.
+
+    Parameters
+    ----------
+    t_s, v_mps, z_m : numpy.ndarray
+        (n,) times, vertical velocity and position of one movement; the first
+        and last samples are at rest.
+    min_swing_m : float
+        Reversals smaller than this (m) are ignored (> 0).
+
+    Returns
+    -------
+    list of Leg
+        In time order; consecutive legs alternate direction. The first leg
+        starts at sample 0 and the last ends at sample n-1.
+    """
+    if not min_swing_m > 0:
+        raise ValueError(f"min_swing_m must be > 0, got {min_swing_m}")
+    t = np.asarray(t_s, dtype=np.float64)
+    v = np.asarray(v_mps, dtype=np.float64)
+    z = np.asarray(z_m, dtype=np.float64)
+    n = len(t)
+    if n < 3:
+        return []
+    # candidate turning points: where velocity changes sign (local extrema of position), and the end
+    s = np.sign(v)
+    nz = np.nonzero(s)[0]
+    cand = []
+    if nz.size > 1:
+        ch = nz[1:][s[nz[1:]] != s[nz[:-1]]]
+        # the extremum sits at the sample of smallest |v| between the last nonzero and the change
+        cand = ch.tolist()
+    cand.append(n - 1)
+    pivots = [0]
+    trend = 0  # +1 rising, -1 falling, 0 undecided
+    ext = 0
+    for i in cand:
+        zi = z[i]
+        if trend == 0:
+            if zi - z[pivots[-1]] >= min_swing_m:
+                trend, ext = 1, i
+            elif zi - z[pivots[-1]] <= -min_swing_m:
+                trend, ext = -1, i
+            else:
+                # keep the start at rest; track the most extreme point seen so far in both senses
+                continue
+        elif trend == 1:
+            if zi >= z[ext]:
+                ext = i
+            elif z[ext] - zi >= min_swing_m:
+                pivots.append(ext)
+                trend, ext = -1, i
+        else:
+            if zi <= z[ext]:
+                ext = i
+            elif zi - z[ext] >= min_swing_m:
+                pivots.append(ext)
+                trend, ext = 1, i
+    if trend != 0 and ext != pivots[-1]:
+        pivots.append(ext)
+    # refine the exact extremum between candidates (the sample of min/max position in the leg)
+    refined = [pivots[0]]
+    for a, b in itertools.pairwise(pivots):
+        seg = z[a : b + 1]
+        if z[b] > z[a]:
+            k = a + int(np.argmax(seg))
+        else:
+            k = a + int(np.argmin(seg))
+        if k != refined[-1]:
+            refined.append(k)
+    if refined[-1] != n - 1:
+        refined.append(n - 1)
+    legs: list[Leg] = []
+    for j, (a, b) in enumerate(itertools.pairwise(refined)):
+        rising = z[b] >= z[a]
+        ta, tb = _leg_bounds(t, v, a, b, rising)
+        za = position_at(t, v, z, ta)
+        zb = position_at(t, v, z, tb)
+        legs.append(
+            Leg(i0=a, i1=b, t0_s=ta, t1_s=tb, z0_m=za, z1_m=zb, first_in_segment=j == 0,
+                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]))
+        )
+    return legs
+
+
+@dataclass
+class AssembledRep:
+    """Bounds of one recognised rep and its concentric leg."""
+
+    start_s: float
+    end_s: float
+    concentric: Leg
+    eccentric_rom_m: float
+
+
+class RepAssembler:
+    """Turn a stream of legs into reps (see the module docstring).
+
+    Feed legs segment by segment with :meth:`add`; call :meth:`reset` after a
+    break in the data (the movement across it is unknown).
+    """
+
+    def __init__(self, eccentric_first: bool | None, min_rom_m: float, min_phase_ratio: float = 0.5) -> None:
+        if not min_rom_m > 0:
+            raise ValueError(f"min_rom_m must be > 0, got {min_rom_m}")
+        if not 0 < min_phase_ratio <= 1:
+            raise ValueError(f"min_phase_ratio must be within (0, 1], got {min_phase_ratio}")
+        self.eccentric_first = eccentric_first
+        self.min_rom_m = min_rom_m
+        self.ratio = min_phase_ratio
+        self.reset()
+
+    def reset(self) -> None:
+        self._since: list[Leg] = []  # legs since the end of the last rep (eccentric-first)
+        self._pending_up: Leg | None = None  # concentric-first: last large rise
+        self._pending_low: float | None = None  # lowest point after the pending rise
+        self._pending_end: Leg | None = None
+
+    def add(self, legs: list[Leg]) -> list[AssembledRep]:
+        """Consume the legs of one movement segment (in order); return completed reps."""
+        out: list[AssembledRep] = []
+        for k, leg in enumerate(legs):
+            big = abs(leg.rise_m) >= self.min_rom_m
+            if self.eccentric_first is None and big:
+                self.eccentric_first = leg.rise_m < 0
+            later_big = any(abs(x.rise_m) >= self.min_rom_m for x in legs[k + 1 :])
+            if self.eccentric_first is None or self.eccentric_first:
+                rep = self._add_ecc_first(leg, big, later_big)
+            else:
+                rep = self._add_con_first(leg, big, later_big)
+            if rep is not None:
+                out.append(rep)
+        return out
+
+    def _add_ecc_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
+        if big and leg.rise_m > 0 and self._since:
+            highest = max(x.z0_m for x in self._since)
+            descent = highest - leg.z0_m
+            if descent >= self.min_rom_m and descent >= self.ratio * leg.rise_m and leg.rise_m >= self.ratio * descent:
+                # the rep starts where the lowering that ends at this bottom began
+                down = self._since[-1]
+                start = down.segment_start_s if down.first_in_segment else down.t0_s
+                end = leg.segment_end_s if (leg.last_in_segment or not later_big) else leg.t1_s
+                self._since = []
+                return AssembledRep(start_s=start, end_s=end, concentric=leg, eccentric_rom_m=descent)
+        self._since.append(leg)
+        # keep only legs after the highest point's leg is still needed; bound memory
+        if len(self._since) > 64:
+            self._since = self._since[-64:]
+        return None
+
+    def _add_con_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
+        if big and leg.rise_m > 0:
+            self._pending_up = leg
+            self._pending_low = None
+            return None
+        if self._pending_up is not None and leg.rise_m < 0:
+            up = self._pending_up
+            low = leg.z1_m if self._pending_low is None else min(self._pending_low, leg.z1_m)
+            self._pending_low = low
+            descent = up.z1_m - low
+            if descent >= self.min_rom_m and descent >= self.ratio * up.rise_m and up.rise_m >= self.ratio * descent:
+                start = up.segment_start_s if up.first_in_segment else up.t0_s
+                end = leg.segment_end_s if (leg.last_in_segment or not later_big) else leg.t1_s
+                self._pending_up = None
+                self._pending_low = None
+                return AssembledRep(start_s=start, end_s=end, concentric=up, eccentric_rom_m=descent)
+        return None
