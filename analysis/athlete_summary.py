@@ -9,6 +9,7 @@ and prints these numbers and computes nothing itself.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import math
@@ -150,6 +151,14 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def _with_reference(r: RunEconomy, ref: float) -> RunEconomy:
+    out = copy.copy(r)  # the caller's objects stay untouched
+    out.notes = list(r.notes)
+    out.hr_at_reference_speed_bpm = hr_at_speed(r, ref)
+    out.reference_speed_mps = ref
+    return out
+
+
 def _profile_get(profile: Any, key: str) -> Any:
     if profile is None:
         return None
@@ -178,6 +187,7 @@ def summarise_athlete(
     lags: Sequence[int] = (0, 1, 2),
     n_boot: int = 2000,
     seed: int = 0,
+    include_regressions: bool = True,
 ) -> AthleteSummary:
     """Summarise one athlete: weekly proxies, load, strength adherence, the n-of-1 link.
 
@@ -210,6 +220,9 @@ def summarise_athlete(
         Exposure lags (weeks) of the lagged regression.
     n_boot, seed : int
         Moving-block-bootstrap replicates and seed (deterministic).
+    include_regressions : bool
+        False skips the lagged regressions (``regressions`` is then empty),
+        for simulation studies that need only the change estimates.
 
     Returns
     -------
@@ -234,11 +247,7 @@ def summarise_athlete(
     elif not (math.isfinite(ref) and ref > 0):
         raise ValueError("reference_speed_mps must be a positive number")
     if ref is not None:
-        runs = [
-            dataclasses.replace(r, hr_at_reference_speed_bpm=hr_at_speed(r, ref), reference_speed_mps=ref)
-            if r.status == "ok" else r
-            for r in runs
-        ]
+        runs = [_with_reference(r, ref) if r.status == "ok" else r for r in runs]
         ok_runs = [r for r in runs if r.status == "ok"]
 
     # loads
@@ -257,10 +266,10 @@ def summarise_athlete(
     # common range of local dates
     from analysis.training_load import local_date
 
-    dates = [local_date(t, tz) for t in load_t]
+    instants = [*load_t, *(s.started_at_ns for s in sets)]
+    dates = [local_date(min(instants), tz), local_date(max(instants), tz)] if instants else []
     dates += [_dt.date.fromisoformat(r.local_date) if r.local_date else local_date(r.started_at_ns, tz)
               for r in runs if r.local_date or r.started_at_ns is not None]
-    dates += [local_date(s.started_at_ns, tz) for s in sets]
     if as_of is not None:
         dates.append(as_of)
     if not dates:
@@ -328,6 +337,8 @@ def summarise_athlete(
             covariates={"heat excess over 20 C": ws.mean_heat_excess_c}, proxy=name,
         )
         changes[name] = ce.to_dict()
+        if not include_regressions:
+            continue
         rr = lagged_regression(
             y, sessions, lags=lags, n_runs=ws.counts[name], proxy=name,
             covariates={"CTL (week end)": wk_ctl, "heat excess over 20 C": ws.mean_heat_excess_c},

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -164,7 +165,7 @@ class SimAthlete:
         zi = ZoneInfo(self.profile["tz"])
         out: list[RunEconomy] = []
         for p in self.plans:
-            rng = np.random.default_rng([self.seed, p.index, 7])
+            rng = random.Random(f"runstrong-sim-fast-{self.seed}-{p.index}")
             dt = _dt.datetime.fromtimestamp(p.started_at_ns / _NS, tz=_dt.UTC).astimezone(zi)
             r = RunEconomy(
                 activity_id=p.activity_id,
@@ -192,7 +193,7 @@ class SimAthlete:
                 r.status = "ok"
                 r.mean_steady_gap_mps = mean_gap
                 r.mean_steady_hr_bpm = mean_hr
-                r.ef_proxy = 60.0 * mean_gap / mean_hr * (1.0 + 0.005 * rng.standard_normal())
+                r.ef_proxy = 60.0 * mean_gap / mean_hr * (1.0 + 0.005 * rng.gauss(0.0, 1.0))
                 a = self.hr_a_bpm * p.hr_multiplier * drift
                 b = self.hr_b_bpm_per_mps * p.hr_multiplier * drift
                 r.hr_vs_gap_intercept_bpm, r.hr_vs_gap_slope_bpm_per_mps = a, b
@@ -201,14 +202,55 @@ class SimAthlete:
                 r.hr_vs_gap_n_chunks = int(steady_min)
                 if reference_speed_mps is not None:
                     r.hr_at_reference_speed_bpm = (a + b * reference_speed_mps) * (
-                        1.0 + 0.005 * rng.standard_normal()
+                        1.0 + 0.005 * rng.gauss(0.0, 1.0)
                     )
                 if p.has_power:
-                    r.speed_per_w_per_kg = self.re * p.re_multiplier * (1.0 + 0.005 * rng.standard_normal())
+                    r.speed_per_w_per_kg = self.re * p.re_multiplier * (1.0 + 0.005 * rng.gauss(0.0, 1.0))
                 r.decoupling_pct = 100.0 * (1 - 1 / (1 + p.drift_per_30min * post_s / 60.0 / 2.0 / 30.0))
                 r.decoupled = r.decoupling_pct > 5.0
             out.append(r)
         return out
+
+
+class _Scalars:
+    """Fast deterministic scalar draws (Python's Mersenne Twister, seeded by a string).
+
+    numpy's Generator costs ~5-10 us per scalar call; plan generation makes
+    thousands of them per athlete, which the 200-seed coverage study feels.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._r = random.Random(key)
+
+    def random(self) -> float:
+        return self._r.random()
+
+    def uniform(self, a: float, b: float, size: int | None = None):
+        if size is None:
+            return self._r.uniform(a, b)
+        return [self._r.uniform(a, b) for _ in range(size)]
+
+    def normal(self, mu: float, sd: float, size: int | None = None):
+        if size is None:
+            return self._r.gauss(mu, sd)
+        return np.array([self._r.gauss(mu, sd) for _ in range(size)])
+
+    def integers(self, lo: int, hi: int) -> int:
+        return self._r.randrange(int(lo), int(hi))
+
+    def choice(self, pop, size: int, replace: bool = False) -> list:
+        if replace:
+            raise ValueError("only sampling without replacement is supported")
+        seq = list(range(pop)) if isinstance(pop, int) else list(pop)
+        return self._r.sample(seq, size)
+
+    def poisson(self, lam: float) -> int:
+        # Knuth's multiplication method (fine for the small means used here)
+        limit, k, prod = math.exp(-lam), 0, self._r.random()
+        while prod > limit:
+            k += 1
+            prod *= self._r.random()
+        return k
 
 
 def _trimp_closed(mean_hr: float, minutes: float, profile: dict) -> float:
@@ -290,7 +332,7 @@ def simulate_athlete(
     if sex not in ("male", "female"):
         raise ValueError("sex must be 'male' or 'female'")
     zi = ZoneInfo(tz)
-    rng = np.random.default_rng([seed, 1])
+    rng = _Scalars(f"runstrong-sim-athlete-{seed}")
     if start_date is None:
         start_date = _dt.date(2025, 1, 6) + _dt.timedelta(weeks=int(rng.integers(0, 52)))
     start_date = start_date - _dt.timedelta(days=start_date.weekday())
@@ -300,7 +342,7 @@ def simulate_athlete(
         missing_weeks = weeks // 12
     missing = set()
     if missing_weeks > 0 and weeks > 3:
-        missing = set(int(x) for x in rng.choice(np.arange(2, weeks), size=min(missing_weeks, weeks - 2), replace=False))
+        missing = set(rng.choice(range(2, weeks), size=min(missing_weeks, weeks - 2)))
     hr_rest = float(rng.uniform(45, 58))
     hr_max = float(rng.uniform(180, 198))
     easy_gap = float(rng.uniform(2.7, 3.3))
@@ -325,7 +367,7 @@ def simulate_athlete(
             n_runs = int(np.clip(rng.poisson(runs_per_week), 0, 7))
         else:
             n_runs = round(runs_per_week)
-        days = np.sort(rng.choice(7, size=n_runs, replace=False)) if n_runs else np.zeros(0, int)
+        days = sorted(rng.choice(7, size=n_runs)) if n_runs else []
         run_days = set(int(d) for d in days)
         for d in days:
             date = start_date + _dt.timedelta(days=7 * w + int(d))
@@ -334,7 +376,7 @@ def simulate_athlete(
             local = _dt.datetime.combine(date, _dt.time(0), tzinfo=zi) + _dt.timedelta(hours=hour)
             started_ns = int(local.astimezone(_dt.UTC).timestamp()) * _NS
             doy = date.timetuple().tm_yday
-            temp = 11.0 + 9.0 * np.sin(2 * np.pi * (doy - 105) / 365.25) + rng.normal(0, 3) + (3.0 if evening else 0)
+            temp = 11.0 + 9.0 * math.sin(2 * math.pi * (doy - 105) / 365.25) + rng.normal(0, 3) + (3.0 if evening else 0)
             if rng.random() < heat_day_prob:
                 temp += float(rng.uniform(8, 14))
             u = rng.random()
@@ -358,7 +400,7 @@ def simulate_athlete(
             wl = float(rng.uniform(1200, 2500))
             econ = 1.0 + effect if w >= effect_start_week else 1.0
             re_mult = 1.0 + effect_re if w >= effect_start_week else 1.0
-            hr_mult = float(np.exp(rng.normal(0, 0.02))) * float(week_noise[w]) / econ
+            hr_mult = math.exp(rng.normal(0, 0.02)) * float(week_noise[w]) / econ
             pause_at = int(rng.integers(_WARMUP_S, max(_WARMUP_S + 1, moving_s - 60))) if rng.random() < 0.3 else None
             plans.append(
                 RunPlan(
@@ -375,7 +417,7 @@ def simulate_athlete(
                     block_offsets_mps=offsets,
                     hr_multiplier=hr_mult,
                     economy_multiplier=econ,
-                    re_multiplier=re_mult * float(np.exp(rng.normal(0, 0.01))),
+                    re_multiplier=re_mult * math.exp(rng.normal(0, 0.01)),
                     drift_per_30min=_drift(float(temp)),
                     has_hr=bool(rng.random() >= no_hr_prob),
                     has_power=with_power,
@@ -383,14 +425,14 @@ def simulate_athlete(
                     pause_s=int(rng.integers(20, 120)) if pause_at is not None else 0,
                     hill_amp_m=amp,
                     hill_wavelength_m=wl,
-                    hill_phase=float(rng.uniform(0, 2 * np.pi)),
+                    hill_phase=float(rng.uniform(0, 2 * math.pi)),
                 )
             )
         # strength sessions
         if strength_start_week is not None and w >= strength_start_week:
             free = [d for d in range(7) if d not in run_days] or list(range(7))
             k = min(strength_sessions_per_week, len(free))
-            sdays = sorted(int(x) for x in rng.choice(free, size=k, replace=False))
+            sdays = sorted(rng.choice(free, size=k))
             for d in sdays:
                 if rng.random() >= strength_attendance:
                     continue
