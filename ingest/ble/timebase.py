@@ -1,0 +1,366 @@
+"""Sample-time reconstruction for fixed-rate BLE sensors without timestamps (pure numpy).
+
+Why: a WitMotion frame carries no timestamp and no sequence number, and notifications leave the
+device only at connection events (every 7.5-30 ms), so several samples arrive together and the
+arrival time is not the sample time (DESIGN.md section 5).
+
+Model. Sample ``k`` of a link segment is taken at ``s_k = c + k P`` (``P`` = the device's true
+period, which differs slightly from the nominal one) and arrives at ``a >= s_k + d`` (``d`` the
+smallest radio + host latency); a sample waits at most about one connection interval. For each
+received sample ``i`` the device index is ``k_i = i + L_i`` where ``L_i`` counts the samples lost
+before it (non-decreasing). Write ``g_i = a_i - i P``: without loss ``g`` stays within a band
+``[c + d, c + d + interval]`` whose *lower envelope* is flat; every lost sample raises the envelope
+by exactly ``P``; a wrong ``P`` tilts it.
+
+Algorithm (offline, :func:`reconstruct_sample_times`), per link segment (gaps split segments):
+
+1. Window minima of ``g`` (computed with the nominal period ``P0``) over windows spanning several
+   connection events trace the envelope.
+2. Successive minima differ by ``eps * P0 * di + P0 * l`` (``l >= 0`` lost samples, ``eps`` the
+   relative rate error, ``di`` the index distance). ``eps`` is found by a grid search that makes
+   these differences closest to whole non-negative multiples of ``P0`` (losses vanish modulo
+   ``P0``, a rate error does not), then ``l`` by rounding.
+3. A least-squares line through the envelope points ``(i_j + L_j, a_j)`` (outliers above half a
+   period dropped, refitted) gives ``P`` and ``c``. ``P`` is pooled over segments (one device clock).
+4. Per sample, ``L_i`` is the suffix minimum of ``round((g_i - base) / P)``: the largest
+   non-decreasing loss count with which no sample would arrive before the envelope; a lost sample
+   thus shows as a jump of the envelope by >= 1 period beyond the bunching. Sample times are
+   ``base + (i + L_i) P`` (on the envelope: the constant latency ``d`` is not observable).
+
+``lost_samples`` = samples expected at the fitted rate between the first and last received sample
+of each segment minus samples received: losses inside gaps, or before the first/after the last
+sample of a segment, are not counted (the contract: "outside gaps").
+
+:class:`OnlineTimebase` is the causal variant for live use (rep cues while streaming): it keeps
+the nominal period, follows the envelope downwards and counts a loss as soon as a sample arrives
+more than the observed bunching band plus one period late.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class SegmentFit:
+    """One link segment: samples ``[start, stop)`` of the input."""
+
+    start: int
+    stop: int
+    lost_samples: int
+    base_ns: float
+    """Envelope time of device index 0 of this segment (capture clock)."""
+
+
+@dataclass
+class Timebase:
+    """Result of :func:`reconstruct_sample_times`.
+
+    Attributes
+    ----------
+    t_ns : numpy.ndarray
+        int64 reconstructed sample times on the capture clock, non-decreasing.
+    device_index : numpy.ndarray
+        int64 index of each sample on its segment's device grid (``i + lost before it``).
+    rate_hz : float
+        The device's rate as fitted over the session (nominal if it could not be fitted).
+    lost_samples : int
+        Expected at the fitted rate minus received, summed over segments (outside gaps).
+    segments : list of SegmentFit
+    """
+
+    t_ns: np.ndarray
+    device_index: np.ndarray
+    rate_hz: float
+    lost_samples: int
+    segments: list[SegmentFit] = field(default_factory=list)
+    rate_fitted: bool = False
+
+
+def _check_inputs(arrival_t_ns: np.ndarray, nominal_rate_hz: float) -> np.ndarray:
+    a = np.asarray(arrival_t_ns)
+    if a.ndim != 1:
+        raise ValueError(f"arrival_t_ns must be 1-D, got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"arrival_t_ns must be integer nanoseconds, got dtype {a.dtype}")
+    if not (np.isfinite(nominal_rate_hz) and nominal_rate_hz > 0):
+        raise ValueError(f"nominal_rate_hz must be a positive number, got {nominal_rate_hz}")
+    a = a.astype(np.int64)
+    if a.size > 1 and np.any(np.diff(a) < 0):
+        raise ValueError("arrival_t_ns must be non-decreasing (arrival order)")
+    return a
+
+
+def split_segments(arrival_t_ns: np.ndarray, gaps_ns: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Index ranges ``[start, stop)`` of the samples between gaps (a sample arriving at or before a
+    gap's start belongs to the segment before it)."""
+    a = np.asarray(arrival_t_ns, dtype=np.int64)
+    bounds = [0]
+    for start_ns, end_ns in sorted(gaps_ns):
+        if end_ns < start_ns:
+            raise ValueError(f"gap ends before it starts: ({start_ns}, {end_ns})")
+        bounds.append(int(np.searchsorted(a, start_ns, side="right")))
+    bounds.append(a.size)
+    bounds = sorted(set(bounds))
+    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+
+def _suffix_min(v: np.ndarray) -> np.ndarray:
+    return np.minimum.accumulate(v[::-1])[::-1]
+
+
+def _window_size(x: np.ndarray, p0: float) -> int:
+    """Samples per window so that a window spans about three connection events."""
+    d = np.diff(x)
+    between = d[d > 0.5 * p0]  # gaps between connection events (or between unbunched samples)
+    spacing = float(np.median(between)) if between.size else p0
+    return int(np.clip(np.ceil(3.0 * max(spacing, p0) / p0), 8, 1024))
+
+
+def _envelope_points(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per window of ``w`` samples, the sample arriving earliest relative to the index grid.
+
+    Delayed arrivals (host hiccups) only raise ``x``, so window minima ignore them.
+    """
+    n = x.size
+    nwin = max(1, n // w)
+    w_eff = n // nwin
+    i = np.arange(nwin * w_eff)
+    # Selection with a nominal grid is good enough: within one window the rate error is tiny.
+    g = x[: nwin * w_eff] - i * (x[-1] - x[0]) / max(n - 1, 1)
+    arg = np.argmin(g.reshape(nwin, w_eff), axis=1) + np.arange(nwin) * w_eff
+    return arg.astype(np.float64), x[arg]
+
+
+def _max_drop(idx: np.ndarray, y: np.ndarray, period: float) -> float:
+    """Largest fall of ``y - idx * period`` from an earlier to a later envelope point."""
+    h = y - idx * period
+    if h.size < 2:
+        return 0.0
+    later_min = _suffix_min(h)[1:]
+    return float(np.max(h[:-1] - later_min))
+
+
+def _fit_bunched(pts: list[tuple[np.ndarray, np.ndarray]], p0: float, max_rel: float,
+                 tolerance: float) -> float | None:
+    """Bunched arrivals: the longest period whose envelope never falls by more than one period.
+
+    With bunching the envelope ``arrival - i P`` of the true period moves within one period (the
+    sampling phase against the connection events) and rises by one period per lost sample; a
+    longer period makes it fall without bound over every loss-free stretch. So the device period
+    is the longest one whose envelope never falls by more than ``1 + tolerance`` periods. Lost
+    samples inside bunches partly hide a too long period over short loss-free stretches: with
+    bunching *and* random loss the fitted rate can be low by up to about the loss rate divided by
+    the longest loss-free stretch (see docs/streaming.md).
+    """
+    usable = [(i, y) for i, y in pts if i.size >= 3]
+    if not usable:
+        return None
+
+    def ok(period: float) -> bool:
+        return all(_max_drop(i, y, period) <= (1.0 + tolerance) * period for i, y in usable)
+
+    grid = p0 * (1.0 + np.linspace(-max_rel, max_rel, 401))
+    good = [ok(float(p)) for p in grid]
+    if not any(good):
+        return None
+    last = max(k for k, g in enumerate(good) if g)
+    if last == len(grid) - 1:
+        return None  # no bound within the plausible range: too little data
+    lo, hi = float(grid[last]), float(grid[last + 1])
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _phase_rate_error(x: np.ndarray, p0: float, max_rel: float) -> tuple[float, float] | None:
+    """Unbunched arrivals: relative rate error from the phase of the envelope modulo ``P0``.
+
+    Lost samples shift the envelope by whole periods, which vanish modulo the period; a rate
+    error does not. Returns ``(eps, cost)``: the grid value of ``P / P0 - 1`` that makes the
+    steps between window minima closest to whole non-negative numbers of periods.
+    """
+    w = 8
+    n = x.size
+    nwin = n // w
+    if nwin < 4:
+        return None
+    g = x - np.arange(n, dtype=np.float64) * p0
+    arg = np.argmin(g[: nwin * w].reshape(nwin, w), axis=1) + np.arange(nwin) * w
+    di = np.diff(arg).astype(np.float64)
+    dm = np.diff(g[arg]) / p0
+    eps_max = min(max_rel, 0.45 / w)
+    step = 0.01 / w
+    grid = np.arange(-eps_max, eps_max + step / 2, step)
+    r = dm[None, :] - grid[:, None] * di[None, :]
+    whole = np.round(r)
+    cost = np.where(whole < 0, r**2, (r - whole) ** 2).sum(axis=1)
+    k = int(np.argmin(cost))
+    return float(grid[k]), float(cost[k])
+
+
+def _refine_period(x: np.ndarray, period: float) -> tuple[float, float]:
+    """Least-squares line through the envelope samples, given the loss counts from ``period``."""
+    for _ in range(3):
+        loss, base = _assign(x, period)
+        k = np.arange(x.size) + loss
+        late = x - base - k * period
+        sel = late <= 0.25 * period
+        if sel.sum() < 3:
+            break
+        slope = float(np.polyfit(k[sel].astype(np.float64), x[sel], 1)[0])
+        done = abs(slope - period) < 1e-9 * period
+        period = slope
+        if done:
+            break
+    return period, float(x.size)
+
+
+def _assign(x: np.ndarray, period: float) -> tuple[np.ndarray, float]:
+    """Loss counts per sample and the envelope base (offset of device index 0 from ``x[0]``)."""
+    n = x.size
+    r = (x - x[0]) / period - np.arange(n)
+    base = float(r[: min(n, 64)].min())
+    for _ in range(3):
+        loss = np.maximum(_suffix_min(np.floor(r - base + 0.5).astype(np.int64)), 0)
+        # Re-base on the whole segment's envelope: its lowest points should sit at 0.
+        low = float(np.quantile(r - base - loss, 0.002)) if n > 1 else 0.0
+        if abs(low) < 0.05:
+            break
+        base += low
+    return loss, base * period
+
+
+def reconstruct_sample_times(
+    arrival_t_ns: np.ndarray,
+    nominal_rate_hz: float,
+    gaps_ns: Sequence[tuple[int, int]] = (),
+    *,
+    max_rel_rate_error: float = 0.02,
+    tolerance: float = 0.05,
+    jitter_ns: float = 250_000.0,
+) -> Timebase:
+    """Reconstruct sample times of a fixed-rate sensor from per-sample arrival times.
+
+    Parameters
+    ----------
+    arrival_t_ns : numpy.ndarray
+        int64 arrival time of each received sample (capture clock), in arrival order. Samples of
+        one notification share its arrival time.
+    nominal_rate_hz : float
+        The configured output rate.
+    gaps_ns : sequence of (start_ns, end_ns)
+        Intervals without a link (disconnect -> reconnect) on the capture clock.
+    max_rel_rate_error : float
+        Largest plausible relative difference between the device's true and nominal rate.
+
+    Returns
+    -------
+    Timebase
+    """
+    a = _check_inputs(arrival_t_ns, nominal_rate_hz)
+    p0 = NS_PER_S / float(nominal_rate_hz)
+    segments = split_segments(a, gaps_ns)
+    xs = [(a[lo:hi] - a[lo]).astype(np.float64) for lo, hi in segments]
+    diffs = np.concatenate([np.diff(x) for x in xs]) if xs else np.zeros(0)
+    bunched = bool(diffs.size) and float(np.median(diffs)) < 0.25 * p0
+    fitted: float | None = None
+    if bunched:
+        pts = [_envelope_points(x, _window_size(x, p0)) for x in xs if x.size >= 8]
+        fitted = _fit_bunched(pts, p0, max_rel_rate_error, max(tolerance, jitter_ns / p0))
+        # Time per received sample between the first and last envelope points is another upper
+        # bound of the period (losses only lengthen it), exact to a period over the span without loss.
+        span = sum(float(y[-1] - y[0]) for i, y in pts if i.size >= 2)
+        count = sum(float(i[-1] - i[0]) for i, y in pts if i.size >= 2)
+        if fitted is not None and count > 0:
+            fitted = min(fitted, span / count)
+    else:
+        estimates = []
+        for x in xs:
+            ph = _phase_rate_error(x, p0, max_rel_rate_error)
+            if ph is not None:
+                estimates.append(_refine_period(x, p0 * (1.0 + ph[0])))
+        if estimates:
+            fitted = float(np.average([e[0] for e in estimates], weights=[e[1] for e in estimates]))
+            if abs(fitted / p0 - 1.0) > max_rel_rate_error:
+                fitted = None
+    period = p0 if fitted is None else fitted
+    t = np.empty(a.size, dtype=np.int64)
+    idx = np.empty(a.size, dtype=np.int64)
+    seg_fits: list[SegmentFit] = []
+    total_lost = 0
+    prev_end = np.iinfo(np.int64).min
+    for lo, hi in segments:
+        x = (a[lo:hi] - a[lo]).astype(np.float64)
+        loss, base_rel = _assign(x, period)
+        k = np.arange(hi - lo, dtype=np.int64) + loss
+        times = np.rint(a[lo] + base_rel + k * period).astype(np.int64)
+        times = np.maximum(times, prev_end)  # segments never overlap
+        t[lo:hi] = times
+        idx[lo:hi] = k
+        lost = int(loss[-1])
+        total_lost += lost
+        seg_fits.append(SegmentFit(lo, hi, lost, float(a[lo] + base_rel)))
+        prev_end = int(times[-1])
+    return Timebase(t, idx, NS_PER_S / period, total_lost, seg_fits, rate_fitted=fitted is not None)
+
+
+class OnlineTimebase:
+    """Causal sample times for live use (fed notification by notification).
+
+    Keeps the nominal period; per segment it follows the lower envelope of ``arrival - i P``
+    downwards, learns the bunching band (how late samples arrive at most) and counts a loss when a
+    sample arrives later than that band plus one period. Good to within about one connection
+    interval, which is what the live rep cue needs; the stored summary uses
+    :func:`reconstruct_sample_times` over the whole session.
+    """
+
+    def __init__(self, nominal_rate_hz: float, *, band_s: float = 0.035) -> None:
+        if not (np.isfinite(nominal_rate_hz) and nominal_rate_hz > 0):
+            raise ValueError(f"nominal_rate_hz must be a positive number, got {nominal_rate_hz}")
+        self.period_ns = NS_PER_S / float(nominal_rate_hz)
+        self._band = band_s * NS_PER_S / self.period_ns  # bunching band, in periods
+        self.lost_samples = 0
+        self._last_t = np.iinfo(np.int64).min
+        self.new_segment()
+
+    def new_segment(self) -> None:
+        """Call after a reconnect: the device grid restarts."""
+        self._origin: int | None = None
+        self._i = 0  # received samples in this segment
+        self._loss = 0
+        self._base = 0.0
+
+    def push(self, arrival_t_ns: int, n: int) -> np.ndarray:
+        """Sample times (int64, capture clock) for ``n`` samples that arrived at ``arrival_t_ns``."""
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._origin is None:
+            self._origin = int(arrival_t_ns)
+            self._base = float(-(n - 1))  # the last sample of the first bunch sits on the envelope
+        out = np.empty(n, dtype=np.int64)
+        rel = (int(arrival_t_ns) - self._origin) / self.period_ns
+        for j in range(n):
+            late = rel - self._i - self._base - self._loss  # periods behind the envelope
+            if late < 0:  # earlier than the envelope: the envelope is lower than thought
+                self._base += late
+            elif late >= self._band + 1.5:  # beyond the bunching: samples were lost
+                jump = int(np.floor(late - self._band))
+                self._loss += jump
+                self.lost_samples += jump
+            t = self._origin + (self._base + self._i + self._loss) * self.period_ns
+            t_int = max(round(t), self._last_t + 1)
+            out[j] = t_int
+            self._last_t = t_int
+            self._i += 1
+        return out

@@ -1,0 +1,405 @@
+"""Landing files for live streams, and their idempotent merge into the main store.
+
+Why (DESIGN.md section 3): only one process may hold the main DuckDB file, and while it does no
+other process can open it at all. A live session therefore never holds the main file: it writes
+to its own landing file ``<db file>.landing/<session_id>.duckdb`` in committed batches, and the
+session is merged into the main file when it ends (or, after a crash, by the next process that
+holds the main file: ``import``, ``report``, ``nightly``...).
+
+Landing file layout: the main schema's stream tables (``stream_session``, ``stream_batch``,
+``ble_frame``, the four ``*_sample`` tables, ``stream_gap``, ``rep``, ``strength_set``) with the
+same columns, created from the main migrations so they never drift apart, plus a ``batch_seq``
+column on the per-batch tables (``ble_frame``, samples, ``stream_gap``) so that the merge can copy
+exactly the batches the main ledger lacks, and a one-row ``landing_owner`` table (pid, host,
+process start, started_at, finished_at).
+
+Every batch (frames + samples + gaps + its ``stream_batch`` ledger row) is one transaction; the
+merge is one transaction on the main file; the landing file is removed only after that commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from store.connection import is_lock_error
+from store.schema import migrate
+from store.writers import insert_columns, insert_rows
+
+BATCH_TABLES = ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
+SESSION_TABLES = ("stream_session", "stream_batch", "rep", "strength_set")
+SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
+
+_DDL_CACHE: dict[str, str] = {}
+
+
+def _main_ddl() -> dict[str, str]:
+    """CREATE TABLE statements of the stream tables as the main migrations define them."""
+    if not _DDL_CACHE:
+        mem = duckdb.connect(":memory:")
+        try:
+            migrate(mem)
+            for name in BATCH_TABLES + SESSION_TABLES:
+                row = mem.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+                if row is None:
+                    raise RuntimeError(f"the main schema has no table {name!r}")
+                _DDL_CACHE[name] = row[0]
+        finally:
+            mem.close()
+    return _DDL_CACHE
+
+
+def landing_dir(db_path: str | Path) -> Path:
+    """``<db file>.landing``."""
+    p = Path(db_path).expanduser()
+    return p.with_name(p.name + ".landing")
+
+
+def landing_path(db_path: str | Path, session_id: str) -> Path:
+    return landing_dir(db_path) / f"{session_id}.duckdb"
+
+
+def _process_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused PID apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int, start_ticks: int | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start_ticks is not None:
+        now = _process_start_ticks(pid)
+        if now is not None and now != start_ticks:
+            return False  # the PID was reused by another process
+    return True
+
+
+class LandingBusyError(RuntimeError):
+    """The landing file is held by a live process."""
+
+
+class LandingWriter:
+    """Writes one stream session to its landing file. Not thread-safe; one per session.
+
+    Opening an existing landing file (a replay of the same capture, or a session restarted after
+    its previous run was cut off) keeps what it holds: batches whose ``batch_seq`` is already in
+    its ledger are skipped by :meth:`write_batch`, so the file never holds a batch twice.
+    """
+
+    def __init__(self, db_path: str | Path, session_id: str, session_row: Mapping[str, Any]) -> None:
+        self.path = landing_path(db_path, session_id)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.session_id = session_id
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if is_lock_error(exc):
+                raise LandingBusyError(f"landing file {self.path} is in use by another process: {exc}") from None
+            raise
+        self._create()
+        self.committed: set[int] = {
+            int(r[0]) for r in self.con.execute(
+                "SELECT batch_seq FROM stream_batch WHERE session_id = ?", [session_id]).fetchall()}
+        self.commit_seconds: list[float] = []
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM landing_owner")
+            self.con.execute(
+                "INSERT INTO landing_owner VALUES (?, ?, ?, ?, ?, NULL)",
+                [os.getpid(), socket.gethostname(), _process_start_ticks(os.getpid()),
+                 session_id, datetime.now(UTC)])
+            self._upsert("stream_session", session_row)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _create(self) -> None:
+        existing = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        ddl = _main_ddl()
+        for name in BATCH_TABLES + SESSION_TABLES:
+            if name not in existing:
+                self.con.execute(ddl[name])
+                if name in BATCH_TABLES:
+                    self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN batch_seq BIGINT')
+        if "landing_owner" not in existing:
+            self.con.execute(
+                "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, "
+                "pid_start_ticks BIGINT, session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
+                "finished_at TIMESTAMPTZ)")
+
+    def _upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        cols = list(row)
+        names = ", ".join(f'"{c}"' for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        self.con.execute(f'INSERT OR REPLACE INTO "{table}" ({names}) VALUES ({marks})', [row[c] for c in cols])
+
+    def write_batch(
+        self,
+        batch_seq: int,
+        frames: Mapping[str, Any],
+        samples: Mapping[str, Mapping[str, Any]] | None = None,
+        gaps: Sequence[tuple[int, int]] = (),
+    ) -> bool:
+        """Commit one batch: ``ble_frame`` rows, sample rows per table, gaps, and the ledger row.
+
+        ``frames`` has columns ``seq``, ``t_ns``, ``char``, ``payload``; ``samples`` maps a sample
+        table to its columns (``session_id`` and ``batch_seq`` are filled in). Returns False if
+        this ``batch_seq`` was already committed (nothing written).
+        """
+        if batch_seq in self.committed:
+            return False
+        n_frames = len(frames.get("seq", ()))
+        n_samples = 0
+        t0 = time.perf_counter()
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if n_frames:
+                insert_columns(self.con, "ble_frame", {
+                    **frames, "session_id": [self.session_id] * n_frames, "batch_seq": [batch_seq] * n_frames})
+            for table, cols in (samples or {}).items():
+                if table not in SAMPLE_TABLES:
+                    raise ValueError(f"not a sample table: {table!r}")
+                n = len(cols.get("t_ns", ()))
+                if n:
+                    insert_columns(self.con, table, {
+                        **cols, "session_id": [self.session_id] * n, "batch_seq": [batch_seq] * n})
+                    n_samples += n
+            if gaps:
+                insert_columns(self.con, "stream_gap", {
+                    "session_id": [self.session_id] * len(gaps), "start_ns": [g[0] for g in gaps],
+                    "end_ns": [g[1] for g in gaps], "batch_seq": [batch_seq] * len(gaps)})
+            self.con.execute("INSERT INTO stream_batch VALUES (?, ?, ?, ?, ?)",
+                             [self.session_id, batch_seq, n_frames, n_samples, datetime.now(UTC)])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.commit_seconds.append(time.perf_counter() - t0)
+        self.committed.add(batch_seq)
+        return True
+
+    def finish(self, session_row: Mapping[str, Any], reps: Sequence[Mapping[str, Any]] = (),
+               sets: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Final transaction: the session row (complete), the reps and sets, owner finished."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._upsert("stream_session", session_row)
+            self.con.execute("DELETE FROM rep WHERE session_id = ?", [self.session_id])
+            self.con.execute("DELETE FROM strength_set WHERE session_id = ?", [self.session_id])
+            if reps:
+                insert_rows(self.con, "rep", list(reps))
+            if sets:
+                insert_rows(self.con, "strength_set", list(sets))
+            self.con.execute("UPDATE landing_owner SET finished_at = ?", [datetime.now(UTC)])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@dataclass
+class MergeResult:
+    session_id: str | None
+    landing_path: str
+    batches_merged: int = 0
+    batches_skipped: int = 0
+    frames: int = 0
+    samples: int = 0
+    reps: int = 0
+    sets: int = 0
+    status: str | None = None
+    removed: bool = False
+    seconds: float = 0.0
+    sample_rows: dict[str, int] = field(default_factory=dict)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
+        "AND database_name = current_database() ORDER BY column_index", [table, schema]).fetchall()
+    return [r[0] for r in rows]
+
+
+def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
+                  recovered: bool = False, remove: bool = True) -> MergeResult:
+    """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
+
+    Idempotent: the ``(session_id, batch_seq)`` ledger decides what is new. One transaction on
+    the main connection; the landing file (and its WAL) is removed only after the commit.
+    ``recovered`` marks a session whose writer died before finishing (status ``recovered``).
+    """
+    path = Path(landing)
+    t0 = time.perf_counter()
+    result = MergeResult(None, str(path))
+    alias = "landing_src"
+    try:
+        main_con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}")
+    except duckdb.IOException as exc:
+        if is_lock_error(exc):
+            raise LandingBusyError(f"landing file {path} is in use by another process") from None
+        raise
+    try:
+        sessions = main_con.execute(f"SELECT DISTINCT session_id FROM {alias}.stream_batch "
+                                    f"UNION SELECT session_id FROM {alias}.stream_session").fetchall()
+        if len(sessions) > 1:
+            raise ValueError(f"landing file {path} holds several sessions: {[s[0] for s in sessions]}")
+        result.session_id = sessions[0][0] if sessions else None
+        main_con.execute("BEGIN TRANSACTION")
+        try:
+            main_con.execute(
+                f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {alias}.stream_batch l "
+                "ANTI JOIN stream_batch m ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq")
+            result.batches_merged = main_con.execute("SELECT count(*) FROM _new_batches").fetchone()[0]
+            total = main_con.execute(f"SELECT count(*) FROM {alias}.stream_batch").fetchone()[0]
+            result.batches_skipped = total - result.batches_merged
+            for table in BATCH_TABLES:
+                cols = ", ".join(f'x."{c}"' for c in _columns(main_con, table))
+                names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
+                n = main_con.execute(
+                    f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
+                    "SEMI JOIN _new_batches b ON x.session_id = b.session_id AND x.batch_seq = b.batch_seq"
+                ).fetchone()[0]
+                if table == "ble_frame":
+                    result.frames = n
+                elif table in SAMPLE_TABLES:
+                    result.sample_rows[table] = n
+                    result.samples += n
+            main_con.execute(
+                f"INSERT INTO stream_batch SELECT l.* FROM {alias}.stream_batch l "
+                "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq")
+            ss_cols = _columns(main_con, "stream_session")
+            names = ", ".join(f'"{c}"' for c in ss_cols)
+            if recovered:
+                sel = ", ".join("'recovered'" if c == "status" else f'"{c}"' for c in ss_cols)
+                main_con.execute(
+                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session "
+                    f"WHERE status <> 'complete'")
+                main_con.execute(
+                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {names} FROM {alias}.stream_session "
+                    f"WHERE status = 'complete'")
+            else:
+                main_con.execute(
+                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {names} FROM {alias}.stream_session")
+            # Reps and sets are the session's final analysis: replace them as a whole.
+            has_final = main_con.execute(
+                f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
+            if has_final:
+                for table in ("rep", "strength_set"):
+                    cols = _columns(main_con, table)
+                    names = ", ".join(f'"{c}"' for c in cols)
+                    main_con.execute(
+                        f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
+                        f"(SELECT athlete, session_id FROM {alias}.stream_session)")
+                    n = main_con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"'
+                                         ).fetchone()[0]
+                    if table == "rep":
+                        result.reps = n
+                    else:
+                        result.sets = n
+            row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
+            result.status = ("recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None))
+            main_con.execute("DROP TABLE _new_batches")
+            main_con.execute("COMMIT")
+        except BaseException:
+            main_con.execute("ROLLBACK")
+            raise
+    finally:
+        main_con.execute(f"DETACH {alias}")
+    if remove:
+        for p in (path, path.with_name(path.name + ".wal")):
+            p.unlink(missing_ok=True)
+        result.removed = True
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only if empty
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+@dataclass
+class LandingOwner:
+    pid: int
+    host: str
+    pid_start_ticks: int | None
+    session_id: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def read_owner(landing: str | Path) -> LandingOwner | None:
+    """The owner row of a landing file; raises :class:`LandingBusyError` if a process holds it."""
+    try:
+        con = duckdb.connect(str(landing), read_only=True)
+    except duckdb.IOException as exc:
+        if is_lock_error(exc):
+            raise LandingBusyError(f"landing file {landing} is in use") from None
+        raise
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "landing_owner" not in tables:
+            return None
+        row = con.execute("SELECT pid, host, pid_start_ticks, session_id, started_at, finished_at "
+                          "FROM landing_owner LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return None if row is None else LandingOwner(*row)
+
+
+def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path) -> list[str]:
+    """Merge every landing file of ``db_path`` whose writer has finished or is gone.
+
+    A file held by a live process (DuckDB's lock) or owned by a live PID on this host is skipped.
+    Returns the session ids merged.
+    """
+    merged: list[str] = []
+    directory = landing_dir(db_path)
+    if not directory.is_dir():
+        return merged
+    host = socket.gethostname()
+    for path in sorted(directory.glob("*.duckdb")):
+        try:
+            owner = read_owner(path)
+        except LandingBusyError:
+            continue  # a live writer holds it
+        except duckdb.Error:
+            continue  # unreadable: leave it for a human, never delete data
+        if owner is not None and owner.finished_at is None:
+            if owner.host == host and owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks):
+                continue
+            if owner.host != host:
+                continue  # cannot tell whether a process on another host is alive
+        recovered = owner is None or owner.finished_at is None
+        try:
+            res = merge_landing(main_con, path, recovered=recovered)
+        except LandingBusyError:
+            continue
+        if res.session_id is not None:
+            merged.append(res.session_id)
+    return merged
