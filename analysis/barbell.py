@@ -247,8 +247,10 @@ class BarbellEngine:
         self._blk = np.zeros(0, np.int64)
         # block bookkeeping (stats array index j <-> block j - HALF_WINDOW_BLOCKS)
         self._stats = np.zeros((HALF_WINDOW_BLOCKS, 4))
-        self._n_stats_blocks = 0  # blocks with final stats
+        self._sf = -HALF_WINDOW_BLOCKS  # block of self._stats[0]
+        self._n_stats_blocks = 0  # blocks 0 .. n-1 have final stats
         self._codes = np.zeros(0, np.int8)
+        self._cf = 0  # block of self._codes[0]
         self._gap_blocks: list[tuple[int, int]] = []
         self._finished = False
         # segmentation state
@@ -325,11 +327,13 @@ class BarbellEngine:
         return self._advance(final=True)
 
     # -------------------------------------------------------------- blocks
+    # self._stats row j holds block (self._sf + j); self._codes[j] classifies block (self._cf + j).
     def _update_blocks(self, n_complete: int, final: bool = False) -> None:
         h = HALF_WINDOW_BLOCKS
         if n_complete > self._n_stats_blocks:
             first = self._n_stats_blocks
-            new = block_stats(self._blk, self._acc, self._gyr, first, n_complete - first)
+            i0 = int(np.searchsorted(self._blk, first, side="left"))
+            new = block_stats(self._blk[i0:], self._acc[i0:], self._gyr[i0:], first, n_complete - first)
             self._stats = np.concatenate([self._stats, new])
             self._n_stats_blocks = n_complete
         stats = self._stats
@@ -337,21 +341,20 @@ class BarbellEngine:
             stats = np.concatenate([stats, np.zeros((h, 4))])
         # classify blocks whose +-h window is complete
         n_classifiable = self._n_stats_blocks - (0 if final else h)
-        done = self._codes.size
+        done = self._cf + self._codes.size
         if n_classifiable <= done:
             return
-        sub = stats[done : n_classifiable + 2 * h]
+        sub = stats[done - h - self._sf : n_classifiable + h - self._sf]
         codes = still_blocks(sub, self.thresholds)
         # long empty runs are breaks. Every run of empty complete blocks is terminated (the block after
-        # the complete ones holds the latest sample), so its full length is known here.
-        counts = self._stats[h:, 0]
-        lo = done
-        if lo < counts.size and counts[lo] == 0:
-            nonempty = np.nonzero(counts[:lo] > 0)[0]
-            lo = int(nonempty[-1]) + 1 if nonempty.size else 0
-        starts, ends = runs(counts[lo:] == 0)
+        # the complete ones holds the latest sample), so its length is known here; looking back
+        # BREAK_MIN_EMPTY_BLOCKS blocks is enough to tell whether it is long.
+        lo = max(done - BREAK_MIN_EMPTY_BLOCKS, self._sf + h)
+        counts = self._stats[lo - self._sf : self._n_stats_blocks - self._sf, 0]
+        starts, ends = runs(counts == 0)
         for rs, re_ in zip(starts + lo, ends + lo, strict=True):
-            if re_ - rs >= BREAK_MIN_EMPTY_BLOCKS:
+            if re_ - rs >= BREAK_MIN_EMPTY_BLOCKS or (rs == lo and lo > self._sf + h and re_ - rs > 0
+                                                      and self._long_empty_before(lo)):
                 a0, a1 = max(rs, done), min(re_, n_classifiable)
                 if a1 > a0:
                     codes[a0 - done : a1 - done] = BREAK
@@ -361,11 +364,23 @@ class BarbellEngine:
                 codes[(idx >= g0) & (idx < g1)] = BREAK
         self._codes = np.concatenate([self._codes, codes])
 
+    def _long_empty_before(self, lo: int) -> bool:
+        """True if the empty run ending at block lo (exclusive) already holds BREAK_MIN_EMPTY_BLOCKS blocks."""
+        j = lo - self._sf
+        k0 = max(j - BREAK_MIN_EMPTY_BLOCKS, 0)
+        seg = self._stats[k0:j, 0]
+        return seg.size >= BREAK_MIN_EMPTY_BLOCKS and bool(np.all(seg == 0))
+
     # -------------------------------------------------------- segmentation
+    def _code(self, b: int) -> int:
+        return int(self._codes[b - self._cf])
+
+    def _codes_between(self, b0: int, b1: int) -> np.ndarray:
+        return self._codes[b0 - self._cf : b1 - self._cf]
+
     def _advance(self, final: bool = False) -> list[RepMetrics]:
         out: list[RepMetrics] = []
-        codes = self._codes
-        n = codes.size
+        n = self._cf + self._codes.size
         w = self.w_blocks
         while True:
             progressed = False
@@ -382,12 +397,12 @@ class BarbellEngine:
                 else:
                     self.scan = s
             elif self.mode == "rest":
-                nonstill = np.nonzero(codes[self.scan : n] != STILL)[0]
+                nonstill = np.nonzero(self._codes_between(self.scan, n) != STILL)[0]
                 if nonstill.size == 0:
                     self.scan = n
                 else:
                     b = self.scan + int(nonstill[0])
-                    if codes[b] == BREAK:
+                    if self._code(b) == BREAK:
                         self.assembler.reset()
                         self.mode, self.scan = "seek", b
                     else:
@@ -402,20 +417,19 @@ class BarbellEngine:
         return out
 
     def _next_still_run(self, start: int, n: int) -> tuple[int | None, int]:
-        seg = self._codes[start:n] == STILL
+        seg = self._codes_between(start, n) == STILL
         if not np.any(seg):
             return None, n
         s = start + int(np.argmax(seg))
-        rest = self._codes[s:n] != STILL
+        rest = self._codes_between(s, n) != STILL
         e = s + int(np.argmax(rest)) if np.any(rest) else n
         return s, e
 
     def _advance_moving(self, n: int, final: bool, out: list[RepMetrics]) -> bool:
-        codes = self._codes
         w = self.w_blocks
         s, e = self._next_still_run(self.scan, n)
         upto = n if s is None else s
-        if np.any(codes[self.scan : upto] == BREAK):
+        if np.any(self._codes_between(self.scan, upto) == BREAK):
             self.broken = True
         if s is None:
             self.scan = n
@@ -476,6 +490,15 @@ class BarbellEngine:
             keep_blk = max(self.rest_start, self.scan - self.ctx_blocks - self.back_blocks - 2)
         else:
             keep_blk = max(self.rest_start, self.rest_end - self.ctx_blocks - self.back_blocks)
+        # block codes are only read from self.scan on; stats only for the last windows
+        drop = min(self.scan, keep_blk) - self._cf
+        if drop > 4096:
+            self._codes = self._codes[drop:]
+            self._cf += drop
+        drop = (self._cf + self._codes.size) - 2 * HALF_WINDOW_BLOCKS - BREAK_MIN_EMPTY_BLOCKS - 2 - self._sf
+        if drop > 4096:
+            self._stats = self._stats[drop:]
+            self._sf += drop
         if self._blk.size == 0:
             return
         k = int(np.searchsorted(self._blk, keep_blk, side="left"))
