@@ -77,7 +77,7 @@ class AthleteSummary:
         ``date, trimp, ctl, atl, tsb`` per local day (CTL/ATL: 42/7-day EWMA,
         k = 1/tau, see :func:`analysis.training_load.fitness_fatigue`).
     strength_blocks : list of dict
-        ``first_week, last_week, weeks`` of each block (gaps <= 2 weeks allowed).
+        ``first_week, last_week, weeks`` of each block (session-free gaps of up to 4 weeks stay inside a block).
     baseline : dict
         ``first_week, last_week, n_weeks`` (weeks before the first strength session) or None.
     latest_block : dict or None

@@ -610,11 +610,14 @@ def step_change(
     return res
 
 
-def strength_blocks(sessions_per_week: np.ndarray, *, max_gap_weeks: int = 2) -> list[tuple[int, int]]:
+def strength_blocks(sessions_per_week: np.ndarray, *, max_gap_weeks: int = 4) -> list[tuple[int, int]]:
     """Blocks of strength training: runs of weeks with sessions, allowing short gaps.
 
     A block starts at a week with >= 1 session and ends at the last week with a
     session before a gap of more than ``max_gap_weeks`` session-free weeks.
+    The default of 4 weeks keeps a holiday or an illness inside the block:
+    strength and running-economy gains are not lost within a few weeks of
+    reduced training, whereas a longer pause starts a new block.
 
     Returns
     -------

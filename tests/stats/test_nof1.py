@@ -124,7 +124,8 @@ def test_lagged_regression_too_few_weeks():
 
 def test_strength_blocks():
     s = np.array([0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 2, 1])
-    assert strength_blocks(s) == [(2, 6), (10, 11)]
+    assert strength_blocks(s, max_gap_weeks=2) == [(2, 6), (10, 11)]
+    assert strength_blocks(s) == [(2, 11)]  # default: gaps up to 4 weeks stay in the block
     assert strength_blocks(np.zeros(5)) == []
 
 

@@ -1,0 +1,115 @@
+"""summarise_athlete: JSON-ready, complete, consistent with the building blocks computed independently."""
+
+import datetime as dt
+import json
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from analysis.athlete_summary import summarise_athlete
+from analysis.economy import RunEconomy
+from analysis.training_load import fitness_fatigue
+from sim.athlete import simulate_athlete
+
+
+@pytest.fixture(scope="module")
+def athlete():
+    a = simulate_athlete(seed=5, weeks=20, effect=0.04, strength_start_week=6)
+    runs = a.fast_economy()
+    # one run the user could not use: no HR
+    runs.append(RunEconomy("nohr-0", "insufficient", "no heart-rate data", a.plans[3].started_at_ns + 3600 * 10**9,
+                           local_date=None))
+    return a, runs
+
+
+@pytest.fixture(scope="module")
+def summary(athlete):
+    a, runs = athlete
+    trends = {"back_squat": {"mcv_at_reference_load_mps": [0.61, 0.63]}}
+    return summarise_athlete(runs, None, a.strength_sets, a.profile, a.profile["tz"], e5rm_kg=a.e5rm_kg,
+                             neuromuscular_trends=trends, n_boot=300)
+
+
+def test_json_ready_without_nan(summary):
+    text = json.dumps(summary.to_dict(), allow_nan=False)
+    assert "NaN" not in text
+    d = json.loads(text)
+    assert d["neuromuscular"] == {"back_squat": {"mcv_at_reference_load_mps": [0.61, 0.63]}}
+    assert d["literature"] and "oxygen" in d["literature_caveat"] and "proxies" in d["proxy_caveat"]
+
+
+def test_excluded_runs_are_listed_with_reasons(athlete, summary):
+    _a, runs = athlete
+    bad = [r for r in runs if r.status != "ok"]
+    assert summary.n_runs_excluded == len(bad) and summary.n_runs_total == len(runs)
+    listed = {e["activity_id"]: e["reason"] for e in summary.excluded_runs}
+    assert listed["nohr-0"] == "no heart-rate data"
+    assert set(listed) == {r.activity_id for r in bad}
+    assert all(e["reason"] for e in summary.excluded_runs)
+
+
+def test_load_matches_independent_daily_sum(athlete, summary):
+    _a, runs = athlete
+    by_day = defaultdict(float)
+    for r in runs:
+        if r.trimp is not None:
+            by_day[r.local_date] += r.trimp
+    daily = summary.daily
+    assert [d["trimp"] for d in daily] == pytest.approx([by_day.get(d["date"], 0.0) for d in daily])
+    ctl, _atl, tsb = fitness_fatigue(np.array([d["trimp"] for d in daily]))
+    assert [d["ctl"] for d in daily] == pytest.approx(ctl.tolist())
+    assert [d["tsb"] for d in daily] == pytest.approx(tsb.tolist())
+    # weekly TRIMP = sum of its 7 days; weekly CTL = CTL on the week's Sunday
+    for i, w in enumerate(summary.weeks):
+        days = daily[7 * i : 7 * i + 7]
+        assert days[0]["date"] == w["week_start"]
+        assert w["trimp"] == pytest.approx(sum(d["trimp"] for d in days))
+        assert w["ctl"] == pytest.approx(days[-1]["ctl"])
+
+
+def test_periods_and_strength_rows(athlete, summary):
+    a, _ = athlete
+    weeks = summary.weeks
+    assert [dt.date.fromisoformat(w["week_start"]).weekday() for w in weeks] == [0] * len(weeks)
+    first_block = next(i for i, w in enumerate(weeks) if w["sessions"] > 0)
+    assert all(w["period"] == "baseline" for w in weeks[:first_block])
+    assert summary.baseline["n_weeks"] == first_block
+    assert weeks[first_block]["period"] == "block"
+    assert sum(w["sessions"] for w in weeks) == len({s.session_key for s in a.strength_sets})
+    assert sum(w["volume_load_kg"] for w in weeks) == pytest.approx(
+        sum(s.reps * s.load_kg for s in a.strength_sets)
+    )
+    assert all(w["zone_sets"] <= w["sets"] for w in weeks)
+
+
+def test_every_estimate_carries_n_interval_and_careful_wording(summary):
+    for name, ce in summary.changes.items():
+        assert ce["n_weeks"] > 0 and ce["n_runs"] > 0, name
+        assert ce["ci90_low"] <= ce["estimate"] <= ce["ci90_high"], name
+        assert "caused" not in ce["wording"] and "runs over" in ce["wording"]
+    for name, rr in summary.regressions.items():
+        assert rr["n"] > 0 and rr["n_runs"] > 0 and len(rr["ci90"]) == len(rr["lags"]), name
+        assert rr["covariates"] == ["CTL (week end)", "heat excess over 20 C"]
+        assert "caused" not in rr["wording"]
+    assert summary.typical_error["ef_proxy"]["n_weeks"] >= 3
+
+
+def test_inputs_not_mutated_and_reference_speed(athlete):
+    a, runs = athlete
+    before = [r.hr_at_reference_speed_bpm for r in runs]
+    s = summarise_athlete(runs, None, a.strength_sets, a.profile, a.profile["tz"], reference_speed_mps=3.0,
+                          include_regressions=False)
+    assert [r.hr_at_reference_speed_bpm for r in runs] == before
+    assert s.reference_speed_mps == 3.0 and s.regressions == {}
+    ok = [r for r in s.runs if r["hr_at_reference_speed_bpm"] is not None]
+    assert ok  # the fast path's HR-vs-GAP lines are read at 3.0 m/s
+
+
+def test_no_strength_training_is_said_plainly(athlete):
+    a, runs = athlete
+    s = summarise_athlete(runs, None, [], a.profile, a.profile["tz"], include_regressions=False)
+    assert s.latest_block is None and any("no strength sessions" in n for n in s.notes)
+    assert s.changes["ef_proxy"]["estimate"] is None and "not estimable" in s.changes["ef_proxy"]["wording"]
+    with pytest.raises(ValueError, match="time zone"):
+        summarise_athlete(runs, None, [], a.profile, "Atlantis/Capital")
