@@ -73,6 +73,13 @@ def _dates(values: Sequence[str | dt.date | dt.datetime]) -> list[dt.date]:
     return out
 
 
+def _week_edges(mondays: Sequence[dt.date]) -> list[float]:
+    """Bar edges for consecutive weeks as matplotlib date numbers (one filled step patch per series:
+    thousands of weeks stay cheap to draw, unlike one rectangle per bar)."""
+    nums = mdates.date2num(list(mondays))
+    return [*list(nums), float(nums[-1]) + 7.0]
+
+
 def _fig(width_in: float = 7.5, height_in: float = 3.2) -> tuple[Figure, Axes]:
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width_in, height_in))
@@ -88,8 +95,11 @@ def _date_axis(ax: Axes) -> None:
 
 def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
     """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
+    if not getattr(fig, "_runstrong_laid_out", False):
+        h = fig.get_figheight()
+        right = 0.88 if len(fig.axes) > 1 else 0.975
+        fig.subplots_adjust(left=0.11, right=right, bottom=min(0.45, 0.5 / h), top=1 - min(0.3, 0.2 / h))
     with matplotlib.rc_context(_RC):
-        fig.tight_layout()
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
@@ -126,7 +136,8 @@ def adherence_chart(
         return empty_chart(title, "No strength sessions recorded")
     x = _dates(weeks)
     fig, ax = _fig()
-    ax.bar(x, sessions, width=5, color=OKABE_ITO["blue"], label="sessions (bars)")
+    edges = _week_edges(x)
+    ax.stairs(sessions, edges, fill=True, color=OKABE_ITO["blue"], label="sessions (bars)")
     ax.axhline(target_sessions, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
                label=f"target: {target_sessions} sessions/week")
     ax.set_ylabel("sessions")
@@ -151,9 +162,12 @@ def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral
         return empty_chart(title, "No strength sets recorded")
     x = _dates(weeks)
     fig, ax = _fig()
-    ax.bar(x, bilateral_kg, width=5, color=OKABE_ITO["blue"], label="bilateral")
-    ax.bar(x, unilateral_kg, width=5, bottom=bilateral_kg, color=OKABE_ITO["orange"], hatch="//",
-           edgecolor="white", label="unilateral (hatched)")
+    edges = _week_edges(x)
+    top = [b + u for b, u in zip(bilateral_kg, unilateral_kg, strict=True)]
+    ax.stairs(bilateral_kg, edges, fill=True, color=OKABE_ITO["blue"], label="bilateral")
+    ax.stairs(top, edges, baseline=bilateral_kg, fill=True, color=OKABE_ITO["orange"], hatch="//",
+              edgecolor="white", label="unilateral (hatched)")
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("volume load, kg (reps x kg)")
     _date_axis(ax)
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
@@ -261,6 +275,8 @@ def interval_chart(
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
+    fig.subplots_adjust(left=0.42, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
+    fig._runstrong_laid_out = True
     return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
 
 

@@ -158,7 +158,8 @@ p, li { max-width: 44rem; overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: .9rem; min-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #bdbdbd; padding: .3rem .5rem; text-align: left; vertical-align: top;
-  overflow-wrap: anywhere; }
+  overflow-wrap: break-word; }
+td { max-width: 28rem; }
 th { background: #eef2f6; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .88rem; color: #4a4a4a; }

@@ -152,7 +152,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
     tables: dict[str, dict] = {}
     for table in _tables(con):
         plan = plan_table(con, table)
-        n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0])
+        n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
         target = out / table
         _clear_previous(target)
         if n == 0:

@@ -81,7 +81,7 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     ))
     skipped = int(con.execute(
         "SELECT count(*) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
-    ).fetchone()[0])
+    ).fetchall()[0][0])
     excluded = _iso_rows(_rows(
         con,
         """
@@ -205,7 +205,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                (SELECT count(*) FROM import_event), (SELECT count(*) FROM athlete),
                (SELECT count(*) FROM reference_load)
         """
-    ).fetchone()
+    ).fetchall()[0]
     names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
              "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
              "import_events", "athletes", "reference_loads")
@@ -263,7 +263,7 @@ def delete_run_metrics(con: duckdb.DuckDBPyConnection, athlete: str, keep: Itera
     keep_l = list(keep)
     n = con.execute(
         "SELECT count(*) FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if n:
         con.execute("DELETE FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l])
     return int(n)
@@ -294,5 +294,5 @@ def simulated_share(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, i
         WHERE a.athlete = ?
         """,
         [athlete],
-    ).fetchone()
+    ).fetchall()[0]
     return {"simulated_activities": int(row[0]), "activities": int(row[1])}

@@ -8,9 +8,9 @@ import re
 import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from report_testdata import UTC, run_activity, strength_activity, write
 
 from store.export import export_parquet
+from tests.report.report_testdata import UTC, run_activity, strength_activity, write
 
 
 def _fill(con) -> None:
@@ -53,7 +53,7 @@ def test_export_layout_and_pruning(make_store, tmp_path):
     dcon = duckdb.connect()
     n = dcon.execute(
         "SELECT count(*) FROM read_parquet(?, hive_partitioning = true) WHERE athlete = 'bob' AND year = 2024", [glob]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert n == 2 * 300
     plan = dcon.execute(
         f"EXPLAIN ANALYZE SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) "

@@ -1,0 +1,202 @@
+"""build_report: escaping, report.json = analysis outputs, links, data quality, cache, reuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from analysis.athlete_summary import summarise_athlete
+from analysis.economy import run_economy
+from report.build import build_report, page_name
+from report.html import el, esc
+from store import readers
+from tests.report.report_testdata import HOSTILE, build_history
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from store.connection import open_store
+
+    tmp = tmp_path_factory.mktemp("rep")
+    con = open_store(tmp / "x.duckdb", wait_s=1.0)
+    ids = build_history(con, "alice", weeks=10)
+    build_history(con, "bob", weeks=4, hostile=False)
+    out = tmp / "out"
+    res = build_report(con, out)
+    yield {"con": con, "out": out, "res": res, "ids": ids, "tmp": tmp}
+    con.close()
+
+
+def test_esc_and_el_escape_text_and_attributes():
+    assert esc(HOSTILE) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    s = el("a", HOSTILE, href='x" onmouseover="alert(1)')
+    assert "<script>" not in s
+    assert 'href="x&quot; onmouseover=&quot;alert(1)"' in s
+
+
+def test_hostile_strings_are_escaped_everywhere(built):
+    out: Path = built["out"]
+    page = (out / page_name("alice")).read_text()
+    # the hostile activity name, exclusion reason and failed-file path are shown, escaped
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+    assert "<script" not in page.lower()
+    assert "<script" not in (out / "index.html").read_text().lower()
+    # the parsed text (what a reader sees) contains the literal string
+    text = "".join(_parse(page).text)
+    assert HOSTILE in text
+
+
+def test_pages_are_self_contained(built):
+    out: Path = built["out"]
+    for f in [out / "index.html", out / page_name("alice"), out / page_name("bob")]:
+        html = f.read_text()
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+        assert "Content-Security-Policy" in html
+        for tag, attrs in _parse(html).tags:
+            assert tag not in ("script", "link", "img", "iframe", "object"), (f, tag)
+            for k in ("src", "href", "xlink:href"):
+                v = attrs.get(k)
+                if v is None:
+                    continue
+                assert not re.match(r"^[a-z]+:", v) or v.startswith("#"), (f, tag, v)
+                assert not v.startswith("/"), v
+
+
+def test_index_links_every_athlete_page_relatively(built):
+    out: Path = built["out"]
+    tags = _parse((out / "index.html").read_text()).tags
+    hrefs = [a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".html")]
+    assert sorted(hrefs) == sorted([page_name("alice"), page_name("bob")])
+    for h in hrefs:
+        assert (out / h).is_file()
+        back = [a.get("href") for t, a in _parse((out / h).read_text()).tags if t == "a"]
+        assert "index.html" in back
+
+
+def test_charts_have_titles(built):
+    page = (built["out"] / page_name("alice")).read_text()
+    svgs = re.findall(r"<svg\b[^>]*>\s*<title id=\"[^\"]+\">([^<]+)</title>", page)
+    assert len(svgs) >= 7
+    assert any("prescription zone" in t for t in svgs)
+    assert all('role="img"' in s for s in re.findall(r"<svg\b[^>]*>", page))
+
+
+def test_data_quality_lists_failed_file_and_excluded_run(built):
+    doc = json.loads((built["out"] / "report.json").read_text())
+    alice = next(a for a in doc["athletes"] if a["athlete"] == "alice")
+    h = alice["data_health"]
+    assert [f["path"] for f in h["files_failed"]] == [f"broken/{HOSTILE}.fit"]
+    assert h["files_failed"][0]["reason"] == "FitCRCError: CRC mismatch"
+    ex = h["runs_excluded_by_user"]
+    assert [e["activity_id"] for e in ex] == [built["ids"]["excluded"]]
+    assert ex[0]["reason"] == "treadmill run " + HOSTILE
+    page = (built["out"] / page_name("alice")).read_text()
+    dq = page[page.index('id="data-quality"'):]
+    assert "broken/&lt;script&gt;alert(1)&lt;/script&gt;.fit" in dq
+    assert "treadmill run &lt;script&gt;" in dq
+    assert "Runs excluded from the economy analysis by the user (n = 1)" in dq
+    # the index's data-health columns count them
+    idx = (built["out"] / "index.html").read_text()
+    assert "1 failed, 0 partial" in idx
+
+
+def test_report_json_equals_the_analysis(built):
+    """Recompute independently from the store with the analysis functions; report.json must match."""
+    con = built["con"]
+    doc = json.loads((built["out"] / "report.json").read_text())
+    alice = next(a for a in doc["athletes"] if a["athlete"] == "alice")
+    prof = {"body_mass_kg": 70.0, "sex": "female", "hr_rest_bpm": 50.0, "hr_max_bpm": 190.0, "tz": "Europe/Oslo"}
+    econ = {}
+    for rr in readers.run_records(con, "alice", include_excluded=True):
+        econ[rr.activity_id] = run_economy(rr, body_mass_kg=70.0, tz="Europe/Oslo", hr_rest_bpm=50.0,
+                                           hr_max_bpm=190.0, sex="female")
+    by_id = {r["activity_id"]: r for r in alice["runs"]}
+    assert set(by_id) == set(econ)
+    for aid, e in econ.items():
+        assert by_id[aid]["ef_proxy"] == pytest.approx(e.ef_proxy, rel=1e-12)
+        assert by_id[aid]["trimp"] == pytest.approx(e.trimp, rel=1e-12)
+        assert by_id[aid]["status"] == e.status
+    excluded = built["ids"]["excluded"]
+    runs = [dataclasses.replace(e, status="excluded", reason="excluded by the user: x") if a == excluded else e
+            for a, e in sorted(econ.items(), key=lambda kv: kv[1].started_at_ns)]
+    sets = [s for s in readers.sets(con, "alice")]
+    from report.summary import N_BOOT
+
+    ref = summarise_athlete(runs, None, sets, prof, "Europe/Oslo", n_boot=N_BOOT).to_dict()
+    got = alice["summary"]
+    assert got["n_runs_ok"] == ref["n_runs_ok"] == 19
+    assert got["n_runs_excluded"] == 1
+    assert [w["week_start"] for w in got["weeks"]] == [w["week_start"] for w in ref["weeks"]]
+    for gw, rw in zip(got["weeks"], ref["weeks"], strict=True):
+        assert gw["ef_proxy"] == pytest.approx(rw["ef_proxy"], rel=1e-12)
+        assert gw["sessions"] == rw["sessions"] == 2
+        assert gw["volume_load_kg"] == pytest.approx(rw["volume_load_kg"])
+        assert gw["ctl"] == pytest.approx(rw["ctl"])
+    for name in ref["proxies"]:
+        for k in ("estimate", "ci90_low", "ci90_high", "n_runs"):
+            assert got["changes"][name][k] == pytest.approx(ref["changes"][name][k], nan_ok=True), (name, k)
+        assert got["regressions"][name]["total"] == pytest.approx(ref["regressions"][name]["total"], nan_ok=True)
+    # the numbers the page prints are the report.json numbers
+    page = (built["out"] / page_name("alice")).read_text()
+    assert f"{got['n_runs_ok']} of {got['n_runs_total']}" in page
+
+
+def test_proxy_cache_and_reuse(built, tmp_path):
+    con = built["con"]
+    n_cached = con.execute("SELECT count(*) FROM run_metric WHERE athlete = 'alice'").fetchall()[0][0]
+    assert n_cached == 20
+    again = build_report(con, built["out"])
+    assert again["runs_computed"] == 0 and again["rebuilt"]
+    same = build_report(con, built["out"], reuse_unchanged=True)
+    assert not same["rebuilt"]
+    # a profile change invalidates the cached proxies (body mass enters speed per W/kg, HR profile TRIMP)
+    con.execute("UPDATE athlete SET hr_max_bpm = 195 WHERE athlete = 'bob'")
+    changed = build_report(con, tmp_path / "o2")
+    assert changed["runs_computed"] == 8
+    # a new exclusion changes the store fingerprint: nightly's reuse rebuilds
+    con.execute("INSERT INTO activity_exclusion VALUES ('bob', ?, 'GPS drift', now())",
+                [built["ids"]["run_ids"][0]])
+    rebuilt = build_report(con, tmp_path / "o2", reuse_unchanged=True)
+    assert rebuilt["rebuilt"]
+
+
+def test_simulated_athlete_is_labelled(make_store, tmp_path):
+    from jobs.demo import write_simulated_history
+    from sim.athlete import simulate_athlete
+
+    con, _ = make_store()
+    sim = simulate_athlete(weeks=3, seed=3, runs_per_week=2, run_minutes=(30, 30), strength_start_week=1)
+    counts = write_simulated_history(con, "simulated-runner", sim)
+    assert counts["runs"] == len(sim.plans)
+    assert write_simulated_history(con, "simulated-runner", sim)["runs"] == 0  # idempotent
+    res = build_report(con, tmp_path / "o")
+    page = Path(res["pages"][0]).read_text()
+    assert "SIMULATED DATA" in page and 'class="banner"' in page
+    assert "(SIMULATED data)</title>" in page
+    assert "simulated-runner (simulated data)" in (tmp_path / "o" / "index.html").read_text()
+    names = {r[0] for r in con.execute("SELECT name FROM activity").fetchall()}
+    assert all(n.startswith("SIMULATED ") for n in names)
