@@ -95,13 +95,23 @@ _CRC_TABLE = _crc_byte_table()
 _CRC_TABLE_LIST: list[int] = _CRC_TABLE.tolist()
 
 
+def _crc_word_table() -> np.ndarray:
+    """State after two bytes: with a 16-bit state it depends only on state ^ (b0 | b1 << 8)."""
+    v = np.arange(65536, dtype=np.uint32)
+    t = _CRC_TABLE[v & 0xFF]
+    return ((t >> 8) ^ _CRC_TABLE[((v >> 8) ^ t) & 0xFF]).astype(np.uint16)
+
+
+_CRC_WORD_TABLE = _crc_word_table()
+
+
 @cache
-def _crc_zero_shift_tables(n_zero: int) -> tuple[list[int], list[int]]:
-    """Tables giving the CRC state after ``n_zero`` zero bytes, from any state (the CRC is linear)."""
-    state = np.array([1 << b for b in range(16)], dtype=np.uint32)
-    for _ in range(n_zero):
-        state = (state >> 8) ^ _CRC_TABLE[state & 0xFF]
-    basis = state.tolist()
+def _crc_zero_shift_tables(n_words: int) -> tuple[list[int], list[int]]:
+    """Tables giving the CRC state after ``n_words`` zero words, from any state (the CRC is linear)."""
+    state = np.array([1 << b for b in range(16)], dtype=np.uint16)
+    for _ in range(n_words):
+        state = _CRC_WORD_TABLE[state]
+    basis = [int(x) for x in state.tolist()]
     lo = [0] * 256
     hi = [0] * 256
     for v in range(256):
@@ -117,26 +127,33 @@ def _crc_zero_shift_tables(n_zero: int) -> tuple[list[int], list[int]]:
 
 
 def fit_crc16(data: bytes | memoryview | np.ndarray) -> int:
-    """The FIT CRC of ``data`` (as the SDK computes it), vectorised for large inputs."""
+    """The FIT CRC of ``data`` (as the SDK computes it), vectorised for large inputs.
+
+    The data is cut into equal chunks (zero-padded at the front, which leaves a zero-initialised
+    CRC unchanged), the chunks' CRCs run side by side two bytes per step, and the chunk CRCs are
+    combined with precomputed zero-shift tables.
+    """
     arr = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
     n = arr.size
-    if n < 2048:
+    if n < 512:
         crc = 0
         tab = _CRC_TABLE_LIST
         for b in arr.tobytes():
             crc = (crc >> 8) ^ tab[(crc ^ b) & 0xFF]
         return crc
-    chunk = 64
-    while chunk * chunk < n and chunk < 4096:
-        chunk *= 2
+    words_per_chunk = 8
+    while words_per_chunk * words_per_chunk * 64 < n:
+        words_per_chunk *= 2
+    chunk = 2 * words_per_chunk
     m = -(-n // chunk)
-    padded = np.zeros(m * chunk, dtype=np.uint32)
-    padded[m * chunk - n:] = arr  # leading zeros leave a zero-initialised CRC unchanged
-    cols = padded.reshape(m, chunk).T.copy()
-    crc = np.zeros(m, dtype=np.uint32)
-    for j in range(chunk):
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ cols[j]) & 0xFF]
-    lo, hi = _crc_zero_shift_tables(chunk)
+    padded = np.zeros(m * chunk, dtype=np.uint8)
+    padded[m * chunk - n:] = arr
+    cols = padded.view("<u2").reshape(m, words_per_chunk).T.copy()
+    crc = np.zeros(m, dtype=np.uint16)
+    table = _CRC_WORD_TABLE
+    for j in range(words_per_chunk):
+        crc = table.take(crc ^ cols[j])
+    lo, hi = _crc_zero_shift_tables(words_per_chunk)
     total = 0
     for c in crc.tolist():
         total = lo[total & 0xFF] ^ hi[total >> 8] ^ c
@@ -216,6 +233,27 @@ def _invalid_to_none(v: Any, base: BaseSpec) -> Any:
     return None if v == base.invalid else v
 
 
+class _LocalState:
+    """The local message types of one FIT part, with per-header-byte tables for the hot loop."""
+
+    def __init__(self) -> None:
+        self.sizes = [-1] * 16
+        self.appends: list[Any] = [None] * 16
+        self.hooks: list[Any] = [None] * 16
+        self.hsize = [-1] * 256  # message size per header byte; < 0: careful path
+        self.happ: list[Any] = [None] * 256
+        self.max_size = 0
+
+    def define(self, local: int, size: int, append: Any, hook: Any) -> None:
+        self.sizes[local] = size
+        self.appends[local] = append
+        self.hooks[local] = hook
+        self.max_size = max(self.max_size, size)
+        for h in (local, local | 0x10, local | 0x20, local | 0x30):  # bits 4-5 are ignored in data headers
+            self.hsize[h] = -3 if hook is not None else size
+            self.happ[h] = append
+
+
 class _Walker:
     """The header walk of one file (all its chained parts)."""
 
@@ -279,41 +317,56 @@ class _Walker:
         return start, start + data_size
 
     def _messages(self, pos: int, end: int) -> int:
-        """Walk the messages of one FIT part; returns the offset after the last message."""
+        """Walk the messages of one FIT part; returns the offset after the last message.
+
+        The hot loop handles plain data messages only: per header byte it knows the message
+        size (``hsize``, negative = take the careful path) and the list to append the payload
+        offset to, and it runs only where the longest message defined so far fits in the file.
+        Definitions, compressed-timestamp headers, developer-data messages, undefined local
+        types and the file's last bytes take the careful path, one message at a time.
+        """
         data = self.data
         n = len(data)
         lim = min(end, n)
-        sizes = [-1] * 16
-        appends: list[Any] = [None] * 16
-        hooks: list[Any] = [None] * 16
-        comp_append = self.compressed.append
+        st = _LocalState()
+        hsize = st.hsize
+        happ = st.happ
         while pos < lim:
-            h = data[pos]
-            if h & 0x40 and not h & 0x80:
-                pos = self._definition(pos, sizes, appends, hooks)
-                continue
-            if h & 0x80:
-                local = (h >> 5) & 3
-            else:
-                local = h & 0x0F
-            s = sizes[local]
-            if s < 0:
-                raise _Damage("malformed FIT data",
-                              f"data message with undefined local message type {local}", pos)
-            if pos + 1 + s > n:
-                raise _Damage("truncated file", f"expected a {s}-byte message, got {n - pos - 1} bytes", pos)
-            if h & 0x80:
-                comp_append(pos)
-            appends[local](pos + 1)
-            hook = hooks[local]
-            if hook is not None:
-                hook(pos + 1)
-            pos += s + 1
+            safe = min(lim, n - st.max_size - 1)
+            while pos < safe:
+                s = hsize[data[pos]]
+                if s < 0:
+                    break
+                happ[data[pos]](pos + 1)
+                pos += s + 1
+            if pos >= lim:
+                break
+            pos = self._careful_message(pos, st)
         if pos < end:
             raise _Damage("truncated file", f"expected {end - pos} more message bytes, got 0", pos)
         return pos
 
-    def _definition(self, pos: int, sizes: list[int], appends: list[Any], hooks: list[Any]) -> int:
+    def _careful_message(self, pos: int, st: _LocalState) -> int:
+        data = self.data
+        n = len(data)
+        h = data[pos]
+        if h & 0x40 and not h & 0x80:
+            return self._definition(pos, st)
+        local = (h >> 5) & 3 if h & 0x80 else h & 0x0F
+        s = st.sizes[local]
+        if s < 0:
+            raise _Damage("malformed FIT data", f"data message with undefined local message type {local}", pos)
+        if pos + 1 + s > n:
+            raise _Damage("truncated file", f"expected a {s}-byte message, got {n - pos - 1} bytes", pos)
+        if h & 0x80:
+            self.compressed.append(pos)
+        st.appends[local](pos + 1)
+        hook = st.hooks[local]
+        if hook is not None:
+            hook(pos + 1)
+        return pos + s + 1
+
+    def _definition(self, pos: int, st: _LocalState) -> int:
         data = self.data
         n = len(data)
         h = data[pos]
@@ -366,14 +419,12 @@ class _Walker:
             total = sum(f[1] for f in fields) + sum(f[1] for f in dev_fields)
             g = _Group(mesg_num, endian, tuple(fields), tuple(dev_fields), total)
             self.groups[key] = g
-        sizes[local] = g.size
-        appends[local] = g.offs.append
+        hook: Any = None
         if mesg_num == MESG_DEVELOPER_DATA_ID:
-            hooks[local] = lambda off, g=g: self._developer_data_id(off, g)
+            hook = lambda off, g=g: self._developer_data_id(off, g)  # noqa: E731
         elif mesg_num == MESG_FIELD_DESCRIPTION:
-            hooks[local] = lambda off, g=g: self._field_description(off, g)
-        else:
-            hooks[local] = None
+            hook = lambda off, g=g: self._field_description(off, g)  # noqa: E731
+        st.define(local, g.size, g.offs.append, hook)
         spec = message_spec(mesg_num)
         if spec is not None and spec.name in STORED_MESSAGES:
             for num, _, _ in fields:
