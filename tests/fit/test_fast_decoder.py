@@ -11,7 +11,6 @@ import importlib.metadata
 import os
 import pickle
 import struct
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,14 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fitgen import RawFitWriter, fit_crc, make_run_fit, make_strength_fit
-
 from ingest.fit import fitparse_boundary, model
 from ingest.fit.fast_decoder import FastDecodeUnsupported, decode_fast, fit_crc16
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
+from tests.fit.fitgen import RawFitWriter, fit_crc, make_run_fit, make_strength_fit
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "fit"
 PROVENANCE = SAMPLE_DIR / "PROVENANCE.tsv"

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fitgen import RawFitWriter, make_run_fit, make_strength_fit
-
 from ingest.fit.fitparse_boundary import decode_fitparse
+from tests.fit.fitgen import RawFitWriter, make_run_fit, make_strength_fit
 
 START = dt.datetime(2026, 3, 2, 17, 30, tzinfo=dt.UTC)
 
