@@ -258,6 +258,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     alias = "landing_src"
     try:
         main_con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}")
+    except duckdb.ConnectionException:
+        raise LandingBusyError(f"landing file {path} is open in this process") from None
     except duckdb.IOException as exc:
         if is_lock_error(exc):
             raise LandingBusyError(f"landing file {path} is in use by another process") from None
@@ -357,6 +359,8 @@ def read_owner(landing: str | Path) -> LandingOwner | None:
     """The owner row of a landing file; raises :class:`LandingBusyError` if a process holds it."""
     try:
         con = duckdb.connect(str(landing), read_only=True)
+    except duckdb.ConnectionException:
+        raise LandingBusyError(f"landing file {landing} is open in this process") from None
     except duckdb.IOException as exc:
         if is_lock_error(exc):
             raise LandingBusyError(f"landing file {landing} is in use") from None

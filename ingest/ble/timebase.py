@@ -238,6 +238,15 @@ def _assign(x: np.ndarray, period: float) -> tuple[np.ndarray, float]:
         if abs(low) < 0.05:
             break
         base += low
+    # Near the end of a segment a loss step has no later samples to confirm it (the last
+    # sample of a bunch looks late by the whole bunch): there, count losses only for samples
+    # later than the bunching band seen over the segment.
+    late = r - base - loss
+    band = float(np.quantile(late, 0.999)) if n > 1 else 0.0
+    start = int(np.searchsorted(x, x[-1] - (band + 1.0) * period))
+    if 0 < start < n:
+        tail = np.maximum(loss[start - 1], np.ceil(r[start:] - base - band - 0.5)).astype(np.int64)
+        loss[start:] = np.maximum.accumulate(np.minimum(tail, loss[start:]))
     return loss, base * period
 
 

@@ -1,0 +1,228 @@
+"""Landing files: batched commits, idempotent merge, merge_pending ownership rules, kill -9."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from store.connection import open_store
+from store.landing import (
+    LandingBusyError,
+    LandingWriter,
+    landing_dir,
+    landing_path,
+    merge_landing,
+    merge_pending,
+    read_owner,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+IMU_COLS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
+
+
+def session_row(sid: str = "0123456789abcdef", status: str = "open") -> dict:
+    return {"athlete": "ann", "session_id": sid, "sensor": "witmotion", "started_at": datetime(2026, 11, 28, 17, tzinfo=UTC),
+            "anchor_t_ns": 0, "configured_rate_hz": 200.0, "exercise": "back_squat", "load_kg": 100.0,
+            "status": status}
+
+
+def batch(b: int, n: int = 25) -> tuple[dict, dict]:
+    seq = np.arange(b * n, (b + 1) * n)
+    frames = {"seq": seq, "t_ns": seq * 5_000_000, "char": ["0000ffe4-0000-1000-8000-00805f9a34fb"] * n,
+              "payload": [bytes([0x55, 0x61]) + int(s).to_bytes(18, "little") for s in seq]}
+    samples = {"imu_sample": {"t_ns": seq * 5_000_000, **{c: seq * 0.5 for c in IMU_COLS}}}
+    return frames, samples
+
+
+def write_session(db: Path, batches: range, sid: str = "0123456789abcdef", finish: bool = True,
+                  reps: int = 2) -> LandingWriter:
+    w = LandingWriter(db, sid, session_row(sid))
+    for b in batches:
+        frames, samples = batch(b)
+        w.write_batch(b, frames, samples, gaps=[(b * 1000, b * 1000 + 500)] if b == 3 else ())
+    if finish:
+        rep_rows = [{"athlete": "ann", "session_id": sid, "set_index": 1, "rep_index": i + 1, "exercise": "back_squat",
+                     "load_kg": 100.0, "mean_velocity_mps": 0.6 - 0.05 * i} for i in range(reps)]
+        set_rows = [{"athlete": "ann", "set_id": f"{sid}:1", "session_id": sid, "set_index": 1, "set_type": "active",
+                     "reps": reps, "load_kg": 100.0, "source": "sensor", "exercise": "back_squat"}] if reps else []
+        w.finish(session_row(sid, "complete"), rep_rows, set_rows)
+    w.close()
+    return w
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("stream_session", "stream_batch", "ble_frame", "imu_sample", "stream_gap", "rep", "strength_set")}
+
+
+def test_layout_matches_main_schema_plus_batch_seq(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(2), finish=False)
+    lf = duckdb.connect(str(landing_path(db, "0123456789abcdef")), read_only=True)
+    main = open_store(db)
+    try:
+        for table in ("ble_frame", "imu_sample", "stream_session", "rep", "strength_set", "stream_batch"):
+            lcols = [r[0] for r in lf.execute(f"DESCRIBE {table}").fetchall()]
+            mcols = [r[0] for r in main.execute(f"DESCRIBE {table}").fetchall()]
+            assert lcols[: len(mcols)] == mcols
+            assert lcols[len(mcols):] == (["batch_seq"] if table in ("ble_frame", "imu_sample") else [])
+        owner = lf.execute("SELECT pid, finished_at FROM landing_owner").fetchone()
+        assert owner == (os.getpid(), None)
+    finally:
+        lf.close()
+        main.close()
+
+
+def test_merge_copies_everything_once_and_removes_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    w = write_session(db, range(10))
+    assert len(w.commit_seconds) == 10
+    con = open_store(db)
+    res = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    assert (res.batches_merged, res.frames, res.samples, res.reps, res.sets) == (10, 250, 250, 2, 1)
+    assert res.removed and not landing_path(db, "0123456789abcdef").exists()
+    assert counts(con) == {"stream_session": 1, "stream_batch": 10, "ble_frame": 250, "imu_sample": 250,
+                           "stream_gap": 1, "rep": 2, "strength_set": 1}
+    assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
+    assert con.execute("SELECT set_id, source FROM strength_set").fetchone() == ("0123456789abcdef:1", "sensor")
+    # The same session again (a replay): nothing is stored twice.
+    write_session(db, range(10))
+    res2 = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    assert (res2.batches_merged, res2.batches_skipped, res2.frames) == (0, 10, 0)
+    assert counts(con)["ble_frame"] == 250 and counts(con)["rep"] == 2
+    # A longer landing of the same session adds only the new batches.
+    write_session(db, range(14), reps=3)
+    res3 = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    assert (res3.batches_merged, res3.frames) == (4, 100)
+    assert counts(con)["ble_frame"] == 350 and counts(con)["rep"] == 3
+    assert con.execute("SELECT count(*) FROM (SELECT DISTINCT seq FROM ble_frame)").fetchone()[0] == 350
+    con.close()
+
+
+def test_reopened_landing_file_skips_committed_batches(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(5), finish=False)
+    w = LandingWriter(db, "0123456789abcdef", session_row())
+    frames, samples = batch(2)
+    assert w.write_batch(2, frames, samples) is False
+    frames, samples = batch(5)
+    assert w.write_batch(5, frames, samples) is True
+    w.close()
+    con = duckdb.connect(str(landing_path(db, "0123456789abcdef")))
+    assert con.execute("SELECT count(*), count(DISTINCT seq) FROM ble_frame").fetchone() == (150, 150)
+    con.close()
+
+
+def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    w = LandingWriter(db, "0123456789abcdef", session_row())
+    frames, samples = batch(0)
+    bad = {"imu_sample": {**samples["imu_sample"], "no_such_column": np.zeros(25)}}
+    with pytest.raises(duckdb.Error):
+        w.write_batch(0, frames, bad)
+    assert w.con.execute("SELECT count(*) FROM ble_frame").fetchone()[0] == 0
+    assert w.con.execute("SELECT count(*) FROM stream_batch").fetchone()[0] == 0
+    assert w.write_batch(0, frames, samples) is True
+    w.close()
+
+
+_SLEEPER = "import time; time.sleep(60)"
+
+
+def test_merge_pending_skips_live_and_merges_finished_or_dead(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(3), sid="aaaaaaaaaaaaaaaa")              # finished
+    write_session(db, range(4), sid="bbbbbbbbbbbbbbbb", finish=False)  # owner gone (pid rewritten below)
+    write_session(db, range(2), sid="cccccccccccccccc", finish=False)  # owner alive, file closed
+    held = LandingWriter(db, "dddddddddddddddd", session_row("dddddddddddddddd"))  # held open: locked
+    sleeper = subprocess.Popen([sys.executable, "-c", _SLEEPER])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        for sid, pid in (("bbbbbbbbbbbbbbbb", dead.pid), ("cccccccccccccccc", sleeper.pid)):
+            c = duckdb.connect(str(landing_path(db, sid)))
+            c.execute("UPDATE landing_owner SET pid = ?, pid_start_ticks = NULL", [pid])
+            c.close()
+        con = open_store(db)
+        t0 = time.perf_counter()
+        merged = merge_pending(con, db)
+        elapsed = time.perf_counter() - t0
+        assert sorted(merged) == ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"]
+        assert elapsed < 5
+        status = dict(con.execute("SELECT session_id, status FROM stream_session").fetchall())
+        assert status == {"aaaaaaaaaaaaaaaa": "complete", "bbbbbbbbbbbbbbbb": "recovered"}
+        left = sorted(p.name for p in landing_dir(db).glob("*.duckdb"))
+        assert left == ["cccccccccccccccc.duckdb", "dddddddddddddddd.duckdb"]
+        with pytest.raises(LandingBusyError):
+            read_owner(landing_path(db, "dddddddddddddddd"))
+        con.close()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        held.close()
+
+
+_STREAMER = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from datetime import datetime, UTC
+import numpy as np
+from store.landing import LandingWriter
+cols = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
+w = LandingWriter(Path(sys.argv[1]), "feedfacefeedface", {"athlete": "ann", "session_id": "feedfacefeedface",
+    "sensor": "witmotion", "started_at": datetime(2026, 11, 28, tzinfo=UTC), "anchor_t_ns": 0, "status": "open"})
+b = 0
+while True:
+    n = 20 + b % 37
+    seq = np.arange(b * 100, b * 100 + n)
+    w.write_batch(b, {"seq": seq, "t_ns": seq, "char": ["c"] * n, "payload": [b"\x55\x61" * 10] * n},
+                  {"imu_sample": {"t_ns": seq, **{c: seq * 1.0 for c in cols}}})
+    print(b, flush=True)
+    b += 1
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    for trial in range(4):
+        db = tmp_path / f"t{trial}" / "main.duckdb"
+        db.parent.mkdir()
+        proc = subprocess.Popen([sys.executable, "-c", _STREAMER, str(db), str(ROOT)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        reported = -1
+        target = rng.randint(5, 40)
+        while reported < target:
+            reported = int(proc.stdout.readline())
+        time.sleep(rng.uniform(0, 0.03))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        printed = proc.stdout.read().split()  # what the writer reported after we stopped reading
+        if printed:
+            reported = int(printed[-1])
+        lf = duckdb.connect(str(landing_path(db, "feedfacefeedface")))
+        ledger = dict(lf.execute("SELECT batch_seq, frames FROM stream_batch").fetchall())
+        # Every batch the writer reported committed is there; at most one more (committed, not yet printed).
+        assert set(range(reported + 1)) <= set(ledger) <= set(range(reported + 2))
+        per_batch = dict(lf.execute("SELECT batch_seq, count(*) FROM ble_frame GROUP BY 1").fetchall())
+        per_batch_imu = dict(lf.execute("SELECT batch_seq, count(*) FROM imu_sample GROUP BY 1").fetchall())
+        assert per_batch == ledger == per_batch_imu  # nothing half present, nothing without its ledger row
+        assert all(v == 20 + b % 37 for b, v in ledger.items())
+        lf.close()
+        con = open_store(db)
+        assert merge_pending(con, db) == ["feedfacefeedface"]
+        assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == sum(ledger.values())
+        assert con.execute("SELECT status FROM stream_session").fetchone() == ("recovered",)
+        con.close()
+        assert not landing_path(db, "feedfacefeedface").exists()

@@ -1,0 +1,149 @@
+"""Sample-time reconstruction against known truth: connection-event bunching, a device clock
+0.5 % off nominal, random loss, a link gap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times, split_segments
+
+NOMINAL_HZ = 200.0
+
+
+def simulate(n: int = 12_000, *, drift: float = 0.0, interval_s: float | None = 0.03, loss: float = 0.0,
+             gap_s: tuple[float, float] | None = None, seed: int = 0):
+    """True sample times of a device running ``drift`` fast, arrivals at connection events.
+
+    Returns (arrival_t_ns, true_t_ns of received samples, true device index, gaps, true_rate_hz).
+    """
+    rng = np.random.default_rng(seed)
+    period = 1e9 / (NOMINAL_HZ * (1 + drift))
+    k = np.arange(n)
+    s = 7e9 + k * period
+    latency = 1e6
+    if interval_s is None:
+        arrival = s + latency
+    else:
+        ci = interval_s * 1e9
+        phase = rng.uniform(0, ci)
+        arrival = np.ceil((s + latency - phase) / ci) * ci + phase
+    arrival = arrival + rng.exponential(1e5, n) + (k % 7) * 2e4  # host jitter, back-to-back delivery
+    arrival = np.maximum.accumulate(arrival)
+    keep = rng.random(n) >= loss
+    gaps = []
+    if gap_s is not None:
+        g0, g1 = 7e9 + gap_s[0] * 1e9, 7e9 + gap_s[1] * 1e9
+        keep &= ~((s >= g0) & (s < g1))
+        before, after = arrival[(s < g0) & keep], arrival[(s >= g1) & keep]
+        gaps = [(int(before[-1]) + 1, int(after[0]) - 1)]
+    return arrival[keep].astype(np.int64), s[keep], k[keep], gaps, 1e9 / period
+
+
+def true_lost(k: np.ndarray, split_at: int | None = None) -> int:
+    parts = [k] if split_at is None else [k[k < split_at], k[k >= split_at]]
+    return sum(int(p[-1] - p[0] + 1 - p.size) for p in parts)
+
+
+def time_errors(t_ns: np.ndarray, truth: np.ndarray, period: float) -> np.ndarray:
+    err = t_ns - truth
+    return np.abs(err - np.median(err)) / period  # the constant radio latency is not observable
+
+
+def test_unbunched_drift_and_loss_exact() -> None:
+    arrival, truth, k, _, rate = simulate(drift=0.005, interval_s=None, loss=0.02, seed=1)
+    tb = reconstruct_sample_times(arrival, NOMINAL_HZ)
+    assert tb.rate_fitted
+    assert tb.rate_hz == pytest.approx(rate, rel=1e-5)  # the device's rate, not the nominal 200 Hz
+    assert abs(tb.rate_hz - NOMINAL_HZ) > 0.9
+    assert tb.lost_samples == true_lost(k)
+    assert time_errors(tb.t_ns, truth, 1e9 / rate).max() < 0.1
+
+
+@pytest.mark.parametrize("drift", [0.005, -0.005])
+def test_bunched_with_clock_drift_no_loss(drift: float) -> None:
+    arrival, truth, _, _, rate = simulate(drift=drift, interval_s=0.03, seed=2)
+    # Up to six samples share an arrival time: arrival is not sample time.
+    assert np.mean(np.diff(arrival) < 1e6) > 0.7
+    tb = reconstruct_sample_times(arrival, NOMINAL_HZ)
+    assert tb.rate_hz == pytest.approx(rate, rel=1e-4)
+    assert tb.lost_samples <= 1
+    err = time_errors(tb.t_ns, truth, 1e9 / rate)
+    assert np.quantile(err, 0.99) < 0.5
+    raw_err = time_errors(arrival, truth, 1e9 / rate)
+    assert raw_err.max() > 2.5  # arrival times alone are off by most of a connection interval
+
+
+def test_bunched_drift_and_random_loss() -> None:
+    arrival, truth, k, _, rate = simulate(drift=0.005, interval_s=0.03, loss=0.02, seed=3)
+    tb = reconstruct_sample_times(arrival, NOMINAL_HZ)
+    # Random single losses inside bunches partly mimic a slower clock (docs/streaming.md):
+    # the fit is within 0.3 % and the loss count within 15 %; without the fit (nominal rate)
+    # a 0.5 % fast clock would look like -60 lost samples.
+    assert tb.rate_hz == pytest.approx(rate, rel=3e-3)
+    lost = true_lost(k)
+    assert abs(tb.lost_samples - lost) <= 0.15 * lost
+    err = time_errors(tb.t_ns, truth, 1e9 / rate)
+    assert np.median(err) < 0.5 and np.quantile(err, 0.99) < 2.0
+    assert np.all(np.diff(tb.t_ns) > 0)
+
+
+def test_gap_splits_segments_and_is_not_counted_as_loss() -> None:
+    arrival, _truth, k, gaps, rate = simulate(drift=0.002, interval_s=0.03, loss=0.002, gap_s=(20.0, 25.0), seed=4)
+    tb = reconstruct_sample_times(arrival, NOMINAL_HZ, gaps)
+    assert len(tb.segments) == 2
+    split = int(np.searchsorted(arrival, gaps[0][0]))
+    assert tb.segments[1].start == split
+    lost = true_lost(k, split_at=int(k[split]))
+    assert lost < 50  # the ~1000 samples inside the gap are not "lost"
+    assert abs(tb.lost_samples - lost) <= 3
+    assert tb.rate_hz == pytest.approx(rate, rel=3e-4)
+    assert np.all(np.diff(tb.t_ns) > 0)
+    # Without the gap the same data looks like ~1000 lost samples.
+    assert reconstruct_sample_times(arrival, NOMINAL_HZ).lost_samples > 900
+
+
+def test_whole_connection_events_lost() -> None:
+    arrival, truth, _k, _, rate = simulate(drift=0.0, interval_s=0.0075, seed=5)
+    # Drop three whole connection events (the 1.5-period rule: a jump beyond the bunching).
+    events = np.unique(arrival // 1_000_000)
+    drop = np.isin(arrival // 1_000_000, events[[500, 900, 901]])
+    tb = reconstruct_sample_times(arrival[~drop], NOMINAL_HZ)
+    assert tb.lost_samples == int(drop.sum())
+    assert time_errors(tb.t_ns, truth[~drop], 1e9 / rate).max() < 0.5
+
+
+def test_short_input_falls_back_to_nominal() -> None:
+    tb = reconstruct_sample_times(np.array([0, 5_000_000, 10_000_000], dtype=np.int64), NOMINAL_HZ)
+    assert not tb.rate_fitted and tb.rate_hz == NOMINAL_HZ and tb.lost_samples == 0
+    np.testing.assert_array_equal(tb.t_ns, [0, 5_000_000, 10_000_000])
+    empty = reconstruct_sample_times(np.zeros(0, dtype=np.int64), NOMINAL_HZ)
+    assert empty.t_ns.size == 0 and empty.lost_samples == 0
+
+
+def test_input_validation() -> None:
+    with pytest.raises(ValueError, match="non-decreasing"):
+        reconstruct_sample_times(np.array([5, 3], dtype=np.int64), NOMINAL_HZ)
+    with pytest.raises(ValueError, match="integer"):
+        reconstruct_sample_times(np.array([0.5, 1.0]), NOMINAL_HZ)
+    with pytest.raises(ValueError, match="positive"):
+        reconstruct_sample_times(np.array([0, 1], dtype=np.int64), 0.0)
+    with pytest.raises(ValueError, match="gap ends before"):
+        split_segments(np.array([0, 1], dtype=np.int64), [(10, 5)])
+
+
+def test_online_timebase_is_causal_monotonic_and_close() -> None:
+    arrival, truth, _k, _, rate = simulate(drift=0.0, interval_s=0.03, loss=0.0, seed=6)
+    on = OnlineTimebase(NOMINAL_HZ)
+    t = np.concatenate([on.push(int(a), 1) for a in arrival])
+    assert np.all(np.diff(t) > 0)
+    assert time_errors(t, truth, 1e9 / rate).max() < 1.0
+    assert on.lost_samples == 0
+    # A burst of 20 lost samples is seen as soon as the next sample arrives, less what the
+    # bunching band (35 ms = 7 periods) could hide; nothing is counted for on-time samples.
+    on2 = OnlineTimebase(NOMINAL_HZ)
+    for a in arrival[:1000]:
+        on2.push(int(a), 1)
+    assert on2.lost_samples == 0
+    on2.push(int(arrival[1000] + 20 * 5_000_000), 1)
+    assert 20 - 8 <= on2.lost_samples <= 20
