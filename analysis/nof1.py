@@ -65,7 +65,8 @@ class ProxySpec:
     label: str
     unit: str
     higher_is_better: bool
-    log_scale: bool  # changes reported in % (ratio scale) when True, else in the proxy's unit
+    log_scale: bool  # changes reported in % (ratio scale) when True, else in ``change_unit``
+    change_unit: str | None = None  # unit of a difference when not on the log scale (default: ``unit``)
 
 
 #: The economy proxies the n-of-1 analysis follows (all proxies, none is running economy).
@@ -77,7 +78,9 @@ PROXIES: dict[str, ProxySpec] = {
     "speed_per_w_per_kg": ProxySpec(
         "speed_per_w_per_kg", "speed per W/kg (Stryd running-effectiveness proxy)", "(m/s)/(W/kg)", True, True
     ),
-    "decoupling_pct": ProxySpec("decoupling_pct", "aerobic decoupling Pa:HR (quality flag)", "%", False, False),
+    "decoupling_pct": ProxySpec(
+        "decoupling_pct", "aerobic decoupling Pa:HR (quality flag)", "%", False, False, "percentage points"
+    ),
 }
 
 #: Published effects of strength training on *laboratory* running economy (oxygen cost), for display
@@ -560,7 +563,7 @@ def step_change(
     yy = 100.0 * np.log(y[use]) if logs else y[use]
     bb = blk[use].astype(float)
     n_base, n_blk = int((bb == 0).sum()), int((bb == 1).sum())
-    units = "%" if logs else (spec.unit if spec else "proxy units")
+    units = "%" if logs else ((spec.change_unit or spec.unit) if spec else "proxy units")
     te = typical_error(np.where(base, y, np.nan), log_scale=logs)
     res = ChangeEstimate(
         proxy=proxy,
@@ -743,7 +746,7 @@ def lagged_regression(
     hib = higher_is_better if higher_is_better is not None else (spec.higher_is_better if spec else True)
     logs = log_scale if log_scale is not None else (spec.log_scale if spec else True)
     label = spec.label if spec else proxy
-    units = "% per unit exposure" if logs else f"{spec.unit if spec else 'units'} per unit exposure"
+    units = "% per unit exposure" if logs else f"{(spec.change_unit or spec.unit) if spec else 'units'} per unit exposure"
     nr = np.zeros(y.size, int) if n_runs is None else np.asarray(n_runs, dtype=int)
     cov = {k: np.asarray(v, dtype=np.float64) for k, v in (covariates or {}).items()}
     for k, v in cov.items():

@@ -296,7 +296,7 @@ class WeeklyStrength:
     target_sessions : int
         The prescription (2/week).
     adherence : float
-        ``min(sessions / target, 1)``... reported uncapped as ``sessions / target``.
+        ``sessions / target`` (not capped: 1.5 means three sessions against a target of two).
     sets : int
         Active sets.
     volume_load_kg : float
