@@ -21,22 +21,29 @@ _SKIPPED_BROWSER: list[str] = []
 
 
 def chromium_path() -> str | None:
-    for cand in (os.environ.get("RUNSTRONG_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+    """Chromium's binary; ``RUNSTRONG_CHROMIUM=none`` pretends it is missing (to check the skip policy)."""
+    if os.environ.get("RUNSTRONG_CHROMIUM", "").lower() == "none":
+        return None
+    for cand in (os.environ.get("RUNSTRONG_CHROMIUM") or None, "/usr/bin/chromium", shutil.which("chromium"),
                  shutil.which("chromium-browser")):
         if cand and Path(cand).exists():
             return cand
     return None
 
 
+def browser_unavailable(reason: str) -> None:
+    """Fail under CI=true, else skip and remember it for the loud terminal note."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}: browser tests cannot run")
+    _SKIPPED_BROWSER.append(reason)
+    pytest.skip(f"{reason}: browser tests SKIPPED")
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     path = chromium_path()
     if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but Chromium is not installed (/usr/bin/chromium): browser tests cannot run")
-        reason = "Chromium not installed (apt-get install -y chromium): browser tests SKIPPED"
-        _SKIPPED_BROWSER.append(reason)
-        pytest.skip(reason)
+        browser_unavailable("Chromium is not installed (apt-get install -y chromium; expected /usr/bin/chromium)")
     return path
 
 
@@ -45,7 +52,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if _SKIPPED_BROWSER or skipped:
         terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", yellow=True, bold=True)
         terminalreporter.write_line(
-            f"{max(len(skipped), 1)} browser test(s) did not run: Chromium is missing. "
+            f"{max(len(skipped), 1)} browser test(s) did not run ({'; '.join(sorted(set(_SKIPPED_BROWSER)))}). "
             "The report was NOT checked in a real browser. Install it with: apt-get install -y chromium",
             yellow=True,
         )
