@@ -568,7 +568,7 @@ def _rep_truths(plan, z_true, v_true, a_true, gaps) -> list[RepTruth]:
         else:
             mpv = mcv
         ipk = int(np.argmax(vv))
-        in_gap = any(g0 < p["end_knot"] + 0.3 and g1 > p["start_knot"] - 0.3 for g0, g1 in gaps)
+        in_gap = any(g0 < p["end_knot"] and g1 > p["start_knot"] for g0, g1 in gaps)
         out.append(
             RepTruth(
                 index=p["index"], set_index=p["set_index"], start_s=float(p["start_knot"]),

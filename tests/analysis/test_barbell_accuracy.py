@@ -1,0 +1,108 @@
+"""Bar velocity against the simulator's truth (issue 4, section 8).
+
+Thresholds: rep counts exact; MCV bias within +-0.02 m/s, error SD <= 0.05 m/s,
+worst rep within 0.10 m/s; peak velocity error SD <= 0.08 m/s; ROM within 3 cm.
+Both orientation paths: the device's fused angles and gyro + accelerometer at rest.
+"""
+
+import numpy as np
+import pytest
+
+from analysis.barbell import analyse_session
+from analysis.imu import ImuSamples
+from sim.barbell import simulate_session
+
+from .conftest import SCENARIOS
+
+SEEDS = (0, 1, 2)
+
+
+def _errors(sessions, fused: bool):
+    mcv, pv, rom, mpv = [], [], [], []
+    for s in sessions:
+        smp = s.to_imu_samples()
+        if not fused:
+            smp = ImuSamples(smp.t_ns, smp.accel_mps2, smp.gyro_radps, None)
+        res = analyse_session(smp, s.exercise, s.load_kg)
+        assert len(res.reps) == len(s.reps), (s.exercise, [r.concentric_start_ns / 1e9 for r in res.reps])
+        for r, t in zip(res.reps, s.reps, strict=True):
+            assert r.concentric_start_ns / 1e9 == pytest.approx(t.concentric_start_s, abs=0.1)
+            mcv.append(r.mean_velocity_mps - t.mean_velocity_mps)
+            mpv.append(r.mean_propulsive_velocity_mps - t.mean_propulsive_velocity_mps)
+            pv.append(r.peak_velocity_mps - t.peak_velocity_mps)
+            rom.append(r.rom_m - t.rom_m)
+    return np.array(mcv), np.array(mpv), np.array(pv), np.array(rom)
+
+
+def _check(mcv, mpv, pv, rom):
+    assert abs(mcv.mean()) <= 0.02
+    assert mcv.std(ddof=1) <= 0.05
+    assert np.abs(mcv).max() <= 0.10
+    assert np.abs(mpv).max() <= 0.10
+    assert pv.std(ddof=1) <= 0.08
+    assert np.abs(rom).max() <= 0.03
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused_angles", "gyro_only"])
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_accuracy_against_truth(scenario_session, scenario, fused):
+    sessions = [scenario_session(scenario, seed) for seed in SEEDS]
+    _check(*_errors(sessions, fused))
+
+
+def test_sets_separated_by_rest_and_velocity_loss():
+    s = simulate_session("back_squat", 110, 4, sets=3, rest_between_sets_s=40, rate_hz=100, seed=7, unrack=True)
+    res = analyse_session(s.to_imu_samples(), "back_squat", 110)
+    assert [r.set_index for r in res.reps] == [t.set_index for t in s.reps]
+    assert len(res.sets) == 3 and all(x.reps == 4 for x in res.sets)
+    for st in res.sets:
+        reps = [r for r in res.reps if r.set_index == st.set_index]
+        best = max(r.mean_velocity_mps for r in reps)
+        assert st.best_mean_velocity_mps == best
+        assert st.velocity_loss_pct == pytest.approx(100 * (best - reps[-1].mean_velocity_mps) / best)
+        assert reps[0].velocity_loss_pct == 0.0
+    # a longer set_rest_s merges everything into one set
+    merged = analyse_session(s.to_imu_samples(), "back_squat", 110, set_rest_s=120)
+    assert len(merged.sets) == 1 and merged.sets[0].reps == 12
+
+
+def _pause_after(s, k):
+    """Middle of the rest after rep k (0-based) of a simulated session."""
+    return 0.5 * (s.reps[k].end_s + s.reps[k + 1].start_s)
+
+
+def test_gap_during_rest_keeps_every_rep_and_gap_during_rep_loses_only_it():
+    base = simulate_session("back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002)
+    mid = _pause_after(base, 2)
+    s = simulate_session("back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002,
+                         gap=(mid - 0.15, mid + 0.15))
+    res = analyse_session(s.to_imu_samples(), "back_squat", 120)
+    assert len(res.reps) == 6
+    errs = [r.mean_velocity_mps - t.mean_velocity_mps for r, t in zip(res.reps, s.reps, strict=True)]
+    assert np.abs(errs).max() <= 0.10
+    # a reconnect gap across the concentric phase of rep 4: that rep is discarded, the others are kept
+    r4 = base.reps[3]
+    g = (r4.concentric_start_s + 0.1, r4.concentric_start_s + 0.6)
+    s2 = simulate_session("back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002, gap=g)
+    res2 = analyse_session(s2.to_imu_samples(), "back_squat", 120, gaps_ns=[(int(g[0] * 1e9), int(g[1] * 1e9))])
+    kept = [t for t in s2.reps if not t.in_gap]
+    assert len(kept) == 5 and len(res2.reps) == 5
+    assert any("break" in d.reason for d in res2.discarded)
+    for r, t in zip(res2.reps, kept, strict=True):
+        assert r.mean_velocity_mps == pytest.approx(t.mean_velocity_mps, abs=0.1)
+
+
+def test_unknown_exercise_still_counts_reps_with_a_warning():
+    s = simulate_session("back_squat", 100, 3, rate_hz=100, seed=1)
+    res = analyse_session(s.to_imu_samples(), "zercher_squat", 100)
+    assert len(res.reps) == 3 and res.warnings
+
+
+def test_still_bar_has_no_reps():
+    n = 2000
+    t_ns = np.arange(n) * 10_000_000
+    rng = np.random.default_rng(0)
+    acc = np.tile([0.0, 0.0, 9.80665], (n, 1)) + rng.normal(0, 0.05, (n, 3))
+    res = analyse_session(ImuSamples(t_ns, acc, rng.normal(0, 0.002, (n, 3)), np.zeros((n, 3))), "back_squat", 100)
+    assert res.reps == [] and res.sets == []
+    assert res.to_contract()["set"] == {"reps": 0, "best_mean_velocity_mps": 0.0, "velocity_loss_pct": 0.0}
