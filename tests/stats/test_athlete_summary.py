@@ -113,3 +113,17 @@ def test_no_strength_training_is_said_plainly(athlete):
     assert s.changes["ef_proxy"]["estimate"] is None and "not estimable" in s.changes["ef_proxy"]["wording"]
     with pytest.raises(ValueError, match="time zone"):
         summarise_athlete(runs, None, [], a.profile, "Atlantis/Capital")
+
+
+def test_explicit_run_loads_replace_per_run_trimp(athlete):
+    a, runs = athlete
+    t0 = a.plans[0].started_at_ns
+    iso = dt.datetime.fromtimestamp(t0 / 1e9, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    loads = [{"started_at": iso, "trimp": 100.0}, {"started_at_ns": t0 + 86400 * 10**9, "trimp": 50.0}]
+    s = summarise_athlete(runs, loads, a.strength_sets, a.profile, a.profile["tz"], include_regressions=False)
+    nonzero = [(d["date"], d["trimp"]) for d in s.daily if d["trimp"]]
+    assert [x for _, x in nonzero] == [100.0, 50.0]
+    first = next(i for i, d in enumerate(s.daily) if d["trimp"])
+    assert s.daily[first]["ctl"] == pytest.approx(100.0 / 42)
+    with pytest.raises(ValueError, match="started_at"):
+        summarise_athlete(runs, [{"trimp": 1.0}], [], a.profile, a.profile["tz"])
