@@ -310,7 +310,7 @@ class StreamSession:
                         if self._live is not None:
                             self._live_pending.append((times, chunk.raw_i16))
                             self._live_pending_n += chunk.n
-                            if self._live_pending_n >= max(1, int((self.configured_rate_hz or 50) / 50)):
+                            if self._live_pending_n >= max(1, int((self.configured_rate_hz or 20) / 20)):  # every ~50 ms
                                 self._flush_live()
                 else:
                     times = np.full(chunk.n, int(t_ns), dtype=np.int64)

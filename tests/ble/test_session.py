@@ -1,0 +1,298 @@
+"""StreamSession: decode -> sample times -> live reps -> batched landing storage -> merge."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID as HR_CHAR
+from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
+from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
+from ingest.ble.session import LINK_EVENT, StreamSession, consume, session_id_for
+from store.connection import open_store
+from store.landing import landing_dir, merge_pending
+
+STARTED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
+ANCHOR = 5_000_000_000_000
+ADDRESS = "C4:11:22:33:44:55"
+
+
+@cache
+def simulated():
+    from sim.barbell import simulate_session
+
+    return simulate_session("back_squat", 100.0, 3, rate_hz=200, seed=3, lead_in_s=1.5, tail_s=1.5)
+
+
+def notifications(sim, *, interval_s: float = 0.03, merge_every: int = 0, split_every: int = 0):
+    """(t_ns, char, payload) as a bunching link delivers them: frames leave at connection events."""
+    frames = [encode_data_frames(r[None, :]) for r in sim.raw_i16]
+    arrival = ANCHOR + (np.ceil((sim.t_s + 0.001) / interval_s) * interval_s * 1e9).astype(np.int64)
+    out = []
+    i = 0
+    while i < len(frames):
+        if merge_every and i % merge_every == 0 and i + 1 < len(frames) and arrival[i] == arrival[i + 1]:
+            out.append((int(arrival[i + 1]), NOTIFY_UUID, frames[i] + frames[i + 1]))
+            i += 2
+            continue
+        if split_every and i % split_every == 0:
+            out.append((int(arrival[i]), NOTIFY_UUID, frames[i][:9]))
+            out.append((int(arrival[i]), NOTIFY_UUID, frames[i][9:]))
+        else:
+            out.append((int(arrival[i]), NOTIFY_UUID, frames[i]))
+        i += 1
+    return out
+
+
+def new_session(db: Path, **kw) -> StreamSession:
+    args = dict(db_path=db, athlete="ann", exercise="back_squat", load_kg=100.0, started_at=STARTED,
+                anchor_t_ns=ANCHOR, device_address=ADDRESS, device_name="WT901BLE68", configured_rate_hz=200.0)
+    return StreamSession("witmotion", **{**args, **kw})
+
+
+def run(session: StreamSession, items) -> dict:
+    session.on_link_event(ANCHOR, "connected")
+    for t, char, data in items:
+        session.on_notification(t, char, data)
+    return session.close()
+
+
+def test_full_session_live_reps_summary_and_storage(tmp_path: Path) -> None:
+    sim = simulated()
+    db = tmp_path / "main.duckdb"
+    live: list[dict] = []
+    items = notifications(sim, merge_every=7, split_every=11)
+    session = new_session(db, on_rep=live.append)
+    out = run(session, items)
+
+    # Reps as they completed, and the final analysis over the whole session.
+    assert len(live) == 3 and [r["index"] for r in live] == [1, 2, 3]
+    assert len(out["reps"]) == 3
+    for rep, truth in zip(out["reps"], sim.reps, strict=True):
+        assert rep["mean_velocity_mps"] == pytest.approx(truth.mean_velocity_mps, abs=0.06)
+        # Rep bounds on the capture clock: the simulator's rep start plus the anchor.
+        assert abs(rep["concentric_start_ns"] - (ANCHOR + truth.concentric_start_s * 1e9)) < 60e6
+    for a, b in zip(live, out["reps"], strict=True):
+        assert a["mean_velocity_mps"] == pytest.approx(b["mean_velocity_mps"], abs=0.03)
+    assert out["set"]["reps"] == 3 and out["sets"][0]["set_index"] == 1
+    assert {k: out[k] for k in ("exercise", "load_kg", "sensor")} == {
+        "exercise": "back_squat", "load_kg": 100.0, "sensor": "witmotion"}
+    assert out["sample_rate_hz"] == pytest.approx(200.0, rel=1e-3)
+    payloads = [p for _, _, p in items]
+    assert out["session_id"] == session_id_for(ADDRESS, STARTED, payloads[:64])
+    assert out["stream"] == {"notifications": len(items), "samples": len(sim.t_s), "lost_samples": 0,
+                             "reconnects": 0, "gaps": []}
+
+    # Stored in the main file; the landing file is gone.
+    assert session.merged is True and not session.landing_path.exists()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ble_frame").fetchone()[0] == len(items)
+        assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == len(sim.t_s)
+        stored_payloads = [r[0] for r in con.execute("SELECT payload FROM ble_frame ORDER BY seq").fetchall()]
+        assert stored_payloads == payloads
+        # UTC sample times: started_at + (capture t - anchor); first sample within a connection interval.
+        t_first = con.execute("SELECT min(t_ns) FROM imu_sample").fetchone()[0]
+        started_ns = int(STARTED.timestamp()) * 1_000_000_000
+        assert abs(t_first - (started_ns + int(sim.t_s[0] * 1e9))) < 40e6
+        ax = np.array([r[0] for r in con.execute("SELECT ax_mps2 FROM imu_sample ORDER BY t_ns").fetchall()])
+        np.testing.assert_allclose(ax, sim.raw_i16[:, 0] * 16 / 32768 * 9.80665)
+        sess = con.execute("SELECT status, samples, lost_samples, reconnects, sample_rate_hz, exercise "
+                           "FROM stream_session").fetchone()
+        assert sess[:4] == ("complete", len(sim.t_s), 0, 0) and sess[5] == "back_squat"
+        reps = con.execute("SELECT rep_index, set_index, mean_velocity_mps, start_ns FROM rep ORDER BY rep_index").fetchall()
+        assert [(r[0], r[1]) for r in reps] == [(1, 1), (2, 1), (3, 1)]
+        assert [r[2] for r in reps] == pytest.approx([r["mean_velocity_mps"] for r in out["reps"]])
+        sset = con.execute("SELECT set_id, source, reps, load_kg, set_type FROM strength_set").fetchone()
+        assert sset == (f"{out['session_id']}:1", "sensor", 3, 100.0, "active")
+        batches = con.execute("SELECT count(*), sum(frames), max(frames) FROM stream_batch").fetchone()
+        assert batches[1] == len(items) and batches[2] <= 250
+        assert batches[0] >= (sim.t_s[-1] - sim.t_s[0]) / 0.15  # a batch per ~100 ms (4 connection events), not per sample
+    finally:
+        con.close()
+
+
+_HOLDER = r"""
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -> None:
+    sim = simulated()
+    db = tmp_path / "main.duckdb"
+    open_store(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    messages: list[str] = []
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        session = new_session(db, wait_s=0.3, on_message=messages.append)
+        items = notifications(sim)
+        out = run(session, items)
+        assert session.merged is False and session.landing_path.exists()
+        assert any("locked" in m and str(session.landing_path) in m for m in messages)
+        # Batches in the landing file: <= 250 notifications and < 100 ms of capture clock each.
+        lf = duckdb.connect(str(session.landing_path), read_only=True)
+        spans = lf.execute("SELECT count(*), max(t_ns) - min(t_ns) FROM ble_frame GROUP BY batch_seq").fetchall()
+        lf.close()
+        assert sum(c for c, _ in spans) == len(items)
+        assert max(c for c, _ in spans) <= 250 and max(s for _, s in spans) < 100_000_000
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    con = open_store(db)
+    try:
+        assert merge_pending(con, db) == [out["session_id"]]
+        assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
+        assert con.execute("SELECT count(*) FROM rep").fetchone()[0] == 3
+        assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == len(sim.t_s)
+    finally:
+        con.close()
+    assert not list(landing_dir(db).glob("*.duckdb"))
+
+
+class FakeDetector:
+    """Stands in for LiveRepDetector: one rep per 100 samples, velocity falling 10 % per rep."""
+
+    def __init__(self, *args) -> None:
+        self.n = 0
+        self.reps = 0
+        self.gaps: list[tuple[int, int]] = []
+
+    def push(self, samples) -> list[dict]:
+        self.n += len(samples)
+        out = []
+        while self.n >= 100 * (self.reps + 1):
+            self.reps += 1
+            out.append({"index": self.reps, "set_index": 1, "mean_velocity_mps": 1.0 - 0.1 * (self.reps - 1),
+                        "velocity_loss_pct": 10.0 * (self.reps - 1)})
+        return out
+
+    def mark_gap(self, start_ns: int, end_ns: int) -> None:
+        self.gaps.append((start_ns, end_ns))
+
+    def finish(self) -> list:
+        return []
+
+
+def fake_analyse(samples, exercise, load_kg, **kw) -> dict:
+    return {"reps": [], "set": {"reps": 0, "best_mean_velocity_mps": 0.0, "velocity_loss_pct": 0.0}, "sets": []}
+
+
+def synthetic_items(n: int, *, start: int = ANCHOR, period_ns: int = 5_000_000) -> list[tuple[int, str, bytes]]:
+    raw = (np.arange(n * 9).reshape(n, 9) % 1000).astype(np.int16)
+    return [(start + i * period_ns, NOTIFY_UUID, encode_data_frames(raw[i:i + 1])) for i in range(n)]
+
+
+def test_vl_stop_cue_once_per_set_and_reconnect_gap(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    cues: list[dict] = []
+    detector: list[FakeDetector] = []
+
+    def factory(*args):
+        detector.append(FakeDetector(*args))
+        return detector[-1]
+
+    session = new_session(db, vl_stop_pct=25.0, on_vl_stop=cues.append, live_detector_factory=factory,
+                          analyse=fake_analyse)
+    first = synthetic_items(300)
+    session.on_link_event(ANCHOR, "connected")
+    for t, c, d in first[:-1]:
+        session.on_notification(t, c, d)
+    t_last, c, d = first[-1]
+    session.on_notification(t_last, c, d[:11])  # a frame cut by the disconnect
+    session.on_link_event(t_last + 1_000_000, "disconnected")
+    session.on_link_event(t_last + 2_000_000_000, "connected")
+    second = synthetic_items(300, start=t_last + 2_010_000_000)
+    for t, c, d in second:
+        session.on_notification(t, c, d)
+    out = session.close()
+    assert [c["velocity_loss_pct"] for c in cues] == [30.0]  # first rep at or past 25 %, once
+    gap = (t_last + 1_000_000, t_last + 2_000_000_000)
+    assert out["stream"]["reconnects"] == 1
+    assert out["stream"]["gaps"] == [{"start_ns": gap[0], "end_ns": gap[1]}]
+    assert out["stream"]["samples"] == 599  # the cut frame never completes
+    assert detector[0].gaps == [gap]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT start_ns, end_ns FROM stream_gap").fetchall() == [gap]
+    assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == 599
+    con.close()
+
+
+def test_short_session_named_at_close_and_time_must_not_go_back(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    session = new_session(db, live_detector_factory=FakeDetector, analyse=fake_analyse)
+    items = synthetic_items(10)
+    for t, c, d in items:
+        session.on_notification(t, c, d)
+    with pytest.raises(ValueError, match="backwards"):
+        session.on_notification(items[0][0], NOTIFY_UUID, items[0][2])
+    assert session.session_id is None  # fewer than 64 payloads: not named yet, nothing on disk
+    assert not landing_dir(db).exists()
+    out = session.close()
+    assert out["session_id"] == session_id_for(ADDRESS, STARTED, [d for _, _, d in items])
+    assert out["stream"]["notifications"] == 10
+
+
+def test_heart_rate_session_stores_arrival_stamped_samples(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    session = StreamSession("heart_rate", db_path=db, athlete="ann", exercise="back_squat", load_kg=60.0,
+                            started_at=STARTED, anchor_t_ns=ANCHOR, device_address="HR:1")
+    payloads = [bytes(HeartRateMeasurement(120 + i, SensorContact.DETECTED, None, (512 + i,))) for i in range(66)]
+    for i, p in enumerate(payloads):
+        session.on_notification(ANCHOR + (i + 1) * 1_000_000_000, HR_CHAR, p)
+    session.on_notification(ANCHOR + 67_000_000_000, HR_CHAR, b"\x10")  # truncated: skipped, kept raw
+    out = session.close()
+    assert out["reps"] == [] and out["sensor"] == "heart_rate"
+    assert out["stream"]["samples"] == 66 and out["stream"]["notifications"] == 67
+    assert out["sample_rate_hz"] == pytest.approx(66 / 67, rel=1e-6)
+    assert session.decode_errors == 1
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT t_ns, heart_rate_bpm, rr_s, contact FROM hr_sample ORDER BY t_ns").fetchall()
+    con.close()
+    started_ns = int(STARTED.timestamp()) * 1_000_000_000
+    assert rows[0] == (started_ns + 1_000_000_000, 120.0, [0.5], "detected")
+    assert len(rows) == 66 and rows[-1][1] == 185.0
+
+
+def test_consume_from_queue(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    session = new_session(db, live_detector_factory=FakeDetector, analyse=fake_analyse)
+    items = synthetic_items(100)
+
+    async def main() -> dict | None:
+        queue: asyncio.Queue = asyncio.Queue()
+        queue.put_nowait((ANCHOR, LINK_EVENT, "connected"))
+        for it in items:
+            queue.put_nowait(it)
+        queue.put_nowait(None)
+        return await consume(queue, session)
+
+    out = asyncio.run(main())
+    assert out is not None and out["stream"]["notifications"] == 100 and out["stream"]["samples"] == 100
+
+
+def test_invalid_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown sensor"):
+        StreamSession("vitruve", db_path=tmp_path / "m.duckdb", athlete="a", exercise="x", load_kg=1.0,
+                      started_at=STARTED)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        new_session(tmp_path / "m.duckdb", started_at=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="load_kg"):
+        new_session(tmp_path / "m.duckdb", load_kg=0.0)
+    s = new_session(tmp_path / "m.duckdb", live_detector_factory=FakeDetector, analyse=fake_analyse)
+    with pytest.raises(ValueError, match="link event"):
+        s.on_link_event(ANCHOR, "paired")
