@@ -662,6 +662,7 @@ class RegressionResult:
     total, total_ci90 : float, [low, high] or None
         Sum over lags (the association of a sustained one-unit exposure).
     covariates : list of str
+        Adjusted for. ``covariates_dropped``: given but constant over the used weeks.
     covariate_coef : dict
         Point estimates of the adjustment terms (per unit, log-% or unit).
     n : int
@@ -688,6 +689,7 @@ class RegressionResult:
     higher_is_better: bool = True
     method: str = ""
     wording: str = ""
+    covariates_dropped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -774,6 +776,10 @@ def lagged_regression(
         res.wording = f"not estimable for {label}: {n} usable weeks (need >= {max(min_weeks, len(lags) + len(cov) + 3)})"
         return res
     yy = 100.0 * np.log(y[use]) if logs else y[use]
+    # a covariate without variation over the usable weeks (e.g. no heat at all) carries no information
+    dropped = [k for k in cov if np.ptp(cov[k][use]) <= 1e-12]
+    cov = {k: v for k, v in cov.items() if k not in dropped}
+    res.covariates, res.covariates_dropped = list(cov), dropped
     Z = [cov[k][use] - cov[k][use].mean() for k in cov]
     X = np.column_stack([np.ones(n), lagged[use], *Z])
     p = X.shape[1]

@@ -158,3 +158,12 @@ def test_weekly_series_rejects_runs_without_time():
     with pytest.raises(ValueError, match="local_date"):
         weekly_series([RunEconomy("z", "ok", None, None)], "UTC")
     assert len(weekly_series([], "UTC", first_week=dt.date(2025, 1, 1), last_week=dt.date(2025, 1, 20))) == 4  # Wed 1 Jan is in the week of Mon 30 Dec
+
+
+def test_lagged_regression_drops_constant_covariate():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, 30).astype(float)
+    y = 100 + 1.5 * x + rng.normal(0, 0.5, 30)
+    r = lagged_regression(y, x, lags=(0,), covariates={"heat": np.zeros(30)}, log_scale=False, n_boot=200)
+    assert r.covariates == [] and r.covariates_dropped == ["heat"]
+    assert r.coef[0] == pytest.approx(1.5, abs=0.3)
