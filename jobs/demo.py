@@ -34,7 +34,8 @@ SAMPLE_ATHLETE = "sample"
 SIM_ATHLETE = "simulated-runner"
 SIM_LABEL = "SIMULATED"
 #: barbell sets streamed through the virtual device in the demo: (load_kg, reps, seed)
-DEMO_STREAM_SETS: tuple[tuple[float, int, int], ...] = ((60.0, 5, 1), (80.0, 4, 2), (100.0, 3, 3))
+DEMO_STREAM_SETS: tuple[tuple[float, int, int], ...] = ((60.0, 4, 1), (80.0, 4, 2), (100.0, 3, 3))
+DEMO_ONE_RM_KG = 125.0
 
 
 def _stderr(msg: str) -> None:
@@ -146,20 +147,44 @@ def _sample_paths(sample_root: Path) -> list[Path]:
     return [sample_root / d for d in SAMPLE_DIRS if (sample_root / d).is_dir()]
 
 
+def _stream_one(db: Path, athlete: str, load_kg: float, reps: int, seed: int) -> dict[str, Any]:
+    """One simulated back-squat set through the virtual WitMotion device and the real bleak client code.
+
+    The simulated lifter has a 1RM of :data:`DEMO_ONE_RM_KG` at every load (the stream command's own
+    default scales the 1RM with the load, which would make every set look like the same effort).
+    """
+    import asyncio
+
+    from ingest.ble import stream_cli
+
+    motion = None
+    if hasattr(stream_cli, "stream_async"):
+        from sim.barbell import simulate_session
+
+        motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
+        run = asyncio.run(stream_cli.stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
+                                                  virtual=True, reps=reps, seed=seed, virtual_motion=motion))
+        return run.doc
+    return stream_cli.run_stream(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg, virtual=True,
+                                 reps=reps, seed=seed)
+
+
 def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Stream :data:`DEMO_STREAM_SETS` concurrently (each set lands in its own landing file; they are
+    merged into the main store when it is free, or by the next command that opens it)."""
     try:
-        from ingest.ble.stream_cli import run_stream
+        from ingest.ble import stream_cli  # noqa: F401
     except ImportError:
         log("demo: the virtual BLE stream is not available in this build (ingest.ble.stream_cli missing)")
         return []
-    out = []
-    for load_kg, reps, seed in DEMO_STREAM_SETS:
-        doc = run_stream(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg, virtual=True,
-                         reps=reps, seed=seed)
-        out.append(doc)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(DEMO_STREAM_SETS)) as pool:
+        docs = list(pool.map(lambda a: _stream_one(db, athlete, *a), DEMO_STREAM_SETS))
+    for (load_kg, _, _), doc in zip(DEMO_STREAM_SETS, docs, strict=True):
         log(f"demo: streamed a simulated back-squat set at {load_kg:g} kg through the virtual BLE device "
             f"({len(doc.get('reps', []))} reps)")
-    return out
+    return docs
 
 
 def run_demo(
@@ -191,8 +216,10 @@ def run_demo(
                            show_progress=False)
         log(f"demo: imported {imp.count('imported')} bundled FIT file(s) for '{SAMPLE_ATHLETE}' "
             f"({imp.count('skipped')} skipped, {imp.count('failed')} failed, {imp.count('partial')} partial)")
+        # the history ends this week, so the barbell sets streamed now continue its strength block
+        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=weeks - 1)
         sim = simulate_athlete(weeks=weeks, seed=seed, runs_per_week=4.0, run_minutes=(40.0, 60.0),
-                               strength_start_week=8)
+                               strength_start_week=8, start_date=start)
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")

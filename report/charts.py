@@ -204,6 +204,8 @@ def series_chart(
             x2, y2 = zip(*p2, strict=True)
             ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
                     linestyle="--", label=label)
+    if len(set(xs)) == 1:  # a single day: give the axis a week either side instead of matplotlib's years
+        ax.set_xlim(xs[0] - dt.timedelta(days=7), xs[0] + dt.timedelta(days=7))
     if baseline_end is not None:
         ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
     ax.set_ylabel(ylabel)
@@ -217,23 +219,21 @@ def lv_profile_chart(
     loads_kg: Sequence[float],
     velocities_mps: Sequence[float],
     *,
-    line: tuple[float, float] | None = None,
+    line_points: Sequence[Sequence[float]] | None = None,
     mvt_mps: float | None = None,
     e1rm_kg: float | None = None,
 ) -> str:
-    """Load-velocity points, the fitted line (``(intercept_mps, slope_mps_per_kg)`` as given by the
-    analysis) and the minimal velocity threshold."""
+    """Load-velocity points, the fitted line (two (load, velocity) points evaluated by the analysis)
+    and the minimal velocity threshold."""
     title = f"Load-velocity profile: {exercise}"
     if not loads_kg:
         return empty_chart(title, "No barbell reps with velocity yet")
     fig, ax = _fig()
     ax.plot(loads_kg, velocities_mps, linestyle="none", marker="o", color=OKABE_ITO["blue"],
             label="mean concentric velocity per rep")
-    if line is not None:
-        lo = min(loads_kg)
-        hi = max([*loads_kg, *([e1rm_kg] if e1rm_kg else [])])
-        a, b = line
-        ax.plot([lo, hi], [a + b * lo, a + b * hi], color=OKABE_ITO["vermillion"], linestyle="--",
+    if line_points:
+        (x0, y0), (x1, y1) = line_points[0], line_points[-1]
+        ax.plot([x0, x1], [y0, y1], color=OKABE_ITO["vermillion"], linestyle="--",
                 label="individual load-velocity line")
     if mvt_mps is not None:
         ax.axhline(mvt_mps, color=INK, linestyle=":", label=f"minimal velocity threshold {mvt_mps:.2f} m/s")

@@ -110,20 +110,33 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
             and r.get("load_kg") is not None]
     if profiles:
         for p in profiles:
-            line = None
-            if p.get("intercept_mps") is not None and p.get("slope_mps_per_kg") is not None:
-                line = (p["intercept_mps"], p["slope_mps_per_kg"])
             out.append(_fig(
                 charts.lv_profile_chart(p.get("exercise", "?"), p.get("loads_kg", []), p.get("velocities_mps", []),
-                                        line=line, mvt_mps=p.get("mvt_mps"), e1rm_kg=p.get("e1rm_kg")),
+                                        line_points=p.get("line_points"), mvt_mps=p.get("mvt_mps"),
+                                        e1rm_kg=p.get("e1rm_kg")),
                 f"{p.get('exercise')}: e1RM {fmt(p.get('e1rm_kg'), 1, 'kg')}, e5RM {fmt(p.get('e5rm_kg'), 1, 'kg')}, "
-                f"n = {p.get('n_reps', len(p.get('loads_kg', [])))} reps at {p.get('n_loads', '?')} loads"
-                + ("" if p.get("mvt_reliable", True) else "; velocity at 1RM unreliable for this lift, e1RM flagged")))
+                f"R² {fmt(p.get('r_squared'), 2)}; n = {p.get('n_sets', len(p.get('loads_kg', [])))} sets "
+                f"(best rep each) at {p.get('n_loads', '?')} loads"
+                + ("" if p.get("mvt_reliable", True) else "; velocity at 1RM unreliable for this lift, e1RM flagged")
+                + (f". {p['note']}" if p.get("note") else "")))
         trend = nm.get("e1rm_trend") or []
-        if trend:
-            out.append(_fig(charts.series_chart("Estimated 1RM over time", [t["date"] for t in trend],
-                                                [t.get("e1rm_kg") for t in trend], ylabel="e1RM, kg"),
-                            f"e1RM per session from the load-velocity line, n = {len(trend)} sessions."))
+        for ex in sorted({t["exercise"] for t in trend}):
+            tt = [t for t in trend if t["exercise"] == ex]
+            out.append(_fig(charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
+                                                [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
+                            f"e1RM per session from that session's load-velocity line (sessions with 3 or more "
+                            f"loads), n = {len(tt)} sessions."))
+        if not trend:
+            out.append(el("p", "No e1RM trend yet: it needs sessions with three or more loads of one lift.",
+                          class_="muted"))
+        vref = nm.get("velocity_at_reference_load") or []
+        for ex in sorted({t["exercise"] for t in vref}):
+            tt = [t for t in vref if t["exercise"] == ex]
+            out.append(_fig(charts.series_chart(
+                f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)", [t["date"] for t in tt],
+                [t.get("velocity_mps") for t in tt], ylabel="m/s"),
+                f"Mean concentric velocity the session's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
+                f"n = {len(tt)} sessions (a neuromuscular marker)."))
     elif reps:
         by_ex: dict[str, list[Mapping[str, Any]]] = {}
         for r in reps:

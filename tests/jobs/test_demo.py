@@ -1,0 +1,48 @@
+"""demo end to end: bundled FIT files + simulated history + streamed barbell sets -> report, < 2 min."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from jobs.demo import DEMO_STREAM_SETS, SAMPLE_ATHLETE, SIM_ATHLETE, run_demo
+from report.build import page_name
+from store.connection import open_store
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path):
+    t0 = time.monotonic()
+    index = run_demo(out_dir=tmp_path, log=lambda m: None)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 120, f"demo took {elapsed:.0f} s"
+    assert index == tmp_path / "report" / "index.html" and index.is_file()
+    html = index.read_text()
+    assert page_name(SAMPLE_ATHLETE) in html and page_name(SIM_ATHLETE) in html
+    sim_page = (index.parent / page_name(SIM_ATHLETE)).read_text()
+    assert "SIMULATED DATA" in sim_page
+    assert "SIMULATED" not in (index.parent / page_name(SAMPLE_ATHLETE)).read_text().split("<h1>")[0]
+
+    con = open_store(tmp_path / "runstrong.duckdb", wait_s=5)
+    try:
+        sources = con.execute("SELECT path FROM source_file WHERE athlete = ?", [SAMPLE_ATHLETE]).fetchall()
+        reps = con.execute("SELECT load_kg, count(*) FROM rep WHERE athlete = ? GROUP BY 1 ORDER BY 1",
+                           [SIM_ATHLETE]).fetchall()
+        names = con.execute("SELECT DISTINCT name FROM activity WHERE athlete = ?", [SIM_ATHLETE]).fetchall()
+        sessions = con.execute("SELECT count(*) FROM stream_session WHERE status = 'complete'").fetchall()[0][0]
+    finally:
+        con.close()
+    # only the valid runs/strength folders were imported, never invalid/ or other/
+    assert sources and all("/runs/" in p or "/strength/" in p for (p,) in sources)
+    assert all(n.startswith("SIMULATED ") for (n,) in names)
+    # the three streamed sets went through the virtual BLE device into the store (merged landing files)
+    assert [load for load, _ in reps] == sorted(load for load, _, _ in DEMO_STREAM_SETS)
+    assert sessions == len(DEMO_STREAM_SETS)
+    assert not list((tmp_path / "runstrong.duckdb.landing").glob("*.duckdb"))
+    doc = json.loads((index.parent / "report.json").read_text())
+    sim = next(a for a in doc["athletes"] if a["athlete"] == SIM_ATHLETE)
+    assert sim["simulated"]["simulated_activities"] > 0
+    lv = sim["summary"]["neuromuscular"]["profiles"]
+    assert lv[0]["exercise"] == "back_squat" and lv[0]["n_loads"] == 3 and lv[0]["e1rm_kg"] > 100
