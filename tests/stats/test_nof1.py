@@ -6,6 +6,8 @@ import statistics
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from analysis.economy import RunEconomy
@@ -167,3 +169,16 @@ def test_lagged_regression_drops_constant_covariate():
     r = lagged_regression(y, x, lags=(0,), covariates={"heat": np.zeros(30)}, log_scale=False, n_boot=200)
     assert r.covariates == [] and r.covariates_dropped == ["heat"]
     assert r.coef[0] == pytest.approx(1.5, abs=0.3)
+
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.01, 100.0))
+def test_step_change_is_scale_invariant_on_the_log_scale(seed, scale):
+    rng = np.random.default_rng(seed)
+    y = np.exp(rng.normal(0, 0.03, 16))
+    base = np.arange(16) < 6
+    a = step_change(y, base, ~base)
+    b = step_change(y * scale, base, ~base)
+    assert b.estimate == pytest.approx(a.estimate, abs=1e-9)
+    assert b.ci90_low == pytest.approx(a.ci90_low, abs=1e-9) and b.ci90_high == pytest.approx(a.ci90_high, abs=1e-9)

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.training_load import (
     StrengthSet,
@@ -134,3 +136,20 @@ def test_weekly_strength_range_and_dict_rows():
         weekly_strength(sets, "Nowhere/Land")
     with pytest.raises(ValueError, match="e5rm"):
         weekly_strength(sets, "UTC", e5rm_kg={"step_up": 0})
+
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 500), min_size=1, max_size=60),
+    st.lists(st.floats(0, 500), min_size=1, max_size=60),
+    st.floats(0, 3),
+    st.floats(0, 3),
+)
+def test_ewma_is_linear_in_the_load(x, y, a, b):
+    n = min(len(x), len(y))
+    x, y = np.array(x[:n]), np.array(y[:n])
+    lhs = fitness_fatigue(a * x + b * y)
+    fx, fy = fitness_fatigue(x), fitness_fatigue(y)
+    for k in range(3):
+        assert np.allclose(lhs[k], a * fx[k] + b * fy[k], atol=1e-6)
