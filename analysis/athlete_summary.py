@@ -236,6 +236,10 @@ def summarise_athlete(
     sets = strength_sets_from_dicts(strength_sets)
     notes: list[str] = []
     ok_runs = [r for r in runs if r.status == "ok"]
+    if not runs:
+        notes.append("no runs")
+    elif not ok_runs:
+        notes.append("no run had enough steady running with HR: no economy proxies (see excluded_runs)")
 
     # reference speed and HR at it (re-evaluated from each run's regression so all runs share it)
     ref = reference_speed_mps
