@@ -12,7 +12,7 @@ How a session is processed (details in the modules named)
    the still-test window adds 50 ms of look-ahead, so the bar must be still
    for ~0.2 s) and the velocity integrated up to it is below 0.25 m/s (a
    constant-velocity stretch also looks still to an accelerometer), or when it
-   lasts 0.6 s whatever the velocity.
+   lasts 2 s whatever the velocity.
 3. For each movement (:mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
    gravity reading of the rests removed, trapezoid integration from v = 0,
@@ -59,13 +59,20 @@ from analysis.reps import (
     find_legs,
     runs,
     still_blocks,
+    window_mean_dev,
 )
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
 """Still run (s) that closes a movement; the still test looks 50 ms further ahead."""
-REST_VELOCITY_CHECK_MPS: float = 0.25
-"""A still run is a rest only if |integrated velocity| there is below this (m/s)..."""
-FORCED_REST_S: float = 0.6
+REST_VELOCITY_CHECK_MPS: float = 0.12
+REST_VELOCITY_CHECK_MPS_PER_S: float = 0.03
+"""A still run is a rest only if |integrated velocity| there is below 0.12 m/s + 0.03 m/s per second of
+movement (drift grows with time)..."""
+REST_DRIFT_MPS2: float = 0.15
+"""Outside the first rest, a block is quiet only if its windowed mean |f| is within this (m/s^2) of the
+last rest's: a steady acceleration of a slow, heavy lift passes the variance test, not this one
+(|f| does not depend on orientation)."""
+FORCED_REST_S: float = 2.0
 """...or if it lasts at least this long (s)."""
 PRE_CONTEXT_S: float = 0.5
 """Rest before a movement used for its gravity/orientation reference (s)."""
@@ -251,6 +258,7 @@ class BarbellEngine:
         self._n_stats_blocks = 0  # blocks 0 .. n-1 have final stats
         self._codes = np.zeros(0, np.int8)
         self._cf = 0  # block of self._codes[0]
+        self._wmean = np.zeros(0)  # window mean of |f| - g per classified block (same indexing as codes)
         self._gap_blocks: list[tuple[int, int]] = []
         self._finished = False
         # segmentation state
@@ -262,6 +270,7 @@ class BarbellEngine:
         self._vcheck_cache: dict[int, float] = {}
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the last long rest (m/s^2)
+        self.dev_rest = 0.0  # mean |f| - g at the start of the current rest (m/s^2)
         self.long_rest_blocks = round(LONG_REST_S * 1e9 / BLOCK_NS)
         # outputs
         self.reps: list[RepMetrics] = []
@@ -346,6 +355,7 @@ class BarbellEngine:
             return
         sub = stats[done - h - self._sf : n_classifiable + h - self._sf]
         codes = still_blocks(sub, self.thresholds)
+        wmean = window_mean_dev(sub)
         # long empty runs are breaks. Every run of empty complete blocks is terminated (the block after
         # the complete ones holds the latest sample), so its length is known here; looking back
         # BREAK_MIN_EMPTY_BLOCKS blocks is enough to tell whether it is long.
@@ -363,6 +373,7 @@ class BarbellEngine:
             for g0, g1 in self._gap_blocks:
                 codes[(idx >= g0) & (idx < g1)] = BREAK
         self._codes = np.concatenate([self._codes, codes])
+        self._wmean = np.concatenate([self._wmean, wmean])
 
     def _long_empty_before(self, lo: int) -> bool:
         """True if the empty run ending at block lo (exclusive) already holds BREAK_MIN_EMPTY_BLOCKS blocks."""
@@ -389,7 +400,7 @@ class BarbellEngine:
                 if s is None:
                     self.scan = n
                 elif e - s >= w:
-                    self.mode, self.rest_start, self.scan = "rest", s, s + w
+                    self._enter_rest(s, w)
                     progressed = True
                 elif e < n:
                     self.scan = e
@@ -397,7 +408,9 @@ class BarbellEngine:
                 else:
                     self.scan = s
             elif self.mode == "rest":
-                nonstill = np.nonzero(self._codes_between(self.scan, n) != STILL)[0]
+                # the rest ends at the first block that is not still, or whose mean |f| drifts away from
+                # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
+                nonstill = np.nonzero(~self._quiet(self.scan, n))[0]
                 if nonstill.size == 0:
                     self.scan = n
                 else:
@@ -416,12 +429,20 @@ class BarbellEngine:
         self._trim()
         return out
 
+    def _quiet(self, b0: int, b1: int) -> np.ndarray:
+        """Still blocks in [b0, b1); outside 'seek' also with mean |f| near the last rest's (REST_DRIFT_MPS2)."""
+        q = self._codes_between(b0, b1) == STILL
+        if self.mode != "seek":
+            wm = self._wmean[b0 - self._cf : b1 - self._cf]
+            q &= np.abs(wm - self.dev_rest) <= REST_DRIFT_MPS2
+        return q
+
     def _next_still_run(self, start: int, n: int) -> tuple[int | None, int]:
-        seg = self._codes_between(start, n) == STILL
+        seg = self._quiet(start, n)
         if not np.any(seg):
             return None, n
         s = start + int(np.argmax(seg))
-        rest = self._codes_between(s, n) != STILL
+        rest = ~seg[s - start :]
         e = s + int(np.argmax(rest)) if np.any(rest) else n
         return s, e
 
@@ -458,7 +479,9 @@ class BarbellEngine:
             if v_end is None:
                 v_end = self._velocity_at(s)
                 self._vcheck_cache[s] = v_end
-            if abs(v_end) <= REST_VELOCITY_CHECK_MPS or length >= self.force_blocks or (final and e >= n):
+            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
+            is_rest = abs(v_end) <= v_limit
+            if is_rest or length >= self.force_blocks or (final and e >= n):
                 out.extend(self._close_movement(s, post_len))
                 self._start_rest(s, post_len)
                 return True
@@ -474,7 +497,13 @@ class BarbellEngine:
         return True
 
     def _start_rest(self, s: int, post_len: int) -> None:
-        self.mode, self.rest_start, self.scan = "rest", s, s + post_len
+        self._enter_rest(s, post_len)
+
+    def _enter_rest(self, s: int, length: int) -> None:
+        self.mode, self.rest_start, self.scan = "rest", s, s + length
+        # (skip the first half window: it still sees the end of the movement)
+        k0 = min(s + HALF_WINDOW_BLOCKS, s + length - 1)
+        self.dev_rest = float(np.nanmean(self._wmean[k0 - self._cf : s + length - self._cf]))
 
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
@@ -494,6 +523,7 @@ class BarbellEngine:
         drop = min(self.scan, keep_blk) - self._cf
         if drop > 4096:
             self._codes = self._codes[drop:]
+            self._wmean = self._wmean[drop:]
             self._cf += drop
         drop = (self._cf + self._codes.size) - 2 * HALF_WINDOW_BLOCKS - BREAK_MIN_EMPTY_BLOCKS - 2 - self._sf
         if drop > 4096:
@@ -566,7 +596,9 @@ class BarbellEngine:
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
         p0, lo_abs, m0 = self._pre_context()
         m1, q1 = self._range(s, s + post_len)
-        if lo_abs - p0 < 1 or q1 - m1 < 1 or m1 <= m0:
+        if m1 <= m0:
+            return []  # a blip between two still runs: nothing moved
+        if lo_abs - p0 < 1 or q1 - m1 < 1:
             self._discard(self.rest_end, s, "movement without samples at its bounding rests")
             return []
         t = self._t_s(p0, q1)

@@ -59,7 +59,7 @@ class StillnessThresholds:
     """Thresholds of the still-bar test over the 110 ms window."""
 
     accel_sd_mps2: float = 0.30
-    accel_mean_dev_mps2: float = 1.0
+    accel_mean_dev_mps2: float = 0.6
     gyro_radps: float = 0.30
 
     def __post_init__(self) -> None:
@@ -143,6 +143,25 @@ def still_blocks(stats: np.ndarray, thresholds: StillnessThresholds = StillnessT
     )
     codes = np.where(ok, np.where(still, STILL, MOVING), BREAK).astype(np.int8)
     return codes
+
+
+def window_mean_dev(stats: np.ndarray) -> np.ndarray:
+    """Mean of ``|f| - g`` (m/s^2) over each classified block's +-HALF_WINDOW_BLOCKS window.
+
+    Same blocks as :func:`still_blocks`; NaN where the window holds no sample. ``|f|`` does not
+    depend on orientation, so a change of this mean between rests means the bar accelerates.
+    """
+    h = HALF_WINDOW_BLOCKS
+    m = stats.shape[0] - 2 * h
+    if m <= 0:
+        return np.zeros(0)
+    n = np.zeros(m)
+    s1 = np.zeros(m)
+    for k in range(2 * h + 1):  # fixed order of additions
+        n += stats[k : k + m, 0]
+        s1 += stats[k : k + m, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s1 / np.where(n > 0, n, 1.0), np.nan)
 
 
 def mark_breaks(counts: np.ndarray, codes: np.ndarray, offset: int) -> np.ndarray:
