@@ -177,3 +177,28 @@ def test_invalid_inputs():
 def test_to_dict_is_plain():
     d = run_economy(make_run(range(3600), 3.0, 150.0)).to_dict()
     assert d["status"] == "ok" and isinstance(d["ef_proxy"], float) and isinstance(d["notes"], list)
+
+
+def test_grade_adjusted_selection_keeps_rolling_hills_at_constant_effort():
+    from analysis.grade import MINETTI_FLAT_COST_J_PER_KG_M, minetti_cost_j_per_kg_m
+
+    n = 3600
+    gap = 3.0
+    # rolling course (+-4 % grade, 1.5 km wavelength); the runner holds metabolic power: v = GAP * C(0) / C(i)
+    x = np.cumsum(np.full(n, gap))
+    for _ in range(3):
+        i = 0.04 * np.cos(2 * np.pi * x / 1500)
+        v = gap * MINETTI_FLAT_COST_J_PER_KG_M / minetti_cost_j_per_kg_m(i)
+        x = np.cumsum(v)
+    dist = np.concatenate(([0.0], x[:-1]))
+    alt = 100 + 0.04 * 1500 / (2 * np.pi) * np.sin(2 * np.pi * dist / 1500)
+    run = RunRecords.from_arrays("hill", T0 + np.arange(n) * 10**9, speed_mps=v, heart_rate_bpm=np.full(n, 150.0),
+                                 distance_m=dist, altitude_m=alt)
+    flat = run_economy(run)
+    adj = run_economy(run, grade_adjusted=True)
+    # flat mode keeps windows near crests and troughs only: |grade| <= 2 % on 1/3 of the course,
+    # widened by the union of 60 s windows (~12 crossings x <= 1 min) -> about 17 + 12 min
+    assert flat.steady_minutes < 32.0
+    assert adj.status == "ok" and adj.steady_minutes > 45.0 and adj.steady_minutes > flat.steady_minutes + 15
+    # GAP recovered from smoothed altitude: EF = 60 * 3.0 / 150 within 1 %
+    assert adj.ef_proxy == pytest.approx(1.2, rel=0.01)
