@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 
-from ingest.records import RECORD_FIELDS, ActivityData, SourceFile
+from ingest.records import RECORD_FIELDS, ActivityData, RecordArrays, SourceFile
 from store.writers import insert_columns, insert_rows
 
 
@@ -22,21 +22,25 @@ def imported_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
 
 
-def write_activities(
-    con: duckdb.DuckDBPyConnection,
-    athlete: str,
-    source: SourceFile,
-    activities: Sequence[ActivityData],
-) -> int:
-    """Insert the ledger row, activities, records, laps and sets. Returns records written.
+class ActivityBuffer:
+    """Rows of several imported files, written with one INSERT per table by :meth:`flush`.
 
-    The caller owns the transaction (commit per file, or per chunk of files for bulk imports),
-    so the ledger row and the data rows are committed together or not at all.
+    One statement per table per chunk instead of several per file: each DuckDB statement costs
+    milliseconds, which would dominate a bulk import of small files.
     """
-    insert_rows(
-        con,
-        "source_file",
-        [
+
+    def __init__(self) -> None:
+        self.sources: list[dict] = []
+        self.activities: list[dict] = []
+        self.laps: list[dict] = []
+        self.sets: list[dict] = []
+        self.records: list[tuple[str, str, RecordArrays]] = []
+        self.files = 0
+        self.record_count = 0
+
+    def add(self, athlete: str, source: SourceFile, activities: Sequence[ActivityData]) -> int:
+        """Queue one file (ledger row + its activities); return the records queued."""
+        self.sources.append(
             {
                 "athlete": athlete,
                 "sha256": source.sha256,
@@ -48,53 +52,74 @@ def write_activities(
                 "file_type": source.file_type,
                 "imported_at": _now(),
             }
-        ],
-    )
-    total = 0
-    act_rows = []
-    for a in activities:
-        rec = a.records
-        n = len(rec)
-        act_rows.append(
-            {
-                "athlete": athlete,
-                "activity_id": a.activity_id,
-                "source_sha256": source.sha256,
-                "session_index": a.session_index,
-                "sport": a.sport,
-                "sub_sport": a.sub_sport,
-                "started_at": a.started_at,
-                "duration_s": a.duration_s,
-                "distance_m": a.distance_m,
-                "records": n,
-                "avg_heart_rate_bpm": rec.mean("heart_rate_bpm"),
-                "avg_speed_mps": rec.mean("speed_mps"),
-                "avg_power_w": rec.mean("power_w"),
-                "total_ascent_m": a.total_ascent_m,
-                "utc_offset_s": a.utc_offset_s,
-                "device": a.device,
-                "name": a.name,
-                "sets": len(a.sets),
-            }
         )
-        if n:
-            cols: dict[str, object] = {
-                "athlete": np.full(n, athlete, dtype=object),
-                "activity_id": np.full(n, a.activity_id, dtype=object),
-                "t_ns": rec.t_ns,
-            }
-            cols.update({k: rec.values[k] for k in RECORD_FIELDS})
-            total += insert_columns(con, "record", cols)
-        if a.laps:
-            insert_rows(
-                con,
-                "lap",
-                [{"athlete": athlete, "activity_id": a.activity_id, **vars(lap)} for lap in a.laps],
+        total = 0
+        for a in activities:
+            rec = a.records
+            self.activities.append(
+                {
+                    "athlete": athlete,
+                    "activity_id": a.activity_id,
+                    "source_sha256": source.sha256,
+                    "session_index": a.session_index,
+                    "sport": a.sport,
+                    "sub_sport": a.sub_sport,
+                    "started_at": a.started_at,
+                    "duration_s": a.duration_s,
+                    "distance_m": a.distance_m,
+                    "records": len(rec),
+                    "avg_heart_rate_bpm": rec.mean("heart_rate_bpm"),
+                    "avg_speed_mps": rec.mean("speed_mps"),
+                    "avg_power_w": rec.mean("power_w"),
+                    "total_ascent_m": a.total_ascent_m,
+                    "utc_offset_s": a.utc_offset_s,
+                    "device": a.device,
+                    "name": a.name,
+                    "sets": len(a.sets),
+                }
             )
-        if a.sets:
-            insert_rows(con, "strength_set", [{"athlete": athlete, **vars(s)} for s in a.sets])
-    insert_rows(con, "activity", act_rows)
-    return total
+            if len(rec):
+                self.records.append((athlete, a.activity_id, rec))
+                total += len(rec)
+            self.laps.extend({"athlete": athlete, "activity_id": a.activity_id, **vars(lap)} for lap in a.laps)
+            self.sets.extend({"athlete": athlete, **vars(s)} for s in a.sets)
+        self.files += 1
+        self.record_count += total
+        return total
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write everything queued (inside the caller's transaction) and empty the buffer."""
+        insert_rows(con, "source_file", self.sources)
+        insert_rows(con, "activity", self.activities)
+        insert_rows(con, "lap", self.laps)
+        insert_rows(con, "strength_set", self.sets)
+        if self.records:
+            lengths = [len(r) for _, _, r in self.records]
+            cols: dict[str, object] = {
+                "athlete": np.repeat(np.array([a for a, _, _ in self.records], dtype=object), lengths),
+                "activity_id": np.repeat(np.array([i for _, i, _ in self.records], dtype=object), lengths),
+                "t_ns": np.concatenate([r.t_ns for _, _, r in self.records]),
+            }
+            cols.update({k: np.concatenate([r.values[k] for _, _, r in self.records]) for k in RECORD_FIELDS})
+            insert_columns(con, "record", cols)
+        self.__init__()
+
+
+def write_activities(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    source: SourceFile,
+    activities: Sequence[ActivityData],
+) -> int:
+    """Insert one file's ledger row, activities, records, laps and sets. Returns records written.
+
+    The caller owns the transaction, so the ledger row and the data rows are committed together
+    or not at all. Bulk imports use :class:`ActivityBuffer` to write many files per statement.
+    """
+    buf = ActivityBuffer()
+    n = buf.add(athlete, source, activities)
+    buf.flush(con)
+    return n
 
 
 def log_import_event(

@@ -31,15 +31,17 @@ from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
 from ingest.progress import Progress
 from ingest.records import ActivityData, SourceFile
-from store.activities import imported_hashes, log_import_event, write_activities
+from store.activities import ActivityBuffer, imported_hashes, log_import_event
 
 log = logging.getLogger("runstrong.import")
 
-#: Commit after this many files or this many seconds, whichever comes first.
+#: Commit after this many files, records or seconds, whichever comes first.
 COMMIT_FILES = 64
+COMMIT_RECORDS = 1_000_000
 COMMIT_SECONDS = 1.0
-#: Use worker processes when at least this many files need decoding.
-PARALLEL_MIN_FILES = 8
+#: Use worker processes when at least this many files and bytes need decoding.
+PARALLEL_MIN_FILES = 4
+PARALLEL_MIN_BYTES = 1_000_000
 
 
 @dataclass
@@ -244,12 +246,14 @@ def import_paths(
             seen.add(sha)
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     pool = None
-    if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("forkserver"))
+    todo_bytes = sum(len(item.data or b"") for item, _ in todo)
+    if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
+        # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
     bar = Progress(total=len(ordered), label="import", enabled=show_progress)
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
-    state: dict[str, Any] = {"files_in_tx": 0, "last_commit": time.monotonic(), "outcome": {}}
+    state: dict[str, Any] = {"buffer": ActivityBuffer(), "last_commit": time.monotonic(), "outcome": {}}
     con.execute("BEGIN TRANSACTION")
     try:
         for item, sha in ordered:
@@ -267,6 +271,7 @@ def import_paths(
                 _store(con, athlete, done, summary, state, bar, progress)
         for done in pending.drain(until_not_full=False):
             _store(con, athlete, done, summary, state, bar, progress)
+        state["buffer"].flush(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -300,8 +305,7 @@ def _store(
                 file_type=done.file_type,
                 error=done.error,
             )
-            write_activities(con, athlete, source, done.activities)
-            state["files_in_tx"] += 1
+            state["buffer"].add(athlete, source, done.activities)
         state["outcome"][done.sha256] = result
     elif isinstance(done, _Duplicate):
         first = state["outcome"][done.sha256]
@@ -319,8 +323,11 @@ def _store(
     if progress is not None:
         progress(len(summary.files), bar.total)
     now = time.monotonic()
-    if state["files_in_tx"] >= COMMIT_FILES or (state["files_in_tx"] and now - state["last_commit"] >= COMMIT_SECONDS):
+    buf: ActivityBuffer = state["buffer"]
+    if buf.files and (
+        buf.files >= COMMIT_FILES or buf.record_count >= COMMIT_RECORDS or now - state["last_commit"] >= COMMIT_SECONDS
+    ):
+        buf.flush(con)
         con.execute("COMMIT")
         con.execute("BEGIN TRANSACTION")
-        state["files_in_tx"] = 0
         state["last_commit"] = now

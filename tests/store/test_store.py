@@ -138,15 +138,14 @@ def test_kill_9_mid_import_leaves_only_complete_files(tmp_path):
         from store.connection import open_store
         con = open_store({str(db)!r})
         stored = 0
-        real = imp.write_activities
-        def slow_write(*a, **k):
+        real = imp.ActivityBuffer.flush
+        def counting_flush(self, con):
             global stored
-            n = real(*a, **k)
+            real(self, con)
             stored += 1
             if stored == 3:
                 print('three', flush=True)
-            return n
-        imp.write_activities = slow_write
+        imp.ActivityBuffer.flush = counting_flush
         imp.import_paths(con, [{str(src)!r}], athlete='default', workers=1, show_progress=False)
         print('finished', flush=True)
     """)
