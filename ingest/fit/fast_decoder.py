@@ -469,6 +469,7 @@ class _Raw:
     vals: Any  # num: 1-D array; multi: 2-D array; str/bytes: object array
     valid: np.ndarray  # num: 1-D bool; multi: 2-D bool; str/bytes: 1-D bool (value is not None)
     base: BaseSpec
+    fvals: np.ndarray | None = None  # num: the values as float64, NaN where invalid
 
 
 def _read_raw(mat: np.ndarray, start: int, size: int, base: BaseSpec, endian: str) -> _Raw:
@@ -562,23 +563,27 @@ def _special_array(x: np.ndarray, valid: np.ndarray, special: str | None) -> np.
     return out
 
 
-def _render_field(spec: FieldSpec | None, raw: _Raw, rows: np.ndarray) -> np.ndarray:
+def _render_field(spec: FieldSpec | None, raw: _Raw) -> np.ndarray:
     """The value column fitparse gives for ``spec`` (None: a field the profile does not know)."""
-    n = rows.size
+    n = raw.valid.shape[0]
     if spec is None:
         if raw.kind == "num":
-            x = raw.vals.astype(np.float64)
-            x[~raw.valid] = np.nan
-            return x
+            return raw.fvals if raw.fvals is not None else _nan_floats(raw)
         if raw.kind == "multi":
             return _tuples(raw, None, None)
         return raw.vals
     special = spec.special
+    if raw.kind == "num" and not spec.values and special not in ("bool", "localtime_into_day"):
+        x = raw.fvals if raw.fvals is not None else _nan_floats(raw)
+        if spec.scale:
+            x = x / spec.scale
+        if spec.offset:
+            x = x - spec.offset
+        return _special_array(x, raw.valid, special)
     if raw.kind == "num":
         names = None
         if spec.values:
-            u, inv = np.unique(raw.vals[raw.valid], return_inverse=True)
-            ul = u.tolist()
+            ul, inv = _unique_inverse(raw.vals[raw.valid])
             looked = [spec.values.get(v) for v in ul]
             if any(s is not None for s in looked):
                 names = (ul, looked, inv)
@@ -588,8 +593,8 @@ def _render_field(spec: FieldSpec | None, raw: _Raw, rows: np.ndarray) -> np.nda
             return _special_array(x, raw.valid, special)
         out = np.empty(n, dtype=object)
         if names is None:
-            u, inv = np.unique(raw.vals[raw.valid], return_inverse=True)
-            names = (u.tolist(), [None] * u.size, inv)
+            ul, inv = _unique_inverse(raw.vals[raw.valid])
+            names = (ul, [None] * len(ul), inv)
         ul, looked, inv = names
         table = np.empty(len(ul), dtype=object)
         for i, (v, s) in enumerate(zip(ul, looked, strict=True)):
@@ -613,6 +618,23 @@ def _render_field(spec: FieldSpec | None, raw: _Raw, rows: np.ndarray) -> np.nda
     if special == "bool":
         return np.array([None if v is None else bool(v) for v in raw.vals], dtype=object)
     return raw.vals
+
+
+def _unique_inverse(a: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """Sorted distinct values (as Python numbers) and each element's index among them."""
+    if a.size <= 64:
+        lst = a.tolist()
+        ul = sorted(set(lst))
+        where = {v: i for i, v in enumerate(ul)}
+        return ul, np.array([where[v] for v in lst], dtype=np.int64)
+    u, inv = np.unique(a, return_inverse=True)
+    return u.tolist(), inv
+
+
+def _nan_floats(raw: _Raw) -> np.ndarray:
+    x = raw.vals.astype(np.float64)
+    x[~raw.valid] = np.nan
+    return x
 
 
 def _tuples(raw: _Raw, scale: float | None, offset: float | None) -> np.ndarray:
@@ -666,12 +688,12 @@ def _to_object(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _subfield_masks(spec: FieldSpec, raws: dict[int, list[_Raw]], n: int) -> list[tuple[FieldSpec, np.ndarray]]:
-    """Which variant (a sub-field or the field itself) fitparse picks on each row."""
+def _subfield_masks(spec: FieldSpec, raws: dict[int, list[_Raw]], n: int) -> list[tuple[FieldSpec, np.ndarray | None]]:
+    """Which variant (a sub-field or the field itself) fitparse picks on each row (None: all rows)."""
     if not spec.subfields:
-        return [(spec, np.ones(n, dtype=bool))]
+        return [(spec, None)]
     remaining = np.ones(n, dtype=bool)
-    out: list[tuple[FieldSpec, np.ndarray]] = []
+    out: list[tuple[FieldSpec, np.ndarray | None]] = []
     for sub in spec.subfields:
         m = np.zeros(n, dtype=bool)
         for ref_num, ref_val in sub.refs:
@@ -681,10 +703,18 @@ def _subfield_masks(spec: FieldSpec, raws: dict[int, list[_Raw]], n: int) -> lis
         m &= remaining
         remaining &= ~m
         if m.any():
-            out.append((sub, m))
+            out.append((sub, None if m.all() else m))
     if remaining.any():
-        out.append((spec, remaining))
+        out.append((spec, None if remaining.all() else remaining))
     return out
+
+
+def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
 
 
 def _component_raw(c: ComponentSpec, raw: _Raw) -> tuple[np.ndarray, np.ndarray] | None:
@@ -764,18 +794,47 @@ class _GroupDecoder:
                 self.mat = data_u8[offs[:, None] + np.arange(size, dtype=np.int64)]
         else:
             self.mat = np.zeros((n, size), dtype=np.uint8)
-        self.raws: list[_Raw] = []
         self.by_num: dict[int, list[_Raw]] = {}
-        pos = 0
-        for num, fsize, base in g.fields:
-            r = _read_raw(self.mat, pos, fsize, base, g.endian)
-            self.raws.append(r)
+        layout = [(fsize, base) for _, fsize, base in g.fields] + [(fsize, dev.base) for _, fsize, _, dev in g.dev_fields]
+        raws = self._read_all(layout)
+        nf = len(g.fields)
+        self.raws: list[_Raw] = raws[:nf]
+        self.dev_raws: list[_Raw] = raws[nf:]
+        for (num, _, _), r in zip(g.fields, self.raws, strict=True):
             self.by_num.setdefault(num, []).append(r)
+
+    def _read_all(self, layout: list[tuple[int, BaseSpec]]) -> list[_Raw]:
+        """Raw columns of every field; single numbers of one base type are read in one batch."""
+        out: list[_Raw | None] = [None] * len(layout)
+        batches: dict[int, list[tuple[int, int]]] = {}
+        pos = 0
+        for i, (fsize, base) in enumerate(layout):
+            if base.kind in ("int", "float") and fsize == base.size:
+                batches.setdefault(base.num, []).append((i, pos))
+            else:
+                out[i] = _read_raw(self.mat, pos, fsize, base, self.g.endian)
             pos += fsize
-        self.dev_raws: list[_Raw] = []
-        for _, fsize, _, dev in g.dev_fields:
-            self.dev_raws.append(_read_raw(self.mat, pos, fsize, dev.base, g.endian))
-            pos += fsize
+        n = self.n
+        for bnum, items in batches.items():
+            base = BASE_TYPES[bnum]
+            w = base.size
+            starts = np.array([st for _, st in items], dtype=np.int64)
+            idx = (starts[:, None] + np.arange(w, dtype=np.int64)).ravel()
+            block = np.ascontiguousarray(self.mat[:, idx])
+            dt_ = np.dtype(self.g.endian + base.np_code) if w > 1 else np.dtype(base.np_code)
+            arr = block.view(dt_).reshape(n, len(items))
+            if base.kind == "float":
+                vals = arr.astype(np.float64)
+                valid = ~np.isnan(vals)
+                fvals = vals
+            else:
+                valid = arr != base.invalid
+                vals = arr.astype(np.int64) if base.np_code != "u8" else arr
+                fvals = arr.astype(np.float64)
+                fvals[~valid] = np.nan
+            for j, (i, _) in enumerate(items):
+                out[i] = _Raw("num", vals[:, j], valid[:, j], base, fvals[:, j])
+        return [r for r in out if r is not None]
 
 
 def _decode_group(gd: _GroupDecoder, acc: dict[tuple[int, int], np.ndarray], gi: int,
@@ -788,10 +847,9 @@ def _decode_group(gd: _GroupDecoder, acc: dict[tuple[int, int], np.ndarray], gi:
     for fi, ((num, _, _), raw) in enumerate(zip(g.fields, gd.raws, strict=True)):
         fspec = spec.fields.get(num)
         if fspec is None:
-            out.emit(f"unknown_{num}", _render_field(None, raw, np.arange(n)), None)
+            out.emit(f"unknown_{num}", _render_field(None, raw), None)
             continue
-        for variant, vmask in _subfield_masks(fspec, gd.by_num, n):
-            mask = None if vmask.all() else vmask
+        for variant, mask in _subfield_masks(fspec, gd.by_num, n):
             for ci, c in enumerate(variant.components):
                 target_main = spec.fields.get(c.def_num)
                 if target_main is None:
@@ -799,20 +857,19 @@ def _decode_group(gd: _GroupDecoder, acc: dict[tuple[int, int], np.ndarray], gi:
                 cr = _component_raw(c, raw)
                 if cr is None:
                     if not raw.valid.all():  # fitparse: None renders before the width check
-                        inv = ~raw.valid if mask is None else (~raw.valid & mask)
+                        inv = _and(~raw.valid, mask)
                         for tvar, tmask in _subfield_masks(target_main, gd.by_num, n):
-                            out.emit(tvar.name, np.full(n, np.nan), inv & tmask)
+                            out.emit(tvar.name, np.full(n, np.nan), _and(inv, tmask))
                     continue
                 cval, cvalid = cr
                 if c.accumulate:
                     cval = acc[(gi, fi * 64 + ci)]
                 for tvar, tmask in _subfield_masks(target_main, gd.by_num, n):
                     vals = _render_component(c, tvar, cval, cvalid)
-                    m = tmask if mask is None else (tmask & mask)
-                    out.emit(tvar.name, vals, None if m.all() else m)
-            out.emit(variant.name, _render_field(variant, raw, np.arange(n)), mask)
+                    out.emit(tvar.name, vals, _and(tmask, mask))
+            out.emit(variant.name, _render_field(variant, raw), mask)
     for (_, _, _, dev), raw in zip(g.dev_fields, gd.dev_raws, strict=True):
-        out.emit(dev.name, _render_field(None, raw, np.arange(n)), None)
+        out.emit(dev.name, _render_field(None, raw), None)
     if ts_compressed is not None:
         hdr = data_u8[gd.offs - 1]
         cm = hdr >= 0x80
@@ -958,6 +1015,10 @@ def _accumulate(walk: _Walk, decoders: list[_GroupDecoder | None]) -> dict[tuple
 
 
 def _merge(name: str, parts: list[tuple[np.ndarray, _Columns]]) -> MessageColumns:
+    if len(parts) == 1:  # one layout: rows are already in file order
+        offs1, c1 = parts[0]
+        return MessageColumns(name, offs1.size, {k: _maybe_numeric(v) if v.dtype == object else v
+                                                  for k, v in c1.cols.items()})
     offs = np.concatenate([p[0] for p in parts])
     total = offs.size
     order = np.argsort(offs, kind="stable")
