@@ -829,7 +829,7 @@ class _GroupDecoder:
                 fvals = vals
             else:
                 valid = arr != base.invalid
-                vals = arr.astype(np.int64) if base.np_code != "u8" else arr
+                vals = arr  # native integer type (byte order included); Python ints via tolist()
                 fvals = arr.astype(np.float64)
                 fvals[~valid] = np.nan
             for j, (i, _) in enumerate(items):
