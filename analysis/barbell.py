@@ -314,12 +314,15 @@ class BarbellEngine:
             raise ValueError("all chunks must consistently have fused angles or not")
         if self._t.size and samples.t_ns[0] < self._t[-1]:
             raise ValueError("samples must be pushed in time order")
-        self._t = np.concatenate([self._t, samples.t_ns])
-        self._acc = np.concatenate([self._acc, samples.accel_mps2])
-        self._gyr = np.concatenate([self._gyr, samples.gyro_radps])
+        def join(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+            return new if old.shape[0] == 0 else np.concatenate([old, new])  # (never written to in place)
+
+        self._t = join(self._t, samples.t_ns)
+        self._acc = join(self._acc, samples.accel_mps2)
+        self._gyr = join(self._gyr, samples.gyro_radps)
         if self.has_angles:
-            self._ang = np.concatenate([self._ang, samples.angles_rad])  # type: ignore[list-item]
-        self._blk = np.concatenate([self._blk, block_index(samples.t_ns, self.t0_ns)])
+            self._ang = join(self._ang, samples.angles_rad)  # type: ignore[arg-type]
+        self._blk = join(self._blk, block_index(samples.t_ns, self.t0_ns))
         last_complete = int(self._blk[-1])  # blocks < this are complete
         self._update_blocks(last_complete)
         return self._advance()
@@ -410,11 +413,10 @@ class BarbellEngine:
             elif self.mode == "rest":
                 # the rest ends at the first block that is not still, or whose mean |f| drifts away from
                 # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
-                nonstill = np.nonzero(~self._quiet(self.scan, n))[0]
-                if nonstill.size == 0:
+                b = self._first(self.scan, n, False)
+                if b >= n:
                     self.scan = n
                 else:
-                    b = self.scan + int(nonstill[0])
                     if self._code(b) == BREAK:
                         self.assembler.reset()
                         self.mode, self.scan = "seek", b
@@ -429,6 +431,19 @@ class BarbellEngine:
         self._trim()
         return out
 
+    def _first(self, start: int, n: int, want_quiet: bool) -> int:
+        """First block >= start (< n) that is quiet (or not quiet); n if none. Searches in growing windows
+        so that a long session is not rescanned from each movement to its end."""
+        lo, width = start, 512
+        while lo < n:
+            hi = min(n, lo + width)
+            q = self._quiet(lo, hi)
+            hit = np.flatnonzero(q if want_quiet else ~q)
+            if hit.size:
+                return lo + int(hit[0])
+            lo, width = hi, width * 2
+        return n
+
     def _quiet(self, b0: int, b1: int) -> np.ndarray:
         """Still blocks in [b0, b1); outside 'seek' also with mean |f| near the last rest's (REST_DRIFT_MPS2)."""
         q = self._codes_between(b0, b1) == STILL
@@ -438,13 +453,10 @@ class BarbellEngine:
         return q
 
     def _next_still_run(self, start: int, n: int) -> tuple[int | None, int]:
-        seg = self._quiet(start, n)
-        if not np.any(seg):
+        s = self._first(start, n, True)
+        if s >= n:
             return None, n
-        s = start + int(np.argmax(seg))
-        rest = ~seg[s - start :]
-        e = s + int(np.argmax(rest)) if np.any(rest) else n
-        return s, e
+        return s, self._first(s, n, False)
 
     def _advance_moving(self, n: int, final: bool, out: list[RepMetrics]) -> bool:
         w = self.w_blocks

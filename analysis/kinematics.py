@@ -107,15 +107,12 @@ def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Hamilton product of quaternion arrays (..., 4) stored as (w, x, y, z)."""
     pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
     qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    return np.stack(
-        [
-            pw * qw - px * qx - py * qy - pz * qz,
-            pw * qx + px * qw + py * qz - pz * qy,
-            pw * qy - px * qz + py * qw + pz * qx,
-            pw * qz + px * qy - py * qx + pz * qw,
-        ],
-        axis=-1,
-    )
+    out = np.empty(np.broadcast_shapes(p.shape, q.shape))
+    out[..., 0] = pw * qw - px * qx - py * qy - pz * qz
+    out[..., 1] = pw * qx + px * qw + py * qz - pz * qy
+    out[..., 2] = pw * qy - px * qz + py * qw + pz * qx
+    out[..., 3] = pw * qz + px * qy - py * qx + pz * qw
+    return out
 
 
 def gyro_attitude(t_s: np.ndarray, gyro_radps: np.ndarray) -> np.ndarray:
@@ -147,12 +144,41 @@ def gyro_attitude(t_s: np.ndarray, gyro_radps: np.ndarray) -> np.ndarray:
     k = np.where(ang > 1e-8, np.sin(half) / np.where(ang > 1e-8, ang, 1.0), 0.5 - ang * ang / 48.0)
     q[1:, 0] = np.cos(half)
     q[1:, 1:] = theta * k[:, None]
+    q = quat_prefix_product(q)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q
+
+
+def _hillis_steele(q: np.ndarray) -> np.ndarray:
     shift = 1
+    n = q.shape[0]
     while shift < n:
         q[shift:] = quat_multiply(q[:-shift], q[shift:])
         shift *= 2
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
     return q
+
+
+def quat_prefix_product(q: np.ndarray, block: int = 8) -> np.ndarray:
+    """Inclusive prefix product ``p_k = q_0 q_1 ... q_k`` of quaternions (n, 4), vectorised.
+
+    Blocked scan: a sequential pass over ``block`` positions, vectorised across
+    blocks, then a log-step scan of the block totals: about 2n products, and
+    ``block`` + log2(n / block) numpy passes instead of a per-sample loop.
+    """
+    q = np.array(q, dtype=np.float64, copy=True)
+    n = q.shape[0]
+    if n <= block:
+        return _hillis_steele(q)
+    nb = -(-n // block)
+    padded = np.zeros((nb * block, 4))
+    padded[:, 0] = 1.0
+    padded[:n] = q
+    b = padded.reshape(nb, block, 4)
+    for k in range(1, block):
+        b[:, k] = quat_multiply(b[:, k - 1], b[:, k])
+    totals = _hillis_steele(b[:, -1].copy())
+    b[1:] = quat_multiply(totals[:-1, None, :], b[1:])
+    return padded[:n]
 
 
 def rotate_by_conjugate(q: np.ndarray, v: np.ndarray) -> np.ndarray:

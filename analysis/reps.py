@@ -93,21 +93,23 @@ def block_stats(
     """
     out = np.zeros((n_blocks, 4))
     blk = np.asarray(blk, dtype=np.int64)
-    sel = (blk >= first_block) & (blk < first_block + n_blocks)
-    if not np.any(sel):
+    lo = int(np.searchsorted(blk, first_block, side="left"))
+    hi = int(np.searchsorted(blk, first_block + n_blocks, side="left"))
+    if hi <= lo:
         return out
-    b = blk[sel] - first_block
-    d = np.linalg.norm(np.asarray(accel_mps2)[sel], axis=1) - STANDARD_GRAVITY_MPS2
-    gnorm = np.linalg.norm(np.asarray(gyro_radps)[sel], axis=1)
-    ub, starts, counts = np.unique(b, return_index=True, return_counts=True)
-    out[ub, 0] = counts
-    for j in range(int(counts.max())):
-        has = counts > j
-        idx = starts[has] + j
-        rows = ub[has]
-        out[rows, 1] += d[idx]
-        out[rows, 2] += d[idx] * d[idx]
-        out[rows, 3] += gnorm[idx]
+    b = blk[lo:hi] - first_block
+    acc = np.asarray(accel_mps2)[lo:hi]
+    gyr = np.asarray(gyro_radps)[lo:hi]
+    d = np.einsum("ij,ij->i", acc, acc)
+    np.sqrt(d, out=d)
+    d -= STANDARD_GRAVITY_MPS2
+    gnorm = np.einsum("ij,ij->i", gyr, gyr)
+    np.sqrt(gnorm, out=gnorm)
+    # np.bincount adds the weights one sample at a time in input order: the same sums whatever the chunking
+    out[:, 0] = np.bincount(b, minlength=n_blocks)
+    out[:, 1] = np.bincount(b, weights=d, minlength=n_blocks)
+    out[:, 2] = np.bincount(b, weights=d * d, minlength=n_blocks)
+    out[:, 3] = np.bincount(b, weights=gnorm, minlength=n_blocks)
     return out
 
 
