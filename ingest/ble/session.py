@@ -6,7 +6,8 @@ which
 
 * keeps every raw payload (``ble_frame``) and decodes it with the sensor profile;
 * gives each sample a time: fixed-rate sensors (WitMotion) through :class:`OnlineTimebase`
-  while streaming, and :func:`reconstruct_sample_times` over the whole session at the end; other
+  while streaming (final after an 80 ms look-ahead, so stored rows and live reps trail the
+  arrivals by that much), and :func:`reconstruct_sample_times` over the whole session at the end; other
   sensors take the notification's arrival time;
 * pushes IMU samples into the live rep detector and calls ``on_rep`` as each rep completes (and
   ``on_vl_stop`` once per set when velocity loss reaches ``vl_stop_pct``);
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +42,7 @@ import numpy as np
 
 from analysis.imu import ImuSamples, raw_to_si
 from ingest.ble.capture import CaptureHeader, CaptureWriter, iso_utc
-from ingest.ble.protocols.base import SensorProfile, normalize_uuid
+from ingest.ble.protocols.base import DecodedChunk, SensorProfile, normalize_uuid
 from ingest.ble.protocols.registry import get_profile
 from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times
 
@@ -217,6 +219,9 @@ class StreamSession:
         # Whole-session arrays for the final analysis (fixed-rate IMU).
         self._arrival_blocks: list[np.ndarray] = []
         self._raw_blocks: list[np.ndarray] = []
+        self._untimed: deque[DecodedChunk] = deque()  # decoded, waiting for final sample times
+        self._times_ready: list[np.ndarray] = []
+        self._times_ready_n = 0
         self._live_pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._live_pending_n = 0
         self._vl_cued_sets: set[int] = set()
@@ -269,7 +274,7 @@ class StreamSession:
         self._batch.gaps.append(gap)
         self._decoder.reset()  # a frame cut by the disconnect never completes
         if self._online is not None:
-            self._online.new_segment()
+            self._timed(self._online.new_segment())  # the samples before the gap get their times
         if self._live is not None and hasattr(self._live, "mark_gap"):
             self._flush_live()
             self._live.mark_gap(*gap)
@@ -303,23 +308,37 @@ class StreamSession:
             if chunk.n:
                 self.samples += chunk.n
                 if self._online is not None:
-                    times = self._online.push(int(t_ns), chunk.n)
                     self._arrival_blocks.append(np.full(chunk.n, int(t_ns), dtype=np.int64))
                     if chunk.raw_i16 is not None:
                         self._raw_blocks.append(chunk.raw_i16)
-                        if self._live is not None:
-                            self._live_pending.append((times, chunk.raw_i16))
-                            self._live_pending_n += chunk.n
-                            if self._live_pending_n >= max(1, int((self.configured_rate_hz or 20) / 20)):  # every ~50 ms
-                                self._flush_live()
+                    self._untimed.append(chunk)
+                    self._timed(self._online.push(int(t_ns), chunk.n))
                 else:
-                    times = np.full(chunk.n, int(t_ns), dtype=np.int64)
-                b.sample_cols.append(chunk.columns)
-                b.sample_t_ns.append(times)
+                    b.sample_cols.append(chunk.columns)
+                    b.sample_t_ns.append(np.full(chunk.n, int(t_ns), dtype=np.int64))
         if len(self._id_payloads) == SESSION_ID_PAYLOADS and self.session_id is None:
             self._name_session()
         if len(b) >= self.batch_max_notifications:
             self._close_batch()
+
+    def _timed(self, times: np.ndarray) -> None:
+        """Sample times became final (in order): hand their samples to the batch and the live detector."""
+        if times.size:
+            self._times_ready.append(times)
+            self._times_ready_n += times.size
+        while self._untimed and self._untimed[0].n <= self._times_ready_n:
+            chunk = self._untimed.popleft()
+            ready = np.concatenate(self._times_ready) if len(self._times_ready) > 1 else self._times_ready[0]
+            t, rest = ready[: chunk.n], ready[chunk.n:]
+            self._times_ready = [rest] if rest.size else []
+            self._times_ready_n = int(rest.size)
+            self._batch.sample_cols.append(chunk.columns)
+            self._batch.sample_t_ns.append(t)
+            if self._live is not None and chunk.raw_i16 is not None:
+                self._live_pending.append((t, chunk.raw_i16))
+                self._live_pending_n += chunk.n
+        if self._live_pending_n >= max(1, int((self.configured_rate_hz or 20) / 20)):  # every ~50 ms
+            self._flush_live()
 
     # ------------------------------------------------------------------ live reps
     def _flush_live(self) -> None:
@@ -404,16 +423,23 @@ class StreamSession:
         return list(self._writer.commit_seconds) if self._writer is not None else []
 
     def close(self, end_t_ns: int | None = None) -> dict[str, Any]:
-        """Finish: final batch, whole-session analysis, merge if the main DB is free; the summary."""
+        """Finish: final batch, whole-session analysis, merge if the main DB is free; the summary.
+
+        ``end_t_ns`` (capture clock) only anchors a session that saw no event at all; everything
+        else ends at the last event, exactly as the replay of the session's capture does.
+        """
         if self._closed:
             assert self.summary is not None
             return self.summary
         if self._disconnected_at is not None:  # ended without the link coming back
-            end = max(self._disconnected_at, int(end_t_ns if end_t_ns is not None else (self._last_t or 0)))
-            gap = (self._disconnected_at, end)
+            # The gap ends at the last event (not at end_t_ns) so that the replay of the capture,
+            # which ends there too, gives the same session.
+            gap = (self._disconnected_at, max(self._disconnected_at, int(self._last_t or 0)))
             self._disconnected_at = None
             self.gaps.append(gap)
             self._batch.gaps.append(gap)
+        if self._online is not None:
+            self._timed(self._online.flush())
         self._flush_live()
         if self._live is not None and hasattr(self._live, "finish"):
             for rep in self._live.finish() or ():

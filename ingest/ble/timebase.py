@@ -138,9 +138,16 @@ def _envelope_points(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     return arg.astype(np.float64), x[arg]
 
 
-def _max_drop(idx: np.ndarray, y: np.ndarray, period: float) -> float:
-    """Largest fall of ``y - idx * period`` from an earlier to a later envelope point."""
+def _max_drop(idx: np.ndarray, y: np.ndarray, period: float, robust: bool = False) -> float:
+    """Largest fall of ``y - idx * period`` from an earlier to a later envelope point.
+
+    ``robust``: points above the running median of five are first lowered to it, so that an
+    isolated host hiccup (a late burst raises one or two points) does not look like a fall.
+    """
     h = y - idx * period
+    if robust and h.size >= 5:
+        pad = np.concatenate([h[:1].repeat(2), h, h[-1:].repeat(2)])
+        h = np.minimum(h, np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1))
     if h.size < 2:
         return 0.0
     later_min = _suffix_min(h)[1:]
@@ -148,7 +155,7 @@ def _max_drop(idx: np.ndarray, y: np.ndarray, period: float) -> float:
 
 
 def _fit_bunched(pts: list[tuple[np.ndarray, np.ndarray]], p0: float, max_rel: float,
-                 tolerance: float) -> float | None:
+                 tolerance: float, robust: bool = False) -> float | None:
     """Bunched arrivals: the longest period whose envelope never falls by more than one period.
 
     With bunching the envelope ``arrival - i P`` of the true period moves within one period (the
@@ -164,7 +171,7 @@ def _fit_bunched(pts: list[tuple[np.ndarray, np.ndarray]], p0: float, max_rel: f
         return None
 
     def ok(period: float) -> bool:
-        return all(_max_drop(i, y, period) <= (1.0 + tolerance) * period for i, y in usable)
+        return all(_max_drop(i, y, period, robust) <= (1.0 + tolerance) * period for i, y in usable)
 
     grid = p0 * (1.0 + np.linspace(-max_rel, max_rel, 401))
     good = [ok(float(p)) for p in grid]
@@ -204,8 +211,12 @@ def _phase_rate_error(x: np.ndarray, p0: float, max_rel: float) -> tuple[float, 
     grid = np.arange(-eps_max, eps_max + step / 2, step)
     r = dm[None, :] - grid[:, None] * di[None, :]
     whole = np.round(r)
-    cost = np.where(whole < 0, r**2, (r - whole) ** 2).sum(axis=1)
+    # Robust cost: a window disturbed by a host hiccup costs at most a quarter period squared.
+    cost = np.minimum(np.where(whole < 0, r**2, (r - whole) ** 2), 0.25).sum(axis=1)
     k = int(np.argmin(cost))
+    zero = int(np.argmin(np.abs(grid)))
+    if cost[zero] - cost[k] < 1.0:  # not clearly better than the nominal rate: keep nominal
+        k = zero
     return float(grid[k]), float(cost[k])
 
 
@@ -286,7 +297,10 @@ def reconstruct_sample_times(
     fitted: float | None = None
     if bunched:
         pts = [_envelope_points(x, _window_size(x, p0)) for x in xs if x.size >= 8]
-        fitted = _fit_bunched(pts, p0, max_rel_rate_error, max(tolerance, jitter_ns / p0))
+        tol = max(tolerance, jitter_ns / p0)
+        fitted = _fit_bunched(pts, p0, max_rel_rate_error, tol)
+        if fitted is None:  # host hiccups: try again with isolated late points lowered
+            fitted = _fit_bunched(pts, p0, max_rel_rate_error, tol, robust=True)
         # Time per received sample between the first and last envelope points is another upper
         # bound of the period (losses only lengthen it), exact to a period over the span without loss.
         span = sum(float(y[-1] - y[0]) for i, y in pts if i.size >= 2)
@@ -325,51 +339,91 @@ def reconstruct_sample_times(
 
 
 class OnlineTimebase:
-    """Causal sample times for live use (fed notification by notification).
+    """Sample times for live use, final after a short look-ahead (fed notification by notification).
 
-    Keeps the nominal period; per segment it follows the lower envelope of ``arrival - i P``
-    downwards, learns the bunching band (how late samples arrive at most) and counts a loss when a
-    sample arrives later than that band plus one period. Good to within about one connection
-    interval, which is what the live rep cue needs; the stored summary uses
-    :func:`reconstruct_sample_times` over the whole session.
+    Keeps the nominal period and, per segment, the lower envelope of ``arrival - i P``. A sample's
+    time is decided once ``lookahead_s`` of later samples have arrived (or on :meth:`flush`): the
+    smallest lateness among it and those later samples says whether the envelope moved: up by
+    whole periods (samples were lost before it) or down (the envelope is lower than thought). A
+    host hiccup that delays one bunch is thus not mistaken for a loss, because the next bunch is
+    on time again. Good to about half a period on top of what the nominal rate misses, which is
+    what the live rep cue needs; the stored summary uses :func:`reconstruct_sample_times` over
+    the whole session.
     """
 
-    def __init__(self, nominal_rate_hz: float, *, band_s: float = 0.035) -> None:
+    def __init__(self, nominal_rate_hz: float, *, lookahead_s: float = 0.08) -> None:
         if not (np.isfinite(nominal_rate_hz) and nominal_rate_hz > 0):
             raise ValueError(f"nominal_rate_hz must be a positive number, got {nominal_rate_hz}")
+        if lookahead_s < 0:
+            raise ValueError(f"lookahead_s must be >= 0, got {lookahead_s}")
         self.period_ns = NS_PER_S / float(nominal_rate_hz)
-        self._band = band_s * NS_PER_S / self.period_ns  # bunching band, in periods
+        self.lookahead = max(1, int(np.ceil(lookahead_s * nominal_rate_hz)))
         self.lost_samples = 0
         self._last_t = np.iinfo(np.int64).min
-        self.new_segment()
+        self._reset()
 
-    def new_segment(self) -> None:
-        """Call after a reconnect: the device grid restarts."""
+    def _reset(self) -> None:
         self._origin: int | None = None
-        self._i = 0  # received samples in this segment
+        self._received = 0  # samples received in this segment
+        self._done = 0  # samples of this segment whose time is final
+        self._pending: list[float] = []  # r = arrival/P - i of samples not yet final
         self._loss = 0
-        self._base = 0.0
+        self._base: float | None = None
+
+    @property
+    def pending(self) -> int:
+        """Samples received whose time is not final yet."""
+        return len(self._pending)
+
+    def new_segment(self) -> np.ndarray:
+        """After a reconnect (the device grid restarts): the times still pending, then reset."""
+        out = self.flush()
+        self._reset()
+        return out
 
     def push(self, arrival_t_ns: int, n: int) -> np.ndarray:
-        """Sample times (int64, capture clock) for ``n`` samples that arrived at ``arrival_t_ns``."""
+        """Add ``n`` samples that arrived at ``arrival_t_ns``; return the times that became final
+        (int64, capture clock, in sample order; possibly fewer or more than ``n``)."""
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
         if self._origin is None:
             self._origin = int(arrival_t_ns)
-            self._base = float(-(n - 1))  # the last sample of the first bunch sits on the envelope
-        out = np.empty(n, dtype=np.int64)
         rel = (int(arrival_t_ns) - self._origin) / self.period_ns
-        for j in range(n):
-            late = rel - self._i - self._base - self._loss  # periods behind the envelope
-            if late < 0:  # earlier than the envelope: the envelope is lower than thought
+        for _ in range(n):
+            self._pending.append(rel - self._received)
+            self._received += 1
+        return self._decide(final=False)
+
+    def flush(self) -> np.ndarray:
+        """Times of every pending sample (end of stream)."""
+        return self._decide(final=True)
+
+    def _decide(self, final: bool) -> np.ndarray:
+        keep = 0 if final else self.lookahead
+        k = max(0, len(self._pending) - keep)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        out = np.empty(k, dtype=np.int64)
+        r = self._pending
+        origin = self._origin or 0
+        for j in range(k):
+            window = r[j:j + self.lookahead + 1]
+            low = min(window)
+            if self._base is None:
+                self._base = low
+            late = low - self._base - self._loss
+            if late < -0.5:  # the envelope is lower than thought
                 self._base += late
-            elif late >= self._band + 1.5:  # beyond the bunching: samples were lost
-                jump = int(np.floor(late - self._band))
+            elif late >= 0.5 and len(window) > self.lookahead:
+                # The envelope rose by whole periods: samples were lost before this one. (At the
+                # end of a stream the window is short and may hold no envelope sample: no verdict.)
+                jump = int(np.floor(late + 0.5))
                 self._loss += jump
                 self.lost_samples += jump
-            t = self._origin + (self._base + self._i + self._loss) * self.period_ns
+            t = origin + (self._base + self._done + self._loss) * self.period_ns
             t_int = max(round(t), self._last_t + 1)
             out[j] = t_int
             self._last_t = t_int
-            self._i += 1
+            self._done += 1
+        del self._pending[:k]
         return out
