@@ -56,10 +56,9 @@ from analysis.reps import (
     StillnessThresholds,
     block_index,
     block_stats,
+    classify_blocks,
     find_legs,
     runs,
-    still_blocks,
-    window_mean_dev,
 )
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
@@ -357,8 +356,7 @@ class BarbellEngine:
         if n_classifiable <= done:
             return
         sub = stats[done - h - self._sf : n_classifiable + h - self._sf]
-        codes = still_blocks(sub, self.thresholds)
-        wmean = window_mean_dev(sub)
+        codes, wmean = classify_blocks(sub, self.thresholds)
         # long empty runs are breaks. Every run of empty complete blocks is terminated (the block after
         # the complete ones holds the latest sample), so its length is known here; looking back
         # BREAK_MIN_EMPTY_BLOCKS blocks is enough to tell whether it is long.

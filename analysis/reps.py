@@ -113,6 +113,38 @@ def block_stats(
     return out
 
 
+def _window_sums(stats: np.ndarray) -> np.ndarray:
+    """Sums over +-HALF_WINDOW_BLOCKS blocks, added in a fixed order (chunking-independent)."""
+    h = HALF_WINDOW_BLOCKS
+    m = stats.shape[0] - 2 * h
+    win = stats[0:m].copy()
+    for k in range(1, 2 * h + 1):
+        win += stats[k : k + m]
+    return win
+
+
+def classify_blocks(
+    stats: np.ndarray, thresholds: StillnessThresholds = StillnessThresholds()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (:func:`still_blocks`) and window means (:func:`window_mean_dev`) in one pass."""
+    h = HALF_WINDOW_BLOCKS
+    m = stats.shape[0] - 2 * h
+    if m <= 0:
+        return np.zeros(0, dtype=np.int8), np.zeros(0)
+    win = _window_sums(stats)
+    n = win[:, 0]
+    ok = n >= 3
+    nn = np.where(n > 0, n, 1.0)
+    mean = win[:, 1] / nn
+    var = np.maximum(win[:, 2] / nn - mean * mean, 0.0)
+    gmean = win[:, 3] / nn
+    still = (var < thresholds.accel_sd_mps2**2) & (np.abs(mean) < thresholds.accel_mean_dev_mps2) & (
+        gmean < thresholds.gyro_radps
+    )
+    codes = np.where(ok, np.where(still, STILL, MOVING), BREAK).astype(np.int8)
+    return codes, np.where(n > 0, mean, np.nan)
+
+
 def still_blocks(stats: np.ndarray, thresholds: StillnessThresholds = StillnessThresholds()) -> np.ndarray:
     """Classify blocks from per-block sums (:func:`block_stats`).
 
@@ -124,27 +156,9 @@ def still_blocks(stats: np.ndarray, thresholds: StillnessThresholds = StillnessT
     -------
     numpy.ndarray
         int8 codes: STILL (1), MOVING (0), BREAK (-1: fewer than 3 samples in
-        the window, or the block lies in a run of >= 0.25 s without samples --
-        the latter is applied by :func:`mark_breaks`).
+        the window; runs of >= 0.25 s without samples are marked by the engine).
     """
-    h = HALF_WINDOW_BLOCKS
-    m = stats.shape[0] - 2 * h
-    if m <= 0:
-        return np.zeros(0, dtype=np.int8)
-    win = np.zeros((m, 4))
-    for k in range(2 * h + 1):  # fixed order of additions
-        win += stats[k : k + m]
-    n = win[:, 0]
-    ok = n >= 3
-    nn = np.where(ok, n, 1.0)
-    mean = win[:, 1] / nn
-    var = np.maximum(win[:, 2] / nn - mean * mean, 0.0)
-    gmean = win[:, 3] / nn
-    still = (var < thresholds.accel_sd_mps2**2) & (np.abs(mean) < thresholds.accel_mean_dev_mps2) & (
-        gmean < thresholds.gyro_radps
-    )
-    codes = np.where(ok, np.where(still, STILL, MOVING), BREAK).astype(np.int8)
-    return codes
+    return classify_blocks(stats, thresholds)[0]
 
 
 def window_mean_dev(stats: np.ndarray) -> np.ndarray:
@@ -153,17 +167,7 @@ def window_mean_dev(stats: np.ndarray) -> np.ndarray:
     Same blocks as :func:`still_blocks`; NaN where the window holds no sample. ``|f|`` does not
     depend on orientation, so a change of this mean between rests means the bar accelerates.
     """
-    h = HALF_WINDOW_BLOCKS
-    m = stats.shape[0] - 2 * h
-    if m <= 0:
-        return np.zeros(0)
-    n = np.zeros(m)
-    s1 = np.zeros(m)
-    for k in range(2 * h + 1):  # fixed order of additions
-        n += stats[k : k + m, 0]
-        s1 += stats[k : k + m, 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, s1 / np.where(n > 0, n, 1.0), np.nan)
+    return classify_blocks(stats)[1]
 
 
 def mark_breaks(counts: np.ndarray, codes: np.ndarray, offset: int) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Bar-velocity accuracy against the simulator's truth, live report latency, and analysis speed.
+
+Run: ``.venv/bin/python benchmarks/bench_bar_velocity.py`` (about a minute).
+
+Speed is printed as ratios against baselines measured in the same run on the
+same arrays (one numpy trapezoid-integration pass over the accelerometer
+array; real time), because absolute seconds depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from analysis.barbell import analyse_session
+from analysis.imu import ImuSamples
+from analysis.live import LiveRepDetector
+from sim.barbell import simulate_session
+
+SEEDS = range(5)
+SCENARIOS: dict[str, dict] = {
+    "squat 100Hz unrack": dict(exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, unrack=True),
+    "deadlift 100Hz": dict(exercise="deadlift", load_kg=140.0, reps=5, rate_hz=100.0, unrack=True),
+    "split squat 100Hz alt": dict(exercise="split_squat", load_kg=60.0, reps=8, rate_hz=100.0),
+    "bench 100Hz": dict(exercise="bench_press", load_kg=80.0, reps=6, rate_hz=100.0),
+    "light squat 200Hz": dict(exercise="back_squat", load_kg=60.0, reps=6, rate_hz=200.0, one_rm_kg=150.0),
+    "squat loss+jitter+gap": dict(exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, loss_prob=0.05,
+                                  jitter_s=0.002, gap_after_rep=3),
+    "heavy squat 95% 1RM": dict(exercise="back_squat", load_kg=142.5, reps=3, rate_hz=100.0, one_rm_kg=150.0),
+}
+
+
+def _simulate(kw: dict, seed: int):
+    kw = dict(kw)
+    after = kw.pop("gap_after_rep", None)
+    if after is not None:
+        base = simulate_session(seed=seed, **kw)
+        mid = 0.5 * (base.reps[after - 1].end_s + base.reps[after].start_s)
+        kw["gap"] = (mid - 0.15, mid + 0.15)
+    return simulate_session(seed=seed, **kw)
+
+
+def accuracy_table() -> None:
+    print("Accuracy vs simulator truth (5 seeds per scenario, tilt 15 deg; errors = estimate - truth)")
+    head = (f"{'scenario':24s} {'path':6s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
+            f"{'MPV max':>8s} {'PV SD':>6s} {'ROM max':>8s}")
+    print(head)
+    print("-" * len(head))
+    for name, kw in SCENARIOS.items():
+        sessions = [_simulate(kw, seed) for seed in SEEDS]
+        for path in ("fused", "gyro"):
+            found = truth = 0
+            mcv, mpv, pv, rom = [], [], [], []
+            for s in sessions:
+                smp = s.to_imu_samples()
+                if path == "gyro":
+                    smp = ImuSamples(smp.t_ns, smp.accel_mps2, smp.gyro_radps, None)
+                res = analyse_session(smp, s.exercise, s.load_kg)
+                kept = [t for t in s.reps if not t.in_gap]
+                found += len(res.reps)
+                truth += len(kept)
+                if len(res.reps) != len(kept):
+                    continue
+                for r, t in zip(res.reps, kept, strict=True):
+                    mcv.append(r.mean_velocity_mps - t.mean_velocity_mps)
+                    mpv.append(r.mean_propulsive_velocity_mps - t.mean_propulsive_velocity_mps)
+                    pv.append(r.peak_velocity_mps - t.peak_velocity_mps)
+                    rom.append(r.rom_m - t.rom_m)
+            e = np.array(mcv)
+            print(f"{name:24s} {path:6s} {found:4d}/{truth:<4d} {e.mean():+9.4f} {e.std(ddof=1):7.4f} "
+                  f"{np.abs(e).max():8.4f} {np.abs(mpv).max():8.4f} {np.std(pv, ddof=1):6.4f} {np.abs(rom).max():8.4f}")
+    print("Targets: counts exact, |MCV bias| <= 0.02 m/s, MCV SD <= 0.05, worst <= 0.10, PV SD <= 0.08, ROM <= 0.03 m")
+
+
+def latency_table() -> None:
+    print("\nLive report latency on the simulated clock (LiveRepDetector fed 10 ms chunks): report time - concentric end")
+    for name, kw in [("squat 100Hz", SCENARIOS["squat 100Hz unrack"]), ("bench 100Hz", SCENARIOS["bench 100Hz"]),
+                     ("split squat 100Hz", SCENARIOS["split squat 100Hz alt"]),
+                     ("deadlift 100Hz (after lowering)", SCENARIOS["deadlift 100Hz"])]:
+        lat = []
+        for seed in range(3):
+            s = _simulate(kw, seed)
+            smp = s.to_imu_samples()
+            det = LiveRepDetector(s.exercise, s.load_kg, s.rate_hz)
+            step = max(1, round(s.rate_hz * 0.01))
+            got = []
+            for i in range(0, len(smp), step):
+                chunk = smp.slice(i, i + step)
+                got += [(chunk.t_ns[-1] * 1e-9, r) for r in det.push(chunk)]
+            if len(got) != len(s.reps):
+                print(f"  {name}: {len(got)} reps reported live, truth {len(s.reps)}")
+                continue
+            lat += [w - t.concentric_end_s for (w, _), t in zip(got, s.reps, strict=True)]
+        lat_a = np.array(lat)
+        print(f"  {name:32s} median {np.median(lat_a):.3f} s  max {lat_a.max():.3f} s  (n={lat_a.size})")
+
+
+def speed() -> None:
+    print("\nSpeed: one-hour session at 1 kHz (15 sets x 10 squats), analysis of the whole capture")
+    t0 = time.perf_counter()
+    s = simulate_session("back_squat", 100.0, 10, sets=15, rate_hz=1000.0, rest_between_sets_s=222.0, seed=0)
+    sim_s = time.perf_counter() - t0
+    smp = s.to_imu_samples()
+    gyro_only = ImuSamples(smp.t_ns, smp.accel_mps2, smp.gyro_radps, None)
+    n = len(smp)
+    t_s = (smp.t_ns - smp.t_ns[0]) * 1e-9
+    print(f"  {n:,} samples, {s.duration_s / 3600:.2f} h of capture, {len(s.reps)} reps (simulated in {sim_s:.1f} s)")
+
+    def baseline() -> None:  # one trapezoid integration pass over the accelerometer array
+        dt = np.diff(t_s)[:, None]
+        np.cumsum(0.5 * (smp.accel_mps2[1:] + smp.accel_mps2[:-1]) * dt, axis=0)
+
+    rows = []
+    for label, data in (("fused angles", smp), ("gyro only", gyro_only)):
+        best = np.inf
+        base = np.inf
+        reps = 0
+        for _ in range(3):
+            t0 = time.perf_counter()
+            baseline()
+            base = min(base, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            res = analyse_session(data, "back_squat", 100.0)
+            best = min(best, time.perf_counter() - t0)
+            reps = len(res.reps)
+        rows.append((label, best, base, reps))
+    for label, best, base, reps in rows:
+        print(f"  {label:13s} {best:6.2f} s  = {best / base:5.1f} x one numpy trapezoid pass ({base * 1e3:.0f} ms)"
+              f"  {n / best / 1e6:5.2f} M samples/s  {s.duration_s / best:6.0f} x real time  reps {reps}/150"
+              + (f"  {'OK' if best < 2.0 else 'OVER'} (target < 2 s)" if label == "fused angles" else ""))
+
+    # live path: 10 minutes at 200 Hz in 20 ms chunks
+    s2 = simulate_session("back_squat", 100.0, 8, sets=4, rate_hz=200.0, rest_between_sets_s=120.0, seed=1)
+    smp2 = s2.to_imu_samples()
+    det = LiveRepDetector("back_squat", 100.0, 200.0)
+    t0 = time.perf_counter()
+    for i in range(0, len(smp2), 4):
+        det.push(smp2.slice(i, i + 4))
+    det.finish()
+    live_s = time.perf_counter() - t0
+    print(f"  live detector, 200 Hz in 20 ms chunks: {s2.duration_s / live_s:5.0f} x real time "
+          f"({live_s / (len(smp2) / 4) * 1e6:.0f} us per chunk), reps {len(det.reps)}/{len(s2.reps)}")
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    accuracy_table()
+    latency_table()
+    speed()
+    print(f"\n(total {time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
