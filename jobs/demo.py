@@ -170,17 +170,22 @@ def _stream_one(db: Path, athlete: str, load_kg: float, reps: int, seed: int) ->
 
 
 def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Stream :data:`DEMO_STREAM_SETS` concurrently (each set lands in its own landing file; they are
-    merged into the main store when it is free, or by the next command that opens it)."""
+    """Stream :data:`DEMO_STREAM_SETS` at the same time, one process each, like three stations would:
+    each set lands in its own landing file and is merged into the main store when that is free
+    (or by the next command that opens it). Separate processes, not threads: the single-writer
+    rule and the landing merge are designed per process."""
     try:
         from ingest.ble import stream_cli  # noqa: F401
     except ImportError:
         log("demo: the virtual BLE stream is not available in this build (ingest.ble.stream_cli missing)")
         return []
-    from concurrent.futures import ThreadPoolExecutor
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=len(DEMO_STREAM_SETS)) as pool:
-        docs = list(pool.map(lambda a: _stream_one(db, athlete, *a), DEMO_STREAM_SETS))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(DEMO_STREAM_SETS), mp_context=ctx) as pool:
+        futures = [pool.submit(_stream_one, db, athlete, *a) for a in DEMO_STREAM_SETS]
+        docs = [f.result() for f in futures]
     for (load_kg, _, _), doc in zip(DEMO_STREAM_SETS, docs, strict=True):
         log(f"demo: streamed a simulated back-squat set at {load_kg:g} kg through the virtual BLE device "
             f"({len(doc.get('reps', []))} reps)")

@@ -76,7 +76,7 @@ def test_nightly_imports_then_is_idempotent(tmp_path, watch):
 def test_nightly_picks_up_a_new_file(tmp_path, watch):
     db, out = tmp_path / "rs.duckdb", tmp_path / "report"
     run_nightly(db_path=db, watch_dir=watch, out_dir=out, athlete="jane", wait_s=2, log=lambda m: None)
-    shutil.copy(RUNS / "compressed-speed-distance.fit", watch / "new.fit")
+    shutil.copy(RUNS / "developer-types-sample.fit", watch / "new.fit")
     res = run_nightly(db_path=db, watch_dir=watch, out_dir=out, athlete="jane", wait_s=2, log=lambda m: None)
     assert res["imported"] == 1 and res["report_rebuilt"]
 
