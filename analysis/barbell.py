@@ -83,6 +83,10 @@ ONSET_ACCEL_MPS2: float = 0.35
 """Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
 exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
 ONSET_SMOOTH_S: float = 0.03
+ONSET_SEARCH_AFTER_S: float = 0.3
+ONSET_MAX_VELOCITY_MPS: float = 0.03
+"""The onset is used only if the velocity integrated up to it from the rest is below this (m/s): a slow,
+heavy start reaches the acceleration threshold only when the bar is already moving."""
 ONSET_MARGIN_S: float = 0.03
 LONG_REST_S: float = 0.4
 """A rest at least this long gives the gravity reference; shorter rests reuse the last one (s)."""
@@ -618,7 +622,14 @@ class BarbellEngine:
         a = self._vertical_accel(p0, lo_abs, q1, t, self._acc[m1:q1].mean(axis=0), blend)
         if self._rest_is_long() or self.g_ref is None:
             self.g_ref = self._last_g_here
-        lo = _motion_onset(t, a, lo, i_m1)
+        # anchor v = 0 where the bar starts to move (within the back-off window and a little after the
+        # detected start) unless the velocity integrated from the rest shows it was already moving there
+        search_hi = int(np.searchsorted(t, t[m0 - p0] + ONSET_SEARCH_AFTER_S, side="right"))
+        onset = _motion_onset(t, a, lo, min(search_hi, i_m1))
+        if onset > lo:
+            v_on = cumulative_trapezoid(a[lo : onset + 1], t[lo : onset + 1])[-1]
+            if abs(v_on) <= ONSET_MAX_VELOCITY_MPS:
+                lo = onset
         v_raw = cumulative_trapezoid(a[lo:hi], t[lo:hi])
         v_mov, offset = linear_drift_correction(v_raw, t[lo:hi])
         a = a.copy()

@@ -17,7 +17,7 @@ from .conftest import SCENARIOS
 SEEDS = (0, 1, 2)
 
 
-def _errors(sessions, fused: bool):
+def _errors(sessions, fused: bool, start_tol_s: float = 0.1):
     mcv, pv, rom, mpv = [], [], [], []
     for s in sessions:
         smp = s.to_imu_samples()
@@ -26,7 +26,7 @@ def _errors(sessions, fused: bool):
         res = analyse_session(smp, s.exercise, s.load_kg)
         assert len(res.reps) == len(s.reps), (s.exercise, [r.concentric_start_ns / 1e9 for r in res.reps])
         for r, t in zip(res.reps, s.reps, strict=True):
-            assert r.concentric_start_ns / 1e9 == pytest.approx(t.concentric_start_s, abs=0.1)
+            assert r.concentric_start_ns / 1e9 == pytest.approx(t.concentric_start_s, abs=start_tol_s)
             mcv.append(r.mean_velocity_mps - t.mean_velocity_mps)
             mpv.append(r.mean_propulsive_velocity_mps - t.mean_propulsive_velocity_mps)
             pv.append(r.peak_velocity_mps - t.peak_velocity_mps)
@@ -54,7 +54,8 @@ def test_accuracy_against_truth(scenario_session, scenario, fused):
 def test_near_maximal_slow_reps(exercise, load, one_rm):
     # ~0.2-0.37 m/s reps with long near-constant-acceleration stretches: no false rest may split them
     sessions = [simulate_session(exercise, load, 3, rate_hz=100, seed=seed, one_rm_kg=one_rm) for seed in (0, 1)]
-    mcv, _mpv, _pv, rom = _errors(sessions, fused=True)
+    # (a slow lift-off from the floor leaves v = 0 tangentially: its start time is less sharp, MCV is not)
+    mcv, _mpv, _pv, rom = _errors(sessions, fused=True, start_tol_s=0.2)
     assert np.abs(mcv).max() <= 0.05 and np.abs(rom).max() <= 0.03
 
 
