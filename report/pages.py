@@ -5,11 +5,10 @@ comes from the dicts :mod:`report.build` assembled from the analysis (the same n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from report import charts
-from report.html import Safe, definition_cards, el, fmt, page, table, trusted_svg
+from report.html import Safe, el, fmt, page, table
 
 LITERATURE_TEXT = (
     "Context from the literature (not on this page's scale): heavy or explosive strength training added to "
@@ -45,10 +44,6 @@ def _minutes(seconds: float | None) -> str:
 
 def _km(m: float | None) -> str:
     return "—" if m is None else f"{m / 1000:.2f} km"
-
-
-def _figure(svg: str, caption: Any) -> Safe:
-    return el("figure", trusted_svg(svg), el("figcaption", caption))
 
 
 def _health_counts(rep: Mapping[str, Any]) -> tuple[int, int, int, int]:
@@ -171,14 +166,3 @@ def athlete_page(rep: Mapping[str, Any], *, generated_at: str | None = None) -> 
     body.append(el("footer", "All times UTC unless marked local. n = number of runs, weeks or sets behind a value. "
                              "The numbers behind every chart are in report.json."))
     return page(title, body)
-
-
-def chart_or_note(svg: str | None, caption: Any) -> Safe:
-    return _figure(svg, caption) if svg else el("p", caption, class_="muted")
-
-
-def dates_of(rows: Sequence[Mapping[str, Any]], key: str = "week_start") -> list[str]:
-    return [str(r[key]) for r in rows]
-
-
-__all__ = ["athlete_page", "charts", "definition_cards", "index_page"]

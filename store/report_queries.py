@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -203,12 +203,16 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                (SELECT count(*) FROM activity_exclusion), (SELECT max(excluded_at) FROM activity_exclusion),
                (SELECT count(*) FROM stream_session), (SELECT count(*) FROM rep),
                (SELECT count(*) FROM import_event), (SELECT count(*) FROM athlete),
-               (SELECT count(*) FROM reference_load)
+               (SELECT count(*) FROM reference_load), (SELECT max(fixed_at) FROM reference_load),
+               (SELECT string_agg(concat_ws('|', athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz), ';'
+                                  ORDER BY athlete) FROM athlete),
+               (SELECT string_agg(concat_ws('|', athlete, activity_id, reason), ';' ORDER BY athlete, activity_id)
+                FROM activity_exclusion)
         """
     ).fetchall()[0]
     names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
              "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
-             "import_events", "athletes", "reference_loads")
+             "import_events", "athletes", "reference_loads", "last_reference_load_at", "profiles", "exclusion_list")
     return {k: _iso(v) for k, v in zip(names, row, strict=True)}
 
 
@@ -256,17 +260,6 @@ def put_run_metrics(
             con.execute("ROLLBACK")
         raise
     return len(ids)
-
-
-def delete_run_metrics(con: duckdb.DuckDBPyConnection, athlete: str, keep: Iterable[str]) -> int:
-    """Drop cache rows of runs that no longer exist (deleted athlete data)."""
-    keep_l = list(keep)
-    n = con.execute(
-        "SELECT count(*) FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l]
-    ).fetchall()[0][0]
-    if n:
-        con.execute("DELETE FROM run_metric WHERE athlete = ? AND NOT list_contains(?, activity_id)", [athlete, keep_l])
-    return int(n)
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:

@@ -173,12 +173,22 @@ def test_proxy_cache_and_reuse(built, tmp_path):
     assert again["runs_computed"] == 0 and again["rebuilt"]
     same = build_report(con, built["out"], reuse_unchanged=True)
     assert not same["rebuilt"]
-    # a profile change invalidates the cached proxies (the HR profile enters TRIMP), and a new exclusion
-    # changes the store fingerprint, so nightly's reuse rebuilds
+    # a profile change invalidates the cached proxies (the HR profile enters TRIMP) and changes the
+    # store fingerprint, so nightly's reuse rebuilds; so does a new exclusion
     con.execute("UPDATE athlete SET hr_max_bpm = 195 WHERE athlete = 'bob'")
-    con.execute("INSERT INTO activity_exclusion VALUES ('bob', ?, 'GPS drift', now())", [built["ids"]["run_ids"][0]])
     changed = build_report(con, built["out"], reuse_unchanged=True)
     assert changed["rebuilt"] and changed["runs_computed"] == 8
+    con.execute("INSERT INTO activity_exclusion VALUES ('bob', ?, 'GPS drift', now())", [built["ids"]["run_ids"][0]])
+    excluded = build_report(con, built["out"], reuse_unchanged=True)
+    assert excluded["rebuilt"] and excluded["runs_computed"] == 0
+
+
+def test_chart_svg_carries_no_raw_text(tmp_path):
+    from report.charts import lv_profile_chart
+
+    svg = lv_profile_chart("--><script>alert(1)</script><!--", [60.0, 80.0, 100.0], [1.0, 0.8, 0.6])
+    assert "<script" not in svg and "<!--" not in svg
+    assert "<title id=" in svg and "&lt;script&gt;" in svg
 
 
 def test_simulated_athlete_is_labelled(make_store, tmp_path):
