@@ -23,7 +23,7 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from store.connection import is_lock_error
+from store.connection import StoreError, is_lock_error
 from store.schema import migrate
 from store.writers import insert_columns, insert_rows
 
@@ -94,8 +94,8 @@ def _pid_alive(pid: int, start_ticks: int | None) -> bool:
     return True
 
 
-class LandingBusyError(RuntimeError):
-    """The landing file is held by a live process."""
+class LandingBusyError(StoreError):
+    """The landing file is held by a live process (or open elsewhere in this one)."""
 
 
 class LandingWriter:
@@ -135,18 +135,25 @@ class LandingWriter:
             raise
 
     def _create(self) -> None:
+        """Create the layout in one transaction: a crash never leaves half of it."""
         existing = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         ddl = _main_ddl()
-        for name in BATCH_TABLES + SESSION_TABLES:
-            if name not in existing:
-                self.con.execute(ddl[name])
-                if name in BATCH_TABLES:
-                    self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN batch_seq BIGINT')
-        if "landing_owner" not in existing:
-            self.con.execute(
-                "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, "
-                "pid_start_ticks BIGINT, session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
-                "finished_at TIMESTAMPTZ)")
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for name in BATCH_TABLES + SESSION_TABLES:
+                if name not in existing:
+                    self.con.execute(ddl[name])
+                    if name in BATCH_TABLES:
+                        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN batch_seq BIGINT')
+            if "landing_owner" not in existing:
+                self.con.execute(
+                    "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, "
+                    "pid_start_ticks BIGINT, session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
+                    "finished_at TIMESTAMPTZ)")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     def _upsert(self, table: str, row: Mapping[str, Any]) -> None:
         cols = list(row)
@@ -376,11 +383,13 @@ def read_owner(landing: str | Path) -> LandingOwner | None:
     return None if row is None else LandingOwner(*row)
 
 
-def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path) -> list[str]:
+def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
+                  on_error: Callable[[Path, Exception], None] | None = None) -> list[str]:
     """Merge every landing file of ``db_path`` whose writer has finished or is gone.
 
     A file held by a live process (DuckDB's lock) or owned by a live PID on this host is skipped.
-    Returns the session ids merged.
+    A file that cannot be read or merged is left in place (never deleted) and reported through
+    ``on_error(path, exc)``. Returns the session ids merged.
     """
     merged: list[str] = []
     directory = landing_dir(db_path)
@@ -392,7 +401,9 @@ def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path) -> l
             owner = read_owner(path)
         except LandingBusyError:
             continue  # a live writer holds it
-        except duckdb.Error:
+        except duckdb.Error as exc:
+            if on_error is not None:
+                on_error(path, exc)
             continue  # unreadable: leave it for a human, never delete data
         if owner is not None and owner.finished_at is None:
             if owner.host == host and owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks):
@@ -403,6 +414,10 @@ def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path) -> l
         try:
             res = merge_landing(main_con, path, recovered=recovered)
         except LandingBusyError:
+            continue
+        except (duckdb.Error, ValueError) as exc:
+            if on_error is not None:
+                on_error(path, exc)
             continue
         if res.session_id is not None:
             merged.append(res.session_id)

@@ -226,3 +226,18 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
         assert con.execute("SELECT status FROM stream_session").fetchone() == ("recovered",)
         con.close()
         assert not landing_path(db, "feedfacefeedface").exists()
+
+
+def test_merge_pending_leaves_an_unreadable_file_and_reports_it(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    landing_dir(db).mkdir(parents=True)
+    junk = landing_path(db, "eeeeeeeeeeeeeeee")
+    junk.write_bytes(b"not a database" * 100)
+    write_session(db, range(2), sid="aaaaaaaaaaaaaaaa")
+    errors: list[tuple[Path, Exception]] = []
+    con = open_store(db)
+    try:
+        assert merge_pending(con, db, on_error=lambda p, e: errors.append((p, e))) == ["aaaaaaaaaaaaaaaa"]
+    finally:
+        con.close()
+    assert [p for p, _ in errors] == [junk] and junk.exists()
