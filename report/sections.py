@@ -124,10 +124,10 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
             tt = [t for t in trend if t["exercise"] == ex]
             out.append(_fig(charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
                                                 [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
-                            f"e1RM per session from that session's load-velocity line (sessions with 3 or more "
-                            f"loads), n = {len(tt)} sessions."))
+                            f"e1RM per training day from that day's load-velocity line (days with 3 or more "
+                            f"loads), n = {len(tt)} days."))
         if not trend:
-            out.append(el("p", "No e1RM trend yet: it needs sessions with three or more loads of one lift.",
+            out.append(el("p", "No e1RM trend yet: it needs training days with three or more loads of one lift.",
                           class_="muted"))
         vref = nm.get("velocity_at_reference_load") or []
         for ex in sorted({t["exercise"] for t in vref}):
@@ -135,8 +135,8 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
             out.append(_fig(charts.series_chart(
                 f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)", [t["date"] for t in tt],
                 [t.get("velocity_mps") for t in tt], ylabel="m/s"),
-                f"Mean concentric velocity the session's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
-                f"n = {len(tt)} sessions (a neuromuscular marker)."))
+                f"Mean concentric velocity the day's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
+                f"n = {len(tt)} days (a neuromuscular marker)."))
     elif reps:
         by_ex: dict[str, list[Mapping[str, Any]]] = {}
         for r in reps:

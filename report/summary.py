@@ -10,9 +10,11 @@ proxy from the analysis' baseline mean and smallest worthwhile change (a unit co
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from analysis.athlete_summary import summarise_athlete
 from analysis.economy import RunEconomy
@@ -49,7 +51,8 @@ def neuromuscular(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mapping[str,
     narrow adapter selects the points (each set's best-rep mean concentric velocity with its load)
     and calls the module's own functions: ``fit_load_velocity`` (all sets of an exercise; and per
     session with >= 3 loads for the e1RM trend), ``one_rm_for_exercise`` (e1RM at the exercise's
-    MVT, e5RM by Epley), ``velocity_at_reference_load_mps`` and ``reference_load_kg``.
+    MVT, e5RM by Epley), ``velocity_at_reference_load_mps`` and ``reference_load_kg``. Trend points are
+    training days (local date) with >= 3 loads of the lift.
     """
     try:
         from analysis import load_velocity as lv
@@ -94,15 +97,17 @@ def neuromuscular(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mapping[str,
             entry["reference_load_kg"] = ref
             entry["reference_load_source"] = "stored" if reference_loads.get(ex) else "70 % of the e1RM (not stored)"
         profiles.append(entry)
+        # one training day = one point of the trend (a day's sets are often separate sensor sessions)
         sessions: dict[str, list[dict[str, Any]]] = {}
         for p in pts:
-            sessions.setdefault(p["session_id"], []).append(p)
-        for sid, sp in sessions.items():
+            sessions.setdefault(_local_day(p, tz), []).append(p)
+        for day, sp in sessions.items():
+            sid = ",".join(sorted({str(p["session_id"]) for p in sp}))
             try:
                 sprof = lv.fit_load_velocity([p["load_kg"] for p in sp], [p["mean_velocity_mps"] for p in sp])
             except ValueError:
                 continue
-            when = min(str(p.get("started_at")) for p in sp)
+            when = day
             so = lv.one_rm_for_exercise(ex, sprof)
             if so is not None:
                 e1_trend.append({"exercise": ex, "session_id": sid, "date": when, "e1rm_kg": so.e1rm_kg,
@@ -113,6 +118,13 @@ def neuromuscular(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mapping[str,
                                    "velocity_mps": lv.velocity_at_reference_load_mps(sprof, entry["reference_load_kg"])})
     return {"profiles": profiles, "e5rm_kg": e5rm, "e1rm_trend": e1_trend, "velocity_at_reference_load": vref_trend,
             "source": "report.summary adapter over analysis.load_velocity"}
+
+
+def _local_day(rep: Mapping[str, Any], tz: str) -> str:
+    t = rep.get("started_at") or rep.get("session_started_at")
+    if isinstance(t, dt.datetime):
+        return t.astimezone(ZoneInfo(tz)).date().isoformat()
+    return str(t)[:10]
 
 
 def reference_band(baseline_mean: float | None, swc: float | None, proxy: str) -> tuple[float, float] | None:

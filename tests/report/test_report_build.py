@@ -207,3 +207,42 @@ def test_simulated_athlete_is_labelled(make_store, tmp_path):
     assert "simulated-runner (simulated data)" in (tmp_path / "o" / "index.html").read_text()
     names = {r[0] for r in con.execute("SELECT name FROM activity").fetchall()}
     assert all(n.startswith("SIMULATED ") for n in names)
+
+
+def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
+    """Barbell reps at three loads on one day: the page's profile, e1RM and e5RM are the bar-velocity
+    module's, fitted on each set's best rep (its e5RM is the one handed to the zone count)."""
+    import datetime as dt
+
+    from analysis import load_velocity as lv
+    from store.writers import insert_rows
+
+    con, _ = make_store()
+    day = dt.datetime(2025, 3, 3, 17, 0, tzinfo=dt.UTC)
+    reps, sessions = [], []
+    mcv = {60.0: [0.95, 1.01, 0.98], 80.0: [0.80, 0.78, 0.74], 100.0: [0.62, 0.60, 0.55]}
+    for k, (load, vs) in enumerate(mcv.items()):
+        sid = f"sess{k}"
+        start = day + dt.timedelta(minutes=5 * k)
+        sessions.append({"athlete": "lifter", "session_id": sid, "sensor": "witmotion", "started_at": start,
+                         "anchor_t_ns": 0, "exercise": "back_squat", "load_kg": load, "status": "complete"})
+        for i, v in enumerate(vs):
+            reps.append({"athlete": "lifter", "session_id": sid, "set_index": 1, "rep_index": i + 1,
+                         "exercise": "back_squat", "load_kg": load, "started_at": start + dt.timedelta(seconds=4 * i),
+                         "mean_velocity_mps": v, "peak_rfd_n_per_s": 3000.0 + 100 * i})
+    insert_rows(con, "stream_session", sessions)
+    insert_rows(con, "rep", reps)
+    res = build_report(con, tmp_path / "o")
+    import json
+
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    nm = doc["athletes"][0]["summary"]["neuromuscular"]
+    prof = lv.fit_load_velocity([60.0, 80.0, 100.0], [1.01, 0.80, 0.62])
+    orm = lv.one_rm_for_exercise("back_squat", prof)
+    p = nm["profiles"][0]
+    assert p["velocities_mps"] == [1.01, 0.80, 0.62]  # best rep of each set
+    assert p["e1rm_kg"] == pytest.approx(orm.e1rm_kg) and p["e5rm_kg"] == pytest.approx(orm.e5rm_kg)
+    assert nm["e5rm_kg"] == {"back_squat": pytest.approx(orm.e5rm_kg)}
+    assert [t["e1rm_kg"] for t in nm["e1rm_trend"]] == [pytest.approx(orm.e1rm_kg)]
+    page = Path(res["pages"][0]).read_text()
+    assert f"e1RM {orm.e1rm_kg:.1f} kg" in page
