@@ -147,7 +147,12 @@ class SensorClient:
                 self.device = await self._scan(max(0.1, min(self.policy.scan_timeout_s, remaining)))
                 client = BleakClient(self.device, self._on_disconnect, timeout=self.policy.connect_timeout_s,
                                      backend=self._client_backend)
-                await client.connect()
+                try:
+                    await client.connect()
+                except BaseException:
+                    with contextlib.suppress(BleakError, TimeoutError):
+                        await client.disconnect()  # BlueZ may keep a half-open connection
+                    raise
                 self._client = client
                 return
             except BleakDeviceNotFoundError:
@@ -210,7 +215,10 @@ class SensorClient:
         """Subscribe (and configure), then queue ``connected``; returns that event's ``t_ns``."""
         assert self._client is not None and self.profile is not None
         profile, client = self.profile, self._client
-        commands = profile.config_commands(self.rate_hz)
+        try:
+            commands = profile.config_commands(self.rate_hz)
+        except ValueError as exc:  # a rate the device cannot do
+            raise ConfigurationError(str(exc)) from exc
         if not commands:
             self._sink = self.queue
             t_ns = self._enqueue_link("connected")

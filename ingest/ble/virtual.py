@@ -142,6 +142,9 @@ class VirtualLink:
     """One in-process LocalLink: a central for bleak and the peripherals added with ``add_peripheral``."""
 
     def __init__(self, *, connect_faults: Iterable[str] = ()) -> None:
+        # A link cut with notifications still queued makes Bumble's controller warn once per packet:
+        # simulator noise, not ours to show.
+        logging.getLogger("bumble.controller").setLevel(logging.ERROR)
         self.connect_faults: list[str] = list(connect_faults)
         self.seen: dict[str, Address] = {}  # the central's device cache, like BlueZ's
         self._link: LocalLink | None = None

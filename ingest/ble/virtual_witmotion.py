@@ -130,6 +130,10 @@ class VirtualWitMotion:
         rate = RATE_CODES_HZ[self._rate_code]
         return self._stress_rate_hz if (self._stress_rate_hz and rate == 200.0) else rate
 
+    def frame(self, index: int) -> bytes:
+        """The 20-byte data frame of sim sample ``index`` (to match received payloads against the truth)."""
+        return self._frames[index]
+
     @property
     def saved_rate_hz(self) -> float:
         return RATE_CODES_HZ[self._saved_rate_code]
@@ -161,11 +165,15 @@ class VirtualWitMotion:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def close(self) -> None:
+    async def stop_streaming(self) -> None:
+        """Stop producing frames (and any pending link drop); the link stays up."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.stop_streaming()
         if self._peripheral is not None:
             await self._peripheral.disconnect()
 
@@ -261,6 +269,7 @@ class VirtualWitMotion:
     async def _drop_link(self) -> None:
         if self._peripheral is None:
             return
+        self._subscribed = False  # from the decision on, nothing more goes out on this link
         await self._peripheral.disconnect()
         await asyncio.sleep(self._radio.readvertise_after_s)
         await self._peripheral.advertise()  # Bumble does not resume advertising by itself
