@@ -44,6 +44,7 @@ from analysis.imu import ImuSamples, raw_to_si
 from ingest.ble.capture import CaptureHeader, CaptureWriter, iso_utc
 from ingest.ble.protocols.base import DecodedChunk, SensorProfile, normalize_uuid
 from ingest.ble.protocols.registry import get_profile
+from ingest.ble.protocols.witmotion import imu_columns
 from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times
 
 LINK_EVENT = "link"
@@ -85,6 +86,7 @@ class _Batch:
     char: list[str] = field(default_factory=list)
     payload: list[bytes] = field(default_factory=list)
     sample_cols: list[dict[str, Any]] = field(default_factory=list)
+    sample_raw: list[np.ndarray] = field(default_factory=list)
     sample_t_ns: list[np.ndarray] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
 
@@ -194,6 +196,7 @@ class StreamSession:
         self.batch_max_notifications = batch_max_notifications
         self._analyse = analyse or _default_analyse
         self._notify_uuids = {normalize_uuid(u) for u in self.profile.notify_uuids}
+        self._is_ours: dict[str, bool] = {}
         self._decoder = self.profile.make_decoder()
         self._periodic = self.profile.periodic and self.configured_rate_hz is not None
         self._online = OnlineTimebase(self.configured_rate_hz) if self._periodic else None
@@ -298,10 +301,13 @@ class StreamSession:
         b.t_ns.append(int(t_ns))
         b.char.append(char)
         b.payload.append(data)
-        try:
-            is_ours = normalize_uuid(char) in self._notify_uuids
-        except ValueError:
-            is_ours = False
+        is_ours = self._is_ours.get(char)
+        if is_ours is None:
+            try:
+                is_ours = normalize_uuid(char) in self._notify_uuids
+            except ValueError:
+                is_ours = False
+            self._is_ours[char] = is_ours
         if is_ours:
             chunk = self._decoder.feed(data)
             self.decode_errors += len(chunk.errors)
@@ -332,7 +338,10 @@ class StreamSession:
             t, rest = ready[: chunk.n], ready[chunk.n:]
             self._times_ready = [rest] if rest.size else []
             self._times_ready_n = int(rest.size)
-            self._batch.sample_cols.append(chunk.columns)
+            if chunk.raw_i16 is not None and not chunk.columns:
+                self._batch.sample_raw.append(chunk.raw_i16)
+            else:
+                self._batch.sample_cols.append(chunk.columns)
             self._batch.sample_t_ns.append(t)
             if self._live is not None and chunk.raw_i16 is not None:
                 self._live_pending.append((t, chunk.raw_i16))
@@ -405,14 +414,17 @@ class StreamSession:
         frames = {"seq": np.asarray(batch.seq, dtype=np.int64), "t_ns": np.asarray(batch.t_ns, dtype=np.int64),
                   "char": batch.char, "payload": batch.payload}
         samples: dict[str, dict[str, Any]] = {}
-        if batch.sample_cols:
+        if batch.sample_t_ns:
             cols: dict[str, Any] = {}
-            for name in batch.sample_cols[0]:
-                parts = [c[name] for c in batch.sample_cols]
-                if all(isinstance(p, np.ndarray) for p in parts):
-                    cols[name] = np.concatenate(parts)
-                else:
-                    cols[name] = [v for p in parts for v in p]
+            if batch.sample_raw:  # IMU: SI columns for the whole batch at once
+                cols.update(imu_columns(np.concatenate(batch.sample_raw)))
+            else:
+                for name in batch.sample_cols[0]:
+                    parts = [c[name] for c in batch.sample_cols]
+                    if all(isinstance(p, np.ndarray) for p in parts):
+                        cols[name] = np.concatenate(parts)
+                    else:
+                        cols[name] = [v for p in parts for v in p]
             cols["t_ns"] = self._utc_ns(np.concatenate(batch.sample_t_ns))
             samples[self.profile.sample_table] = cols
         self._writer.write_batch(seq, frames, samples, batch.gaps)

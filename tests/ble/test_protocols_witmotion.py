@@ -140,14 +140,16 @@ def test_iter_frames_and_reset() -> None:
     assert parser.feed(GOLDEN).raw_i16.shape == (1, 9)
 
 
-def test_decoder_gives_si_columns() -> None:
-    chunk = wm.WitMotionDecoder().feed(GOLDEN * 2)
-    assert chunk.n == 2
+def test_decoder_gives_raw_frames_and_si_columns() -> None:
+    chunk = wm.WitMotionDecoder().feed(GOLDEN * 2 + GOLDEN[:5])
+    assert chunk.n == 2 and chunk.raw_i16.shape == (2, 9)
+    cols = wm.imu_columns(chunk.raw_i16)
     accel, _gyro, angles = raw_to_si(chunk.raw_i16)
-    np.testing.assert_array_equal(chunk.columns["ax_mps2"], accel[:, 0])
-    np.testing.assert_array_equal(chunk.columns["yaw_rad"], angles[:, 2])
-    assert set(chunk.columns) == {"ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps",
-                                  "roll_rad", "pitch_rad", "yaw_rad"}
+    np.testing.assert_array_equal(cols["ax_mps2"], accel[:, 0])
+    np.testing.assert_array_equal(cols["yaw_rad"], angles[:, 2])
+    assert cols["ax_mps2"][0] / 9.80665 == pytest.approx(0.308, abs=5e-4)
+    assert set(cols) == {"ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps",
+                         "roll_rad", "pitch_rad", "yaw_rad"}
 
 
 def test_commands_exact_bytes() -> None:

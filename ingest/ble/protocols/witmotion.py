@@ -294,16 +294,23 @@ class WitMotionDecoder:
         self.parser.reset()
 
     def feed(self, data: bytes) -> DecodedChunk:
+        """Decode one notification. ``columns`` stays empty: SI columns are computed for many
+        samples at once with :func:`imu_columns` (per-notification conversion costs more than
+        the parsing)."""
         parsed = self.parser.feed(data)
         raw = parsed.raw_i16
-        accel, gyro, angles = raw_to_si(raw)
-        cols = {
-            "ax_mps2": accel[:, 0], "ay_mps2": accel[:, 1], "az_mps2": accel[:, 2],
-            "gx_radps": gyro[:, 0], "gy_radps": gyro[:, 1], "gz_radps": gyro[:, 2],
-            "roll_rad": angles[:, 0], "pitch_rad": angles[:, 1], "yaw_rad": angles[:, 2],
-        }
-        return DecodedChunk(n=raw.shape[0], columns=cols, raw_i16=raw,
-                            skipped_bytes=parsed.skipped_bytes, extras=list(parsed.registers))
+        return DecodedChunk(n=raw.shape[0], raw_i16=raw, skipped_bytes=parsed.skipped_bytes,
+                            extras=list(parsed.registers))
+
+
+def imu_columns(raw_i16: np.ndarray) -> dict[str, np.ndarray]:
+    """``imu_sample`` columns (SI) of raw (n, 9) frames, vectorised."""
+    accel, gyro, angles = raw_to_si(raw_i16)
+    return {
+        "ax_mps2": accel[:, 0], "ay_mps2": accel[:, 1], "az_mps2": accel[:, 2],
+        "gx_radps": gyro[:, 0], "gy_radps": gyro[:, 1], "gz_radps": gyro[:, 2],
+        "roll_rad": angles[:, 0], "pitch_rad": angles[:, 1], "yaw_rad": angles[:, 2],
+    }
 
 
 # --------------------------------------------------------------------------------------------
