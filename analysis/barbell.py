@@ -272,8 +272,13 @@ class BarbellEngine:
         self.broken = False
         self._vcheck_cache: dict[int, float] = {}
         self.z_base = 0.0
-        self.g_ref: float | None = None  # gravity reading of the last long rest (m/s^2)
-        self.dev_rest = 0.0  # mean |f| - g at the start of the current rest (m/s^2)
+        self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
+        self._g_history: list[float] = []
+        self.dev_rest = 0.0  # mean |f| - g of the rest before the current movement (m/s^2)
+        self.drift_thr = REST_DRIFT_MPS2
+        self._ref_origin = 0
+        self._ref_cum = np.zeros((0, 3))
+        self._ref_min_j = 0
         self.long_rest_blocks = round(LONG_REST_S * 1e9 / BLOCK_NS)
         # outputs
         self.reps: list[RepMetrics] = []
@@ -423,6 +428,7 @@ class BarbellEngine:
                         self.assembler.reset()
                         self.mode, self.scan = "seek", b
                     else:
+                        self._freeze_rest_reference(b)
                         self.mode, self.rest_end, self.scan, self.broken = "moving", b, b, False
                         self._vcheck_cache = {}
                     progressed = True
@@ -447,12 +453,45 @@ class BarbellEngine:
         return n
 
     def _quiet(self, b0: int, b1: int) -> np.ndarray:
-        """Still blocks in [b0, b1); outside 'seek' also with mean |f| near the last rest's (REST_DRIFT_MPS2)."""
+        """Still blocks in [b0, b1); outside 'seek' also with a windowed mean |f| close to the rest's.
+
+        In a rest the reference is the mean over the rest's blocks before the block's window (so it
+        depends only on earlier data, whatever the chunking); while moving it is frozen at the value the
+        rest before the movement ended with. Tolerance: REST_DRIFT_MPS2, or 4 standard errors of a
+        window mean at the noise measured in that rest if larger.
+        """
         q = self._codes_between(b0, b1) == STILL
-        if self.mode != "seek":
-            wm = self._wmean[b0 - self._cf : b1 - self._cf]
-            q &= np.abs(wm - self.dev_rest) <= REST_DRIFT_MPS2
-        return q
+        if self.mode == "seek" or b1 <= b0:
+            return q
+        wm = self._wmean[b0 - self._cf : b1 - self._cf]
+        if self.mode == "rest":
+            ref, thr = self._ref_at(np.arange(b0, b1))
+        else:
+            ref, thr = self.dev_rest, self.drift_thr
+        return q & (np.abs(wm - ref) <= thr)
+
+    def _ref_extend(self, upto: int) -> None:
+        """Extend the rest's running sums (count, sum d, sum d^2) to blocks < upto (sequential cumsum)."""
+        have = self._ref_origin + self._ref_cum.shape[0]
+        upto = min(upto, self._n_stats_blocks)
+        if upto <= have:
+            return
+        rows = self._stats[have - self._sf : upto - self._sf, :3]
+        start = self._ref_cum[-1] if self._ref_cum.shape[0] else np.zeros(3)
+        ext = np.cumsum(np.concatenate([start[None, :], rows]), axis=0)[1:]
+        self._ref_cum = np.concatenate([self._ref_cum, ext])
+
+    def _ref_at(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = HALF_WINDOW_BLOCKS
+        self._ref_extend(int(blocks.max()) - h)
+        j = np.clip(blocks - h - 1 - self._ref_origin, self._ref_min_j, self._ref_cum.shape[0] - 1)
+        c = self._ref_cum[j]
+        n = np.maximum(c[:, 0], 1.0)
+        mean = c[:, 1] / n
+        var = np.maximum(c[:, 2] / n - mean * mean, 0.0)
+        per_window = np.maximum(n / (j + 1) * (2 * h + 1), 1.0)
+        thr = np.maximum(REST_DRIFT_MPS2, 4.0 * np.sqrt(var / per_window))
+        return mean, thr
 
     def _next_still_run(self, start: int, n: int) -> tuple[int | None, int]:
         s = self._first(start, n, True)
@@ -515,9 +554,16 @@ class BarbellEngine:
 
     def _enter_rest(self, s: int, length: int) -> None:
         self.mode, self.rest_start, self.scan = "rest", s, s + length
-        # (skip the first half window: it still sees the end of the movement)
-        k0 = min(s + HALF_WINDOW_BLOCKS, s + length - 1)
-        self.dev_rest = float(np.nanmean(self._wmean[k0 - self._cf : s + length - self._cf]))
+        # reference sums start half a window into the rest (earlier windows still see the movement)
+        self._ref_origin = min(s + HALF_WINDOW_BLOCKS, s + length - 1)
+        self._ref_cum = np.zeros((0, 3))
+        self._ref_min_j = s + length - 1 - self._ref_origin  # at least the confirmed part
+        self._ref_extend(s + length)
+
+    def _freeze_rest_reference(self, b: int) -> None:
+        """The rest ends at block b: keep its reference for the movement that follows."""
+        ref, thr = self._ref_at(np.array([b]))
+        self.dev_rest, self.drift_thr = float(ref[0]), float(thr[0])
 
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
@@ -621,7 +667,9 @@ class BarbellEngine:
         blend = (float(t[lo]), float(t[i_m1]))
         a = self._vertical_accel(p0, lo_abs, q1, t, self._acc[m1:q1].mean(axis=0), blend)
         if self._rest_is_long() or self.g_ref is None:
-            self.g_ref = self._last_g_here
+            # median of the recent long rests: one still-looking stretch of a movement cannot poison it
+            self._g_history = [*self._g_history[-8:], self._last_g_here]
+            self.g_ref = float(np.median(self._g_history))
         # anchor v = 0 where the bar starts to move (within the back-off window and a little after the
         # detected start) unless the velocity integrated from the rest shows it was already moving there
         search_hi = int(np.searchsorted(t, t[m0 - p0] + ONSET_SEARCH_AFTER_S, side="right"))

@@ -58,8 +58,8 @@ STILL, MOVING, BREAK = 1, 0, -1
 class StillnessThresholds:
     """Thresholds of the still-bar test over the 110 ms window."""
 
-    accel_sd_mps2: float = 0.30
-    accel_mean_dev_mps2: float = 0.6
+    accel_sd_mps2: float = 0.40
+    accel_mean_dev_mps2: float = 1.5
     gyro_radps: float = 0.30
 
     def __post_init__(self) -> None:
