@@ -128,8 +128,17 @@ sys.stdin.readline()
 """
 
 
+def one_rep_analyse(samples, exercise, load_kg, **kw) -> dict:
+    t = samples.t_ns
+    rep = {"index": 1, "set_index": 1, "start_ns": int(t[10]), "end_ns": int(t[-10]),
+           "concentric_start_ns": int(t[50]), "concentric_end_ns": int(t[90]), "mean_velocity_mps": 0.5,
+           "velocity_loss_pct": 0.0}
+    return {"reps": [rep], "set": {"reps": 1, "best_mean_velocity_mps": 0.5, "velocity_loss_pct": 0.0},
+            "sets": [{"set_index": 1, "reps": 1, "best_mean_velocity_mps": 0.5, "velocity_loss_pct": 0.0,
+                      "start_ns": int(t[10]), "end_ns": int(t[-10])}]}
+
+
 def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -> None:
-    sim = simulated()
     db = tmp_path / "main.duckdb"
     open_store(db).close()
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE,
@@ -137,8 +146,9 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
     messages: list[str] = []
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        session = new_session(db, wait_s=0.3, on_message=messages.append)
-        items = notifications(sim)
+        session = new_session(db, wait_s=0.3, on_message=messages.append, live_detector_factory=FakeDetector,
+                              analyse=one_rep_analyse)
+        items = synthetic_items(700, period_ns=3_000_000)  # 250 notifications within 750 ms
         out = run(session, items)
         assert session.merged is False and session.landing_path.exists()
         assert any("locked" in m and str(session.landing_path) in m for m in messages)
@@ -157,8 +167,9 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
     try:
         assert merge_pending(con, db) == [out["session_id"]]
         assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
-        assert con.execute("SELECT count(*) FROM rep").fetchone()[0] == 3
-        assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == len(sim.t_s)
+        assert con.execute("SELECT count(*) FROM rep").fetchone()[0] == 1
+        assert con.execute("SELECT set_id FROM strength_set").fetchone() == (f"{out['session_id']}:1",)
+        assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == len(items)
     finally:
         con.close()
     assert not list(landing_dir(db).glob("*.duckdb"))
@@ -296,3 +307,17 @@ def test_invalid_arguments(tmp_path: Path) -> None:
     s = new_session(tmp_path / "m.duckdb", live_detector_factory=FakeDetector, analyse=fake_analyse)
     with pytest.raises(ValueError, match="link event"):
         s.on_link_event(ANCHOR, "paired")
+
+
+def test_batches_close_at_250_notifications_or_100_ms(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    session = new_session(db, live_detector_factory=FakeDetector, analyse=fake_analyse)
+    burst = synthetic_items(600, period_ns=100_000)  # 600 notifications within 60 ms
+    later = synthetic_items(5, start=burst[-1][0] + 200_000_000, period_ns=1_000_000)
+    for t, c, d in burst + later:
+        session.on_notification(t, c, d)
+    session.close()
+    con = duckdb.connect(str(db), read_only=True)
+    frames = [r[0] for r in con.execute("SELECT frames FROM stream_batch ORDER BY batch_seq").fetchall()]
+    con.close()
+    assert frames == [250, 250, 100, 5]
