@@ -28,13 +28,17 @@ def replay_capture(
     on_rep: Callable[[dict[str, Any]], None] | None = None,
     on_message: Callable[[str], None] | None = None,
     set_rest_s: float = 30.0,
+    raise_if_locked: bool = False,
     **session_kwargs: Any,
 ) -> dict[str, Any]:
     """Replay ``capture_path`` into the store at ``db_path``; return the ``replay`` JSON document.
 
     Raises :class:`ingest.ble.capture.CaptureFormatError` (a ValueError naming the line) for a
-    malformed capture, and ``store.connection.DatabaseLockedError`` never: a locked main database
-    leaves the session in its landing file (reported through ``on_message``).
+    malformed capture. If the main database stays locked for ``wait_s`` the session is left in its
+    landing file (merged by the next command that opens the database, reported through
+    ``on_message``) and the document is returned, unless ``raise_if_locked``: then the
+    ``store.connection.DatabaseLockedError`` is raised after the landing file is complete (the CLI
+    maps it to exit code 3).
     """
     cap = read_capture(capture_path)
     if cap.truncated and on_message is not None:
@@ -51,4 +55,7 @@ def replay_capture(
         elif isinstance(rec, LinkEvent):
             session.on_link_event(rec.t_ns, rec.event)
     end = cap.records[-1].t_ns if cap.records else None
-    return session.close(end)
+    doc = session.close(end)
+    if raise_if_locked and session.merge_error is not None:
+        raise session.merge_error
+    return doc

@@ -210,6 +210,8 @@ class StreamSession:
         self.reps_live: list[dict[str, Any]] = []
         self.landing_path: Path | None = None
         self.merged: bool | None = None
+        self.merge_error: Exception | None = None
+        """The ``DatabaseLockedError`` that kept :meth:`close` from merging (data safe in the landing file)."""
         self.summary: dict[str, Any] | None = None
         self._id_payloads: list[bytes] = []
         self._batch = _Batch()
@@ -549,6 +551,7 @@ class StreamSession:
         try:
             con = open_store(self.db_path, wait_s=self.wait_s, on_wait=self.on_message)
         except DatabaseLockedError as exc:
+            self.merge_error = exc
             if self.on_message is not None:
                 self.on_message(f"{exc} The session stays in {self.landing_path} and is merged by the next "
                                 "runstrong command that opens the database.")
