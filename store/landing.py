@@ -302,17 +302,16 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
                 "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq")
             ss_cols = _columns(main_con, "stream_session")
             names = ", ".join(f'"{c}"' for c in ss_cols)
-            if recovered:
-                sel = ", ".join("'recovered'" if c == "status" else f'"{c}"' for c in ss_cols)
-                main_con.execute(
-                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session "
-                    f"WHERE status <> 'complete'")
-                main_con.execute(
-                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {names} FROM {alias}.stream_session "
-                    f"WHERE status = 'complete'")
-            else:
-                main_con.execute(
-                    f"INSERT OR REPLACE INTO stream_session ({names}) SELECT {names} FROM {alias}.stream_session")
+            # A complete session in the main file is never downgraded by a partial landing file
+            # (a replay of it that was cut off): replace the row only with a complete one.
+            main_con.execute(
+                f"DELETE FROM stream_session m WHERE EXISTS (SELECT 1 FROM {alias}.stream_session l "
+                "WHERE l.athlete = m.athlete AND l.session_id = m.session_id "
+                "AND (l.status = 'complete' OR m.status <> 'complete'))")
+            sel = ", ".join("CASE WHEN status = 'complete' THEN status ELSE 'recovered' END"
+                            if c == "status" and recovered else f'"{c}"' for c in ss_cols)
+            main_con.execute(
+                f"INSERT OR IGNORE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session")
             # Reps and sets are the session's final analysis: replace them as a whole.
             has_final = main_con.execute(
                 f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0

@@ -241,3 +241,17 @@ def test_merge_pending_leaves_an_unreadable_file_and_reports_it(tmp_path: Path) 
     finally:
         con.close()
     assert [p for p, _ in errors] == [junk] and junk.exists()
+
+
+def test_partial_landing_never_downgrades_a_complete_session(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(6))
+    con = open_store(db)
+    merge_landing(con, landing_path(db, "0123456789abcdef"))
+    # A replay of the same session cut off after 3 batches, left behind by a dead process.
+    write_session(db, range(3), finish=False)
+    res = merge_landing(con, landing_path(db, "0123456789abcdef"), recovered=True)
+    assert res.batches_merged == 0
+    assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
+    assert counts(con)["rep"] == 2 and counts(con)["ble_frame"] == 150
+    con.close()
