@@ -10,9 +10,11 @@ How a session is processed (details in the modules named)
 2. A *movement* is the stretch between two rests. A still run counts as the
    rest that closes a movement when it lasts ``stillness_window_s`` (0.15 s;
    the still-test window adds 50 ms of look-ahead, so the bar must be still
-   for ~0.2 s) and the velocity integrated up to it is below 0.25 m/s (a
-   constant-velocity stretch also looks still to an accelerometer), or when it
-   lasts 2 s whatever the velocity.
+   for ~0.2 s) and the velocity integrated up to it is below 0.12 m/s + 0.03 m/s
+   per second of movement (a constant-velocity stretch also looks still to an
+   accelerometer), or when it lasts 2 s whatever the velocity. After the first
+   rest a still block must also keep mean |f| near the rest's own (a slow,
+   steadily accelerating lift passes the variance test).
 3. For each movement (:mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
    gravity reading of the rests removed, trapezoid integration from v = 0,
@@ -36,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from analysis.exercises import exercise_info
-from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples
+from analysis.imu import ImuSamples
 from analysis.kinematics import (
     cumulative_trapezoid,
     linear_drift_correction,
@@ -51,7 +53,6 @@ from analysis.reps import (
     BREAK_MIN_EMPTY_BLOCKS,
     HALF_WINDOW_BLOCKS,
     STILL,
-    Leg,
     RepAssembler,
     StillnessThresholds,
     block_index,
@@ -812,5 +813,3 @@ def analyse_session(
     return res
 
 
-GRAVITY_MPS2 = STANDARD_GRAVITY_MPS2
-Leg = Leg

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.imu import STANDARD_GRAVITY_MPS2
-
 
 def _check_times(t_s: np.ndarray, n: int | None = None) -> np.ndarray:
     t = np.asarray(t_s, dtype=np.float64)
@@ -297,4 +295,3 @@ def position_at(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, t: float) -
     return float(z_m[k] + v_mps[k] * tau + 0.5 * slope * tau * tau)
 
 
-GRAVITY_MPS2 = STANDARD_GRAVITY_MPS2
