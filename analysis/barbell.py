@@ -169,15 +169,16 @@ class BarbellAnalysis:
     def to_contract(self) -> dict[str, Any]:
         """``{"reps": [...], "set": {...}, "sets": [...]}`` as in CLI-CONTRACT.md ``replay``.
 
-        ``set`` describes the last set (zeros when there is no rep); ``sets``
-        lists every set.
+        ``set`` describes the last set; with no rep at all it is
+        ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}``
+        (absent is None, never 0). ``sets`` lists every set.
         """
         last = self.sets[-1] if self.sets else None
         set_obj = (
             {"reps": last.reps, "best_mean_velocity_mps": last.best_mean_velocity_mps,
              "velocity_loss_pct": last.velocity_loss_pct}
             if last is not None
-            else {"reps": 0, "best_mean_velocity_mps": 0.0, "velocity_loss_pct": 0.0}
+            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}
         )
         return {
             "reps": [r.to_contract() for r in self.reps],
@@ -323,6 +324,9 @@ class BarbellEngine:
             raise ValueError("all chunks must consistently have fused angles or not")
         if self._t.size and samples.t_ns[0] < self._t[-1]:
             raise ValueError("samples must be pushed in time order")
+        if not (np.isfinite(samples.accel_mps2).all() and np.isfinite(samples.gyro_radps).all()
+                and (samples.angles_rad is None or np.isfinite(samples.angles_rad).all())):
+            raise ValueError("accel_mps2, gyro_radps and angles_rad must be finite (no NaN/inf)")
         def join(old: np.ndarray, new: np.ndarray) -> np.ndarray:
             return new if old.shape[0] == 0 else np.concatenate([old, new])  # (never written to in place)
 

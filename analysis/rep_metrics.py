@@ -25,7 +25,9 @@ Definitions (CLI-CONTRACT.md ``replay``; DESIGN.md section 6)
 * RFD (EXPERIMENTAL: no published validation for a bar IMU; for
   eccentric-first lifts force is already high at the turnaround, so this is not
   the isometric RFD of the literature -- compare within an athlete over time
-  only). Onset = concentric start. ``dF/dt`` by a 20 ms central difference
+  only). F is first smoothed by a centred 40 ms moving average (also for peak
+  force): the maximum of noisy differences is otherwise biased upwards.
+  Onset = concentric start. ``dF/dt`` by a 20 ms central difference
   ``(F(t + 10 ms) - F(t - 10 ms)) / 0.02 s`` (F linearly interpolated);
   peak RFD = its largest value from onset to the time of peak force;
   ``RFD_0-100ms = (F(onset + 100 ms) - F(onset)) / 0.1 s`` (None when the
@@ -48,6 +50,8 @@ RFD_HALF_STEP_S: float = 0.010
 """Half step of the central difference for dF/dt (20 ms total)."""
 RFD_EARLY_WINDOW_S: float = 0.100
 """Window of the early RFD (onset to onset + 100 ms)."""
+FORCE_SMOOTHING_S: float = 0.040
+"""Centred moving average (s) applied to the force before peak force and RFD."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,38 @@ def force_n(load_kg: float, accel_mps2: np.ndarray | float) -> np.ndarray | floa
     return load_kg * (np.asarray(accel_mps2, dtype=np.float64) + STANDARD_GRAVITY_MPS2)
 
 
+def moving_average(t_s: np.ndarray, y: np.ndarray, width_s: float) -> np.ndarray:
+    """Centred moving average of y over ``[t - width/2, t + width/2]`` for irregular samples.
+
+    ``(Y(t + w/2) - Y(t - w/2)) / w`` with Y the trapezoid integral of y (linear
+    interpolation between samples, held constant beyond the ends); exact on
+    linear signals away from the ends.
+    """
+    if not width_s > 0:
+        raise ValueError(f"width_s must be > 0, got {width_s}")
+    t = np.asarray(t_s, dtype=np.float64)
+    yy = np.asarray(y, dtype=np.float64)
+    if t.size < 2:
+        return yy.copy()
+    dt = np.diff(t)
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (yy[1:] + yy[:-1]) * dt)])
+    slope = np.where(dt > 0, np.diff(yy) / np.where(dt > 0, dt, 1.0), 0.0)
+
+    def integral_at(x: np.ndarray) -> np.ndarray:  # exact for y linear between samples
+        k = np.clip(np.searchsorted(t, x, side="right") - 1, 0, t.size - 2)
+        tau = x - t[k]
+        return integral[k] + yy[k] * tau + 0.5 * slope[k] * tau * tau
+
+    h = 0.5 * width_s
+    lo = np.maximum(t - h, t[0])
+    hi = np.minimum(t + h, t[-1])
+    span = hi - lo
+    out = yy.copy()
+    ok = span > 0
+    out[ok] = (integral_at(hi[ok]) - integral_at(lo[ok])) / span[ok]
+    return out
+
+
 def central_difference_rate(
     t_s: np.ndarray, y: np.ndarray, at_s: np.ndarray, half_step_s: float = RFD_HALF_STEP_S
 ) -> np.ndarray:
@@ -122,6 +158,7 @@ def concentric_metrics(
     start_s: float,
     end_s: float,
     load_kg: float,
+    force_smoothing_s: float = FORCE_SMOOTHING_S,
 ) -> ConcentricMetrics:
     """Metrics of the concentric phase ``[start_s, end_s]`` (see module docstring).
 
@@ -136,6 +173,11 @@ def concentric_metrics(
         Concentric bounds: zero crossings of v (``start_s < end_s``).
     load_kg : float
         Bar load (> 0).
+    force_smoothing_s : float
+        Width (s) of the centred moving average applied to F before peak
+        force and RFD (sensor noise would otherwise bias a maximum of
+        differences upwards, more so at higher sample rates); 0 disables it.
+        Mean power uses the unsmoothed F.
 
     Returns
     -------
@@ -187,10 +229,13 @@ def concentric_metrics(
 
     f = load_kg * (aa + g)
     mean_power = float(np.trapezoid(f * vv, tt) / duration)
-    ipf = int(np.argmax(f))
-    peak_force = float(f[ipf])
 
     f_all = load_kg * (a + g)
+    if force_smoothing_s > 0:
+        f_all = moving_average(t, f_all, force_smoothing_s)
+    f_con = np.interp(tt, t, f_all)
+    ipf = int(np.argmax(f_con))
+    peak_force = float(f_con[ipf])
     rfd_at = tt[: ipf + 1]
     rfd = central_difference_rate(t, f_all, rfd_at)
     peak_rfd = float(np.max(rfd))

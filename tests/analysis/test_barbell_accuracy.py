@@ -114,4 +114,20 @@ def test_still_bar_has_no_reps():
     acc = np.tile([0.0, 0.0, 9.80665], (n, 1)) + rng.normal(0, 0.05, (n, 3))
     res = analyse_session(ImuSamples(t_ns, acc, rng.normal(0, 0.002, (n, 3)), np.zeros((n, 3))), "back_squat", 100)
     assert res.reps == [] and res.sets == []
-    assert res.to_contract()["set"] == {"reps": 0, "best_mean_velocity_mps": 0.0, "velocity_loss_pct": 0.0}
+    assert res.to_contract()["set"] == {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}
+    acc[5, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        analyse_session(ImuSamples(t_ns, acc, np.zeros((n, 3)), None), "back_squat", 100)
+
+
+def test_stress_rate_1khz_and_peak_force_against_truth():
+    s = simulate_session("back_squat", 100.0, 3, rate_hz=1000.0, seed=4, lead_in_s=1.5, tail_s=1.5)
+    res = analyse_session(s.to_imu_samples(), "back_squat", 100.0)
+    assert len(res.reps) == 3
+    g = 9.80665
+    for r, t in zip(res.reps, s.reps, strict=True):
+        assert r.mean_velocity_mps == pytest.approx(t.mean_velocity_mps, abs=0.02)
+        # peak force on the bar: truth m (max a + g); noise adds a little to a maximum
+        assert r.peak_force_n == pytest.approx(100.0 * (t.peak_accel_mps2 + g), rel=0.05)
+        assert r.time_to_peak_velocity_s == pytest.approx(t.time_to_peak_velocity_s, abs=0.08)
+        assert r.rfd_0_100ms_n_per_s is not None

@@ -8,6 +8,7 @@ from analysis.rep_metrics import (
     central_difference_rate,
     concentric_metrics,
     force_n,
+    moving_average,
     set_velocity_loss_pct,
     velocity_loss_pct,
 )
@@ -31,7 +32,7 @@ def quadratic_then_brake(c: float, t1: float, brake: float, pre_s: float = 0.05)
 def test_rfd_of_quadratic_velocity_is_2mc():
     m, c = 100.0, 3.0
     t, v, a, z, _, t_end = quadratic_then_brake(c, 0.4, 6.0)
-    res = concentric_metrics(t, v, a, z, 0.0, t_end, m)
+    res = concentric_metrics(t, v, a, z, 0.0, t_end, m, force_smoothing_s=0.0)
     assert res.peak_rfd_n_per_s == pytest.approx(2 * m * c, rel=1e-6)
     assert res.rfd_0_100ms_n_per_s == pytest.approx(2 * m * c, rel=1e-6)
     assert res.peak_force_n == pytest.approx(m * (2 * c * 0.4 + G), rel=1e-6)
@@ -80,6 +81,26 @@ def test_rfd_0_100_is_none_for_short_concentric():
     a = np.gradient(v, t)
     z = np.cumsum(v) * 0.001
     assert concentric_metrics(t, v, a, z, 0.0, 0.08, 20.0).rfd_0_100ms_n_per_s is None
+
+
+def test_smoothing_keeps_the_closed_form_rfd_and_reduces_noise_bias():
+    m, c = 100.0, 3.0
+    t, v, a, z, _, t_end = quadratic_then_brake(c, 0.4, 6.0)
+    res = concentric_metrics(t, v, a, z, 0.0, t_end, m)  # default 40 ms smoothing: linear F unchanged inside
+    assert res.peak_rfd_n_per_s == pytest.approx(2 * m * c, rel=1e-3)
+    noisy = a + np.random.default_rng(0).normal(0, 0.5, a.size)
+    raw = concentric_metrics(t, v, noisy, z, 0.0, t_end, m, force_smoothing_s=0.0).peak_rfd_n_per_s
+    smooth = concentric_metrics(t, v, noisy, z, 0.0, t_end, m).peak_rfd_n_per_s
+    assert abs(smooth - 2 * m * c) < abs(raw - 2 * m * c)
+
+
+def test_moving_average_exact_on_linear_and_validates():
+    t = np.sort(np.random.default_rng(1).uniform(0, 1, 300))
+    y = 2.0 + 3.0 * t
+    inner = (t > 0.05) & (t < 0.95)
+    np.testing.assert_allclose(moving_average(t, y, 0.04)[inner], y[inner], rtol=1e-9)
+    with pytest.raises(ValueError, match="width_s"):
+        moving_average(t, y, 0.0)
 
 
 def test_central_difference_exact_on_quadratic():
