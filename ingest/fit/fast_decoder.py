@@ -240,17 +240,19 @@ class _LocalState:
         self.sizes = [-1] * 16
         self.appends: list[Any] = [None] * 16
         self.hooks: list[Any] = [None] * 16
+        self.poison: list[tuple[str, int] | None] = [None] * 16
         self.hsize = [-1] * 256  # message size per header byte; < 0: careful path
         self.happ: list[Any] = [None] * 256
         self.max_size = 0
 
-    def define(self, local: int, size: int, append: Any, hook: Any) -> None:
+    def define(self, local: int, size: int, append: Any, hook: Any, poison: tuple[str, int] | None = None) -> None:
         self.sizes[local] = size
         self.appends[local] = append
         self.hooks[local] = hook
+        self.poison[local] = poison
         self.max_size = max(self.max_size, size)
         for h in (local, local | 0x10, local | 0x20, local | 0x30):  # bits 4-5 are ignored in data headers
-            self.hsize[h] = -3 if hook is not None else size
+            self.hsize[h] = -3 if hook is not None or poison is not None else size
             self.happ[h] = append
 
 
@@ -356,6 +358,11 @@ class _Walker:
         s = st.sizes[local]
         if s < 0:
             raise _Damage("malformed FIT data", f"data message with undefined local message type {local}", pos)
+        poison = st.poison[local]
+        if poison is not None:
+            if pos + 1 + poison[1] > n:
+                raise _Damage("truncated file", f"expected {poison[1]} bytes of message, got {n - pos - 1}", pos)
+            raise _Damage("malformed FIT data", poison[0], pos)
         if pos + 1 + s > n:
             raise _Damage("truncated file", f"expected a {s}-byte message, got {n - pos - 1} bytes", pos)
         if h & 0x80:
@@ -367,40 +374,45 @@ class _Walker:
         return pos + s + 1
 
     def _definition(self, pos: int, st: _LocalState) -> int:
+        """Parse a definition message in fitparse's read order (so the same damage is reported)."""
         data = self.data
         n = len(data)
         h = data[pos]
         local = h & 0x0F
-        if pos + 6 > n:
-            raise _Damage("truncated file", "expected a 6-byte definition header", pos)
+        if pos + 3 > n:
+            raise _Damage("truncated file", "expected the definition's reserved and architecture bytes", pos + 1)
         endian = ">" if data[pos + 2] else "<"
+        if pos + 6 > n:
+            raise _Damage("truncated file", "expected the definition's message number and field count", pos + 3)
         mesg_num = int.from_bytes(data[pos + 3:pos + 5], "big" if endian == ">" else "little")
         nf = data[pos + 5]
         p = pos + 6
-        if p + 3 * nf > n:
-            raise _Damage("truncated file", f"expected {3 * nf} bytes of field definitions", p)
+        poison: tuple[str, int] | None = None  # (reason, payload bytes fitparse reads before failing)
         fields: list[tuple[int, int, BaseSpec]] = []
-        for i in range(nf):
-            num, size, bt = data[p + 3 * i], data[p + 3 * i + 1], data[p + 3 * i + 2]
+        for _ in range(nf):
+            if p + 3 > n:
+                raise _Damage("truncated file", f"expected 3 bytes of field definition, got {n - p}", p)
+            num, size, bt = data[p], data[p + 1], data[p + 2]
             base = BASE_TYPES.get(bt, BASE_BYTE)
             if size % base.size:
                 raise _Damage("malformed FIT data",
                               f"field {num} of message {mesg_num}: expected a size that is a multiple of "
-                              f"{base.size} for {base.name}, got {size}", p + 3 * i)
-            if size == 0:
-                raise FastDecodeUnsupported(f"zero-size field {num} in message {mesg_num}", p + 3 * i)
+                              f"{base.size} for {base.name}, got {size}", p)
+            if size == 0 and poison is None:  # fitparse fails on the first data message
+                poison = (f"Invalid struct format: field {num} of message {mesg_num} has size 0",
+                          sum(f[1] for f in fields))
             fields.append((num, size, base))
-        p += 3 * nf
+            p += 3
         dev_fields: list[tuple[int, int, int, _DevField]] = []
         if h & 0x20:
             if p + 1 > n:
                 raise _Damage("truncated file", "expected the developer field count", p)
             nd = data[p]
             p += 1
-            if p + 3 * nd > n:
-                raise _Damage("truncated file", f"expected {3 * nd} bytes of developer field definitions", p)
-            for i in range(nd):
-                num, size, idx = data[p + 3 * i], data[p + 3 * i + 1], data[p + 3 * i + 2]
+            for _ in range(nd):
+                if p + 3 > n:
+                    raise _Damage("truncated file", f"expected 3 bytes of developer field definition, got {n - p}", p)
+                num, size, idx = data[p], data[p + 1], data[p + 2]
                 dtype = self.dev_types.get(idx)
                 if dtype is None:
                     raise _Damage("malformed FIT data",
@@ -408,11 +420,13 @@ class _Walker:
                 dev = dtype.get(num)
                 if dev is None:
                     raise _Damage("malformed FIT data", f"No such field {num} for dev_data_index {idx}", p)
-                if size == 0 or size % dev.base.size:
-                    raise FastDecodeUnsupported(
-                        f"developer field {dev.name!r}: size {size} is not a multiple of {dev.base.size}", p)
-                dev_fields.append((num, size, idx, dev))
-            p += 3 * nd
+                # fitparse reads size // base size values of a developer field (no size check)
+                eff = size // dev.base.size * dev.base.size
+                if eff == 0 and poison is None:
+                    poison = (f"Invalid struct format: developer field {dev.name!r} has size {size}",
+                              sum(f[1] for f in fields) + sum(f[1] for f in dev_fields))
+                dev_fields.append((num, eff, idx, dev))
+                p += 3
         key = (mesg_num, endian, tuple(fields), tuple(dev_fields))
         g = self.groups.get(key)
         if g is None:
@@ -424,7 +438,7 @@ class _Walker:
             hook = lambda off, g=g: self._developer_data_id(off, g)  # noqa: E731
         elif mesg_num == MESG_FIELD_DESCRIPTION:
             hook = lambda off, g=g: self._field_description(off, g)  # noqa: E731
-        st.define(local, g.size, g.offs.append, hook)
+        st.define(local, g.size, g.offs.append, hook, poison)
         spec = message_spec(mesg_num)
         if spec is not None and spec.name in STORED_MESSAGES:
             for num, _, _ in fields:
@@ -1011,6 +1025,74 @@ def _accumulate(walk: _Walk, decoders: list[_GroupDecoder | None]) -> dict[tuple
 
 
 # ------------------------------------------------------------------------------------------
+# Values fitparse's data processor fails on (in any message type, stored or not)
+
+_MAX_EPOCH_S = 253402300799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
+_MIN_EPOCH_S = -62135596800  # 0001-01-01T00:00:00Z
+
+
+def _value_damage(walk: _Walk, data_u8: np.ndarray) -> tuple[int, str] | None:
+    """The first message whose date/time field fitparse's processor raises on, if any.
+
+    fitparse converts date_time, local_date_time and localtime_into_day values of every message
+    it reads; an array or string value there, a time of day outside 0..86399 or a date past year
+    9999 raises, which stops fitparse at that message. Returns (header offset, reason).
+    """
+    first: tuple[int, str] | None = None
+    for g in walk.groups:
+        if not g.offs:
+            continue
+        spec = message_spec(g.mesg_num)
+        if spec is None:
+            continue
+        start = 0
+        for num, size, base in g.fields:
+            fs = spec.fields.get(num)
+            kind = fs.special if fs is not None else None
+            if kind in ("date_time", "local_date_time", "localtime_into_day"):
+                bad = _bad_time_rows(data_u8, g, start, size, base, kind)
+                if bad is not None:
+                    off = g.offs[bad] - 1
+                    if first is None or off < first[0]:
+                        first = (off, f"{kind} field {fs.name!r} of {spec.name} has a value fitparse cannot convert")
+            start += size
+    return first
+
+
+def _bad_time_rows(data_u8: np.ndarray, g: _Group, start: int, size: int, base: BaseSpec, kind: str) -> int | None:
+    """Index of the first row of ``g`` whose value in this field makes fitparse raise."""
+    offs = np.asarray(g.offs, dtype=np.int64)
+    mat = data_u8[offs[:, None] + np.arange(start, start + size, dtype=np.int64)]
+    if base.kind == "byte":  # a tuple unless every byte is 0xFF
+        bad = ~(mat == 0xFF).all(axis=1)
+    elif base.kind == "string":  # a str unless empty
+        bad = mat[:, 0] != 0
+    elif size > base.size:  # an array: always a tuple
+        bad = np.ones(offs.size, dtype=bool)
+    else:
+        dt_ = np.dtype(g.endian + base.np_code) if base.size > 1 else np.dtype(base.np_code)
+        v = np.ascontiguousarray(mat).view(dt_)[:, 0]
+        if base.kind == "float":
+            valid = ~np.isnan(v)
+            if kind == "localtime_into_day":
+                bad = valid
+            else:
+                x = v.astype(np.float64) + FIT_EPOCH_S
+                bad = valid & ((x > _MAX_EPOCH_S) | ((x < _MIN_EPOCH_S) if kind == "local_date_time" else False))
+        else:
+            valid = v != base.invalid
+            if kind == "localtime_into_day":
+                bad = valid & ((v < 0) | (v >= 86400))
+            elif base.size == 8:
+                x = v.astype(np.float64) + FIT_EPOCH_S
+                bad = valid & ((x > _MAX_EPOCH_S) | ((x < _MIN_EPOCH_S) if kind == "local_date_time" else False))
+            else:
+                return None
+    idx = np.flatnonzero(bad)
+    return int(idx[0]) if idx.size else None
+
+
+# ------------------------------------------------------------------------------------------
 # Merge
 
 
@@ -1078,6 +1160,13 @@ def decode_fast(data: bytes) -> DecodedFit:
     except (IndexError, struct.error, ValueError) as exc:  # a walker bug must not pass silently
         raise FastDecodeUnsupported(f"header walk failed: {type(exc).__name__}: {exc}") from exc
     data_u8 = np.frombuffer(data, dtype=np.uint8)
+    damage = _value_damage(walk, data_u8)
+    if damage is not None:  # fitparse stops there: keep what comes before
+        cut, reason = damage
+        for g in walk.groups:
+            g.offs = [o for o in g.offs if o <= cut]
+        walk.compressed = [c for c in walk.compressed if c < cut]
+        walk.error = f"malformed FIT data: {reason} (at byte offset {cut})"
     decoders: list[_GroupDecoder | None] = []
     for g in walk.groups:
         if g.offs and message_name(g.mesg_num) in STORED_MESSAGES:

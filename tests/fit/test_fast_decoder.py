@@ -275,17 +275,29 @@ def test_chained_and_trailing_garbage() -> None:
     assert _same(one + two[:100], "chained, truncated").error is not None
 
 
-def test_unsupported_is_raised_with_offset() -> None:
+def test_misaligned_developer_field_like_fitparse() -> None:
+    """A uint16 developer field declared 3 bytes wide: fitparse reads one value (2 bytes) and
+    goes on with the third byte as the next header; the fast decoder reproduces that."""
     w = RawFitWriter()
     w.define(0, 207, [(3, 1, 0x02)])
     w.data(0, [0])
     w.define(1, 206, [(0, 1, 0x02), (1, 1, 0x02), (2, 1, 0x02), (3, 4, 0x07)])
-    w.data(1, [0, 0, 0x84, "odd"])  # uint16 developer field ...
-    w.define(2, 20, [(253, 4, 0x86)], [(0, 3, 0)])  # ... declared 3 bytes wide
-    w.data(2, [1_000_000_000], [b"\x01\x02\x03"], dev_types=[0x0D])
+    w.data(1, [0, 0, 0x84, "odd"])
+    w.define(2, 20, [(253, 4, 0x86)], [(0, 3, 0)])
+    w.data(2, [1_000_000_000], [b"\x01\x02\x02"], dev_types=[0x0D])  # third byte 0x02: a data header
+    _same(w.to_bytes(), "misaligned developer field")
+
+
+def test_unsupported_is_raised_for_float_components() -> None:
+    """record.speed written as float32: fitparse expands it unmasked; we do not, we ask for fitparse."""
+    w = RawFitWriter()
+    w.define(0, 20, [(253, 4, 0x86), (6, 4, 0x88)])
+    w.data(0, [1_000_000_000, 3.5])
+    data = w.to_bytes()
     with pytest.raises(FastDecodeUnsupported) as exc:
-        decode_fast(w.to_bytes())
-    assert exc.value.offset is not None and "multiple" in str(exc.value)
+        decode_fast(data)
+    assert "float" in exc.value.reason
+    assert decode_fitparse(data).get("record").objects("enhanced_speed") == [3.5 / 1000]
 
 
 def test_crc16_matches_the_sdk_algorithm() -> None:
@@ -453,3 +465,26 @@ def test_comparison_detects_differences() -> None:
         with pytest.raises(AssertionError):
             assert_same(oracle, mutated(fn), fn.__name__)
     assert_same(oracle, decode_fast(data), "unchanged")
+
+
+@pytest.mark.parametrize("case", ["time_of_day", "date_time_array", "zero_size_field"])
+def test_fitparse_processor_failures_in_skipped_messages(case: str) -> None:
+    """fitparse stops at a message it cannot convert even when we do not store that message
+    type; the fast decoder stops at the same message, keeping what comes before."""
+    w = RawFitWriter()
+    w.define(0, 20, [(253, 4, 0x86), (3, 1, 0x02)])
+    w.data(0, [1_000_000_000, 120])
+    if case == "time_of_day":
+        w.define(1, 3, [(28, 4, 0x86)])  # user_profile.wake_time: seconds into the day
+        w.data(1, [3600])
+        w.data(1, [90_000])  # 25:00 -> fitparse: ValueError
+    elif case == "date_time_array":
+        w.define(1, 21, [(253, 8, 0x86)])  # event.timestamp as two uint32 -> TypeError
+        w.data(1, [[1_000_000_001, 1_000_000_002]])
+    else:
+        w.define(1, 21, [(253, 4, 0x86), (0, 0, 0x00)])  # zero-size field: struct error on first use
+        w.data(1, [1_000_000_001, b""])
+    w.data(0, [1_000_000_003, 121])
+    fast = _same(w.to_bytes(), case)
+    assert fast.error is not None and fast.error.startswith("malformed FIT data")
+    assert fast.get("record").objects("heart_rate") == [120]
