@@ -86,9 +86,14 @@ async def stream_async(
     virtual_rate_hz: float | None = None, wait_s: float = 30.0,
     on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
     virtual_motion: SimulatedSet | None = None, virtual_connection_interval_s: float | None = None,
-    policy: LinkPolicy | None = None,
+    virtual_frames_per_notification: int = 1, policy: LinkPolicy | None = None,
 ) -> StreamRun:
-    """The stream as a coroutine; see ``run_stream``. ``virtual_motion`` replaces the simulated set."""
+    """The stream as a coroutine; see ``run_stream``.
+
+    Beyond the CLI's options: ``virtual_motion`` replaces the simulated set, and
+    ``virtual_connection_interval_s`` / ``virtual_frames_per_notification`` turn on the device's
+    connection-event bunching and frame packing (see ``RadioModel``).
+    """
     _check(address, name, virtual, rate_hz, virtual_loss, virtual_rate_hz, duration_s, virtual_disconnect_at)
     say = on_message or (lambda _m: None)
     device: VirtualWitMotion | None = None
@@ -109,7 +114,8 @@ async def stream_async(
         link = VirtualLink()
         try:
             radio = RadioModel(connection_interval_s=virtual_connection_interval_s, loss=virtual_loss,
-                               disconnect_at_s=virtual_disconnect_at, seed=seed)
+                               disconnect_at_s=virtual_disconnect_at, seed=seed,
+                               frames_per_notification=virtual_frames_per_notification)
             device = VirtualWitMotion(link, motion, radio=radio,
                                       stress_rate_hz=device_rate_hz if stress else None)
         except VirtualDeviceError as exc:

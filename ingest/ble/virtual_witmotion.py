@@ -53,11 +53,14 @@ class RadioModel:
     loss: float = 0.0  # probability that a notification is lost
     disconnect_at_s: float | None = None  # the device drops the link this long after streaming starts
     readvertise_after_s: float = 0.3  # radio silence after the forced disconnect
+    frames_per_notification: int = 1  # >1: frames leaving together are packed into one notification
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.loss < 1.0:
             raise VirtualDeviceError(f"loss must be in [0, 1), got {self.loss}")
+        if not 1 <= self.frames_per_notification <= 12:
+            raise VirtualDeviceError("frames_per_notification must be 1..12 (12 frames fill a 247-byte MTU)")
         if self.connection_interval_s is not None and not 0.0075 <= self.connection_interval_s <= 4.0:
             raise VirtualDeviceError("connection_interval_s must be within BLE's 7.5 ms .. 4 s")
 
@@ -260,11 +263,17 @@ class VirtualWitMotion:
     async def _flush(self) -> None:
         pending, self._pending = self._pending, []
         sent_ns = self._now_ns()
-        for row, frame in pending:
-            if self._subscribed and self._peripheral is not None and await self._peripheral.notify(NOTIFY_UUID, frame):
-                self.truth.sent_ns[row] = sent_ns
-            else:
-                self.truth.status[row] = NO_LINK
+        per = self._radio.frames_per_notification
+        for i in range(0, len(pending), per):
+            rows = [row for row, _frame in pending[i:i + per]]
+            payload = b"".join(frame for _row, frame in pending[i:i + per])
+            sent = self._subscribed and self._peripheral is not None and await self._peripheral.notify(
+                NOTIFY_UUID, payload)
+            for row in rows:
+                if sent:
+                    self.truth.sent_ns[row] = sent_ns
+                else:
+                    self.truth.status[row] = NO_LINK
 
     async def _drop_link(self) -> None:
         if self._peripheral is None:
