@@ -79,7 +79,8 @@ def index_page(doc: Mapping[str, Any]) -> str:
         el("h1", "runstrong report"),
         el("p", f"Generated {_when(doc.get('generated_at'))}. "
                 + (f"Data since {_day(doc.get('since'))} only. " if doc.get("since") else "")
-                + (f"Last nightly run {_when(nightly.get('started_at'))}." if nightly else "No nightly run logged yet."),
+                + (f"Last nightly run completed before this report: {_when(nightly.get('started_at'))}." if nightly
+                   else "No nightly run logged yet."),
            class_="muted"),
         el("h2", "Athletes and data health"),
         table(["athlete", "runs", "strength sets", "barbell sessions", "last import", "files with problems",
