@@ -237,6 +237,20 @@ def _refine_period(x: np.ndarray, period: float) -> tuple[float, float]:
     return period, float(x.size)
 
 
+def _typical_band(late: np.ndarray, x: np.ndarray, period: float) -> float:
+    """How late samples typically arrive behind the envelope (periods): the median over windows of
+    about three connection events of the window's largest lateness. Robust to rare host hiccups,
+    which make a few samples very late."""
+    n = late.size
+    if n < 2:
+        return 0.0
+    w = _window_size(x, period)
+    nwin = n // w
+    if nwin < 3:
+        return float(late.max())
+    return float(np.median(late[: nwin * w].reshape(nwin, w).max(axis=1)))
+
+
 def _assign(x: np.ndarray, period: float) -> tuple[np.ndarray, float]:
     """Loss counts per sample and the envelope base (offset of device index 0 from ``x[0]``)."""
     n = x.size
@@ -253,7 +267,7 @@ def _assign(x: np.ndarray, period: float) -> tuple[np.ndarray, float]:
     # sample of a bunch looks late by the whole bunch): there, count losses only for samples
     # later than the bunching band seen over the segment.
     late = r - base - loss
-    band = float(np.quantile(late, 0.999)) if n > 1 else 0.0
+    band = _typical_band(late, x, period)
     start = int(np.searchsorted(x, x[-1] - (band + 1.0) * period))
     if 0 < start < n:
         tail = np.maximum(loss[start - 1], np.ceil(r[start:] - base - band - 0.5)).astype(np.int64)
@@ -414,9 +428,11 @@ class OnlineTimebase:
             late = low - self._base - self._loss
             if late < -0.5:  # the envelope is lower than thought
                 self._base += late
-            elif late >= 0.5 and len(window) > self.lookahead:
-                # The envelope rose by whole periods: samples were lost before this one. (At the
-                # end of a stream the window is short and may hold no envelope sample: no verdict.)
+            elif late >= 0.5 and len(window) > self.lookahead and window[-1] - window[0] > -0.5 * self.lookahead:
+                # The envelope rose by whole periods: samples were lost before this one. No verdict
+                # at the end of a stream (the short window may hold no envelope sample) nor inside a
+                # backlog flush (samples arriving much faster than the rate: they were delayed on the
+                # way, not lost; the envelope comes back once the backlog is through).
                 jump = int(np.floor(late + 0.5))
                 self._loss += jump
                 self.lost_samples += jump

@@ -166,3 +166,19 @@ def test_online_timebase_counts_a_lost_burst_but_not_a_hiccup() -> None:
     t2 = np.concatenate([*(on2.push(int(a), 1) for a in late[:2000]), on2.flush()])
     assert on2.lost_samples == 0
     assert np.all(np.diff(t2) > 0)
+
+
+def test_online_timebase_long_backlog_is_not_a_loss() -> None:
+    """A 650 ms stall (longer than the look-ahead) followed by a fast backlog flush: no sample is
+    lost, so the live times keep the nominal spacing instead of jumping and then piling up."""
+    arrival, truth, _k, _, rate = simulate(drift=0.0, interval_s=None, seed=8)
+    stalled = arrival.copy()
+    stall_end = stalled[1000] + 650_000_000
+    stalled[1000:1131] = stall_end + np.arange(131) * 30_000  # 131 samples flushed 30 us apart
+    stalled = np.maximum.accumulate(stalled)
+    on = OnlineTimebase(NOMINAL_HZ)
+    t = np.concatenate([*(on.push(int(a), 1) for a in stalled[:3000]), on.flush()])
+    assert on.lost_samples == 0
+    dt = np.diff(t) / 5e6
+    assert dt.min() > 0.5 and dt.max() < 1.5  # no jump, no pile-up
+    assert time_errors(t, truth[:3000], 1e9 / rate).max() < 0.6
