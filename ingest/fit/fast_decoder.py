@@ -1061,6 +1061,8 @@ def _value_damage(walk: _Walk, data_u8: np.ndarray) -> tuple[int, str] | None:
 
 def _bad_time_rows(data_u8: np.ndarray, g: _Group, start: int, size: int, base: BaseSpec, kind: str) -> int | None:
     """Index of the first row of ``g`` whose value in this field makes fitparse raise."""
+    if base.kind == "int" and size == base.size and base.size <= 4 and kind != "localtime_into_day":
+        return None  # 32-bit values always convert
     offs = np.asarray(g.offs, dtype=np.int64)
     mat = data_u8[offs[:, None] + np.arange(start, start + size, dtype=np.int64)]
     if base.kind == "byte":  # a tuple unless every byte is 0xFF

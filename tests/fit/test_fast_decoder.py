@@ -100,16 +100,17 @@ def oracle_futures(request: pytest.FixtureRequest) -> Iterator[dict[str, cf.Futu
     version and the source of fitparse_boundary.py and model.py, so a re-run only decodes what
     changed; RUNSTRONG_FIT_ORACLE_FRESH=1 (or ``pytest --cache-clear``) recomputes everything.
     """
-    cache_dir = Path(request.config.cache.mkdir("fit-oracle"))
-    fresh = os.environ.get("RUNSTRONG_FIT_ORACLE_FRESH") == "1"
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    cache_dir = Path(cache.mkdir("fit-oracle")) if cache is not None else None
+    fresh = os.environ.get("RUNSTRONG_FIT_ORACLE_FRESH") == "1" or cache_dir is None
     ex = cf.ProcessPoolExecutor(max_workers=2)
     futs: dict[str, cf.Future[DecodedFit]] = {}
-    pending: list[tuple[str, Path]] = []
+    pending: list[tuple[str, Path | None]] = []
     # biggest first, so the long ones overlap
     for rel in sorted(CORPUS, key=lambda f: -(SAMPLE_DIR / f).stat().st_size):
         data = (SAMPLE_DIR / rel).read_bytes()
-        cached = cache_dir / f"{_oracle_key(data)}.pickle"
-        if cached.is_file() and not fresh:
+        cached = cache_dir / f"{_oracle_key(data)}.pickle" if cache_dir is not None else None
+        if cached is not None and cached.is_file() and not fresh:
             fut: cf.Future[DecodedFit] = cf.Future()
             fut.set_result(pickle.loads(cached.read_bytes()))
             futs[rel] = fut
@@ -119,7 +120,7 @@ def oracle_futures(request: pytest.FixtureRequest) -> Iterator[dict[str, cf.Futu
     yield futs
     for rel, cached in pending:
         fut = futs[rel]
-        if fut.done() and not fut.cancelled() and fut.exception() is None:
+        if cached is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
             cached.write_bytes(pickle.dumps(fut.result()))
     ex.shutdown(cancel_futures=True)
 
