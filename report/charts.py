@@ -43,7 +43,7 @@ _RC = {
     "svg.fonttype": "path",
     "svg.hashsalt": "runstrong",
     "font.family": "DejaVu Sans",
-    "font.size": 10,
+    "font.size": 11,
     "axes.edgecolor": INK,
     "axes.labelcolor": INK,
     "xtick.color": INK,
@@ -151,7 +151,7 @@ def adherence_chart(
     _date_axis(ax)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, framealpha=0.9)
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=9, framealpha=0.9)
     desc = f"{len(weeks)} weeks; sessions per week as bars, target {target_sessions} as a dashed line."
     return to_svg(fig, title=title, desc=desc)
 
@@ -171,7 +171,7 @@ def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral
     ax.set_ylim(bottom=0)
     ax.set_ylabel("volume load, kg (reps x kg)")
     _date_axis(ax)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
     return to_svg(fig, title=title, desc=f"{len(weeks)} weeks of volume load in kg.")
 
 
@@ -211,7 +211,7 @@ def series_chart(
         ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
     ax.set_ylabel(ylabel)
     _date_axis(ax)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
@@ -223,6 +223,7 @@ def lv_profile_chart(
     line_points: Sequence[Sequence[float]] | None = None,
     mvt_mps: float | None = None,
     e1rm_kg: float | None = None,
+    point_label: str = "mean concentric velocity, best rep of each set",
 ) -> str:
     """Load-velocity points, the fitted line (two (load, velocity) points evaluated by the analysis)
     and the minimal velocity threshold."""
@@ -231,7 +232,7 @@ def lv_profile_chart(
         return empty_chart(title, "No barbell reps with velocity yet")
     fig, ax = _fig()
     ax.plot(loads_kg, velocities_mps, linestyle="none", marker="o", color=OKABE_ITO["blue"],
-            label="mean concentric velocity per rep")
+            label=point_label)
     if line_points:
         (x0, y0), (x1, y1) = line_points[0], line_points[-1]
         ax.plot([x0, x1], [y0, y1], color=OKABE_ITO["vermillion"], linestyle="--",
@@ -242,7 +243,7 @@ def lv_profile_chart(
         ax.axvline(e1rm_kg, color=OKABE_ITO["green"], linestyle="-.", label=f"e1RM {e1rm_kg:.1f} kg")
     ax.set_xlabel("load, kg")
     ax.set_ylabel("velocity, m/s")
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)
     return to_svg(fig, title=title, desc=f"{len(loads_kg)} reps.")
 
 
@@ -293,5 +294,5 @@ def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], 
     ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label="TSB (form)")
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
     return to_svg(fig, title=title, desc=f"{len(days)} days.")

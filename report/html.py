@@ -163,7 +163,8 @@ td { max-width: 28rem; }
 th { background: #eef2f6; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .88rem; color: #4a4a4a; }
-svg.chart { width: 100%; height: auto; max-width: 100%; display: block; }
+svg.chart { width: 100%; height: auto; display: block; }
+.chart-scroll { overflow-x: auto; max-width: 100%; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 1rem; }
 footer { margin-top: 3rem; font-size: .85rem; color: #4a4a4a; }
 @media (max-width: 480px) {
@@ -171,6 +172,7 @@ footer { margin-top: 3rem; font-size: .85rem; color: #4a4a4a; }
   h1 { font-size: 1.3rem; }
   .card-value { font-size: 1.15rem; }
   table { font-size: .82rem; }
+  svg.chart { min-width: 30rem; }  /* keep chart text legible: scroll the chart sideways instead */
 }
 @media print { a { color: #000; } .banner { border-width: 1px; } }
 """

@@ -16,7 +16,7 @@ RFD_CAVEAT = ("Rate of force development (RFD) and time to peak velocity from a 
 
 
 def _fig(svg: str, caption: Any) -> Safe:
-    return el("figure", trusted_svg(svg), el("figcaption", caption))
+    return el("figure", el("div", trusted_svg(svg), class_="chart-scroll"), el("figcaption", caption))
 
 
 def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> str:
@@ -143,7 +143,8 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
             by_ex.setdefault(r.get("exercise") or "unknown", []).append(r)
         for ex, rr in by_ex.items():
             out.append(_fig(
-                charts.lv_profile_chart(ex, [r["load_kg"] for r in rr], [r["mean_velocity_mps"] for r in rr]),
+                charts.lv_profile_chart(ex, [r["load_kg"] for r in rr], [r["mean_velocity_mps"] for r in rr],
+                                        point_label="mean concentric velocity of each rep"),
                 f"{ex}: mean concentric velocity of each rep against its load, n = {len(rr)} reps at "
                 f"{len({r['load_kg'] for r in rr})} load(s). No profile line or e1RM in this build (the "
                 "load-velocity analysis is not available)."))
