@@ -48,6 +48,10 @@ class SensorNotFoundError(SensorClientError):
     pass
 
 
+class BluetoothUnavailableError(SensorClientError):
+    pass
+
+
 class UnknownSensorError(SensorClientError):
     pass
 
@@ -130,8 +134,11 @@ class SensorClient:
         try:
             device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s,
                                                               backend=self._scanner_backend)
+        except OSError as exc:  # BlueZ: no D-Bus system bus socket, no adapter
+            raise BluetoothUnavailableError(f"Bluetooth is not available on this machine ({exc}); "
+                                            "try --virtual") from exc
         except BleakError as exc:
-            raise SensorClientError(f"Bluetooth scan failed: {exc}") from exc
+            raise BluetoothUnavailableError(f"Bluetooth scan failed: {exc}") from exc
         if device is None:
             wanted = f"address {self._address}" if self._address else f"name {self._name!r}"
             raise SensorNotFoundError(f"no sensor with {wanted} advertised within {timeout_s:.0f} s")

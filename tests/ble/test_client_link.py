@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bleak.backends.scanner import BaseBleakScanner
 
 from ingest.ble.client import (
     LINK_EVENT,
+    BluetoothUnavailableError,
     ConfigurationError,
     LinkLostError,
     LinkPolicy,
@@ -209,5 +211,27 @@ def test_auto_picks_heart_rate_from_gatt_services() -> None:
         await strap.advertise()  # a real strap advertises again after a disconnect; Bumble needs telling
         with pytest.raises(ConfigurationError, match="chooses its own rate"):
             await _client(link, asyncio.Queue(), name="Polar H10", rate_hz=200.0).connect()
+
+    asyncio.run(main())
+
+
+class NoBusScanner(BaseBleakScanner):
+    """What BlueZ does on a machine without a D-Bus system bus: the socket is missing."""
+
+    def __init__(self, detection_callback: Any, service_uuids: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(detection_callback, service_uuids)
+
+    async def start(self) -> None:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    async def stop(self) -> None:
+        pass
+
+
+def test_no_bluetooth_is_a_clear_error() -> None:
+    async def main() -> None:
+        client = SensorClient(asyncio.Queue(), name="WT901BLE68", scanner_backend=NoBusScanner)
+        with pytest.raises(BluetoothUnavailableError, match="Bluetooth is not available on this machine"):
+            await client.connect()
 
     asyncio.run(main())
