@@ -213,6 +213,11 @@ def run_demo(
         for stale in (db, db.with_name(db.name + ".wal")):
             if stale.exists():
                 stale.unlink()
+        landing = db.with_name(db.name + ".landing")  # a crashed earlier demo's unmerged sessions
+        if landing.is_dir():
+            for f in landing.iterdir():
+                if f.name.endswith((".duckdb", ".duckdb.wal")):
+                    f.unlink()
     else:
         db = Path(db_path).expanduser()
     con = open_store(db, wait_s=5.0, on_wait=log)
