@@ -73,3 +73,22 @@ def test_export_is_a_snapshot(make_store, tmp_path):
     again = export_parquet(con, out)
     assert again["tables"]["record"]["files"] == 4
     assert not list((out / "record").glob("athlete=bob"))
+
+
+def test_stream_tables_take_their_sessions_athlete_and_month(make_store, tmp_path):
+    from store.writers import insert_rows
+
+    con, _ = make_store()
+    insert_rows(con, "stream_session", [{"athlete": "carol", "session_id": "s1", "sensor": "witmotion",
+                                         "started_at": dt.datetime(2025, 6, 30, 23, 59, tzinfo=UTC),
+                                         "anchor_t_ns": 0, "status": "complete"}])
+    insert_rows(con, "imu_sample", [{"session_id": "s1", "t_ns": 1_751_327_999_000_000_000 + i * 5_000_000,
+                                     "az_mps2": 9.81} for i in range(400)])  # crosses into July: same partition
+    insert_rows(con, "stream_gap", [{"session_id": "s1", "start_ns": 1, "end_ns": 2}])
+    summary = export_parquet(con, tmp_path / "pq")
+    for table, rows in (("imu_sample", 400), ("stream_gap", 1), ("stream_session", 1)):
+        files = list((tmp_path / "pq" / table).rglob("*.parquet"))
+        assert [f.parent.relative_to(tmp_path / "pq" / table).as_posix() for f in files] == [
+            "athlete=carol/year=2025/month=6"], table
+        assert summary["tables"][table]["rows"] == rows
+        assert pq.read_table(files[0]).num_rows == rows
