@@ -232,6 +232,7 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
                          "mean_velocity_mps": v, "peak_rfd_n_per_s": 3000.0 + 100 * i})
     insert_rows(con, "stream_session", sessions)
     insert_rows(con, "rep", reps)
+    insert_rows(con, "stream_gap", [{"session_id": "sess1", "start_ns": 10**9, "end_ns": 3 * 10**9}])
     res = build_report(con, tmp_path / "o")
     import json
 
@@ -246,3 +247,7 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
     assert [t["e1rm_kg"] for t in nm["e1rm_trend"]] == [pytest.approx(orm.e1rm_kg)]
     page = Path(res["pages"][0]).read_text()
     assert f"e1RM {orm.e1rm_kg:.1f} kg" in page
+    # the session with a link gap is in the data-quality section, with its 2 s gap
+    gaps = doc["athletes"][0]["data_health"]["sessions_with_gaps"]
+    assert [(g["session_id"], g["gaps"], g["gap_s"]) for g in gaps] == [("sess1", 1, 2.0)]
+    assert "Streamed sessions with link gaps or lost samples (n = 1)" in page
