@@ -102,9 +102,10 @@ def _data_quality(rep: Mapping[str, Any]) -> list[Safe]:
     h = rep.get("data_health", {})
     out = [el("h2", "Data quality", id="data-quality")]
     failed = h.get("files_failed", [])
-    out.append(table(["file", "problem", "when"], [[f["path"], f.get("reason"), _when(f.get("logged_at"))]
-                                                    for f in failed],
-                     caption=f"Files that failed to import (n = {len(failed)})"))
+    out.append(table(["file", "problem", "attempts", "last attempt"],
+                     [[f["path"], f.get("reason"), fmt(f.get("attempts")), _when(f.get("logged_at"))] for f in failed],
+                     caption=f"Files that failed to import (n = {len(failed)}); nightly retries them until they "
+                             "are imported or removed"))
     partial = h.get("files_partial", [])
     out.append(table(["file", "problem"], [[f["path"], f.get("reason")] for f in partial],
                      caption=f"Files only partly readable, readable part kept (n = {len(partial)})"))

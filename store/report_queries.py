@@ -55,8 +55,8 @@ def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                (SELECT count(*) FROM stream_session s WHERE s.athlete = n.athlete) AS stream_sessions,
                (SELECT max(imported_at) FROM source_file f WHERE f.athlete = n.athlete) AS last_import_at,
                (SELECT count(*) FROM source_file f WHERE f.athlete = n.athlete) AS files_imported,
-               (SELECT count(*) FROM import_event e WHERE e.athlete = n.athlete AND e.status = 'failed')
-                   AS files_failed,
+               (SELECT count(DISTINCT path) FROM import_event e WHERE e.athlete = n.athlete
+                    AND e.status = 'failed') AS files_failed,
                (SELECT min(started_at) FROM activity x WHERE x.athlete = n.athlete) AS first_activity_at,
                (SELECT max(started_at) FROM activity x WHERE x.athlete = n.athlete) AS last_activity_at
         FROM names n LEFT JOIN athlete a USING (athlete)
@@ -67,11 +67,19 @@ def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     """Files that failed or were only partly readable, runs excluded (and why), stream sessions with gaps."""
+    # one row per file and problem (nightly retries a failed file every run), latest attempt first;
+    # a file imported since (repaired in place) is no longer a problem
     failed = _iso_rows(_rows(
         con,
-        "SELECT path, status, reason, logged_at FROM import_event WHERE athlete = ? AND status IN ('failed', 'partial') "
-        "ORDER BY logged_at DESC, path",
-        [athlete],
+        """
+        SELECT path, status, reason, max(logged_at) AS logged_at, count(*) AS attempts
+        FROM import_event
+        WHERE athlete = ? AND status = 'failed'
+          AND path NOT IN (SELECT path FROM source_file WHERE athlete = ? AND status = 'imported')
+        GROUP BY path, status, reason
+        ORDER BY logged_at DESC, path
+        """,
+        [athlete, athlete],
     ))
     partial = _iso_rows(_rows(
         con,
@@ -80,7 +88,7 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
         [athlete],
     ))
     skipped = int(con.execute(
-        "SELECT count(*) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
+        "SELECT count(DISTINCT path) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
     ).fetchall()[0][0])
     excluded = _iso_rows(_rows(
         con,
@@ -107,7 +115,8 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     ))
     return {
         "files_failed": [r for r in failed if r["status"] == "failed"],
-        "files_partial": [*partial, *[r for r in failed if r["status"] == "partial"]],
+        # partial files are in the ledger (their readable part was kept); the events repeat them
+        "files_partial": partial,
         "files_skipped": skipped,
         "runs_excluded_by_user": excluded,
         "sessions_with_gaps": gaps,

@@ -116,3 +116,20 @@ def test_locked_store_raises_quickly_with_the_holder(tmp_path, watch):
     res = run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=2,
                       log=lambda m: None)
     assert res["imported"] == 2
+
+
+def test_a_failing_file_is_reported_once_per_file(tmp_path):
+    watch = tmp_path / "inbox"
+    watch.mkdir()
+    shutil.copy(RUNS / FILES[1], watch / FILES[1])
+    (watch / "garbage.fit").write_bytes(b"this is not a FIT file at all")
+    db, out = tmp_path / "rs.duckdb", tmp_path / "report"
+    first = run_nightly(db_path=db, watch_dir=watch, out_dir=out, athlete="jane", wait_s=2, log=lambda m: None)
+    assert (first["imported"], first["failed"], first["exit_code"]) == (1, 1, 1)
+    assert first["failed_files"] == [str(watch / "garbage.fit")]
+    second = run_nightly(db_path=db, watch_dir=watch, out_dir=out, athlete="jane", wait_s=2, log=lambda m: None)
+    assert (second["imported"], second["failed"]) == (0, 1)
+    doc = json.loads((out / "report.json").read_text())
+    failed = doc["athletes"][0]["data_health"]["files_failed"]
+    assert [(f["path"], f["attempts"]) for f in failed] == [(str(watch / "garbage.fit"), 2)]
+    assert "garbage.fit" in (out / "athlete-jane.html").read_text()
