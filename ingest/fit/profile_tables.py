@@ -24,7 +24,7 @@ FIT_EPOCH_S: int = 631065600  # 1989-12-31T00:00:00Z in Unix seconds (fitparse's
 SPECIAL_TYPES: frozenset[str] = frozenset({"bool", "date_time", "local_date_time", "localtime_into_day"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one instance per base type: identity hash, cheap in dict keys
 class BaseSpec:
     """One FIT base type as fitparse reads it."""
 
@@ -93,10 +93,7 @@ class FieldSpec:
     components: tuple[ComponentSpec, ...]
     subfields: tuple[FieldSpec, ...]
     refs: tuple[tuple[int, int], ...]  # sub-field selectors: (reference field def_num, raw value)
-
-    @property
-    def special(self) -> str | None:
-        return self.type_name if self.type_name in SPECIAL_TYPES else None
+    special: str | None = None  # the type name when fitparse's data processor converts it
 
     @property
     def has_accumulating_component(self) -> bool:
@@ -133,9 +130,11 @@ def _field_spec(f: Any, refs: tuple[tuple[int, int], ...] = ()) -> FieldSpec:
         _field_spec(sf, tuple((int(r.def_num), int(r.raw_value)) for r in sf.ref_fields))
         for sf in (getattr(f, "subfields", None) or ())
     )
-    return FieldSpec(name=str(f.name), def_num=int(f.def_num), type_name=str(t.name),
+    type_name = str(t.name)
+    return FieldSpec(name=str(f.name), def_num=int(f.def_num), type_name=type_name,
                      values=dict(values) if values else None, scale=_num_or_none(f.scale),
-                     offset=_num_or_none(f.offset), components=_components(f), subfields=subs, refs=refs)
+                     offset=_num_or_none(f.offset), components=_components(f), subfields=subs, refs=refs,
+                     special=type_name if type_name in SPECIAL_TYPES else None)
 
 
 @cache
