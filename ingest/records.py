@@ -114,6 +114,8 @@ class ActivityData:
     utc_offset_s: int | None = None
     device: str | None = None
     name: str | None = None
+    #: 'utc', or 'device_relative' when the FIT clock counted from device power-on (no date known)
+    time_reference: str = "utc"
 
     def __post_init__(self) -> None:
         if self.started_at.tzinfo is None:

@@ -22,6 +22,10 @@ def imported_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
 
 
+#: Exclusion reason recorded automatically for activities without a calendar date.
+RELATIVE_TIME_REASON = "device-relative timestamps (the watch had no date): excluded from time-based analysis"
+
+
 class ActivityBuffer:
     """Rows of several imported files, written with one INSERT per table by :meth:`flush`.
 
@@ -35,6 +39,7 @@ class ActivityBuffer:
         self.laps: list[dict] = []
         self.sets: list[dict] = []
         self.records: list[tuple[str, str, RecordArrays]] = []
+        self.exclusions: list[dict] = []
         self.files = 0
         self.record_count = 0
 
@@ -76,8 +81,12 @@ class ActivityBuffer:
                     "device": a.device,
                     "name": a.name,
                     "sets": len(a.sets),
+                    "time_reference": a.time_reference,
                 }
             )
+            if a.time_reference != "utc":
+                self.exclusions.append({"athlete": athlete, "activity_id": a.activity_id,
+                                        "reason": RELATIVE_TIME_REASON, "excluded_at": _now()})
             if len(rec):
                 self.records.append((athlete, a.activity_id, rec))
                 total += len(rec)
@@ -93,6 +102,7 @@ class ActivityBuffer:
         insert_rows(con, "activity", self.activities)
         insert_rows(con, "lap", self.laps)
         insert_rows(con, "strength_set", self.sets)
+        insert_rows(con, "activity_exclusion", self.exclusions)
         if self.records:
             lengths = [len(r) for _, _, r in self.records]
             cols: dict[str, object] = {

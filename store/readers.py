@@ -33,7 +33,7 @@ def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime 
         """
         SELECT a.activity_id, a.source_sha256, a.sport, a.sub_sport, a.started_at, a.duration_s, a.distance_m,
                a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.avg_power_w, a.sets, a.name, a.device,
-               e.reason
+               e.reason, a.time_reference
         FROM activity a
         LEFT JOIN activity_exclusion e USING (athlete, activity_id)
         WHERE a.athlete = ? AND (?::TIMESTAMPTZ IS NULL OR a.started_at >= ?::TIMESTAMPTZ)
@@ -60,6 +60,7 @@ def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime 
                 "name": r[12],
                 "device": r[13],
                 "excluded_reason": r[14],
+                "time_reference": r[15],
             }
         )
     return out

@@ -57,8 +57,8 @@ def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                (SELECT count(*) FROM source_file f WHERE f.athlete = n.athlete) AS files_imported,
                (SELECT count(DISTINCT path) FROM import_event e WHERE e.athlete = n.athlete
                     AND e.status = 'failed') AS files_failed,
-               (SELECT min(started_at) FROM activity x WHERE x.athlete = n.athlete) AS first_activity_at,
-               (SELECT max(started_at) FROM activity x WHERE x.athlete = n.athlete) AS last_activity_at
+               (SELECT min(started_at) FROM activity x WHERE x.athlete = n.athlete AND x.time_reference = 'utc') AS first_activity_at,
+               (SELECT max(started_at) FROM activity x WHERE x.athlete = n.athlete AND x.time_reference = 'utc') AS last_activity_at
         FROM names n LEFT JOIN athlete a USING (athlete)
         ORDER BY n.athlete
         """,

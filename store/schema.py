@@ -296,6 +296,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "activity.time_reference: FIT files whose clock is device-relative",
+        """
+        -- FIT date_time values below 0x10000000 are seconds since device power-on, not UTC
+        -- (FIT profile, type date_time). Such activities have no calendar date.
+        ALTER TABLE activity ADD COLUMN time_reference VARCHAR DEFAULT 'utc';  -- 'utc' | 'device_relative'
+        """,
+    ),
 )
 
 

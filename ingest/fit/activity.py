@@ -21,6 +21,10 @@ from ingest.records import ActivityData, LapRow, RecordArrays, SetRow
 #: Sports whose FIT cadence is strides/min per leg: steps/min = 2 x (cadence + fractional_cadence).
 FOOT_SPORTS = frozenset({"running", "walking", "hiking", "generic_foot", "trail_running"})
 SEMICIRCLE_TO_DEG = 180.0 / 2**31
+#: FIT date_time values below 0x10000000 s (after the FIT epoch 1989-12-31) are device-relative
+#: (seconds since power-on), not UTC: FIT profile, type date_time, "min".
+FIT_EPOCH_S = 631065600
+RELATIVE_TIME_LIMIT_S = FIT_EPOCH_S + 0x10000000
 
 
 class NotAnActivity(Exception):
@@ -225,6 +229,7 @@ def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
                 utc_offset_s=utc_offset,
                 device=device,
                 name=_name(name),
+                time_reference="device_relative" if w.start_s < RELATIVE_TIME_LIMIT_S else "utc",
             )
         )
     return out

@@ -255,3 +255,15 @@ def test_generated_run_with_developer_power(tmp_path):
     runs = list(readers.run_records(con, "default"))
     assert len(runs) == 1 and np.isfinite(runs[0].power_w).all()
     assert runs[0].t_ns[0] == int(start.timestamp() * 1e9)
+
+
+def test_device_relative_clock_is_flagged_and_excluded(corpus_db):
+    """FIT date_time below 0x10000000 counts from power-on: no calendar date, so no weekly analysis."""
+    con, summary = corpus_db
+    res = next(f for f in summary.files if f.path.endswith("antfs-dump.63.fit"))
+    act = next(a for a in readers.activities(con, "default") if a["activity_id"] == res.activity_ids[0])
+    assert act["time_reference"] == "device_relative"
+    assert act["excluded_reason"].startswith("device-relative timestamps")
+    normal = next(f for f in summary.files if f.path.endswith("activity-small-fenix2-run.fit"))
+    act = next(a for a in readers.activities(con, "default") if a["activity_id"] == normal.activity_ids[0])
+    assert act["time_reference"] == "utc" and act["excluded_reason"] is None
