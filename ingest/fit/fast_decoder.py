@@ -776,8 +776,6 @@ def _render_component(c: ComponentSpec, target: FieldSpec, cval: np.ndarray, val
                 s = looked[v]
                 out[i] = s if s is not None else _special_py(int(v) if is_int else v, special)
             return out
-    if special in ("bool", "localtime_into_day"):
-        return _special_array(x, valid, special)
     return _special_array(x, valid, special)
 
 
@@ -1152,15 +1150,22 @@ def _maybe_numeric(col: np.ndarray) -> np.ndarray:
 def decode_fast(data: bytes) -> DecodedFit:
     """Decode ``data`` into the columns of every type in STORED_MESSAGES (decoder='fast').
 
-    Raises :class:`FastDecodeUnsupported` for input whose fitparse result it does not reproduce.
+    Raises :class:`FastDecodeUnsupported` for input whose fitparse result it does not reproduce
+    (and, rather than leaking ``IndexError`` & co., if the decoder itself trips over the input).
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
+    stage = "header walk"
     try:
         walk = _Walker(data).run()
-    except (IndexError, struct.error, ValueError) as exc:  # a walker bug must not pass silently
-        raise FastDecodeUnsupported(f"header walk failed: {type(exc).__name__}: {exc}") from exc
+        stage = "column decode"
+        return _decode_walked(data, walk)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error) as exc:
+        raise FastDecodeUnsupported(f"{stage} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _decode_walked(data: bytes, walk: _Walk) -> DecodedFit:
     data_u8 = np.frombuffer(data, dtype=np.uint8)
     damage = _value_damage(walk, data_u8)
     if damage is not None:  # fitparse stops there: keep what comes before
