@@ -50,7 +50,7 @@ class RadioModel:
     """What the radio does to the stream; everything is off by default."""
 
     connection_interval_s: float | None = None  # bunching: frames leave only at connection events
-    loss: float = 0.0  # probability that a notification is lost
+    loss: float = 0.0  # probability that a frame is lost (one frame per notification unless packed)
     disconnect_at_s: float | None = None  # the device drops the link this long after streaming starts
     readvertise_after_s: float = 0.3  # radio silence after the forced disconnect
     frames_per_notification: int = 1  # >1: frames leaving together are packed into one notification
