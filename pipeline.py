@@ -24,6 +24,10 @@ class UsageError(Exception):
     """Bad arguments detected after parsing (exit code 2)."""
 
 
+class CommandFailed(Exception):
+    """An expected failure with a one-line message (exit code 1)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # output helpers
 
@@ -282,14 +286,27 @@ def _warn_exercise(exercise: str) -> None:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from ingest.ble.stream_cli import run_stream
+    from ingest.ble.client import SensorClientError
+    from ingest.ble.stream_cli import StreamError, run_stream
     from store.athletes import validate_slug
 
     validate_slug(args.athlete)
     _warn_exercise(args.exercise)
     if not (args.address or args.name or args.virtual):
         raise UsageError("stream needs one of --address, --name or --virtual")
-    doc = run_stream(
+    try:
+        doc = _run_stream(args, run_stream)
+    except (StreamError, SensorClientError) as exc:
+        raise CommandFailed(str(exc)) from None
+    emit(args, doc, _summary_human)
+    if doc.get("error"):
+        info(f"runstrong stream: {doc['error']} (data up to then is stored)")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return run_stream(
         db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise, load_kg=args.load_kg,
         address=args.address, name=args.name, virtual=args.virtual, sensor=args.sensor, rate_hz=args.rate_hz,
         duration_s=args.duration, record=Path(args.record) if args.record else None, vl_stop_pct=args.vl_stop,
@@ -297,8 +314,6 @@ def cmd_stream(args: argparse.Namespace) -> int:
         virtual_disconnect_at=args.virtual_disconnect_at, virtual_rate_hz=args.virtual_rate_hz,
         wait_s=args.wait, on_rep=_rep_printer(args), on_message=info,
     )
-    emit(args, doc, _summary_human)
-    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -310,7 +325,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     doc = replay_capture(
         Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
         load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
-        on_rep=_rep_printer(args) if not args.json else None, on_message=info,
+        on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
     )
     emit(args, doc, _summary_human)
     return EXIT_OK
@@ -490,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, AthleteError) as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE
-    except (CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:
+    except (CommandFailed, CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -82,3 +82,32 @@ def test_athlete_env_default(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNSTRONG_DB", str(tmp_path / "env.duckdb"))
     args = pipeline.parse_args(["activities"])
     assert args.athlete == "envy" and args.db == str(tmp_path / "env.duckdb")
+
+
+def test_stream_virtual_then_replay_through_the_cli(tmp_path):
+    """Done-when of the streaming issue, through the real CLI: live rep lines, lost_samples 0,
+    and record -> replay gives identical rep metrics (stored once)."""
+    db, cap = tmp_path / "x.duckdb", tmp_path / "set.capture.jsonl"
+    r = run("stream", "--virtual", "--exercise", "back_squat", "--load-kg", "100", "--reps", "3", "--json",
+            "--record", str(cap), db=db)
+    assert r.returncode == 0, r.stderr
+    live_lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rep ")]
+    assert len(live_lines) == 3
+    doc = json.loads(r.stdout)
+    assert doc["stream"]["lost_samples"] == 0 and doc["stream"]["gaps"] == []
+    assert len(doc["reps"]) == 3 and doc["set"]["reps"] == 3
+    r2 = run("replay", str(cap), "--exercise", "back_squat", "--load-kg", "100", "--json", db=db)
+    assert r2.returncode == 0, r2.stderr
+    again = json.loads(r2.stdout)
+    assert again["session_id"] == doc["session_id"]
+    assert again["reps"] == doc["reps"]
+    r3 = run("sets", "--json", db=db)
+    sensor_sets = [s for s in json.loads(r3.stdout)["sets"] if s["source"] == "sensor"]
+    assert len(sensor_sets) == 1 and sensor_sets[0]["reps"] == 3  # replaying its own capture stored it once
+
+
+def test_replay_of_a_damaged_capture_is_a_one_line_error(tmp_path):
+    cap = tmp_path / "bad.capture.jsonl"
+    cap.write_text('{"format": "something-else"}\n')
+    r = run("replay", str(cap), "--exercise", "back_squat", "--load-kg", "100", db=tmp_path / "x.duckdb")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "bad.capture.jsonl" in r.stderr
