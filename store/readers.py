@@ -111,43 +111,51 @@ def run_records(
     activity_ids: list[str] | None = None,
     include_excluded: bool = False,
 ) -> Iterator[RunRecords]:
-    """Per-record arrays of the athlete's runs, one :class:`RunRecords` per activity (one query)."""
-    cols = ", ".join(f"r.{c}" for c in _RUN_COLS)
-    tbl = con.execute(
+    """Per-record arrays of the athlete's runs, one :class:`RunRecords` per activity.
+
+    Two queries: the activities in order with their record counts, then every record column in
+    the same order as numeric arrays (no per-row Python strings), sliced by the counts.
+    """
+    where = """
+        WHERE a.athlete = ? AND a.sport IN (SELECT unnest(?::VARCHAR[]))
+          AND (?::VARCHAR[] IS NULL OR a.activity_id IN (SELECT unnest(?::VARCHAR[])))
+          AND (? OR a.activity_id NOT IN (SELECT activity_id FROM activity_exclusion WHERE athlete = ?))
+    """
+    params = [athlete, list(sports), activity_ids, activity_ids, include_excluded, athlete]
+    acts = con.execute(
         f"""
-        SELECT r.activity_id, r.t_ns, {cols}, a.sport
-        FROM record r JOIN activity a USING (athlete, activity_id)
-        WHERE r.athlete = ? AND a.sport IN (SELECT unnest(?::VARCHAR[]))
-          AND (?::VARCHAR[] IS NULL OR r.activity_id IN (SELECT unnest(?::VARCHAR[])))
-          AND (? OR r.activity_id NOT IN (SELECT activity_id FROM activity_exclusion WHERE athlete = ?))
-        ORDER BY a.started_at, r.activity_id, r.t_ns
+        SELECT a.activity_id, a.sport, count(r.t_ns)
+        FROM activity a JOIN record r USING (athlete, activity_id)
+        {where}
+        GROUP BY a.activity_id, a.sport, a.started_at
+        ORDER BY a.started_at, a.activity_id
         """,
-        [athlete, list(sports), activity_ids, activity_ids, include_excluded, athlete],
-    ).fetchnumpy()
-    ids = tbl["activity_id"]
-    if len(ids) == 0:
+        params,
+    ).fetchall()
+    if not acts:
         return
-    ids = np.asarray(ids, dtype=object)
-    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(ids)]])
-
-    def col(name: str) -> np.ndarray:
-        v = tbl[name]
-        if np.ma.isMaskedArray(v):
-            return np.ma.filled(v.astype(np.float64), np.nan)
-        return np.asarray(v, dtype=np.float64)
-
-    arrays = {c: col(c) for c in _RUN_COLS}
-    t_ns = np.asarray(tbl["t_ns"], dtype=np.int64)
-    sport = np.asarray(tbl["sport"], dtype=object)
-    for s, e in zip(starts, ends, strict=True):
+    cols = ", ".join(f"r.{c}" for c in _RUN_COLS)
+    tbl = con.sql(
+        f"""
+        SELECT r.t_ns, {cols}
+        FROM activity a JOIN record r USING (athlete, activity_id)
+        {where}
+        ORDER BY a.started_at, a.activity_id, r.t_ns
+        """,
+        params=params,
+    ).to_arrow_table()
+    t_ns = tbl.column("t_ns").to_numpy()
+    arrays = {c: tbl.column(c).to_numpy().astype(np.float64, copy=False) for c in _RUN_COLS}
+    start = 0
+    for activity_id, sport, n in acts:
+        end = start + int(n)
         yield RunRecords(
-            activity_id=str(ids[s]),
-            t_ns=t_ns[s:e],
-            sport=str(sport[s]),
-            **{c: arrays[c][s:e] for c in _RUN_COLS},
+            activity_id=str(activity_id),
+            t_ns=np.asarray(t_ns[start:end], dtype=np.int64),
+            sport=str(sport),
+            **{c: arrays[c][start:end] for c in _RUN_COLS},
         )
+        start = end
 
 
 def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
