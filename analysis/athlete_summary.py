@@ -71,7 +71,11 @@ class AthleteSummary:
         at the week's last day); strength (``sessions``, ``target_sessions``,
         ``adherence``, ``sets``, ``volume_load_kg``, ``zone_sets``,
         ``sets_without_e5rm``, bilateral/unilateral sets and volume,
-        ``cumulative_sessions``, ``exercises``); ``period``: ``"baseline"``,
+        ``cumulative_sessions``, ``exercises``; the per-session prescription check:
+        ``sessions_meeting_prescription`` (sessions with 3-5 zone sets of one exercise),
+        ``sessions_zone_undecidable``, ``prescription_met`` (meeting sessions >= target),
+        ``bilateral_trained``, ``unilateral_trained``, ``session_details``, see
+        :class:`analysis.training_load.WeeklyStrength`); ``period``: ``"baseline"``,
         ``"block"`` (the latest strength block), or ``None``.
     daily : list of dict
         ``date, trimp, ctl, atl, tsb`` per local day (CTL/ATL: 42/7-day EWMA,
@@ -359,7 +363,10 @@ def summarise_athlete(
             sd.pop("week_start")
             row.update(sd)
         else:
-            row.update({"sessions": 0, "cumulative_sessions": 0, "volume_load_kg": 0.0, "zone_sets": 0})
+            row.update({"sessions": 0, "cumulative_sessions": 0, "volume_load_kg": 0.0, "zone_sets": 0,
+                        "sessions_meeting_prescription": 0, "sessions_zone_undecidable": 0,
+                        "prescription_met": False, "bilateral_trained": False, "unilateral_trained": False,
+                        "session_details": []})
 
     run_rows = [
         {

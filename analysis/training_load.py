@@ -227,6 +227,10 @@ class StrengthSet:
     session_key : str or None
         Activity or stream session the set belongs to; sets without one are
         grouped into sessions by time (see :func:`weekly_strength`).
+    source : str or None
+        ``'fit'`` (watch) or ``'sensor'`` (a streamed/replayed barbell set). A sensor
+        session usually holds one set, so sensor sets join the training session of
+        the set before them when it is close in time (see :func:`weekly_strength`).
     """
 
     started_at_ns: int
@@ -235,6 +239,7 @@ class StrengthSet:
     load_kg: float | None
     set_type: str = "active"
     session_key: str | None = None
+    source: str | None = None
 
 
 def _parse_time_ns(v: Any) -> int:
@@ -270,6 +275,7 @@ def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[Strength
                 load_kg=None if r.get("load_kg") is None else float(r["load_kg"]),
                 set_type=str(r.get("set_type") or "active"),
                 session_key=r.get("session_key") or r.get("activity_id") or r.get("session_id"),
+                source=r.get("source") or (None if r.get("activity_id") or not r.get("session_id") else "sensor"),
             )
         )
     return out
@@ -309,6 +315,21 @@ class WeeklyStrength:
     bilateral_volume_load_kg, unilateral_volume_load_kg : float
     cumulative_sessions : int
         Sessions up to and including this week.
+    sessions_meeting_prescription : int
+        Sessions with 3-5 zone sets (``zone_sets_per_session``) of at least one exercise.
+    sessions_zone_undecidable : int
+        Sessions not meeting the prescription where sets without an e5RM could have made
+        them meet it (an exercise's zone sets + its 3-5-rep loaded sets without e5RM >= 3).
+    prescription_met : bool
+        ``sessions_meeting_prescription >= target_sessions``.
+    bilateral_trained, unilateral_trained : bool
+        At least one active set of a bilateral / unilateral exercise this week.
+    session_details : list of dict
+        Per session, oldest first: ``local_date``, ``sets``, ``zone_sets_by_exercise``
+        (exercise -> zone sets), ``meets_prescription``, ``zone_undecidable``,
+        ``bilateral``, ``unilateral``.
+    exercises : dict
+        Exercise -> active sets.
     """
 
     week_start: str
@@ -325,6 +346,12 @@ class WeeklyStrength:
     bilateral_volume_load_kg: float = 0.0
     unilateral_volume_load_kg: float = 0.0
     cumulative_sessions: int = 0
+    sessions_meeting_prescription: int = 0
+    sessions_zone_undecidable: int = 0
+    prescription_met: bool = False
+    bilateral_trained: bool = False
+    unilateral_trained: bool = False
+    session_details: list[dict] = field(default_factory=list)
     exercises: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -339,6 +366,7 @@ def weekly_strength(
     target_sessions_per_week: int = 2,
     zone_reps: tuple[int, int] = (3, 5),
     zone_pct_e5rm: tuple[float, float] = (0.80, 1.00),
+    zone_sets_per_session: tuple[int, int] = (3, 5),
     session_gap_s: float = 3 * 3600.0,
     first_week: _dt.date | None = None,
     last_week: _dt.date | None = None,
@@ -354,6 +382,15 @@ def weekly_strength(
     against the target (2/week), and the bilateral/unilateral split from
     ``analysis.exercises`` (unknown exercises count as volume only). Weeks
     without sessions between the first and last week are included (zeros).
+
+    Per session, zone sets are counted per exercise; a session *meets the
+    prescription* when at least one exercise has ``zone_sets_per_session`` (3-5)
+    zone sets. Per week: sessions meeting it (against the target), and whether a
+    bilateral and a unilateral lift were both trained. Sessions: sets sharing a
+    ``session_key``; keyless sets are one session while consecutive keyless sets
+    are < ``session_gap_s`` apart; a sensor set (``source='sensor'``, one streamed
+    set per sensor session) joins the session of the set just before it (any
+    source) when that set started < ``session_gap_s`` earlier, else starts one.
 
     Parameters
     ----------
@@ -376,8 +413,9 @@ def weekly_strength(
         raise ValueError("target_sessions_per_week must be >= 1")
     lo_r, hi_r = zone_reps
     lo_p, hi_p = zone_pct_e5rm
-    if not (0 < lo_r <= hi_r and 0 < lo_p <= hi_p):
-        raise ValueError("zone_reps and zone_pct_e5rm must be increasing positive pairs")
+    lo_s, hi_s = zone_sets_per_session
+    if not (0 < lo_r <= hi_r and 0 < lo_p <= hi_p and 0 < lo_s <= hi_s):
+        raise ValueError("zone_reps, zone_pct_e5rm and zone_sets_per_session must be increasing positive pairs")
     e5 = dict(e5rm_kg or {})
     for k, v in e5.items():
         if not (v is not None and np.isfinite(v) and v > 0):
@@ -388,14 +426,21 @@ def weekly_strength(
     keys: list[str] = []
     last_t: int | None = None
     anon = 0
+    prev_t: int | None = None
     for s in rows:
-        if s.session_key:
+        if s.source == "sensor":
+            if prev_t is not None and (s.started_at_ns - prev_t) / 1e9 < session_gap_s:
+                keys.append(keys[-1])
+            else:
+                keys.append(f"s:{s.session_key or s.started_at_ns}")
+        elif s.session_key:
             keys.append(f"k:{s.session_key}")
         else:
             if last_t is None or (s.started_at_ns - last_t) / 1e9 > session_gap_s:
                 anon += 1
             keys.append(f"a:{anon}")
             last_t = s.started_at_ns
+        prev_t = s.started_at_ns
     zi = zone_info(tz)
     weeks_of = [week_start(_dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()) for s in rows]
     cand = [*weeks_of, *(week_start(w) for w in (first_week, last_week) if w is not None)]
@@ -410,10 +455,18 @@ def weekly_strength(
     sessions_in_week: list[set[str]] = [set() for _ in range(n_weeks)]
     session_week: dict[str, int] = {}
     lat_cache: dict[str | None, str | None] = {}
+    # per session: first local date, sets, zone sets and undecidable zone-rep sets per exercise, lateralities
+    per_session: dict[str, dict[str, Any]] = {}
     for s, key, wk in zip(rows, keys, weeks_of, strict=True):
         i = (wk - w0).days // 7
         # a session spanning midnight Sunday counts in the week it started
         i = session_week.setdefault(key, i)
+        sess = per_session.get(key)
+        if sess is None:
+            day = _dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()
+            sess = per_session[key] = {"week": i, "local_date": day.isoformat(), "sets": 0, "zone": {},
+                                       "undecided": {}, "bilateral": False, "unilateral": False}
+        sess["sets"] += 1
         ws = out[i]
         sessions_in_week[i].add(key)
         ws.sets += 1
@@ -424,6 +477,8 @@ def weekly_strength(
         if s.exercise not in lat_cache:
             lat_cache[s.exercise] = _laterality(s.exercise)
         lat = lat_cache[s.exercise]
+        if lat in ("bilateral", "unilateral"):
+            sess[lat] = True
         if lat == "bilateral":
             ws.bilateral_sets += 1
             ws.bilateral_volume_load_kg += vl
@@ -436,13 +491,31 @@ def weekly_strength(
             ref = e5.get(s.exercise) if s.exercise else None
             if ref is None:
                 ws.sets_without_e5rm += 1
+                if lo_r <= s.reps <= hi_r:
+                    sess["undecided"][s.exercise] = sess["undecided"].get(s.exercise, 0) + 1
             elif lo_r <= s.reps <= hi_r and lo_p * ref - 1e-9 <= s.load_kg <= hi_p * ref + 1e-9:
                 ws.zone_sets += 1
+                sess["zone"][s.exercise] = sess["zone"].get(s.exercise, 0) + 1
+    for sess in per_session.values():
+        ws = out[sess["week"]]
+        meets = any(lo_s <= n <= hi_s for n in sess["zone"].values())
+        undecidable = not meets and any(
+            sess["zone"].get(ex, 0) + n >= lo_s for ex, n in sess["undecided"].items())
+        ws.sessions_meeting_prescription += meets
+        ws.sessions_zone_undecidable += undecidable
+        ws.bilateral_trained |= sess["bilateral"]
+        ws.unilateral_trained |= sess["unilateral"]
+        ws.session_details.append({
+            "local_date": sess["local_date"], "sets": sess["sets"], "zone_sets_by_exercise": dict(sess["zone"]),
+            "meets_prescription": meets, "zone_undecidable": undecidable,
+            "bilateral": sess["bilateral"], "unilateral": sess["unilateral"]})
     cum = 0
     for ws, ss in zip(out, sessions_in_week, strict=True):
         ws.sessions = len(ss)
         cum += ws.sessions
         ws.cumulative_sessions = cum
         ws.adherence = ws.sessions / ws.target_sessions
+        ws.prescription_met = ws.sessions_meeting_prescription >= ws.target_sessions
+        ws.session_details.sort(key=lambda d: d["local_date"])
         ws.volume_load_kg = round(ws.volume_load_kg, 6)
     return out

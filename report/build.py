@@ -14,6 +14,7 @@ existing ``report.json`` is left as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -114,6 +115,17 @@ def run_economies(
     return [out[r["activity_id"]] for r in runs], len(todo)
 
 
+DEVICE_CLOCK_REASON = ("device-relative clock: the FIT file has no calendar date (time since the device was "
+                       "reset), so the run cannot be placed in a week; excluded from time-based analysis")
+
+
+def _undated(e: RunEconomy) -> RunEconomy:
+    """A run on a device-relative FIT clock: listed with the reason, never placed on the calendar
+    (its 1970-based date would stretch the weekly series over decades)."""
+    return dataclasses.replace(e, status="excluded", reason=DEVICE_CLOCK_REASON, started_at_ns=None,
+                               local_date=None, local_hour=None, trimp=None)
+
+
 def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm", "tz")}
 
@@ -155,6 +167,7 @@ def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | Non
     profile = _profile(row)
     runs = rq.run_activities(con, athlete, since=since)
     econ, computed = run_economies(con, athlete, runs, profile)
+    econ = [_undated(e) if r.get("time_reference", "utc") != "utc" else e for r, e in zip(runs, econ, strict=True)]
     sets = rq.strength_sets(con, athlete, since=since)
     reps = rq.reps(con, athlete, since=since)
     health = rq.data_health(con, athlete)

@@ -129,16 +129,21 @@ def empty_chart(title: str, message: str) -> str:
 
 
 def adherence_chart(
-    weeks: Sequence[str], sessions: Sequence[int], zone_sets: Sequence[int], *, target_sessions: int = 2
+    weeks: Sequence[str], sessions: Sequence[int], zone_sets: Sequence[int], *, target_sessions: int = 2,
+    meeting: Sequence[int] | None = None,
 ) -> str:
-    """Strength sessions per week against the target, and sets in the prescription zone."""
+    """Strength sessions per week against the target, sessions meeting the prescription (given), and
+    sets in the prescription zone."""
     title = "Strength sessions per week and sets in the prescription zone"
     if not weeks:
         return empty_chart(title, "No strength sessions recorded")
     x = _dates(weeks)
     fig, ax = _fig()
     edges = _week_edges(x)
-    ax.stairs(sessions, edges, fill=True, color=OKABE_ITO["blue"], label="sessions (bars)")
+    ax.stairs(sessions, edges, fill=True, color=OKABE_ITO["sky"], label="sessions (light bars)")
+    if meeting is not None:
+        ax.stairs(meeting, edges, fill=True, color=OKABE_ITO["blue"], hatch="//", edgecolor="white",
+                  label="meeting the prescription (dark, hatched)")
     ax.axhline(target_sessions, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
                label=f"target: {target_sessions} sessions/week")
     ax.set_ylabel("sessions")

@@ -41,6 +41,11 @@ def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
          "note": f"baseline {base['n_weeks']} wk" if base else "no pre-strength baseline"},
         {"label": "Strength sessions, total", "value": fmt(last.get("cumulative_sessions")),
          "note": f"latest week: {fmt(last.get('sessions'))} of {fmt(last.get('target_sessions', 2))} target"},
+        {"label": "Sessions meeting the prescription, latest week",
+         "value": f"{fmt(last.get('sessions_meeting_prescription', 0))} of {fmt(last.get('target_sessions', 2))}",
+         "note": (f"{_lat_text(last)}"
+                  + (f"; {last['sessions_zone_undecidable']} undecidable (no e5RM)"
+                     if last.get("sessions_zone_undecidable") else ""))},
         {"label": "Latest strength block", "value": f"{block['n_weeks']} wk" if block else "—",
          "note": f"from {block['first_week']} to {block['last_week']}" if block else "no strength block yet"},
         {"label": "EF proxy, block vs baseline",
@@ -53,24 +58,58 @@ def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
     return definition_cards(cards)
 
 
+def _lat_text(w: Mapping[str, Any]) -> str:
+    b, u = w.get("bilateral_trained"), w.get("unilateral_trained")
+    if b and u:
+        return "bilateral and unilateral lifts trained"
+    if b:
+        return "bilateral lifts only (no unilateral)"
+    if u:
+        return "unilateral lifts only (no bilateral)"
+    return "no lift of known laterality"
+
+
 def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
     sw = [w for w in weeks if w.get("sessions") is not None]
     target = sw[-1].get("target_sessions", 2) if sw else 2
-    out = [el("h2", "Prescription adherence per week", id="adherence"), el("p", PRESCRIPTION)]
+    out = [el("h2", "Prescription adherence per week", id="adherence"), el("p", PRESCRIPTION),
+           el("p", "A session meets the prescription when one exercise has 3-5 sets in the zone (3-5 reps at "
+                   "80-100 % of that exercise's estimated 5RM); a week meets it with two such sessions. Streamed "
+                   "barbell sets count in the training session they were lifted in.", class_="muted")]
     out.append(_fig(
         charts.adherence_chart([w["week_start"] for w in sw], [w.get("sessions", 0) for w in sw],
-                               [w.get("zone_sets", 0) for w in sw], target_sessions=target),
-        f"Bars: strength sessions per week (n = {len(sw)} weeks); dashed line: the target of {target}; dots: sets "
-        "of 3-5 reps at 80-100 % of the exercise's estimated 5RM."))
+                               [w.get("zone_sets", 0) for w in sw], target_sessions=target,
+                               meeting=[w.get("sessions_meeting_prescription", 0) for w in sw]),
+        f"Light bars: strength sessions per week; dark hatched bars: sessions meeting the prescription "
+        f"(n = {len(sw)} weeks); dashed line: the target of {target}; dots: sets of 3-5 reps at 80-100 % of the "
+        "exercise's estimated 5RM."))
     rows = []
     for w in reversed(sw[-16:]):
+        undec = w.get("sessions_zone_undecidable", 0)
         rows.append([w["week_start"], f"{w.get('sessions', 0)} / {w.get('target_sessions', target)}",
+                     f"{w.get('sessions_meeting_prescription', 0)} / {w.get('target_sessions', target)}"
+                     + (f" ({undec} undecidable)" if undec else ""),
                      fmt(w.get("sets", 0)), fmt(w.get("zone_sets", 0)), fmt(w.get("sets_without_e5rm", 0)),
-                     fmt(w.get("bilateral_sets", 0)), fmt(w.get("unilateral_sets", 0)),
+                     f"{fmt(w.get('bilateral_sets', 0))} / {fmt(w.get('unilateral_sets', 0))}",
+                     ("yes" if w.get("bilateral_trained") and w.get("unilateral_trained") else
+                      "no" if w.get("sessions") else "—"),
                      fmt(w.get("volume_load_kg"), 0, "kg")])
-    out.append(table(["week (Mon)", "sessions / target", "sets", "zone sets", "sets without e5RM", "bilateral sets",
-                      "unilateral sets", "volume load"], rows,
+    out.append(table(["week (Mon)", "sessions / target", "sessions meeting prescription / target", "sets",
+                      "zone sets", "sets without e5RM", "bilateral / unilateral sets", "both kinds trained",
+                      "volume load"], rows,
                      caption=f"Latest {len(rows)} weeks (local weeks, {s.get('tz', 'UTC')})"))
+    recent = [(w["week_start"], d) for w in sw[-4:] for d in (w.get("session_details") or [])]
+    if recent:
+        srows = []
+        for _wk, d in reversed(recent):
+            zs = d.get("zone_sets_by_exercise") or {}
+            srows.append([d.get("local_date"), fmt(d.get("sets")),
+                          ", ".join(f"{ex} {n}" for ex, n in sorted(zs.items())) or "none",
+                          "yes" if d.get("meets_prescription") else
+                          ("undecidable (no e5RM)" if d.get("zone_undecidable") else "no"),
+                          " + ".join(k for k in ("bilateral", "unilateral") if d.get(k)) or "—"])
+        out.append(table(["date (local)", "sets", "zone sets by exercise", "meets prescription", "lifts"], srows,
+                         caption=f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)"))
     if any(w.get("sets_without_e5rm") for w in sw):
         out.append(el("p", "Sets without an estimated 5RM for their exercise cannot be placed in or out of the "
                            "prescription zone; they count as volume only.", class_="muted"))

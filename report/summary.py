@@ -28,7 +28,7 @@ RATIO_PROXIES = ("ef_proxy", "hr_at_reference_speed_bpm", "speed_per_w_per_kg")
 def _mark_excluded(runs: Sequence[Mapping[str, Any]], econ: Sequence[RunEconomy]) -> list[RunEconomy]:
     out = []
     for r, e in zip(runs, econ, strict=True):
-        if r.get("excluded_reason") is not None:
+        if r.get("excluded_reason") is not None and e.status != "excluded":  # undated runs keep their reason
             e = dataclasses.replace(e, status="excluded", reason=f"excluded by the user: {r['excluded_reason']}")
         out.append(e)
     return out
@@ -37,7 +37,8 @@ def _mark_excluded(runs: Sequence[Mapping[str, Any]], econ: Sequence[RunEconomy]
 def _set_rows(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"started_at": s["started_at"], "exercise": s["exercise"], "reps": s["reps"], "load_kg": s["load_kg"],
-         "set_type": s["set_type"], "activity_id": s.get("activity_id"), "session_id": s.get("session_id")}
+         "set_type": s["set_type"], "activity_id": s.get("activity_id"), "session_id": s.get("session_id"),
+         "source": s.get("source")}
         for s in sets if s.get("started_at") is not None
     ]
 

@@ -126,7 +126,8 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
 def run_activities(
     con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Running activities (oldest first) with their user exclusion, if any."""
+    """Running activities (oldest first) with their user exclusion, if any, and their clock
+    (``time_reference``: ``'utc'`` or ``'device_relative'``, a FIT clock without a date)."""
     params: list[Any] = [athlete, list(RUN_SPORTS)]
     where = ""
     if since is not None:
@@ -136,7 +137,8 @@ def run_activities(
         con,
         f"""
         SELECT a.activity_id, a.started_at, a.name, a.sport, a.sub_sport, a.duration_s, a.distance_m,
-               a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.source_sha256, e.reason AS excluded_reason
+               a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.source_sha256, e.reason AS excluded_reason,
+               coalesce(a.time_reference, 'utc') AS time_reference
         FROM activity a LEFT JOIN activity_exclusion e USING (athlete, activity_id)
         WHERE a.athlete = ? AND list_contains(?, a.sport){where}
         ORDER BY a.started_at, a.activity_id

@@ -251,3 +251,88 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
     gaps = doc["athletes"][0]["data_health"]["sessions_with_gaps"]
     assert [(g["session_id"], g["gaps"], g["gap_s"]) for g in gaps] == [("sess1", 1, 2.0)]
     assert "Streamed sessions with link gaps or lost samples (n = 1)" in page
+
+
+def test_adherence_shows_the_per_session_prescription(built):
+    """build_history: two sessions a week of back squat 5, 5, 4 reps + split squat 8 reps, and no bar-velocity
+    data, so no e5RM: every session has three 3-5-rep back-squat sets that cannot be placed -> undecidable,
+    none meets the prescription; bilateral and unilateral lifts are both trained."""
+    doc = json.loads((built["out"] / "report.json").read_text())
+    alice = next(a for a in doc["athletes"] if a["athlete"] == "alice")
+    weeks = [w for w in alice["summary"]["weeks"] if w["sessions"]]
+    assert len(weeks) == 10
+    for w in weeks:
+        assert (w["sessions_meeting_prescription"], w["sessions_zone_undecidable"]) == (0, 2)
+        assert w["prescription_met"] is False
+        assert w["bilateral_trained"] and w["unilateral_trained"]
+        assert [d["zone_undecidable"] for d in w["session_details"]] == [True, True]
+        assert all(d["sets"] == 4 and d["zone_sets_by_exercise"] == {} for d in w["session_details"])
+    page = (built["out"] / page_name("alice")).read_text()
+    adh = page[page.index('id="adherence"'):page.index('id="strength"')]
+    assert "sessions meeting prescription / target" in adh
+    assert "0 / 2 (2 undecidable)" in adh
+    assert "undecidable (no e5RM)" in adh  # the per-session table
+    assert "bilateral + unilateral" in adh
+    cards = page[page.index('id="headline"'):page.index('id="adherence"')]
+    assert "Sessions meeting the prescription, latest week" in cards and "2 undecidable (no e5RM)" in cards
+
+
+def test_zone_sessions_from_a_bar_velocity_e5rm(make_store, tmp_path):
+    """Streamed sets at three loads give back squat an e5RM; FIT sessions with 3 sets at ~90 % of it meet the
+    prescription, a FIT session with 2 such sets does not, and the streamed sets count in no extra session."""
+    import datetime as dt
+
+    from analysis import load_velocity as lv
+    from store.writers import insert_rows
+    from tests.report.report_testdata import strength_activity, write
+
+    con, _ = make_store()
+    day = dt.datetime(2025, 3, 3, 17, 0, tzinfo=dt.UTC)
+    sessions, reps, sets = [], [], []
+    for k, (load, v) in enumerate(((60.0, 1.0), (80.0, 0.8), (100.0, 0.6))):
+        sid = f"sess{k}"
+        start = day + dt.timedelta(minutes=5 * k)
+        sessions.append({"athlete": "lifter", "session_id": sid, "sensor": "witmotion", "started_at": start,
+                         "anchor_t_ns": 0, "exercise": "back_squat", "load_kg": load, "status": "complete"})
+        reps.append({"athlete": "lifter", "session_id": sid, "set_index": 1, "rep_index": 1, "exercise": "back_squat",
+                     "load_kg": load, "started_at": start, "mean_velocity_mps": v})
+        sets.append({"athlete": "lifter", "set_id": f"{sid}-1", "session_id": sid, "set_index": 1,
+                     "started_at": start, "exercise": "back_squat", "set_type": "active", "reps": 12,
+                     "load_kg": load, "source": "sensor"})
+    insert_rows(con, "stream_session", sessions)
+    insert_rows(con, "rep", reps)
+    insert_rows(con, "strength_set", sets)
+    e5 = lv.one_rm_for_exercise("back_squat", lv.fit_load_velocity([60.0, 80.0, 100.0], [1.0, 0.8, 0.6])).e5rm_kg
+    load = round(0.9 * e5, 1)
+    write(con, "lifter", [
+        strength_activity("fitA000000000000-0", day + dt.timedelta(days=1), [("back_squat", 5, load)] * 3
+                          + [("step_up", 5, 20.0)]),
+        strength_activity("fitB000000000000-0", day + dt.timedelta(days=3), [("back_squat", 5, load)] * 2),
+    ])
+    build_report(con, tmp_path / "o")
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    (w,) = [w for w in doc["athletes"][0]["summary"]["weeks"] if w["sessions"]]
+    # the three streamed 12-rep sets are one session (same afternoon), outside the zone (12 reps)
+    assert w["sessions"] == 3 and w["zone_sets"] == 5
+    assert [d["zone_sets_by_exercise"] for d in w["session_details"]] == [{}, {"back_squat": 3}, {"back_squat": 2}]
+    assert (w["sessions_meeting_prescription"], w["prescription_met"]) == (1, False)
+    assert w["bilateral_trained"] and w["unilateral_trained"]
+
+
+def test_runs_on_a_device_relative_clock_stay_off_the_calendar(make_store, tmp_path):
+    import datetime as dt
+
+    from tests.report.report_testdata import run_activity, write
+
+    con, _ = make_store()
+    good = run_activity("good000000000000-0", dt.datetime(2025, 3, 4, 8, tzinfo=dt.UTC), seed=1)
+    rel = dataclasses.replace(run_activity("rel0000000000000-0", dt.datetime(1970, 7, 10, 7, tzinfo=dt.UTC), seed=2),
+                              time_reference="device_relative")
+    write(con, "runner", [good, rel])
+    build_report(con, tmp_path / "o")
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    s = doc["athletes"][0]["summary"]
+    assert s["n_weeks"] == 1 and s["weeks"][0]["week_start"] == "2025-03-03"
+    ex = {r["activity_id"]: r for r in s["excluded_runs"]}
+    assert "device-relative clock" in ex["rel0000000000000-0"]["reason"]
+    assert ex["rel0000000000000-0"]["local_date"] is None

@@ -153,3 +153,74 @@ def test_ewma_is_linear_in_the_load(x, y, a, b):
     fx, fy = fitness_fatigue(x), fitness_fatigue(y)
     for k in range(3):
         assert np.allclose(lhs[k], a * fx[k] + b * fy[k], atol=1e-6)
+
+
+def test_session_prescription_by_hand():
+    """3-5 zone sets of one exercise per session, sessions meeting it vs the target of 2, laterality."""
+    e5 = {"back_squat": 100.0, "bulgarian_split_squat": 40.0}
+    bs = "back_squat"
+    sets = [
+        # Mon 2025-03-03, session A: 3 back-squat zone sets (80, 90, 100 % e5RM, 3-5 reps) + 1 split squat
+        StrengthSet(utc_ns(2025, 3, 3, 9, 0), bs, 5, 80.0, "active", "A"),
+        StrengthSet(utc_ns(2025, 3, 3, 9, 5), bs, 4, 90.0, "active", "A"),
+        StrengthSet(utc_ns(2025, 3, 3, 9, 10), bs, 3, 100.0, "active", "A"),
+        StrengthSet(utc_ns(2025, 3, 3, 9, 15), "bulgarian_split_squat", 5, 20.0, "active", "A"),  # 50 %
+        # Wed, session B: 2 zone sets of each of two exercises -> 4 zone sets, but no exercise has 3: not met
+        StrengthSet(utc_ns(2025, 3, 5, 9, 0), bs, 5, 85.0, "active", "B"),
+        StrengthSet(utc_ns(2025, 3, 5, 9, 5), bs, 5, 85.0, "active", "B"),
+        StrengthSet(utc_ns(2025, 3, 5, 9, 10), "bulgarian_split_squat", 5, 35.0, "active", "B"),
+        StrengthSet(utc_ns(2025, 3, 5, 9, 15), "bulgarian_split_squat", 5, 35.0, "active", "B"),
+        # Fri, session C: 6 back-squat zone sets: more than 5 -> not met
+        *[StrengthSet(utc_ns(2025, 3, 7, 9, k), bs, 5, 85.0, "active", "C") for k in range(6)],
+        # next week, Mon: session D: 3 split-squat zone sets (unilateral only) -> met
+        *[StrengthSet(utc_ns(2025, 3, 10, 9, k), "bulgarian_split_squat", 5, 36.0, "active", "D") for k in range(3)],
+        # Tue, session E: 2 romanian-deadlift sets of 5 without an e5RM + 1 zone set of it? no e5RM at all:
+        # 3 sets of 3-5 reps undecidable -> not met, but undecidable
+        *[StrengthSet(utc_ns(2025, 3, 11, 9, k), "romanian_deadlift", 5, 80.0, "active", "E") for k in range(3)],
+        # Tue evening: three streamed sensor sets (each its own sensor session) within 3 h of E's last set:
+        # they join session E (one training session, not four)
+        *[StrengthSet(utc_ns(2025, 3, 11, 10, k), bs, 4, 90.0, "active", f"stream{k}", "sensor") for k in range(3)],
+    ]
+    w0, w1 = weekly_strength(sets, "UTC", e5rm_kg=e5)
+    assert (w0.sessions, w0.zone_sets, w0.sessions_meeting_prescription) == (3, 3 + 4 + 6, 1)
+    assert w0.sessions_zone_undecidable == 0 and not w0.prescription_met
+    assert w0.bilateral_trained and w0.unilateral_trained
+    assert [d["meets_prescription"] for d in w0.session_details] == [True, False, False]
+    assert w0.session_details[0]["zone_sets_by_exercise"] == {bs: 3}
+    assert w0.session_details[1]["zone_sets_by_exercise"] == {bs: 2, "bulgarian_split_squat": 2}
+    assert w0.session_details[2]["zone_sets_by_exercise"] == {bs: 6}
+    # week 2: D (unilateral, met) and E (RDL undecidable + 3 streamed back-squat zone sets -> met)
+    assert w1.sessions == 2 and w1.sessions_meeting_prescription == 2 and w1.prescription_met
+    assert w1.sessions_zone_undecidable == 0  # E is met through its streamed sets, so not "undecidable"
+    assert [d["local_date"] for d in w1.session_details] == ["2025-03-10", "2025-03-11"]
+    assert w1.session_details[1]["sets"] == 6 and w1.session_details[1]["zone_sets_by_exercise"] == {bs: 3}
+    assert w1.bilateral_trained and w1.unilateral_trained
+    assert w1.session_details[0] == {"local_date": "2025-03-10", "sets": 3,
+                                     "zone_sets_by_exercise": {"bulgarian_split_squat": 3},
+                                     "meets_prescription": True, "zone_undecidable": False,
+                                     "bilateral": False, "unilateral": True}
+    # without the streamed sets, E is undecidable (3 RDL sets of 5 reps, no e5RM) and the week falls short
+    w1b = weekly_strength(sets[:-3], "UTC", e5rm_kg=e5)[1]
+    assert (w1b.sessions_meeting_prescription, w1b.sessions_zone_undecidable, w1b.prescription_met) == (1, 1, False)
+    assert w1b.bilateral_trained and w1b.unilateral_trained
+    # a streamed set far from any other set is its own session
+    lone = weekly_strength([StrengthSet(utc_ns(2025, 3, 12, 9), bs, 5, 85.0, "active", "s9", "sensor"),
+                            StrengthSet(utc_ns(2025, 3, 12, 15), bs, 5, 85.0, "active", "s10", "sensor")], "UTC",
+                           e5rm_kg=e5)[0]
+    assert lone.sessions == 2 and lone.sessions_meeting_prescription == 0 and not lone.unilateral_trained
+
+
+def test_session_prescription_only_bilateral_week_and_dict_source():
+    rows = [{"started_at": f"2025-03-0{d}T09:0{k}:00Z", "exercise": "back_squat", "reps": 5, "load_kg": 90.0,
+             "set_type": "active", "activity_id": f"a{d}"} for d in (3, 5) for k in range(4)]
+    rows.append({"started_at": "2025-03-05T09:30:00Z", "exercise": "back_squat", "reps": 3, "load_kg": 95.0,
+                 "set_type": "active", "activity_id": None, "session_id": "x"})
+    sets = strength_sets_from_dicts(rows)
+    assert sets[-1].source == "sensor" and sets[0].source is None
+    (w,) = weekly_strength(sets, "UTC", e5rm_kg={"back_squat": 100.0})
+    # session a3: 4 zone sets (met); a5: 4 + the streamed set joins it = 5 zone sets (met)
+    assert (w.sessions, w.sessions_meeting_prescription, w.prescription_met) == (2, 2, True)
+    assert w.bilateral_trained and not w.unilateral_trained
+    assert [d["zone_sets_by_exercise"] for d in w.session_details] == [{"back_squat": 4}, {"back_squat": 5}]
+    with pytest.raises(ValueError, match="zone_sets_per_session"):
+        weekly_strength(sets, "UTC", zone_sets_per_session=(5, 3))
