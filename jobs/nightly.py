@@ -70,7 +70,7 @@ def run_nightly(
     try:
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False)
         merged, merge_note = _merge_pending(con, db)
-        rep = build_report(con, out_dir, reuse_unchanged=True)
+        rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None)  # nightly logs its own row
         summary: dict[str, Any] = {
             "command": "nightly",
             "athlete": athlete,
@@ -84,7 +84,7 @@ def run_nightly(
             "failed_files": [f.path for f in imp.files if f.status in ("failed", "partial")],
             "merged_sessions": merged,
             "report_rebuilt": bool(rep.get("rebuilt", True)),
-            "report_index": rep.get("index"),
+            "report_index": rep.get("index_html"),
             "runs_computed": rep.get("runs_computed", 0),
             "notes": [n for n in (merge_note,) if n],
         }

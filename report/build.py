@@ -231,12 +231,25 @@ def build_report(
     *,
     since: dt.datetime | None = None,
     reuse_unchanged: bool = False,
+    log_command: str | None = "report",
 ) -> dict[str, Any]:
     """Write ``out_dir/index.html``, one page per athlete and ``out_dir/report.json``.
 
     Returns ``{"index_html": str, "report_json": str, "pages": [str], "athletes": int,
-    "runs_computed": int, "rebuilt": bool, "seconds": float}``.
+    "runs_computed": int, "rebuilt": bool, "seconds": float}``. Unless ``log_command`` is None
+    (nightly logs its own row), one ``run_log`` row (command ``log_command``) records the run
+    with that summary.
     """
+    started_at = dt.datetime.now(dt.UTC)
+    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged)
+    if log_command is not None:
+        rq.log_run(con, log_command, started_at, res["seconds"],
+                   {"command": log_command, "out_dir": str(Path(out_dir).expanduser()),
+                    "since": _json_safe(since), **{k: v for k, v in res.items() if k != "pages"}})
+    return res
+
+
+def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool) -> dict[str, Any]:
     from report import pages
 
     t0 = time.perf_counter()

@@ -71,6 +71,13 @@ def test_nightly_imports_then_is_idempotent(tmp_path, watch):
     finally:
         con.close()
     assert [json.loads(r[0])["imported"] for r in rows] == [2, 0]
+    assert json.loads(rows[0][0])["report_index"] == str(out / "index.html")
+    # nightly's report build logs no row of its own (one row per nightly run, not two)
+    con = open_store(db, wait_s=5)
+    try:
+        assert con.execute("SELECT count(*) FROM run_log WHERE command <> 'nightly'").fetchall()[0][0] == 0
+    finally:
+        con.close()
 
 
 def test_nightly_picks_up_a_new_file(tmp_path, watch):

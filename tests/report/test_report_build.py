@@ -336,3 +336,20 @@ def test_runs_on_a_device_relative_clock_stay_off_the_calendar(make_store, tmp_p
     ex = {r["activity_id"]: r for r in s["excluded_runs"]}
     assert "device-relative clock" in ex["rel0000000000000-0"]["reason"]
     assert ex["rel0000000000000-0"]["local_date"] is None
+
+
+def test_report_writes_a_run_log_row(make_store, tmp_path):
+    from store.report_queries import last_run_log
+    from tests.report.report_testdata import build_history
+
+    con, _ = make_store()
+    build_history(con, "carol", weeks=2, hostile=False)
+    assert last_run_log(con, "report") is None
+    res = build_report(con, tmp_path / "o")
+    row = last_run_log(con, "report")
+    assert row is not None and row["seconds"] == pytest.approx(res["seconds"])
+    summary = json.loads(row["summary"])
+    assert summary["command"] == "report" and summary["athletes"] == 1 and summary["rebuilt"] is True
+    assert summary["index_html"] == str(tmp_path / "o" / "index.html")
+    build_report(con, tmp_path / "o", log_command=None)
+    assert con.execute("SELECT count(*) FROM run_log").fetchall()[0][0] == 1
