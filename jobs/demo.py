@@ -6,7 +6,10 @@
    ``sample_data/fit/strength`` (not ``invalid/`` or ``other/``) for athlete ``sample``;
 3. adds a multi-week simulated training history (:mod:`sim.athlete`) for athlete
    ``simulated-runner``: every activity is named "SIMULATED ..." and the report page carries a
-   banner saying the data are simulated;
+   banner saying the data are simulated. Strength starts after :data:`DEMO_BASELINE_WEEKS`
+   weeks of running only (the baseline the n-of-1 estimate needs); the strength sets follow
+   the prescription at 80-98 % of the lifter's 5RM, the back squat's being
+   :data:`DEMO_BACK_SQUAT_E5RM_KG` (the lifter of the streamed sets below);
 4. streams simulated barbell sets through the virtual BLE device (``run_stream(virtual=True)``)
    for the simulated athlete, at three loads so a load-velocity profile exists;
 5. writes the report to ``DIR/report/index.html`` and returns that path.
@@ -36,6 +39,12 @@ SIM_LABEL = "SIMULATED"
 #: barbell sets streamed through the virtual device in the demo: (load_kg, reps, seed)
 DEMO_STREAM_SETS: tuple[tuple[float, int, int], ...] = ((60.0, 4, 1), (80.0, 4, 2), (100.0, 3, 3))
 DEMO_ONE_RM_KG = 125.0
+#: the simulated lifter's back-squat 5RM (Epley: 1RM / (1 + 5/30)); its strength history is loaded
+#: relative to it (85-95 %), the same lifter whose streamed sets give the report its load-velocity
+#: e5RM, so the report can place the history's back-squat sets in or out of the prescription zone
+DEMO_BACK_SQUAT_E5RM_KG = DEMO_ONE_RM_KG / (1.0 + 5.0 / 30.0)
+#: weeks of running before the first strength session: the pre-strength baseline (>= 6)
+DEMO_BASELINE_WEEKS = 8
 
 
 def _stderr(msg: str) -> None:
@@ -229,7 +238,8 @@ def run_demo(
         # the history ends this week, so the barbell sets streamed now continue its strength block
         start = dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=weeks - 1)
         sim = simulate_athlete(weeks=weeks, seed=seed, runs_per_week=4.0, run_minutes=(40.0, 60.0),
-                               strength_start_week=8, start_date=start)
+                               strength_start_week=DEMO_BASELINE_WEEKS, start_date=start,
+                               e5rm_kg={"back_squat": DEMO_BACK_SQUAT_E5RM_KG})
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")

@@ -30,9 +30,12 @@ Physiological model (the truth the analysis should recover)
 * Stryd-like power = body mass * GAP / RE with RE ~ 1.0 (+ noise); strength
   does not change RE in this model (truth 0) unless ``effect_re`` is given.
 * Strength: ``strength_sessions_per_week`` sessions from
-  ``strength_start_week`` (85 % attendance), back squat / Romanian deadlift
-  (bilateral, in the 3-5 rep 80-100 % e5RM zone) and Bulgarian split squat /
-  step-up (unilateral).
+  ``strength_start_week`` (85 % attendance), each the clinic prescription
+  (3-5 reps at 80-100 % of the 5RM, 3-5 sets of a lift): back squat 4 x 5 at
+  85 %, Romanian deadlift 3 x 5 at 82 % (bilateral), Bulgarian split squat
+  3 x 5 at 82 % and step-up 2 x 5 at 80 % (unilateral) of the athlete's e5RM
+  (``e5rm_kg``: drawn per athlete, or given), rising 0.5 %/week up to 98 %;
+  15 % of sets lose one rep (4 reps: still in the zone).
 * Week-level noise is independent between weeks, and running load has no
   effect on EF in this model (CTL's true coefficient is 0).
 """
@@ -284,6 +287,7 @@ def simulate_athlete(
     effect_re: float = 0.0,
     strength_attendance: float = 0.85,
     vary_runs_per_week: bool = True,
+    e5rm_kg: dict[str, float] | None = None,
 ) -> SimAthlete:
     """Draw a synthetic athlete's history (deterministic from ``seed``).
 
@@ -308,6 +312,12 @@ def simulate_athlete(
         True step in speed per W/kg (default 0: unaffected).
     strength_attendance : float
         Probability that a planned strength session happens (0-1).
+    e5rm_kg : dict, optional
+        The athlete's 5RM per exercise (kg) for ``back_squat``, ``romanian_deadlift``,
+        ``bulgarian_split_squat``, ``step_up``; exercises not given are drawn (the same
+        draws either way, so the rest of the history does not change). The demo passes
+        the back squat 5RM of the lifter its streamed barbell sets simulate, so the
+        report's load-velocity e5RM estimates the same lifter.
     vary_runs_per_week : bool
         Poisson number of runs per week (default) or exactly ``round(runs_per_week)``.
         E.g. ``weeks=100, runs_per_week=7, vary_runs_per_week=False, missing_weeks=0,
@@ -359,6 +369,12 @@ def simulate_athlete(
         "bulgarian_split_squat": round(float(rng.uniform(20, 45)) / 2.5) * 2.5,
         "step_up": round(float(rng.uniform(20, 40)) / 2.5) * 2.5,
     }
+    for k, v in (e5rm_kg or {}).items():
+        if k not in e5rm:
+            raise ValueError(f"e5rm_kg: unknown exercise {k!r} (known: {', '.join(e5rm)})")
+        if not (v is not None and math.isfinite(v) and v > 0):
+            raise ValueError(f"e5rm_kg[{k!r}] must be a positive number of kg")
+        e5rm[k] = float(v)
     ath_hash = f"{seed & 0xFFFFFFFF:08x}"
     for w in range(weeks):
         if w in missing:
@@ -445,8 +461,8 @@ def simulate_athlete(
                 for ex, n_sets, reps, pct in (
                     ("back_squat", 4, 5, 0.85),
                     ("romanian_deadlift", 3, 5, 0.82),
-                    ("bulgarian_split_squat", 3, 6, 0.75),
-                    ("step_up", 2, 8, 0.7),
+                    ("bulgarian_split_squat", 3, 5, 0.82),
+                    ("step_up", 2, 5, 0.80),
                 ):
                     for _ in range(n_sets):
                         load = round(e5rm[ex] * min(pct * progress, 0.98) / 2.5) * 2.5

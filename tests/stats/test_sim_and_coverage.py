@@ -112,3 +112,30 @@ def test_coverage_of_the_step_change_interval():
     coverage, fp = covered / len(SEEDS), false_pos / len(SEEDS)
     assert 0.82 <= coverage <= 0.97, f"coverage {coverage:.3f}"
     assert fp <= 0.14, f"null false-positive rate {fp:.3f}"
+
+
+def test_sim_strength_follows_the_prescription_and_e5rm_override():
+    from analysis.training_load import weekly_strength
+    from sim.athlete import simulate_athlete
+
+    a = simulate_athlete(weeks=14, seed=5, strength_start_week=6)
+    b = simulate_athlete(weeks=14, seed=5, strength_start_week=6, e5rm_kg={"back_squat": 107.0})
+    # the override changes the back-squat loads only: same runs, same sessions, same other lifts
+    assert a.plans == b.plans and b.e5rm_kg["back_squat"] == 107.0
+    assert [(s.started_at_ns, s.exercise, s.reps) for s in a.strength_sets] == \
+           [(s.started_at_ns, s.exercise, s.reps) for s in b.strength_sets]
+    assert [s.load_kg for s in a.strength_sets if s.exercise != "back_squat"] == \
+           [s.load_kg for s in b.strength_sets if s.exercise != "back_squat"]
+    for s in b.strength_sets:  # 4-5 reps at 80-100 % of the athlete's e5RM (2.5 kg plates: +-1.25 kg)
+        assert s.reps in (4, 5)
+        assert 0.80 * b.e5rm_kg[s.exercise] - 1.25 <= s.load_kg <= 0.98 * b.e5rm_kg[s.exercise] + 1.25
+    # no strength before week 6 (the baseline), and with the athlete's e5RM every session meets the prescription
+    weeks = weekly_strength(b.strength_sets, b.profile["tz"], e5rm_kg=b.e5rm_kg)
+    first = min(s.started_at_ns for s in b.strength_sets)
+    assert first >= int(dt.datetime.combine(b.start_date + dt.timedelta(weeks=6), dt.time(0),
+                                            tzinfo=dt.UTC).timestamp()) * 10**9 - 86400 * 10**9
+    assert sum(w.sessions for w in weeks) > 0
+    assert all(w.sessions_meeting_prescription == w.sessions for w in weeks)
+    assert all(w.bilateral_trained and w.unilateral_trained for w in weeks if w.sessions)
+    with pytest.raises(ValueError, match="unknown exercise"):
+        simulate_athlete(weeks=3, e5rm_kg={"bench_press": 80.0})
