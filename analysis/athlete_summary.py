@@ -38,7 +38,7 @@ from analysis.training_load import (
     weekly_strength,
 )
 
-__all__ = ["AthleteSummary", "summarise_athlete"]
+__all__ = ["AthleteSummary", "rfd_session_medians", "summarise_athlete"]
 
 PROXY_CAVEAT = (
     "All economy values are proxies from HR, speed and power, not running economy (oxygen cost). "
@@ -410,3 +410,70 @@ def summarise_athlete(
         neuromuscular=neuromuscular_trends,
         notes=notes,
     )
+
+
+def _rep_time_ns(rep: Mapping[str, Any]) -> int | None:
+    t = rep.get("started_at_ns", rep.get("started_at") or rep.get("session_started_at"))
+    return None if t is None else _parse_time_ns(t)
+
+
+def rfd_session_medians(reps: Sequence[Mapping[str, Any]], tz: str = "UTC") -> list[dict]:
+    """Per-session medians of the bar sensor's RFD, one row per (exercise, session, load).
+
+    RFD depends on the load, so reps are grouped by exercise, sensor session and load; each
+    group gives the median of ``peak_rfd_n_per_s`` and of ``rfd_0_100ms_n_per_s`` over its
+    reps with a value (None if none), the number of reps behind each median, and how many reps
+    had an RFD 0-100 ms <= 0 (common in eccentric-first lifts, where force is already high at
+    the turnaround that the contract takes as RFD onset). ``eccentric_first`` comes from
+    :func:`analysis.exercises.exercise_info`.
+
+    Parameters
+    ----------
+    reps : sequence of mapping
+        ``rep`` rows: ``exercise, session_id, load_kg, started_at`` (or ``session_started_at``
+        / ``started_at_ns``), ``peak_rfd_n_per_s``, ``rfd_0_100ms_n_per_s``.
+    tz : str
+        Athlete's IANA zone (``date`` is the local date of the session's first rep).
+
+    Returns
+    -------
+    list of dict
+        ``exercise, session_id, load_kg, date, started_at_ns, n_reps, peak_rfd_median_n_per_s,
+        n_peak_rfd, rfd_0_100ms_median_n_per_s, n_rfd_0_100ms, n_rfd_0_100ms_nonpositive,
+        eccentric_first``; oldest first.
+    """
+    from analysis.exercises import exercise_info
+    from analysis.training_load import local_date
+
+    zone_info(tz)
+    groups: dict[tuple[str, str, float | None], list[Mapping[str, Any]]] = {}
+    for r in reps:
+        ex = r.get("exercise")
+        if not ex or r.get("session_id") is None:
+            continue
+        load = r.get("load_kg")
+        groups.setdefault((str(ex), str(r["session_id"]), None if load is None else float(load)), []).append(r)
+    out: list[dict] = []
+    for (ex, sid, load), rr in groups.items():
+        times = [t for t in (_rep_time_ns(r) for r in rr) if t is not None]
+        peak = np.array([r["peak_rfd_n_per_s"] for r in rr if _finite(r.get("peak_rfd_n_per_s"))], dtype=float)
+        early = np.array([r["rfd_0_100ms_n_per_s"] for r in rr if _finite(r.get("rfd_0_100ms_n_per_s"))],
+                         dtype=float)
+        if not peak.size and not early.size:
+            continue
+        t0 = min(times) if times else None
+        out.append({
+            "exercise": ex, "session_id": sid, "load_kg": load,
+            "date": local_date(t0, tz).isoformat() if t0 is not None else None, "started_at_ns": t0,
+            "n_reps": len(rr),
+            "peak_rfd_median_n_per_s": float(np.median(peak)) if peak.size else None, "n_peak_rfd": int(peak.size),
+            "rfd_0_100ms_median_n_per_s": float(np.median(early)) if early.size else None,
+            "n_rfd_0_100ms": int(early.size), "n_rfd_0_100ms_nonpositive": int(np.sum(early <= 0)),
+            "eccentric_first": exercise_info(ex).eccentric_first,
+        })
+    out.sort(key=lambda d: (d["started_at_ns"] is None, d["started_at_ns"] or 0, d["exercise"], d["load_kg"] or 0))
+    return out
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v))

@@ -220,6 +220,49 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
+def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str:
+    """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
+    colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
+    :func:`analysis.athlete_summary.rfd_session_medians`."""
+    title = f"Rate of force development per session (median of reps, experimental): {exercise}"
+    if not rows:
+        return empty_chart(title, "No reps with RFD yet")
+    by_load: dict[float | None, list[dict]] = {}
+    for r in rows:
+        by_load.setdefault(r.get("load_kg"), []).append(r)
+    loads = sorted(sorted(by_load, key=lambda x: -len(by_load[x]))[:max_loads], key=lambda x: (x is None, x or 0))
+    fig, ax = _fig(height_in=3.6)
+    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
+    markers = ["o", "s", "^", "D"]
+    xs_all = []
+    for k, load in enumerate(loads):
+        rr = sorted(by_load[load], key=lambda r: r.get("date") or "")
+        lab = "?" if load is None else f"{load:g} kg"
+        for key, style, fill, name in (("peak_rfd_median_n_per_s", "-", True, "peak"),
+                                       ("rfd_0_100ms_median_n_per_s", "--", False, "0-100 ms")):
+            pts = [(d, r[key]) for d, r in zip(_dates([r["date"] for r in rr]), rr, strict=True)
+                   if r.get(key) is not None]
+            if not pts:
+                continue
+            x, y = zip(*pts, strict=True)
+            xs_all += x
+            ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
+                    markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5,
+                    label=f"{name}, {lab}")
+    ax.axhline(0.0, color=INK, linewidth=0.8)
+    if xs_all and len(set(xs_all)) == 1:
+        ax.set_xlim(xs_all[0] - dt.timedelta(days=7), xs_all[0] + dt.timedelta(days=7))
+    ax.set_ylabel("RFD, N/s (median per session)")
+    _date_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, framealpha=0.9, borderaxespad=0)
+    fig.subplots_adjust(left=0.12, right=0.70, bottom=min(0.45, 0.5 / fig.get_figheight()),
+                        top=1 - min(0.3, 0.2 / fig.get_figheight()))
+    fig._runstrong_laid_out = True
+    shown = ", ".join("?" if x is None else f"{x:g} kg" for x in loads)
+    return to_svg(fig, title=title, desc=f"{len(rows)} session medians at loads {shown}; filled markers peak RFD, "
+                                         "hollow markers RFD 0-100 ms.")
+
+
 def lv_profile_chart(
     exercise: str,
     loads_kg: Sequence[float],

@@ -11,6 +11,13 @@ from report.html import Safe, definition_cards, el, fmt, table, trusted_svg
 
 PRESCRIPTION = ("Prescription: 3-5 reps at 80-100 % of the 5-repetition maximum (5RM), 3-5 sets, twice a week, "
                 "bilateral and unilateral lifts.")
+ECCENTRIC_RFD_NOTE = ("This lift starts with the lowering phase, so force is already high at the turnaround where "
+                      "the RFD onset is taken: the value can be near zero or negative, is not the isometric RFD of "
+                      "the literature, and is comparable only within this athlete and exercise (at the same load).")
+CONCENTRIC_RFD_NOTE = ("This lift starts concentric-first from rest; the value is still not the isometric RFD of the "
+                       "literature and is comparable only within this athlete and exercise (at the same load).")
+UNKNOWN_RFD_NOTE = ("Whether this lift starts with the lowering phase is unknown; the value is not the isometric RFD of "
+                    "the literature and is comparable only within this athlete and exercise (at the same load).")
 RFD_CAVEAT = ("Rate of force development (RFD) and time to peak velocity from a bar-mounted IMU are experimental "
               "(no published validation): compare them within this athlete over time, never with published values.")
 
@@ -123,18 +130,27 @@ def _strength_load(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -
         charts.volume_chart([w["week_start"] for w in sw], [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
                             [w.get("unilateral_volume_load_kg", 0.0) for w in sw]),
         f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks."))
-    reps = rep.get("barbell_reps", [])
-    rfd = [r for r in reps if r.get("peak_rfd_n_per_s") is not None]
+    rfd = (rep.get("summary") or {}).get("rfd_sessions") or []
     out.append(el("p", RFD_CAVEAT, class_="caveat"))
     if rfd:
-        out.append(_fig(
-            charts.series_chart("Peak rate of force development per rep (experimental)",
-                                [r["started_at"] for r in rfd], [r["peak_rfd_n_per_s"] for r in rfd],
-                                ylabel="peak RFD, N/s",
-                                extra=[("RFD 0-100 ms", [r["started_at"] for r in rfd],
-                                        [r.get("rfd_0_100ms_n_per_s") for r in rfd])]),
-            f"Per-rep RFD from the bar sensor, n = {len(rfd)} reps in "
-            f"{len({r['session_id'] for r in rfd})} session(s)."))
+        for ex in sorted({r["exercise"] for r in rfd}):
+            rr = [r for r in rfd if r["exercise"] == ex]
+            n_reps = sum(r.get("n_reps", 0) for r in rr)
+            nonpos = sum(r.get("n_rfd_0_100ms_nonpositive", 0) for r in rr)
+            n_early = sum(r.get("n_rfd_0_100ms", 0) for r in rr)
+            ecc = rr[0].get("eccentric_first")
+            note = (ECCENTRIC_RFD_NOTE if ecc else CONCENTRIC_RFD_NOTE if ecc is False else UNKNOWN_RFD_NOTE)
+            out.append(_fig(
+                charts.rfd_chart(ex, rr),
+                [f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
+                 f"n = {len(rr)} session medians from {n_reps} reps"
+                 + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "")
+                 + ". ", el("strong", note)]))
+            rows = [[r.get("date"), fmt(r.get("load_kg"), 1, "kg"), fmt(r.get("n_reps")),
+                     fmt(r.get("peak_rfd_median_n_per_s"), 0, "N/s"), fmt(r.get("rfd_0_100ms_median_n_per_s"), 0, "N/s")]
+                    for r in reversed(rr[-12:])]
+            out.append(table(["date (local)", "load", "reps", "peak RFD, median", "RFD 0-100 ms, median"], rows,
+                             caption=f"{ex}: latest {len(rows)} session medians (experimental)"))
     else:
         out.append(el("p", "No barbell-sensor reps yet: RFD and velocity trends need streamed or replayed sets.",
                       class_="muted"))

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analysis.athlete_summary import summarise_athlete
+from analysis.athlete_summary import rfd_session_medians, summarise_athlete
 from analysis.economy import RunEconomy
 
 #: moving-block-bootstrap replicates per proxy (the analysis default is 2000)
@@ -170,6 +170,7 @@ def summarise(
                                                  "typical_error": te.get("typical_error"),
                                                  "units": te.get("units"), "baseline_mean": ch.get("baseline_mean")}
     s["reference_bands"] = bands
+    s["rfd_sessions"] = rfd_session_medians(reps, tz)
     s["athlete"] = athlete
     s["neuromuscular_available"] = nm is not None
     return s

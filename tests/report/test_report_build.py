@@ -251,6 +251,15 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
     gaps = doc["athletes"][0]["data_health"]["sessions_with_gaps"]
     assert [(g["session_id"], g["gaps"], g["gap_s"]) for g in gaps] == [("sess1", 1, 2.0)]
     assert "Streamed sessions with link gaps or lost samples (n = 1)" in page
+    # RFD: one median per session (and load), per exercise, with the eccentric-first sentence under the chart
+    rfd = doc["athletes"][0]["summary"]["rfd_sessions"]
+    assert [(r["session_id"], r["load_kg"], r["peak_rfd_median_n_per_s"], r["n_peak_rfd"]) for r in rfd] == [
+        ("sess0", 60.0, 3100.0, 3), ("sess1", 80.0, 3100.0, 3), ("sess2", 100.0, 3100.0, 3)]
+    strength = page[page.index('id="strength"'):page.index('id="load-velocity"')]
+    assert "Rate of force development per session (median of reps, experimental): back_squat" in strength
+    assert "n = 3 session medians from 9 reps" in strength
+    assert "is not the isometric RFD of the literature, and is comparable only within this athlete and exercise" \
+        in strength
 
 
 def test_adherence_shows_the_per_session_prescription(built):

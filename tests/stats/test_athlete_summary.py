@@ -127,3 +127,35 @@ def test_explicit_run_loads_replace_per_run_trimp(athlete):
     assert s.daily[first]["ctl"] == pytest.approx(100.0 / 42)
     with pytest.raises(ValueError, match="started_at"):
         summarise_athlete(runs, [{"trimp": 1.0}], [], a.profile, a.profile["tz"])
+
+
+def test_rfd_session_medians_by_hand():
+    from analysis.athlete_summary import rfd_session_medians
+
+    def rep(sid, load, t, peak, early, ex="back_squat"):
+        return {"exercise": ex, "session_id": sid, "load_kg": load, "started_at": t,
+                "peak_rfd_n_per_s": peak, "rfd_0_100ms_n_per_s": early}
+
+    reps = [
+        rep("s1", 60.0, "2025-03-03T22:30:00Z", 4000.0, 3000.0),
+        rep("s1", 60.0, "2025-03-03T22:30:05Z", 5000.0, 2000.0),
+        rep("s1", 60.0, "2025-03-03T22:30:10Z", 3000.0, None),
+        rep("s2", 100.0, "2025-03-03T22:40:00Z", 100.0, -200.0),
+        rep("s2", 100.0, "2025-03-03T22:40:05Z", -80.0, -150.0),
+        rep("s2", 100.0, "2025-03-03T22:40:09Z", None, float("nan")),
+        rep("d1", 120.0, "2025-03-01T10:00:00Z", 9000.0, 7000.0, ex="deadlift"),
+        rep("x", 50.0, "2025-03-01T10:00:00Z", None, None),  # no RFD at all: no row
+        {"exercise": None, "session_id": "s9", "peak_rfd_n_per_s": 1.0},  # unknown exercise: skipped
+    ]
+    rows = rfd_session_medians(reps, "Europe/Oslo")
+    assert [(r["exercise"], r["session_id"]) for r in rows] == [("deadlift", "d1"), ("back_squat", "s1"),
+                                                                ("back_squat", "s2")]
+    d1, s1, s2 = rows
+    assert (s1["peak_rfd_median_n_per_s"], s1["n_peak_rfd"]) == (4000.0, 3)
+    assert (s1["rfd_0_100ms_median_n_per_s"], s1["n_rfd_0_100ms"], s1["n_rfd_0_100ms_nonpositive"]) == (2500.0, 2, 0)
+    assert s1["date"] == "2025-03-03" and s1["n_reps"] == 3 and s1["load_kg"] == 60.0
+    assert (s2["peak_rfd_median_n_per_s"], s2["rfd_0_100ms_median_n_per_s"]) == (10.0, -175.0)
+    assert s2["n_rfd_0_100ms_nonpositive"] == 2 and s2["date"] == "2025-03-03"  # 23:40 local: same day
+    assert s1["eccentric_first"] is True and d1["eccentric_first"] is False
+    late = rfd_session_medians([rep("s3", 60.0, "2025-03-03T23:30:00Z", 1.0, 1.0)], "Europe/Oslo")
+    assert late[0]["date"] == "2025-03-04"  # 00:30 local
