@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import sys
@@ -240,6 +241,10 @@ def run_demo(
         sim = simulate_athlete(weeks=weeks, seed=seed, runs_per_week=4.0, run_minutes=(40.0, 60.0),
                                strength_start_week=DEMO_BASELINE_WEEKS, start_date=start,
                                e5rm_kg={"back_squat": DEMO_BACK_SQUAT_E5RM_KG})
+        # the simulator fills whole weeks: drop what would lie in the future (the page said "data to <tomorrow>")
+        now_ns = int(dt.datetime.now(dt.UTC).timestamp()) * 1_000_000_000
+        sim = dataclasses.replace(sim, plans=[p for p in sim.plans if p.started_at_ns <= now_ns],
+                                  strength_sets=[x for x in sim.strength_sets if x.started_at_ns <= now_ns])
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")

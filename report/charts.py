@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.dates as mdates
+import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -147,6 +148,8 @@ def adherence_chart(
     ax.axhline(target_sessions, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
                label=f"target: {target_sessions} sessions/week")
     ax.set_ylabel("sessions")
+    ax.set_ylim(0, max([target_sessions, *sessions]) + 0.6)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax2 = ax.twinx()
     ax2.plot(x, zone_sets, color=OKABE_ITO["orange"], marker="o", markersize=3, linestyle=":",
              label="zone sets (dots)")
@@ -156,8 +159,15 @@ def adherence_chart(
     _date_axis(ax)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=9, framealpha=0.9)
-    desc = f"{len(weeks)} weeks; sessions per week as bars, target {target_sessions} as a dashed line."
+    ax2.set_ylim(bottom=0)
+    ax2.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9,
+              framealpha=0.9)
+    fig.set_figheight(4.2)
+    fig.subplots_adjust(left=0.11, right=0.88, bottom=0.32, top=0.96)
+    fig._runstrong_laid_out = True
+    desc = (f"{len(weeks)} weeks; sessions per week as light bars, sessions meeting the prescription as dark "
+            f"hatched bars, target {target_sessions} as a dashed line, zone sets as dots.")
     return to_svg(fig, title=title, desc=desc)
 
 
@@ -254,9 +264,11 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str
         ax.set_xlim(xs_all[0] - dt.timedelta(days=7), xs_all[0] + dt.timedelta(days=7))
     ax.set_ylabel("RFD, N/s (median per session)")
     _date_axis(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, framealpha=0.9, borderaxespad=0)
-    fig.subplots_adjust(left=0.12, right=0.70, bottom=min(0.45, 0.5 / fig.get_figheight()),
-                        top=1 - min(0.3, 0.2 / fig.get_figheight()))
+    n_entries = len(ax.get_legend_handles_labels()[0])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9, framealpha=0.9)
+    fig.set_figheight(3.0 + 0.22 * ((n_entries + 1) // 2))
+    fig.subplots_adjust(left=0.12, right=0.975, bottom=(0.75 + 0.22 * ((n_entries + 1) // 2)) / fig.get_figheight(),
+                        top=1 - 0.2 / fig.get_figheight())
     fig._runstrong_laid_out = True
     shown = ", ".join("?" if x is None else f"{x:g} kg" for x in loads)
     return to_svg(fig, title=title, desc=f"{len(rows)} session medians at loads {shown}; filled markers peak RFD, "
@@ -342,5 +354,8 @@ def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], 
     ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label="TSB (form)")
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
-    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, framealpha=0.9)
+    fig.set_figheight(3.6)
+    fig.subplots_adjust(left=0.11, right=0.975, bottom=0.27, top=0.95)
+    fig._runstrong_laid_out = True
     return to_svg(fig, title=title, desc=f"{len(days)} days.")

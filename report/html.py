@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -113,11 +114,22 @@ def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: Any
           class_: str | None = None) -> Safe:
     """A data table (scrolls sideways on a phone instead of overflowing the page)."""
     head = el("thead", el("tr", [el("th", h, scope="col") for h in headers]))
-    body_rows = [el("tr", [el("td", c) for c in r]) for r in rows]
+    body_rows = [el("tr", [el("td", c, class_="nowrap" if _is_date(c) else None) for c in r]) for r in rows]
     if not body_rows:
         body_rows = [el("tr", el("td", "none", colspan=str(len(headers))))]
     return el("div", el("table", el("caption", caption) if caption is not None else None, head,
                         el("tbody", body_rows), class_=class_), class_="table-wrap")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}( UTC)?)?")
+_VALUE = re.compile(r"[-+]?[\d.,]+ ?[^\s\d]{0,4}")  # "100.0 kg", "-164 N/s", "+4.63 %"
+
+
+def _is_date(c: Any) -> bool:
+    """Dates, times and short values with a unit stay on one line in tables (a date broken as "2026-" /
+    "11-23" or "100.0" / "kg" reads badly)."""
+    return isinstance(c, str) and not isinstance(c, Safe) and (
+        _DATE.fullmatch(c) is not None or (len(c) <= 12 and _VALUE.fullmatch(c) is not None))
 
 
 def definition_cards(cards: Sequence[Mapping[str, Any]]) -> Safe:
@@ -160,6 +172,7 @@ caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #bdbdbd; padding: .3rem .5rem; text-align: left; vertical-align: top;
   overflow-wrap: break-word; }
 td { max-width: 28rem; }
+td.nowrap { white-space: nowrap; }
 th { background: #eef2f6; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .88rem; color: #4a4a4a; }
@@ -172,7 +185,8 @@ footer { margin-top: 3rem; font-size: .85rem; color: #4a4a4a; }
   h1 { font-size: 1.3rem; }
   .card-value { font-size: 1.15rem; }
   table { font-size: .82rem; }
-  svg.chart { min-width: 30rem; }  /* keep chart text legible: scroll the chart sideways instead */
+  svg.chart { min-width: 34rem; }  /* charts at their natural size (540 px) so chart text stays legible;
+                                      they scroll sideways inside their own box instead */
 }
 @media print { a { color: #000; } .banner { border-width: 1px; } }
 """

@@ -32,6 +32,22 @@ def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> 
     return f"{lo:+.{digits}f} to {hi:+.{digits}f}{unit}"
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _reading(wording: str | None) -> str:
+    """The analysis' reading without the numbers it repeats (they are in the neighbouring columns):
+    the clause before the first colon ("consistent with ...", "not distinguishable from ...",
+    "not estimable for ...: why" keeps its reason)."""
+    if not wording:
+        return "—"
+    head, sep, _rest = wording.partition(": ")
+    if not sep or head.startswith("not estimable"):
+        return wording
+    return head
+
+
 def _unit(u: str | None) -> str:
     return " %" if u == "%" else (f" {u}" if u else "")
 
@@ -111,11 +127,14 @@ def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list
         for _wk, d in reversed(recent):
             zs = d.get("zone_sets_by_exercise") or {}
             srows.append([d.get("local_date"), fmt(d.get("sets")),
-                          ", ".join(f"{ex} {n}" for ex, n in sorted(zs.items())) or "none",
+                          ", ".join(f"{ex}: {n}" for ex, n in sorted(zs.items())) or "none",
                           "yes" if d.get("meets_prescription") else
                           ("undecidable (no e5RM)" if d.get("zone_undecidable") else "no"),
-                          " + ".join(k for k in ("bilateral", "unilateral") if d.get(k)) or "—"])
-        out.append(table(["date (local)", "sets", "zone sets by exercise", "meets prescription", "lifts"], srows,
+                          ("both" if d.get("bilateral") and d.get("unilateral") else
+                           "bilateral only" if d.get("bilateral") else
+                           "unilateral only" if d.get("unilateral") else "—")])
+        out.append(table(["date (local)", "sets", "zone sets by exercise", "meets prescription",
+                          "bilateral / unilateral lifts"], srows,
                          caption=f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)"))
     if any(w.get("sets_without_e5rm") for w in sw):
         out.append(el("p", "Sets without an estimated 5RM for their exercise cannot be placed in or out of the "
@@ -180,7 +199,7 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
             out.append(_fig(charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
                                                 [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
                             f"e1RM per training day from that day's load-velocity line (days with 3 or more "
-                            f"loads), n = {len(tt)} days."))
+                            f"loads), n = {_days(len(tt))}."))
         if not trend:
             out.append(el("p", "No e1RM trend yet: it needs training days with three or more loads of one lift.",
                           class_="muted"))
@@ -191,7 +210,7 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
                 f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)", [t["date"] for t in tt],
                 [t.get("velocity_mps") for t in tt], ylabel="m/s"),
                 f"Mean concentric velocity the day's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
-                f"n = {len(tt)} days (a neuromuscular marker)."))
+                f"n = {_days(len(tt))} (a neuromuscular marker)."))
     elif reps:
         by_ex: dict[str, list[Mapping[str, Any]]] = {}
         for r in reps:
@@ -265,7 +284,7 @@ def _linkage(s: Mapping[str, Any]) -> list[Safe]:
         rows.append([spec["label"], fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
                      _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u), fmt(c.get("n_runs")),
                      f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
-                     ", ".join(c.get("covariates") or []) or "none", c.get("wording") or "—"])
+                     ", ".join(c.get("covariates") or []) or "none", _reading(c.get("wording"))])
     out.append(table(["proxy", "change", "90 % interval", "n runs", "weeks (baseline + block)", "adjusted for",
                       "reading"], rows, caption="Latest strength block against the pre-strength baseline"))
     rrows = []
@@ -277,11 +296,13 @@ def _linkage(s: Mapping[str, Any]) -> list[Safe]:
         rrows.append([spec["label"], lag_txt or "—",
                       f"{fmt(r.get('total'), 2, signed=True)} ({_ci(*(r.get('total_ci90') or (None, None)))})",
                       fmt(r.get("n")), fmt(r.get("n_runs")), ", ".join(r.get("covariates") or []) or "none",
-                      r.get("wording") or "—"])
+                      _reading(r.get("wording"))])
     out.append(table(["proxy", "per strength session/week, by lag (weeks)", "sum over lags (90 % interval)",
                       "n weeks", "n runs", "adjusted for", "reading"], rrows,
                      caption="Lagged regression of the weekly proxy on strength sessions per week "
                              "(moving-block-bootstrap 90 % intervals)"))
+    out.append(el("p", "Each reading is an association in one athlete, not proof of cause; the full wording per "
+                       "proxy is in report.json (changes / regressions).", class_="muted"))
     out.append(el("p", "Readings say \"consistent with\" or \"not distinguishable from\": this is one athlete's "
                        "observational data, an association that other changes (season, heat, fitness, sensors) can "
                        "also produce. It is never evidence that strength training caused a change.", class_="caveat"))

@@ -46,3 +46,14 @@ def test_demo_end_to_end(tmp_path):
     assert sim["simulated"]["simulated_activities"] > 0
     lv = sim["summary"]["neuromuscular"]["profiles"]
     assert lv[0]["exercise"] == "back_squat" and lv[0]["n_loads"] == 3 and lv[0]["e1rm_kg"] > 100
+    # realism: a pre-strength baseline of >= 6 weeks, so the n-of-1 change is estimable; zone sets against the
+    # load-velocity e5RM; sessions meeting the prescription; RFD as per-session medians; nothing in the future
+    summ = sim["summary"]
+    assert summ["baseline"]["n_weeks"] >= 6
+    assert summ["changes"]["ef_proxy"]["estimate"] is not None
+    lifted = [w for w in summ["weeks"] if w["sessions"]]
+    assert sum(w["zone_sets"] for w in lifted) >= 3 * len(lifted)
+    assert sum(w["sessions_meeting_prescription"] for w in lifted) >= len(lifted)
+    assert all(w["bilateral_trained"] and w["unilateral_trained"] for w in lifted)
+    assert {r["load_kg"] for r in summ["rfd_sessions"]} == {load for load, _, _ in DEMO_STREAM_SETS}
+    assert sim["last_activity_at"] <= doc["generated_at"]

@@ -281,7 +281,7 @@ def test_adherence_shows_the_per_session_prescription(built):
     assert "sessions meeting prescription / target" in adh
     assert "0 / 2 (2 undecidable)" in adh
     assert "undecidable (no e5RM)" in adh  # the per-session table
-    assert "bilateral + unilateral" in adh
+    assert "both" in adh and "bilateral / unilateral lifts" in adh
     cards = page[page.index('id="headline"'):page.index('id="adherence"')]
     assert "Sessions meeting the prescription, latest week" in cards and "2 undecidable (no e5RM)" in cards
 
