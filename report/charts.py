@@ -159,7 +159,7 @@ def adherence_chart(
     _date_axis(ax)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax2.set_ylim(bottom=0)
+    ax2.set_ylim(0, max([4, *zone_sets]) * 1.1)
     ax2.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9,
               framealpha=0.9)

@@ -32,6 +32,12 @@ def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> 
     return f"{lo:+.{digits}f} to {hi:+.{digits}f}{unit}"
 
 
+def _from(shown: Sequence[Mapping[str, Any]], weeks: Sequence[Mapping[str, Any]]) -> str:
+    if not shown or len(shown) == len(weeks):
+        return ""
+    return f" from {shown[0]['week_start']}, {LEAD_WEEKS} weeks before the first strength session"
+
+
 def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
@@ -92,8 +98,20 @@ def _lat_text(w: Mapping[str, Any]) -> str:
     return "no lift of known laterality"
 
 
-def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+#: weeks before the first strength session that the strength charts still show (context)
+LEAD_WEEKS = 8
+
+
+def _strength_weeks(weeks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Weeks the strength charts show: from LEAD_WEEKS before the first strength session on (a decade of
+    running-only weeks before it would squeeze the strength weeks into a sliver)."""
     sw = [w for w in weeks if w.get("sessions") is not None]
+    first = next((i for i, w in enumerate(sw) if w.get("sessions")), None)
+    return sw if first is None else sw[max(0, first - LEAD_WEEKS):]
+
+
+def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+    sw = _strength_weeks(weeks)
     target = sw[-1].get("target_sessions", 2) if sw else 2
     out = [el("h2", "Prescription adherence per week", id="adherence"), el("p", PRESCRIPTION),
            el("p", "A session meets the prescription when one exercise has 3-5 sets in the zone (3-5 reps at "
@@ -104,8 +122,8 @@ def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list
                                [w.get("zone_sets", 0) for w in sw], target_sessions=target,
                                meeting=[w.get("sessions_meeting_prescription", 0) for w in sw]),
         f"Light bars: strength sessions per week; dark hatched bars: sessions meeting the prescription "
-        f"(n = {len(sw)} weeks); dashed line: the target of {target}; dots: sets of 3-5 reps at 80-100 % of the "
-        "exercise's estimated 5RM."))
+        f"(n = {len(sw)} weeks{_from(sw, weeks)}); dashed line: the target of {target}; dots: sets of 3-5 reps at "
+        "80-100 % of the exercise's estimated 5RM."))
     rows = []
     for w in reversed(sw[-16:]):
         undec = w.get("sessions_zone_undecidable", 0)
@@ -143,12 +161,12 @@ def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list
 
 
 def _strength_load(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
-    sw = [w for w in weeks if w.get("sessions") is not None]
+    sw = _strength_weeks(weeks)
     out = [el("h2", "Strength load and neuromuscular trends", id="strength")]
     out.append(_fig(
         charts.volume_chart([w["week_start"] for w in sw], [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
                             [w.get("unilateral_volume_load_kg", 0.0) for w in sw]),
-        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks."))
+        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks{_from(sw, weeks)}."))
     rfd = (rep.get("summary") or {}).get("rfd_sessions") or []
     out.append(el("p", RFD_CAVEAT, class_="caveat"))
     if rfd:
