@@ -191,6 +191,7 @@ def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | Non
             "distance_m": r["distance_m"],
             "excluded_by_user": r["excluded_reason"] is not None,
             "excluded_reason": r["excluded_reason"],
+            "time_reference": r.get("time_reference", "utc"),
             "status": e.status,
             "reason": e.reason,
             "ef_proxy": e.ef_proxy,

@@ -114,7 +114,8 @@ def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: Any
           class_: str | None = None) -> Safe:
     """A data table (scrolls sideways on a phone instead of overflowing the page)."""
     head = el("thead", el("tr", [el("th", h, scope="col") for h in headers]))
-    body_rows = [el("tr", [el("td", c, class_="nowrap" if _is_date(c) else None) for c in r]) for r in rows]
+    body_rows = [el("tr", [el("td", c, class_="nowrap" if _is_date(c) else ("long" if _is_long(c) else None))
+                           for c in r]) for r in rows]
     if not body_rows:
         body_rows = [el("tr", el("td", "none", colspan=str(len(headers))))]
     return el("div", el("table", el("caption", caption) if caption is not None else None, head,
@@ -130,6 +131,12 @@ def _is_date(c: Any) -> bool:
     "11-23" or "100.0" / "kg" reads badly)."""
     return isinstance(c, str) and not isinstance(c, Safe) and (
         _DATE.fullmatch(c) is not None or (len(c) <= 12 and _VALUE.fullmatch(c) is not None))
+
+
+def _is_long(c: Any) -> bool:
+    """Long text (reasons, readings) gets a minimum width, so a phone's narrow table does not squeeze it
+    into a column one word wide (the table scrolls sideways instead)."""
+    return isinstance(c, str) and len(c) > 40
 
 
 def definition_cards(cards: Sequence[Mapping[str, Any]]) -> Safe:
@@ -173,6 +180,7 @@ th, td { border-bottom: 1px solid #bdbdbd; padding: .3rem .5rem; text-align: lef
   overflow-wrap: break-word; }
 td { max-width: 28rem; }
 td.nowrap { white-space: nowrap; }
+td.long { min-width: 14rem; }
 th { background: #eef2f6; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: .88rem; color: #4a4a4a; }

@@ -34,6 +34,14 @@ def _when(iso: str | None) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+NO_DATE = "no date (device clock)"
+
+
+def _when_row(r: Mapping[str, Any]) -> str:
+    """A row's start time, or that it has none: a device-relative FIT clock's 1970-based time is not a date."""
+    return NO_DATE if r.get("time_reference", "utc") != "utc" else _when(r.get("started_at"))
+
+
 def _day(iso: str | None) -> str:
     return _when(iso)[:10] if iso else "—"
 
@@ -114,11 +122,12 @@ def _data_quality(rep: Mapping[str, Any]) -> list[Safe]:
                            "monitoring, workouts).", class_="muted"))
     user_ex = h.get("runs_excluded_by_user", [])
     out.append(table(["run", "started", "reason"],
-                     [[r.get("name") or r["activity_id"], _when(r.get("started_at")), r.get("reason")] for r in user_ex],
-                     caption=f"Runs excluded from the economy analysis by the user (n = {len(user_ex)})"))
+                     [[r.get("name") or r["activity_id"], _when_row(r), r.get("reason")] for r in user_ex],
+                     caption=f"Runs excluded from the economy analysis by the user or, for files without a calendar "
+                             f"date, automatically (n = {len(user_ex)})"))
     auto = [r for r in rep.get("runs", []) if r["status"] != "ok" and not r["excluded_by_user"]]
     out.append(table(["run", "started", "why no proxy"],
-                     [[r.get("name") or r["activity_id"], _when(r.get("started_at")), r.get("reason")] for r in auto],
+                     [[r.get("name") or r["activity_id"], _when_row(r), r.get("reason")] for r in auto],
                      caption=f"Runs without economy proxies (not steady or not measurable enough, n = {len(auto)})"))
     gaps = h.get("sessions_with_gaps", [])
     out.append(table(["barbell session", "started", "exercise", "gaps", "gap time", "lost samples", "status"],
@@ -134,7 +143,7 @@ def _runs_table(rep: Mapping[str, Any]) -> list[Safe]:
     for r in reversed(runs[-60:]):
         status = "excluded: " + (r.get("excluded_reason") or "") if r["excluded_by_user"] else (
             "ok" if r["status"] == "ok" else r["status"])
-        rows.append([_day(r.get("started_at")), r.get("name") or "—", _minutes(r.get("duration_s")),
+        rows.append([_when_row(r)[:10] if r.get("time_reference", "utc") == "utc" else NO_DATE, r.get("name") or "—", _minutes(r.get("duration_s")),
                      _km(r.get("distance_m")), fmt(r.get("ef_proxy"), 3), fmt(r.get("speed_per_w_per_kg"), 3),
                      fmt(r.get("decoupling_pct"), 1, "%"), fmt(r.get("mean_temperature_c"), 0, "°C"), status])
     return [

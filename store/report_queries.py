@@ -93,7 +93,8 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     excluded = _iso_rows(_rows(
         con,
         """
-        SELECT e.activity_id, e.reason, e.excluded_at, a.started_at, a.name, a.sport
+        SELECT e.activity_id, e.reason, e.excluded_at, a.started_at, a.name, a.sport,
+               coalesce(a.time_reference, 'utc') AS time_reference
         FROM activity_exclusion e LEFT JOIN activity a USING (athlete, activity_id)
         WHERE e.athlete = ? ORDER BY a.started_at NULLS LAST, e.activity_id
         """,

@@ -118,7 +118,8 @@ def test_data_quality_lists_failed_file_and_excluded_run(built):
     dq = page[page.index('id="data-quality"'):]
     assert "broken/&lt;script&gt;alert(1)&lt;/script&gt;.fit" in dq
     assert "treadmill run &lt;script&gt;" in dq
-    assert "Runs excluded from the economy analysis by the user (n = 1)" in dq
+    assert "Runs excluded from the economy analysis by the user or, for files without a calendar date, " \
+        "automatically (n = 1)" in dq
     # the index's data-health columns count them
     idx = (built["out"] / "index.html").read_text()
     assert "1 failed, 0 partial" in idx
@@ -345,6 +346,10 @@ def test_runs_on_a_device_relative_clock_stay_off_the_calendar(make_store, tmp_p
     ex = {r["activity_id"]: r for r in s["excluded_runs"]}
     assert "device-relative clock" in ex["rel0000000000000-0"]["reason"]
     assert ex["rel0000000000000-0"]["local_date"] is None
+    # the page never shows the 1970-based time as a date
+    page = (tmp_path / "o" / page_name("runner")).read_text()
+    assert "1970-07" not in page
+    assert page.count("no date (device clock)") >= 2  # runs table and data-quality table
 
 
 def test_report_writes_a_run_log_row(make_store, tmp_path):
