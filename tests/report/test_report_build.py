@@ -367,3 +367,27 @@ def test_report_writes_a_run_log_row(make_store, tmp_path):
     assert summary["index_html"] == str(tmp_path / "o" / "index.html")
     build_report(con, tmp_path / "o", log_command=None)
     assert con.execute("SELECT count(*) FROM run_log").fetchall()[0][0] == 1
+
+
+def test_strength_charts_start_shortly_before_the_first_session(make_store, tmp_path):
+    """30 weeks of runs, strength only from week 25: the strength charts show weeks 17-29 (8 lead weeks), the
+    economy charts all 30 weeks."""
+    import datetime as dt
+
+    from tests.report.report_testdata import run_activity, strength_activity, write
+
+    con, _ = make_store()
+    start = dt.datetime(2025, 1, 6, 8, tzinfo=dt.UTC)  # a Monday
+    acts = [run_activity(f"r{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=1), minutes=30, seed=w)
+            for w in range(30)]
+    acts += [strength_activity(f"s{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=3),
+                               [("back_squat", 5, 80.0)] * 3) for w in range(25, 30)]
+    write(con, "late", acts)
+    res = build_report(con, tmp_path / "o")
+    page = Path(res["pages"][0]).read_text()
+    first_shown = (start + dt.timedelta(weeks=17)).date().isoformat()
+    assert (f"n = 13 weeks from {first_shown}, 8 weeks before the first strength session" in
+            page[page.index('id="adherence"'):page.index('id="strength"')])
+    assert f"n = 13 weeks from {first_shown}" in page[page.index('id="strength"'):page.index('id="load-velocity"')]
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert doc["athletes"][0]["summary"]["n_weeks"] == 30  # the analysis keeps every week
