@@ -331,6 +331,13 @@ def reconstruct_sample_times(
             fitted = float(np.average([e[0] for e in estimates], weights=[e[1] for e in estimates]))
             if abs(fitted / p0 - 1.0) > max_rel_rate_error:
                 fitted = None
+    if fitted is not None and xs:
+        # A rate difference that moves no sample by a twentieth of a period over the longest
+        # segment is not resolvable: keep the nominal period, so that the session's times equal
+        # the live (nominal-rate) ones exactly and live reps equal the final analysis.
+        longest = max(x.size for x in xs)
+        if abs(fitted - p0) * longest < 0.05 * p0:
+            fitted = None
     period = p0 if fitted is None else fitted
     t = np.empty(a.size, dtype=np.int64)
     idx = np.empty(a.size, dtype=np.int64)
@@ -412,6 +419,14 @@ class OnlineTimebase:
         """Times of every pending sample (end of stream)."""
         return self._decide(final=True)
 
+    @staticmethod
+    def _catching_up(window: list[float]) -> bool:
+        """Lateness falls across the look-ahead: the lowest lateness of its second half is more
+        than half a period below that of its first half (each half spans at least one connection
+        event, so bunching alone does not trigger it; a loss leaves the lateness flat)."""
+        h = len(window) // 2
+        return min(window[h:]) < min(window[:h]) - 0.5
+
     def _decide(self, final: bool) -> np.ndarray:
         keep = 0 if final else self.lookahead
         k = max(0, len(self._pending) - keep)
@@ -427,12 +442,20 @@ class OnlineTimebase:
                 self._base = low
             late = low - self._base - self._loss
             if late < -0.5:  # the envelope is lower than thought
-                self._base += late
-            elif late >= 0.5 and len(window) > self.lookahead and window[-1] - window[0] > -0.5 * self.lookahead:
+                # A loss counted earlier in this segment that the envelope now contradicts was a
+                # delay (a backlog drained slower than the catch-up test saw): take it back first.
+                undo = min(self._loss, int(np.floor(-late + 0.5)))
+                self._loss -= undo
+                self.lost_samples -= undo
+                late += undo
+                if late < -0.5:
+                    self._base += late
+            elif late >= 0.5 and len(window) > self.lookahead and not self._catching_up(window):
                 # The envelope rose by whole periods: samples were lost before this one. No verdict
-                # at the end of a stream (the short window may hold no envelope sample) nor inside a
-                # backlog flush (samples arriving much faster than the rate: they were delayed on the
-                # way, not lost; the envelope comes back once the backlog is through).
+                # at the end of a stream (the short window may hold no envelope sample) nor while a
+                # backlog drains (lateness falling across the look-ahead: the samples arrive faster
+                # than the rate, so they were delayed on the way, not lost; a delayed burst holds as
+                # many samples as the silence before it lasted periods).
                 jump = int(np.floor(late + 0.5))
                 self._loss += jump
                 self.lost_samples += jump

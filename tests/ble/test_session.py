@@ -321,3 +321,69 @@ def test_batches_close_at_250_notifications_or_100_ms(tmp_path: Path) -> None:
     frames = [r[0] for r in con.execute("SELECT frames FROM stream_batch ORDER BY batch_seq").fetchall()]
     con.close()
     assert frames == [250, 250, 100, 5]
+
+
+def delayed(sim, *, at_s: float, hold: int = 130, speedup: float | None = None):
+    """One frame per notification, on time, except that ``hold`` frames from ``at_s`` on are held back
+    (a stalled host or device) and then delivered at once (``speedup`` None) or faster than the rate
+    until the stream is back on time."""
+    frames = [encode_data_frames(r[None, :]) for r in sim.raw_i16]
+    arrival = ANCHOR + np.round((sim.t_s + 0.002) * 1e9).astype(np.int64)
+    i0 = int(np.searchsorted(sim.t_s, at_s))
+    t = float(arrival[i0 + hold])
+    step = 0.0 if speedup is None else 5e6 / speedup
+    for i in range(i0, len(arrival)):
+        if i >= i0 + hold and t <= arrival[i]:
+            break
+        arrival[i] = round(t)
+        t += step
+    return [(int(arrival[i]), NOTIFY_UUID, frames[i]) for i in range(len(frames))]
+
+
+@pytest.mark.parametrize("speedup", [None, 1.3, 3.0])
+@pytest.mark.parametrize("at_s", [2.3, 3.4, 4.6])
+def test_delayed_burst_is_a_delay_not_a_loss(tmp_path: Path, at_s: float, speedup: float | None) -> None:
+    """130 frames held back for 650 ms then delivered in a burst: live reps equal the final analysis
+    and nothing is counted lost (before the fix the live timebase counted ~130 lost samples, its times
+    jumped 0.65 s and the live detector discarded the movement across that 'gap')."""
+    sim = simulated()
+    live: list[dict] = []
+    session = new_session(tmp_path / "main.duckdb", on_rep=live.append)
+    out = run(session, delayed(sim, at_s=at_s, speedup=speedup))
+    assert out["stream"]["lost_samples"] == 0
+    assert session._online.lost_samples == 0
+    assert len(out["reps"]) == len(sim.reps) == 3
+    assert live == out["reps"]
+
+
+
+def test_two_sessions_merged_in_one_process(tmp_path: Path) -> None:
+    """Two sessions' landing files merged into one main database by one process, the second while
+    another landing file is attached on the same connection (an in-flight merge): each merge uses
+    its own alias, so both sessions are stored (a fixed alias made the second ATTACH fail)."""
+    from store.landing import merge_landing
+
+    sim = simulated()
+    db = tmp_path / "main.duckdb"
+    sessions = []
+    for hour in (17, 18):
+        s = new_session(db, started_at=datetime(2026, 11, 28, hour, 0, tzinfo=UTC))
+        s._try_merge = lambda: False  # leave the landing file, as when the main file was locked
+        run(s, notifications(sim))
+        assert s.landing_path is not None and s.landing_path.exists()
+        sessions.append(s)
+    first, second = sessions
+    con = open_store(db)
+    try:
+        con.execute(f"ATTACH '{first.landing_path}' AS landing_src (READ_ONLY)")  # the old fixed alias
+        merge_landing(con, second.landing_path)
+        con.execute("DETACH landing_src")
+        merge_landing(con, first.landing_path)
+        ids = {r[0] for r in con.execute("SELECT session_id FROM stream_session").fetchall()}
+        assert ids == {first.session_id, second.session_id}
+        assert con.execute("SELECT count(*) FROM rep").fetchone()[0] == 6
+        attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+        assert not any(name.startswith("landing_src") for name in attached)  # detached in finally
+        assert not first.landing_path.exists() and not second.landing_path.exists()
+    finally:
+        con.close()
