@@ -20,6 +20,7 @@ merge is one transaction on the main file; the landing file is removed only afte
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import socket
 import time
@@ -41,6 +42,8 @@ SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
 
 _DDL_CACHE: dict[str, str] = {}
 
+
+_ALIAS_COUNTER = itertools.count(1)
 
 def _main_ddl() -> dict[str, str]:
     """CREATE TABLE statements of the stream tables as the main migrations define them."""
@@ -262,7 +265,7 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     path = Path(landing)
     t0 = time.perf_counter()
     result = MergeResult(None, str(path))
-    alias = "landing_src"
+    alias = f"landing_src_{next(_ALIAS_COUNTER)}"  # unique per call: two merges in one process never collide
     try:
         main_con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}")
     except duckdb.ConnectionException:
@@ -336,7 +339,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
             main_con.execute("ROLLBACK")
             raise
     finally:
-        main_con.execute(f"DETACH {alias}")
+        with contextlib.suppress(duckdb.Error):  # never mask the merge's own error
+            main_con.execute(f"DETACH {alias}")
     if remove:
         for p in (path, path.with_name(path.name + ".wal")):
             p.unlink(missing_ok=True)
