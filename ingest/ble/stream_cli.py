@@ -46,6 +46,28 @@ class StreamRun:
     rep_times_ns: list[int] = field(default_factory=list)  # monotonic time at which each on_rep fired
 
 
+VIRTUAL_ONE_RM_KG: dict[str, float] = {
+    "back_squat": 140.0, "front_squat": 115.0, "deadlift": 170.0, "romanian_deadlift": 130.0,
+    "bench_press": 100.0, "overhead_press": 60.0, "hip_thrust": 160.0, "lunge": 80.0,
+    "split_squat": 80.0, "bulgarian_split_squat": 70.0, "step_up": 70.0,
+}
+"""The virtual lifter's 1RM per exercise (kg): plausible values for a trained recreational runner
+who lifts. Fixed per exercise (not derived from the load), so heavier loads are slower."""
+VIRTUAL_ONE_RM_DEFAULT_KG = 100.0
+
+
+def virtual_one_rm(exercise: str, load_kg: float, one_rm_kg: float | None = None) -> float:
+    """The simulated 1RM for a virtual set: ``one_rm_kg`` if given, else the exercise's table value.
+
+    A load at or above that 1RM cannot be lifted for reps: it is a ``StreamError``.
+    """
+    one_rm = float(one_rm_kg) if one_rm_kg is not None else VIRTUAL_ONE_RM_KG.get(exercise,
+                                                                                  VIRTUAL_ONE_RM_DEFAULT_KG)
+    if not load_kg < one_rm:
+        raise StreamError(f"--load-kg {load_kg:g} is not below the virtual lifter's 1RM ({one_rm:g} kg "
+                          f"for {exercise}); use a lighter load")
+    return one_rm
+
 def _check(address: str | None, name: str | None, virtual: bool, rate_hz: float | None,
            virtual_loss: float, virtual_rate_hz: float | None, duration_s: float | None,
            virtual_disconnect_at: float | None) -> None:
@@ -87,12 +109,15 @@ async def stream_async(
     on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
     virtual_motion: SimulatedSet | None = None, virtual_connection_interval_s: float | None = None,
     virtual_frames_per_notification: int = 1, policy: LinkPolicy | None = None,
+    virtual_one_rm_kg: float | None = None,
 ) -> StreamRun:
     """The stream as a coroutine; see ``run_stream``.
 
     Beyond the CLI's options: ``virtual_motion`` replaces the simulated set, and
     ``virtual_connection_interval_s`` / ``virtual_frames_per_notification`` turn on the device's
-    connection-event bunching and frame packing (see ``RadioModel``).
+    connection-event bunching and frame packing (see ``RadioModel``). ``virtual_one_rm_kg`` is the
+    simulated lifter's 1RM (default: ``VIRTUAL_ONE_RM_KG`` for the exercise), so heavier loads are
+    slower and virtual sessions at several loads give a real load-velocity profile.
     """
     _check(address, name, virtual, rate_hz, virtual_loss, virtual_rate_hz, duration_s, virtual_disconnect_at)
     say = on_message or (lambda _m: None)
@@ -109,8 +134,9 @@ async def stream_async(
         if motion is None:
             from sim.barbell import simulate_session
 
+            one_rm = virtual_one_rm(exercise, load_kg, virtual_one_rm_kg)
             motion = simulate_session(exercise, load_kg, reps, rate_hz=device_rate_hz or MAX_DEVICE_RATE_HZ,
-                                      seed=seed)
+                                      seed=seed, one_rm_kg=one_rm)
         link = VirtualLink()
         try:
             radio = RadioModel(connection_interval_s=virtual_connection_interval_s, loss=virtual_loss,
@@ -218,6 +244,7 @@ def run_stream(
     reps: int = 5, seed: int = 0, virtual_loss: float = 0.0, virtual_disconnect_at: float | None = None,
     virtual_rate_hz: float | None = None, wait_s: float = 30.0,
     on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
+    virtual_one_rm_kg: float | None = None,
 ) -> dict[str, Any]:
     """Stream one sensor until Ctrl-C, ``duration_s`` or (virtual) the end of the simulated set.
 
@@ -230,6 +257,6 @@ def run_stream(
         virtual=virtual, sensor=sensor, rate_hz=rate_hz, duration_s=duration_s, record=record,
         vl_stop_pct=vl_stop_pct, reps=reps, seed=seed, virtual_loss=virtual_loss,
         virtual_disconnect_at=virtual_disconnect_at, virtual_rate_hz=virtual_rate_hz, wait_s=wait_s,
-        on_rep=on_rep, on_message=on_message))
+        on_rep=on_rep, on_message=on_message, virtual_one_rm_kg=virtual_one_rm_kg))
     return run.doc
 

@@ -154,3 +154,17 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, kwargs: dict[str, Any],
 def test_a_rate_the_device_cannot_do_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StreamError, match="output rate must be one of"):
         run(tmp_path, rate_hz=150.0)
+
+
+def test_virtual_one_rm_is_fixed_per_exercise_so_heavier_loads_are_slower() -> None:
+    from ingest.ble.stream_cli import VIRTUAL_ONE_RM_KG, StreamError, virtual_one_rm
+    from sim.barbell import simulate_session
+
+    assert virtual_one_rm("back_squat", 100.0) == VIRTUAL_ONE_RM_KG["back_squat"] == 140.0
+    assert virtual_one_rm("back_squat", 60.0) == 140.0  # not derived from the load
+    assert virtual_one_rm("back_squat", 100.0, 125.0) == 125.0
+    with pytest.raises(StreamError, match="1RM"):
+        virtual_one_rm("back_squat", 150.0)
+    mcv = [simulate_session("back_squat", load, 3, seed=1, one_rm_kg=virtual_one_rm("back_squat", load)).reps[0]
+           .mean_velocity_mps for load in (60.0, 90.0, 120.0)]
+    assert mcv[0] > mcv[1] + 0.1 > mcv[2] + 0.2
