@@ -430,6 +430,18 @@ class OnlineTimebase:
     def _decide(self, final: bool) -> np.ndarray:
         keep = 0 if final else self.lookahead
         k = max(0, len(self._pending) - keep)
+        if not final and self._base is not None:
+            # Early decision: a sample on the current envelope (lateness under half a period) proves
+            # that no loss precedes it, and so for every pending sample before it; they need no
+            # look-ahead. Only a later, lower envelope could still move them (a device clock faster
+            # than nominal, by at most half a period). This is what lets a rep be reported without
+            # waiting the look-ahead after the bar comes to rest.
+            level = self._base + self._loss + 0.5
+            r = self._pending
+            for e in range(len(r) - 1, k - 1, -1):
+                if r[e] < level:
+                    k = e + 1
+                    break
         if k == 0:
             return np.zeros(0, dtype=np.int64)
         out = np.empty(k, dtype=np.int64)
