@@ -61,6 +61,18 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared between forked workers and their parent count once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
@@ -93,6 +105,7 @@ class TreeRssSampler:
         self.root = root
         self.interval_s = interval_s
         self.peak_kb = 0
+        self.peak_pss_kb = 0
         self._pids: list[int] = [root]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -103,6 +116,8 @@ class TreeRssSampler:
             if k % 10 == 0:
                 self._pids = _descendants(self.root)
             self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in self._pids))
+            if k % 5 == 0:  # smaps_rollup is costlier to read: every 50 ms
+                self.peak_pss_kb = max(self.peak_pss_kb, sum(_pss_kb(p) for p in self._pids))
             k += 1
             self._stop.wait(self.interval_s)
 
@@ -176,6 +191,7 @@ def run_child(script: Path, args: list[str], timeout_s: float = 170.0) -> dict[s
         raise SystemExit(f"child {args[:2]} failed ({proc.returncode}):\n{err[-4000:]}")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result["tree_peak_rss_kb"] = sampler.peak_kb
+    result["tree_peak_pss_kb"] = sampler.peak_pss_kb
     return result
 
 

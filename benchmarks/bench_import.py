@@ -133,6 +133,8 @@ def main() -> None:
     print(f"peak RSS, whole process tree: fitparse {fmt_mb(fp['tree_peak_rss_kb'])}, "
           f"import {fmt_mb(imp['tree_peak_rss_kb'])} (import main process {fmt_mb(imp['ru_maxrss_kb'])}, "
           f"{fmt_mb(imp['base_rss_kb'])} after imports; fitparse {fmt_mb(fp['base_rss_kb'])} after imports)")
+    print(f"peak PSS, whole process tree (shared pages of forked workers counted once): "
+          f"fitparse {fmt_mb(fp['tree_peak_pss_kb'])}, import {fmt_mb(imp['tree_peak_pss_kb'])}")
     print(f"fell back to fitparse: {', '.join(fallbacks) if fallbacks else 'none'}")
     print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
