@@ -350,7 +350,7 @@ class StreamSession:
             if self._live is not None and chunk.raw_i16 is not None:
                 self._live_pending.append((t, chunk.raw_i16))
                 self._live_pending_n += chunk.n
-        if self._live_pending_n >= max(1, int((self.configured_rate_hz or 50) / 50)):  # every ~20 ms
+        if self._live_pending_n >= max(1, int((self.configured_rate_hz or 100) / 100)):  # every ~10 ms (one block)
             self._flush_live()
 
     # ------------------------------------------------------------------ live reps
