@@ -6,8 +6,8 @@ which
 
 * keeps every raw payload (``ble_frame``) and decodes it with the sensor profile;
 * gives each sample a time: fixed-rate sensors (WitMotion) through :class:`OnlineTimebase`
-  while streaming (final after an 80 ms look-ahead, so stored rows and live reps trail the
-  arrivals by that much), and :func:`reconstruct_sample_times` over the whole session at the end; other
+  while streaming (final at once for samples on the arrival envelope, after an 80 ms look-ahead
+  for late ones), and :func:`reconstruct_sample_times` over the whole session at the end; other
   sensors take the notification's arrival time;
 * pushes IMU samples into the live rep detector and calls ``on_rep`` as each rep completes (and
   ``on_vl_stop`` once per set when velocity loss reaches ``vl_stop_pct``);
@@ -350,7 +350,7 @@ class StreamSession:
             if self._live is not None and chunk.raw_i16 is not None:
                 self._live_pending.append((t, chunk.raw_i16))
                 self._live_pending_n += chunk.n
-        if self._live_pending_n >= max(1, int((self.configured_rate_hz or 100) / 100)):  # every ~10 ms (one block)
+        if self._live_pending_n >= max(1, int((self.configured_rate_hz or 50) / 50)):  # every ~20 ms
             self._flush_live()
 
     # ------------------------------------------------------------------ live reps

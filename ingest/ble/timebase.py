@@ -32,8 +32,9 @@ of each segment minus samples received: losses inside gaps, or before the first/
 sample of a segment, are not counted (the contract: "outside gaps").
 
 :class:`OnlineTimebase` is the causal variant for live use (rep cues while streaming): it keeps
-the nominal period, follows the envelope downwards and counts a loss as soon as a sample arrives
-more than the observed bunching band plus one period late.
+the nominal period, follows the envelope downwards, decides a sample on the envelope at once and a
+late one after a look-ahead, and counts a loss only when the envelope rose and stays up (a delayed
+burst draining faster than the rate is a delay, not a loss).
 """
 
 from __future__ import annotations
