@@ -94,7 +94,11 @@ def test_stream_virtual_then_replay_through_the_cli(tmp_path):
     live_lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rep ")]
     assert len(live_lines) == 3
     doc = json.loads(r.stdout)
-    assert doc["stream"]["lost_samples"] == 0 and doc["stream"]["gaps"] == []
+    # The virtual device drops nothing here, so lost_samples is 0 on an idle machine; a WitMotion
+    # frame has no counter, so a host stalled by other load can make a late bunch look like a loss
+    # of a sample or two (docs/streaming.md): allow 0.5 % of the samples, never a gap.
+    assert doc["stream"]["gaps"] == []
+    assert doc["stream"]["lost_samples"] <= max(2, 0.005 * doc["stream"]["samples"])
     assert len(doc["reps"]) == 3 and doc["set"]["reps"] == 3
     r2 = run("replay", str(cap), "--exercise", "back_squat", "--load-kg", "100", "--json", db=db)
     assert r2.returncode == 0, r2.stderr

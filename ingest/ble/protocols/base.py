@@ -233,3 +233,27 @@ def no_config(_rate_hz: float | None) -> list[bytes]:
 def columns_of(records: list[Mapping[str, Any]], names: Iterable[str]) -> dict[str, list[Any]]:
     """Turn per-record dicts into per-column lists (helper for record-per-notification profiles)."""
     return {k: [r[k] for r in records] for k in names}
+
+
+class MeasurementDecoder:
+    """Session decoder for sensors that send one measurement per notification -> one sample row.
+
+    Subclasses name the record type (``measurement``) and map a decoded record to the sample
+    table's columns (:meth:`row`); a malformed notification becomes an error, not an exception.
+    """
+
+    measurement: Any = None
+
+    def reset(self) -> None:
+        pass
+
+    def row(self, m: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def feed(self, data: bytes) -> DecodedChunk:
+        try:
+            m = self.measurement.from_bytes(data)
+        except ProtocolError as exc:
+            return DecodedChunk(n=0, errors=[exc])
+        return DecodedChunk(n=1, columns={k: [v] for k, v in self.row(m).items()}, extras=[m])
+

@@ -14,10 +14,10 @@ reserved bits are kept in ``other_flags`` so that encoding gives back the same b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.ble.protocols.base import (
-    DecodedChunk,
-    ProtocolError,
+    MeasurementDecoder,
     Reader,
     SensorProfile,
     check_range,
@@ -194,22 +194,17 @@ class CyclingPowerMeasurement:
         return bytes(out)
 
 
-class CyclingPowerDecoder:
+class CyclingPowerDecoder(MeasurementDecoder):
     """Session decoder: one measurement per notification -> one ``power_sample`` row."""
 
-    def reset(self) -> None:
-        pass
+    measurement = CyclingPowerMeasurement
 
-    def feed(self, data: bytes) -> DecodedChunk:
-        try:
-            m = CyclingPowerMeasurement.from_bytes(data)
-        except ProtocolError as exc:
-            return DecodedChunk(n=0, errors=[exc])
-        return DecodedChunk(n=1, columns={
-            "power_w": [float(m.power_w)],
-            "crank_revolutions": [m.crank_revolutions],
-            "last_crank_event_s": [m.last_crank_event_s],
-        }, extras=[m])
+    def row(self, m: CyclingPowerMeasurement) -> dict[str, Any]:
+        return {
+            "power_w": float(m.power_w),
+            "crank_revolutions": m.crank_revolutions,
+            "last_crank_event_s": m.last_crank_event_s,
+        }
 
 
 PROFILE = SensorProfile(

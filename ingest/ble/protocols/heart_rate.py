@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.ble.protocols.base import (
-    DecodedChunk,
+    MeasurementDecoder,
     ProtocolError,
     Reader,
     SensorProfile,
@@ -118,23 +119,18 @@ class HeartRateMeasurement:
         return bytes(out)
 
 
-class HeartRateDecoder:
+class HeartRateDecoder(MeasurementDecoder):
     """Session decoder: one measurement per notification -> one ``hr_sample`` row."""
 
-    def reset(self) -> None:
-        pass
+    measurement = HeartRateMeasurement
 
-    def feed(self, data: bytes) -> DecodedChunk:
-        try:
-            m = HeartRateMeasurement.from_bytes(data)
-        except ProtocolError as exc:
-            return DecodedChunk(n=0, errors=[exc])
-        return DecodedChunk(n=1, columns={
-            "heart_rate_bpm": [float(m.heart_rate_bpm)],
-            "rr_s": [list(m.rr_s)],
-            "energy_kj": [None if m.energy_expended_kj is None else float(m.energy_expended_kj)],
-            "contact": [m.contact.value],
-        }, extras=[m])
+    def row(self, m: HeartRateMeasurement) -> dict[str, Any]:
+        return {
+            "heart_rate_bpm": float(m.heart_rate_bpm),
+            "rr_s": list(m.rr_s),
+            "energy_kj": None if m.energy_expended_kj is None else float(m.energy_expended_kj),
+            "contact": m.contact.value,
+        }
 
 
 PROFILE = SensorProfile(

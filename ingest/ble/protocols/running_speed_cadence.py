@@ -8,10 +8,10 @@ bit2 running (1) / walking (0). Pure sans-IO.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.ble.protocols.base import (
-    DecodedChunk,
-    ProtocolError,
+    MeasurementDecoder,
     Reader,
     SensorProfile,
     check_range,
@@ -85,24 +85,19 @@ class RscMeasurement:
         return bytes(out)
 
 
-class RscDecoder:
+class RscDecoder(MeasurementDecoder):
     """Session decoder: one measurement per notification -> one ``rsc_sample`` row."""
 
-    def reset(self) -> None:
-        pass
+    measurement = RscMeasurement
 
-    def feed(self, data: bytes) -> DecodedChunk:
-        try:
-            m = RscMeasurement.from_bytes(data)
-        except ProtocolError as exc:
-            return DecodedChunk(n=0, errors=[exc])
-        return DecodedChunk(n=1, columns={
-            "speed_mps": [m.speed_mps],
-            "cadence_spm": [float(m.cadence_spm)],
-            "stride_length_m": [m.stride_length_m],
-            "distance_m": [m.total_distance_m],
-            "running": [m.running],
-        }, extras=[m])
+    def row(self, m: RscMeasurement) -> dict[str, Any]:
+        return {
+            "speed_mps": m.speed_mps,
+            "cadence_spm": float(m.cadence_spm),
+            "stride_length_m": m.stride_length_m,
+            "distance_m": m.total_distance_m,
+            "running": m.running,
+        }
 
 
 PROFILE = SensorProfile(
