@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pytest
 from bleak.backends.scanner import BaseBleakScanner
+from virtual_motion import indexed_motion
 
 from ingest.ble.client import (
     LINK_EVENT,
@@ -26,20 +25,6 @@ from ingest.ble.virtual_witmotion import NOTIFY_UUID, SENT, RadioModel, VirtualW
 
 FAST = LinkPolicy(scan_timeout_s=2.0, connect_timeout_s=2.0, give_up_after_s=5.0, verify_timeout_s=0.5)
 UNLOCK = bytes.fromhex("ffaa6988b5")
-
-
-@dataclass
-class Motion:
-    t_s: np.ndarray
-    raw_i16: np.ndarray
-    reps: list[Any] = field(default_factory=list)
-
-
-def indexed_motion(seconds: float, rate_hz: float = 200.0) -> Motion:
-    n = round(seconds * rate_hz)
-    raw = np.zeros((n, 9), dtype=np.int16)
-    raw[:, 0] = np.arange(n)
-    return Motion(np.arange(n) / rate_hz, raw)
 
 
 def drain(queue: asyncio.Queue) -> list[tuple[int, str, Any]]:

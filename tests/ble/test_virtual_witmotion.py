@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
+from virtual_motion import indexed_motion
 
 from ingest.ble.virtual import VirtualLink
 from ingest.ble.virtual_witmotion import (
@@ -32,20 +32,6 @@ UNLOCK = bytes.fromhex("ffaa6988b5")
 RATE_200 = bytes.fromhex("ffaa030b00")
 SAVE = bytes.fromhex("ffaa000000")
 READ_RATE = bytes.fromhex("ffaa270300")
-
-
-@dataclass
-class Motion:
-    t_s: np.ndarray
-    raw_i16: np.ndarray
-    reps: list[Any] = field(default_factory=list)
-
-
-def indexed_motion(seconds: float, rate_hz: float = 200.0) -> Motion:
-    n = round(seconds * rate_hz)
-    raw = np.zeros((n, 9), dtype=np.int16)
-    raw[:, 0] = np.arange(n)
-    return Motion(np.arange(n) / rate_hz, raw)
 
 
 class Received:
