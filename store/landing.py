@@ -6,15 +6,29 @@ to its own landing file ``<db file>.landing/<session_id>.duckdb`` in committed b
 session is merged into the main file when it ends (or, after a crash, by the next process that
 holds the main file: ``import``, ``report``, ``nightly``...).
 
-Landing file layout: the main schema's stream tables (``stream_session``, ``stream_batch``,
-``ble_frame``, the four ``*_sample`` tables, ``stream_gap``, ``rep``, ``strength_set``) with the
-same columns, created from the main migrations so they never drift apart, plus a ``batch_seq``
-column on the per-batch tables (``ble_frame``, samples, ``stream_gap``) so that the merge can copy
-exactly the batches the main ledger lacks, and a one-row ``landing_owner`` table (pid, host,
-process start, started_at, finished_at).
+Landing file layout (version 2)
+-------------------------------
+* ``landing_batch``: one row per batch, written by ONE autocommitted INSERT, so a batch is either
+  wholly present or absent and its row is its own ledger entry: ``session_id``, ``batch_seq``,
+  ``frames``, ``samples``, ``committed_at`` (the main ``stream_batch`` columns), the gaps closed in
+  the batch (``gap_start_ns[]``, ``gap_end_ns[]``), and the batch's rows as Arrow IPC streams:
+  ``ble_frame`` (``seq``, ``t_ns``, ``char``, ``payload``) and one column per sample table
+  (``imu_sample``, ``hr_sample``, ``rsc_sample``, ``power_sample``) holding that table's columns
+  without ``session_id``. :func:`read_landing` turns a file back into tables.
+* ``stream_session``, ``rep``, ``strength_set``: the main schema's tables (created from the main
+  migrations, so they never drift apart), written at the session's start and end.
+* ``landing_owner``: one row (pid, host, process start, started_at, finished_at).
 
-Every batch (frames + samples + gaps + its ``stream_batch`` ledger row) is one transaction; the
-merge is one transaction on the main file; the landing file is removed only after that commit.
+Why blobs and not one table per kind of row: a DuckDB statement costs ~0.5-2 ms of CPU whatever it
+carries (parse, plan, commit), so the first layout (three INSERTs + BEGIN/COMMIT per batch into
+row tables) cost ~10-20 ms of CPU per 100 ms batch, 10-20 % of a core at 1 kHz. One INSERT of two
+small blobs costs ~2-4 ms (measured in ``benchmarks/bench_stream.py``). The landing file is a
+transit file: the merge turns it into the main file's row tables.
+
+Files written by the first layout (per-batch rows in ``ble_frame``/``*_sample``/``stream_gap`` with a
+``batch_seq`` column, ledger in ``stream_batch``), e.g. left by a crash, are still merged.
+
+The merge is one transaction on the main file; the landing file is removed only after that commit.
 """
 
 from __future__ import annotations
@@ -31,16 +45,28 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
 
 from store.connection import StoreError, is_lock_error
 from store.schema import migrate
-from store.writers import insert_columns, insert_rows
+from store.writers import columns_to_arrow, insert_columns, insert_rows
 
 BATCH_TABLES = ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
 SESSION_TABLES = ("stream_session", "stream_batch", "rep", "strength_set")
 SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
+LANDING_SESSION_TABLES = ("stream_session", "rep", "strength_set")
+"""Main-schema tables a version-2 landing file holds as they are."""
+LANDING_BATCH_DDL = (
+    "CREATE TABLE landing_batch (session_id VARCHAR NOT NULL, batch_seq BIGINT NOT NULL, "
+    "frames INTEGER NOT NULL, samples INTEGER NOT NULL, committed_at TIMESTAMPTZ NOT NULL, "
+    "gap_start_ns BIGINT[], gap_end_ns BIGINT[], ble_frame BLOB, "
+    + ", ".join(f"{t} BLOB" for t in SAMPLE_TABLES) + ")")
+MERGE_CHUNK_BATCHES = 2000
+"""Batches decoded per step of a merge (bounds its memory: ~25 MB at 1 kHz)."""
 
 _DDL_CACHE: dict[str, str] = {}
+_COLUMNS_CACHE: dict[str, frozenset[str]] = {}
 
 
 _ALIAS_COUNTER = itertools.count(1)
@@ -56,6 +82,8 @@ def _main_ddl() -> dict[str, str]:
                 if row is None:
                     raise RuntimeError(f"the main schema has no table {name!r}")
                 _DDL_CACHE[name] = row[0]
+                _COLUMNS_CACHE[name] = frozenset(r[0] for r in mem.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall())
         finally:
             mem.close()
     return _DDL_CACHE
@@ -101,12 +129,29 @@ class LandingBusyError(StoreError):
     """The landing file is held by a live process (or open elsewhere in this one)."""
 
 
+def _ipc_bytes(columns: Mapping[str, Any]) -> bytes:
+    """Columns (equal lengths) as one Arrow IPC stream."""
+    table = columns_to_arrow(columns)
+    sink = pa.BufferOutputStream()
+    with pa_ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _ipc_table(blob: bytes) -> pa.Table:
+    return pa_ipc.open_stream(pa.py_buffer(blob)).read_all()
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 class LandingWriter:
     """Writes one stream session to its landing file. Not thread-safe; one per session.
 
     Opening an existing landing file (a replay of the same capture, or a session restarted after
     its previous run was cut off) keeps what it holds: batches whose ``batch_seq`` is already in
-    its ledger are skipped by :meth:`write_batch`, so the file never holds a batch twice.
+    it are skipped by :meth:`write_batch`, so the file never holds a batch twice.
     """
 
     def __init__(self, db_path: str | Path, session_id: str, session_row: Mapping[str, Any]) -> None:
@@ -119,11 +164,14 @@ class LandingWriter:
             if is_lock_error(exc):
                 raise LandingBusyError(f"landing file {self.path} is in use by another process: {exc}") from None
             raise
+        # one small statement per batch: DuckDB's worker threads only add scheduling cost here
+        self.con.execute("SET threads = 1")
         self._create()
         self.committed: set[int] = {
             int(r[0]) for r in self.con.execute(
-                "SELECT batch_seq FROM stream_batch WHERE session_id = ?", [session_id]).fetchall()}
+                "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [session_id]).fetchall()}
         self.commit_seconds: list[float] = []
+        self._sid_sql = _sql_literal(session_id)
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute("DELETE FROM landing_owner")
@@ -140,14 +188,18 @@ class LandingWriter:
     def _create(self) -> None:
         """Create the layout in one transaction: a crash never leaves half of it."""
         existing = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "ble_frame" in existing and "landing_batch" not in existing:
+            raise StoreError(
+                f"landing file {self.path} has the first landing layout (left by an earlier version): "
+                "merge it first (any command that opens the database, e.g. `pipeline.py report`), then retry")
         ddl = _main_ddl()
         self.con.execute("BEGIN TRANSACTION")
         try:
-            for name in BATCH_TABLES + SESSION_TABLES:
+            for name in LANDING_SESSION_TABLES:
                 if name not in existing:
                     self.con.execute(ddl[name])
-                    if name in BATCH_TABLES:
-                        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN batch_seq BIGINT')
+            if "landing_batch" not in existing:
+                self.con.execute(LANDING_BATCH_DDL)
             if "landing_owner" not in existing:
                 self.con.execute(
                     "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, "
@@ -171,40 +223,46 @@ class LandingWriter:
         samples: Mapping[str, Mapping[str, Any]] | None = None,
         gaps: Sequence[tuple[int, int]] = (),
     ) -> bool:
-        """Commit one batch: ``ble_frame`` rows, sample rows per table, gaps, and the ledger row.
+        """Commit one batch (one INSERT): ``ble_frame`` rows, sample rows per table, gaps, ledger.
 
         ``frames`` has columns ``seq``, ``t_ns``, ``char``, ``payload``; ``samples`` maps a sample
-        table to its columns (``session_id`` and ``batch_seq`` are filled in). Returns False if
-        this ``batch_seq`` was already committed (nothing written).
+        table to its columns (without ``session_id``). Returns False if this ``batch_seq`` was
+        already committed (nothing written).
         """
         if batch_seq in self.committed:
             return False
-        n_frames = len(frames.get("seq", ()))
-        n_samples = 0
         t0 = time.perf_counter()
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if n_frames:
-                insert_columns(self.con, "ble_frame", {
-                    **frames, "session_id": [self.session_id] * n_frames, "batch_seq": [batch_seq] * n_frames})
-            for table, cols in (samples or {}).items():
-                if table not in SAMPLE_TABLES:
-                    raise ValueError(f"not a sample table: {table!r}")
-                n = len(cols.get("t_ns", ()))
-                if n:
-                    insert_columns(self.con, table, {
-                        **cols, "session_id": [self.session_id] * n, "batch_seq": [batch_seq] * n})
-                    n_samples += n
-            if gaps:
-                insert_columns(self.con, "stream_gap", {
-                    "session_id": [self.session_id] * len(gaps), "start_ns": [g[0] for g in gaps],
-                    "end_ns": [g[1] for g in gaps], "batch_seq": [batch_seq] * len(gaps)})
-            self.con.execute("INSERT INTO stream_batch VALUES (?, ?, ?, ?, ?)",
-                             [self.session_id, batch_seq, n_frames, n_samples, datetime.now(UTC)])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        n_frames = len(frames.get("seq", ()))
+        if n_frames and set(frames) != {"seq", "t_ns", "char", "payload"}:
+            raise ValueError(f"frames need the columns seq, t_ns, char, payload; got {sorted(frames)}")
+        names = ["ble_frame"] if n_frames else []
+        blobs = [_ipc_bytes(frames)] if n_frames else []
+        n_samples = 0
+        for table, cols in (samples or {}).items():
+            if table not in SAMPLE_TABLES:
+                raise ValueError(f"not a sample table: {table!r}")
+            unknown = set(cols) - _COLUMNS_CACHE[table]
+            if unknown:  # checked here: the blob is only unpacked into the table at the merge
+                raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
+            n = len(cols.get("t_ns", ()))
+            if n:
+                names.append(table)
+                blobs.append(_ipc_bytes(cols))
+                n_samples += n
+        # integers and the session id (16 hex digits, quoted anyway) as literals: bound parameters
+        # cost more than they carry here
+        gap_cols = ""
+        gap_vals = ""
+        if gaps:
+            gap_cols = ", gap_start_ns, gap_end_ns"
+            gap_vals = (f", [{', '.join(str(int(g[0])) for g in gaps)}]::BIGINT[]"
+                        f", [{', '.join(str(int(g[1])) for g in gaps)}]::BIGINT[]")
+        blob_cols = "".join(f", {n}" for n in names)
+        marks = ", ?" * len(blobs)
+        self.con.execute(
+            f"INSERT INTO landing_batch (session_id, batch_seq, frames, samples, committed_at{gap_cols}{blob_cols}) "
+            f"VALUES ({self._sid_sql}, {int(batch_seq)}, {n_frames}, {n_samples}, now(){gap_vals}{marks})",
+            blobs)
         self.commit_seconds.append(time.perf_counter() - t0)
         self.committed.add(batch_seq)
         return True
@@ -254,6 +312,62 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -
     return [r[0] for r in rows]
 
 
+def _count(result: MergeResult, table: str, n: int) -> None:
+    if table == "ble_frame":
+        result.frames += n
+    elif table in SAMPLE_TABLES:
+        result.sample_rows[table] = result.sample_rows.get(table, 0) + n
+        result.samples += n
+
+
+def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
+    """Version-2 layout: decode the new batches' Arrow IPC blobs, insert them table by table."""
+    blob_tables = ("ble_frame", *SAMPLE_TABLES)
+    # the batch numbers first: the inserts below run on the same connection, which would end an
+    # open result set
+    seqs = [r[0] for r in main_con.execute("SELECT batch_seq FROM _new_batches ORDER BY 1").fetchall()]
+    for k in range(0, len(seqs), MERGE_CHUNK_BATCHES):
+        chunk = seqs[k:k + MERGE_CHUNK_BATCHES]
+        rows = main_con.execute(
+            f"SELECT l.session_id, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in blob_tables)} "
+            f"FROM {alias}.landing_batch l SEMI JOIN _new_batches b "
+            "ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq "
+            "WHERE l.batch_seq BETWEEN ? AND ? ORDER BY l.batch_seq", [chunk[0], chunk[-1]]).fetchall()
+        parts: dict[str, list[pa.Table]] = {t: [] for t in blob_tables}
+        sids: dict[str, list[str]] = {t: [] for t in blob_tables}
+        gaps: list[tuple[str, int, int]] = []
+        for row in rows:
+            sid, starts, ends = row[0], row[1] or [], row[2] or []
+            gaps.extend((sid, int(a), int(b)) for a, b in zip(starts, ends, strict=True))
+            for table, blob in zip(blob_tables, row[3:], strict=True):
+                if blob is not None:
+                    part = _ipc_table(blob)
+                    parts[table].append(part)
+                    sids[table].extend([sid] * part.num_rows)
+        for table in blob_tables:
+            if not parts[table]:
+                continue
+            merged = pa.concat_tables(parts[table], promote_options="default")
+            columns: dict[str, Any] = {"session_id": sids[table]}
+            columns.update({name: merged.column(name) for name in merged.column_names})
+            _count(result, table, insert_columns(main_con, table, columns))
+        if gaps:
+            insert_columns(main_con, "stream_gap", {"session_id": [g[0] for g in gaps],
+                                                    "start_ns": [g[1] for g in gaps], "end_ns": [g[2] for g in gaps]})
+
+
+def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
+    """First layout: row tables with a ``batch_seq`` column, copied in SQL."""
+    for table in BATCH_TABLES:
+        cols = ", ".join(f'x."{c}"' for c in _columns(main_con, table))
+        names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
+        n = main_con.execute(
+            f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
+            "SEMI JOIN _new_batches b ON x.session_id = b.session_id AND x.batch_seq = b.batch_seq"
+        ).fetchone()[0]
+        _count(result, table, n)
+
+
 def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
                   recovered: bool = False, remove: bool = True) -> MergeResult:
     """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
@@ -275,7 +389,11 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
             raise LandingBusyError(f"landing file {path} is in use by another process") from None
         raise
     try:
-        sessions = main_con.execute(f"SELECT DISTINCT session_id FROM {alias}.stream_batch "
+        tables = {r[0] for r in main_con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
+        layout_v2 = "landing_batch" in tables
+        ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
+        sessions = main_con.execute(f"SELECT DISTINCT session_id FROM {ledger} "
                                     f"UNION SELECT session_id FROM {alias}.stream_session").fetchall()
         if len(sessions) > 1:
             raise ValueError(f"landing file {path} holds several sessions: {[s[0] for s in sessions]}")
@@ -283,25 +401,18 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
         main_con.execute("BEGIN TRANSACTION")
         try:
             main_con.execute(
-                f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {alias}.stream_batch l "
+                f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {ledger} l "
                 "ANTI JOIN stream_batch m ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq")
             result.batches_merged = main_con.execute("SELECT count(*) FROM _new_batches").fetchone()[0]
-            total = main_con.execute(f"SELECT count(*) FROM {alias}.stream_batch").fetchone()[0]
+            total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
             result.batches_skipped = total - result.batches_merged
-            for table in BATCH_TABLES:
-                cols = ", ".join(f'x."{c}"' for c in _columns(main_con, table))
-                names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
-                n = main_con.execute(
-                    f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
-                    "SEMI JOIN _new_batches b ON x.session_id = b.session_id AND x.batch_seq = b.batch_seq"
-                ).fetchone()[0]
-                if table == "ble_frame":
-                    result.frames = n
-                elif table in SAMPLE_TABLES:
-                    result.sample_rows[table] = n
-                    result.samples += n
+            if layout_v2:
+                _copy_batches(main_con, alias, result)
+            else:
+                _copy_batches_first_layout(main_con, alias, result)
             main_con.execute(
-                f"INSERT INTO stream_batch SELECT l.* FROM {alias}.stream_batch l "
+                f"INSERT INTO stream_batch (session_id, batch_seq, frames, samples, committed_at) "
+                f"SELECT l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
                 "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq")
             ss_cols = _columns(main_con, "stream_session")
             names = ", ".join(f'"{c}"' for c in ss_cols)
@@ -349,6 +460,56 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
             path.parent.rmdir()  # only if empty
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def read_landing(landing: str | Path) -> dict[str, pa.Table]:
+    """What a landing file holds, as the main schema's row tables plus a ``batch_seq`` column.
+
+    Keys: ``stream_batch`` (the ledger), ``ble_frame``, each sample table present, ``stream_gap``.
+    Opens the file read-only (raises :class:`LandingBusyError` if a process holds it). For
+    inspection and tests; the merge streams the same decoding in chunks.
+    """
+    try:
+        con = duckdb.connect(str(landing), read_only=True)
+    except duckdb.ConnectionException:
+        raise LandingBusyError(f"landing file {landing} is open in this process") from None
+    except duckdb.IOException as exc:
+        if is_lock_error(exc):
+            raise LandingBusyError(f"landing file {landing} is in use") from None
+        raise
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "landing_batch" not in tables:  # first layout: row tables already
+            return {t: con.sql(f'SELECT * FROM "{t}" ORDER BY batch_seq').to_arrow_table()
+                    for t in ("stream_batch", *BATCH_TABLES) if t in tables}
+        out: dict[str, pa.Table] = {"stream_batch": con.sql(
+            "SELECT session_id, batch_seq, frames, samples, committed_at FROM landing_batch ORDER BY batch_seq"
+        ).to_arrow_table()}
+        blob_tables = ("ble_frame", *SAMPLE_TABLES)
+        rows = con.execute(f"SELECT session_id, batch_seq, gap_start_ns, gap_end_ns, {', '.join(blob_tables)} "
+                           "FROM landing_batch ORDER BY batch_seq").fetchall()
+    finally:
+        con.close()
+    gaps: dict[str, list[Any]] = {"session_id": [], "start_ns": [], "end_ns": [], "batch_seq": []}
+    for row in rows:
+        sid, seq = row[0], row[1]
+        for a, b in zip(row[2] or [], row[3] or [], strict=True):
+            for k, v in zip(gaps, (sid, a, b, seq), strict=True):
+                gaps[k].append(v)
+        for table, blob in zip(blob_tables, row[4:], strict=True):
+            if blob is not None:
+                part = _ipc_table(blob)
+                part = part.add_column(0, "session_id", pa.array([sid] * part.num_rows, pa.string()))
+                part = part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64()))
+                out.setdefault(table, []).append(part)  # type: ignore[arg-type]
+    for table in blob_tables:
+        if table in out:
+            out[table] = pa.concat_tables(out[table], promote_options="default")  # type: ignore[arg-type]
+    out["stream_gap"] = pa.table({"session_id": pa.array(gaps["session_id"], pa.string()),
+                                  "start_ns": pa.array(gaps["start_ns"], pa.int64()),
+                                  "end_ns": pa.array(gaps["end_ns"], pa.int64()),
+                                  "batch_seq": pa.array(gaps["batch_seq"], pa.int64())})
+    return out
 
 
 def _sql_str(path: Path) -> str:

@@ -8,14 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
-from store.connection import open_store
+from store.connection import StoreError, open_store
 from store.landing import (
     LandingBusyError,
     LandingWriter,
@@ -23,6 +25,7 @@ from store.landing import (
     landing_path,
     merge_landing,
     merge_pending,
+    read_landing,
     read_owner,
 )
 
@@ -65,22 +68,80 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             for t in ("stream_session", "stream_batch", "ble_frame", "imu_sample", "stream_gap", "rep", "strength_set")}
 
 
-def test_layout_matches_main_schema_plus_batch_seq(tmp_path: Path) -> None:
+def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
+    """Each batch is one landing_batch row; read_landing gives back the main tables' columns and the
+    exact values written; the session tables are the main schema's."""
     db = tmp_path / "main.duckdb"
-    write_session(db, range(2), finish=False)
-    lf = duckdb.connect(str(landing_path(db, "0123456789abcdef")), read_only=True)
+    write_session(db, range(5), finish=False)
+    path = landing_path(db, "0123456789abcdef")
+    lf = duckdb.connect(str(path), read_only=True)
     main = open_store(db)
     try:
-        for table in ("ble_frame", "imu_sample", "stream_session", "rep", "strength_set", "stream_batch"):
+        assert lf.execute("SELECT batch_seq, frames, samples FROM landing_batch ORDER BY 1").fetchall() == [
+            (b, 25, 25) for b in range(5)]
+        for table in ("stream_session", "rep", "strength_set"):
             lcols = [r[0] for r in lf.execute(f"DESCRIBE {table}").fetchall()]
-            mcols = [r[0] for r in main.execute(f"DESCRIBE {table}").fetchall()]
-            assert lcols[: len(mcols)] == mcols
-            assert lcols[len(mcols):] == (["batch_seq"] if table in ("ble_frame", "imu_sample") else [])
+            assert lcols == [r[0] for r in main.execute(f"DESCRIBE {table}").fetchall()]
         owner = lf.execute("SELECT pid, finished_at FROM landing_owner").fetchone()
         assert owner == (os.getpid(), None)
+        main_cols = {t: [r[0] for r in main.execute(f"DESCRIBE {t}").fetchall()]
+                     for t in ("ble_frame", "imu_sample", "stream_gap", "stream_batch")}
     finally:
         lf.close()
         main.close()
+    got = read_landing(path)
+    for table, cols in main_cols.items():
+        assert set(cols) <= set(got[table].column_names) <= {*cols, "batch_seq"}
+    for b in range(5):
+        frames, samples = batch(b)
+        rows = got["ble_frame"].filter(pc.equal(got["ble_frame"]["batch_seq"], b))
+        assert rows["seq"].to_pylist() == frames["seq"].tolist()
+        assert rows["payload"].to_pylist() == frames["payload"]
+        imu = got["imu_sample"].filter(pc.equal(got["imu_sample"]["batch_seq"], b))
+        for c in IMU_COLS:
+            assert imu[c].to_pylist() == samples["imu_sample"][c].tolist()
+    assert got["stream_gap"].select(["start_ns", "end_ns", "batch_seq"]).to_pylist() == [
+        {"start_ns": 3000, "end_ns": 3500, "batch_seq": 3}]
+
+
+def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
+    """A landing file of the first layout (row tables with batch_seq; left by a crash of an earlier
+    version) is merged as before, and a new writer refuses to append to it."""
+    from store.landing import _main_ddl
+
+    db = tmp_path / "main.duckdb"
+    path = landing_path(db, "0123456789abcdef")
+    path.parent.mkdir(parents=True)
+    lf = duckdb.connect(str(path))
+    ddl = _main_ddl()
+    for table in ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap"):
+        lf.execute(ddl[table])
+        lf.execute(f"ALTER TABLE {table} ADD COLUMN batch_seq BIGINT")
+    for table in ("stream_session", "stream_batch", "rep", "strength_set"):
+        lf.execute(ddl[table])
+    lf.execute("CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, pid_start_ticks BIGINT, "
+               "session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ)")
+    row = session_row()
+    lf.execute("INSERT INTO stream_session (athlete, session_id, sensor, started_at, anchor_t_ns, status) "
+               "VALUES (?, ?, ?, ?, ?, 'open')", [row["athlete"], row["session_id"], row["sensor"], row["started_at"], 0])
+    for b in range(3):
+        lf.execute("INSERT INTO stream_batch VALUES (?, ?, 2, 2, now())", [row["session_id"], b])
+        for k in range(2):
+            lf.execute("INSERT INTO ble_frame VALUES (?, ?, ?, 'c', ?, ?)", [row["session_id"], 2 * b + k, k, b"\x55", b])
+            lf.execute("INSERT INTO imu_sample (session_id, t_ns, ax_mps2, batch_seq) VALUES (?, ?, ?, ?)",
+                       [row["session_id"], 2 * b + k, 1.5, b])
+    lf.execute("INSERT INTO landing_owner VALUES (1, 'h', NULL, ?, now(), NULL)", [row["session_id"]])
+    lf.close()
+    with pytest.raises(StoreError, match="first landing layout"):
+        LandingWriter(db, "0123456789abcdef", session_row())
+    con = open_store(db)
+    try:
+        res = merge_landing(con, path, recovered=True)
+        assert (res.batches_merged, res.frames, res.samples, res.status) == (3, 6, 6, "recovered")
+        assert counts(con)["imu_sample"] == 6 and counts(con)["stream_batch"] == 3
+    finally:
+        con.close()
+    assert not path.exists()
 
 
 def test_merge_copies_everything_once_and_removes_the_file(tmp_path: Path) -> None:
@@ -118,9 +179,8 @@ def test_reopened_landing_file_skips_committed_batches(tmp_path: Path) -> None:
     frames, samples = batch(5)
     assert w.write_batch(5, frames, samples) is True
     w.close()
-    con = duckdb.connect(str(landing_path(db, "0123456789abcdef")))
-    assert con.execute("SELECT count(*), count(DISTINCT seq) FROM ble_frame").fetchone() == (150, 150)
-    con.close()
+    seqs = read_landing(landing_path(db, "0123456789abcdef"))["ble_frame"]["seq"].to_pylist()
+    assert len(seqs) == len(set(seqs)) == 150
 
 
 def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
@@ -128,11 +188,13 @@ def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
     w = LandingWriter(db, "0123456789abcdef", session_row())
     frames, samples = batch(0)
     bad = {"imu_sample": {**samples["imu_sample"], "no_such_column": np.zeros(25)}}
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(ValueError, match="no_such_column"):
         w.write_batch(0, frames, bad)
-    assert w.con.execute("SELECT count(*) FROM ble_frame").fetchone()[0] == 0
-    assert w.con.execute("SELECT count(*) FROM stream_batch").fetchone()[0] == 0
+    with pytest.raises(ValueError, match="not a sample table"):
+        w.write_batch(0, frames, {"imu": samples["imu_sample"]})
+    assert w.con.execute("SELECT count(*) FROM landing_batch").fetchone()[0] == 0
     assert w.write_batch(0, frames, samples) is True
+    assert w.con.execute("SELECT count(*) FROM landing_batch").fetchone()[0] == 1
     w.close()
 
 
@@ -211,15 +273,15 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
         printed = proc.stdout.read().split()  # what the writer reported after we stopped reading
         if printed:
             reported = int(printed[-1])
-        lf = duckdb.connect(str(landing_path(db, "feedfacefeedface")))
-        ledger = dict(lf.execute("SELECT batch_seq, frames FROM stream_batch").fetchall())
+        got = read_landing(landing_path(db, "feedfacefeedface"))
+        ledger = dict(zip(got["stream_batch"]["batch_seq"].to_pylist(), got["stream_batch"]["frames"].to_pylist(),
+                          strict=True))
         # Every batch the writer reported committed is there; at most one more (committed, not yet printed).
         assert set(range(reported + 1)) <= set(ledger) <= set(range(reported + 2))
-        per_batch = dict(lf.execute("SELECT batch_seq, count(*) FROM ble_frame GROUP BY 1").fetchall())
-        per_batch_imu = dict(lf.execute("SELECT batch_seq, count(*) FROM imu_sample GROUP BY 1").fetchall())
+        per_batch = Counter(got["ble_frame"]["batch_seq"].to_pylist())
+        per_batch_imu = Counter(got["imu_sample"]["batch_seq"].to_pylist())
         assert per_batch == ledger == per_batch_imu  # nothing half present, nothing without its ledger row
         assert all(v == 20 + b % 37 for b, v in ledger.items())
-        lf.close()
         con = open_store(db)
         assert merge_pending(con, db) == ["feedfacefeedface"]
         assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == sum(ledger.values())

@@ -18,7 +18,7 @@ from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
 from ingest.ble.session import LINK_EVENT, StreamSession, consume, session_id_for
 from store.connection import open_store
-from store.landing import landing_dir, merge_pending
+from store.landing import landing_dir, merge_pending, read_landing
 
 STARTED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 ANCHOR = 5_000_000_000_000
@@ -153,9 +153,10 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
         assert session.merged is False and session.landing_path.exists()
         assert any("locked" in m and str(session.landing_path) in m for m in messages)
         # Batches in the landing file: <= 250 notifications and < 100 ms of capture clock each.
-        lf = duckdb.connect(str(session.landing_path), read_only=True)
-        spans = lf.execute("SELECT count(*), max(t_ns) - min(t_ns) FROM ble_frame GROUP BY batch_seq").fetchall()
-        lf.close()
+        frames = read_landing(session.landing_path)["ble_frame"]
+        with duckdb.connect() as mem:
+            mem.register("frames", frames)
+            spans = mem.execute("SELECT count(*), max(t_ns) - min(t_ns) FROM frames GROUP BY batch_seq").fetchall()
         assert sum(c for c, _ in spans) == len(items)
         assert max(c for c, _ in spans) <= 250 and max(s for _, s in spans) < 100_000_000
     finally:
