@@ -64,6 +64,12 @@ from analysis.reps import (
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
 """Still run (s) that closes a movement; the still test looks 50 ms further ahead."""
+RETURN_STILLNESS_WINDOW_S: float = 0.08
+"""Shorter still run (s) that closes a movement when the bar is back where the movement started."""
+RETURN_TOLERANCE_M: float = 0.04
+RETURN_TOLERANCE_FRACTION: float = 0.15
+"""'Back where it started': |drift-corrected displacement| at the still run's start within
+max(0.04 m, 15 % of the movement's largest excursion)."""
 REST_VELOCITY_CHECK_MPS: float = 0.12
 REST_VELOCITY_CHECK_MPS_PER_S: float = 0.03
 """A still run is a rest only if |integrated velocity| there is below 0.12 m/s + 0.03 m/s per second of
@@ -240,6 +246,7 @@ class BarbellEngine:
         self.stillness_window_s = float(stillness_window_s)
         self.thresholds = thresholds or StillnessThresholds()
         self.w_blocks = max(1, round(stillness_window_s * 1e9 / BLOCK_NS))
+        self.w_return_blocks = min(self.w_blocks, max(1, round(RETURN_STILLNESS_WINDOW_S * 1e9 / BLOCK_NS)))
         self.force_blocks = max(self.w_blocks, round(FORCED_REST_S * 1e9 / BLOCK_NS))
         self.ctx_blocks = round(PRE_CONTEXT_S * 1e9 / BLOCK_NS)
         self.back_blocks = round(BACK_OFF_S * 1e9 / BLOCK_NS)
@@ -273,6 +280,7 @@ class BarbellEngine:
         self.scan = 0
         self.broken = False
         self._vcheck_cache: dict[int, float] = {}
+        self._return_cache: dict[int, bool] = {}
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
@@ -427,7 +435,7 @@ class BarbellEngine:
                 # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
                 b = self._first(self.scan, n, False)
                 if b >= n:
-                    self.scan = n
+                    self.scan = max(self.scan, n)  # a rest closed early is confirmed up to its full window
                 else:
                     if self._code(b) == BREAK:
                         self.assembler.reset()
@@ -436,6 +444,7 @@ class BarbellEngine:
                         self._freeze_rest_reference(b)
                         self.mode, self.rest_end, self.scan, self.broken = "moving", b, b, False
                         self._vcheck_cache = {}
+                        self._return_cache = {}
                     progressed = True
             else:  # moving
                 progressed = self._advance_moving(n, final, out)
@@ -526,23 +535,33 @@ class BarbellEngine:
             return True
         length = e - s
         is_open = e >= n and not final
-        if length >= w or (final and e >= n and length >= 3):
-            post_len = min(length, w)
-            if self.broken:
-                self._discard(self.rest_end, s, "break in the data during the movement")
-                self.assembler.reset()
-                self._start_rest(s, post_len)
-                return True
+        if length >= self.w_return_blocks or (final and e >= n and length >= 3):
             v_end = self._vcheck_cache.get(s)
             if v_end is None:
                 v_end = self._velocity_at(s)
                 self._vcheck_cache[s] = v_end
             v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
             is_rest = abs(v_end) <= v_limit
-            if is_rest or length >= self.force_blocks or (final and e >= n):
-                out.extend(self._close_movement(s, post_len))
-                self._start_rest(s, post_len)
-                return True
+            # back where it started (top of a squat, floor of a deadlift): the short window is enough.
+            # Decided from data up to block s + w_return_blocks only, so live and batch agree.
+            returned = False
+            if is_rest and not self.broken and self.w_return_blocks < w:
+                returned = self._return_cache.get(s)  # type: ignore[assignment]
+                if returned is None:
+                    returned = self._returned_to_start(s)
+                    self._return_cache[s] = returned
+            if returned or length >= w or (final and e >= n):
+                post_len = min(length, self.w_return_blocks if returned else w)
+                if self.broken:
+                    self._discard(self.rest_end, s, "break in the data during the movement")
+                    self.assembler.reset()
+                    self._start_rest(s, post_len)
+                    return True
+                if is_rest or length >= self.force_blocks or (final and e >= n):
+                    out.extend(self._close_movement(s, post_len))
+                    # the rest itself is confirmed (and its |f| reference built) as with the long window
+                    self._start_rest(s, min(length, w) if final and e >= n else w)
+                    return True
             if is_open:
                 self.scan = s
                 return False
@@ -657,6 +676,26 @@ class BarbellEngine:
         a = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
         v = cumulative_trapezoid(a[lo - p0 :], t[lo - p0 :])
         return float(v[-1])
+
+    def _returned_to_start(self, s: int) -> bool:
+        """Is the bar back where the movement started at block s (a rep's end, not a sticking point)?
+
+        Integrates the movement up to s with the linear drift correction of :meth:`_close_movement`
+        (v = 0 at s) and compares the displacement there with the largest excursion. A slow
+        sticking point mid-rep also looks still, but the bar is then far from where it started.
+        """
+        p0, lo, _m0 = self._pre_context()
+        _, m1 = self._range(s, s)
+        m1 = min(m1, self._t.size - 1)
+        if lo - p0 < 1 or m1 <= lo + 2:
+            return False
+        t = self._t_s(p0, m1 + 1)
+        a = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
+        tm = t[lo - p0 :]
+        v, _ = linear_drift_correction(cumulative_trapezoid(a[lo - p0 :], tm), tm)
+        z = cumulative_trapezoid(v, tm)
+        excursion = float(np.max(np.abs(z)))
+        return abs(float(z[-1])) <= max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
 
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
         p0, lo_abs, m0 = self._pre_context()

@@ -8,20 +8,31 @@ capture, so a live session and the replay of its capture give identical reps
 When is a rep reported?
 -----------------------
 A movement is analysed once the bar has been still for
-:attr:`LiveRepDetector.stillness_window_s` (0.15 s). The still test looks at a
-110 ms window centred on each 10 ms block, so it needs 50 ms of data beyond
-the still run, and a block is only closed when a sample of a later block has
-arrived: in total the rep is reported about 0.2-0.25 s after the bar came to
-rest. For eccentric-first lifts (squat, bench...) the bar comes to rest right
-after the concentric phase, so the report comes ~0.3-0.4 s after the
-concentric end (measured on the simulator's clock in the tests). For
-concentric-first lifts (deadlift from the floor) a rep is complete only when
-the bar is back at rest on the floor, after the lowering.
+:attr:`LiveRepDetector.return_window_s` (0.08 s) if it is back where the
+movement started (the top of a squat or bench press, the floor after a
+deadlift), else for :attr:`LiveRepDetector.stillness_window_s` (0.15 s): a
+stall mid-rep is as still as a rest to an accelerometer but leaves the bar far
+from its start (see :mod:`analysis.barbell`). The still test looks at a 110 ms
+window centred on each 10 ms block, so a still run starts ~55 ms after the bar
+stopped and needs 50 ms of data beyond it, and a block is only closed when a
+sample of a later block has arrived: a rep is reported about 0.19 s after the
+bar came back to rest (0.26 s with the 0.15 s window). For
+eccentric-first lifts (squat, bench...) the bar settles for ~0.1 s after the
+concentric end, so the report comes 0.26-0.29 s after the concentric end
+(simulator clock, ``benchmarks/bench_bar_velocity.py``). For concentric-first
+lifts (deadlift from the floor) a rep is complete only when the bar is back at
+rest on the floor, after the lowering.
 """
 
 from __future__ import annotations
 
-from analysis.barbell import DEFAULT_STILLNESS_WINDOW_S, BarbellAnalysis, BarbellEngine, RepMetrics
+from analysis.barbell import (
+    DEFAULT_STILLNESS_WINDOW_S,
+    RETURN_STILLNESS_WINDOW_S,
+    BarbellAnalysis,
+    BarbellEngine,
+    RepMetrics,
+)
 from analysis.imu import ImuSamples
 from analysis.reps import BLOCK_NS, HALF_WINDOW_BLOCKS
 
@@ -46,12 +57,16 @@ class LiveRepDetector:
     Attributes
     ----------
     stillness_window_s : float
-        How long the bar must be still after a movement before its reps are
-        reported (s), not counting the still test's 50 ms look-ahead (see
-        :attr:`report_delay_s`).
+        How long the bar must be still after a movement that did not end where
+        it started before its reps are reported (s), not counting the still
+        test's 50 ms look-ahead.
+    return_window_s : float
+        The same when the bar is back where the movement started (every
+        complete rep): 0.08 s.
     report_delay_s : float
-        Expected delay from the bar coming to rest to the report (s):
-        stillness window + look-ahead + one block.
+        Expected delay from the bar coming back to rest to the report (s):
+        return window + the still test's half window before and after the
+        run + one block = 0.19 s.
     """
 
     def __init__(
@@ -68,7 +83,8 @@ class LiveRepDetector:
         self.rate_hz = float(rate_hz)
         self._engine = BarbellEngine(exercise, load_kg, body_mass_kg=body_mass_kg, set_rest_s=set_rest_s)
         self.stillness_window_s: float = DEFAULT_STILLNESS_WINDOW_S
-        self.report_delay_s: float = DEFAULT_STILLNESS_WINDOW_S + (HALF_WINDOW_BLOCKS + 1) * BLOCK_NS * 1e-9
+        self.return_window_s: float = RETURN_STILLNESS_WINDOW_S
+        self.report_delay_s: float = RETURN_STILLNESS_WINDOW_S + (2 * HALF_WINDOW_BLOCKS + 1) * BLOCK_NS * 1e-9
 
     def push(self, samples: ImuSamples) -> list[RepMetrics]:
         """Add a chunk of samples (time order); return the reps that became complete with it."""

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from analysis.barbell import analyse_session
+from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples
 from analysis.live import LiveRepDetector
 from sim.barbell import simulate_session
 
@@ -54,9 +55,10 @@ def test_report_within_400ms_of_concentric_end(exercise, rate):
     assert len(reps) == 5
     latency = np.array([w - t.concentric_end_s for w, t in zip(when_s, s.reps, strict=True)])
     assert np.all(latency > 0)  # never before the rep ended
-    assert np.all(latency <= 0.4), latency
+    assert np.all(latency <= 0.32), latency  # measured max 0.29 s (bench_bar_velocity: 100-200 Hz)
     assert det.stillness_window_s == pytest.approx(0.15)
-    assert det.report_delay_s < 0.25
+    assert det.return_window_s == pytest.approx(0.08)
+    assert det.report_delay_s == pytest.approx(0.19)
 
 
 def test_deadlift_reported_after_lowering():
@@ -77,3 +79,54 @@ def test_live_validation():
     det.finish()
     with pytest.raises(ValueError, match="after finish"):
         det.push(simulate_session(rate_hz=100.0, reps=1).to_imu_samples())
+
+
+def _stalled_squat(pause_s: float | None, rate_hz: float = 200.0) -> ImuSamples:
+    """A level bar (no tilt, no noise) doing one squat whose rise stops dead halfway for ``pause_s``.
+
+    Legs are half-cosine position ramps (v = 0 at both ends): rest 2 s at z = 0, down 0.5 m in 1.2 s,
+    up 0.25 m in 0.7 s, stall (v = 0) for ``pause_s``, up 0.25 m in 0.7 s, rest 2 s. ``None``: one
+    0.5 m rise in 1.4 s instead.
+    """
+    rise = [(0.5, 1.4)] if pause_s is None else [(0.25, 0.7), (0.0, pause_s), (0.25, 0.7)]
+    legs = [(0.0, 2.0), (-0.5, 1.2), *rise, (0.0, 2.0)]
+    t_parts, a_parts, t0 = [], [], 0.0
+    for dz, dur in legs:
+        t = np.arange(0.0, dur, 1.0 / rate_hz)
+        # z = dz (1 - cos(pi t / T)) / 2  =>  a = dz (pi / T)^2 cos(pi t / T) / 2
+        a_parts.append(dz * (np.pi / dur) ** 2 * np.cos(np.pi * t / dur) / 2 if dz else np.zeros(t.size))
+        t_parts.append(t0 + t)
+        t0 += dur
+    t = np.concatenate(t_parts)
+    acc = np.zeros((t.size, 3))
+    acc[:, 2] = STANDARD_GRAVITY_MPS2 + np.concatenate(a_parts)
+    return ImuSamples((t * 1e9).astype(np.int64), acc, np.zeros((t.size, 3)), np.zeros((t.size, 3)))
+
+
+@pytest.mark.parametrize("pause_s", [0.2, 0.22])
+def test_mid_rep_stall_is_not_a_rest(pause_s):
+    """A stall halfway up is as still as a rest for the accelerometer (and v = 0 passes the velocity
+    check), and long enough to give a still run of the short 'back at the start' window but not of the
+    0.15 s window: the rep must stay whole (ROM 0.5 m), because the bar is 0.25 m from where it started."""
+    smp = _stalled_squat(pause_s)
+    res = analyse_session(smp, "back_squat", 100.0)
+    assert len(res.reps) == 1, res.reps
+    # one movement, closed at the top: the rep ends when the bar stops at the top, not at the stall
+    # (split at the stall, the rep would start at the bottom, 3.2 s: measured without the position test)
+    top_s = 2.0 + 1.2 + 0.7 + pause_s + 0.7
+    assert res.reps[0].start_ns * 1e-9 == pytest.approx(2.0, abs=0.05)
+    assert res.reps[0].end_ns * 1e-9 == pytest.approx(top_s, abs=0.05)
+    det = LiveRepDetector("back_squat", 100.0, 200.0)
+    live, _ = _feed(det, smp, np.random.default_rng(1), 7)
+    assert live == res.reps
+
+
+def test_rep_closed_by_the_short_window_only_when_back_at_the_start():
+    """The same squat without the stall ends at z = 0: reported ~0.19 s after the bar stops, while the
+    long window alone would need ~0.26 s."""
+    smp = _stalled_squat(None)
+    det = LiveRepDetector("back_squat", 100.0, 200.0)
+    reps, when_s = _feed(det, smp, np.random.default_rng(0), 2)
+    assert len(reps) == 1 and reps[0].rom_m == pytest.approx(0.5, abs=0.02)
+    bar_stops_s = 2.0 + 1.2 + 0.7 + 0.7
+    assert 0.12 <= when_s[0] - bar_stops_s <= det.report_delay_s + 0.02  # measured 0.17 s
