@@ -112,6 +112,25 @@ def test_random_chunking_equals_whole_buffer(frames, garbage, data) -> None:
     assert regs == whole_regs and skipped == whole_skipped
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(data_frames, min_size=1, max_size=40), st.lists(st.integers(1, 13), max_size=20))
+def test_whole_frame_notifications_take_the_fast_path_with_the_same_result(frames, sizes) -> None:
+    """Notifications of whole data frames (the usual case) go through the three-call fast path; they
+    must decode exactly as the general path does (forced here by a leading garbage byte)."""
+    stream = b"".join(bytes(f) for f in frames)
+    general, _, skipped = _parse_all(wm.WitMotionStreamParser(), [b"\x00" + stream])
+    assert skipped == 1
+    chunks, pos = [], 0
+    for k in [*sizes, len(frames)]:
+        chunks.append(stream[pos:pos + 20 * k])
+        pos += 20 * k
+    parser = wm.WitMotionStreamParser()
+    fast, regs, skipped = _parse_all(parser, [c for c in chunks if c])
+    np.testing.assert_array_equal(fast, general)
+    assert fast.dtype == np.int16 and fast.flags["C_CONTIGUOUS"]
+    assert regs == [] and skipped == 0 and parser.frames_total == len(frames) and parser.pending_bytes == 0
+
+
 def test_garbage_containing_header_byte_is_skipped_and_resynchronised() -> None:
     parser = wm.WitMotionStreamParser()
     out = parser.feed(b"\x00\x55\x00\x55" + GOLDEN + b"\x55\x55\x12" + GOLDEN + b"\x55")

@@ -226,6 +226,10 @@ class WitMotionStreamParser:
         return len(self._buf)
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> ParsedChunk:
+        if not self._buf:
+            fast = self._whole_data_frames(chunk)
+            if fast is not None:
+                return fast
         buf = self._buf
         buf += chunk
         blocks: list[np.ndarray] = []
@@ -265,6 +269,23 @@ class WitMotionStreamParser:
         self.frames_total += raw.shape[0]
         self.registers_total += len(registers)
         return ParsedChunk(raw, registers, skipped)
+
+
+    def _whole_data_frames(self, chunk: bytes | bytearray | memoryview) -> ParsedChunk | None:
+        """The usual notification (whole data frames only, nothing buffered) in three numpy calls;
+        None for anything else (the general path then handles it)."""
+        data = bytes(chunk)
+        n = len(data) // FRAME_LEN
+        if n == 0 or len(data) % FRAME_LEN or data[0::FRAME_LEN] != _HEADERS[:n] or data[1::FRAME_LEN] != _KINDS[:n]:
+            return None
+        # 20-byte frames = 10 little-endian int16 words: the header word, then the 9 values
+        raw = np.frombuffer(data, dtype="<i2").reshape(n, 10)[:, 1:].astype(np.int16)
+        self.frames_total += n
+        return ParsedChunk(raw, [], 0)
+
+
+_HEADERS = bytes([HEADER]) * 64
+_KINDS = bytes([KIND_DATA]) * 64
 
 
 def iter_frames(data: bytes) -> list[DataFrame | RegisterReply]:
