@@ -13,9 +13,12 @@ Bumble's Python host alone. Figures are printed as ratios against baselines meas
 * per-rep feedback latency: from the true concentric end (the simulator's clock, which is the
   monotonic clock) to ``on_rep``, p50/p99 (target p99 < 400 ms);
 * CPU: (a) our pipeline alone (StreamSession: decoding, time reconstruction, live reps, storage) fed
-  the recorded 1 kHz capture at real-time pace, against the same pacing loop feeding nothing (target
-  < 10% of one core); (b) the whole process during the Bumble run, simulator included (Bumble's Python
-  host costs ~0.5 ms per notification: it is not ours, but it is shown beside).
+  the recorded 1 kHz capture at real-time pace up to its last record, against the same pacing loop
+  feeding nothing (target < 10% of one core); the end of the session (whole-session analysis + merge
+  into the main file, once) is reported apart; a calibration loop before and after the feed shows how
+  much the machine's CPU speed drifted meanwhile; (b) the whole process during the Bumble run,
+  simulator included (Bumble's Python host costs ~0.5 ms per notification: it is not ours, but it is
+  shown beside).
 """
 
 from __future__ import annotations
@@ -121,8 +124,12 @@ async def bumble_run(workdir: Path, reps: int) -> dict[str, Any]:
             "commit_ms": [1000 * s for s in run.session.commit_seconds]}
 
 
-async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = None) -> tuple[float, float, int]:
-    """Feed the recorded capture at real-time pace to a StreamSession (or to nothing); CPU and wall seconds."""
+async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = None) -> dict[str, float]:
+    """Feed the recorded capture at real-time pace to a StreamSession (or to nothing).
+
+    Returns CPU and wall seconds of the streaming part (up to the last record consumed) and, apart,
+    the CPU of ``close()`` (final whole-session analysis + merge into the main file, once per session).
+    """
     cap = read_capture(workdir / "bench.capture.jsonl")
     records = cap.records
     if seconds is not None:
@@ -138,7 +145,7 @@ async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = 
         while await queue.get() is not None:
             pass
 
-    consumer = asyncio.create_task(consume(queue, session) if with_session else drain_only())
+    consumer = asyncio.create_task(consume(queue, session, close=False) if with_session else drain_only())
     loop = asyncio.get_running_loop()
     cpu0, wall0 = time.process_time(), loop.time()
     t0_ns = records[0].t_ns
@@ -154,7 +161,29 @@ async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = 
             queue.put_nowait((rec.t_ns + shift, LINK_EVENT, rec.event))
     queue.put_nowait(None)
     await consumer
-    return time.process_time() - cpu0, loop.time() - wall0, len(records)
+    cpu, wall = time.process_time() - cpu0, loop.time() - wall0
+    close_cpu = 0.0
+    if with_session:
+        c0 = time.process_time()
+        session.close()
+        close_cpu = time.process_time() - c0
+    return {"cpu_s": cpu, "wall_s": wall, "records": len(records), "close_cpu_s": close_cpu}
+
+
+def calibrate(seconds: float = 1.0) -> float:
+    """Machine speed: iterations per CPU-second of a fixed mix of Python and numpy work (this VM's
+    CPU speed drifts by up to ~1.5x between minutes, so the CPU figures are also shown normalised)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=4096)
+    n, c0 = 0, time.process_time()
+    while time.process_time() - c0 < seconds:
+        for _ in range(20):
+            s = 0.0
+            for v in range(200):
+                s += v * 0.5
+            np.cumsum(x).sum()
+        n += 1
+    return n / (time.process_time() - c0)
 
 
 def main() -> int:
@@ -169,8 +198,12 @@ def main() -> int:
               flush=True)
         a = asyncio.run(bumble_run(workdir, args.reps))
         print("== our pipeline alone: the recorded capture fed to StreamSession at real-time pace", flush=True)
-        base_cpu, base_wall, _ = asyncio.run(paced_feed(workdir, with_session=False, seconds=15.0))
-        cpu, wall, n = asyncio.run(paced_feed(workdir, with_session=True))
+        speed_before = calibrate()
+        base = asyncio.run(paced_feed(workdir, with_session=False, seconds=15.0))
+        feed = asyncio.run(paced_feed(workdir, with_session=True))
+        speed_after = calibrate()
+    base_cpu, base_wall = base["cpu_s"], base["wall_s"]
+    cpu, wall, n = feed["cpu_s"], feed["wall_s"], feed["records"]
     ok = a["received"] == a["sent"] and a["unmatched"] == 0
     lag_p50, lag_p99 = pct(a["lags_ms"], 50), pct(a["lags_ms"], 99)
     rep_p50, rep_p99 = pct(a["rep_lat_ms"], 50), pct(a["rep_lat_ms"], 99)
@@ -192,6 +225,11 @@ def main() -> int:
     print(f"pipeline CPU (capture, 1 kHz) : {cpu:.2f} s over {wall:.1f} s = {pipe_frac:.3f} core-s per wall-s; "
           f"pacing-only baseline {base_frac:.3f}; net {pipe_frac - base_frac:.3f} (target < 0.10: "
           f"{'met' if pipe_frac - base_frac < 0.10 else 'NOT met'}); {n} records")
+    print(f"end of session (close)        : {feed['close_cpu_s']:.2f} CPU-s once (final whole-session analysis + "
+          f"merge of {a['duration_s']:.0f} s into the main file) = {feed['close_cpu_s'] / a['duration_s']:.3f} "
+          "core-s per second of set if counted against the stream")
+    print(f"machine speed                 : calibration loop {speed_before:.0f} -> {speed_after:.0f} it/CPU-s "
+          f"(drift {speed_after / speed_before:.2f}x during the feed)")
     print(f"whole process with Bumble     : {a['cpu_s']:.1f} s over {a['wall_s']:.1f} s = {whole_frac:.3f} core-s "
           f"per wall-s = {whole_frac / max(pipe_frac, 1e-9):.1f} x our pipeline (Bumble's host is the simulator's cost)")
     print(f"benchmark wall time           : {time.monotonic() - started:.0f} s; machine load average "
