@@ -38,7 +38,7 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -368,6 +368,19 @@ def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, 
         _count(result, table, n)
 
 
+@contextlib.contextmanager
+def _busy_as_landing_error(path: str | Path) -> Iterator[None]:
+    """DuckDB's 'already open here' / lock errors on a landing file as :class:`LandingBusyError`."""
+    try:
+        yield
+    except duckdb.ConnectionException:
+        raise LandingBusyError(f"landing file {path} is open in this process") from None
+    except duckdb.IOException as exc:
+        if is_lock_error(exc):
+            raise LandingBusyError(f"landing file {path} is in use by another process") from None
+        raise
+
+
 def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
                   recovered: bool = False, remove: bool = True) -> MergeResult:
     """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
@@ -380,14 +393,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     t0 = time.perf_counter()
     result = MergeResult(None, str(path))
     alias = f"landing_src_{next(_ALIAS_COUNTER)}"  # unique per call: two merges in one process never collide
-    try:
+    with _busy_as_landing_error(path):
         main_con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}")
-    except duckdb.ConnectionException:
-        raise LandingBusyError(f"landing file {path} is open in this process") from None
-    except duckdb.IOException as exc:
-        if is_lock_error(exc):
-            raise LandingBusyError(f"landing file {path} is in use by another process") from None
-        raise
     try:
         tables = {r[0] for r in main_con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
@@ -462,6 +469,12 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     return result
 
 
+def _open_read_only(landing: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open a landing file read-only; :class:`LandingBusyError` if a process (or this one) holds it."""
+    with _busy_as_landing_error(landing):
+        return duckdb.connect(str(landing), read_only=True)
+
+
 def read_landing(landing: str | Path) -> dict[str, pa.Table]:
     """What a landing file holds, as the main schema's row tables plus a ``batch_seq`` column.
 
@@ -469,14 +482,7 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
     Opens the file read-only (raises :class:`LandingBusyError` if a process holds it). For
     inspection and tests; the merge streams the same decoding in chunks.
     """
-    try:
-        con = duckdb.connect(str(landing), read_only=True)
-    except duckdb.ConnectionException:
-        raise LandingBusyError(f"landing file {landing} is open in this process") from None
-    except duckdb.IOException as exc:
-        if is_lock_error(exc):
-            raise LandingBusyError(f"landing file {landing} is in use") from None
-        raise
+    con = _open_read_only(landing)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "landing_batch" not in tables:  # first layout: row tables already
@@ -528,14 +534,7 @@ class LandingOwner:
 
 def read_owner(landing: str | Path) -> LandingOwner | None:
     """The owner row of a landing file; raises :class:`LandingBusyError` if a process holds it."""
-    try:
-        con = duckdb.connect(str(landing), read_only=True)
-    except duckdb.ConnectionException:
-        raise LandingBusyError(f"landing file {landing} is open in this process") from None
-    except duckdb.IOException as exc:
-        if is_lock_error(exc):
-            raise LandingBusyError(f"landing file {landing} is in use") from None
-        raise
+    con = _open_read_only(landing)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "landing_owner" not in tables:
