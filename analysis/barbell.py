@@ -12,7 +12,11 @@ How a session is processed (details in the modules named)
    the still-test window adds 50 ms of look-ahead, so the bar must be still
    for ~0.2 s) and the velocity integrated up to it is below 0.12 m/s + 0.03 m/s
    per second of movement (a constant-velocity stretch also looks still to an
-   accelerometer), or when it lasts 2 s whatever the velocity. After the first
+   accelerometer), or when it lasts 2 s whatever the velocity. When the bar is
+   back where the movement started (drift-corrected displacement within
+   max(4 cm, 15 % of the largest excursion): the top of a squat, the floor
+   after a deadlift) a still run of 0.08 s is enough; a stall mid-rep is still
+   but far from the start, so it needs the full window. After the first
    rest a still block must also keep mean |f| near the rest's own (a slow,
    steadily accelerating lift passes the variance test).
 3. For each movement (:mod:`analysis.kinematics`): orientation (fused angles,
