@@ -11,7 +11,8 @@ which
   sensors take the notification's arrival time;
 * pushes IMU samples into the live rep detector and calls ``on_rep`` as each rep completes (and
   ``on_vl_stop`` once per set when velocity loss reaches ``vl_stop_pct``);
-* writes batches to its landing file (``store.landing``): a batch closes when its first
+* writes batches to its landing file (``store.landing``) on one writer thread, so that a slow
+  commit never stalls the event loop: a batch closes when its first
   notification is >= 100 ms older than the next one (capture clock) or holds 250 notifications.
   Batch boundaries depend only on the capture's ``t_ns`` and payloads, so a live session and the
   replay of its capture produce the same batches (and the same ``session_id``);
@@ -34,6 +35,7 @@ import hashlib
 from array import array
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +55,8 @@ LINK_EVENT = "link"
 SESSION_ID_PAYLOADS = 64
 BATCH_INTERVAL_NS = 100_000_000
 BATCH_MAX_NOTIFICATIONS = 250
+MAX_WRITES_IN_FLIGHT = 50
+"""Batches handed to the landing writer thread and not committed yet before the consumer waits (5 s)."""
 
 RepCallback = Callable[[dict[str, Any]], None]
 MessageCallback = Callable[[str], None]
@@ -219,6 +223,8 @@ class StreamSession:
         self._batch_seq = 0
         self._held: list[tuple[int, _Batch]] = []  # closed batches waiting for the session id
         self._writer: Any = None
+        self._write_pool: ThreadPoolExecutor | None = None
+        self._in_flight: deque[Future] = deque()
         self._disconnected_at: int | None = None
         self._last_t: int | None = None
         self._closed = False
@@ -399,6 +405,10 @@ class StreamSession:
         self.session_id = session_id_for(self.device_address, self.started_at, self._id_payloads)
         self._writer = LandingWriter(self.db_path, self.session_id, self._session_row("open"))
         self.landing_path = self._writer.path
+        # Commits run on one writer thread, in order: DuckDB releases the GIL while it works, so a
+        # slow commit (a WAL checkpoint takes 0.3-0.4 s) never stalls the event loop, the BLE host
+        # sharing it, or the live rep feedback.
+        self._write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstrong-landing")
         held, self._held = self._held, []
         for seq, batch in held:
             self._write(seq, batch)
@@ -431,7 +441,17 @@ class StreamSession:
                         cols[name] = [v for p in parts for v in p]
             cols["t_ns"] = self._utc_ns(np.concatenate(batch.sample_t_ns))
             samples[self.profile.sample_table] = cols
-        self._writer.write_batch(seq, frames, samples, batch.gaps)
+        assert self._write_pool is not None
+        self._in_flight.append(self._write_pool.submit(self._writer.write_batch, seq, frames, samples,
+                                                       list(batch.gaps)))
+        self._reap_writes(wait_for=len(self._in_flight) - MAX_WRITES_IN_FLIGHT)
+
+    def _reap_writes(self, wait_for: int = 0) -> None:
+        """Collect finished commits (re-raising a failed one here); first wait for the oldest
+        ``wait_for`` of them (back-pressure when the disk falls behind, everything at the end)."""
+        while self._in_flight and (wait_for > 0 or self._in_flight[0].done()):
+            self._in_flight.popleft().result()
+            wait_for -= 1
 
     # ------------------------------------------------------------------ end
     @property
@@ -475,6 +495,9 @@ class StreamSession:
             microseconds=((self._last_t or int(self.anchor_t_ns or 0)) - int(self.anchor_t_ns or 0)) / 1000)
         row = self._session_row("complete", sample_rate_hz=stream["sample_rate_hz"],
                                 lost_samples=stream["lost_samples"], ended_at=ended_at)
+        self._reap_writes(wait_for=len(self._in_flight))
+        if self._write_pool is not None:
+            self._write_pool.shutdown()
         self._writer.finish(row, reps_rows, set_rows)
         self._writer.close()
         self.merged = self._try_merge()

@@ -388,3 +388,56 @@ def test_two_sessions_merged_in_one_process(tmp_path: Path) -> None:
         assert not first.landing_path.exists() and not second.landing_path.exists()
     finally:
         con.close()
+
+
+def test_a_slow_commit_does_not_stall_the_consumer(tmp_path: Path, monkeypatch) -> None:
+    """Commits run on the writer thread: while one takes 0.5 s (as a WAL checkpoint can), the
+    notifications after it are still handled at once; every batch is stored, in order; a failed
+    commit is raised in the consumer, not lost."""
+    import threading
+    import time
+
+    from store import landing
+
+    original = landing.LandingWriter.write_batch
+    committed: list[int] = []
+    threads: set[str] = set()
+
+    def slow_write(self, batch_seq, *args, **kwargs):
+        threads.add(threading.current_thread().name)
+        if batch_seq == 1:
+            time.sleep(0.5)
+        done = original(self, batch_seq, *args, **kwargs)
+        committed.append(batch_seq)
+        return done
+
+    monkeypatch.setattr(landing.LandingWriter, "write_batch", slow_write)
+    db = tmp_path / "main.duckdb"
+    session = new_session(db, live_detector_factory=FakeDetector, analyse=fake_analyse)
+    items = synthetic_items(400, period_ns=5_000_000)  # 2 s: 20 batches of 100 ms
+    stalls = []
+    for t, c, d in items:
+        t0 = time.perf_counter()
+        session.on_notification(t, c, d)
+        stalls.append(time.perf_counter() - t0)
+    assert max(stalls) < 0.4  # the 0.5 s commit happened on the writer thread
+    assert threads == {t for t in threads if t.startswith("runstrong-landing")} and threads
+    out = session.close()
+    assert committed == sorted(committed) and len(committed) == len(set(committed)) >= 20
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ble_frame").fetchone()[0] == 400
+        assert con.execute("SELECT count(*) FROM stream_batch").fetchone()[0] == len(committed)
+    finally:
+        con.close()
+    assert out["stream"]["notifications"] == 400
+
+    def failing_write(self, batch_seq, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(landing.LandingWriter, "write_batch", failing_write)
+    broken = new_session(tmp_path / "other.duckdb", live_detector_factory=FakeDetector, analyse=fake_analyse)
+    with pytest.raises(OSError, match="disk full"):
+        for t, c, d in items:
+            broken.on_notification(t, c, d)
+        broken.close()
