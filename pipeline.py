@@ -133,11 +133,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _merge_landed(con: Any, args: argparse.Namespace) -> None:
-    """Merge streamed sessions left in landing files (DESIGN.md section 3), when that module exists."""
-    try:
-        from store.landing import merge_pending
-    except ImportError:
-        return
+    """Merge streamed sessions left in landing files (DESIGN.md section 3)."""
+    from store.landing import merge_pending
+
     merged = merge_pending(con, Path(args.db))
     if merged:
         info(f"merged {len(merged)} streamed session(s) from landing files")

@@ -22,16 +22,17 @@ from analysis.imu import ImuSamples
 from analysis.live import LiveRepDetector
 from analysis.rep_metrics import concentric_metrics
 from sim.barbell import simulate_session
+from sim.scenarios import VALIDATION_SCENARIOS
 
 SEEDS = range(5)
+V = VALIDATION_SCENARIOS
 SCENARIOS: dict[str, dict] = {
-    "squat 100Hz unrack": dict(exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, unrack=True),
-    "deadlift 100Hz": dict(exercise="deadlift", load_kg=140.0, reps=5, rate_hz=100.0, unrack=True),
-    "split squat 100Hz alt": dict(exercise="split_squat", load_kg=60.0, reps=8, rate_hz=100.0),
-    "bench 100Hz": dict(exercise="bench_press", load_kg=80.0, reps=6, rate_hz=100.0),
-    "light squat 200Hz": dict(exercise="back_squat", load_kg=60.0, reps=6, rate_hz=200.0, one_rm_kg=150.0),
-    "squat loss+jitter+gap": dict(exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, loss_prob=0.05,
-                                  jitter_s=0.002, gap_after_rep=3),
+    "squat 100Hz unrack": V["squat"],
+    "deadlift 100Hz": V["deadlift"],
+    "split squat 100Hz alt": V["split_squat"],
+    "bench 100Hz": V["bench"],
+    "light squat 200Hz": V["light_squat"],
+    "squat loss+jitter+gap": {**V["squat_loss_jitter"], "gap_after_rep": 3},  # + a 0.3 s link gap between reps
     "heavy squat 95% 1RM": dict(exercise="back_squat", load_kg=142.5, reps=3, rate_hz=100.0, one_rm_kg=150.0),
 }
 

@@ -207,16 +207,32 @@ def fmt_mb(kb: int) -> str:
     return f"{kb / 1024:.0f} MB"
 
 
-def per_file_table(base: dict[str, Any], other: dict[str, Any], other_label: str, corpus: Path) -> list[float]:
+def corpus_header(corpus: Path, files: list[Path]) -> tuple[float, float, float]:
+    """Print the corpus line with the machine load before the run; return that load."""
+    load = machine_load()
+    print(f"corpus: {corpus} ({len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB); "
+          f"load before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
+    return load
+
+
+def per_file_table(base: dict[str, Any], other: dict[str, Any], other_label: str, corpus: Path,
+                   note: Callable[[dict[str, Any], dict[str, Any]], str] | None = None) -> list[float]:
+    """Print fitparse vs ``other`` file by file; return the per-file ratios.
+
+    ``note(base_row, other_row)`` adds a last column; by default it flags differing record counts.
+    """
+    def records_note(a: dict[str, Any], b: dict[str, Any]) -> str:
+        return "" if a["records"] == b["records"] else f"  (records differ: {a['records']} vs {b['records']})"
+
+    note = note or records_note
     print(f"{'file':52s} {'bytes':>9s} {'records':>8s} {'fitparse s':>10s} {other_label + ' s':>10s} {'ratio':>7s}")
     ratios: list[float] = []
     for a, b in zip(base["files"], other["files"], strict=True):
         r = a["seconds"] / b["seconds"] if b["seconds"] > 0 else float("inf")
         ratios.append(r)
         name = str(Path(a["file"]).relative_to(corpus))
-        flag = "" if a["records"] == b["records"] else f"  (records differ: {a['records']} vs {b['records']})"
         print(f"{name:52.52s} {a['bytes']:9d} {a['records']:8d} {a['seconds']:10.3f} {b['seconds']:10.4f} "
-              f"{r:7.1f}x{flag}")
+              f"{r:7.1f}x{note(a, b)}")
     return ratios
 
 
@@ -232,9 +248,7 @@ def main() -> None:
         return
     corpus = (args.corpus or default_corpus()).resolve()
     files = corpus_files(corpus)
-    load_before = machine_load()
-    print(f"corpus: {corpus} ({len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB); "
-          f"load before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} ({os.cpu_count()} cores)")
+    load_before = corpus_header(corpus, files)
     script = Path(__file__).resolve()
     names = [str(p) for p in files]
     fp = run_child(script, ["--child", "fitparse", *names])

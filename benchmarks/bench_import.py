@@ -37,9 +37,11 @@ from bench_fit_decode import (
     _rss_kb,
     child_decode,
     corpus_files,
+    corpus_header,
     default_corpus,
     fmt_mb,
     machine_load,
+    per_file_table,
     run_child,
     spread,
 )
@@ -97,24 +99,15 @@ def main() -> None:
         return
     corpus = (args.corpus or default_corpus()).resolve()
     files = corpus_files(corpus)
-    load_before = machine_load()
-    print(f"corpus: {corpus} ({len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB); "
-          f"load before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} ({os.cpu_count()} cores)")
+    load_before = corpus_header(corpus, files)
     script = Path(__file__).resolve()
     names = [str(p) for p in files]
     fp = run_child(script, ["--child", "fitparse", *names])
     imp = run_child(script, ["--child", "import", *names])
     load_after = machine_load()
 
-    print(f"{'file':52s} {'bytes':>9s} {'records':>8s} {'fitparse s':>10s} {'import s':>9s} {'ratio':>7s}  status")
-    ratios: list[float] = []
-    for a, b in zip(fp["files"], imp["files"], strict=True):
-        r = a["seconds"] / b["seconds"]
-        ratios.append(r)
-        name = str(Path(a["file"]).relative_to(corpus))
-        dec = imp["decoders"].get(a["file"]) or "-"
-        print(f"{name:52.52s} {a['bytes']:9d} {a['records']:8d} {a['seconds']:10.3f} {b['seconds']:9.4f} "
-              f"{r:7.1f}x  {b['status']} ({dec})")
+    ratios = per_file_table(fp, imp, "import", corpus, lambda a, b: f"  {b['status']} "
+                            f"({imp['decoders'].get(a['file']) or '-'})")
     rec = sum(f["records"] for f in fp["files"])
     t_fp = sum(f["seconds"] for f in fp["files"])
     t_batch = imp["batch_seconds"]

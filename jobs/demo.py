@@ -31,6 +31,7 @@ import numpy as np
 from ingest.records import ActivityData, RecordArrays, SetRow, SourceFile
 from store.activities import write_activities
 from store.connection import open_store, transaction
+from store.landing import merge_pending
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIRS = ("runs", "strength")
@@ -184,11 +185,6 @@ def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dic
     each set lands in its own landing file and is merged into the main store when that is free
     (or by the next command that opens it). Separate processes, not threads: the single-writer
     rule and the landing merge are designed per process."""
-    try:
-        from ingest.ble import stream_cli  # noqa: F401
-    except ImportError:
-        log("demo: the virtual BLE stream is not available in this build (ingest.ble.stream_cli missing)")
-        return []
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -254,12 +250,7 @@ def run_demo(
         _stream_sets(db, SIM_ATHLETE, log)
     con = open_store(db, wait_s=30.0, on_wait=log)
     try:
-        try:
-            from store.landing import merge_pending
-        except ImportError:
-            merge_pending = None
-        if merge_pending is not None:
-            merge_pending(con, db)
+        merge_pending(con, db)
         doc = build_report(con, out / "report")
     finally:
         con.close()

@@ -23,20 +23,12 @@ from typing import Any
 
 from report.build import build_report
 from store.connection import open_store
+from store.landing import merge_pending
 from store.report_queries import log_run
 
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def _merge_pending(con: Any, db_path: Path) -> tuple[list[str], str | None]:
-    """Merge landed stream sessions (BLE engineers' store.landing); (session ids, note)."""
-    try:
-        from store.landing import merge_pending
-    except ImportError:
-        return [], "stream landing merge not available in this build (store.landing missing)"
-    return list(merge_pending(con, db_path)), None
 
 
 def run_nightly(
@@ -69,7 +61,7 @@ def run_nightly(
     con = open_store(db, wait_s=wait_s, on_wait=log)
     try:
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False)
-        merged, merge_note = _merge_pending(con, db)
+        merged = merge_pending(con, db)
         rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None)  # nightly logs its own row
         summary: dict[str, Any] = {
             "command": "nightly",
@@ -86,7 +78,7 @@ def run_nightly(
             "report_rebuilt": bool(rep.get("rebuilt", True)),
             "report_index": rep.get("index_html"),
             "runs_computed": rep.get("runs_computed", 0),
-            "notes": [n for n in (merge_note,) if n],
+            "notes": [],
         }
         summary["exit_code"] = 1 if summary["failed"] or summary["partial"] else 0
         summary["seconds"] = round(time.perf_counter() - t0, 3)

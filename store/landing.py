@@ -320,40 +320,48 @@ def _count(result: MergeResult, table: str, n: int) -> None:
         result.samples += n
 
 
+BLOB_TABLES = ("ble_frame", *SAMPLE_TABLES)
+_BATCH_ROW_SQL = (f"l.session_id, l.batch_seq, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in BLOB_TABLES)}")
+
+
+def _decode_batches(rows: Sequence[tuple[Any, ...]]) -> dict[str, pa.Table]:
+    """``landing_batch`` rows (columns of ``_BATCH_ROW_SQL``) as row tables: ``ble_frame``, the sample
+    tables present and ``stream_gap``, each with ``session_id`` and ``batch_seq`` columns."""
+    parts: dict[str, list[pa.Table]] = {}
+    gaps: dict[str, list[Any]] = {"session_id": [], "start_ns": [], "end_ns": [], "batch_seq": []}
+    for row in rows:
+        sid, seq = row[0], row[1]
+        for start, end in zip(row[2] or [], row[3] or [], strict=True):
+            for k, v in zip(gaps, (sid, start, end, seq), strict=True):
+                gaps[k].append(v)
+        for table, blob in zip(BLOB_TABLES, row[4:], strict=True):
+            if blob is not None:
+                part = _ipc_table(blob)
+                part = part.add_column(0, "session_id", pa.array([sid] * part.num_rows, pa.string()))
+                parts.setdefault(table, []).append(
+                    part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64())))
+    out = {t: pa.concat_tables(p, promote_options="default") for t, p in parts.items()}
+    out["stream_gap"] = pa.table({"session_id": pa.array(gaps["session_id"], pa.string()),
+                                  "start_ns": pa.array(gaps["start_ns"], pa.int64()),
+                                  "end_ns": pa.array(gaps["end_ns"], pa.int64()),
+                                  "batch_seq": pa.array(gaps["batch_seq"], pa.int64())})
+    return out
+
+
 def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
     """Version-2 layout: decode the new batches' Arrow IPC blobs, insert them table by table."""
-    blob_tables = ("ble_frame", *SAMPLE_TABLES)
     # the batch numbers first: the inserts below run on the same connection, which would end an
     # open result set
     seqs = [r[0] for r in main_con.execute("SELECT batch_seq FROM _new_batches ORDER BY 1").fetchall()]
     for k in range(0, len(seqs), MERGE_CHUNK_BATCHES):
         chunk = seqs[k:k + MERGE_CHUNK_BATCHES]
         rows = main_con.execute(
-            f"SELECT l.session_id, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in blob_tables)} "
-            f"FROM {alias}.landing_batch l SEMI JOIN _new_batches b "
+            f"SELECT {_BATCH_ROW_SQL} FROM {alias}.landing_batch l SEMI JOIN _new_batches b "
             "ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq "
             "WHERE l.batch_seq BETWEEN ? AND ? ORDER BY l.batch_seq", [chunk[0], chunk[-1]]).fetchall()
-        parts: dict[str, list[pa.Table]] = {t: [] for t in blob_tables}
-        sids: dict[str, list[str]] = {t: [] for t in blob_tables}
-        gaps: list[tuple[str, int, int]] = []
-        for row in rows:
-            sid, starts, ends = row[0], row[1] or [], row[2] or []
-            gaps.extend((sid, int(a), int(b)) for a, b in zip(starts, ends, strict=True))
-            for table, blob in zip(blob_tables, row[3:], strict=True):
-                if blob is not None:
-                    part = _ipc_table(blob)
-                    parts[table].append(part)
-                    sids[table].extend([sid] * part.num_rows)
-        for table in blob_tables:
-            if not parts[table]:
-                continue
-            merged = pa.concat_tables(parts[table], promote_options="default")
-            columns: dict[str, Any] = {"session_id": sids[table]}
-            columns.update({name: merged.column(name) for name in merged.column_names})
+        for table, rows_of_table in _decode_batches(rows).items():
+            columns = {name: rows_of_table.column(name) for name in rows_of_table.column_names if name != "batch_seq"}
             _count(result, table, insert_columns(main_con, table, columns))
-        if gaps:
-            insert_columns(main_con, "stream_gap", {"session_id": [g[0] for g in gaps],
-                                                    "start_ns": [g[1] for g in gaps], "end_ns": [g[2] for g in gaps]})
 
 
 def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
@@ -491,31 +499,10 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
         out: dict[str, pa.Table] = {"stream_batch": con.sql(
             "SELECT session_id, batch_seq, frames, samples, committed_at FROM landing_batch ORDER BY batch_seq"
         ).to_arrow_table()}
-        blob_tables = ("ble_frame", *SAMPLE_TABLES)
-        rows = con.execute(f"SELECT session_id, batch_seq, gap_start_ns, gap_end_ns, {', '.join(blob_tables)} "
-                           "FROM landing_batch ORDER BY batch_seq").fetchall()
+        rows = con.execute(f"SELECT {_BATCH_ROW_SQL} FROM landing_batch l ORDER BY l.batch_seq").fetchall()
     finally:
         con.close()
-    gaps: dict[str, list[Any]] = {"session_id": [], "start_ns": [], "end_ns": [], "batch_seq": []}
-    for row in rows:
-        sid, seq = row[0], row[1]
-        for a, b in zip(row[2] or [], row[3] or [], strict=True):
-            for k, v in zip(gaps, (sid, a, b, seq), strict=True):
-                gaps[k].append(v)
-        for table, blob in zip(blob_tables, row[4:], strict=True):
-            if blob is not None:
-                part = _ipc_table(blob)
-                part = part.add_column(0, "session_id", pa.array([sid] * part.num_rows, pa.string()))
-                part = part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64()))
-                out.setdefault(table, []).append(part)  # type: ignore[arg-type]
-    for table in blob_tables:
-        if table in out:
-            out[table] = pa.concat_tables(out[table], promote_options="default")  # type: ignore[arg-type]
-    out["stream_gap"] = pa.table({"session_id": pa.array(gaps["session_id"], pa.string()),
-                                  "start_ns": pa.array(gaps["start_ns"], pa.int64()),
-                                  "end_ns": pa.array(gaps["end_ns"], pa.int64()),
-                                  "batch_seq": pa.array(gaps["batch_seq"], pa.int64())})
-    return out
+    return out | _decode_batches(rows)
 
 
 def _sql_str(path: Path) -> str:

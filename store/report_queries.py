@@ -21,6 +21,14 @@ from store.writers import insert_rows
 RUN_SPORTS: tuple[str, ...] = ("running",)
 
 
+def _since_clause(column: str, since: dt.datetime | None, params: list[Any]) -> str:
+    """``" AND <column> >= ?"`` with ``since`` appended to ``params``, or ``""`` without a bound."""
+    if since is None:
+        return ""
+    params.append(since)
+    return f" AND {column} >= ?"
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     cur = con.execute(sql, list(params))
     names = [d[0] for d in cur.description]
@@ -130,10 +138,7 @@ def run_activities(
     """Running activities (oldest first) with their user exclusion, if any, and their clock
     (``time_reference``: ``'utc'`` or ``'device_relative'``, a FIT clock without a date)."""
     params: list[Any] = [athlete, list(RUN_SPORTS)]
-    where = ""
-    if since is not None:
-        where = " AND a.started_at >= ?"
-        params.append(since)
+    where = _since_clause("a.started_at", since, params)
     return _rows(
         con,
         f"""
@@ -153,10 +158,7 @@ def strength_sets(
 ) -> list[dict[str, Any]]:
     """Strength sets with the user's exercise corrections applied (``exercise``), oldest first."""
     params: list[Any] = [athlete]
-    where = ""
-    if since is not None:
-        where = " AND s.started_at >= ?"
-        params.append(since)
+    where = _since_clause("s.started_at", since, params)
     return _rows(
         con,
         f"""
@@ -174,10 +176,7 @@ def strength_sets(
 def reps(con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Per-rep barbell metrics of streamed/replayed sessions (oldest first)."""
     params: list[Any] = [athlete]
-    where = ""
-    if since is not None:
-        where = " AND r.started_at >= ?"
-        params.append(since)
+    where = _since_clause("r.started_at", since, params)
     return _rows(
         con,
         f"""

@@ -101,10 +101,8 @@ class _Batch:
 
 def _default_live_detector(exercise: str, load_kg: float, rate_hz: float, body_mass_kg: float | None,
                            set_rest_s: float) -> Any:
-    try:
-        from analysis.live import LiveRepDetector
-    except ImportError:
-        return None
+    from analysis.live import LiveRepDetector
+
     return LiveRepDetector(exercise, load_kg, rate_hz, body_mass_kg=body_mass_kg, set_rest_s=set_rest_s)
 
 

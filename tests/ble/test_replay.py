@@ -119,38 +119,20 @@ def test_malformed_capture_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "m.duckdb").exists()
 
 
-_HOLDER = r"""
-import sys, duckdb
-con = duckdb.connect(sys.argv[1])
-print("locked", flush=True)
-sys.stdin.readline()
-"""
-
-
 def test_locked_database_raises_only_when_asked_and_keeps_the_landing_file(recorded, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     from store.connection import DatabaseLockedError, open_store
     from store.landing import landing_dir, merge_pending
+    from tests.lock_holder import held_lock
 
     _, capture, live = recorded
     db = tmp_path / "locked.duckdb"
     open_store(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with held_lock(db) as holder:
         with pytest.raises(DatabaseLockedError) as err:
             replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0, wait_s=0.2,
                            raise_if_locked=True)
         assert err.value.holder_pid == holder.pid
         assert [p.name for p in landing_dir(db).glob("*.duckdb")] == [f"{live['session_id']}.duckdb"]
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.close()
-        holder.wait(timeout=10)
     con = open_store(db)
     try:
         assert merge_pending(con, db) == [live["session_id"]]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -19,6 +17,7 @@ from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
 from ingest.ble.session import LINK_EVENT, StreamSession, consume, session_id_for
 from store.connection import open_store
 from store.landing import landing_dir, merge_pending, read_landing
+from tests.lock_holder import held_lock
 
 STARTED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 ANCHOR = 5_000_000_000_000
@@ -120,14 +119,6 @@ def test_full_session_live_reps_summary_and_storage(tmp_path: Path) -> None:
         con.close()
 
 
-_HOLDER = r"""
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
-print("locked", flush=True)
-sys.stdin.readline()
-"""
-
-
 def one_rep_analyse(samples, exercise, load_kg, **kw) -> dict:
     t = samples.t_ns
     rep = {"index": 1, "set_index": 1, "start_ns": int(t[10]), "end_ns": int(t[-10]),
@@ -141,11 +132,8 @@ def one_rep_analyse(samples, exercise, load_kg, **kw) -> dict:
 def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
     open_store(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
     messages: list[str] = []
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with held_lock(db):
         session = new_session(db, wait_s=0.3, on_message=messages.append, live_detector_factory=FakeDetector,
                               analyse=one_rep_analyse)
         items = synthetic_items(700, period_ns=3_000_000)  # 250 notifications within 750 ms
@@ -159,11 +147,6 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
             spans = mem.execute("SELECT count(*), max(t_ns) - min(t_ns) FROM frames GROUP BY batch_seq").fetchall()
         assert sum(c for c, _ in spans) == len(items)
         assert max(c for c, _ in spans) <= 250 and max(s for _, s in spans) < 100_000_000
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.close()
-        holder.wait(timeout=10)
     con = open_store(db)
     try:
         assert merge_pending(con, db) == [out["session_id"]]

@@ -13,6 +13,7 @@ import pytest
 
 from jobs.nightly import run_nightly
 from store.connection import DatabaseLockedError, open_store
+from tests.lock_holder import held_lock
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = REPO / "sample_data" / "fit" / "runs"
@@ -88,19 +89,10 @@ def test_nightly_picks_up_a_new_file(tmp_path, watch):
     assert res["imported"] == 1 and res["report_rebuilt"]
 
 
-def _hold_lock(db: Path) -> subprocess.Popen:
-    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-            "time.sleep(60)")
-    p = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "held"
-    return p
-
-
 def test_locked_store_raises_quickly_with_the_holder(tmp_path, watch):
     db = tmp_path / "rs.duckdb"
     open_store(db, wait_s=1).close()
-    holder = _hold_lock(db)
-    try:
+    with held_lock(db) as holder:
         t0 = time.monotonic()
         with pytest.raises(DatabaseLockedError) as ei:
             run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=0.5,
@@ -116,9 +108,6 @@ def test_locked_store_raises_quickly_with_the_holder(tmp_path, watch):
         )
         assert cli.returncode == 3, cli.stderr
         assert "locked" in cli.stderr and "Traceback" not in cli.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     # once the holder is gone the same command succeeds
     res = run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=2,
                       log=lambda m: None)

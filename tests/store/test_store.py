@@ -19,6 +19,7 @@ from store import athletes, corrections, readers
 from store.connection import DatabaseLockedError, open_store, parse_lock_holder
 from store.schema import MIGRATIONS, current_version, migrate
 from store.writers import insert_columns
+from tests.lock_holder import held_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "fit"
@@ -41,18 +42,10 @@ def test_insert_columns_nan_becomes_null_and_lengths_checked():
         insert_columns(con, "t", {"a": np.array([1]), "b": np.array([1.0, 2.0])})
 
 
-def _hold_lock(db: Path) -> subprocess.Popen:
-    code = f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)"
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-    return p
-
-
 def test_locked_database_waits_then_names_the_holder(tmp_path):
     db = tmp_path / "x.duckdb"
     open_store(db).close()
-    holder = _hold_lock(db)
-    try:
+    with held_lock(db) as holder:
         t0 = time.monotonic()
         with pytest.raises(DatabaseLockedError) as err:
             open_store(db, wait_s=0.6, on_wait=None)
@@ -64,9 +57,6 @@ def test_locked_database_waits_then_names_the_holder(tmp_path):
                             "activities"], capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 3
         assert f"PID {holder.pid}" in r.stderr and "Traceback" not in r.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     open_store(db, wait_s=5).close()  # free again
 
 
