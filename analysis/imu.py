@@ -179,6 +179,14 @@ def samples_from_raw(t_ns: np.ndarray, raw_i16: np.ndarray) -> ImuSamples:
     return ImuSamples(t_ns=np.asarray(t_ns, dtype=np.int64), accel_mps2=accel, gyro_radps=gyro, angles_rad=angles)
 
 
+def as_angles(angles_rad: np.ndarray) -> np.ndarray:
+    """``angles_rad`` as a float64 (n, 3) array of roll, pitch, yaw; ValueError for another shape."""
+    e = np.asarray(angles_rad, dtype=np.float64)
+    if e.ndim != 2 or e.shape[1] != 3:
+        raise ValueError(f"angles_rad must have shape (n, 3), got {e.shape}")
+    return e
+
+
 def rotation_matrices(angles_rad: np.ndarray) -> np.ndarray:
     """Sensor-to-world rotation matrices from roll, pitch, yaw.
 
@@ -195,9 +203,7 @@ def rotation_matrices(angles_rad: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (n, 3, 3) rotation matrices.
     """
-    e = np.asarray(angles_rad, dtype=np.float64)
-    if e.ndim != 2 or e.shape[1] != 3:
-        raise ValueError(f"angles_rad must have shape (n, 3), got {e.shape}")
+    e = as_angles(angles_rad)
     cr, sr = np.cos(e[:, 0]), np.sin(e[:, 0])
     cp, sp = np.cos(e[:, 1]), np.sin(e[:, 1])
     cy, sy = np.cos(e[:, 2]), np.sin(e[:, 2])

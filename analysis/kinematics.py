@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.imu import as_angles
+
 
 def _check_times(t_s: np.ndarray, n: int | None = None) -> np.ndarray:
     t = np.asarray(t_s, dtype=np.float64)
@@ -93,9 +95,7 @@ def up_from_angles(angles_rad: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (n, 3) unit vectors.
     """
-    e = np.asarray(angles_rad, dtype=np.float64)
-    if e.ndim != 2 or e.shape[1] != 3:
-        raise ValueError(f"angles_rad must have shape (n, 3), got {e.shape}")
+    e = as_angles(angles_rad)
     sr, cr = np.sin(e[:, 0]), np.cos(e[:, 0])
     sp, cp = np.sin(e[:, 1]), np.cos(e[:, 1])
     return np.stack([-sp, cp * sr, cp * cr], axis=1)
