@@ -343,10 +343,6 @@ def hr_at_speed(
     return float(econ.hr_vs_gap_intercept_bpm + econ.hr_vs_gap_slope_bpm_per_mps * speed_mps)
 
 
-def _fnone(x) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
-
-
 def _local(started_at_ns: int, tz: ZoneInfo) -> tuple[str, float]:
     dt = _dt.datetime.fromtimestamp(started_at_ns / 1e9, tz=_dt.UTC).astimezone(tz)
     return dt.date().isoformat(), dt.hour + dt.minute / 60.0 + dt.second / 3600.0

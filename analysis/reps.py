@@ -126,7 +126,7 @@ def _window_sums(stats: np.ndarray) -> np.ndarray:
 def classify_blocks(
     stats: np.ndarray, thresholds: StillnessThresholds = StillnessThresholds()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (:func:`still_blocks`) and window means (:func:`window_mean_dev`) in one pass."""
+    """Codes (:func:`still_blocks`) and the windowed mean of ``|f| - g`` per classified block, in one pass."""
     h = HALF_WINDOW_BLOCKS
     m = stats.shape[0] - 2 * h
     if m <= 0:
@@ -159,34 +159,6 @@ def still_blocks(stats: np.ndarray, thresholds: StillnessThresholds = StillnessT
         the window; runs of >= 0.25 s without samples are marked by the engine).
     """
     return classify_blocks(stats, thresholds)[0]
-
-
-def window_mean_dev(stats: np.ndarray) -> np.ndarray:
-    """Mean of ``|f| - g`` (m/s^2) over each classified block's +-HALF_WINDOW_BLOCKS window.
-
-    Same blocks as :func:`still_blocks`; NaN where the window holds no sample. ``|f|`` does not
-    depend on orientation, so a change of this mean between rests means the bar accelerates.
-    """
-    return classify_blocks(stats)[1]
-
-
-def mark_breaks(counts: np.ndarray, codes: np.ndarray, offset: int) -> np.ndarray:
-    """Set BREAK on blocks that lie in a run of >= BREAK_MIN_EMPTY_BLOCKS empty blocks.
-
-    ``counts`` are per-block sample counts for blocks ``0..len(counts)-1``;
-    ``codes`` classify blocks ``offset .. offset + len(codes) - 1``.
-    """
-    empty = counts == 0
-    if not np.any(empty):
-        return codes
-    codes = codes.copy()
-    starts, ends = runs(empty)
-    for s, e in zip(starts, ends, strict=True):
-        if e - s >= BREAK_MIN_EMPTY_BLOCKS:
-            lo, hi = max(s - offset, 0), min(e - offset, len(codes))
-            if hi > lo:
-                codes[lo:hi] = BREAK
-    return codes
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,13 +11,6 @@ from ingest.records import RECORD_FIELDS, ActivityData, RecordArrays, SourceFile
 from store.writers import insert_columns, insert_rows
 
 
-def is_imported(con: duckdb.DuckDBPyConnection, athlete: str, sha256: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM source_file WHERE athlete = ? AND sha256 = ?", [athlete, sha256]
-    ).fetchone()
-    return row is not None
-
-
 def imported_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
 

@@ -114,18 +114,6 @@ def open_store(
 
 
 @contextmanager
-def store_session(
-    path: Path | str | None = None, *, wait_s: float = 30.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Context manager around :func:`open_store` that always closes the connection."""
-    con = open_store(path, wait_s=wait_s)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, rolling back on any exception (including KeyboardInterrupt)."""
     con.execute("BEGIN TRANSACTION")

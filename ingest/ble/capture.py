@@ -24,7 +24,6 @@ import io
 import json
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,14 +251,6 @@ def _parse_record(path: Path, lineno: int, line: bytes) -> Record:
     except ValueError:
         raise CaptureFormatError(path, lineno, "data is not hex") from None
     return Notification(t, char.lower(), payload)
-
-
-def iter_capture(path: str | Path) -> Iterator[CaptureHeader | Record]:
-    """Yield the header, then each record. A torn final line / gzip tail ends the iteration
-    silently (use :func:`read_capture` to learn whether that happened)."""
-    cap = read_capture(path)
-    yield cap.header
-    yield from cap.records
 
 
 def read_capture(path: str | Path) -> Capture:

@@ -779,17 +779,6 @@ def _render_component(c: ComponentSpec, target: FieldSpec, cval: np.ndarray, val
     return _special_array(x, valid, special)
 
 
-@dataclass
-class _AccRequest:
-    group: int
-    field_index: int
-    comp_index: int
-    rows: np.ndarray  # row indices (within the group) with a valid component value
-    values: np.ndarray  # component raw values on those rows
-    bits: int
-    result: np.ndarray | None = None
-
-
 class _GroupDecoder:
     def __init__(self, data_u8: np.ndarray, g: _Group) -> None:
         self.g = g

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -228,11 +228,6 @@ class SensorProfile:
 def no_config(_rate_hz: float | None) -> list[bytes]:
     """Configuration for sensors that take none (standard GATT measurement services)."""
     return []
-
-
-def columns_of(records: list[Mapping[str, Any]], names: Iterable[str]) -> dict[str, list[Any]]:
-    """Turn per-record dicts into per-column lists (helper for record-per-notification profiles)."""
-    return {k: [r[k] for r in records] for k in names}
 
 
 class MeasurementDecoder:
