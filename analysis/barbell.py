@@ -283,8 +283,7 @@ class BarbellEngine:
         self.rest_end = 0
         self.scan = 0
         self.broken = False
-        self._vcheck_cache: dict[int, float] = {}
-        self._return_cache: dict[int, bool] = {}
+        self._end_cache: dict[int, tuple[float, bool]] = {}  # still-run start -> _end_state()
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
@@ -447,8 +446,7 @@ class BarbellEngine:
                     else:
                         self._freeze_rest_reference(b)
                         self.mode, self.rest_end, self.scan, self.broken = "moving", b, b, False
-                        self._vcheck_cache = {}
-                        self._return_cache = {}
+                        self._end_cache = {}
                     progressed = True
             else:  # moving
                 progressed = self._advance_moving(n, final, out)
@@ -540,20 +538,14 @@ class BarbellEngine:
         length = e - s
         is_open = e >= n and not final
         if length >= self.w_return_blocks or (final and e >= n and length >= 3):
-            v_end = self._vcheck_cache.get(s)
-            if v_end is None:
-                v_end = self._velocity_at(s)
-                self._vcheck_cache[s] = v_end
+            if s not in self._end_cache:
+                self._end_cache[s] = self._end_state(s)
+            v_end, back_at_start = self._end_cache[s]
             v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
             is_rest = abs(v_end) <= v_limit
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
-            returned = False
-            if is_rest and not self.broken and self.w_return_blocks < w:
-                returned = self._return_cache.get(s)  # type: ignore[assignment]
-                if returned is None:
-                    returned = self._returned_to_start(s)
-                    self._return_cache[s] = returned
+            returned = is_rest and not self.broken and self.w_return_blocks < w and back_at_start
             if returned or length >= w or (final and e >= n):
                 post_len = min(length, self.w_return_blocks if returned else w)
                 if self.broken:
@@ -669,37 +661,30 @@ class BarbellEngine:
     def _rest_is_long(self) -> bool:
         return self.rest_end - self.rest_start >= self.long_rest_blocks
 
-    def _velocity_at(self, s: int) -> float:
-        """Velocity integrated from the rest before the movement to block s (gravity from that rest only)."""
-        p0, lo, _m0 = self._pre_context()
-        _, m1 = self._range(s, s)
-        m1 = min(m1, self._t.size - 1)
-        if lo - p0 < 1 or m1 <= lo:
-            return 0.0
-        t = self._t_s(p0, m1 + 1)
-        a = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        v = cumulative_trapezoid(a[lo - p0 :], t[lo - p0 :])
-        return float(v[-1])
+    def _end_state(self, s: int) -> tuple[float, bool]:
+        """The movement as it would end at block s: (velocity there, back where it started?).
 
-    def _returned_to_start(self, s: int) -> bool:
-        """Is the bar back where the movement started at block s (a rep's end, not a sticking point)?
-
-        Integrates the movement up to s with the linear drift correction of :meth:`_close_movement`
-        (v = 0 at s) and compares the displacement there with the largest excursion. A slow
-        sticking point mid-rep also looks still, but the bar is then far from where it started.
+        One integration from the rest before the movement to s (gravity from that rest only):
+        its last value is the velocity check (a constant-velocity stretch also looks still); with the
+        linear drift correction of :meth:`_close_movement` (v = 0 at s), the displacement there
+        against the largest excursion tells a rep's end from a stall mid-rep, which also looks
+        still but leaves the bar far from where it started.
         """
         p0, lo, _m0 = self._pre_context()
         _, m1 = self._range(s, s)
         m1 = min(m1, self._t.size - 1)
-        if lo - p0 < 1 or m1 <= lo + 2:
-            return False
+        if lo - p0 < 1 or m1 <= lo:
+            return 0.0, False
         t = self._t_s(p0, m1 + 1)
         a = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
         tm = t[lo - p0 :]
-        v, _ = linear_drift_correction(cumulative_trapezoid(a[lo - p0 :], tm), tm)
+        v_raw = cumulative_trapezoid(a[lo - p0 :], tm)
+        if tm.size <= 3:
+            return float(v_raw[-1]), False
+        v, _ = linear_drift_correction(v_raw, tm)
         z = cumulative_trapezoid(v, tm)
         excursion = float(np.max(np.abs(z)))
-        return abs(float(z[-1])) <= max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
+        return float(v_raw[-1]), abs(float(z[-1])) <= max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
 
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
         p0, lo_abs, m0 = self._pre_context()
