@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.buffers import AppendBuffer
 from analysis.exercises import exercise_info
 from analysis.imu import ImuSamples
 from analysis.kinematics import (
@@ -263,18 +264,24 @@ class BarbellEngine:
         # sample buffer
         self.t0_ns: int | None = None
         self.has_angles: bool | None = None
-        self._t = np.zeros(0, np.int64)
-        self._acc = np.zeros((0, 3))
-        self._gyr = np.zeros((0, 3))
+        # Each array below is the view of an AppendBuffer of the same name in self._bufs (appends are
+        # amortised O(1); rows of a view handed out are never written again).
+        self._bufs = {"_t": AppendBuffer(np.int64), "_acc": AppendBuffer(np.float64, (3,)),
+                      "_gyr": AppendBuffer(np.float64, (3,)), "_blk": AppendBuffer(np.int64),
+                      "_stats": AppendBuffer(np.float64, (4,)), "_codes": AppendBuffer(np.int8),
+                      "_wmean": AppendBuffer(np.float64)}
+        self._t = self._bufs["_t"].view
+        self._acc = self._bufs["_acc"].view
+        self._gyr = self._bufs["_gyr"].view
         self._ang: np.ndarray | None = None
-        self._blk = np.zeros(0, np.int64)
+        self._blk = self._bufs["_blk"].view
         # block bookkeeping (stats array index j <-> block j - HALF_WINDOW_BLOCKS)
-        self._stats = np.zeros((HALF_WINDOW_BLOCKS, 4))
+        self._stats = self._bufs["_stats"].extend(np.zeros((HALF_WINDOW_BLOCKS, 4)))
         self._sf = -HALF_WINDOW_BLOCKS  # block of self._stats[0]
         self._n_stats_blocks = 0  # blocks 0 .. n-1 have final stats
-        self._codes = np.zeros(0, np.int8)
+        self._codes = self._bufs["_codes"].view
         self._cf = 0  # block of self._codes[0]
-        self._wmean = np.zeros(0)  # window mean of |f| - g per classified block (same indexing as codes)
+        self._wmean = self._bufs["_wmean"].view  # window mean of |f| - g per classified block (same indexing as codes)
         self._gap_blocks: list[tuple[int, int]] = []
         self._finished = False
         # segmentation state
@@ -329,7 +336,7 @@ class BarbellEngine:
             self.t0_ns = int(samples.t_ns[0])
             self.has_angles = samples.angles_rad is not None
             if self.has_angles:
-                self._ang = np.zeros((0, 3))
+                self._bufs["_ang"] = AppendBuffer(np.float64, (3,))
             self._apply_gaps()
         elif (samples.angles_rad is not None) != self.has_angles:
             raise ValueError("all chunks must consistently have fused angles or not")
@@ -338,18 +345,21 @@ class BarbellEngine:
         if not (np.isfinite(samples.accel_mps2).all() and np.isfinite(samples.gyro_radps).all()
                 and (samples.angles_rad is None or np.isfinite(samples.angles_rad).all())):
             raise ValueError("accel_mps2, gyro_radps and angles_rad must be finite (no NaN/inf)")
-        def join(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-            return new if old.shape[0] == 0 else np.concatenate([old, new])  # (never written to in place)
-
-        self._t = join(self._t, samples.t_ns)
-        self._acc = join(self._acc, samples.accel_mps2)
-        self._gyr = join(self._gyr, samples.gyro_radps)
+        self._append("_t", samples.t_ns)
+        self._append("_acc", samples.accel_mps2)
+        self._append("_gyr", samples.gyro_radps)
         if self.has_angles:
-            self._ang = join(self._ang, samples.angles_rad)  # type: ignore[arg-type]
-        self._blk = join(self._blk, block_index(samples.t_ns, self.t0_ns))
+            self._append("_ang", samples.angles_rad)  # type: ignore[arg-type]
+        self._append("_blk", block_index(samples.t_ns, self.t0_ns))
         last_complete = int(self._blk[-1])  # blocks < this are complete
         self._update_blocks(last_complete)
         return self._advance()
+
+    def _append(self, name: str, rows: np.ndarray) -> None:
+        setattr(self, name, self._bufs[name].extend(rows))
+
+    def _drop_front(self, name: str, k: int) -> None:
+        setattr(self, name, self._bufs[name].drop_front(k))
 
     def finish(self) -> list[RepMetrics]:
         """Flush: treat the data as ended and close what can be closed."""
@@ -370,7 +380,7 @@ class BarbellEngine:
             first = self._n_stats_blocks
             i0 = int(np.searchsorted(self._blk, first, side="left"))
             new = block_stats(self._blk[i0:], self._acc[i0:], self._gyr[i0:], first, n_complete - first)
-            self._stats = np.concatenate([self._stats, new])
+            self._append("_stats", new)
             self._n_stats_blocks = n_complete
         stats = self._stats
         if final:
@@ -398,8 +408,8 @@ class BarbellEngine:
             idx = np.arange(done, n_classifiable)
             for g0, g1 in self._gap_blocks:
                 codes[(idx >= g0) & (idx < g1)] = BREAK
-        self._codes = np.concatenate([self._codes, codes])
-        self._wmean = np.concatenate([self._wmean, wmean])
+        self._append("_codes", codes)
+        self._append("_wmean", wmean)
 
     def _long_empty_before(self, lo: int) -> bool:
         """True if the empty run ending at block lo (exclusive) already holds BREAK_MIN_EMPTY_BLOCKS blocks."""
@@ -602,23 +612,20 @@ class BarbellEngine:
         # block codes are only read from self.scan on; stats only for the last windows
         drop = min(self.scan, keep_blk) - self._cf
         if drop > 4096:
-            self._codes = self._codes[drop:]
-            self._wmean = self._wmean[drop:]
+            self._drop_front("_codes", drop)
+            self._drop_front("_wmean", drop)
             self._cf += drop
         drop = (self._cf + self._codes.size) - 2 * HALF_WINDOW_BLOCKS - BREAK_MIN_EMPTY_BLOCKS - 2 - self._sf
         if drop > 4096:
-            self._stats = self._stats[drop:]
+            self._drop_front("_stats", drop)
             self._sf += drop
         if self._blk.size == 0:
             return
         k = int(np.searchsorted(self._blk, keep_blk, side="left"))
         if k > 4096:
-            self._t = self._t[k:]
-            self._acc = self._acc[k:]
-            self._gyr = self._gyr[k:]
-            if self._ang is not None:
-                self._ang = self._ang[k:]
-            self._blk = self._blk[k:]
+            for name in ("_t", "_acc", "_gyr", "_ang", "_blk"):
+                if name in self._bufs:
+                    self._drop_front(name, k)
 
     # ------------------------------------------------------------ analysis
     def _range(self, b0: int, b1: int) -> tuple[int, int]:

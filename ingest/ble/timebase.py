@@ -360,6 +360,32 @@ def reconstruct_sample_times(
     return Timebase(t, idx, NS_PER_S / period, total_lost, seg_fits, rate_fitted=fitted is not None)
 
 
+def _window_mins(r: list[float], k: int, width: int) -> list[float]:
+    """``[min(r[j:j + width]) for j in range(k)]`` in O(len + k) instead of O(k * width).
+
+    Every window shares the core ``r[k - 1:width]``; window j adds ``r[j:k - 1]`` on the left (a
+    suffix minimum) and ``r[width:j + width]`` on the right (a prefix minimum). Windows are cut at
+    the end of ``r``.
+    """
+    n = len(r)
+    if k <= 0:
+        return []
+    if k > width or k > n:  # no shared core (a long flush): the plain way
+        return [min(r[j:j + width]) for j in range(k)]
+    core = min(r[k - 1:min(n, width)])
+    left = [core] * k  # left[j] = min(r[j:k - 1], core)
+    for j in range(k - 2, -1, -1):
+        left[j] = min(r[j], left[j + 1])
+    out = [left[0]]
+    right = core
+    for j in range(1, k):
+        e = j + width - 1  # the index window j adds on the right
+        if e < n:
+            right = min(right, r[e])
+        out.append(min(left[j], right))
+    return out
+
+
 class OnlineTimebase:
     """Sample times for live use, final after a short look-ahead (fed notification by notification).
 
@@ -448,9 +474,9 @@ class OnlineTimebase:
         out = np.empty(k, dtype=np.int64)
         r = self._pending
         origin = self._origin or 0
+        lows = _window_mins(r, k, self.lookahead + 1)
         for j in range(k):
-            window = r[j:j + self.lookahead + 1]
-            low = min(window)
+            low = lows[j]
             if self._base is None:
                 self._base = low
             late = low - self._base - self._loss
@@ -463,7 +489,8 @@ class OnlineTimebase:
                 late += undo
                 if late < -0.5:
                     self._base += late
-            elif late >= 0.5 and len(window) > self.lookahead and not self._catching_up(window):
+            elif (late >= 0.5 and len(r) - j > self.lookahead
+                  and not self._catching_up(r[j:j + self.lookahead + 1])):
                 # The envelope rose by whole periods: samples were lost before this one. No verdict
                 # at the end of a stream (the short window may hold no envelope sample) nor while a
                 # backlog drains (lateness falling across the look-ahead: the samples arrive faster
