@@ -19,6 +19,18 @@ Landing file layout (version 2)
   migrations, so they never drift apart), written at the session's start and end.
 * ``landing_owner``: one row (pid, host, process start, started_at, finished_at).
 
+Pending landing files
+---------------------
+The session id needs the session's first 64 payloads (:func:`session_id_for`), ~0.5 s of a 1 kHz
+IMU and a minute of a heart-rate strap. Until it is known, batches go to a *pending* landing file,
+``<db file>.landing/pending-<16 hex of sha256(device address, started_at)>.duckdb``, under that
+pending id, so they are durable from the first batch on (a crash loses at most the last unflushed
+batch, as everywhere else). Once the id is known, :meth:`LandingWriter.promote` copies the
+batches into ``<session_id>.duckdb`` (only those it lacks) and removes the pending file after that
+commit. A pending file left by a crash is promoted by :func:`merge_pending` the same way, with the
+id computed from the device address, ``started_at`` and the first 64 payloads the file holds, so
+the recovered session has the id the replay of its capture would give it.
+
 Why blobs and not one table per kind of row: a DuckDB statement costs ~0.5-2 ms of CPU whatever it
 carries (parse, plan, commit), so the first layout (three INSERTs + BEGIN/COMMIT per batch into
 row tables) cost ~10-20 ms of CPU per 100 ms batch, 10-20 % of a core at 1 kHz. One INSERT of two
@@ -48,6 +60,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
+from ingest.ble.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.connection import StoreError, is_lock_error
 from store.schema import migrate
 from store.writers import columns_to_arrow, insert_columns, insert_rows
@@ -70,6 +83,8 @@ _COLUMNS_CACHE: dict[str, frozenset[str]] = {}
 
 
 _ALIAS_COUNTER = itertools.count(1)
+LANDING_BATCH_COLUMNS = ("session_id", "batch_seq", "frames", "samples", "committed_at", "gap_start_ns",
+                         "gap_end_ns", "ble_frame", *SAMPLE_TABLES)
 
 def _main_ddl() -> dict[str, str]:
     """CREATE TABLE statements of the stream tables as the main migrations define them."""
@@ -155,6 +170,7 @@ class LandingWriter:
     """
 
     def __init__(self, db_path: str | Path, session_id: str, session_row: Mapping[str, Any]) -> None:
+        self.db_path = Path(db_path).expanduser()
         self.path = landing_path(db_path, session_id)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.session_id = session_id
@@ -288,6 +304,35 @@ class LandingWriter:
     def close(self) -> None:
         self.con.close()
 
+    def adopt(self, source: str | Path) -> int:
+        """Copy the batches of landing file ``source`` (layout 2, closed) that this file lacks,
+        under this writer's session id, in one INSERT; returns how many were copied."""
+        alias = f"landing_src_{next(_ALIAS_COUNTER)}"
+        with _busy_as_landing_error(source):
+            self.con.execute(f"ATTACH '{_sql_str(Path(source))}' AS {alias} (READ_ONLY)")
+        try:
+            rest = ", ".join(LANDING_BATCH_COLUMNS[1:])
+            n = self.con.execute(
+                f"INSERT INTO landing_batch ({', '.join(LANDING_BATCH_COLUMNS)}) SELECT {self._sid_sql}, {rest} "
+                f"FROM {alias}.landing_batch WHERE batch_seq NOT IN "
+                f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})").fetchone()[0]
+        finally:
+            self.con.execute(f"DETACH {alias}")
+        self.committed |= {int(r[0]) for r in self.con.execute(
+            "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [self.session_id]).fetchall()}
+        return int(n)
+
+    def promote(self, session_id: str, session_row: Mapping[str, Any]) -> LandingWriter:
+        """This pending writer's session under its real id: the writer of ``<session_id>.duckdb``,
+        holding every batch written here; this file is closed and removed once they are committed
+        there (a crash in between leaves both, and the merge of either is idempotent)."""
+        self.close()
+        real = LandingWriter(self.db_path, session_id, session_row)
+        real.adopt(self.path)
+        real.commit_seconds[:0] = self.commit_seconds
+        remove_landing_file(self.path)
+        return real
+
 
 @dataclass
 class MergeResult:
@@ -398,6 +443,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     ``recovered`` marks a session whose writer died before finishing (status ``recovered``).
     """
     path = Path(landing)
+    if path.name.startswith(PENDING_PREFIX):
+        raise ValueError(f"{path} is a pending landing file: promote it first (promote_pending_file)")
     t0 = time.perf_counter()
     result = MergeResult(None, str(path))
     alias = f"landing_src_{next(_ALIAS_COUNTER)}"  # unique per call: two merges in one process never collide
@@ -468,11 +515,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
         with contextlib.suppress(duckdb.Error):  # never mask the merge's own error
             main_con.execute(f"DETACH {alias}")
     if remove:
-        for p in (path, path.with_name(path.name + ".wal")):
-            p.unlink(missing_ok=True)
+        remove_landing_file(path)
         result.removed = True
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # only if empty
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -505,6 +549,49 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
     return out | _decode_batches(rows)
 
 
+def remove_landing_file(path: Path) -> None:
+    """Delete a landing file and its WAL (and the landing directory once empty)."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only if empty
+
+
+def promote_pending_file(db_path: str | Path, pending: str | Path) -> str | None:
+    """Give a pending landing file left by a dead writer its real session id (see the module
+    docstring): computed from the device address, ``started_at`` and the first 64 payloads it
+    holds; its batches are copied into ``<session_id>.duckdb`` and the pending file is removed.
+    Returns the session id (None for a file that never got its session row: it holds no batch
+    either, and is removed)."""
+    path = Path(pending)
+    con = _open_read_only(path)
+    try:
+        cur = con.execute("SELECT * FROM stream_session LIMIT 1")
+        found = cur.fetchone()
+        row = None if found is None else dict(zip([d[0] for d in cur.description], found, strict=True))
+        payloads: list[bytes] = []
+        if row is not None:
+            for (blob,) in con.execute("SELECT ble_frame FROM landing_batch WHERE ble_frame IS NOT NULL "
+                                       "ORDER BY batch_seq").fetchall():
+                frames = _ipc_table(blob).sort_by("seq")
+                payloads.extend(frames.column("payload").to_pylist())
+                if len(payloads) >= SESSION_ID_PAYLOADS:
+                    break
+    finally:
+        con.close()
+    if row is None:
+        remove_landing_file(path)
+        return None
+    session_id = session_id_for(row.get("device_address"), row["started_at"], payloads)
+    writer = LandingWriter(db_path, session_id, {**row, "session_id": session_id})
+    try:
+        writer.adopt(path)
+    finally:
+        writer.close()
+    remove_landing_file(path)
+    return session_id
+
+
 def _sql_str(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -533,33 +620,56 @@ def read_owner(landing: str | Path) -> LandingOwner | None:
     return None if row is None else LandingOwner(*row)
 
 
+def _left_by_its_writer(path: Path, on_error: Callable[[Path, Exception], None] | None
+                        ) -> tuple[bool, LandingOwner | None]:
+    """(True, owner) if the landing file's writer has finished or is gone; (False, _) if a live
+    process holds or owns it, or if it is unreadable (reported through ``on_error``)."""
+    try:
+        owner = read_owner(path)
+    except LandingBusyError:
+        return False, None  # a live writer holds it
+    except duckdb.Error as exc:
+        if on_error is not None:
+            on_error(path, exc)
+        return False, None  # unreadable: leave it for a human, never delete data
+    if owner is not None and owner.finished_at is None:
+        if owner.host != socket.gethostname():
+            return False, owner  # cannot tell whether a process on another host is alive
+        if owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks):
+            return False, owner
+    return True, owner
+
+
 def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
                   on_error: Callable[[Path, Exception], None] | None = None) -> list[str]:
     """Merge every landing file of ``db_path`` whose writer has finished or is gone.
 
     A file held by a live process (DuckDB's lock) or owned by a live PID on this host is skipped.
-    A file that cannot be read or merged is left in place (never deleted) and reported through
-    ``on_error(path, exc)``. Returns the session ids merged.
+    Pending files (a session cut off before its id was known) are first promoted to their real
+    id (:func:`promote_pending_file`). A file that cannot be read or merged is left in place
+    (never deleted) and reported through ``on_error(path, exc)``. Returns the session ids merged.
     """
     merged: list[str] = []
     directory = landing_dir(db_path)
     if not directory.is_dir():
         return merged
-    host = socket.gethostname()
-    for path in sorted(directory.glob("*.duckdb")):
+    for path in sorted(directory.glob(f"{PENDING_PREFIX}*.duckdb")):
+        gone, _ = _left_by_its_writer(path, on_error)
+        if not gone:
+            continue
         try:
-            owner = read_owner(path)
+            promote_pending_file(db_path, path)
         except LandingBusyError:
-            continue  # a live writer holds it
-        except duckdb.Error as exc:
+            continue
+        except (duckdb.Error, ValueError, KeyError) as exc:
             if on_error is not None:
                 on_error(path, exc)
-            continue  # unreadable: leave it for a human, never delete data
-        if owner is not None and owner.finished_at is None:
-            if owner.host == host and owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks):
-                continue
-            if owner.host != host:
-                continue  # cannot tell whether a process on another host is alive
+    for path in sorted(directory.glob("*.duckdb")):
+        if path.name.startswith(PENDING_PREFIX):
+            continue
+        gone, owner = _left_by_its_writer(path, on_error)
+        if not gone:
+            continue
         recovered = owner is None or owner.finished_at is None
         try:
             res = merge_landing(main_con, path, recovered=recovered)

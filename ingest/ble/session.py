@@ -21,8 +21,10 @@ which
   for the next process), and returns the ``replay`` JSON document plus a ``"stream"`` block.
 
 The session id (DESIGN.md section 3) is the first 16 hex digits of sha256 over the device
-address, ``started_at`` (ISO-8601 UTC) and the first 64 payloads, so the landing file is named
-only after 64 payloads (or at close if fewer came); until then batches are held in memory.
+address, ``started_at`` (ISO-8601 UTC) and the first 64 payloads (``ingest.ble.identity``), so it is
+known only after 64 payloads (or at close if fewer came). Until then batches go to a pending
+landing file, opened at the first event and promoted to ``<session_id>.duckdb`` once the id is
+known (``store.landing``): every batch is durable from the first one on.
 
 Times: ``t_ns`` handed in is the capture clock (``time.monotonic_ns()`` live); stored sample rows
 carry UTC ``t_ns = started_at + (t - anchor_t_ns)``; reps, gaps and the JSON keep the capture clock.
@@ -31,7 +33,6 @@ carry UTC ``t_ns = started_at + (t - anchor_t_ns)``; reps, gaps and the JSON kee
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from array import array
 from collections import deque
 from collections.abc import Callable
@@ -44,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from analysis.imu import ImuSamples, raw_to_si
-from ingest.ble.capture import CaptureHeader, CaptureWriter, iso_utc
+from ingest.ble.capture import CaptureHeader, CaptureWriter
+from ingest.ble.identity import SESSION_ID_PAYLOADS, pending_id_for, session_id_for
 from ingest.ble.protocols.base import DecodedChunk, SensorProfile, normalize_uuid
 from ingest.ble.protocols.registry import get_profile
 from ingest.ble.protocols.witmotion import imu_columns
@@ -52,7 +54,6 @@ from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times
 
 LINK_EVENT = "link"
 """Queue items ``(t_ns, LINK_EVENT, "connected"|"disconnected")`` are link events (ingest.ble.client)."""
-SESSION_ID_PAYLOADS = 64
 BATCH_INTERVAL_NS = 100_000_000
 BATCH_MAX_NOTIFICATIONS = 250
 MAX_WRITES_IN_FLIGHT = 50
@@ -60,17 +61,6 @@ MAX_WRITES_IN_FLIGHT = 50
 
 RepCallback = Callable[[dict[str, Any]], None]
 MessageCallback = Callable[[str], None]
-
-
-def session_id_for(device_address: str | None, started_at: datetime, payloads: list[bytes]) -> str:
-    """First 16 hex of sha256(device address, started_at ISO UTC, the first 64 payloads)."""
-    h = hashlib.sha256()
-    h.update((device_address or "").encode())
-    h.update(b"\x00")
-    h.update(iso_utc(started_at).encode())
-    for p in payloads[:SESSION_ID_PAYLOADS]:
-        h.update(b"\x00" + len(p).to_bytes(4, "big") + p)
-    return h.hexdigest()[:16]
 
 
 def rep_to_dict(rep: Any) -> dict[str, Any]:
@@ -219,8 +209,7 @@ class StreamSession:
         self._id_payloads: list[bytes] = []
         self._batch = _Batch()
         self._batch_seq = 0
-        self._held: list[tuple[int, _Batch]] = []  # closed batches waiting for the session id
-        self._writer: Any = None
+        self._writer: Any = None  # the LandingWriter: created, promoted and used on the writer thread only
         self._write_pool: ThreadPoolExecutor | None = None
         self._in_flight: deque[Future] = deque()
         self._disconnected_at: int | None = None
@@ -250,6 +239,8 @@ class StreamSession:
     def _anchor(self, t_ns: int) -> None:
         if self.anchor_t_ns is None:
             self.anchor_t_ns = int(t_ns)
+        if self._write_pool is None:  # the first event: the pending landing file, ready for the first batch
+            self._start_writer(pending_id_for(self.device_address, self.started_at))
         if self._capture_path is not None and self._capture is None:
             self._capture = CaptureWriter(self._capture_path, CaptureHeader(
                 self.profile.name, self.started_at, self.device_name, self.device_address,
@@ -389,7 +380,8 @@ class StreamSession:
 
     def _session_row(self, status: str, **extra: Any) -> dict[str, Any]:
         return {
-            "athlete": self.athlete, "session_id": self.session_id, "sensor": self.profile.name,
+            "athlete": self.athlete, "session_id": self.session_id or pending_id_for(self.device_address, self.started_at),
+            "sensor": self.profile.name,
             "device_name": self.device_name, "device_address": self.device_address,
             "started_at": self.started_at, "anchor_t_ns": int(self.anchor_t_ns or 0),
             "configured_rate_hz": self.configured_rate_hz, "exercise": self.exercise,
@@ -397,19 +389,36 @@ class StreamSession:
             "reconnects": self.reconnects, "status": status, **extra,
         }
 
-    def _name_session(self) -> None:
+    def _start_writer(self, landing_id: str) -> None:
+        """Start the writer thread and open the landing file ``landing_id`` (pending or real) on it.
+
+        Commits run on one writer thread, in order: DuckDB releases the GIL while it works, so a
+        slow commit (a WAL checkpoint takes 0.3-0.4 s) never stalls the event loop, the BLE host
+        sharing it, or the live rep feedback.
+        """
+        from store.landing import landing_path
+
+        self._write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstrong-landing")
+        self.landing_path = landing_path(self.db_path, landing_id)
+        self._submit(self._open_writer, landing_id, self._session_row("open"))
+
+    def _open_writer(self, landing_id: str, row: dict[str, Any]) -> None:  # on the writer thread
         from store.landing import LandingWriter
 
+        self._writer = LandingWriter(self.db_path, landing_id, row)
+
+    def _promote_writer(self, session_id: str, row: dict[str, Any]) -> None:  # on the writer thread
+        self._writer = self._writer.promote(session_id, row)
+
+    def _name_session(self) -> None:
+        from store.landing import landing_path
+
         self.session_id = session_id_for(self.device_address, self.started_at, self._id_payloads)
-        self._writer = LandingWriter(self.db_path, self.session_id, self._session_row("open"))
-        self.landing_path = self._writer.path
-        # Commits run on one writer thread, in order: DuckDB releases the GIL while it works, so a
-        # slow commit (a WAL checkpoint takes 0.3-0.4 s) never stalls the event loop, the BLE host
-        # sharing it, or the live rep feedback.
-        self._write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstrong-landing")
-        held, self._held = self._held, []
-        for seq, batch in held:
-            self._write(seq, batch)
+        if self._write_pool is None:
+            self._start_writer(self.session_id)
+        else:
+            self.landing_path = landing_path(self.db_path, self.session_id)
+            self._submit(self._promote_writer, self.session_id, self._session_row("open"))
 
     def _close_batch(self) -> None:
         batch, self._batch = self._batch, _Batch()
@@ -417,10 +426,7 @@ class StreamSession:
             return
         seq = self._batch_seq
         self._batch_seq += 1
-        if self._writer is None:
-            self._held.append((seq, batch))
-        else:
-            self._write(seq, batch)
+        self._write(seq, batch)
 
     def _write(self, seq: int, batch: _Batch) -> None:
         frames = {"seq": np.asarray(batch.seq, dtype=np.int64), "t_ns": np.asarray(batch.t_ns, dtype=np.int64),
@@ -439,9 +445,16 @@ class StreamSession:
                         cols[name] = [v for p in parts for v in p]
             cols["t_ns"] = self._utc_ns(np.concatenate(batch.sample_t_ns))
             samples[self.profile.sample_table] = cols
+        self._submit(self._write_on_thread, seq, frames, samples, list(batch.gaps))
+
+    def _write_on_thread(self, seq: int, frames: dict[str, Any], samples: dict[str, dict[str, Any]],
+                         gaps: list[tuple[int, int]]) -> None:
+        self._writer.write_batch(seq, frames, samples, gaps)
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue ``fn(*args)`` on the writer thread (after everything queued before it)."""
         assert self._write_pool is not None
-        self._in_flight.append(self._write_pool.submit(self._writer.write_batch, seq, frames, samples,
-                                                       list(batch.gaps)))
+        self._in_flight.append(self._write_pool.submit(fn, *args))
         self._reap_writes(wait_for=len(self._in_flight) - MAX_WRITES_IN_FLIGHT)
 
     def _reap_writes(self, wait_for: int = 0) -> None:

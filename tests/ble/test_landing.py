@@ -317,3 +317,44 @@ def test_partial_landing_never_downgrades_a_complete_session(tmp_path: Path) -> 
     assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
     assert counts(con)["rep"] == 2 and counts(con)["ble_frame"] == 150
     con.close()
+
+
+def test_promote_moves_a_pending_file_under_its_real_id(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    pending_id = "pending-00112233aabbccdd"
+    w = LandingWriter(db, pending_id, session_row(pending_id))
+    for b in range(3):
+        w.write_batch(b, *batch(b))
+    pending_file = w.path
+    w = w.promote("0123456789abcdef", session_row())
+    assert not pending_file.exists() and w.path == landing_path(db, "0123456789abcdef")
+    assert len(w.commit_seconds) == 3 and w.committed == {0, 1, 2}
+    frames, samples = batch(3)
+    assert w.write_batch(3, frames, samples) is True
+    w.close()
+    got = read_landing(landing_path(db, "0123456789abcdef"))
+    assert got["stream_batch"]["batch_seq"].to_pylist() == [0, 1, 2, 3]
+    assert set(got["stream_batch"]["session_id"].to_pylist()) == {"0123456789abcdef"}
+    assert got["ble_frame"]["seq"].to_pylist() == list(range(100))
+    con = open_store(db)
+    with pytest.raises(ValueError, match="pending"):
+        merge_landing(con, pending_file)
+    assert merge_pending(con, db) == ["0123456789abcdef"]
+    assert counts(con)["imu_sample"] == 100 and counts(con)["stream_batch"] == 4
+    con.close()
+
+
+def test_promote_into_an_existing_landing_file_copies_only_missing_batches(tmp_path: Path) -> None:
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(2), finish=False)  # e.g. an earlier, cut-off run of the same capture
+    pending_id = "pending-00112233aabbccdd"
+    w = LandingWriter(db, pending_id, session_row(pending_id))
+    for b in range(4):
+        w.write_batch(b, *batch(b))
+    w = w.promote("0123456789abcdef", session_row())
+    w.close()
+    got = read_landing(landing_path(db, "0123456789abcdef"))
+    assert got["stream_batch"]["batch_seq"].to_pylist() == [0, 1, 2, 3]
+    seqs = got["ble_frame"]["seq"].to_pylist()
+    assert len(seqs) == len(set(seqs)) == 100
+    assert not list(landing_dir(db).glob("pending-*"))

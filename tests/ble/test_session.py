@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from ingest.ble.identity import pending_id_for
 from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID as HR_CHAR
 from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
@@ -235,11 +236,15 @@ def test_short_session_named_at_close_and_time_must_not_go_back(tmp_path: Path) 
         session.on_notification(t, c, d)
     with pytest.raises(ValueError, match="backwards"):
         session.on_notification(items[0][0], NOTIFY_UUID, items[0][2])
-    assert session.session_id is None  # fewer than 64 payloads: not named yet, nothing on disk
-    assert not landing_dir(db).exists()
+    assert session.session_id is None  # fewer than 64 payloads: not named yet, batches go to the pending file
+    assert session.landing_path == landing_dir(db) / f"{pending_id_for(ADDRESS, STARTED)}.duckdb"
     out = session.close()
     assert out["session_id"] == session_id_for(ADDRESS, STARTED, [d for _, _, d in items])
     assert out["stream"]["notifications"] == 10
+    assert session.merged and not landing_dir(db).exists()  # promoted, merged, removed
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT DISTINCT session_id FROM ble_frame").fetchall() == [(out["session_id"],)]
+    con.close()
 
 
 def test_heart_rate_session_stores_arrival_stamped_samples(tmp_path: Path) -> None:
@@ -404,8 +409,8 @@ def test_a_slow_commit_does_not_stall_the_consumer(tmp_path: Path, monkeypatch) 
         session.on_notification(t, c, d)
         stalls.append(time.perf_counter() - t0)
     assert max(stalls) < 0.4  # the 0.5 s commit happened on the writer thread
-    assert threads == {t for t in threads if t.startswith("runstrong-landing")} and threads
     out = session.close()
+    assert threads == {t for t in threads if t.startswith("runstrong-landing")} and threads
     assert committed == sorted(committed) and len(committed) == len(set(committed)) >= 20
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -424,3 +429,62 @@ def test_a_slow_commit_does_not_stall_the_consumer(tmp_path: Path, monkeypatch) 
         for t, c, d in items:
             broken.on_notification(t, c, d)
         broken.close()
+
+
+_HR_STREAMER = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+from datetime import datetime, UTC
+from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID, HeartRateMeasurement, SensorContact
+from ingest.ble.session import StreamSession
+s = StreamSession("heart_rate", db_path=sys.argv[1], athlete="ann", exercise="back_squat", load_kg=60.0,
+                  started_at=datetime(2026, 11, 28, 17, tzinfo=UTC), anchor_t_ns=0, device_address="HR:1")
+for i in range(60):  # fewer than the 64 payloads that name the session
+    s.on_notification((i + 1) * 150_000_000, MEASUREMENT_UUID,
+                      bytes(HeartRateMeasurement(100 + i, SensorContact.DETECTED, None, (600 + i,))))
+    s._reap_writes(wait_for=len(s._in_flight))  # every closed batch committed
+    print(i - 1, flush=True)  # batches 0 .. i-1 are closed (a batch closes when one 100 ms later comes)
+import time
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_before_the_session_id_is_known_keeps_every_committed_batch(tmp_path: Path) -> None:
+    """A heart-rate strap needs a minute for 64 payloads: its batches are durable before that (in the
+    pending landing file), and recovery stores them under the id the capture's replay would give."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
+
+    root = Path(__file__).resolve().parents[2]
+    for target in (0, 17):
+        db = tmp_path / f"k{target}" / "main.duckdb"
+        db.parent.mkdir()
+        proc = subprocess.Popen([sys.executable, "-c", _HR_STREAMER, str(db), str(root)], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None
+        reported = -2
+        while reported < target:
+            reported = int(proc.stdout.readline())
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        printed = proc.stdout.read().split()  # what it reported after we stopped reading
+        if printed:
+            reported = int(printed[-1])
+        pending = list(landing_dir(db).glob("pending-*.duckdb"))
+        assert len(pending) == 1
+        con = open_store(db)
+        merged = merge_pending(con, db)
+        n, low, high = con.execute("SELECT count(*), min(heart_rate_bpm), max(heart_rate_bpm) FROM hr_sample").fetchone()
+        # every batch reported committed is there (one sample each), at most one more (committed, not yet printed)
+        assert n in (reported + 1, reported + 2) and (low, high) == (100.0, 99.0 + n)
+        payloads = [bytes(HeartRateMeasurement(100 + i, SensorContact.DETECTED, None, (600 + i,))) for i in range(n)]
+        assert merged == [session_id_for("HR:1", datetime(2026, 11, 28, 17, tzinfo=UTC), payloads)]
+        assert con.execute("SELECT status, session_id FROM stream_session").fetchone() == ("recovered", merged[0])
+        assert con.execute("SELECT DISTINCT session_id FROM ble_frame").fetchall() == [(merged[0],)]
+        con.close()
+        assert not landing_dir(db).exists()
