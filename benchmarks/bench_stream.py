@@ -1,6 +1,6 @@
 """Streaming benchmark: a 60 s simulated set at 1 kHz through the virtual link, and our pipeline's CPU.
 
-Run: ``.venv/bin/python benchmarks/bench_stream.py`` (standalone; about 2.5 minutes).
+Run: ``.venv/bin/python benchmarks/bench_stream.py`` (standalone; about 3 minutes).
 
 1 kHz is a stress mode: the real WitMotion stops at 200 Hz. The virtual device runs with 7.5 ms
 connection events and packs the frames of one event into one notification (up to 12 x 20 bytes),
@@ -18,7 +18,10 @@ Bumble's Python host alone. Figures are printed as ratios against baselines meas
   into the main file, once) is reported apart; a calibration loop before and after the feed shows how
   much the machine's CPU speed drifted meanwhile; (b) the whole process during the Bumble run,
   simulator included (Bumble's Python host costs ~0.5 ms per notification: it is not ours, but it is
-  shown beside).
+  shown beside);
+* a long session's landing file: 4 minutes of 1 kHz batches committed back to back, long enough
+  for DuckDB's automatic checkpoints, uncompressed (ours) against DuckDB's default compression: the
+  longest commit is the checkpoint, and the batches behind it wait that long.
 """
 
 from __future__ import annotations
@@ -170,6 +173,41 @@ async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = 
     return {"cpu_s": cpu, "wall_s": wall, "records": len(records), "close_cpu_s": close_cpu}
 
 
+def long_landing(workdir: Path, *, duckdb_default_compression: bool, minutes: float = 4.0) -> dict[str, Any]:
+    """A long session's landing file: ``minutes`` of 1 kHz batches (the recorded capture's real
+    payloads and samples, cycled) committed back to back through ``LandingWriter``, long enough for
+    DuckDB's automatic checkpoints (every 16 MB of WAL). Returns commit times (ms) and ``close()``
+    seconds. ``duckdb_default_compression`` re-enables DuckDB's compression: the baseline."""
+    from ingest.ble.protocols.registry import get_profile
+    from ingest.ble.protocols.witmotion import imu_columns
+
+    notes = [r for r in read_capture(workdir / "bench.capture.jsonl").records if isinstance(r, Notification)]
+    decoder = get_profile("witmotion").make_decoder()
+    chunks = [decoder.feed(n.data) for n in notes]
+    db = workdir / f"long_{int(duckdb_default_compression)}" / "main.duckdb"
+    writer = landing.LandingWriter(db, "0123456789abcdef", {
+        "athlete": "bench", "session_id": "0123456789abcdef", "sensor": "witmotion",
+        "started_at": datetime.now(UTC), "anchor_t_ns": 0, "status": "open"})
+    if duckdb_default_compression:
+        writer.con.execute("SET force_compression = 'auto'")
+    per_batch = 14  # notifications per 100 ms batch at 7.5 ms connection events
+    batches = int(minutes * 600)
+    commit_ms = []
+    for b in range(batches):
+        idx = [(b * per_batch + k) % len(notes) for k in range(per_batch)]
+        frames = {"seq": np.arange(b * per_batch, (b + 1) * per_batch), "t_ns": np.array([notes[i].t_ns for i in idx]),
+                  "char": [notes[i].char for i in idx], "payload": [notes[i].data for i in idx]}
+        raw = np.concatenate([chunks[i].raw_i16 for i in idx if chunks[i].n])
+        cols = imu_columns(raw)
+        cols["t_ns"] = np.arange(raw.shape[0], dtype=np.int64) + b * 1_000_000_000
+        t0 = time.perf_counter()
+        writer.write_batch(b, frames, {"imu_sample": cols})
+        commit_ms.append(1000 * (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    writer.close()
+    return {"commit_ms": commit_ms, "close_s": time.perf_counter() - t0, "batches": batches}
+
+
 def calibrate(seconds: float = 1.0) -> float:
     """Machine speed: iterations per CPU-second of a fixed mix of Python and numpy work (this VM's
     CPU speed drifts by up to ~1.5x between minutes, so the CPU figures are also shown normalised)."""
@@ -202,6 +240,9 @@ def main() -> int:
         base = asyncio.run(paced_feed(workdir, with_session=False, seconds=15.0))
         feed = asyncio.run(paced_feed(workdir, with_session=True))
         speed_after = calibrate()
+        print("== a long session's landing file: 4 min of 1 kHz batches, back to back (checkpoints)", flush=True)
+        long_ours = long_landing(workdir, duckdb_default_compression=False)
+        long_base = long_landing(workdir, duckdb_default_compression=True)
     base_cpu, base_wall = base["cpu_s"], base["wall_s"]
     cpu, wall, n = feed["cpu_s"], feed["wall_s"], feed["records"]
     ok = a["received"] == a["sent"] and a["unmatched"] == 0
@@ -230,6 +271,14 @@ def main() -> int:
           "core-s per second of set if counted against the stream")
     print(f"machine speed                 : calibration loop {speed_before:.0f} -> {speed_after:.0f} it/CPU-s "
           f"(drift {speed_after / speed_before:.2f}x during the feed)")
+    for label, lg in (("landing, 4 min (ours)        ", long_ours), ("landing, 4 min (DuckDB default)", long_base)):
+        ms = np.asarray(lg["commit_ms"])
+        print(f"{label}: commit p50 {np.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms.max():.0f} ms "
+              f"({int((ms > 100).sum())} commits > 100 ms: checkpoints) over {lg['batches']} batches; "
+              f"close {lg['close_s']:.2f} s")
+    worst_base, worst_ours = max(long_base["commit_ms"]), max(long_ours["commit_ms"])
+    print(f"longest commit (a checkpoint)  : {worst_ours:.0f} ms uncompressed vs {worst_base:.0f} ms with DuckDB's "
+          f"compression = {worst_base / worst_ours:.0f} x shorter (the writer thread holds later batches that long)")
     print(f"whole process with Bumble     : {a['cpu_s']:.1f} s over {a['wall_s']:.1f} s = {whole_frac:.3f} core-s "
           f"per wall-s = {whole_frac / max(pipe_frac, 1e-9):.1f} x our pipeline (Bumble's host is the simulator's cost)")
     print(f"benchmark wall time           : {time.monotonic() - started:.0f} s; machine load average "

@@ -182,6 +182,10 @@ class LandingWriter:
             raise
         # one small statement per batch: DuckDB's worker threads only add scheduling cost here
         self.con.execute("SET threads = 1")
+        # A transit file needs no compression. With it, the automatic checkpoint (every 16 MB of
+        # WAL: ~3 minutes at 1 kHz) took 4.2 s of one commit, analysing the blobs; uncompressed it
+        # takes ~0.15 s (benchmarks/bench_stream.py, "long session").
+        self.con.execute("SET force_compression = 'uncompressed'")
         self._create()
         self.committed: set[int] = {
             int(r[0]) for r in self.con.execute(

@@ -4,12 +4,13 @@ One :class:`StreamSession` per connection session (reconnects included). The BLE
 enqueues ``(t_ns, char_uuid, payload)``; the consumer task (:func:`consume`) feeds this class,
 which
 
-* keeps every raw payload (``ble_frame``) and decodes it with the sensor profile;
+* keeps every raw payload (``ble_frame``) and decodes it with the sensor profile, in groups of
+  notifications spanning >= 15 ms of arrival time (``GROUP_NS``);
 * gives each sample a time: fixed-rate sensors (WitMotion) through :class:`OnlineTimebase`
   while streaming (final at once for samples on the arrival envelope, after an 80 ms look-ahead
   for late ones), and :func:`reconstruct_sample_times` over the whole session at the end; other
   sensors take the notification's arrival time;
-* pushes IMU samples into the live rep detector and calls ``on_rep`` as each rep completes (and
+* pushes IMU samples into the live rep detector (once per group) and calls ``on_rep`` as each rep completes (and
   ``on_vl_stop`` once per set when velocity loss reaches ``vl_stop_pct``);
 * writes batches to its landing file (``store.landing``) on one writer thread, so that a slow
   commit never stalls the event loop: a batch closes when its first
