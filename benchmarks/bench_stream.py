@@ -274,7 +274,7 @@ def main() -> int:
     for label, lg in (("landing, 4 min (ours)        ", long_ours), ("landing, 4 min (DuckDB default)", long_base)):
         ms = np.asarray(lg["commit_ms"])
         print(f"{label}: commit p50 {np.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms.max():.0f} ms "
-              f"({int((ms > 100).sum())} commits > 100 ms: checkpoints) over {lg['batches']} batches; "
+              f"({int((ms > 100).sum())} commits over 100 ms) over {lg['batches']} batches; "
               f"close {lg['close_s']:.2f} s")
     worst_base, worst_ours = max(long_base["commit_ms"]), max(long_ours["commit_ms"])
     print(f"longest commit (a checkpoint)  : {worst_ours:.0f} ms uncompressed vs {worst_base:.0f} ms with DuckDB's "
