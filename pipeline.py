@@ -134,9 +134,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _merge_landed(con: Any, args: argparse.Namespace) -> None:
     """Merge streamed sessions left in landing files (DESIGN.md section 3)."""
-    from store.landing import merge_pending
+    from ingest.ble.recovery import merge_and_analyse
 
-    merged = merge_pending(con, Path(args.db))
+    merged = merge_and_analyse(con, Path(args.db))
     if merged:
         info(f"merged {len(merged)} streamed session(s) from landing files")
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from ingest.ble.recovery import merge_and_analyse
 from ingest.records import ActivityData, RecordArrays, SetRow, SourceFile
 from store.activities import write_activities
 from store.connection import open_store, transaction
-from store.landing import merge_pending
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIRS = ("runs", "strength")
@@ -250,7 +250,7 @@ def run_demo(
         _stream_sets(db, SIM_ATHLETE, log)
     con = open_store(db, wait_s=30.0, on_wait=log)
     try:
-        merge_pending(con, db)
+        merge_and_analyse(con, db)
         doc = build_report(con, out / "report")
     finally:
         con.close()

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ingest.ble.recovery import merge_and_analyse
 from report.build import build_report
 from store.connection import open_store
-from store.landing import merge_pending
 from store.report_queries import log_run
 
 
@@ -61,7 +61,7 @@ def run_nightly(
     con = open_store(db, wait_s=wait_s, on_wait=log)
     try:
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False)
-        merged = merge_pending(con, db)
+        merged = merge_and_analyse(con, db)
         rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None)  # nightly logs its own row
         summary: dict[str, Any] = {
             "command": "nightly",

@@ -110,6 +110,34 @@ def _default_analyse(samples: ImuSamples, exercise: str, load_kg: float, *, body
                            gaps_ns=gaps_ns).to_contract()
 
 
+def stored_rows(result: dict[str, Any], *, athlete: str, session_id: str, exercise: str, load_kg: float,
+                started_at: datetime, anchor_t_ns: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``rep`` and ``strength_set`` rows of a session's analysis (``result``: the contract's
+    ``reps`` and ``sets``; times on the capture clock, whose ``anchor_t_ns`` is ``started_at``)."""
+
+    def utc_at(t_ns: int | None) -> datetime | None:
+        return None if t_ns is None else started_at + timedelta(microseconds=(int(t_ns) - anchor_t_ns) / 1000)
+
+    rep_cols = ("start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
+                "mean_propulsive_velocity_mps", "peak_velocity_mps", "time_to_peak_velocity_s", "rom_m",
+                "mean_power_w", "peak_force_n", "peak_system_force_n", "peak_rfd_n_per_s",
+                "rfd_0_100ms_n_per_s", "velocity_loss_pct")
+    reps = [{"athlete": athlete, "session_id": session_id, "set_index": int(r.get("set_index", 1)),
+             "rep_index": int(r["index"]), "exercise": exercise, "load_kg": load_kg,
+             "started_at": utc_at(r.get("start_ns")), **{c: r.get(c) for c in rep_cols}}
+            for r in result["reps"]]
+    sets = []
+    for s in result.get("sets") or []:
+        start, end = s.get("start_ns"), s.get("end_ns")
+        sets.append({"athlete": athlete, "set_id": f"{session_id}:{int(s['set_index'])}", "activity_id": None,
+                     "session_id": session_id, "set_index": int(s["set_index"]), "started_at": utc_at(start),
+                     "exercise": exercise, "exercise_candidates": [exercise], "set_type": "active",
+                     "reps": int(s["reps"]), "load_kg": load_kg,
+                     "duration_s": None if start is None or end is None else (end - start) / 1e9,
+                     "source": "sensor"})
+    return reps, sets
+
+
 class StreamSession:
     """Consumes one sensor's notifications; see the module docstring.
 
@@ -571,34 +599,9 @@ class StreamSession:
         out["reps"] = [rep_to_dict(r) for r in out["reps"]]
         return stream, out
 
-    def _utc_at(self, t_ns: int | None) -> datetime | None:
-        if t_ns is None:
-            return None
-        return self.started_at + timedelta(microseconds=(int(t_ns) - int(self.anchor_t_ns or 0)) / 1000)
-
     def _rows(self, result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        rep_cols = ("start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
-                    "mean_propulsive_velocity_mps", "peak_velocity_mps", "time_to_peak_velocity_s", "rom_m",
-                    "mean_power_w", "peak_force_n", "peak_system_force_n", "peak_rfd_n_per_s",
-                    "rfd_0_100ms_n_per_s", "velocity_loss_pct")
-        reps = []
-        for r in result["reps"]:
-            reps.append({"athlete": self.athlete, "session_id": self.session_id,
-                         "set_index": int(r.get("set_index", 1)), "rep_index": int(r["index"]),
-                         "exercise": self.exercise, "load_kg": self.load_kg,
-                         "started_at": self._utc_at(r.get("start_ns")),
-                         **{c: r.get(c) for c in rep_cols}})
-        sets = []
-        for s in result.get("sets") or []:
-            start, end = s.get("start_ns"), s.get("end_ns")
-            sets.append({"athlete": self.athlete, "set_id": f"{self.session_id}:{int(s['set_index'])}",
-                         "activity_id": None, "session_id": self.session_id, "set_index": int(s["set_index"]),
-                         "started_at": self._utc_at(start), "exercise": self.exercise,
-                         "exercise_candidates": [self.exercise], "set_type": "active", "reps": int(s["reps"]),
-                         "load_kg": self.load_kg,
-                         "duration_s": None if start is None or end is None else (end - start) / 1e9,
-                         "source": "sensor"})
-        return reps, sets
+        return stored_rows(result, athlete=self.athlete, session_id=str(self.session_id), exercise=self.exercise,
+                           load_kg=self.load_kg, started_at=self.started_at, anchor_t_ns=int(self.anchor_t_ns or 0))
 
     def _try_merge(self) -> bool:
         from store.connection import DatabaseLockedError, open_store
