@@ -86,6 +86,7 @@ _ALIAS_COUNTER = itertools.count(1)
 LANDING_BATCH_COLUMNS = ("session_id", "batch_seq", "frames", "samples", "committed_at", "gap_start_ns",
                          "gap_end_ns", "ble_frame", *SAMPLE_TABLES)
 
+
 def _main_ddl() -> dict[str, str]:
     """CREATE TABLE statements of the stream tables as the main migrations define them."""
     if not _DDL_CACHE:
