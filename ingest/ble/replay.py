@@ -49,11 +49,15 @@ def replay_capture(
         started_at=h.started_at, anchor_t_ns=cap.anchor_t_ns, device_address=h.device_address,
         device_name=h.device_name, configured_rate_hz=h.configured_rate_hz, body_mass_kg=athlete_mass_kg,
         set_rest_s=set_rest_s, on_rep=on_rep, on_message=on_message, wait_s=wait_s, **session_kwargs)
-    for rec in cap.records:
-        if isinstance(rec, Notification):
-            session.on_notification(rec.t_ns, rec.char, rec.data)
-        elif isinstance(rec, LinkEvent):
-            session.on_link_event(rec.t_ns, rec.event)
+    try:
+        for rec in cap.records:
+            if isinstance(rec, Notification):
+                session.on_notification(rec.t_ns, rec.char, rec.data)
+            elif isinstance(rec, LinkEvent):
+                session.on_link_event(rec.t_ns, rec.event)
+    except BaseException:
+        session.abort()
+        raise
     end = cap.records[-1].t_ns if cap.records else None
     doc = session.close(end)
     if raise_if_locked and session.merge_error is not None:

@@ -34,6 +34,7 @@ carry UTC ``t_ns = started_at + (t - anchor_t_ns)``; reps, gaps and the JSON kee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from array import array
 from collections import deque
 from collections.abc import Callable
@@ -514,6 +515,29 @@ class StreamSession:
             wait_for -= 1
 
     # ------------------------------------------------------------------ end
+    def abort(self) -> None:
+        """Stop after an error, without the final analysis or the merge: the writer thread runs
+        what is queued (a failing commit is dropped), the landing file and the capture are closed.
+        What was committed stays in the landing file for the next ``merge_pending`` (status
+        ``recovered``). Does nothing after a :meth:`close` that completed."""
+        if self.summary is not None:
+            return
+        self._closed = True
+        if self._write_pool is not None:
+            self._write_pool.submit(self._close_writer_quietly)
+            self._write_pool.shutdown(wait=True)
+            self._write_pool = None
+        else:
+            self._close_writer_quietly()
+        self._in_flight.clear()
+        if self._capture is not None:
+            self._capture.close()
+
+    def _close_writer_quietly(self) -> None:  # on the writer thread, last
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
     @property
     def commit_seconds(self) -> list[float]:
         return list(self._writer.commit_seconds) if self._writer is not None else []
@@ -559,6 +583,7 @@ class StreamSession:
         self._reap_writes(wait_for=len(self._in_flight))
         if self._write_pool is not None:
             self._write_pool.shutdown()
+            self._write_pool = None
         self._writer.finish(row, reps_rows, set_rows)
         self._writer.close()
         self.merged = self._try_merge()
@@ -629,16 +654,20 @@ async def consume(queue: asyncio.Queue, session: StreamSession, *, close: bool =
     Items are ``(t_ns, char_uuid, payload)`` or ``(t_ns, LINK_EVENT, "connected"|"disconnected")``.
     Storage work runs in this task, never in the BLE callback.
     """
-    while True:
-        item = await queue.get()
-        try:
-            if item is None:
-                break
-            t_ns, kind, payload = item
-            if kind == LINK_EVENT:
-                session.on_link_event(t_ns, payload)
-            else:
-                session.on_notification(t_ns, kind, payload)
-        finally:
-            queue.task_done()
+    try:
+        while True:
+            item = await queue.get()
+            try:
+                if item is None:
+                    break
+                t_ns, kind, payload = item
+                if kind == LINK_EVENT:
+                    session.on_link_event(t_ns, payload)
+                else:
+                    session.on_notification(t_ns, kind, payload)
+            finally:
+                queue.task_done()
+    except BaseException:
+        session.abort()  # e.g. a landing commit failed: release the writer thread and the file
+        raise
     return session.close() if close else None

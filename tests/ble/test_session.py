@@ -429,6 +429,14 @@ def test_a_slow_commit_does_not_stall_the_consumer(tmp_path: Path, monkeypatch) 
         for t, c, d in items:
             broken.on_notification(t, c, d)
         broken.close()
+    broken.abort()  # releases the writer thread and the landing file; what was committed stays
+    assert not [t for t in threading.enumerate() if t.name.startswith("runstrong-landing")]
+    con = open_store(tmp_path / "other.duckdb")
+    try:
+        assert len(merge_pending(con, tmp_path / "other.duckdb")) == 1  # the file is not held any more
+        assert con.execute("SELECT status, notifications FROM stream_session").fetchone()[0] == "recovered"
+    finally:
+        con.close()
 
 
 _HR_STREAMER = r"""

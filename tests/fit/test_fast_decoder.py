@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import hashlib
 import importlib.metadata
+import multiprocessing
 import os
 import pickle
 import struct
@@ -103,7 +104,9 @@ def oracle_futures(request: pytest.FixtureRequest) -> Iterator[dict[str, cf.Futu
     cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
     cache_dir = Path(cache.mkdir("fit-oracle")) if cache is not None else None
     fresh = os.environ.get("RUNSTRONG_FIT_ORACLE_FRESH") == "1" or cache_dir is None
-    ex = cf.ProcessPoolExecutor(max_workers=2)
+    # spawn, not fork: by now this test process holds threads and DuckDB connections of earlier tests,
+    # and a forked child that inherits them can crash (it did once, in fitparse, on a leaked session)
+    ex = cf.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
     futs: dict[str, cf.Future[DecodedFit]] = {}
     pending: list[tuple[str, Path | None]] = []
     # biggest first, so the long ones overlap
