@@ -20,6 +20,11 @@ Algorithm (offline, :func:`reconstruct_sample_times`), per link segment (gaps sp
    relative rate error, ``di`` the index distance). ``eps`` is found by a grid search that makes
    these differences closest to whole non-negative multiples of ``P0`` (losses vanish modulo
    ``P0``, a rate error does not), then ``l`` by rounding.
+   With bunching, the period is instead the longest one whose envelope never falls by more than a
+   period (:func:`_fit_bunched`). That fit also runs on windows of >= 1 s (``FIT_WINDOW_S``); if
+   the coarse period explains the segment without any loss it is taken, so that a busy host's
+   delay episodes (every notification a few ms late for a while) are not mistaken for a faster
+   clock.
 3. A least-squares line through the envelope points ``(i_j + L_j, a_j)`` (outliers above half a
    period dropped, refitted) gives ``P`` and ``c``. ``P`` is pooled over segments (one device clock).
 4. Per sample, ``L_i`` is the suffix minimum of ``round((g_i - base) / P)``: the largest

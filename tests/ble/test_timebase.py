@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times, split_segments
+from ingest.ble.timebase import OnlineTimebase, _window_mins, reconstruct_sample_times, split_segments
 
 NOMINAL_HZ = 200.0
 
@@ -203,3 +203,12 @@ def test_online_timebase_long_backlog_is_not_a_loss() -> None:
     dt = np.diff(t) / 5e6
     assert dt.min() > 0.5 and dt.max() < 1.5  # no jump, no pile-up
     assert time_errors(t, truth[:3000], 1e9 / rate).max() < 0.6
+
+
+def test_window_minima_match_the_plain_definition() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        n = int(rng.integers(0, 40))
+        r = rng.normal(size=n).tolist()
+        k, width = int(rng.integers(0, n + 1)), int(rng.integers(1, 15))
+        assert _window_mins(r, k, width) == [min(r[j:j + width]) for j in range(k)]
