@@ -70,11 +70,14 @@ SESSION_TABLES = ("stream_session", "stream_batch", "rep", "strength_set")
 SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
 LANDING_SESSION_TABLES = ("stream_session", "rep", "strength_set")
 """Main-schema tables a version-2 landing file holds as they are."""
-LANDING_BATCH_DDL = (
-    "CREATE TABLE landing_batch (session_id VARCHAR NOT NULL, batch_seq BIGINT NOT NULL, "
-    "frames INTEGER NOT NULL, samples INTEGER NOT NULL, committed_at TIMESTAMPTZ NOT NULL, "
-    "gap_start_ns BIGINT[], gap_end_ns BIGINT[], ble_frame BLOB, "
-    + ", ".join(f"{t} BLOB" for t in SAMPLE_TABLES) + ")")
+BLOB_TABLES = ("ble_frame", *SAMPLE_TABLES)
+"""The tables whose rows a ``landing_batch`` row carries as Arrow IPC blobs (one column each)."""
+_LANDING_BATCH_SCHEMA = (
+    ("session_id", "VARCHAR NOT NULL"), ("batch_seq", "BIGINT NOT NULL"), ("frames", "INTEGER NOT NULL"),
+    ("samples", "INTEGER NOT NULL"), ("committed_at", "TIMESTAMPTZ NOT NULL"), ("gap_start_ns", "BIGINT[]"),
+    ("gap_end_ns", "BIGINT[]"), *((t, "BLOB") for t in BLOB_TABLES))
+LANDING_BATCH_COLUMNS = tuple(name for name, _ in _LANDING_BATCH_SCHEMA)
+LANDING_BATCH_DDL = f"CREATE TABLE landing_batch ({', '.join(f'{n} {t}' for n, t in _LANDING_BATCH_SCHEMA)})"
 MERGE_CHUNK_BATCHES = 2000
 """Batches decoded per step of a merge (bounds its memory: ~25 MB at 1 kHz)."""
 
@@ -83,8 +86,14 @@ _COLUMNS_CACHE: dict[str, frozenset[str]] = {}
 
 
 _ALIAS_COUNTER = itertools.count(1)
-LANDING_BATCH_COLUMNS = ("session_id", "batch_seq", "frames", "samples", "committed_at", "gap_start_ns",
-                         "gap_end_ns", "ble_frame", *SAMPLE_TABLES)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str | None = None) -> set[str]:
+    """Names of the tables of ``con``'s database (or of the attached ``database``)."""
+    if database is None:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()}
 
 
 def _main_ddl() -> dict[str, str]:
@@ -188,9 +197,7 @@ class LandingWriter:
         # takes ~0.15 s (benchmarks/bench_stream.py, "long session").
         self.con.execute("SET force_compression = 'uncompressed'")
         self._create()
-        self.committed: set[int] = {
-            int(r[0]) for r in self.con.execute(
-                "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [session_id]).fetchall()}
+        self.committed: set[int] = self._committed_seqs()
         self.commit_seconds: list[float] = []
         self._sid_sql = _sql_literal(session_id)
         self.con.execute("BEGIN TRANSACTION")
@@ -208,7 +215,7 @@ class LandingWriter:
 
     def _create(self) -> None:
         """Create the layout in one transaction: a crash never leaves half of it."""
-        existing = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        existing = _tables(self.con)
         if "ble_frame" in existing and "landing_batch" not in existing:
             raise StoreError(
                 f"landing file {self.path} has the first landing layout (left by an earlier version): "
@@ -312,20 +319,18 @@ class LandingWriter:
     def adopt(self, source: str | Path) -> int:
         """Copy the batches of landing file ``source`` (layout 2, closed) that this file lacks,
         under this writer's session id, in one INSERT; returns how many were copied."""
-        alias = f"landing_src_{next(_ALIAS_COUNTER)}"
-        with _busy_as_landing_error(source):
-            self.con.execute(f"ATTACH '{_sql_str(Path(source))}' AS {alias} (READ_ONLY)")
-        try:
+        with _attached(self.con, Path(source), read_only=True) as alias:
             rest = ", ".join(LANDING_BATCH_COLUMNS[1:])
             n = self.con.execute(
                 f"INSERT INTO landing_batch ({', '.join(LANDING_BATCH_COLUMNS)}) SELECT {self._sid_sql}, {rest} "
                 f"FROM {alias}.landing_batch WHERE batch_seq NOT IN "
                 f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})").fetchone()[0]
-        finally:
-            self.con.execute(f"DETACH {alias}")
-        self.committed |= {int(r[0]) for r in self.con.execute(
-            "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [self.session_id]).fetchall()}
+        self.committed = self._committed_seqs()
         return int(n)
+
+    def _committed_seqs(self) -> set[int]:
+        return {int(r[0]) for r in self.con.execute(
+            "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [self.session_id]).fetchall()}
 
     def promote(self, session_id: str, session_row: Mapping[str, Any]) -> LandingWriter:
         """This pending writer's session under its real id: the writer of ``<session_id>.duckdb``,
@@ -370,7 +375,6 @@ def _count(result: MergeResult, table: str, n: int) -> None:
         result.samples += n
 
 
-BLOB_TABLES = ("ble_frame", *SAMPLE_TABLES)
 _BATCH_ROW_SQL = (f"l.session_id, l.batch_seq, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in BLOB_TABLES)}")
 
 
@@ -439,6 +443,21 @@ def _busy_as_landing_error(path: str | Path) -> Iterator[None]:
         raise
 
 
+@contextlib.contextmanager
+def _attached(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool = False) -> Iterator[str]:
+    """ATTACH a landing file to ``con`` under a fresh alias (unique per call: two attachments in one
+    process never collide) and yield the alias; DETACH afterwards, never masking the block's own
+    error. Busy files raise :class:`LandingBusyError`."""
+    alias = f"landing_src_{next(_ALIAS_COUNTER)}"
+    with _busy_as_landing_error(path):
+        con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}{' (READ_ONLY)' if read_only else ''}")
+    try:
+        yield alias
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DETACH {alias}")
+
+
 def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
                   recovered: bool = False, remove: bool = True) -> MergeResult:
     """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
@@ -452,13 +471,8 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
         raise ValueError(f"{path} is a pending landing file: promote it first (promote_pending_file)")
     t0 = time.perf_counter()
     result = MergeResult(None, str(path))
-    alias = f"landing_src_{next(_ALIAS_COUNTER)}"  # unique per call: two merges in one process never collide
-    with _busy_as_landing_error(path):
-        main_con.execute(f"ATTACH '{_sql_str(path)}' AS {alias}")
-    try:
-        tables = {r[0] for r in main_con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
-        layout_v2 = "landing_batch" in tables
+    with _attached(main_con, path) as alias:
+        layout_v2 = "landing_batch" in _tables(main_con, alias)
         ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
         sessions = main_con.execute(f"SELECT DISTINCT session_id FROM {ledger} "
                                     f"UNION SELECT session_id FROM {alias}.stream_session").fetchall()
@@ -516,9 +530,6 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
         except BaseException:
             main_con.execute("ROLLBACK")
             raise
-    finally:
-        with contextlib.suppress(duckdb.Error):  # never mask the merge's own error
-            main_con.execute(f"DETACH {alias}")
     if remove:
         remove_landing_file(path)
         result.removed = True
@@ -541,7 +552,7 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
     """
     con = _open_read_only(landing)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = _tables(con)
         if "landing_batch" not in tables:  # first layout: row tables already
             return {t: con.sql(f'SELECT * FROM "{t}" ORDER BY batch_seq').to_arrow_table()
                     for t in ("stream_batch", *BATCH_TABLES) if t in tables}
@@ -615,7 +626,7 @@ def read_owner(landing: str | Path) -> LandingOwner | None:
     """The owner row of a landing file; raises :class:`LandingBusyError` if a process holds it."""
     con = _open_read_only(landing)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = _tables(con)
         if "landing_owner" not in tables:
             return None
         row = con.execute("SELECT pid, host, pid_start_ticks, session_id, started_at, finished_at "

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 
 from analysis.imu import ImuSamples
-from ingest.ble.session import stored_rows
+from ingest.ble.session import stored_rows, utc_anchor_ns
 from store.athletes import get_profile
 from store.landing import landing_path, merge_pending
 from store.writers import insert_rows
@@ -52,8 +52,7 @@ def analyse_recovered(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str]
         if has_reps or len(cols["t_ns"]) < MIN_SAMPLES or not exercise or not load_kg:
             continue
         # stored sample rows carry UTC t_ns = started_at + (t - anchor); reps and gaps use the capture clock
-        anchor_utc_ns = round(started_at.timestamp() * 1e6) * 1000
-        t_capture = cols["t_ns"].astype("int64") - anchor_utc_ns + int(anchor_t_ns or 0)
+        t_capture = cols["t_ns"].astype("int64") - utc_anchor_ns(started_at) + int(anchor_t_ns or 0)
         stack = [cols[c].astype(float) for c in IMU_COLUMNS]
         samples = ImuSamples(t_capture, np.column_stack(stack[0:3]), np.column_stack(stack[3:6]),
                              np.column_stack(stack[6:9]))

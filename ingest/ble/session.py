@@ -112,6 +112,12 @@ def _default_analyse(samples: ImuSamples, exercise: str, load_kg: float, *, body
                            gaps_ns=gaps_ns).to_contract()
 
 
+def utc_anchor_ns(started_at: datetime) -> int:
+    """``started_at`` as UTC nanoseconds (microsecond precision): stored sample rows carry
+    ``t_ns = utc_anchor_ns(started_at) + (t - anchor_t_ns)``, ``t`` on the capture clock."""
+    return round(started_at.timestamp() * 1e6) * 1000
+
+
 def stored_rows(result: dict[str, Any], *, athlete: str, session_id: str, exercise: str, load_kg: float,
                 started_at: datetime, anchor_t_ns: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``rep`` and ``strength_set`` rows of a session's analysis (``result``: the contract's
@@ -424,8 +430,7 @@ class StreamSession:
 
     # ------------------------------------------------------------------ storage
     def _utc_ns(self, t_capture_ns: np.ndarray) -> np.ndarray:
-        anchor_utc = round(self.started_at.timestamp() * 1e6) * 1000
-        return np.asarray(t_capture_ns, dtype=np.int64) - int(self.anchor_t_ns or 0) + anchor_utc
+        return np.asarray(t_capture_ns, dtype=np.int64) - int(self.anchor_t_ns or 0) + utc_anchor_ns(self.started_at)
 
     def _session_row(self, status: str, **extra: Any) -> dict[str, Any]:
         return {

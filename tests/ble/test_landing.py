@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from store.landing import (
     read_landing,
     read_owner,
 )
+from tests.kill9 import kill_9_when
 
 ROOT = Path(__file__).resolve().parents[2]
 IMU_COLS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
@@ -261,18 +261,10 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
     for trial in range(3):
         db = tmp_path / f"t{trial}" / "main.duckdb"
         db.parent.mkdir()
-        proc = subprocess.Popen([sys.executable, "-c", _STREAMER, str(db), str(ROOT)], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        reported = -1
         target = rng.randint(5, 40)
-        while reported < target:
-            reported = int(proc.stdout.readline())
-        time.sleep(rng.uniform(0, 0.03))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        printed = proc.stdout.read().split()  # what the writer reported after we stopped reading
-        if printed:
-            reported = int(printed[-1])
+        printed = kill_9_when(["-c", _STREAMER, str(db), str(ROOT)], lambda line, target=target: int(line) >= target,
+                              delay_s=rng.uniform(0, 0.03))
+        reported = int(printed[-1])  # the last batch the writer reported committed
         got = read_landing(landing_path(db, "feedfacefeedface"))
         ledger = dict(zip(got["stream_batch"]["batch_seq"].to_pylist(), got["stream_batch"]["frames"].to_pylist(),
                           strict=True))

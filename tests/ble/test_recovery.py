@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -15,6 +11,7 @@ import pytest
 from ingest.ble.recovery import merge_and_analyse
 from store.connection import open_store
 from store.landing import landing_dir
+from tests.kill9 import kill_9_when
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,11 +42,8 @@ time.sleep(60)
 @pytest.mark.slow
 def test_a_killed_stream_is_merged_and_its_reps_analysed(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
-    proc = subprocess.Popen([sys.executable, "-c", _STREAMER, str(db), str(ROOT)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    seen = json.loads(proc.stdout.readline())
-    os.kill(proc.pid, signal.SIGKILL)  # no close(): no final analysis, no merge
-    proc.wait(timeout=10)
+    # killed once it has fed everything: no close(), so no final analysis and no merge
+    seen = json.loads(kill_9_when(["-c", _STREAMER, str(db), str(ROOT)], lambda line: True)[0])
     assert len(seen["live"]) == 3
     con = open_store(db)
     try:

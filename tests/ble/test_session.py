@@ -461,28 +461,15 @@ time.sleep(60)
 def test_kill_9_before_the_session_id_is_known_keeps_every_committed_batch(tmp_path: Path) -> None:
     """A heart-rate strap needs a minute for 64 payloads: its batches are durable before that (in the
     pending landing file), and recovery stores them under the id the capture's replay would give."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
+    from tests.kill9 import kill_9_when
 
     root = Path(__file__).resolve().parents[2]
     for target in (0, 17):
         db = tmp_path / f"k{target}" / "main.duckdb"
         db.parent.mkdir()
-        proc = subprocess.Popen([sys.executable, "-c", _HR_STREAMER, str(db), str(root)], stdout=subprocess.PIPE,
-                                text=True)
-        assert proc.stdout is not None
-        reported = -2
-        while reported < target:
-            reported = int(proc.stdout.readline())
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        printed = proc.stdout.read().split()  # what it reported after we stopped reading
-        if printed:
-            reported = int(printed[-1])
+        printed = kill_9_when(["-c", _HR_STREAMER, str(db), str(root)], lambda line, target=target: int(line) >= target)
+        reported = int(printed[-1])  # the last batch it reported committed
         pending = list(landing_dir(db).glob("pending-*.duckdb"))
         assert len(pending) == 1
         con = open_store(db)

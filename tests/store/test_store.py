@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -19,6 +17,7 @@ from store import athletes, corrections, readers
 from store.connection import DatabaseLockedError, open_store, parse_lock_holder
 from store.schema import MIGRATIONS, current_version, migrate
 from store.writers import insert_columns
+from tests.kill9 import kill_9_when
 from tests.lock_holder import held_lock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,11 +138,7 @@ def test_kill_9_mid_import_leaves_only_complete_files(tmp_path):
         imp.import_paths(con, [{str(src)!r}], athlete='default', workers=1, show_progress=False)
         print('finished', flush=True)
     """)
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None
-    assert p.stdout.readline().strip() == "three"
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
+    assert kill_9_when(["-c", code], lambda line: True)[0] == "three"
     con = open_store(db)
     ledger = con.execute("SELECT count(*) FROM source_file").fetchone()[0]
     assert 2 <= ledger < 16

@@ -251,4 +251,3 @@ class MeasurementDecoder:
         except ProtocolError as exc:
             return DecodedChunk(n=0, errors=[exc])
         return DecodedChunk(n=1, columns={k: [v] for k, v in self.row(m).items()}, extras=[m])
-

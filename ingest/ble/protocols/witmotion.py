@@ -270,7 +270,6 @@ class WitMotionStreamParser:
         self.registers_total += len(registers)
         return ParsedChunk(raw, registers, skipped)
 
-
     def _whole_data_frames(self, chunk: bytes | bytearray | memoryview) -> ParsedChunk | None:
         """The usual notification (whole data frames only, nothing buffered) in three numpy calls;
         None for anything else (the general path then handles it)."""
