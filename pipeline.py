@@ -104,13 +104,12 @@ def _open(args: argparse.Namespace):
 
 def cmd_import(args: argparse.Namespace) -> int:
     from ingest.fit.importer import import_paths
-    from store.athletes import ensure_athlete
 
     con = _open(args)
     try:
-        ensure_athlete(con, args.athlete)
         _merge_landed(con, args)
-        summary = import_paths(con, args.paths, athlete=args.athlete, show_progress=not args.quiet)
+        summary = import_paths(con, args.paths, athlete=args.athlete, show_progress=not args.quiet,
+                               undelete=args.undelete)
     finally:
         con.close()
     doc = summary.to_contract()
@@ -208,7 +207,9 @@ def cmd_athlete(args: argparse.Namespace) -> int:
         else:  # delete
             if not args.yes:
                 raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
-            doc = {"athlete": args.athlete, "deleted_rows": athletes.delete_athlete(con, args.athlete)}
+            from store.erasure import erase_athlete
+
+            doc = {"athlete": args.athlete, "deleted_rows": erase_athlete(con, Path(args.db), args.athlete)}
     finally:
         con.close()
 
@@ -408,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("import", cmd_import, "import FIT files, folders, .fit.gz and zip archives (Garmin/Strava exports)")
     sp.add_argument("paths", nargs="+", metavar="PATH")
+    sp.add_argument("--undelete", action="store_true",
+                    help="import files of a deleted athlete again (otherwise skipped as 'deleted athlete')")
 
     sp = add("activities", cmd_activities, "list imported activities")
     sp.add_argument("--since", type=_date, metavar="DATE")
@@ -494,13 +497,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from store.athletes import AthleteError
     from store.connection import DatabaseLockedError, StoreError
     from store.corrections import CorrectionError
+    from store.landing import LandingBusyError
+    from store.snapshot_dir import OutputDirError
 
     try:
         return int(args.func(args))
-    except DatabaseLockedError as exc:
+    except (DatabaseLockedError, LandingBusyError) as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
-    except (UsageError, AthleteError) as exc:
+    except (UsageError, AthleteError, OutputDirError) as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE
     except (CommandFailed, CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from analysis.economy import RunEconomy, run_economy
 from analysis.runs import RunRecords
 from store import readers
 from store import report_queries as rq
+from store.snapshot_dir import OutputDirError, replaced_atomically, write_new_file
 
 #: bump when the per-run proxy computation (or its inputs) changes: cached rows are recomputed
 ECONOMY_ALGO_VERSION = 1
@@ -153,10 +153,14 @@ def _unchanged(out: Path, fp: Mapping[str, Any]) -> dict[str, Any] | None:
     return old
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _check_previous_report(folder: Path) -> None:
+    """A plain folder at ``--out`` may be replaced only if it holds nothing but a previous report."""
+    for p in folder.iterdir():
+        ours = p.is_file() and not p.is_symlink() and (p.name in ("index.html", "report.json", "index.html.tmp", "report.json.tmp")
+                                or (p.name.startswith(PAGE_PREFIX) and p.suffix in (".html", ".tmp")))
+        if not ours:
+            raise OutputDirError(f"refusing to replace {folder}: {p.name} is not part of a runstrong report "
+                                 "(give an empty or new folder)")
 
 
 def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | None) -> dict[str, Any]:
@@ -255,7 +259,6 @@ def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_un
 
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     fp = _fingerprint(con, since)
     if reuse_unchanged:
         old = _unchanged(out, fp)
@@ -282,13 +285,13 @@ def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_un
         "last_nightly": _json_safe(last_nightly),
         "athletes": reports,
     }
-    page_paths = []
-    for rep in reports:
-        p = out / rep["page"]
-        _write(p, pages.athlete_page(rep, generated_at=doc["generated_at"]))
-        page_paths.append(str(p))
-    _write(out / "index.html", pages.index_page(doc))
-    _write(out / "report.json", json.dumps(doc, indent=1, allow_nan=False, default=str))
+    # the pages, index and report.json of one build appear together or not at all
+    with replaced_atomically(out, _check_previous_report) as gen:
+        for rep in reports:
+            write_new_file(gen / rep["page"], pages.athlete_page(rep, generated_at=doc["generated_at"]))
+        write_new_file(gen / "index.html", pages.index_page(doc))
+        write_new_file(gen / "report.json", json.dumps(doc, indent=1, allow_nan=False, default=str))
+    page_paths = [str(out / rep["page"]) for rep in reports]
     return {
         "index_html": str(out / "index.html"),
         "report_json": str(out / "report.json"),

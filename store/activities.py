@@ -15,6 +15,17 @@ def imported_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
 
 
+def deleted_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
+    """sha256 of the files of ``athlete`` removed by ``athlete delete`` (tombstones)."""
+    return {r[0] for r in con.execute("SELECT sha256 FROM deleted_file WHERE athlete = ?", [athlete]).fetchall()}
+
+
+def lift_tombstones(con: duckdb.DuckDBPyConnection, athlete: str, sha256s: Sequence[str]) -> None:
+    """Forget the deletion of these files (``import --undelete``), inside the caller's transaction."""
+    con.execute("DELETE FROM deleted_file WHERE athlete = ? AND sha256 IN (SELECT unnest(?::VARCHAR[]))",
+                [athlete, list(sha256s)])
+
+
 #: Exclusion reason recorded automatically for activities without a calendar date.
 RELATIVE_TIME_REASON = "device-relative timestamps (the watch had no date): excluded from time-based analysis"
 

@@ -20,9 +20,9 @@ ATHLETE_TABLES = (
     "source_file", "import_event", "activity", "record", "lap", "strength_set", "set_correction",
     "activity_exclusion", "rep", "run_metric", "reference_load",
 )
-#: Stream tables keyed by session_id (sessions belong to an athlete through stream_session).
+#: Raw stream tables: each row names its athlete too (migration 3), so a session id shared by two
+#: athletes (the same capture replayed under both) never lets one athlete's delete touch the other.
 SESSION_TABLES = ("stream_batch", "ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
-
 
 class AthleteError(ValueError):
     """Invalid athlete name or profile value (reaches the user as a one-line message)."""
@@ -51,7 +51,7 @@ class Profile:
 
 def ensure_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> None:
     validate_slug(athlete)
-    if con.execute("SELECT 1 FROM athlete WHERE athlete = ?", [athlete]).fetchone() is None:
+    if not con.execute("SELECT 1 FROM athlete WHERE athlete = ?", [athlete]).fetchall():
         insert_rows(con, "athlete", [{"athlete": athlete, "created_at": dt.datetime.now(dt.UTC)}])
 
 
@@ -110,19 +110,20 @@ def set_profile(
 
 
 def delete_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, int]:
-    """Delete every row of ``athlete`` (ledger included) in one transaction; return rows per table."""
+    """Delete every row of ``athlete`` (ledger included) in one transaction; return rows per table.
+
+    Leaves tombstones (``deleted_file``: the sha256 of each deleted file; ``deleted_athlete``: when)
+    so that a later import of the same files skips them and a landing file written before now is
+    discarded rather than merged back. Landing files are removed by :func:`store.erasure.erase_athlete`.
+    """
     validate_slug(athlete)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
-        sessions = [r[0] for r in con.execute(
-            "SELECT session_id FROM stream_session WHERE athlete = ?", [athlete]).fetchall()]
-        for t in SESSION_TABLES:
-            if sessions:
-                n = con.execute(f"DELETE FROM {t} WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
-                                [sessions]).fetchone()
-                counts[t] = int(n[0]) if n else 0
-        for t in (*ATHLETE_TABLES, "stream_session", "athlete"):
+        con.execute("INSERT OR IGNORE INTO deleted_file SELECT athlete, sha256, now() FROM source_file "
+                    "WHERE athlete = ?", [athlete])
+        con.execute("INSERT INTO deleted_athlete VALUES (?, now())", [athlete])
+        for t in (*ATHLETE_TABLES, *SESSION_TABLES, "stream_session", "athlete"):
             n = con.execute(f"DELETE FROM {t} WHERE athlete = ?", [athlete]).fetchone()
             counts[t] = int(n[0]) if n else 0
         con.execute("COMMIT")

@@ -7,25 +7,27 @@ Spark read the folders as-is and prune partitions from filters on athlete/year/m
 
 Partitioning rules (one :class:`TablePlan` per table):
 
-* tables with an ``athlete`` column partition by it; stream tables keyed by ``session_id`` only
-  (raw frames, samples, gaps, batches) take the athlete and time of their ``stream_session``,
-  so one session's rows stay in one partition;
+* tables with an ``athlete`` column (all but the small ledgers) partition by it; stream tables
+  (raw frames, samples, gaps, batches) take the time of their ``stream_session``, so one session's
+  rows stay in one partition;
 * tables with a time column partition by its UTC year and month (``t_ns`` epoch ns or a
   ``TIMESTAMPTZ``); the partition columns are in the path, not repeated inside the files;
 * small ledgers without either (``schema_migration``) are written as a single file.
 
-Each table's folder is replaced on every export, so an export is a snapshot (a folder holding
-anything but partition folders and Parquet files is refused, never deleted).
+Every export is a whole snapshot swapped in atomically (:mod:`store.snapshot_dir`: ``DIR`` is a link
+to its current generation); a plain folder at ``DIR`` holding anything but table folders, partition
+folders and Parquet files is refused, never deleted.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from store.snapshot_dir import OutputDirError, replaced_atomically
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,10 @@ def plan_table(con: duckdb.DuckDBPyConnection, table: str) -> TablePlan:
     """How ``table`` is written: the SELECT feeding COPY and its partition columns."""
     cols = _columns(con, table)
     if table in _SESSION_TABLES and "session_id" in cols:
-        select_cols = ", ".join(f"x.{_q(c)}" for c in cols)
+        select_cols = ", ".join(f"x.{_q(c)}" for c in cols)  # athlete included
         sql = (
-            f"SELECT {select_cols}, coalesce(s.athlete, '_unknown') AS athlete, "
-            f"{_year_month_ts('s.started_at')} "
-            f"FROM {_q(table)} x LEFT JOIN (SELECT DISTINCT ON (session_id) session_id, athlete, started_at "
-            f"FROM stream_session) s USING (session_id)"
+            f"SELECT {select_cols}, {_year_month_ts('s.started_at')} "
+            f"FROM {_q(table)} x LEFT JOIN stream_session s USING (athlete, session_id)"
         )
         return TablePlan(table, sql, ("athlete", "year", "month"))
     parts: list[str] = []
@@ -124,50 +124,39 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-class ExportError(Exception):
-    """The output folder holds something that is not a previous export."""
+class ExportError(OutputDirError):
+    """The output folder holds something that is not a previous export (or is a file)."""
 
 
-def _clear_previous(target: Path) -> None:
-    """Remove a previous export of one table (only partition folders and Parquet files)."""
-    if not target.exists():
-        return
-    for p in target.rglob("*"):
-        ok = (p.is_dir() and "=" in p.name) or (p.is_file() and p.suffix == ".parquet")
+def _check_previous_export(folder: Path) -> None:
+    """A plain folder found at the output path may be replaced only if it is a previous export:
+    table folders holding partition folders and Parquet files."""
+    for p in folder.rglob("*"):
+        ok = (p.is_dir() and (p.parent == folder or "=" in p.name)) or (p.is_file() and p.suffix == ".parquet")
         if not ok:
-            raise ExportError(f"refusing to replace {target}: {p} is not part of a Parquet export")
-    shutil.rmtree(target)
+            raise ExportError(f"refusing to replace {folder}: {p} is not part of a Parquet export")
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
     """Write every table of the store under ``out_dir`` as Hive-partitioned, zstd Parquet.
+
+    The whole export is written into a new folder and swapped in atomically
+    (:mod:`store.snapshot_dir`): a reader of ``out_dir`` sees the previous export or this one,
+    never a mix, whatever happens part-way (an error or a kill).
 
     Returns ``{"out_dir": str, "tables": {table: {"rows": int, "files": int,
     "partition_by": [str]}}, "rows": int, "files": int, "seconds": float}``.
     Empty tables are listed with ``rows`` 0 and no folder.
     """
     t0 = time.perf_counter()
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir).expanduser().absolute()
     tables: dict[str, dict] = {}
-    for table in _tables(con):
-        plan = plan_table(con, table)
-        n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
-        target = out / table
-        _clear_previous(target)
-        if n == 0:
-            tables[table] = {"rows": 0, "files": 0, "partition_by": list(plan.partition_by)}
-            continue
-        options = ["FORMAT parquet", "COMPRESSION zstd"]
-        if plan.partition_by:
-            options.append(f"PARTITION_BY ({', '.join(plan.partition_by)})")
-            dest = target
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            dest = target / "data_0.parquet"
-        con.execute(f"COPY ({plan.select_sql}) TO {_sql_str(str(dest))} ({', '.join(options)})")
-        files = sum(1 for _ in target.rglob("*.parquet"))
-        tables[table] = {"rows": n, "files": files, "partition_by": list(plan.partition_by)}
+    try:
+        with replaced_atomically(out, _check_previous_export) as gen:
+            for table in _tables(con):
+                tables[table] = _export_table(con, table, gen)
+    except OutputDirError as exc:
+        raise ExportError(str(exc)) from None
     return {
         "out_dir": str(out),
         "tables": tables,
@@ -175,3 +164,21 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
         "files": sum(t["files"] for t in tables.values()),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def _export_table(con: duckdb.DuckDBPyConnection, table: str, gen: Path) -> dict:
+    plan = plan_table(con, table)
+    n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
+    if n == 0:
+        return {"rows": 0, "files": 0, "partition_by": list(plan.partition_by)}
+    target = gen / table
+    options = ["FORMAT parquet", "COMPRESSION zstd"]
+    if plan.partition_by:
+        options.append(f"PARTITION_BY ({', '.join(plan.partition_by)})")
+        dest = target
+    else:
+        target.mkdir()
+        dest = target / "data_0.parquet"
+    con.execute(f"COPY ({plan.select_sql}) TO {_sql_str(str(dest))} ({', '.join(options)})")
+    files = sum(1 for _ in target.rglob("*.parquet"))
+    return {"rows": n, "files": files, "partition_by": list(plan.partition_by)}

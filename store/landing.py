@@ -61,6 +61,7 @@ import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
 from ingest.ble.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
+from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
 from store.schema import migrate
 from store.writers import columns_to_arrow, insert_columns, insert_rows
@@ -120,8 +121,21 @@ def landing_dir(db_path: str | Path) -> Path:
     return p.with_name(p.name + ".landing")
 
 
-def landing_path(db_path: str | Path, session_id: str) -> Path:
-    return landing_dir(db_path) / f"{session_id}.duckdb"
+def landing_path(db_path: str | Path, athlete: str, session_id: str) -> Path:
+    """``<db file>.landing/<athlete>/<session_id>.duckdb``: one folder per athlete, so the same capture
+    streamed or replayed under two athletes lands in two files, and deleting an athlete removes
+    exactly that athlete's folder."""
+    return landing_dir(db_path) / athlete / f"{session_id}.duckdb"
+
+
+def landing_files(db_path: str | Path, *, pending: bool) -> list[Path]:
+    """Landing files of ``db_path``: pending ones (``pending=True``) or named ones, in the athlete
+    folders and, left by versions before the athlete folders, in the landing directory itself."""
+    directory = landing_dir(db_path)
+    if not directory.is_dir():
+        return []
+    found = [*directory.glob("*/*.duckdb"), *directory.glob("*.duckdb")]
+    return sorted(p for p in found if p.name.startswith(PENDING_PREFIX) == pending)
 
 
 def _process_start_ticks(pid: int) -> int | None:
@@ -181,7 +195,8 @@ class LandingWriter:
 
     def __init__(self, db_path: str | Path, session_id: str, session_row: Mapping[str, Any]) -> None:
         self.db_path = Path(db_path).expanduser()
-        self.path = landing_path(db_path, session_id)
+        self.athlete = str(session_row["athlete"])
+        self.path = landing_path(db_path, self.athlete, session_id)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.session_id = session_id
         try:
@@ -216,10 +231,6 @@ class LandingWriter:
     def _create(self) -> None:
         """Create the layout in one transaction: a crash never leaves half of it."""
         existing = _tables(self.con)
-        if "ble_frame" in existing and "landing_batch" not in existing:
-            raise StoreError(
-                f"landing file {self.path} has the first landing layout (left by an earlier version): "
-                "merge it first (any command that opens the database, e.g. `pipeline.py report`), then retry")
         ddl = _main_ddl()
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -337,7 +348,7 @@ class LandingWriter:
         holding every batch written here; this file is closed and removed once they are committed
         there (a crash in between leaves both, and the merge of either is idempotent)."""
         self.close()
-        real = LandingWriter(self.db_path, session_id, session_row)
+        real = LandingWriter(self.db_path, session_id, {**session_row, "athlete": self.athlete})
         real.adopt(self.path)
         real.commit_seconds[:0] = self.commit_seconds
         remove_landing_file(self.path)
@@ -378,9 +389,9 @@ def _count(result: MergeResult, table: str, n: int) -> None:
 _BATCH_ROW_SQL = (f"l.session_id, l.batch_seq, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in BLOB_TABLES)}")
 
 
-def _decode_batches(rows: Sequence[tuple[Any, ...]]) -> dict[str, pa.Table]:
+def _decode_batches(rows: Sequence[tuple[Any, ...]], athlete: str) -> dict[str, pa.Table]:
     """``landing_batch`` rows (columns of ``_BATCH_ROW_SQL``) as row tables: ``ble_frame``, the sample
-    tables present and ``stream_gap``, each with ``session_id`` and ``batch_seq`` columns."""
+    tables present and ``stream_gap``, each with ``athlete``, ``session_id`` and ``batch_seq`` columns."""
     parts: dict[str, list[pa.Table]] = {}
     gaps: dict[str, list[Any]] = {"session_id": [], "start_ns": [], "end_ns": [], "batch_seq": []}
     for row in rows:
@@ -392,17 +403,19 @@ def _decode_batches(rows: Sequence[tuple[Any, ...]]) -> dict[str, pa.Table]:
             if blob is not None:
                 part = _ipc_table(blob)
                 part = part.add_column(0, "session_id", pa.array([sid] * part.num_rows, pa.string()))
+                part = part.add_column(0, "athlete", pa.array([athlete] * part.num_rows, pa.string()))
                 parts.setdefault(table, []).append(
                     part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64())))
     out = {t: pa.concat_tables(p, promote_options="default") for t, p in parts.items()}
-    out["stream_gap"] = pa.table({"session_id": pa.array(gaps["session_id"], pa.string()),
+    out["stream_gap"] = pa.table({"athlete": pa.array([athlete] * len(gaps["session_id"]), pa.string()),
+                                  "session_id": pa.array(gaps["session_id"], pa.string()),
                                   "start_ns": pa.array(gaps["start_ns"], pa.int64()),
                                   "end_ns": pa.array(gaps["end_ns"], pa.int64()),
                                   "batch_seq": pa.array(gaps["batch_seq"], pa.int64())})
     return out
 
 
-def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
+def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, result: MergeResult) -> None:
     """Version-2 layout: decode the new batches' Arrow IPC blobs, insert them table by table."""
     # the batch numbers first: the inserts below run on the same connection, which would end an
     # open result set
@@ -413,15 +426,16 @@ def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, result: Merge
             f"SELECT {_BATCH_ROW_SQL} FROM {alias}.landing_batch l SEMI JOIN _new_batches b "
             "ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq "
             "WHERE l.batch_seq BETWEEN ? AND ? ORDER BY l.batch_seq", [chunk[0], chunk[-1]]).fetchall()
-        for table, rows_of_table in _decode_batches(rows).items():
+        for table, rows_of_table in _decode_batches(rows, athlete).items():
             columns = {name: rows_of_table.column(name) for name in rows_of_table.column_names if name != "batch_seq"}
             _count(result, table, insert_columns(main_con, table, columns))
 
 
-def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, result: MergeResult) -> None:
-    """First layout: row tables with a ``batch_seq`` column, copied in SQL."""
+def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str,
+                               result: MergeResult) -> None:
+    """First layout: row tables with a ``batch_seq`` column (and no athlete), copied in SQL."""
     for table in BATCH_TABLES:
-        cols = ", ".join(f'x."{c}"' for c in _columns(main_con, table))
+        cols = ", ".join(_sql_literal(athlete) if c == "athlete" else f'x."{c}"' for c in _columns(main_con, table))
         names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
         n = main_con.execute(
             f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
@@ -478,63 +492,91 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
                                     f"UNION SELECT session_id FROM {alias}.stream_session").fetchall()
         if len(sessions) > 1:
             raise ValueError(f"landing file {path} holds several sessions: {[s[0] for s in sessions]}")
+        owners = main_con.execute(f"SELECT DISTINCT athlete FROM {alias}.stream_session").fetchall()
+        if len(owners) != 1:
+            raise ValueError(f"landing file {path} names {len(owners)} athletes (needs exactly one session row)")
+        athlete = str(owners[0][0])
         result.session_id = sessions[0][0] if sessions else None
-        main_con.execute("BEGIN TRANSACTION")
-        try:
-            main_con.execute(
-                f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {ledger} l "
-                "ANTI JOIN stream_batch m ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq")
-            result.batches_merged = main_con.execute("SELECT count(*) FROM _new_batches").fetchone()[0]
-            total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
-            result.batches_skipped = total - result.batches_merged
-            if layout_v2:
-                _copy_batches(main_con, alias, result)
-            else:
-                _copy_batches_first_layout(main_con, alias, result)
-            main_con.execute(
-                f"INSERT INTO stream_batch (session_id, batch_seq, frames, samples, committed_at) "
-                f"SELECT l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
-                "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq")
-            ss_cols = _columns(main_con, "stream_session")
-            names = ", ".join(f'"{c}"' for c in ss_cols)
-            # A complete session in the main file is never downgraded by a partial landing file
-            # (a replay of it that was cut off): replace the row only with a complete one.
-            main_con.execute(
-                f"DELETE FROM stream_session m WHERE EXISTS (SELECT 1 FROM {alias}.stream_session l "
-                "WHERE l.athlete = m.athlete AND l.session_id = m.session_id "
-                "AND (l.status = 'complete' OR m.status <> 'complete'))")
-            sel = ", ".join("CASE WHEN status = 'complete' THEN status ELSE 'recovered' END"
-                            if c == "status" and recovered else f'"{c}"' for c in ss_cols)
-            main_con.execute(
-                f"INSERT OR IGNORE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session")
-            # Reps and sets are the session's final analysis: replace them as a whole.
-            has_final = main_con.execute(
-                f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
-            if has_final:
-                for table in ("rep", "strength_set"):
-                    cols = _columns(main_con, table)
-                    names = ", ".join(f'"{c}"' for c in cols)
-                    main_con.execute(
-                        f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
-                        f"(SELECT athlete, session_id FROM {alias}.stream_session)")
-                    n = main_con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"'
-                                         ).fetchone()[0]
-                    if table == "rep":
-                        result.reps = n
-                    else:
-                        result.sets = n
-            row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
-            result.status = ("recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None))
-            main_con.execute("DROP TABLE _new_batches")
-            main_con.execute("COMMIT")
-        except BaseException:
-            main_con.execute("ROLLBACK")
-            raise
+        if _written_before_deletion(main_con, alias, athlete):
+            result.status = "discarded"
+        else:
+            _merge_attached(main_con, alias, athlete, layout_v2, recovered, result)
     if remove:
         remove_landing_file(path)
         result.removed = True
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _written_before_deletion(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str) -> bool:
+    """True if ``athlete`` was deleted after this landing file was started: its data is gone for
+    good (a crash between `athlete delete` and the removal of the file must not bring it back)."""
+    deleted = main_con.execute("SELECT max(deleted_at) FROM deleted_athlete WHERE athlete = ?", [athlete]).fetchone()
+    if deleted is None or deleted[0] is None:
+        return False
+    source = (f"(SELECT started_at FROM {alias}.landing_owner)" if "landing_owner" in _tables(main_con, alias)
+              else f"(SELECT started_at FROM {alias}.stream_session)")
+    started = main_con.execute(f"SELECT min(started_at) FROM {source}").fetchone()
+    return started is None or started[0] is None or started[0] <= deleted[0]
+
+
+def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, layout_v2: bool,
+                    recovered: bool, result: MergeResult) -> None:
+    """The merge transaction of :func:`merge_landing` (the landing file attached as ``alias``)."""
+    ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
+    main_con.execute("BEGIN TRANSACTION")
+    try:
+        ensure_athlete(main_con, athlete)
+        main_con.execute(
+            f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {ledger} l "
+            "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
+            "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq", [athlete])
+        result.batches_merged = main_con.execute("SELECT count(*) FROM _new_batches").fetchone()[0]
+        total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
+        result.batches_skipped = total - result.batches_merged
+        if layout_v2:
+            _copy_batches(main_con, alias, athlete, result)
+        else:
+            _copy_batches_first_layout(main_con, alias, athlete, result)
+        main_con.execute(
+            f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
+            f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
+            "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq", [athlete])
+        ss_cols = _columns(main_con, "stream_session")
+        names = ", ".join(f'"{c}"' for c in ss_cols)
+        # A complete session in the main file is never downgraded by a partial landing file
+        # (a replay of it that was cut off): replace the row only with a complete one.
+        main_con.execute(
+            f"DELETE FROM stream_session m WHERE EXISTS (SELECT 1 FROM {alias}.stream_session l "
+            "WHERE l.athlete = m.athlete AND l.session_id = m.session_id "
+            "AND (l.status = 'complete' OR m.status <> 'complete'))")
+        sel = ", ".join("CASE WHEN status = 'complete' THEN status ELSE 'recovered' END"
+                        if c == "status" and recovered else f'"{c}"' for c in ss_cols)
+        main_con.execute(
+            f"INSERT OR IGNORE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session")
+        # Reps and sets are the session's final analysis: replace them as a whole.
+        has_final = main_con.execute(
+            f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
+        if has_final:
+            for table in ("rep", "strength_set"):
+                cols = _columns(main_con, table)
+                names = ", ".join(f'"{c}"' for c in cols)
+                main_con.execute(
+                    f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
+                    f"(SELECT athlete, session_id FROM {alias}.stream_session)")
+                n = main_con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"'
+                                     ).fetchone()[0]
+                if table == "rep":
+                    result.reps = n
+                else:
+                    result.sets = n
+        row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
+        result.status = ("recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None))
+        main_con.execute("DROP TABLE _new_batches")
+        main_con.execute("COMMIT")
+    except BaseException:
+        main_con.execute("ROLLBACK")
+        raise
 
 
 def _open_read_only(landing: str | Path) -> duckdb.DuckDBPyConnection:
@@ -556,21 +598,25 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
         if "landing_batch" not in tables:  # first layout: row tables already
             return {t: con.sql(f'SELECT * FROM "{t}" ORDER BY batch_seq').to_arrow_table()
                     for t in ("stream_batch", *BATCH_TABLES) if t in tables}
+        owner = con.execute("SELECT athlete FROM stream_session LIMIT 1").fetchall()
+        athlete = str(owner[0][0]) if owner else ""
         out: dict[str, pa.Table] = {"stream_batch": con.sql(
-            "SELECT session_id, batch_seq, frames, samples, committed_at FROM landing_batch ORDER BY batch_seq"
-        ).to_arrow_table()}
+            f"SELECT {_sql_literal(athlete)} AS athlete, session_id, batch_seq, frames, samples, committed_at "
+            "FROM landing_batch ORDER BY batch_seq").to_arrow_table()}
         rows = con.execute(f"SELECT {_BATCH_ROW_SQL} FROM landing_batch l ORDER BY l.batch_seq").fetchall()
     finally:
         con.close()
-    return out | _decode_batches(rows)
+    return out | _decode_batches(rows, athlete)
 
 
 def remove_landing_file(path: Path) -> None:
-    """Delete a landing file and its WAL (and the landing directory once empty)."""
+    """Delete a landing file and its WAL (and its athlete folder and the landing directory once empty)."""
     for p in (path, path.with_name(path.name + ".wal")):
         p.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        path.parent.rmdir()  # only if empty
+    parent = path.parent
+    for folder in (parent, parent.parent) if not parent.name.endswith(".landing") else (parent,):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty
 
 
 def promote_pending_file(db_path: str | Path, pending: str | Path) -> str | None:
@@ -648,12 +694,63 @@ def _left_by_its_writer(path: Path, on_error: Callable[[Path, Exception], None] 
         if on_error is not None:
             on_error(path, exc)
         return False, None  # unreadable: leave it for a human, never delete data
-    if owner is not None and owner.finished_at is None:
-        if owner.host != socket.gethostname():
-            return False, owner  # cannot tell whether a process on another host is alive
-        if owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks):
-            return False, owner
+    if owner is not None and _may_be_writing(owner):
+        return False, owner
     return True, owner
+
+
+def _may_be_writing(owner: LandingOwner) -> bool:
+    """True unless the owner has finished or its process is gone (on another host we cannot tell)."""
+    if owner.finished_at is not None:
+        return False
+    if owner.host != socket.gethostname():
+        return True
+    return owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks)
+
+
+def _session_athlete(path: Path) -> str | None:
+    """The athlete of the session a landing file holds (None if it has no session row)."""
+    con = _open_read_only(path)
+    try:
+        if "stream_session" not in _tables(con):
+            return None
+        row = con.execute("SELECT athlete FROM stream_session LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return None if row is None else str(row[0])
+
+
+def athlete_landing_files(db_path: str | Path, athlete: str) -> list[Path]:
+    """Every landing file (pending or named) holding ``athlete``'s data: the athlete's folder, and
+    files of the landing directory itself (left by earlier versions) whose session is theirs.
+
+    Raises :class:`LandingBusyError` if one of them is still being written by a live process (a
+    stream of that athlete is running): deleting the athlete must wait for it. An unreadable file
+    in the athlete's folder is theirs all the same.
+    """
+    top = landing_dir(db_path)
+    mine: list[Path] = []
+    for path in (*landing_files(db_path, pending=True), *landing_files(db_path, pending=False)):
+        if path.parent == top:
+            try:
+                if _session_athlete(path) != athlete:
+                    continue
+            except (LandingBusyError, duckdb.Error):
+                continue  # not readable: cannot be shown to be theirs
+        elif path.parent.name != athlete:
+            continue
+        try:
+            owner = read_owner(path)
+        except LandingBusyError:
+            raise LandingBusyError(f"a stream of athlete {athlete!r} is still being written to {path}: "
+                                   "stop it (or let it end), then delete again") from None
+        except duckdb.Error:
+            owner = None  # damaged: still theirs
+        if owner is not None and _may_be_writing(owner):
+            raise LandingBusyError(f"a stream of athlete {athlete!r} is still being written to {path} by PID "
+                                   f"{owner.pid} on {owner.host}: stop it (or let it end), then delete again")
+        mine.append(path)
+    return mine
 
 
 def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
@@ -666,10 +763,7 @@ def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
     (never deleted) and reported through ``on_error(path, exc)``. Returns the session ids merged.
     """
     merged: list[str] = []
-    directory = landing_dir(db_path)
-    if not directory.is_dir():
-        return merged
-    for path in sorted(directory.glob(f"{PENDING_PREFIX}*.duckdb")):
+    for path in landing_files(db_path, pending=True):
         gone, _ = _left_by_its_writer(path, on_error)
         if not gone:
             continue
@@ -680,9 +774,7 @@ def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
         except (duckdb.Error, ValueError, KeyError) as exc:
             if on_error is not None:
                 on_error(path, exc)
-    for path in sorted(directory.glob("*.duckdb")):
-        if path.name.startswith(PENDING_PREFIX):
-            continue
+    for path in landing_files(db_path, pending=False):
         gone, owner = _left_by_its_writer(path, on_error)
         if not gone:
             continue

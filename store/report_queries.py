@@ -114,7 +114,7 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
         SELECT s.session_id, s.started_at, s.exercise, s.load_kg, s.samples, s.lost_samples, s.reconnects,
                s.status, count(g.session_id) AS gaps,
                coalesce(sum(g.end_ns - g.start_ns), 0) / 1e9 AS gap_s
-        FROM stream_session s LEFT JOIN stream_gap g USING (session_id)
+        FROM stream_session s LEFT JOIN stream_gap g USING (athlete, session_id)
         WHERE s.athlete = ?
         GROUP BY ALL
         HAVING count(g.session_id) > 0 OR coalesce(s.lost_samples, 0) > 0 OR s.status <> 'complete'

@@ -305,6 +305,101 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE activity ADD COLUMN time_reference VARCHAR DEFAULT 'utc';  -- 'utc' | 'device_relative'
         """,
     ),
+    Migration(
+        3,
+        "stream rows owned by an athlete; tombstones of deleted athletes' files",
+        # Before this, raw stream tables were keyed by session_id alone, and a capture replayed under
+        # a second athlete got the same id: deleting one athlete deleted the other's frames. Every
+        # row now names its athlete. Rows shared by several athletes' sessions are copied to each;
+        # rows whose session row is missing (none are written that way) cannot be attributed and
+        # are dropped.
+        """
+        CREATE TABLE stream_batch_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            batch_seq    BIGINT NOT NULL,
+            frames       INTEGER NOT NULL,
+            samples      INTEGER NOT NULL,
+            committed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (athlete, session_id, batch_seq)
+        );
+        INSERT INTO stream_batch_v3
+            SELECT s.athlete, b.session_id, b.batch_seq, b.frames, b.samples, b.committed_at
+            FROM stream_batch b JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DROP TABLE stream_batch;
+        ALTER TABLE stream_batch_v3 RENAME TO stream_batch;
+
+        ALTER TABLE ble_frame ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _ble_frame_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM ble_frame x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM ble_frame;
+        INSERT INTO ble_frame BY NAME SELECT * FROM _ble_frame_v3;
+        DROP TABLE _ble_frame_v3;
+        ALTER TABLE ble_frame ALTER COLUMN athlete SET NOT NULL;
+
+        ALTER TABLE imu_sample ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _imu_sample_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM imu_sample x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM imu_sample;
+        INSERT INTO imu_sample BY NAME SELECT * FROM _imu_sample_v3;
+        DROP TABLE _imu_sample_v3;
+        ALTER TABLE imu_sample ALTER COLUMN athlete SET NOT NULL;
+
+        ALTER TABLE hr_sample ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _hr_sample_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM hr_sample x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM hr_sample;
+        INSERT INTO hr_sample BY NAME SELECT * FROM _hr_sample_v3;
+        DROP TABLE _hr_sample_v3;
+        ALTER TABLE hr_sample ALTER COLUMN athlete SET NOT NULL;
+
+        ALTER TABLE rsc_sample ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _rsc_sample_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM rsc_sample x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM rsc_sample;
+        INSERT INTO rsc_sample BY NAME SELECT * FROM _rsc_sample_v3;
+        DROP TABLE _rsc_sample_v3;
+        ALTER TABLE rsc_sample ALTER COLUMN athlete SET NOT NULL;
+
+        ALTER TABLE power_sample ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _power_sample_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM power_sample x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM power_sample;
+        INSERT INTO power_sample BY NAME SELECT * FROM _power_sample_v3;
+        DROP TABLE _power_sample_v3;
+        ALTER TABLE power_sample ALTER COLUMN athlete SET NOT NULL;
+
+        ALTER TABLE stream_gap ADD COLUMN athlete VARCHAR;
+        CREATE TEMP TABLE _stream_gap_v3 AS
+            SELECT x.* EXCLUDE (athlete), s.athlete FROM stream_gap x
+            JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
+        DELETE FROM stream_gap;
+        INSERT INTO stream_gap BY NAME SELECT * FROM _stream_gap_v3;
+        DROP TABLE _stream_gap_v3;
+        ALTER TABLE stream_gap ALTER COLUMN athlete SET NOT NULL;
+
+        -- Tombstones of `athlete delete`. deleted_file: the athlete + sha256 of each deleted file's
+        -- decompressed content, so an import or a nightly of the same folder skips it ("deleted
+        -- athlete") unless `import --undelete`. deleted_athlete: when, so a landing file written
+        -- before the deletion (a crash between the delete and the removal of the file) is discarded,
+        -- never merged back.
+        CREATE TABLE deleted_file (
+            athlete      VARCHAR NOT NULL,
+            sha256       VARCHAR NOT NULL,
+            deleted_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (athlete, sha256)
+        );
+        CREATE TABLE deleted_athlete (
+            athlete      VARCHAR NOT NULL,
+            deleted_at   TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 

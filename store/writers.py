@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,8 +47,13 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[
     con.register("_runstrong_batch", arrow)
     try:
         con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _runstrong_batch')
-    finally:
-        con.unregister("_runstrong_batch")
+    except BaseException:
+        # In a failed transaction unregister raises "transaction is aborted", which would hide the
+        # real error (a full disk, a key violation, a schema mismatch): the first error wins.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_runstrong_batch")
+        raise
+    con.unregister("_runstrong_batch")
     return arrow.num_rows
 
 

@@ -453,7 +453,7 @@ class StreamSession:
         from store.landing import landing_path
 
         self._write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstrong-landing")
-        self.landing_path = landing_path(self.db_path, landing_id)
+        self.landing_path = landing_path(self.db_path, self.athlete, landing_id)
         self._submit(self._open_writer, landing_id, self._session_row("open"))
 
     def _open_writer(self, landing_id: str, row: dict[str, Any]) -> None:  # on the writer thread
@@ -471,7 +471,7 @@ class StreamSession:
         if self._write_pool is None:
             self._start_writer(self.session_id)
         else:
-            self.landing_path = landing_path(self.db_path, self.session_id)
+            self.landing_path = landing_path(self.db_path, self.athlete, self.session_id)
             self._submit(self._promote_writer, self.session_id, self._session_row("open"))
 
     def _close_batch(self) -> None:

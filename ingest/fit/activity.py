@@ -276,6 +276,19 @@ def _set_owner(msg: MessageColumns, windows: list[_Window]) -> tuple[np.ndarray,
     return assign_to_windows(np.nan_to_num(start, nan=windows[0].start_s), windows), msg
 
 
+def _set_key(index: int, used: set[str]) -> str:
+    """A set's key within its activity: its FIT message_index (else its position among the set
+    messages). Devices and damaged files repeat indices; a repeat keeps its set, as ``<index>~<n>``
+    for its n-th repeat, so that keys stay unique and stable across re-imports of the same file."""
+    key = str(index)
+    n = 1
+    while key in used:
+        key = f"{index}~{n}"
+        n += 1
+    used.add(key)
+    return key
+
+
 def _sets(msg: MessageColumns, owner: np.ndarray, session: int, aid: str) -> list[SetRow]:
     if msg.n == 0:
         return []
@@ -289,9 +302,10 @@ def _sets(msg: MessageColumns, owner: np.ndarray, session: int, aid: str) -> lis
     cats = msg.objects("category")
     subs = msg.objects("category_subtype")
     rows: list[SetRow] = []
+    used: set[str] = set()
     for j in np.flatnonzero(owner == session):
         cands = exercises.candidates(cats[j], subs[j])
-        key = int(mindex[j]) if not np.isnan(mindex[j]) else int(j)
+        key = _set_key(int(mindex[j]) if not np.isnan(mindex[j]) else int(j), used)
         st = _name(set_types[j]) or "active"
         rows.append(
             SetRow(

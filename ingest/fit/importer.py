@@ -31,7 +31,14 @@ from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
 from ingest.progress import Progress
 from ingest.records import ActivityData, SourceFile
-from store.activities import ActivityBuffer, imported_hashes, log_import_event
+from store.activities import (
+    ActivityBuffer,
+    deleted_hashes,
+    imported_hashes,
+    lift_tombstones,
+    log_import_event,
+)
+from store.athletes import ensure_athlete
 
 log = logging.getLogger("runstrong.import")
 
@@ -229,19 +236,25 @@ def import_paths(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     show_progress: bool = True,
+    undelete: bool = False,
 ) -> ImportSummary:
-    """Import FIT files, folders and archives for ``athlete`` (see module docstring)."""
+    """Import FIT files, folders and archives for ``athlete`` (see module docstring).
+
+    Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
+    athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
+    """
     t0 = time.perf_counter()
     summary = ImportSummary()
     items = list(iter_sources(list(paths)))
     known = imported_hashes(con, athlete)
+    tombstoned = set() if undelete else deleted_hashes(con, athlete)
     seen: set[str] = set()
     todo: list[tuple[SourceItem, str]] = []
     ordered: list[tuple[SourceItem, str | None]] = []
     for item in items:
         sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
         ordered.append((item, sha))
-        if sha is not None and sha not in known and sha not in seen:
+        if sha is not None and sha not in known and sha not in tombstoned and sha not in seen:
             todo.append((item, sha))
             seen.add(sha)
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -253,14 +266,16 @@ def import_paths(
     bar = Progress(total=len(ordered), label="import", enabled=show_progress)
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
-    state: dict[str, Any] = {"buffer": ActivityBuffer(), "last_commit": time.monotonic(), "outcome": {}}
-    con.execute("BEGIN TRANSACTION")
+    writer = _ChunkWriter(con, athlete, lift_tombstones=undelete)
+    duplicates: list[tuple[FileResult, str]] = []
     try:
         for item, sha in ordered:
             if item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
             elif sha in known:
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason="duplicate"))
+            elif sha in tombstoned:
+                pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
             else:
@@ -268,28 +283,123 @@ def import_paths(
                 queued.add(sha)
                 pending.add_work(item.path, item.data, sha)
             for done in pending.drain(until_not_full=True):
-                _store(con, athlete, done, summary, state, bar, progress)
+                _store(writer, done, summary, duplicates, bar, progress)
         for done in pending.drain(until_not_full=False):
-            _store(con, athlete, done, summary, state, bar, progress)
-        state["buffer"].flush(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            _store(writer, done, summary, duplicates, bar, progress)
+        writer.commit()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         bar.close()
+    for result, sha in duplicates:  # a later copy shares the first copy's final fate
+        _follow_first(result, writer.outcome[sha])
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
+#: ``skipped`` reason of a file whose athlete was deleted (``import --undelete`` imports it again).
+DELETED_REASON = "deleted athlete"
+
+
+class _ChunkWriter:
+    """Stores decoded files in chunks, one transaction per chunk, so that one file's failure stays
+    that file's: a chunk whose transaction fails (a key violation, a value DuckDB refuses) is rolled
+    back and written again one file per transaction; the file that fails alone is reported
+    ``failed`` with DuckDB's first error, and every other file of the chunk is kept."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool) -> None:
+        self.con = con
+        self.athlete = athlete
+        self.lift_tombstones = lift_tombstones
+        self.outcome: dict[str, FileResult] = {}
+        self._files: list[tuple[SourceFile, list[ActivityData], FileResult]] = []
+        self._events: list[FileResult] = []
+        self._records = 0
+        self._last_commit = time.monotonic()
+
+    def add_file(self, source: SourceFile, activities: list[ActivityData], result: FileResult) -> None:
+        self._files.append((source, activities, result))
+        self._records += result.records
+        if result.status == "partial":
+            self._events.append(result)
+        self.outcome[source.sha256] = result
+        self._maybe_commit()
+
+    def add_event(self, result: FileResult) -> None:
+        """A failed, partial or (not duplicate) skipped file, recorded in ``import_event``."""
+        self._events.append(result)
+        self._maybe_commit()
+
+    def _maybe_commit(self) -> None:
+        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
+                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
+            self.commit()
+
+    def commit(self) -> None:
+        files, events = self._files, self._events
+        self._files, self._events, self._records = [], [], 0
+        self._last_commit = time.monotonic()
+        if not files and not events:
+            return
+        try:
+            self._transaction(files, events)
+        except duckdb.Error:
+            for source, activities, result in files:
+                try:
+                    self._transaction([(source, activities, result)], [])
+                except duckdb.Error as exc:
+                    _fail(result, f"could not be stored: {_first_line(exc)}")
+                    events = [e for e in events if e is not result] + [result]
+            self._transaction([], events)
+
+    def _transaction(self, files: list[tuple[SourceFile, list[ActivityData], FileResult]],
+                     events: list[FileResult]) -> None:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if files:
+                ensure_athlete(con, self.athlete)
+                if self.lift_tombstones:
+                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in files])
+                buffer = ActivityBuffer()
+                for source, activities, _ in files:
+                    buffer.add(self.athlete, source, activities)
+                buffer.flush(con)
+            for e in events:
+                log_import_event(con, self.athlete, e.path, e.status, e.error or e.reason, e.sha256)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _fail(result: FileResult, error: str) -> None:
+    result.status = "failed"
+    result.error = error
+    result.activity_ids = []
+    result.records = 0
+    result.sets = 0
+
+
+def _follow_first(result: FileResult, first: FileResult) -> None:
+    """The fate of a later copy (same content) of ``first`` in the same batch."""
+    if first.status in ("imported", "partial"):
+        result.status, result.reason, result.error = "skipped", "duplicate", None
+    elif first.status == "skipped":
+        result.status, result.reason, result.error = "skipped", first.reason, None
+    else:
+        result.status, result.reason, result.error = first.status, None, first.error
+
+
 def _store(
-    con: duckdb.DuckDBPyConnection,
-    athlete: str,
+    writer: _ChunkWriter,
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
-    state: dict[str, Any],
+    duplicates: list[tuple[FileResult, str]],
     bar: Progress,
     progress: Callable[[int, int], None] | None,
 ) -> None:
@@ -305,29 +415,20 @@ def _store(
                 file_type=done.file_type,
                 error=done.error,
             )
-            state["buffer"].add(athlete, source, done.activities)
-        state["outcome"][done.sha256] = result
-    elif isinstance(done, _Duplicate):
-        first = state["outcome"][done.sha256]
-        if first.status in ("imported", "partial", "skipped"):
-            result = FileResult(path=done.path, status="skipped", sha256=done.sha256,
-                                reason="duplicate" if first.status != "skipped" else first.reason)
+            writer.add_file(source, done.activities, result)
         else:
-            result = FileResult(path=done.path, status=first.status, sha256=done.sha256, error=first.error)
+            writer.outcome[done.sha256] = result
+            writer.add_event(result)
+    elif isinstance(done, _Duplicate):
+        result = FileResult(path=done.path, status="skipped", sha256=done.sha256, reason="duplicate")
+        duplicates.append((result, done.sha256))
     else:
         result = done
-    if result.status in ("failed", "partial") or (result.status == "skipped" and result.reason != "duplicate"):
-        log_import_event(con, athlete, result.path, result.status, result.error or result.reason, result.sha256)
+        # a deleted athlete's file leaves no trace, not even an event
+        if result.status == "failed" or (result.status == "skipped" and result.reason not in ("duplicate",
+                                                                                               DELETED_REASON)):
+            writer.add_event(result)
     summary.files.append(result)
     bar.update(len(summary.files))
     if progress is not None:
         progress(len(summary.files), bar.total)
-    now = time.monotonic()
-    buf: ActivityBuffer = state["buffer"]
-    if buf.files and (
-        buf.files >= COMMIT_FILES or buf.record_count >= COMMIT_RECORDS or now - state["last_commit"] >= COMMIT_SECONDS
-    ):
-        buf.flush(con)
-        con.execute("COMMIT")
-        con.execute("BEGIN TRANSACTION")
-        state["last_commit"] = now

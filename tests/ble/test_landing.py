@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from store.connection import StoreError, open_store
+from store.connection import open_store
 from store.landing import (
     LandingBusyError,
     LandingWriter,
@@ -73,7 +73,7 @@ def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
     exact values written; the session tables are the main schema's."""
     db = tmp_path / "main.duckdb"
     write_session(db, range(5), finish=False)
-    path = landing_path(db, "0123456789abcdef")
+    path = landing_path(db, "ann", "0123456789abcdef")
     lf = duckdb.connect(str(path), read_only=True)
     main = open_store(db)
     try:
@@ -105,20 +105,27 @@ def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
-    """A landing file of the first layout (row tables with batch_seq; left by a crash of an earlier
-    version) is merged as before, and a new writer refuses to append to it."""
-    from store.landing import _main_ddl
+    """A landing file of the first layout (row tables with batch_seq and no athlete column, directly
+    in the landing directory; left by a crash of an earlier version) is merged under the athlete its
+    session row names."""
+    from store.schema import MIGRATIONS, migrate
 
+    old = duckdb.connect(":memory:")  # the schema those versions had: migrations 1-2
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("store.schema.MIGRATIONS", MIGRATIONS[:2])
+        migrate(old)
+    ddl = {t: old.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [t]).fetchone()[0]
+           for t in ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap",
+                     "stream_session", "stream_batch", "rep", "strength_set")}
+    old.close()
     db = tmp_path / "main.duckdb"
-    path = landing_path(db, "0123456789abcdef")
+    path = landing_dir(db) / "0123456789abcdef.duckdb"
     path.parent.mkdir(parents=True)
     lf = duckdb.connect(str(path))
-    ddl = _main_ddl()
-    for table in ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap"):
-        lf.execute(ddl[table])
-        lf.execute(f"ALTER TABLE {table} ADD COLUMN batch_seq BIGINT")
-    for table in ("stream_session", "stream_batch", "rep", "strength_set"):
-        lf.execute(ddl[table])
+    for table, sql in ddl.items():
+        lf.execute(sql)
+        if table not in ("stream_session", "stream_batch", "rep", "strength_set"):
+            lf.execute(f"ALTER TABLE {table} ADD COLUMN batch_seq BIGINT")
     lf.execute("CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, pid_start_ticks BIGINT, "
                "session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ)")
     row = session_row()
@@ -132,13 +139,14 @@ def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
                        [row["session_id"], 2 * b + k, 1.5, b])
     lf.execute("INSERT INTO landing_owner VALUES (1, 'h', NULL, ?, now(), NULL)", [row["session_id"]])
     lf.close()
-    with pytest.raises(StoreError, match="first landing layout"):
-        LandingWriter(db, "0123456789abcdef", session_row())
     con = open_store(db)
     try:
         res = merge_landing(con, path, recovered=True)
         assert (res.batches_merged, res.frames, res.samples, res.status) == (3, 6, 6, "recovered")
         assert counts(con)["imu_sample"] == 6 and counts(con)["stream_batch"] == 3
+        assert con.execute("SELECT DISTINCT athlete FROM imu_sample UNION SELECT DISTINCT athlete FROM stream_batch "
+                           "UNION SELECT DISTINCT athlete FROM ble_frame").fetchall() == [("ann",)]
+        assert con.execute("SELECT status FROM stream_session").fetchall() == [("recovered",)]
     finally:
         con.close()
     assert not path.exists()
@@ -149,21 +157,21 @@ def test_merge_copies_everything_once_and_removes_the_file(tmp_path: Path) -> No
     w = write_session(db, range(10))
     assert len(w.commit_seconds) == 10
     con = open_store(db)
-    res = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    res = merge_landing(con, landing_path(db, "ann", "0123456789abcdef"))
     assert (res.batches_merged, res.frames, res.samples, res.reps, res.sets) == (10, 250, 250, 2, 1)
-    assert res.removed and not landing_path(db, "0123456789abcdef").exists()
+    assert res.removed and not landing_path(db, "ann", "0123456789abcdef").exists()
     assert counts(con) == {"stream_session": 1, "stream_batch": 10, "ble_frame": 250, "imu_sample": 250,
                            "stream_gap": 1, "rep": 2, "strength_set": 1}
     assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
     assert con.execute("SELECT set_id, source FROM strength_set").fetchone() == ("0123456789abcdef:1", "sensor")
     # The same session again (a replay): nothing is stored twice.
     write_session(db, range(10))
-    res2 = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    res2 = merge_landing(con, landing_path(db, "ann", "0123456789abcdef"))
     assert (res2.batches_merged, res2.batches_skipped, res2.frames) == (0, 10, 0)
     assert counts(con)["ble_frame"] == 250 and counts(con)["rep"] == 2
     # A longer landing of the same session adds only the new batches.
     write_session(db, range(14), reps=3)
-    res3 = merge_landing(con, landing_path(db, "0123456789abcdef"))
+    res3 = merge_landing(con, landing_path(db, "ann", "0123456789abcdef"))
     assert (res3.batches_merged, res3.frames) == (4, 100)
     assert counts(con)["ble_frame"] == 350 and counts(con)["rep"] == 3
     assert con.execute("SELECT count(*) FROM (SELECT DISTINCT seq FROM ble_frame)").fetchone()[0] == 350
@@ -179,7 +187,7 @@ def test_reopened_landing_file_skips_committed_batches(tmp_path: Path) -> None:
     frames, samples = batch(5)
     assert w.write_batch(5, frames, samples) is True
     w.close()
-    seqs = read_landing(landing_path(db, "0123456789abcdef"))["ble_frame"]["seq"].to_pylist()
+    seqs = read_landing(landing_path(db, "ann", "0123456789abcdef"))["ble_frame"]["seq"].to_pylist()
     assert len(seqs) == len(set(seqs)) == 150
 
 
@@ -212,7 +220,7 @@ def test_merge_pending_skips_live_and_merges_finished_or_dead(tmp_path: Path) ->
     dead.wait()
     try:
         for sid, pid in (("bbbbbbbbbbbbbbbb", dead.pid), ("cccccccccccccccc", sleeper.pid)):
-            c = duckdb.connect(str(landing_path(db, sid)))
+            c = duckdb.connect(str(landing_path(db, "ann", sid)))
             c.execute("UPDATE landing_owner SET pid = ?, pid_start_ticks = NULL", [pid])
             c.close()
         con = open_store(db)
@@ -223,10 +231,10 @@ def test_merge_pending_skips_live_and_merges_finished_or_dead(tmp_path: Path) ->
         assert elapsed < 5
         status = dict(con.execute("SELECT session_id, status FROM stream_session").fetchall())
         assert status == {"aaaaaaaaaaaaaaaa": "complete", "bbbbbbbbbbbbbbbb": "recovered"}
-        left = sorted(p.name for p in landing_dir(db).glob("*.duckdb"))
+        left = sorted(p.name for p in landing_dir(db).rglob("*.duckdb"))
         assert left == ["cccccccccccccccc.duckdb", "dddddddddddddddd.duckdb"]
         with pytest.raises(LandingBusyError):
-            read_owner(landing_path(db, "dddddddddddddddd"))
+            read_owner(landing_path(db, "ann", "dddddddddddddddd"))
         con.close()
     finally:
         sleeper.kill()
@@ -265,7 +273,7 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
         printed = kill_9_when(["-c", _STREAMER, str(db), str(ROOT)], lambda line, target=target: int(line) >= target,
                               delay_s=rng.uniform(0, 0.03))
         reported = int(printed[-1])  # the last batch the writer reported committed
-        got = read_landing(landing_path(db, "feedfacefeedface"))
+        got = read_landing(landing_path(db, "ann", "feedfacefeedface"))
         ledger = dict(zip(got["stream_batch"]["batch_seq"].to_pylist(), got["stream_batch"]["frames"].to_pylist(),
                           strict=True))
         # Every batch the writer reported committed is there; at most one more (committed, not yet printed).
@@ -279,13 +287,13 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == sum(ledger.values())
         assert con.execute("SELECT status FROM stream_session").fetchone() == ("recovered",)
         con.close()
-        assert not landing_path(db, "feedfacefeedface").exists()
+        assert not landing_path(db, "ann", "feedfacefeedface").exists()
 
 
 def test_merge_pending_leaves_an_unreadable_file_and_reports_it(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
-    landing_dir(db).mkdir(parents=True)
-    junk = landing_path(db, "eeeeeeeeeeeeeeee")
+    junk = landing_path(db, "ann", "eeeeeeeeeeeeeeee")
+    junk.parent.mkdir(parents=True)
     junk.write_bytes(b"not a database" * 100)
     write_session(db, range(2), sid="aaaaaaaaaaaaaaaa")
     errors: list[tuple[Path, Exception]] = []
@@ -301,10 +309,10 @@ def test_partial_landing_never_downgrades_a_complete_session(tmp_path: Path) -> 
     db = tmp_path / "main.duckdb"
     write_session(db, range(6))
     con = open_store(db)
-    merge_landing(con, landing_path(db, "0123456789abcdef"))
+    merge_landing(con, landing_path(db, "ann", "0123456789abcdef"))
     # A replay of the same session cut off after 3 batches, left behind by a dead process.
     write_session(db, range(3), finish=False)
-    res = merge_landing(con, landing_path(db, "0123456789abcdef"), recovered=True)
+    res = merge_landing(con, landing_path(db, "ann", "0123456789abcdef"), recovered=True)
     assert res.batches_merged == 0
     assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
     assert counts(con)["rep"] == 2 and counts(con)["ble_frame"] == 150
@@ -319,12 +327,12 @@ def test_promote_moves_a_pending_file_under_its_real_id(tmp_path: Path) -> None:
         w.write_batch(b, *batch(b))
     pending_file = w.path
     w = w.promote("0123456789abcdef", session_row())
-    assert not pending_file.exists() and w.path == landing_path(db, "0123456789abcdef")
+    assert not pending_file.exists() and w.path == landing_path(db, "ann", "0123456789abcdef")
     assert len(w.commit_seconds) == 3 and w.committed == {0, 1, 2}
     frames, samples = batch(3)
     assert w.write_batch(3, frames, samples) is True
     w.close()
-    got = read_landing(landing_path(db, "0123456789abcdef"))
+    got = read_landing(landing_path(db, "ann", "0123456789abcdef"))
     assert got["stream_batch"]["batch_seq"].to_pylist() == [0, 1, 2, 3]
     assert set(got["stream_batch"]["session_id"].to_pylist()) == {"0123456789abcdef"}
     assert got["ble_frame"]["seq"].to_pylist() == list(range(100))
@@ -345,8 +353,8 @@ def test_promote_into_an_existing_landing_file_copies_only_missing_batches(tmp_p
         w.write_batch(b, *batch(b))
     w = w.promote("0123456789abcdef", session_row())
     w.close()
-    got = read_landing(landing_path(db, "0123456789abcdef"))
+    got = read_landing(landing_path(db, "ann", "0123456789abcdef"))
     assert got["stream_batch"]["batch_seq"].to_pylist() == [0, 1, 2, 3]
     seqs = got["ble_frame"]["seq"].to_pylist()
     assert len(seqs) == len(set(seqs)) == 100
-    assert not list(landing_dir(db).glob("pending-*"))
+    assert not list(landing_dir(db).rglob("pending-*"))

@@ -132,7 +132,7 @@ def test_locked_database_raises_only_when_asked_and_keeps_the_landing_file(recor
             replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0, wait_s=0.2,
                            raise_if_locked=True)
         assert err.value.holder_pid == holder.pid
-        assert [p.name for p in landing_dir(db).glob("*.duckdb")] == [f"{live['session_id']}.duckdb"]
+        assert [p.name for p in landing_dir(db).rglob("*.duckdb")] == [f"{live['session_id']}.duckdb"]
     con = open_store(db)
     try:
         assert merge_pending(con, db) == [live["session_id"]]

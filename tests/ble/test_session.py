@@ -157,7 +157,7 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
         assert con.execute("SELECT count(*) FROM imu_sample").fetchone()[0] == len(items)
     finally:
         con.close()
-    assert not list(landing_dir(db).glob("*.duckdb"))
+    assert not list(landing_dir(db).rglob("*.duckdb"))
 
 
 class FakeDetector:
@@ -237,7 +237,7 @@ def test_short_session_named_at_close_and_time_must_not_go_back(tmp_path: Path) 
     with pytest.raises(ValueError, match="backwards"):
         session.on_notification(items[0][0], NOTIFY_UUID, items[0][2])
     assert session.session_id is None  # fewer than 64 payloads: not named yet, batches go to the pending file
-    assert session.landing_path == landing_dir(db) / f"{pending_id_for(ADDRESS, STARTED)}.duckdb"
+    assert session.landing_path == landing_dir(db) / session.athlete / f"{pending_id_for(ADDRESS, STARTED)}.duckdb"
     out = session.close()
     assert out["session_id"] == session_id_for(ADDRESS, STARTED, [d for _, _, d in items])
     assert out["stream"]["notifications"] == 10
@@ -470,7 +470,7 @@ def test_kill_9_before_the_session_id_is_known_keeps_every_committed_batch(tmp_p
         db.parent.mkdir()
         printed = kill_9_when(["-c", _HR_STREAMER, str(db), str(root)], lambda line, target=target: int(line) >= target)
         reported = int(printed[-1])  # the last batch it reported committed
-        pending = list(landing_dir(db).glob("pending-*.duckdb"))
+        pending = list(landing_dir(db).rglob("pending-*.duckdb"))
         assert len(pending) == 1
         con = open_store(db)
         merged = merge_pending(con, db)

@@ -118,7 +118,8 @@ def make_strength_fit(
     back from ``start``, each set starting at the next whole second after the previous one ends),
     ``category`` (list of ints or exercise_category names, e.g. ``['squat']``) and
     ``category_subtype`` (list of ints or names within the category, e.g.
-    ``['barbell_back_squat']``). A key that is absent or None is left invalid in the file.
+    ``['barbell_back_squat']``), ``message_index`` (default: the set's position). A key that is
+    None is left invalid in the file.
     """
     start = _utc(start)
     b = FitFileBuilder(auto_define=True, min_string_size=0)
@@ -149,7 +150,9 @@ def make_strength_fit(
             m.category_subtype = [
                 _subtype_value(cat_list[k] if k < len(cat_list) else None, v) for k, v in enumerate(subs)
             ]
-        m.message_index = i
+        index = s.get("message_index", i)  # a test may repeat or omit it (None), as damaged files do
+        if index is not None:
+            m.message_index = int(index)
         set_msgs.append(m)
         # FIT date_time is whole seconds: the next set starts at the next whole second
         t = st + dt.timedelta(seconds=math.ceil(float(dur or 0.0)))

@@ -267,3 +267,57 @@ def test_device_relative_clock_is_flagged_and_excluded(corpus_db):
     normal = next(f for f in summary.files if f.path.endswith("activity-small-fenix2-run.fit"))
     act = next(a for a in readers.activities(con, "default") if a["activity_id"] == normal.activity_ids[0])
     assert act["time_reference"] == "utc" and act["excluded_reason"] is None
+
+
+def test_repeated_or_missing_set_indices_keep_every_set(tmp_path):
+    """Two `set` messages with one message_index (or none, where the fallback row number collides
+    with another set's index) used to violate the strength_set key and roll back the whole batch,
+    every night. Every set is kept, under a key that is unique and stable across re-imports."""
+    start = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
+    squat = {"repetitions": 5, "weight": 100.0, "duration": 20, "category": ["squat"],
+             "category_subtype": ["barbell_back_squat"]}
+    (tmp_path / "a_repeated.fit").write_bytes(make_strength_fit(
+        [{**squat, "message_index": 0}, {**squat, "message_index": 0}, {**squat, "message_index": 1}], start))
+    (tmp_path / "b_missing.fit").write_bytes(make_strength_fit(
+        [{**squat, "message_index": None}, {**squat, "message_index": 0}, {**squat, "message_index": None}],
+        start + dt.timedelta(days=1)))
+    (tmp_path / "c_run.fit").write_bytes((SAMPLE / "runs/garmin-fenix-5-run.fit").read_bytes())
+    con = open_store(tmp_path / "x.duckdb")
+    s = import_paths(con, [tmp_path], athlete="default", show_progress=False)
+    assert [(f.status, f.sets) for f in s.files] == [("imported", 3), ("imported", 3), ("imported", 0)]
+    ids = [x["set_id"] for x in readers.sets(con, "default")]
+    assert len(ids) == len(set(ids)) == 6
+    assert sorted(i.split(":")[1] for i in ids) == ["0", "0", "0~1", "0~1", "1", "2"]
+    again = import_paths(con, [tmp_path], athlete="default", show_progress=False)
+    assert {f.status for f in again.files} == {"skipped"}
+    assert [x["set_id"] for x in readers.sets(con, "default")] == ids
+
+
+def test_a_file_the_store_refuses_fails_alone(tmp_path, monkeypatch):
+    """One file whose rows the database refuses (here a repetition count beyond INTEGER) is reported
+    `failed` with DuckDB's own first error; the other files of its chunk are stored, the import_event
+    row is written, and --json still has every file."""
+    import ingest.fit.importer as importer
+
+    start = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
+    for k in range(3):
+        (tmp_path / f"s{k}.fit").write_bytes(make_strength_fit(
+            [{"repetitions": 5, "weight": 100.0 + k, "duration": 20, "category": ["squat"]}],
+            start + dt.timedelta(days=k)))
+    real = importer.build_activities
+
+    def poisoned(fit, sha256):
+        acts = real(fit, sha256)
+        if fit.decoder and acts[0].sets and acts[0].sets[0].load_kg == 101.0:
+            acts[0].sets[0].reps = 2**40
+        return acts
+
+    monkeypatch.setattr(importer, "build_activities", poisoned)
+    con = open_store(tmp_path / "x.duckdb")
+    s = import_paths(con, [tmp_path], athlete="default", workers=1, show_progress=False)
+    assert [f.status for f in s.files] == ["imported", "failed", "imported"]
+    assert s.files[1].error.startswith("could not be stored: Conversion Error")
+    assert "aborted" not in s.files[1].error
+    assert con.execute("SELECT count(*) FROM strength_set").fetchone()[0] == 2
+    assert con.execute("SELECT status, path FROM import_event").fetchall() == [("failed", str(tmp_path / "s1.fit"))]
+    assert con.execute("SELECT count(*) FROM source_file").fetchone()[0] == 2

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import pytest
 
-from store.export import export_parquet
+from store.export import ExportError, export_parquet
 from tests.report.report_testdata import UTC, run_activity, strength_activity, write
 
 
@@ -82,9 +85,10 @@ def test_stream_tables_take_their_sessions_athlete_and_month(make_store, tmp_pat
     insert_rows(con, "stream_session", [{"athlete": "carol", "session_id": "s1", "sensor": "witmotion",
                                          "started_at": dt.datetime(2025, 6, 30, 23, 59, tzinfo=UTC),
                                          "anchor_t_ns": 0, "status": "complete"}])
-    insert_rows(con, "imu_sample", [{"session_id": "s1", "t_ns": 1_751_327_999_000_000_000 + i * 5_000_000,
+    insert_rows(con, "imu_sample", [{"athlete": "carol", "session_id": "s1",
+                                     "t_ns": 1_751_327_999_000_000_000 + i * 5_000_000,
                                      "az_mps2": 9.81} for i in range(400)])  # crosses into July: same partition
-    insert_rows(con, "stream_gap", [{"session_id": "s1", "start_ns": 1, "end_ns": 2}])
+    insert_rows(con, "stream_gap", [{"athlete": "carol", "session_id": "s1", "start_ns": 1, "end_ns": 2}])
     summary = export_parquet(con, tmp_path / "pq")
     for table, rows in (("imu_sample", 400), ("stream_gap", 1), ("stream_session", 1)):
         files = list((tmp_path / "pq" / table).rglob("*.parquet"))
@@ -92,3 +96,95 @@ def test_stream_tables_take_their_sessions_athlete_and_month(make_store, tmp_pat
             "athlete=carol/year=2025/month=6"], table
         assert summary["tables"][table]["rows"] == rows
         assert pq.read_table(files[0]).num_rows == rows
+
+
+def _snapshot(out) -> dict[str, int]:
+    """Rows per table of the export a reader sees at ``out`` (resolved once, as readers should)."""
+    root = os.path.realpath(out)
+    got = {}
+    for table in sorted(os.listdir(root)):
+        got[table] = sum(pq.read_table(f).num_rows for f in Path(root, table).rglob("*.parquet"))
+    return got
+
+
+def test_a_failing_export_leaves_the_previous_one_whole(make_store, tmp_path, monkeypatch):
+    import store.export as export
+
+    con, _ = make_store()
+    _fill(con)
+    out = tmp_path / "pq"
+    export_parquet(con, out)
+    before = _snapshot(out)
+    con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    real, calls = export._export_table, []
+
+    def failing(con_, table, gen):
+        calls.append(table)
+        if len(calls) == 5:  # part-way: some tables of the new export are written
+            raise export.ExportError("disk full (simulated)")
+        return real(con_, table, gen)
+
+    monkeypatch.setattr(export, "_export_table", failing)
+    with pytest.raises(export.ExportError, match="simulated"):
+        export_parquet(con, out)
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pq.")] == [os.readlink(out)]
+
+
+def test_a_plain_folder_or_a_file_is_never_clobbered(make_store, tmp_path):
+    con, _ = make_store()
+    _fill(con)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "thesis.docx").write_text("mine")
+    with pytest.raises(ExportError, match="thesis.docx"):
+        export_parquet(con, notes)
+    assert (notes / "thesis.docx").read_text() == "mine"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ExportError, match="is a file"):
+        export_parquet(con, tmp_path / "afile")
+
+
+_EXPORT_CHILD = """
+import sys, time
+import store.export as export
+from store.connection import open_store
+real = export._export_table
+def slow(con, table, gen):
+    r = real(con, table, gen)
+    print("wrote", table, flush=True)
+    return r
+export._export_table = slow
+con = open_store(sys.argv[1])
+export.export_parquet(con, sys.argv[2])
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("kill_after", ["activity", "record", "done"])
+def test_kill_9_during_a_reexport_shows_the_old_or_the_new_export(make_store, tmp_path, kill_after):
+    from tests.kill9 import kill_9_when
+
+    con, db = make_store()
+    _fill(con)
+    out = tmp_path / "pq"
+    export_parquet(con, out)
+    old = _snapshot(out)
+    con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    con.close()
+    lines = kill_9_when(["-c", _EXPORT_CHILD, str(db), str(out)],
+                        lambda line: line == f"wrote {kill_after}" or line == kill_after)
+    got = _snapshot(out)
+    new_record_rows = old["record"] // 2
+    if "done" in lines:
+        assert got["record"] == new_record_rows
+    else:
+        assert got == old
+    # the next export completes and clears the killed writer's half-written generation
+    con = duckdb.connect(str(db))
+    try:
+        export_parquet(con, out)
+    finally:
+        con.close()
+    assert _snapshot(out)["record"] == new_record_rows
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith(".pq.")]) <= 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -233,7 +234,7 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
                          "mean_velocity_mps": v, "peak_rfd_n_per_s": 3000.0 + 100 * i})
     insert_rows(con, "stream_session", sessions)
     insert_rows(con, "rep", reps)
-    insert_rows(con, "stream_gap", [{"session_id": "sess1", "start_ns": 10**9, "end_ns": 3 * 10**9}])
+    insert_rows(con, "stream_gap", [{"athlete": "lifter", "session_id": "sess1", "start_ns": 10**9, "end_ns": 3 * 10**9}])
     res = build_report(con, tmp_path / "o")
     import json
 
@@ -391,3 +392,40 @@ def test_strength_charts_start_shortly_before_the_first_session(make_store, tmp_
     assert f"n = 13 weeks from {first_shown}" in page[page.index('id="strength"'):page.index('id="load-velocity"')]
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     assert doc["athletes"][0]["summary"]["n_weeks"] == 30  # the analysis keeps every week
+
+
+def test_report_folder_is_swapped_whole_and_never_writes_through_a_link(make_store, tmp_path):
+    """Hardening items 3 and 8: a rebuild replaces the whole folder at once (pages, index and
+    report.json of one build, never mixed); a link planted where the report writes is never
+    followed; a folder that is not a report is refused, not overwritten."""
+    from store.snapshot_dir import OutputDirError
+    from tests.report.report_testdata import build_history
+
+    con, _ = make_store()
+    build_history(con, "alice", weeks=3, hostile=False)
+    out = tmp_path / "site"
+    build_report(con, out)
+    first = json.loads((out / "report.json").read_text())["generated_at"]
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep me")
+    current = Path(os.path.realpath(out))
+    (current / "report.json.tmp").symlink_to(secret)  # planted inside the live report
+    build_report(con, out)
+    assert secret.read_text() == "keep me"
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["generated_at"] != first and not (out / "report.json").is_symlink()
+    from report.pages import _when
+
+    for a in doc["athletes"]:
+        assert f"Generated {_when(doc['generated_at'])}" in (out / a["page"]).read_text()  # the same build's
+
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "report.json.tmp").symlink_to(secret)  # an earlier version's folder with a planted link
+    with pytest.raises(OutputDirError, match="report.json.tmp"):
+        build_report(con, legacy)
+    (legacy / "report.json.tmp").unlink()
+    (legacy / "index.html").write_text("an old report")
+    build_report(con, legacy)
+    assert legacy.is_symlink() and "an old report" not in (legacy / "index.html").read_text()
+    assert secret.read_text() == "keep me"

@@ -86,9 +86,17 @@ def test_athlete_profile_validation_and_delete(tmp_path):
     assert deleted["record"] == 21 and deleted["source_file"] == 1 and deleted["athlete"] == 1
     assert con.execute("SELECT count(*) FROM record WHERE athlete = 'jane'").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM record WHERE athlete = 'bob'").fetchone()[0] == 21
-    # the ledger went too: the same file imports again for jane
+    # the ledger went too, but a tombstone stays: the same file does not bring jane back ...
     s = import_paths(con, [SAMPLE / "runs/garmin-fenix-5-run.fit"], athlete="jane", show_progress=False)
+    assert (s.files[0].status, s.files[0].reason) == ("skipped", "deleted athlete")
+    assert [p.athlete for p in athletes.list_athletes(con)] == ["bob"]
+    assert con.execute("SELECT count(*) FROM import_event WHERE athlete = 'jane'").fetchone()[0] == 0
+    # ... unless asked to: `import --undelete`
+    s = import_paths(con, [SAMPLE / "runs/garmin-fenix-5-run.fit"], athlete="jane", show_progress=False,
+                     undelete=True)
     assert s.files[0].status == "imported"
+    assert con.execute("SELECT count(*) FROM record WHERE athlete = 'jane'").fetchone()[0] == 21
+    assert con.execute("SELECT count(*) FROM deleted_file WHERE athlete = 'jane'").fetchone()[0] == 0
 
 
 def test_corrections_survive_reimport(tmp_path):
