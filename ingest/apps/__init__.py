@@ -11,10 +11,13 @@ The interface a wiring step (``import``, the store, the report) calls::
         for x in s.sets: ...                # AppSet: exercise (project name or None), set_role...
 
 ``AppExportError`` (a ``ValueError``) refuses a whole file with ``.reason``.
+``ledger_rows(exp)`` gives the sessions and sets as the input rows of
+``analysis.ledger.build_ledger`` (plain dicts: ingest does not import analysis).
 """
 
 from ingest.apps.detect import Detected, detect
 from ingest.apps.exercises import ExerciseMatch, map_exercise
+from ingest.apps.ledger_rows import ledger_rows
 from ingest.apps.model import (
     AppExport,
     AppExportError,
@@ -35,6 +38,7 @@ __all__ = [
     "ExerciseMatch",
     "RowNote",
     "detect",
+    "ledger_rows",
     "map_exercise",
     "parse_export",
 ]
