@@ -31,12 +31,21 @@ class Row:
     fields: list[str]
 
 
-def iter_rows(text: str, delimiter: str) -> Iterator[Row]:
-    """CSV records after the header, each with the physical line it starts on; blank lines skipped."""
+def read_rows(text: str, delimiter: str) -> tuple[list[Row], RowNote | None]:
+    """CSV records after the header, each with the physical line it starts on (blank lines
+    skipped), and a note when the CSV itself became unreadable (the rows before it are kept)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[Row] = []
     prev = 0
     first = True
-    for rec in reader:
+    it: Iterator[list[str]] = iter(reader)
+    while True:
+        try:
+            rec = next(it)
+        except StopIteration:
+            return rows, None
+        except csv.Error as e:
+            return rows, RowNote(prev + 1, f"CSV unreadable from here on ({e}); the rest of the file is lost", "")
         start = prev + 1
         prev = reader.line_num
         if first:
@@ -44,7 +53,7 @@ def iter_rows(text: str, delimiter: str) -> Iterator[Row]:
             continue
         if not rec or all(not f.strip() for f in rec):
             continue
-        yield Row(start, rec)
+        rows.append(Row(start, rec))
 
 
 def row_text(row: Row, delimiter: str) -> str:

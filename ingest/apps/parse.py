@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ingest.apps._common import ParsedRow, assemble, iter_rows
+from ingest.apps._common import ParsedRow, assemble, read_rows
 from ingest.apps.dates import decide_date_rule, zone
 from ingest.apps.detect import decode, detect
 from ingest.apps.hevy import HevyColumns, hevy_row
@@ -58,7 +58,7 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
     if det is None:
         raise AppExportError("not a Strong or Hevy CSV export (header not recognised)")
     text, enc = decode(data)
-    rows = list(iter_rows(text, det.delimiter))
+    rows, csv_error = read_rows(text, det.delimiter)
     cols: StrongColumns | HevyColumns
     if det.app == "strong":
         cols = StrongColumns(det.header, weight_unit, distance_unit)
@@ -82,6 +82,8 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
             skipped.append(res[1])
         else:
             bad.append(res)
+    if csv_error is not None:
+        bad.append(csv_error)
     if bad and not parsed:
         raise AppExportError(f"no readable row: {len(bad)} rows refused, first at line {bad[0].line}: {bad[0].reason}")
     sessions = assemble(det.app, parsed, tz, zi)

@@ -280,3 +280,26 @@ def test_bad_arguments() -> None:
         parse_export(_load("hevy_kg.csv"), tz="Nowhere/Land")
     with pytest.raises(TypeError):
         parse_export("text", tz="UTC")  # type: ignore[arg-type]
+
+
+def test_an_unreadable_tail_keeps_the_rows_before_it() -> None:
+    head = _load("strong_classic_kg.csv").split(b"\n")
+    data = b"\n".join([*head[:4], b'2026-08-07 08:27:00,"Lower A",1h 5m,"Squat (Barbell)",3,100.0,5,0,0,"' +
+                       b"x" * 200_000 + b'",,', *head[4:]])
+    e = parse_export(data, tz="UTC")
+    assert e.status == "partial"
+    assert [s.set_order_as_written for s in e.sessions[0].sets] == ["W", "1", "2"]
+    (note,) = e.bad_rows
+    assert note.line == 5 and "unreadable" in note.reason and "field larger" in note.reason
+
+
+def test_utf16_tab_and_cp1252_files() -> None:
+    text = _load("hevy_kg.csv").decode("utf-8")
+    e16 = parse_export(text.encode("utf-16"), tz="Europe/Oslo")  # with its BOM
+    assert e16.encoding == "utf-16" and e16.sets == 9
+    tab = parse_export(text.replace(",", "\t").encode(), tz="Europe/Oslo")
+    # the date "7 Aug 2026, 08:27" holds a comma: as a tab file it stays one field
+    assert tab.delimiter == "\t" and tab.sets == 9
+    latin = _load("strong_android_semicolon.csv")[3:].decode("utf-8").encode("cp1252")
+    e = parse_export(latin, tz="Europe/Oslo")
+    assert e.encoding == "cp1252" and e.sessions[0].title == "Morgenøkt"
