@@ -215,7 +215,8 @@ class AppExport:
         Rows skipped on purpose (rest timer, empty placeholder sets); not errors.
     date_rule : DateRule
     weight_unit : str
-        ``kg``, ``lb``, or ``per-row`` (Strong's ``Weight Unit`` column).
+        ``kg`` or ``lb``; with Strong's per-row ``Weight Unit`` column, the one unit the rows
+        used, ``mixed`` when they used both, ``none`` when no row had a weight.
     weight_unit_source : str
         ``header`` (Hevy's ``weight_kg``/``weight_lbs``, Strong's ``Weight (kg)``),
         ``column`` (per-row ``Weight Unit``) or ``caller`` (the file does not say; the
