@@ -328,60 +328,92 @@ MIGRATIONS: tuple[Migration, ...] = (
             FROM stream_batch b JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
         DROP TABLE stream_batch;
         ALTER TABLE stream_batch_v3 RENAME TO stream_batch;
-
-        ALTER TABLE ble_frame ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _ble_frame_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM ble_frame x
+        -- Each raw table is rebuilt with the athlete (a DuckDB 1.4 transaction cannot alter a table
+        -- and then rewrite its rows).
+        CREATE TABLE ble_frame_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            seq          BIGINT NOT NULL,
+            t_ns         BIGINT NOT NULL,
+            char         VARCHAR NOT NULL,
+            payload      BLOB NOT NULL
+        );
+        INSERT INTO ble_frame_v3 BY NAME
+            SELECT s.athlete, x.* FROM ble_frame x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM ble_frame;
-        INSERT INTO ble_frame BY NAME SELECT * FROM _ble_frame_v3;
-        DROP TABLE _ble_frame_v3;
-        ALTER TABLE ble_frame ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE ble_frame;
+        ALTER TABLE ble_frame_v3 RENAME TO ble_frame;
 
-        ALTER TABLE imu_sample ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _imu_sample_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM imu_sample x
+        CREATE TABLE imu_sample_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            t_ns         BIGINT NOT NULL,
+            ax_mps2 DOUBLE, ay_mps2 DOUBLE, az_mps2 DOUBLE,
+            gx_radps DOUBLE, gy_radps DOUBLE, gz_radps DOUBLE,
+            roll_rad DOUBLE, pitch_rad DOUBLE, yaw_rad DOUBLE
+        );
+        INSERT INTO imu_sample_v3 BY NAME
+            SELECT s.athlete, x.* FROM imu_sample x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM imu_sample;
-        INSERT INTO imu_sample BY NAME SELECT * FROM _imu_sample_v3;
-        DROP TABLE _imu_sample_v3;
-        ALTER TABLE imu_sample ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE imu_sample;
+        ALTER TABLE imu_sample_v3 RENAME TO imu_sample;
 
-        ALTER TABLE hr_sample ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _hr_sample_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM hr_sample x
+        CREATE TABLE hr_sample_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            t_ns             BIGINT NOT NULL,
+            heart_rate_bpm   DOUBLE,
+            rr_s             DOUBLE[],
+            energy_kj        DOUBLE,
+            contact          VARCHAR
+        );
+        INSERT INTO hr_sample_v3 BY NAME
+            SELECT s.athlete, x.* FROM hr_sample x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM hr_sample;
-        INSERT INTO hr_sample BY NAME SELECT * FROM _hr_sample_v3;
-        DROP TABLE _hr_sample_v3;
-        ALTER TABLE hr_sample ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE hr_sample;
+        ALTER TABLE hr_sample_v3 RENAME TO hr_sample;
 
-        ALTER TABLE rsc_sample ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _rsc_sample_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM rsc_sample x
+        CREATE TABLE rsc_sample_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            t_ns             BIGINT NOT NULL,
+            speed_mps        DOUBLE,
+            cadence_spm      DOUBLE,
+            stride_length_m  DOUBLE,
+            distance_m       DOUBLE,
+            running          BOOLEAN
+        );
+        INSERT INTO rsc_sample_v3 BY NAME
+            SELECT s.athlete, x.* FROM rsc_sample x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM rsc_sample;
-        INSERT INTO rsc_sample BY NAME SELECT * FROM _rsc_sample_v3;
-        DROP TABLE _rsc_sample_v3;
-        ALTER TABLE rsc_sample ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE rsc_sample;
+        ALTER TABLE rsc_sample_v3 RENAME TO rsc_sample;
 
-        ALTER TABLE power_sample ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _power_sample_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM power_sample x
+        CREATE TABLE power_sample_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            t_ns             BIGINT NOT NULL,
+            power_w          DOUBLE,
+            crank_revolutions BIGINT,
+            last_crank_event_s DOUBLE
+        );
+        INSERT INTO power_sample_v3 BY NAME
+            SELECT s.athlete, x.* FROM power_sample x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM power_sample;
-        INSERT INTO power_sample BY NAME SELECT * FROM _power_sample_v3;
-        DROP TABLE _power_sample_v3;
-        ALTER TABLE power_sample ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE power_sample;
+        ALTER TABLE power_sample_v3 RENAME TO power_sample;
 
-        ALTER TABLE stream_gap ADD COLUMN athlete VARCHAR;
-        CREATE TEMP TABLE _stream_gap_v3 AS
-            SELECT x.* EXCLUDE (athlete), s.athlete FROM stream_gap x
+        CREATE TABLE stream_gap_v3 (
+            athlete      VARCHAR NOT NULL,
+            session_id   VARCHAR NOT NULL,
+            start_ns     BIGINT NOT NULL,
+            end_ns       BIGINT NOT NULL
+        );
+        INSERT INTO stream_gap_v3 BY NAME
+            SELECT s.athlete, x.* FROM stream_gap x
             JOIN (SELECT DISTINCT athlete, session_id FROM stream_session) s USING (session_id);
-        DELETE FROM stream_gap;
-        INSERT INTO stream_gap BY NAME SELECT * FROM _stream_gap_v3;
-        DROP TABLE _stream_gap_v3;
-        ALTER TABLE stream_gap ALTER COLUMN athlete SET NOT NULL;
+        DROP TABLE stream_gap;
+        ALTER TABLE stream_gap_v3 RENAME TO stream_gap;
 
         -- Tombstones of `athlete delete`. deleted_file: the athlete + sha256 of each deleted file's
         -- decompressed content, so an import or a nightly of the same folder skips it ("deleted
