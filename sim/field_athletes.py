@@ -602,15 +602,23 @@ def _hr_true(m: _Model, v: np.ndarray, grade: np.ndarray, t_s: np.ndarray, p: _R
 
 
 def _route_profile(route: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Altitude (m) and grade along the loop at cumulative distances x (m)."""
-    L = route["length_m"]
-    alt = np.full(x.shape, route["base_m"])
-    grade = np.zeros(x.shape)
-    for a, k, ph in route["terms"]:
-        w = 2 * np.pi * k / L
-        alt = alt + a * np.sin(w * x + ph)
-        grade = grade + a * w * np.cos(w * x + ph)
-    return alt, grade
+    """Altitude (m) and grade along the loop at cumulative distances x (m), from its 1 m grid."""
+    if not route["terms"]:
+        return np.full(x.shape, route["base_m"]), np.zeros(x.shape)
+    grid = route.get("_grid")
+    if grid is None:
+        L = route["length_m"]
+        g = np.arange(0.0, L + 1.0, 1.0)
+        alt = np.full(g.shape, route["base_m"])
+        grade = np.zeros(g.shape)
+        for a, k, ph in route["terms"]:
+            w = 2 * np.pi * k / L
+            alt = alt + a * np.sin(w * g + ph)
+            grade = grade + a * w * np.cos(w * g + ph)
+        grid = route["_grid"] = (g, alt, grade)
+    g, alt, grade = grid
+    xm = np.mod(x, route["length_m"])
+    return np.interp(xm, g, alt), np.interp(xm, g, grade)
 
 
 def _circadian(m: _Model, hour: float) -> float:
@@ -642,7 +650,7 @@ def _render(m: _Model, p: _RunPlan) -> RunRecords:
     route = m.routes[p.route]
     v = v_int
     grade = np.zeros(n)
-    for _ in range(3):
+    for _ in range(2):  # position <-> grade fixed point
         x = np.cumsum(v)
         _, grade = _route_profile(route, x)
         v = v_int * _grade_cost_ratio(grade) ** (-m.beta)
