@@ -108,7 +108,8 @@ Strength training
       split squat, lunge, step-up: 3 x 5 at 80-90 %) and RDL; 15 % of work sets
       lose a rep (never below 3). Half the athletes do one light (65 %, 8 reps)
       familiarisation session the week before; 30 % lift upper body (bench,
-      overhead press) once a week throughout.
+      overhead press, 5-8 reps at 75-90 % of their 5RM: some upper-body zone sets)
+      once a week throughout, baseline included.
     * Chronic effect (the estimand): economy x (1 + e(t)), e = 0 (null), a step
       at the first heavy session, or a linear ramp to the full size over N weeks.
       The power proxy moves by rho (0-0.5) of the log effect: Stryd power barely
@@ -952,10 +953,13 @@ def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: d
     return rows
 
 
-def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int) -> list[dict]:
+def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict]:
+    """Upper-body session: 3 sets each of bench and overhead press, 5-8 reps at 75-90 % of the 5RM
+    (some are zone sets of an upper-body lift, which must not start the strength block)."""
     rows = []
     t = t0_ns
-    for ex, load in (("bench_press", float(rng.uniform(40, 80))), ("overhead_press", float(rng.uniform(25, 45)))):
+    for ex in ("bench_press", "overhead_press"):
+        load = round(e5[ex] * float(rng.uniform(0.75, 0.9)) / 2.5) * 2.5
         for _ in range(3):
             rows.append(
                 {
@@ -967,7 +971,7 @@ def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int) -> li
                     "exercise_candidates": [],
                     "set_type": "active",
                     "reps": int(rng.integers(5, 9)),
-                    "load_kg": float(round(load / 2.5) * 2.5),
+                    "load_kg": float(load),
                     "duration_s": round(float(rng.uniform(15, 30)), 1),
                     "source": "fit",
                 }
@@ -1155,9 +1159,12 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
     assert start_ns is not None
     if upper:
         ru = _rng(seed, "upper")
+        scale = bw_scale * (0.6 if sex == "female" else 1.0)
+        e5rm["bench_press"] = float(round(ru.uniform(55, 95) * scale / 2.5) * 2.5)
+        e5rm["overhead_press"] = float(round(ru.uniform(35, 60) * scale / 2.5) * 2.5)
         for w in range(W):
             t0 = _local_ns(zi, monday0 + _dt.timedelta(days=7 * w + int(ru.integers(0, 7))), float(ru.uniform(7, 9)))
-            sets += _upper_session(ru, f"upper{seed:06d}{scen_tag}{w:02d}", t0)
+            sets += _upper_session(ru, f"upper{seed:06d}{scen_tag}{w:02d}", t0, e5rm)
     sets.sort(key=lambda r: r["started_at"])
     strength_start_date = _dt.datetime.fromtimestamp(start_ns / _NS, tz=_dt.UTC).astimezone(zi).date()
 

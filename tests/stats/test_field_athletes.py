@@ -130,6 +130,23 @@ def test_strength_rows_shape_and_start_date():
         assert 1 <= heavy / block_weeks <= 3.0
 
 
+def test_upper_body_zone_sets_in_the_baseline_do_not_start_the_block():
+    seen = 0
+    for seed in range(40):
+        a = simulate_field_athlete("null", seed)
+        upper = [r for r in a.strength_sets if r["exercise"] in ("bench_press", "overhead_press")]
+        if not upper:
+            continue
+        seen += 1
+        zone_dates = [
+            _local_date(_iso_ns(r["started_at"]), a.tz) for r in upper
+            if 3 <= r["reps"] <= 5 and 0.8 <= r["load_kg"] / a.e5rm_kg[r["exercise"]] <= 1.0
+        ]
+        assert zone_dates and min(zone_dates) < a.truth.strength_start_date
+        assert _first_zone_session_date(a) == a.truth.strength_start_date
+    assert seen >= 5
+
+
 def test_sizes_within_the_drawn_ranges():
     for name, spec in SCENARIOS.items():
         for seed in range(4):
@@ -353,6 +370,24 @@ def test_runs_pass_the_steady_state_selection_at_a_realistic_rate():
         assert any(_econ(a, r).ok for r in last)
     assert 0.7 <= ok / total <= 0.97  # realistic: some intervals, short runs and hills fail
     assert hr_ref >= 0.5 * ok
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_last_observed_week_has_an_ok_run(name):
+    """Truth.last_observed_week is the Monday of the last week with a run that run_economy accepts."""
+    for seed in range(10):
+        a = simulate_field_athlete(name, seed)
+        last = [r for r in a.runs if _monday(_local_date(r.started_at_ns, a.tz)) == a.truth.last_observed_week]
+        assert last and a.runs[-1] is last[-1]
+        assert any(_econ(a, r).ok for r in last), (name, seed)
+        # by construction, not by luck: a flat easy run of >= 45 min without stops, nearly all steady
+        def flat_easy(r, a=a):
+            rec = r.records
+            dur_min = (rec.t_ns[-1] - rec.t_ns[0]) / 6e10
+            e = _econ(a, r)
+            return (r.kind == "easy" and dur_min >= 44.9 and np.all(np.diff(rec.t_ns) == 10**9)
+                    and np.nanmin(rec.speed_mps[600:]) > 1.0 and e.ok and e.steady_minutes >= 0.8 * (dur_min - 10))
+        assert any(flat_easy(r) for r in last), (name, seed)
 
 
 def test_paired_step_minus_null_in_noisy_field_runs_tracks_the_truth():
