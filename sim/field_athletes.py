@@ -17,8 +17,9 @@ Public interface
 rows shaped like the CLI ``sets --json`` rows, ``e5rm_kg``, logged
 ``events``, and the :class:`Truth`), :func:`true_change_pct_at` (the true
 strength effect on each proxy at any date). ``FieldRun.records`` is rendered
-lazily on first access and cached (deterministic: any subset, any order, the
-same arrays). Runs of two scenarios with the same seed share every draw that
+lazily on each access (deterministic: any subset, any order, the same arrays;
+the last 32 renderings are kept, so memory stays bounded when many athletes
+are held). Runs of two scenarios with the same seed share every draw that
 the scenarios do not change (e.g. ``null`` and ``step_4`` differ only by the
 effect), so paired comparisons are possible.
 
@@ -154,8 +155,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -384,7 +385,7 @@ class _RunPlan:
 
 @dataclass(frozen=True)
 class FieldRun:
-    """One run: its 1 Hz records (rendered on first access, then cached) and what the user logged.
+    """One run: its 1 Hz records (rendered on access) and what the user logged.
 
     Attributes
     ----------
@@ -413,9 +414,26 @@ class FieldRun:
     _plan: _RunPlan = field(repr=False, compare=False)
     _model: _Model = field(repr=False, compare=False)
 
-    @cached_property
+    @property
     def records(self) -> RunRecords:
-        return _render(self._model, self._plan)
+        """The run at 1 Hz, rendered on access (deterministic; the last 32 renderings are cached and
+        shared, so do not modify the arrays in place)."""
+        m, p = self._model, self._plan
+        key = (m.scenario, m.seed, m.noise, m.controlled, p.key)
+        rec = _RENDER_CACHE.get(key)
+        if rec is None:
+            rec = _render(m, p)
+            _RENDER_CACHE[key] = rec
+            if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
+                _RENDER_CACHE.popitem(last=False)
+        else:
+            _RENDER_CACHE.move_to_end(key)
+        return rec
+
+
+#: Small LRU of rendered runs: repeated access is cheap, memory stays bounded (~10 MB).
+_RENDER_CACHE: OrderedDict[tuple, RunRecords] = OrderedDict()
+_RENDER_CACHE_SIZE = 32
 
 
 @dataclass
