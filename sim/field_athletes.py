@@ -110,7 +110,8 @@ Strength training
       lose a rep (never below 3). Half the athletes do one light (65 %, 8 reps)
       familiarisation session the week before; 30 % lift upper body (bench,
       overhead press, 5-8 reps at 75-90 % of their 5RM: some upper-body zone sets)
-      once a week throughout, baseline included.
+      once a week throughout, baseline included. Lifting goes on in weeks without
+      runs (a running niggle, not a holiday).
     * Chronic effect (the estimand): economy x (1 + e(t)), e = 0 (null), a step
       at the first heavy session, or a linear ramp to the full size over N weeks.
       The power proxy moves by rho (0-0.5) of the log effect: Stryd power barely
@@ -139,8 +140,9 @@ Runs, routes and sensors
       noise at 0.2 m resolution.
     * HR sensor: a chest strap (0.6 bpm noise, rare 1-3 s dropouts) or the wrist
       optical sensor (AR(1) noise SD 2 bpm, a per-athlete bias -1.5..1.5 bpm,
-      4 % of runs with a cadence-lock episode, mostly in the warm-up). Reported
-      as ``FieldRun.hr_sensor`` (what FIT device_info reveals).
+      4 % of runs with a cadence-lock episode, mostly in the warm-up); 1 % of runs
+      have no HR at all. Reported as ``FieldRun.hr_sensor`` (what FIT device_info
+      reveals).
     * Power (40 % of athletes): Stryd-like, body mass x speed x (1 + 0.03 (v-3))
       / RE_s (RE_s 0.95-1.05 (m/s)/(W/kg)) + a vertical term on slopes, 2 % noise.
       Its own week noise (SD 0.5-1 %, correlated 0.5 with the economy noise) and
@@ -381,6 +383,7 @@ class _RunPlan:
     gps_bias: float
     cadence_lock: tuple[int, int] | None
     noise: bool
+    has_hr: bool = True
 
 
 @dataclass(frozen=True)
@@ -689,6 +692,8 @@ def _render(m: _Model, p: _RunPlan) -> RunRecords:
         lock = np.where(np.isfinite(cad[lo:hi]), cad[lo:hi], hr_rec[lo:hi])
         hr_rec[lo:hi] = lock
     hr_rec = np.round(np.clip(hr_rec, 30.0, 240.0))
+    if not p.has_hr:  # sensor not worn / not paired
+        hr_rec = np.full(n, np.nan)
     if p.noise and p.sensor != "wrist-ohr":
         for _ in range(int(rng.poisson(1.0))):
             s = int(rng.integers(0, n))
@@ -1310,6 +1315,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
             cl_at = int(rr.integers(30, 480)) if rr.random() < 0.6 else int(rr.integers(600, max(sum(dur) - 300, 601)))
             cl_len = int(rr.integers(60, 241))
             gps_run = float(rr.normal(0.0, 0.005))
+            no_hr = rr.random() < 0.01
             if not noise:
                 day_hr = day_econ = pace_noise = run_mech = gps_run = 0.0
             # states
@@ -1354,7 +1360,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
                     hr_offset_bpm=float(hr_offset), overreach_bpm=-3.0 if orw else 0.0, sensor=sensor,
                     sensor_bias_bpm=float(bias), has_power=has_power, auto_pause=auto_pause,
                     gps_bias=(routes[route]["gps_bias"] if (noise and route >= 0) else 0.0) + gps_run,
-                    cadence_lock=cadence_lock, noise=noise,
+                    cadence_lock=cadence_lock, noise=noise, has_hr=not (no_hr and not forced and not controlled),
                 )
             )
             air_rep = round(t_air + station_err, 1) if (air_known and noise) else (
