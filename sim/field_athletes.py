@@ -52,8 +52,9 @@ Oxygen cost and HR
       Minetti et al. 2002 ratio C(i)/C(0) (J Appl Physiol 93:1039). The model's
       grade adjustment is pure Minetti, so GAP is slightly wrong uphill, as in life.
     * Runners do not hold metabolic power on hills: speed = intended pace x
-      ratio^(-beta), beta drawn 0.5-0.85 (runners slow less than iso-metabolic
-      uphill; Minetti's iso-cost adjustment assumes beta = 1).
+      ratio^(-beta), beta drawn 0.5-0.85 (a modelling choice, no source: runners
+      slow less than iso-metabolically uphill; Minetti's iso-cost GAP assumes
+      beta = 1).
     * VO2 = 3.5 + net cost x speed; HR from the fraction of VO2 reserve:
       HR = HRrest + (HRmax - HRrest)(a0 + a1 %VO2R), a0 -0.03..0.03, a1
       0.95-1.05 (%HRR ~ %VO2R, Swain & Leutholtz 1997, MSSE 29:410). So a
@@ -69,9 +70,10 @@ Oxygen cost and HR
 Heat and drift (no threshold; sim.athlete uses a multiplicative drift above 22 C)
     * Sweat rate s x (0.25 + 0.028 T_eff) L/h x VO2/40, s 0.8-1.25 (0.4-1.8 L/h
       in runners, Sawka et al. 2007 ACSM position stand, MSSE 39:377); HR +3..7
-      bpm per 1 % body mass lost (Montain & Coyle 1992, J Appl Physiol 73:1340;
-      Coyle 2004): drift proportional to cumulative sweat loss, i.e. to time x
-      metabolic rate x heat.
+      bpm per 1 % body mass lost (around Montain & Coyle 1992, J Appl Physiol
+      73:1340): drift proportional to cumulative sweat loss, i.e. to time x
+      metabolic rate x heat. The sweat-rate line itself is a modelling choice
+      spanning Sawka's range.
     * Skin blood flow: + h_T softplus_4(T_eff - 12 C) bpm approached with tau
       15 min, h_T 0.25-0.45 bpm/C; heat storage: + g_T softplus_3(T_eff - 24 C)
       bpm per 30 min, g_T 0.3-0.7. Calibrated so that, at ~60 % VO2max, HR rises
@@ -96,10 +98,11 @@ Time of day, day and week variation
       log units: a share s_E (0.3-0.7) acts on economy, the rest on VO2max, each
       scaled by its first-order effect on EF at the reference speed, so EF moves
       ~phi while the mechanism differs from the strength effect (economy only).
-    * Pace by feel: the runner's easy pace rises by gamma (0-0.3) x the
-      perceived gain (fitness + strength + shoes), falls 0.3 %/C above 15 C
-      (Ely et al. 2007, MSSE 39:487) and 2 % when overreached, plus day noise
-      SD 2 %. So the speed mix moves with fitness and season; EF depends on it.
+    * Pace by feel: the runner's easy pace rises by gamma (0-0.3, a modelling
+      choice) x the perceived gain (fitness + strength + shoes), falls 0.3 %/C
+      above 15 C (the slowing of marathon times with heat, Ely et al. 2007, MSSE
+      39:487) and 2 % when overreached, plus day noise SD 2 %. So the speed mix
+      moves with fitness and season; EF depends on it.
 Strength training
     * Heavy lower-body sessions 1-3 a week planned (30/50/20 %), attendance
       70-95 %, the first one forced in the strength-start week; alternating
@@ -132,12 +135,15 @@ Runs, routes and sensors
       Warm-ups start slow. 0-3 stops a run (5-90 s): auto-pause (gap in the
       records) for 70 % of athletes, else standing still recorded.
     * Five routes per athlete (loops of 3-8 km; two flat, two rolling, one
-      hilly) as smooth altitude profiles; the long run prefers the flat ones.
+      hilly) as smooth altitude profiles; the long run prefers the flat ones
+      (modelling choices, tuned so ~80-85 % of runs pass run_economy).
     * Runner pace wobble AR(1) SD 1.5 % (tau 30 s); GPS speed error AR(1)
-      (tau 3 s) SD 0.03-0.08 m/s by route, GPS distance bias per route SD 1 % +
-      per run SD 0.5 % (a few % by environment, Gilgen-Ammann et al. 2020,
-      J NeuroEng Rehabil 17:91); barometric altitude offset, drift and 0.15 m
-      noise at 0.2 m resolution.
+      (tau 3 s) SD 0.03-0.08 m/s by route; GPS distance (and speed) bias per
+      route mean -1 %, SD 1.5 %, + per run SD 0.7 % (watches mostly
+      underestimate distance, mean absolute errors 3.2-6.1 % on 0.4-4.3 km
+      courses, worse in forest and town: Gilgen-Ammann, Schweizer & Wyss 2020,
+      JMIR mHealth uHealth 8(6):e17118); barometric altitude offset, drift and
+      0.15 m noise at 0.2 m resolution.
     * HR sensor: a chest strap (0.6 bpm noise, rare 1-3 s dropouts) or the wrist
       optical sensor (AR(1) noise SD 2 bpm, a per-athlete bias -1.5..1.5 bpm,
       4 % of runs with a cadence-lock episode, mostly in the warm-up); 1 % of runs
@@ -826,7 +832,7 @@ def _make_routes(seed: int) -> list[dict]:
                 "base_m": float(rng.uniform(0, 400)),
                 "terms": terms,
                 "gps_sd_mps": float(rng.uniform(0.03, 0.08)),
-                "gps_bias": float(rng.normal(0.0, 0.01)),
+                "gps_bias": float(rng.normal(-0.01, 0.015)),
             }
         )
     return routes
@@ -1314,7 +1320,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
             cl_u = rr.random()
             cl_at = int(rr.integers(30, 480)) if rr.random() < 0.6 else int(rr.integers(600, max(sum(dur) - 300, 601)))
             cl_len = int(rr.integers(60, 241))
-            gps_run = float(rr.normal(0.0, 0.005))
+            gps_run = float(rr.normal(0.0, 0.007))
             no_hr = rr.random() < 0.01
             if not noise:
                 day_hr = day_econ = pace_noise = run_mech = gps_run = 0.0
