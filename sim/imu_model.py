@@ -189,7 +189,7 @@ def _rattle(rng: np.random.Generator, t: np.ndarray, t_hit: float) -> np.ndarray
     d /= np.linalg.norm(d)
     out = np.zeros((t.size, 3))
     s = t - t_hit
-    m = (s >= 0) & (s < 8 * tau)
+    m = (s >= 0) & (s < 20 * tau)  # e^-20: the truncation leaves < 1e-7 m/s
     if m.any():
         w = 2 * np.pi * f_hz
         lam = 1.0 / tau

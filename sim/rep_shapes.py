@@ -84,6 +84,7 @@ def simulate_shapes(
     rate_hz: float = 100.0,
     seed: int = 0,
     pause_s: tuple[float, float] = (0.0, 1.0),
+    mcv_mps: tuple[float, float] | None = None,
     families: Sequence[str] = FAMILIES,
     sensor: str | SensorModel = "rattle",
     tilt_deg: float = 15.0,
@@ -104,6 +105,9 @@ def simulate_shapes(
         (so a set of ``len(shapes)`` reps has each once).
     pause_s : (float, float)
         Range of the bottom pause of ``bottom_pause`` reps, s (uniform).
+    mcv_mps : (float, float) or None
+        Range of the first rep's mean concentric velocity for ``plain`` reps (other shapes scale it,
+        ``grind`` ignores it); default the lift's working-set range (e.g. back squat 0.50-0.75 m/s).
     families : sequence of str
         Velocity-profile families drawn per rep (:data:`FAMILIES`); ``beta`` needs a lift from
         rest or a reversal at zero velocity and a single peak, otherwise ``spline`` is used.
@@ -120,9 +124,11 @@ def simulate_shapes(
         kinematics anywhere; ``impacts_s`` lists the impacts.
     """
     model = _check(exercise, reps, shapes, rate_hz, pause_s, families, sensor, tilt_deg, lead_in_s, tail_s)
+    if mcv_mps is not None and not 0.1 <= mcv_mps[0] <= mcv_mps[1] <= 2.0:
+        raise ValueError(f"mcv_mps must be (lo, hi) with 0.1 <= lo <= hi <= 2, got {mcv_mps}")
     rng = np.random.default_rng(seed)
     gen = _Generator(rng, exercise, families)
-    gen.run(reps, shapes, pause_s, unrack, rerack, lead_in_s, tail_s, fatigue_per_rep)
+    gen.run(reps, shapes, pause_s, unrack, rerack, lead_in_s, tail_s, fatigue_per_rep, mcv_mps or gen.lift.mcv_mps)
     kz, kx = gen.kz, gen.kx
 
     n = int(np.floor(kz.now * rate_hz)) + 1
@@ -266,7 +272,7 @@ class _Generator:
 
     # --- set structure ----------------------------------------------------------------------------
     def run(self, reps: int, shapes: Sequence[str], pause_s: tuple[float, float], unrack: bool, rerack: bool,
-            lead_in_s: float, tail_s: float, fatigue: float) -> None:
+            lead_in_s: float, tail_s: float, fatigue: float, mcv_range: tuple[float, float]) -> None:
         kz = self.kz
         kz.hold(lead_in_s)
         self.floor_rest = lead_in_s
@@ -281,7 +287,7 @@ class _Generator:
             self.stand(self.u(1.0, 2.0))
         top_ref = kz.z_end
         order = [shapes[i] for i in self.rng.permutation(len(shapes))]
-        base = self.u(*self.lift.mcv_mps)
+        base = self.u(*mcv_range)
         for r in range(reps):
             shape = order[r % len(order)]
             nxt = order[(r + 1) % len(order)] if r + 1 < reps else None
@@ -544,7 +550,7 @@ class _Generator:
         for p in self.plans:
             c = concentric_truth(kz.v, kz.z, kz.a, window=(max(0.0, p["start"] - 0.2), p["end"] + 0.05),
                                  peak_window=(p["c_from"], p["c_to"]))
-            vmin = float("nan")
+            vmin = None
             if p.get("between_peaks") is not None:
                 tt = np.linspace(*p["between_peaks"], 4001)
                 vmin = float(kz.v(tt).min())

@@ -74,9 +74,9 @@ class RepTruth:
     """Velocity-profile family of the concentric phase (``minjerk``, ``cosine``, ``spline``, ``beta``)."""
     pause_s: float = 0.0
     """Length of the still bar right before the concentric start (bottom pause, floor rest), s."""
-    min_velocity_after_peak_mps: float = float("nan")
+    min_velocity_after_peak_mps: float | None = None
     """Smallest true velocity between the first velocity peak and the second push (``sticking`` and
-    ``grind`` reps of sim.rep_shapes; nan otherwise)."""
+    ``grind`` reps of sim.rep_shapes; None otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,7 @@ def concentric_truth(v: Fn, z: Fn, a: Fn, window: tuple[float, float], peak_wind
     if below.size and below[0] > 0:
         te = float(tc[below[0]])
         mpv = float((z(np.array([te]))[0] - zc[0]) / (te - cs))
+    mpv = float(mpv)
     k = int(np.argmax(vc))
     return ConcentricTruth(start_s=float(cs), end_s=float(ce), mean_velocity_mps=float(mcv),
                            mean_propulsive_velocity_mps=mpv, peak_velocity_mps=float(vc[k]), rom_m=rom,
