@@ -9,6 +9,9 @@ handed in by the caller (analysis results); nothing here estimates anything.
   ids are prefixed per chart so several charts can share one HTML page.
 * ``width``/``height`` attributes are dropped (the ``viewBox`` stays) so CSS scales charts to the
   phone's width.
+* Nothing is clipped by the figure's edge: the ``viewBox`` is the figure, and an inline SVG clips to
+  it, so :func:`to_svg` measures every artist (tick labels, axis labels, legends) and widens the
+  margins until all of them fit (:func:`_fit_inside`). Long category labels are wrapped.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import html
 import io
 import itertools
 import re
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.dates as mdates
 import matplotlib.ticker
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008) colour-blind-safe palette
@@ -94,6 +99,39 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
+#: clear space kept between any artist and the figure's edge, in points (1/72 in = 1 SVG unit at 72 dpi)
+EDGE_PAD_PT = 3.0
+
+
+def _fit_inside(fig: Figure, *, pad_pt: float = EDGE_PAD_PT, rounds: int = 4) -> None:
+    """Widen the subplot margins until every artist lies ``pad_pt`` inside the figure.
+
+    Measures the figure's tight bounding box (all axes with their tick labels, axis labels and
+    legends, also legends anchored outside the axes) with the Agg renderer, whose text metrics
+    are the SVG path glyphs' (the same font file), and moves each margin that is crossed inward
+    by the overlap. Repeated, since narrower axes can get longer tick labels; margins only grow, and
+    never so far that the plot area collapses.
+    """
+    if not fig.axes:
+        return
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    w_pt, h_pt = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
+    for _ in range(rounds):
+        bb = fig.get_tightbbox(renderer)  # inches, origin bottom left
+        x0, y0, x1, y1 = (v * 72.0 for v in (bb.x0, bb.y0, bb.x1, bb.y1))
+        over = (pad_pt - x0, x1 - (w_pt - pad_pt), pad_pt - y0, y1 - (h_pt - pad_pt))
+        if max(over) <= 0.05:
+            return
+        sp = fig.subplotpars
+        left = sp.left + max(0.0, over[0]) / w_pt
+        right = sp.right - max(0.0, over[1]) / w_pt
+        bottom = sp.bottom + max(0.0, over[2]) / h_pt
+        top = sp.top - max(0.0, over[3]) / h_pt
+        if right - left < 0.15 or top - bottom < 0.1:
+            return  # labels longer than the figure: leave the plot usable (the browser check reports the clip)
+        fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top)
+
+
 def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
     """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
     if not getattr(fig, "_runstrong_laid_out", False):
@@ -101,6 +139,7 @@ def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
         right = 0.88 if len(fig.axes) > 1 else 0.975
         fig.subplots_adjust(left=0.11, right=right, bottom=min(0.45, 0.5 / h), top=1 - min(0.3, 0.2 / h))
     with matplotlib.rc_context(_RC):
+        _fit_inside(fig)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
@@ -307,6 +346,10 @@ def lv_profile_chart(
     return to_svg(fig, title=title, desc=f"{len(loads_kg)} reps.")
 
 
+#: category labels of the interval chart wrap at this many characters (about a third of the chart's width)
+LABEL_WRAP_CHARS = 30
+
+
 def interval_chart(
     title: str,
     labels: Sequence[str],
@@ -326,18 +369,21 @@ def interval_chart(
     ]
     if not rows:
         return empty_chart(title, "Not estimable with the data so far")
-    fig, ax = _fig(height_in=max(1.4, 0.55 * len(rows) + 0.9))
+    wrapped = ["\n".join(textwrap.wrap(r[0], LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0] for r in rows]
+    lines = max(w.count("\n") + 1 for w in wrapped)
+    fig, ax = _fig(height_in=max(1.4, (0.25 + 0.2 * lines) * len(rows) + 0.9))
     for i, (_lab, e, lo, hi) in enumerate(rows):
         ax.plot([lo, hi], [i, i], color=OKABE_ITO["blue"], linewidth=2.5, solid_capstyle="butt")
         ax.plot([e], [i], marker="D", color=OKABE_ITO["vermillion"], markersize=7)
     if zero_line:
         ax.axvline(0.0, color=INK, linewidth=1)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([r[0] for r in rows])
+    ax.set_yticklabels(wrapped)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
-    fig.subplots_adjust(left=0.42, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
+    # the left margin starts small: to_svg widens it to the longest (wrapped) label
+    fig.subplots_adjust(left=0.05, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
     fig._runstrong_laid_out = True
     return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
 

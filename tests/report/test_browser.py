@@ -3,8 +3,10 @@
 Checks, at desktop (1280 px) and phone (390 px) widths: no console messages, uncaught exceptions or
 Content-Security-Policy violations; no request other than the page's own file (anything else is
 aborted by the test and would be listed); charts present as ``svg`` with a ``title``; the full-page
-screenshot and every chart's part of it are not blank; no horizontal overflow. Control pages prove
-each detector can fail.
+screenshot and every chart's part of it are not blank; no horizontal overflow; no text clipped by
+its container (``text_clipping.js``: HTML text against ancestors that clip or scroll, chart text
+against the SVG viewBox and clip paths, measured in the rendered page). Control pages prove each
+detector can fail.
 
 Without Chromium (or Playwright) these tests skip with a loud note in the terminal summary; with
 ``CI=true`` they fail instead (see ``conftest.py``).
@@ -12,6 +14,7 @@ Without Chromium (or Playwright) these tests skip with a loud note in the termin
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -20,10 +23,12 @@ import pytest
 
 from report.build import build_report, page_name
 from tests.report.conftest import browser_unavailable
-from tests.report.report_testdata import HOSTILE, build_history
+from tests.report.report_testdata import HOSTILE, barbell_day, build_history
 
 pytestmark = pytest.mark.browser
 
+#: measures text clipped by its container (HTML overflow, SVG viewBox, clip paths): see the file's header
+TEXT_CLIPPING = (Path(__file__).with_name("text_clipping.js")).read_text(encoding="utf-8")
 PROBE = (
     "({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,"
     " svgTitles: Array.from(document.querySelectorAll('svg')).map(s => (s.querySelector(':scope > title') || {})"
@@ -32,7 +37,8 @@ PROBE = (
     " return [r.left + window.scrollX, r.top + window.scrollY, r.right + window.scrollX, r.bottom + window.scrollY]}),"
     " scripts: document.querySelectorAll('script').length,"
     " hostileText: document.body.innerText.includes(" + repr(HOSTILE) + "),"
-    " h1: (document.querySelector('h1') || {}).textContent || ''})"
+    " h1: (document.querySelector('h1') || {}).textContent || '',"
+    " clipping: (\n" + TEXT_CLIPPING + "\n)()})"
 )
 
 
@@ -48,14 +54,26 @@ def browser(chromium):
     b.close()
 
 
+RUNNER = "runner"
+
+
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
+    """alice: 6 weeks of runs and strength sessions with hostile strings; runner: 12 simulated weeks (a baseline
+    and a strength block, so the n-of-1 forest plot with its long proxy names is drawn) and one day of
+    barbell sets at three loads (one e1RM day, one session of RFD medians)."""
+    from jobs.demo import write_simulated_history
+    from sim.athlete import simulate_athlete
     from store.connection import open_store
 
     tmp = tmp_path_factory.mktemp("browser-report")
     con = open_store(tmp / "x.duckdb", wait_s=1.0)
     try:
         build_history(con, "alice", weeks=6)
+        sim = simulate_athlete(weeks=12, seed=3, runs_per_week=3, run_minutes=(30, 30), strength_start_week=5)
+        write_simulated_history(con, RUNNER, sim)
+        last = max(p.started_at_ns for p in sim.plans) // 1_000_000_000
+        barbell_day(con, RUNNER, dt.datetime.fromtimestamp(last, dt.UTC) - dt.timedelta(days=1))
         build_report(con, tmp / "out")
     finally:
         con.close()
@@ -85,6 +103,56 @@ def _assert_not_blank(png: bytes, width: int, boxes: list[list[float]] = ()) -> 
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         part = rgb[max(0, round(y0)):round(y1), max(0, round(x0)):min(width, round(x1))]
         _assert_ink(part, f"chart {i} at {[round(v) for v in (x0, y0, x1, y1)]}", min_std=0.02, min_ink=0.002)
+
+
+def _assert_no_clipped_text(clipping: dict, *, n_svgs: int) -> None:
+    assert clipping["htmlTexts"] > 0
+    # every chart has measured text (axis labels, tick labels, a message): the SVG half is not vacuous
+    assert len(clipping["svgTexts"]) == n_svgs and all(n > 0 for n in clipping["svgTexts"].values()), clipping
+    assert clipping["clipped"] == [], "\n".join(map(str, clipping["clipped"]))
+
+
+#: each element is clipped in one way the detector must see; "ok" ones must not be reported
+CLIPPING_CONTROL = """<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">
+<style>body { margin: 0; font: 16px sans-serif } .box { width: 120px; margin: 8px 0 }</style></head><body>
+<div class="box" style="overflow:hidden;white-space:nowrap">hidden-nowrap: a sentence far too long for the box</div>
+<div class="box" style="overflow:hidden;white-space:nowrap;text-overflow:ellipsis">ellipsis: another long sentence</div>
+<div class="box" style="overflow:hidden;height:20px">height-clip: a paragraph that wraps onto several lines</div>
+<div class="box" style="overflow-x:auto"><span style="position:relative;left:-60px">scroll-negative text</span></div>
+<div class="box" style="overflow-x:auto;white-space:nowrap">ok-scrollable: a long line reachable by scrolling</div>
+<p style="margin-left:-50px">page-negative paragraph text</p>
+<p>ok-plain text</p>
+<svg viewBox="0 0 200 40" style="width:200px;height:40px">
+  <title>control chart</title>
+  <g id="c1-text_1"><path d="M -30 10 L 60 10 L 60 25 L -30 25 z"/></g>
+  <g id="c1-text_2"><path d="M 80 10 L 120 10 L 120 25 L 80 25 z"/></g>
+  <text x="150" y="70" font-size="12">svg-text-below</text>
+</svg>
+<svg viewBox="0 0 200 40" style="width:200px;height:40px">
+  <defs><clipPath id="cp"><rect x="0" y="0" width="50" height="40"/></clipPath></defs>
+  <g clip-path="url(#cp)"><text x="10" y="20" font-size="12">clip-path-text</text></g>
+</svg>
+</body></html>"""
+
+
+def test_text_clipping_detector_can_fail(browser, tmp_path):
+    """Text cut by overflow: hidden (one line, an ellipsis, a fixed height), text at a negative offset in a scroll
+    container or on the page, matplotlib-style glyph groups and <text> outside the SVG viewBox, text under a
+    clip path: each is reported; text that fits, or is reachable by scrolling, is not."""
+    page = tmp_path / "clip.html"
+    page.write_text(CLIPPING_CONTROL)
+    v = browser.visit(page.as_uri(), width=390, height=844, expression=PROBE)
+    clipped = v.evaluated["clipping"]["clipped"]
+    found = {(c["text"].split(":")[0].split(" ")[0], c["side"]) for c in clipped}
+    for expected in [("hidden-nowrap", "right"), ("ellipsis", "right"), ("height-clip", "bottom"),
+                     ("scroll-negative", "left"), ("page-negative", "left"), ("text_1", "left"),
+                     ("svg-text-below", "bottom"), ("clip-path-text", "right")]:
+        assert expected in found, (expected, clipped)
+    texts = " ".join(c["text"] for c in clipped)
+    assert "ok-" not in texts and "text_2" not in texts, clipped
+    assert v.evaluated["clipping"]["svgTexts"] == {"0": 3, "1": 1}
+    with pytest.raises(AssertionError, match="hidden-nowrap"):
+        _assert_no_clipped_text(v.evaluated["clipping"], n_svgs=2)
 
 
 def test_detectors_can_fail(browser, tmp_path):
@@ -135,7 +203,7 @@ def test_csp_violation_is_a_problem(browser, tmp_path):
 
 
 @pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
-@pytest.mark.parametrize("name", ["index.html", page_name("alice")])
+@pytest.mark.parametrize("name", ["index.html", page_name("alice"), page_name(RUNNER)])
 def test_page_in_chromium(browser, report_dir, name, width, height):
     url = (report_dir / name).as_uri()
     v = browser.visit(url, width=width, height=height, expression=PROBE)
@@ -147,13 +215,16 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
     assert ev["scrollWidth"] <= width, f"horizontal overflow at {width} px: {ev['scrollWidth']}"
     assert ev["scripts"] == 0
     _assert_not_blank(v.screenshot_png, width, ev["charts"])
-    if name != "index.html":
+    if name == page_name("alice"):
         titles = ev["svgTitles"]
         assert len(titles) >= 7 and all(titles), titles
         assert any("prescription zone" in t for t in titles)
         assert any("proxy" in t.lower() for t in titles)
         assert ev["hostileText"], "the hostile activity name should be shown as text"
         assert ev["h1"] == "Athlete alice"
+    if name == page_name(RUNNER):
+        assert any(t.startswith("Change in the latest strength block") for t in ev["svgTitles"])  # the forest plot
+    _assert_no_clipped_text(ev["clipping"], n_svgs=len(ev["svgTitles"]))
 
 
 def test_index_link_opens_the_athlete_page(browser, report_dir):
