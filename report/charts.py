@@ -12,6 +12,10 @@ handed in by the caller (analysis results); nothing here estimates anything.
 * Nothing is clipped by the figure's edge: the ``viewBox`` is the figure, and an inline SVG clips to
   it, so :func:`to_svg` measures every artist (tick labels, axis labels, legends) and widens the
   margins until all of them fit (:func:`_fit_inside`). Long category labels are wrapped.
+* Charts over time need :data:`MIN_TIME_POINTS` dates: with fewer (one e1RM day, one session of
+  RFD medians) a time axis would hold one or two dots, so the chart functions return a
+  :class:`FewPoints` with the values instead, for the page to show as a sentence or small table.
+  Data lines carry ids ``data-N`` so a check in the browser can count the dates a chart draws.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import itertools
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -65,6 +70,43 @@ _RC = {
 }
 
 _counter = itertools.count(1)
+
+#: a chart over time is drawn only from this many distinct dates on; below, a :class:`FewPoints`
+MIN_TIME_POINTS = 3
+
+
+@dataclass(frozen=True)
+class FewPoints:
+    """What a chart over time would have shown, when it has fewer than :data:`MIN_TIME_POINTS` dates.
+
+    ``rows`` are ``(date ISO, series label, value)`` in date order; the page shows one value as a
+    sentence and more as a small table (drawing a time axis for one or two dots misleads)."""
+
+    title: str
+    value_label: str
+    rows: tuple[tuple[str, str, float], ...]
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted({r[0] for r in self.rows})
+
+
+def _few(title: str, value_label: str, series: Sequence[tuple[str, Sequence[tuple[dt.date, float]]]]
+         ) -> FewPoints | None:
+    """A :class:`FewPoints` when the series together have fewer than MIN_TIME_POINTS dates, else None."""
+    if len({d for _label, pts in series for d, _v in pts}) >= MIN_TIME_POINTS:
+        return None
+    rows = sorted(((d.isoformat(), label, float(v)) for label, pts in series for d, v in pts),
+                  key=lambda r: r[0])
+    return FewPoints(title, value_label, tuple(rows))
+
+
+_gids = itertools.count(1)
+
+
+def _data_gid() -> str:
+    """An id for a data line (``data-N``): the browser check counts the dates drawn per chart by it."""
+    return f"data-{next(_gids)}"
 
 
 def _dates(values: Sequence[str | dt.date | dt.datetime]) -> list[dt.date]:
@@ -240,27 +282,31 @@ def series_chart(
     baseline_end: str | None = None,
     extra: Sequence[tuple[str, Sequence[str], Sequence[float | None]]] = (),
     desc: str = "",
-) -> str:
-    """Points over time, optionally a horizontal reference band (given, not computed here)."""
+) -> str | FewPoints:
+    """Points over time, optionally a horizontal reference band (given, not computed here); with fewer
+    than :data:`MIN_TIME_POINTS` dates a :class:`FewPoints` instead of a chart."""
     pts = [(d, v) for d, v in zip(_dates(dates), values, strict=True) if v is not None]
     if not pts:
         return empty_chart(title, "No values to show yet")
+    extras = [(label, [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None])
+              for label, d2, v2 in extra]
+    few = _few(title, ylabel, [(ylabel, pts), *extras])
+    if few is not None:
+        return few
     fig, ax = _fig()
     if band is not None:
         ax.axhspan(band[0], band[1], color=OKABE_ITO["sky"], alpha=0.25, linewidth=0,
                    label=band_label or "reference band")
     xs, ys = zip(*pts, strict=True)
-    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel)
+    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel,
+            gid=_data_gid())
     markers = itertools.cycle(["s", "^", "D"])
     colours = itertools.cycle([OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]])
-    for label, d2, v2 in extra:
-        p2 = [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None]
+    for label, p2 in extras:
         if p2:
             x2, y2 = zip(*p2, strict=True)
             ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
-                    linestyle="--", label=label)
-    if len(set(xs)) == 1:  # a single day: give the axis a week either side instead of matplotlib's years
-        ax.set_xlim(xs[0] - dt.timedelta(days=7), xs[0] + dt.timedelta(days=7))
+                    linestyle="--", label=label, gid=_data_gid())
     if baseline_end is not None:
         ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
     ax.set_ylabel(ylabel)
@@ -269,10 +315,11 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
-def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str:
+def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str | FewPoints:
     """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
     colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
-    :func:`analysis.athlete_summary.rfd_session_medians`."""
+    :func:`analysis.athlete_summary.rfd_session_medians`. Fewer than :data:`MIN_TIME_POINTS` session
+    dates: a :class:`FewPoints`."""
     title = f"Rate of force development per session (median of reps, experimental): {exercise}"
     if not rows:
         return empty_chart(title, "No reps with RFD yet")
@@ -280,10 +327,7 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str
     for r in rows:
         by_load.setdefault(r.get("load_kg"), []).append(r)
     loads = sorted(sorted(by_load, key=lambda x: -len(by_load[x]))[:max_loads], key=lambda x: (x is None, x or 0))
-    fig, ax = _fig(height_in=3.6)
-    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
-    markers = ["o", "s", "^", "D"]
-    xs_all = []
+    series: list[tuple[str, list[tuple[dt.date, float]], int, str, bool]] = []
     for k, load in enumerate(loads):
         rr = sorted(by_load[load], key=lambda r: r.get("date") or "")
         lab = "?" if load is None else f"{load:g} kg"
@@ -291,16 +335,20 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str
                                        ("rfd_0_100ms_median_n_per_s", "--", False, "0-100 ms")):
             pts = [(d, r[key]) for d, r in zip(_dates([r["date"] for r in rr]), rr, strict=True)
                    if r.get(key) is not None]
-            if not pts:
-                continue
-            x, y = zip(*pts, strict=True)
-            xs_all += x
-            ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
-                    markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5,
-                    label=f"{name}, {lab}")
+            if pts:
+                series.append((f"{name}, {lab}", pts, k, style, fill))
+    few = _few(title, "RFD, N/s (median per session)", [(s[0], s[1]) for s in series])
+    if few is not None:
+        return few
+    fig, ax = _fig(height_in=3.6)
+    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
+    markers = ["o", "s", "^", "D"]
+    for label, pts, k, style, fill in series:
+        x, y = zip(*pts, strict=True)
+        ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
+                markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5, label=label,
+                gid=_data_gid())
     ax.axhline(0.0, color=INK, linewidth=0.8)
-    if xs_all and len(set(xs_all)) == 1:
-        ax.set_xlim(xs_all[0] - dt.timedelta(days=7), xs_all[0] + dt.timedelta(days=7))
     ax.set_ylabel("RFD, N/s (median per session)")
     _date_axis(ax)
     n_entries = len(ax.get_legend_handles_labels()[0])
@@ -388,16 +436,23 @@ def interval_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
 
 
-def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]) -> str:
-    """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given."""
+def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
+               ) -> str | FewPoints:
+    """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given; fewer than
+    :data:`MIN_TIME_POINTS` days: a :class:`FewPoints`."""
     title = "Running load from TRIMP: CTL (42-day), ATL (7-day) and TSB"
     if not days:
         return empty_chart(title, "No runs with heart rate and an athlete HR profile")
     x = _dates(days)
+    names = ("CTL (fitness)", "ATL (fatigue)", "TSB (form)")
+    few = _few(title, "TRIMP per day", [(n, list(zip(x, v, strict=True))) for n, v in zip(names, (ctl, atl, tsb),
+                                                                                          strict=True)])
+    if few is not None:
+        return few
     fig, ax = _fig()
-    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label="CTL (fitness)")
-    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label="ATL (fatigue)")
-    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label="TSB (form)")
+    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())
+    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label=names[1], gid=_data_gid())
+    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label=names[2], gid=_data_gid())
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, framealpha=0.9)

@@ -29,6 +29,25 @@ pytestmark = pytest.mark.browser
 
 #: measures text clipped by its container (HTML overflow, SVG viewBox, clip paths): see the file's header
 TEXT_CLIPPING = (Path(__file__).with_name("text_clipping.js")).read_text(encoding="utf-8")
+#: per chart over time (data lines carry ids "data-N"), the number of distinct dates it draws, counted as
+#: distinct horizontal screen positions of its markers and line vertices
+TIME_CHART_DATES = """() => Array.from(document.querySelectorAll("svg")).filter((s) => s.querySelector("g[id*='data-']"))
+  .map((s) => {
+    const xs = new Set();
+    for (const g of s.querySelectorAll("g[id*='data-']")) {
+      for (const u of g.querySelectorAll("use")) {
+        const r = u.getBoundingClientRect();
+        xs.add(Math.round(r.left + r.width / 2));
+      }
+      for (const p of g.querySelectorAll("path")) {
+        if (p.closest("defs")) continue;  // marker shapes, in marker coordinates
+        const m = p.getScreenCTM();
+        const v = (p.getAttribute("d").match(/-?\\d+(?:\\.\\d+)?(?:e-?\\d+)?/g) || []).map(Number);
+        for (let i = 0; i + 1 < v.length; i += 2) xs.add(Math.round(m.a * v[i] + m.c * v[i + 1] + m.e));
+      }
+    }
+    return {title: (s.querySelector(":scope > title") || {}).textContent || "", dates: xs.size};
+  })"""
 PROBE = (
     "({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,"
     " svgTitles: Array.from(document.querySelectorAll('svg')).map(s => (s.querySelector(':scope > title') || {})"
@@ -38,6 +57,8 @@ PROBE = (
     " scripts: document.querySelectorAll('script').length,"
     " hostileText: document.body.innerText.includes(" + repr(HOSTILE) + "),"
     " h1: (document.querySelector('h1') || {}).textContent || '',"
+    " bodyText: document.body.innerText,"
+    " timeCharts: (\n" + TIME_CHART_DATES + "\n)(),"
     " clipping: (\n" + TEXT_CLIPPING + "\n)()})"
 )
 
@@ -155,6 +176,35 @@ def test_text_clipping_detector_can_fail(browser, tmp_path):
         _assert_no_clipped_text(v.evaluated["clipping"], n_svgs=2)
 
 
+def test_single_date_chart_detector_can_fail(browser, tmp_path):
+    """A chart drawn the old way for one e1RM day (one dot on a two-week axis) is counted as one date; a series
+    chart (markers) and a load chart (lines only) over three days count three."""
+    from report import charts
+    from report.html import page, trusted_svg
+
+    fig, ax = charts._fig()
+    day = dt.date(2025, 3, 3)
+    ax.plot([day], [127.5], marker="o", gid=charts._data_gid())
+    ax.set_xlim(day - dt.timedelta(days=7), day + dt.timedelta(days=7))
+    charts._date_axis(ax)
+    one = charts.to_svg(fig, title="one e1RM day")
+    days = ["2025-03-03", "2025-03-05", "2025-03-07"]
+    series = charts.series_chart("three e1RM days", days, [120.0, 121.0, 122.5], ylabel="e1RM, kg")
+    load = charts.load_chart(days, [10.0, 11.0, 12.0], [20.0, 25.0, 22.0], [-10.0, -14.0, -10.0])
+    f = tmp_path / "dates.html"
+    f.write_text(page("dates", [trusted_svg(one), trusted_svg(series), trusted_svg(load)]))
+    v = browser.visit(f.as_uri(), width=1280, height=900, expression=PROBE)
+    assert [(c["title"], c["dates"]) for c in v.evaluated["timeCharts"]] == [
+        ("one e1RM day", 1), ("three e1RM days", 3), (load_title(load), 3)]
+
+
+def load_title(svg: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.search(r"<title[^>]*>([^<]*)</title>", svg).group(1))
+
+
 def test_detectors_can_fail(browser, tmp_path):
     """A page with a console error, an exception, a script, an external image, a title-less chart and a
     wide element: every detector must fire. A blank page fails the screenshot check."""
@@ -222,8 +272,18 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
         assert any("proxy" in t.lower() for t in titles)
         assert ev["hostileText"], "the hostile activity name should be shown as text"
         assert ev["h1"] == "Athlete alice"
+    # a chart over time draws three dates or more; fewer are a sentence or a small table
+    assert all(c["dates"] >= 3 for c in ev["timeCharts"]), ev["timeCharts"]
     if name == page_name(RUNNER):
         assert any(t.startswith("Change in the latest strength block") for t in ev["svgTitles"])  # the forest plot
+        # economy, load and no e1RM / velocity / RFD charts over time: one barbell day
+        assert len(ev["timeCharts"]) >= 5, ev["timeCharts"]
+        assert not any(t.startswith(("Estimated 1RM over time", "Velocity at the reference load", "Rate of force"))
+                       for t in ev["svgTitles"]), ev["svgTitles"]
+        assert "Estimated 1RM over time: back_squat: e1RM " in ev["bodyText"]
+        assert "the only date so far; a chart over time is drawn from 3 dates on." in ev["bodyText"]
+        assert ("Rate of force development per session (median of reps, experimental): back_squat: one date so far"
+                in ev["bodyText"])
     _assert_no_clipped_text(ev["clipping"], n_svgs=len(ev["svgTitles"]))
 
 
