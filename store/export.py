@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,20 +140,23 @@ def _clear_previous(target: Path) -> None:
     shutil.rmtree(target)
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
+def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Write every table of the store under ``out_dir`` as Hive-partitioned, zstd Parquet.
 
     Returns ``{"out_dir": str, "tables": {table: {"rows": int, "files": int,
     "partition_by": [str]}}, "rows": int, "files": int, "seconds": float}``.
-    Empty tables are listed with ``rows`` 0 and no folder.
+    Empty tables are listed with ``rows`` 0 and no folder. ``progress(rows_done, rows_total)`` is
+    called after each table.
     """
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, dict] = {}
-    for table in _tables(con):
+    counts = {t: int(con.execute(f"SELECT count(*) FROM {_q(t)}").fetchall()[0][0]) for t in _tables(con)}
+    total, done = sum(counts.values()), 0
+    for table, n in counts.items():
         plan = plan_table(con, table)
-        n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
         target = out / table
         _clear_previous(target)
         if n == 0:
@@ -168,6 +172,9 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
         con.execute(f"COPY ({plan.select_sql}) TO {_sql_str(str(dest))} ({', '.join(options)})")
         files = sum(1 for _ in target.rglob("*.parquet"))
         tables[table] = {"rows": n, "files": files, "partition_by": list(plan.partition_by)}
+        done += n
+        if progress is not None:
+            progress(done, total)
     return {
         "out_dir": str(out),
         "tables": tables,

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
-from ingest.progress import Progress
+from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from ingest.records import ActivityData, SourceFile
 from store.activities import ActivityBuffer, imported_hashes, log_import_event
 
@@ -227,10 +227,13 @@ def import_paths(
     *,
     athlete: str,
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFn | None = None,
     show_progress: bool = True,
 ) -> ImportSummary:
-    """Import FIT files, folders and archives for ``athlete`` (see module docstring)."""
+    """Import FIT files, folders and archives for ``athlete`` (see module docstring).
+
+    ``progress(done, total)`` is called after each file; ``show_progress`` also draws a bar with rate
+    and ETA when stderr is a terminal (:mod:`ingest.progress`; never under cron or into a pipe)."""
     t0 = time.perf_counter()
     summary = ImportSummary()
     items = list(iter_sources(list(paths)))
@@ -250,12 +253,22 @@ def import_paths(
     if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
         # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
         pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
-    bar = Progress(total=len(ordered), label="import", enabled=show_progress)
+    bars = TerminalProgress(enabled=show_progress and bar_wanted())
+    if pool is not None and bars.enabled:
+        pool.submit(int).result()  # fork the workers now, before the bar's refresh thread exists
+
+    def report(done: int, total: int) -> None:
+        bar(done, total)
+        if progress is not None:
+            progress(done, total)
+
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
     state: dict[str, Any] = {"buffer": ActivityBuffer(), "last_commit": time.monotonic(), "outcome": {}}
     con.execute("BEGIN TRANSACTION")
     try:
+        bars.start()
+        bar = bars.task("import", unit="files", total=len(ordered))
         for item, sha in ordered:
             if item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
@@ -268,9 +281,9 @@ def import_paths(
                 queued.add(sha)
                 pending.add_work(item.path, item.data, sha)
             for done in pending.drain(until_not_full=True):
-                _store(con, athlete, done, summary, state, bar, progress)
+                _store(con, athlete, done, summary, state, len(ordered), report)
         for done in pending.drain(until_not_full=False):
-            _store(con, athlete, done, summary, state, bar, progress)
+            _store(con, athlete, done, summary, state, len(ordered), report)
         state["buffer"].flush(con)
         con.execute("COMMIT")
     except BaseException:
@@ -279,7 +292,7 @@ def import_paths(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        bar.close()
+        bars.stop()
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -290,8 +303,8 @@ def _store(
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     state: dict[str, Any],
-    bar: Progress,
-    progress: Callable[[int, int], None] | None,
+    total: int,
+    progress: ProgressFn,
 ) -> None:
     if isinstance(done, Decoded):
         result = _result_from(done)
@@ -319,9 +332,7 @@ def _store(
     if result.status in ("failed", "partial") or (result.status == "skipped" and result.reason != "duplicate"):
         log_import_event(con, athlete, result.path, result.status, result.error or result.reason, result.sha256)
     summary.files.append(result)
-    bar.update(len(summary.files))
-    if progress is not None:
-        progress(len(summary.files), bar.total)
+    progress(len(summary.files), total)
     now = time.monotonic()
     buf: ActivityBuffer = state["buffer"]
     if buf.files and (
