@@ -35,6 +35,7 @@ import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {
@@ -148,19 +149,23 @@ EDGE_PAD_PT = 3.0
 def _fit_inside(fig: Figure, *, pad_pt: float = EDGE_PAD_PT, rounds: int = 4) -> None:
     """Widen the subplot margins until every artist lies ``pad_pt`` inside the figure.
 
-    Measures the figure's tight bounding box (all axes with their tick labels, axis labels and
-    legends, also legends anchored outside the axes) with the Agg renderer, whose text metrics
-    are the SVG path glyphs' (the same font file), and moves each margin that is crossed inward
-    by the overlap. Repeated, since narrower axes can get longer tick labels; margins only grow, and
+    Measures each axes' tight bounding box (tick labels, axis labels, legends, also those anchored
+    outside the axes, and texts) with the Agg renderer, whose text metrics are the SVG path
+    glyphs' (the same font file), and moves each margin that is crossed inward by the overlap. Repeated, since narrower axes can get longer tick labels; margins only grow, and
     never so far that the plot area collapses.
     """
     if not fig.axes:
         return
     renderer = FigureCanvasAgg(fig).get_renderer()
     w_pt, h_pt = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
+    to_pt = 72.0 / fig.dpi
     for _ in range(rounds):
-        bb = fig.get_tightbbox(renderer)  # inches, origin bottom left
-        x0, y0, x1, y1 = (v * 72.0 for v in (bb.x0, bb.y0, bb.x1, bb.y1))
+        # the axes' decorations (ticks, tick labels, axis labels, title) plus their legends and texts; the
+        # data artists are clipped to the axes anyway, and measuring thousands of points would cost
+        boxes = [ax.get_tightbbox(renderer, bbox_extra_artists=[a for a in (ax.get_legend(), *ax.texts) if a])
+                 for ax in fig.axes]
+        bb = Bbox.union([b for b in boxes if b is not None])  # display units, origin bottom left
+        x0, y0, x1, y1 = bb.x0 * to_pt, bb.y0 * to_pt, bb.x1 * to_pt, bb.y1 * to_pt
         over = (pad_pt - x0, x1 - (w_pt - pad_pt), pad_pt - y0, y1 - (h_pt - pad_pt))
         if max(over) <= 0.05:
             return
