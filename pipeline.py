@@ -47,6 +47,14 @@ def info(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _bars(args: argparse.Namespace) -> Any:
+    """Live progress bars on stderr for a person at a terminal (:mod:`ingest.progress`): none with
+    --json or --quiet, none when stderr is not a terminal (cron, pipes, files)."""
+    from ingest.progress import TerminalProgress, bar_wanted
+
+    return TerminalProgress(enabled=bar_wanted(quiet=args.quiet, json_output=args.json))
+
+
 def _fmt(v: Any, nd: int = 1) -> str:
     if v is None:
         return "-"
@@ -108,8 +116,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     con = _open(args)
     try:
         _merge_landed(con, args)
-        summary = import_paths(con, args.paths, athlete=args.athlete, show_progress=not args.quiet,
-                               undelete=args.undelete)
+        summary = import_paths(con, args.paths, athlete=args.athlete,
+                               show_progress=not (args.quiet or args.json), undelete=args.undelete)
     finally:
         con.close()
     doc = summary.to_contract()
@@ -257,10 +265,9 @@ def _rep_line(rep: dict[str, Any]) -> str:
 
 
 def _rep_printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
-    out = sys.stderr if args.json else sys.stdout
-
     def on_rep(rep: dict[str, Any]) -> None:
-        print(_rep_line(rep), file=out, flush=True)
+        # the stream is looked up per line: a progress bar may route it above itself meanwhile
+        print(_rep_line(rep), file=sys.stderr if args.json else sys.stdout, flush=True)
 
     return on_rep
 
@@ -321,11 +328,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     validate_slug(args.athlete)
     _warn_exercise(args.exercise)
-    doc = replay_capture(
-        Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
-        load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
-        on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
-    )
+    with _bars(args) as bars:
+        doc = replay_capture(
+            Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
+            load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
+            on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
+            progress=bars.task("replay", unit="records"),
+        )
     emit(args, doc, _summary_human)
     return EXIT_OK
 
@@ -336,7 +345,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     con = _open(args)
     try:
         _merge_landed(con, args)
-        doc = build_report(con, Path(args.out), since=args.since)
+        with _bars(args) as bars:
+            doc = build_report(con, Path(args.out), since=args.since, progress=bars.task("report", unit="runs"))
     finally:
         con.close()
     emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
@@ -359,7 +369,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     con = _open(args)
     try:
-        doc = export_parquet(con, Path(args.parquet))
+        with _bars(args) as bars:
+            doc = export_parquet(con, Path(args.parquet), progress=bars.task("export", unit="rows"))
     finally:
         con.close()
     emit(args, doc, lambda d: f"exported to {args.parquet}")
@@ -389,7 +400,8 @@ def _globals(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument("--json", action="store_true", default=d(False), help="one JSON document on stdout")
     p.add_argument("--wait", type=_nonneg, default=d(30.0), metavar="S",
                    help="seconds to wait for a database held by another process (default 30)")
-    p.add_argument("--quiet", action="store_true", default=d(False), help="no progress output on stderr")
+    p.add_argument("--quiet", action="store_true", default=d(False), help="no progress bar on stderr (there is none "
+                   "either with --json or when stderr is not a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:

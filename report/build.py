@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +76,14 @@ def _json_safe(x: Any) -> Any:
 
 
 def run_economies(
-    con: Any, athlete: str, runs: list[dict[str, Any]], profile: Mapping[str, Any]
+    con: Any, athlete: str, runs: list[dict[str, Any]], profile: Mapping[str, Any], *,
+    on_runs: Callable[[int], None] | None = None,
 ) -> tuple[list[RunEconomy], int]:
     """Per-run proxies for ``runs`` (rows of :func:`store.report_queries.run_activities`), from the
     ``run_metric`` cache where valid, else computed with :func:`analysis.economy.run_economy` and
-    cached. Returns (economies in the order of ``runs``, number computed now)."""
+    cached. Returns (economies in the order of ``runs``, number computed now). ``on_runs(n)`` is told
+    of every ``n`` runs done (the cached ones at once, then each computed one)."""
+    advance = on_runs or (lambda n: None)
     params = _economy_params(profile)
     cached = rq.get_run_metrics(con, athlete, ECONOMY_ALGO_VERSION)
     out: dict[str, RunEconomy] = {}
@@ -91,6 +94,8 @@ def run_economies(
             out[r["activity_id"]] = RunEconomy(**p["economy"])
         else:
             todo.append(r["activity_id"])
+    if len(runs) > len(todo):
+        advance(len(runs) - len(todo))
     bm = params["body_mass_kg"]
     bm = bm if bm is not None and 20 <= bm <= 250 else None
     hr_ok = None not in (params["hr_rest_bpm"], params["hr_max_bpm"], params["sex"])
@@ -111,6 +116,7 @@ def run_economies(
             )
             out[aid] = econ
             fresh[aid] = {"params": params, "economy": _json_safe(econ.to_dict())}
+            advance(1)
         rq.put_run_metrics(con, athlete, ECONOMY_ALGO_VERSION, fresh)
     return [out[r["activity_id"]] for r in runs], len(todo)
 
@@ -163,14 +169,17 @@ def _check_previous_report(folder: Path) -> None:
                                  "(give an empty or new folder)")
 
 
-def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | None) -> dict[str, Any]:
+def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | None,
+                   steps: _Steps | None = None) -> dict[str, Any]:
     """Everything one athlete's page and report.json section show (numbers from the analysis)."""
     from report.summary import summarise
 
     athlete = row["athlete"]
     profile = _profile(row)
     runs = rq.run_activities(con, athlete, since=since)
-    econ, computed = run_economies(con, athlete, runs, profile)
+    if steps is not None:
+        steps.listed(athlete, len(runs))
+    econ, computed = run_economies(con, athlete, runs, profile, on_runs=steps.advance if steps else None)
     econ = [_undated(e) if r.get("time_reference", "utc") != "utc" else e for r, e in zip(runs, econ, strict=True)]
     sets = rq.strength_sets(con, athlete, since=since)
     reps = rq.reps(con, athlete, since=since)
@@ -237,16 +246,18 @@ def build_report(
     since: dt.datetime | None = None,
     reuse_unchanged: bool = False,
     log_command: str | None = "report",
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write ``out_dir/index.html``, one page per athlete and ``out_dir/report.json``.
 
     Returns ``{"index_html": str, "report_json": str, "pages": [str], "athletes": int,
     "runs_computed": int, "rebuilt": bool, "seconds": float}``. Unless ``log_command`` is None
     (nightly logs its own row), one ``run_log`` row (command ``log_command``) records the run
-    with that summary.
+    with that summary. ``progress(done, total)`` counts runs analysed (cached or computed) and one step
+    per page written.
     """
     started_at = dt.datetime.now(dt.UTC)
-    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged)
+    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress)
     if log_command is not None:
         rq.log_run(con, log_command, started_at, res["seconds"],
                    {"command": log_command, "out_dir": str(Path(out_dir).expanduser()),
@@ -254,7 +265,26 @@ def build_report(
     return res
 
 
-def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool) -> dict[str, Any]:
+class _Steps:
+    """Progress over the athletes' runs plus one step per page; the total starts from the store's run
+    counts and is corrected as each athlete's runs are listed (``--since`` lists fewer)."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, rows: list[Mapping[str, Any]]) -> None:
+        self.progress = progress
+        self.planned = {r["athlete"]: int(r.get("runs") or 0) for r in rows}
+        self.done = 0
+
+    def listed(self, athlete: str, n_runs: int) -> None:
+        self.planned[athlete] = n_runs
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, max(self.done, sum(self.planned.values()) + len(self.planned) + 1))
+
+
+def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool,
+           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     from report import pages
 
     t0 = time.perf_counter()
@@ -273,7 +303,9 @@ def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_un
                 "seconds": round(time.perf_counter() - t0, 3),
             }
     generated_at = dt.datetime.now(dt.UTC)
-    reports = [athlete_report(con, row, since=since) for row in rq.athletes(con)]
+    rows = rq.athletes(con)
+    steps = _Steps(progress, rows)
+    reports = [athlete_report(con, row, since=since, steps=steps) for row in rows]
     computed = sum(r.pop("_runs_computed") for r in reports)
     last_nightly = rq.last_run_log(con, "nightly")
     doc = {
@@ -289,7 +321,9 @@ def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_un
     with replaced_atomically(out, _check_previous_report) as gen:
         for rep in reports:
             write_new_file(gen / rep["page"], pages.athlete_page(rep, generated_at=doc["generated_at"]))
+            steps.advance()
         write_new_file(gen / "index.html", pages.index_page(doc))
+        steps.advance()
         write_new_file(gen / "report.json", json.dumps(doc, indent=1, allow_nan=False, default=str))
     page_paths = [str(out / rep["page"]) for rep in reports]
     return {

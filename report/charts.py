@@ -9,6 +9,13 @@ handed in by the caller (analysis results); nothing here estimates anything.
   ids are prefixed per chart so several charts can share one HTML page.
 * ``width``/``height`` attributes are dropped (the ``viewBox`` stays) so CSS scales charts to the
   phone's width.
+* Nothing is clipped by the figure's edge: the ``viewBox`` is the figure, and an inline SVG clips to
+  it, so :func:`to_svg` measures every artist (tick labels, axis labels, legends) and widens the
+  margins until all of them fit (:func:`_fit_inside`). Long category labels are wrapped.
+* Charts over time need :data:`MIN_TIME_POINTS` dates: with fewer (one e1RM day, one session of
+  RFD medians) a time axis would hold one or two dots, so the chart functions return a
+  :class:`FewPoints` with the values instead, for the page to show as a sentence or small table.
+  Data lines carry ids ``data-N`` so a check in the browser can count the dates a chart draws.
 """
 
 from __future__ import annotations
@@ -18,13 +25,17 @@ import html
 import io
 import itertools
 import re
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.dates as mdates
 import matplotlib.ticker
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {
@@ -61,6 +72,43 @@ _RC = {
 
 _counter = itertools.count(1)
 
+#: a chart over time is drawn only from this many distinct dates on; below, a :class:`FewPoints`
+MIN_TIME_POINTS = 3
+
+
+@dataclass(frozen=True)
+class FewPoints:
+    """What a chart over time would have shown, when it has fewer than :data:`MIN_TIME_POINTS` dates.
+
+    ``rows`` are ``(date ISO, series label, value)`` in date order; the page shows one value as a
+    sentence and more as a small table (drawing a time axis for one or two dots misleads)."""
+
+    title: str
+    value_label: str
+    rows: tuple[tuple[str, str, float], ...]
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted({r[0] for r in self.rows})
+
+
+def _few(title: str, value_label: str, series: Sequence[tuple[str, Sequence[tuple[dt.date, float]]]]
+         ) -> FewPoints | None:
+    """A :class:`FewPoints` when the series together have fewer than MIN_TIME_POINTS dates, else None."""
+    if len({d for _label, pts in series for d, _v in pts}) >= MIN_TIME_POINTS:
+        return None
+    rows = sorted(((d.isoformat(), label, float(v)) for label, pts in series for d, v in pts),
+                  key=lambda r: r[0])
+    return FewPoints(title, value_label, tuple(rows))
+
+
+_gids = itertools.count(1)
+
+
+def _data_gid() -> str:
+    """An id for a data line (``data-N``): the browser check counts the dates drawn per chart by it."""
+    return f"data-{next(_gids)}"
+
 
 def _dates(values: Sequence[str | dt.date | dt.datetime]) -> list[dt.date]:
     out: list[dt.date] = []
@@ -94,6 +142,43 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
+#: clear space kept between any artist and the figure's edge, in points (1/72 in = 1 SVG unit at 72 dpi)
+EDGE_PAD_PT = 3.0
+
+
+def _fit_inside(fig: Figure, *, pad_pt: float = EDGE_PAD_PT, rounds: int = 4) -> None:
+    """Widen the subplot margins until every artist lies ``pad_pt`` inside the figure.
+
+    Measures each axes' tight bounding box (tick labels, axis labels, legends, also those anchored
+    outside the axes, and texts) with the Agg renderer, whose text metrics are the SVG path
+    glyphs' (the same font file), and moves each margin that is crossed inward by the overlap. Repeated, since narrower axes can get longer tick labels; margins only grow, and
+    never so far that the plot area collapses.
+    """
+    if not fig.axes:
+        return
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    w_pt, h_pt = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
+    to_pt = 72.0 / fig.dpi
+    for _ in range(rounds):
+        # the axes' decorations (ticks, tick labels, axis labels, title) plus their legends and texts; the
+        # data artists are clipped to the axes anyway, and measuring thousands of points would cost
+        boxes = [ax.get_tightbbox(renderer, bbox_extra_artists=[a for a in (ax.get_legend(), *ax.texts) if a])
+                 for ax in fig.axes]
+        bb = Bbox.union([b for b in boxes if b is not None])  # display units, origin bottom left
+        x0, y0, x1, y1 = bb.x0 * to_pt, bb.y0 * to_pt, bb.x1 * to_pt, bb.y1 * to_pt
+        over = (pad_pt - x0, x1 - (w_pt - pad_pt), pad_pt - y0, y1 - (h_pt - pad_pt))
+        if max(over) <= 0.05:
+            return
+        sp = fig.subplotpars
+        left = sp.left + max(0.0, over[0]) / w_pt
+        right = sp.right - max(0.0, over[1]) / w_pt
+        bottom = sp.bottom + max(0.0, over[2]) / h_pt
+        top = sp.top - max(0.0, over[3]) / h_pt
+        if right - left < 0.15 or top - bottom < 0.1:
+            return  # labels longer than the figure: leave the plot usable (the browser check reports the clip)
+        fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top)
+
+
 def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
     """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
     if not getattr(fig, "_runstrong_laid_out", False):
@@ -101,6 +186,7 @@ def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
         right = 0.88 if len(fig.axes) > 1 else 0.975
         fig.subplots_adjust(left=0.11, right=right, bottom=min(0.45, 0.5 / h), top=1 - min(0.3, 0.2 / h))
     with matplotlib.rc_context(_RC):
+        _fit_inside(fig)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
@@ -201,27 +287,31 @@ def series_chart(
     baseline_end: str | None = None,
     extra: Sequence[tuple[str, Sequence[str], Sequence[float | None]]] = (),
     desc: str = "",
-) -> str:
-    """Points over time, optionally a horizontal reference band (given, not computed here)."""
+) -> str | FewPoints:
+    """Points over time, optionally a horizontal reference band (given, not computed here); with fewer
+    than :data:`MIN_TIME_POINTS` dates a :class:`FewPoints` instead of a chart."""
     pts = [(d, v) for d, v in zip(_dates(dates), values, strict=True) if v is not None]
     if not pts:
         return empty_chart(title, "No values to show yet")
+    extras = [(label, [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None])
+              for label, d2, v2 in extra]
+    few = _few(title, ylabel, [(ylabel, pts), *extras])
+    if few is not None:
+        return few
     fig, ax = _fig()
     if band is not None:
         ax.axhspan(band[0], band[1], color=OKABE_ITO["sky"], alpha=0.25, linewidth=0,
                    label=band_label or "reference band")
     xs, ys = zip(*pts, strict=True)
-    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel)
+    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel,
+            gid=_data_gid())
     markers = itertools.cycle(["s", "^", "D"])
     colours = itertools.cycle([OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]])
-    for label, d2, v2 in extra:
-        p2 = [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None]
+    for label, p2 in extras:
         if p2:
             x2, y2 = zip(*p2, strict=True)
             ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
-                    linestyle="--", label=label)
-    if len(set(xs)) == 1:  # a single day: give the axis a week either side instead of matplotlib's years
-        ax.set_xlim(xs[0] - dt.timedelta(days=7), xs[0] + dt.timedelta(days=7))
+                    linestyle="--", label=label, gid=_data_gid())
     if baseline_end is not None:
         ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
     ax.set_ylabel(ylabel)
@@ -230,10 +320,11 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
-def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str:
+def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str | FewPoints:
     """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
     colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
-    :func:`analysis.athlete_summary.rfd_session_medians`."""
+    :func:`analysis.athlete_summary.rfd_session_medians`. Fewer than :data:`MIN_TIME_POINTS` session
+    dates: a :class:`FewPoints`."""
     title = f"Rate of force development per session (median of reps, experimental): {exercise}"
     if not rows:
         return empty_chart(title, "No reps with RFD yet")
@@ -241,10 +332,7 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str
     for r in rows:
         by_load.setdefault(r.get("load_kg"), []).append(r)
     loads = sorted(sorted(by_load, key=lambda x: -len(by_load[x]))[:max_loads], key=lambda x: (x is None, x or 0))
-    fig, ax = _fig(height_in=3.6)
-    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
-    markers = ["o", "s", "^", "D"]
-    xs_all = []
+    series: list[tuple[str, list[tuple[dt.date, float]], int, str, bool]] = []
     for k, load in enumerate(loads):
         rr = sorted(by_load[load], key=lambda r: r.get("date") or "")
         lab = "?" if load is None else f"{load:g} kg"
@@ -252,16 +340,20 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str
                                        ("rfd_0_100ms_median_n_per_s", "--", False, "0-100 ms")):
             pts = [(d, r[key]) for d, r in zip(_dates([r["date"] for r in rr]), rr, strict=True)
                    if r.get(key) is not None]
-            if not pts:
-                continue
-            x, y = zip(*pts, strict=True)
-            xs_all += x
-            ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
-                    markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5,
-                    label=f"{name}, {lab}")
+            if pts:
+                series.append((f"{name}, {lab}", pts, k, style, fill))
+    few = _few(title, "RFD, N/s (median per session)", [(s[0], s[1]) for s in series])
+    if few is not None:
+        return few
+    fig, ax = _fig(height_in=3.6)
+    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
+    markers = ["o", "s", "^", "D"]
+    for label, pts, k, style, fill in series:
+        x, y = zip(*pts, strict=True)
+        ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
+                markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5, label=label,
+                gid=_data_gid())
     ax.axhline(0.0, color=INK, linewidth=0.8)
-    if xs_all and len(set(xs_all)) == 1:
-        ax.set_xlim(xs_all[0] - dt.timedelta(days=7), xs_all[0] + dt.timedelta(days=7))
     ax.set_ylabel("RFD, N/s (median per session)")
     _date_axis(ax)
     n_entries = len(ax.get_legend_handles_labels()[0])
@@ -307,6 +399,10 @@ def lv_profile_chart(
     return to_svg(fig, title=title, desc=f"{len(loads_kg)} reps.")
 
 
+#: category labels of the interval chart wrap at this many characters (about a third of the chart's width)
+LABEL_WRAP_CHARS = 30
+
+
 def interval_chart(
     title: str,
     labels: Sequence[str],
@@ -326,32 +422,42 @@ def interval_chart(
     ]
     if not rows:
         return empty_chart(title, "Not estimable with the data so far")
-    fig, ax = _fig(height_in=max(1.4, 0.55 * len(rows) + 0.9))
+    wrapped = ["\n".join(textwrap.wrap(r[0], LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0] for r in rows]
+    lines = max(w.count("\n") + 1 for w in wrapped)
+    fig, ax = _fig(height_in=max(1.4, (0.25 + 0.2 * lines) * len(rows) + 0.9))
     for i, (_lab, e, lo, hi) in enumerate(rows):
         ax.plot([lo, hi], [i, i], color=OKABE_ITO["blue"], linewidth=2.5, solid_capstyle="butt")
         ax.plot([e], [i], marker="D", color=OKABE_ITO["vermillion"], markersize=7)
     if zero_line:
         ax.axvline(0.0, color=INK, linewidth=1)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([r[0] for r in rows])
+    ax.set_yticklabels(wrapped)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
-    fig.subplots_adjust(left=0.42, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
+    # the left margin starts small: to_svg widens it to the longest (wrapped) label
+    fig.subplots_adjust(left=0.05, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
     fig._runstrong_laid_out = True
     return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
 
 
-def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]) -> str:
-    """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given."""
+def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
+               ) -> str | FewPoints:
+    """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given; fewer than
+    :data:`MIN_TIME_POINTS` days: a :class:`FewPoints`."""
     title = "Running load from TRIMP: CTL (42-day), ATL (7-day) and TSB"
     if not days:
         return empty_chart(title, "No runs with heart rate and an athlete HR profile")
     x = _dates(days)
+    names = ("CTL (fitness)", "ATL (fatigue)", "TSB (form)")
+    few = _few(title, "TRIMP per day", [(n, list(zip(x, v, strict=True))) for n, v in zip(names, (ctl, atl, tsb),
+                                                                                          strict=True)])
+    if few is not None:
+        return few
     fig, ax = _fig()
-    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label="CTL (fitness)")
-    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label="ATL (fatigue)")
-    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label="TSB (form)")
+    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())
+    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label=names[1], gid=_data_gid())
+    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label=names[2], gid=_data_gid())
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, framealpha=0.9)

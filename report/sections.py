@@ -22,8 +22,44 @@ RFD_CAVEAT = ("Rate of force development (RFD) and time to peak velocity from a 
               "(no published validation): compare them within this athlete over time, never with published values.")
 
 
-def _fig(svg: str, caption: Any) -> Safe:
-    return el("figure", el("div", trusted_svg(svg), class_="chart-scroll"), el("figcaption", caption))
+def _fig(chart: str | charts.FewPoints, caption: Any, *, values_below: bool = False) -> Safe:
+    """A chart with its caption; a chart over time with too few dates (:class:`report.charts.FewPoints`)
+    becomes a sentence (one value) or a small table. ``values_below``: the section's own table right
+    after the figure already lists the values, so only the sentence is shown."""
+    if isinstance(chart, charts.FewPoints):
+        return el("figure", _few_points(chart, values_below=values_below), el("figcaption", caption),
+                  class_="few-points")
+    return el("figure", el("div", trusted_svg(chart), class_="chart-scroll"), el("figcaption", caption))
+
+
+def _value(v: float) -> str:
+    """A value for the few-points sentence or table: four significant digits, no exponent."""
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def _with_unit(label: str, v: float) -> str:
+    """``"e1RM, kg"`` and 132.2 -> ``"e1RM 132.2 kg"``; a bare unit ``"m/s"`` -> ``"0.6879 m/s"``."""
+    name, sep, unit = label.rpartition(", ")
+    return f"{name} {_value(v)} {unit}" if sep else f"{_value(v)} {label}"
+
+
+def _few_points(fp: charts.FewPoints, *, values_below: bool) -> Safe:
+    dates = fp.dates
+    rule = f"a chart over time is drawn from {charts.MIN_TIME_POINTS} dates on."
+    title = el("strong", fp.title)
+    if values_below:
+        when = f"one date so far ({dates[0]})" if len(dates) == 1 else f"{len(dates)} dates so far"
+        return el("p", title, f": {when}; {rule} The values are in the table below.")
+    if len(fp.rows) == 1:
+        d, label, v = fp.rows[0]
+        return el("p", title, f": {_with_unit(label, v)} on {d}, the only date so far; {rule}")
+    labels = list(dict.fromkeys(r[1] for r in fp.rows))
+    cell = {(d, label): v for d, label, v in fp.rows}
+    rows = [[d, *(_value(cell[(d, lab)]) if (d, lab) in cell else "—" for lab in labels)] for d in dates]
+    head = ["date", *labels]
+    when = "one date" if len(dates) == 1 else f"{len(dates)} dates"
+    return el("div", el("p", title, f": {when} so far, shown as a table; {rule}"),
+              table(head, rows, caption=f"{fp.value_label} by date"))
 
 
 def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> str:
@@ -178,7 +214,7 @@ def _strength_load(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -
             ecc = rr[0].get("eccentric_first")
             note = (ECCENTRIC_RFD_NOTE if ecc else CONCENTRIC_RFD_NOTE if ecc is False else UNKNOWN_RFD_NOTE)
             out.append(_fig(
-                charts.rfd_chart(ex, rr),
+                charts.rfd_chart(ex, rr), values_below=True, caption=
                 [f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
                  f"n = {len(rr)} session medians from {n_reps} reps"
                  + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "")

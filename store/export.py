@@ -22,6 +22,7 @@ folders and Parquet files is refused, never deleted.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +138,8 @@ def _check_previous_export(folder: Path) -> None:
             raise ExportError(f"refusing to replace {folder}: {p} is not part of a Parquet export")
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
+def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Write every table of the store under ``out_dir`` as Hive-partitioned, zstd Parquet.
 
     The whole export is written into a new folder and swapped in atomically
@@ -146,15 +148,21 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
 
     Returns ``{"out_dir": str, "tables": {table: {"rows": int, "files": int,
     "partition_by": [str]}}, "rows": int, "files": int, "seconds": float}``.
-    Empty tables are listed with ``rows`` 0 and no folder.
+    Empty tables are listed with ``rows`` 0 and no folder. ``progress(rows_done, rows_total)`` is
+    called after each table.
     """
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser().absolute()
     tables: dict[str, dict] = {}
+    counts = {t: int(con.execute(f"SELECT count(*) FROM {_q(t)}").fetchall()[0][0]) for t in _tables(con)}
+    total, done = sum(counts.values()), 0
     try:
         with replaced_atomically(out, _check_previous_export) as gen:
-            for table in _tables(con):
-                tables[table] = _export_table(con, table, gen)
+            for table, n in counts.items():
+                tables[table] = _export_table(con, table, n, gen)
+                done += n
+                if progress is not None:
+                    progress(done, total)
     except OutputDirError as exc:
         raise ExportError(str(exc)) from None
     return {
@@ -166,9 +174,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> dict:
     }
 
 
-def _export_table(con: duckdb.DuckDBPyConnection, table: str, gen: Path) -> dict:
+def _export_table(con: duckdb.DuckDBPyConnection, table: str, n: int, gen: Path) -> dict:
     plan = plan_table(con, table)
-    n = int(con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
     if n == 0:
         return {"rows": 0, "files": 0, "partition_by": list(plan.partition_by)}
     target = gen / table

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
-from ingest.progress import Progress
+from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from ingest.records import ActivityData, SourceFile
 from store.activities import (
     ActivityBuffer,
@@ -234,7 +234,7 @@ def import_paths(
     *,
     athlete: str,
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFn | None = None,
     show_progress: bool = True,
     undelete: bool = False,
 ) -> ImportSummary:
@@ -242,6 +242,8 @@ def import_paths(
 
     Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
     athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
+    ``progress(done, total)`` is called after each file; ``show_progress`` also draws a bar with rate
+    and ETA when stderr is a terminal (:mod:`ingest.progress`; never under cron or into a pipe).
     """
     t0 = time.perf_counter()
     summary = ImportSummary()
@@ -263,12 +265,22 @@ def import_paths(
     if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
         # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
         pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
-    bar = Progress(total=len(ordered), label="import", enabled=show_progress)
+    bars = TerminalProgress(enabled=show_progress and bar_wanted())
+    if pool is not None and bars.enabled:
+        pool.submit(int).result()  # fork the workers now, before the bar's refresh thread exists
+
+    def report(done: int, total: int) -> None:
+        bar(done, total)
+        if progress is not None:
+            progress(done, total)
+
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
     writer = _ChunkWriter(con, athlete, lift_tombstones=undelete)
     duplicates: list[tuple[FileResult, str]] = []
     try:
+        bars.start()
+        bar = bars.task("import", unit="files", total=len(ordered))
         for item, sha in ordered:
             if item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
@@ -283,14 +295,14 @@ def import_paths(
                 queued.add(sha)
                 pending.add_work(item.path, item.data, sha)
             for done in pending.drain(until_not_full=True):
-                _store(writer, done, summary, duplicates, bar, progress)
+                _store(writer, done, summary, duplicates, len(ordered), report)
         for done in pending.drain(until_not_full=False):
-            _store(writer, done, summary, duplicates, bar, progress)
+            _store(writer, done, summary, duplicates, len(ordered), report)
         writer.commit()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        bar.close()
+        bars.stop()
     for result, sha in duplicates:  # a later copy shares the first copy's final fate
         _follow_first(result, writer.outcome[sha])
     summary.seconds = time.perf_counter() - t0
@@ -400,8 +412,8 @@ def _store(
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     duplicates: list[tuple[FileResult, str]],
-    bar: Progress,
-    progress: Callable[[int, int], None] | None,
+    total: int,
+    progress: ProgressFn,
 ) -> None:
     if isinstance(done, Decoded):
         result = _result_from(done)
@@ -429,6 +441,4 @@ def _store(
                                                                                                DELETED_REASON)):
             writer.add_event(result)
     summary.files.append(result)
-    bar.update(len(summary.files))
-    if progress is not None:
-        progress(len(summary.files), bar.total)
+    progress(len(summary.files), total)

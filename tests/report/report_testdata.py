@@ -140,3 +140,26 @@ def build_history(con, athlete: str = "alice", *, weeks: int = 10, hostile: bool
         [athlete],
     )
     return {"run_ids": run_ids, "excluded": excluded}
+
+
+def barbell_day(con, athlete: str, day: dt.datetime, *, exercise: str = "back_squat") -> dict[float, list[float]]:
+    """One day of streamed barbell sets at three loads (three reps each, as the stream writer stores them):
+    enough for one load-velocity profile, so one e1RM day and one session of RFD medians per load.
+    Returns the mean concentric velocities by load."""
+    from store.writers import insert_rows
+
+    mcv = {60.0: [0.95, 1.01, 0.98], 80.0: [0.80, 0.78, 0.74], 100.0: [0.62, 0.60, 0.55]}
+    reps, sessions = [], []
+    for k, (load, vs) in enumerate(mcv.items()):
+        sid = f"{athlete}-bar{k}"
+        start = day + dt.timedelta(minutes=5 * k)
+        sessions.append({"athlete": athlete, "session_id": sid, "sensor": "witmotion", "started_at": start,
+                         "anchor_t_ns": 0, "exercise": exercise, "load_kg": load, "status": "complete"})
+        for i, v in enumerate(vs):
+            reps.append({"athlete": athlete, "session_id": sid, "set_index": 1, "rep_index": i + 1,
+                         "exercise": exercise, "load_kg": load, "started_at": start + dt.timedelta(seconds=4 * i),
+                         "mean_velocity_mps": v, "peak_velocity_mps": v * 1.6,
+                         "peak_rfd_n_per_s": 3000.0 + 100 * i - 10 * load, "rfd_0_100ms_n_per_s": 900.0 - 8 * load})
+    insert_rows(con, "stream_session", sessions)
+    insert_rows(con, "rep", reps)
+    return mcv
