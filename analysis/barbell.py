@@ -43,7 +43,6 @@ import numpy as np
 
 from analysis.buffers import AppendBuffer
 from analysis.exercises import exercise_info
-from analysis.imu import ImuSamples
 from analysis.kinematics import (
     cumulative_trapezoid,
     linear_drift_correction,
@@ -66,6 +65,7 @@ from analysis.reps import (
     find_legs,
     runs,
 )
+from records.imu import ImuSamples
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
 """Still run (s) that closes a movement; the still test looks 50 ms further ahead."""

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.imu import STANDARD_GRAVITY_MPS2
 from analysis.kinematics import interp_crossing, position_at
+from records.units import STANDARD_GRAVITY_MPS2
 
 RFD_HALF_STEP_S: float = 0.010
 """Half step of the central difference for dF/dt (20 ms total)."""

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.economy import zone_info
 from analysis.exercises import exercise_info
+from records.times import local_date, week_start, zone_info
 
 __all__ = [
     "StrengthSet",
@@ -156,17 +156,6 @@ def _ewma(x: np.ndarray, k: float, y0: float) -> np.ndarray:
         return x.copy()
     y, _ = lfilter([k], [1.0, -(1.0 - k)], x, zi=[(1.0 - k) * y0])
     return y
-
-
-def local_date(t_ns: int, tz: str) -> _dt.date:
-    """Calendar date of a UTC epoch-ns instant in time zone ``tz``."""
-    zi = zone_info(tz)
-    return _dt.datetime.fromtimestamp(int(t_ns) / 1e9, tz=_dt.UTC).astimezone(zi).date()
-
-
-def week_start(d: _dt.date) -> _dt.date:
-    """Monday of the ISO week containing date ``d``."""
-    return d - _dt.timedelta(days=d.weekday())
 
 
 def daily_load(started_at_ns: Sequence[int], loads: Sequence[float], tz: str, *,

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ingest.ble.recovery import merge_and_analyse
-from ingest.records import ActivityData, RecordArrays, SetRow, SourceFile
+from records.activities import ActivityData, SetRow, SourceFile
+from records.runs import RunRecords
 from store.activities import write_activities
 from store.connection import open_store, transaction
 
@@ -65,11 +66,9 @@ def _sim_source(athlete: str, key: str) -> SourceFile:
 
 def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[ActivityData]:
     """The runs (1 Hz records) and strength sessions (sets) of a :class:`sim.athlete.SimAthlete`
-    as canonical :class:`ingest.records.ActivityData`, oldest first within each kind."""
+    as canonical :class:`records.activities.ActivityData`, oldest first within each kind."""
     for i, plan in enumerate(sim.plans):
         rr = sim.run_records(i)
-        vals = {k: getattr(rr, k) for k in ("heart_rate_bpm", "speed_mps", "distance_m", "altitude_m", "power_w",
-                                             "temperature_c", "cadence_spm")}
         dist = rr.distance_m[np.isfinite(rr.distance_m)]
         yield ActivityData(
             activity_id=plan.activity_id,
@@ -79,7 +78,7 @@ def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[Activi
             started_at=_ns_to_dt(int(rr.t_ns[0])),
             duration_s=float((rr.t_ns[-1] - rr.t_ns[0]) / 1e9),
             distance_m=float(dist[-1] - dist[0]) if dist.size else None,
-            records=RecordArrays(t_ns=rr.t_ns, values=vals),
+            records=rr,
             device="runstrong simulator",
             name=f"{label} {plan.kind} run ({plan.route})",
         )
@@ -113,7 +112,7 @@ def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[Activi
             started_at=_ns_to_dt(rows[0].started_at_ns),
             duration_s=float((rows[-1].started_at_ns - rows[0].started_at_ns) / 1e9) + 60.0,
             distance_m=None,
-            records=RecordArrays(t_ns=np.zeros(0, dtype=np.int64)),
+            records=RunRecords.from_arrays(key, np.zeros(0, dtype=np.int64), sport="training"),
             sets=sets,
             device="runstrong simulator",
             name=f"{label} strength session",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from analysis.economy import RunEconomy, run_economy
-from analysis.runs import RunRecords
+from records.runs import RunRecords
 from store import readers
 from store import report_queries as rq
 from store.snapshot_dir import OutputDirError, replaced_atomically, write_new_file

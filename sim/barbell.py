@@ -37,7 +37,9 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 
 from analysis.exercises import exercise_info
-from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples, samples_from_raw, si_to_raw
+from ingest.ble.protocols.witmotion import samples_from_raw, si_to_raw
+from records.imu import ImuSamples
+from records.units import STANDARD_GRAVITY_MPS2
 
 G = STANDARD_GRAVITY_MPS2
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 
-from ingest.records import RECORD_FIELDS, ActivityData, RecordArrays, SourceFile
+from records.activities import ActivityData, SourceFile
+from records.runs import RECORD_FIELDS, RunRecords
 from store.writers import insert_columns, insert_rows
 
 
@@ -42,7 +43,7 @@ class ActivityBuffer:
         self.activities: list[dict] = []
         self.laps: list[dict] = []
         self.sets: list[dict] = []
-        self.records: list[tuple[str, str, RecordArrays]] = []
+        self.records: list[tuple[str, str, RunRecords]] = []
         self.exclusions: list[dict] = []
         self.files = 0
         self.record_count = 0
@@ -114,7 +115,7 @@ class ActivityBuffer:
                 "activity_id": np.repeat(np.array([i for _, i, _ in self.records], dtype=object), lengths),
                 "t_ns": np.concatenate([r.t_ns for _, _, r in self.records]),
             }
-            cols.update({k: np.concatenate([r.values[k] for _, _, r in self.records]) for k in RECORD_FIELDS})
+            cols.update({k: np.concatenate([r.channel(k) for _, _, r in self.records]) for k in RECORD_FIELDS})
             insert_columns(con, "record", cols)
         self.__init__()
 

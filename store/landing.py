@@ -60,7 +60,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
-from ingest.ble.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
+from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
 from store.schema import migrate

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from analysis.runs import RunRecords
+from records.runs import RunRecords
 
 FOOT_SPORTS = ("running", "walking", "hiking", "trail_running")
 

@@ -19,8 +19,9 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from analysis.imu import ImuSamples
-from ingest.ble.session import stored_rows, utc_anchor_ns
+from ingest.ble.session import stored_rows
+from records.imu import ImuSamples
+from records.times import utc_anchor_ns
 from store.athletes import get_profile
 from store.landing import merge_pending
 from store.writers import insert_rows

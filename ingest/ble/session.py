@@ -22,7 +22,7 @@ which
   for the next process), and returns the ``replay`` JSON document plus a ``"stream"`` block.
 
 The session id (DESIGN.md section 3) is the first 16 hex digits of sha256 over the device
-address, ``started_at`` (ISO-8601 UTC) and the first 64 payloads (``ingest.ble.identity``), so it is
+address, ``started_at`` (ISO-8601 UTC) and the first 64 payloads (``records.identity``), so it is
 known only after 64 payloads (or at close if fewer came). Until then batches go to a pending
 landing file, opened at the first event and promoted to ``<session_id>.duckdb`` once the id is
 known (``store.landing``): every batch is durable from the first one on.
@@ -46,13 +46,14 @@ from typing import Any
 
 import numpy as np
 
-from analysis.imu import ImuSamples, raw_to_si
 from ingest.ble.capture import CaptureHeader, CaptureWriter
-from ingest.ble.identity import SESSION_ID_PAYLOADS, pending_id_for, session_id_for
 from ingest.ble.protocols.base import DecodedChunk, SensorProfile, normalize_uuid
 from ingest.ble.protocols.registry import get_profile
-from ingest.ble.protocols.witmotion import imu_columns
+from ingest.ble.protocols.witmotion import imu_columns, raw_to_si
 from ingest.ble.timebase import OnlineTimebase, reconstruct_sample_times
+from records.identity import SESSION_ID_PAYLOADS, pending_id_for, session_id_for
+from records.imu import ImuSamples
+from records.times import utc_anchor_ns
 
 LINK_EVENT = "link"
 """Queue items ``(t_ns, LINK_EVENT, "connected"|"disconnected")`` are link events (ingest.ble.client)."""
@@ -110,12 +111,6 @@ def _default_analyse(samples: ImuSamples, exercise: str, load_kg: float, *, body
 
     return analyse_session(samples, exercise, load_kg, body_mass_kg=body_mass_kg, set_rest_s=set_rest_s,
                            gaps_ns=gaps_ns).to_contract()
-
-
-def utc_anchor_ns(started_at: datetime) -> int:
-    """``started_at`` as UTC nanoseconds (microsecond precision): stored sample rows carry
-    ``t_ns = utc_anchor_ns(started_at) + (t - anchor_t_ns)``, ``t`` on the capture clock."""
-    return round(started_at.timestamp() * 1e6) * 1000
 
 
 def stored_rows(result: dict[str, Any], *, athlete: str, session_id: str, exercise: str, load_kg: float,

@@ -30,7 +30,7 @@ from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
 from ingest.progress import Progress
-from ingest.records import ActivityData, SourceFile
+from records.activities import ActivityData, SourceFile
 from store.activities import (
     ActivityBuffer,
     deleted_hashes,

@@ -1,4 +1,4 @@
-"""analysis.imu: WitMotion scales against the shared golden vector, round trips, validation."""
+"""records.imu, the WitMotion scales (ingest.ble.protocols.witmotion), analysis.imu rotations: WitMotion scales against the shared golden vector, round trips, validation."""
 
 import struct
 
@@ -8,15 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.imu import (
-    STANDARD_GRAVITY_MPS2,
-    ImuSamples,
-    raw_to_si,
-    rotation_matrices,
-    samples_from_raw,
-    si_to_raw,
-)
+from analysis.imu import rotation_matrices
 from analysis.kinematics import up_from_angles
+from ingest.ble.protocols.witmotion import raw_to_si, samples_from_raw, si_to_raw
+from records.imu import ImuSamples
+from records.units import STANDARD_GRAVITY_MPS2
 
 GOLDEN = bytes.fromhex("55 61 77 02 a8 fe 92 fe 06 02 30 fe cd ff f8 f0 53 fc ab c4".replace(" ", ""))
 

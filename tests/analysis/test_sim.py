@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from analysis.imu import STANDARD_GRAVITY_MPS2 as G
-from analysis.imu import raw_to_si
 from analysis.kinematics import cumulative_trapezoid
+from ingest.ble.protocols.witmotion import raw_to_si
+from records.units import STANDARD_GRAVITY_MPS2 as G
 from sim.barbell import RepTruth, SimulatedSession, simulate_session
 
 

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.imu import STANDARD_GRAVITY_MPS2, raw_to_si
 from ingest.ble.protocols import witmotion as wm
 from ingest.ble.protocols.base import ProtocolError, TruncatedError
+from ingest.ble.protocols.witmotion import raw_to_si
+from records.units import STANDARD_GRAVITY_MPS2
 
 GOLDEN = bytes.fromhex("55 61 77 02 a8 fe 92 fe 06 02 30 fe cd ff f8 f0 53 fc ab c4")
 

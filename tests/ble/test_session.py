@@ -11,11 +11,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from ingest.ble.identity import pending_id_for
 from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID as HR_CHAR
 from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
 from ingest.ble.session import LINK_EVENT, StreamSession, consume, session_id_for
+from records.identity import pending_id_for
 from store.connection import open_store
 from store.landing import landing_dir, merge_pending, read_landing
 from tests.lock_holder import held_lock

@@ -137,7 +137,7 @@ def test_a_plain_folder_or_a_file_is_never_clobbered(make_store, tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "thesis.docx").write_text("mine")
-    with pytest.raises(ExportError, match="thesis.docx"):
+    with pytest.raises(ExportError, match=r"thesis\.docx"):
         export_parquet(con, notes)
     assert (notes / "thesis.docx").read_text() == "mine"
     (tmp_path / "afile").write_text("x")

@@ -422,7 +422,7 @@ def test_report_folder_is_swapped_whole_and_never_writes_through_a_link(make_sto
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     (legacy / "report.json.tmp").symlink_to(secret)  # an earlier version's folder with a planted link
-    with pytest.raises(OutputDirError, match="report.json.tmp"):
+    with pytest.raises(OutputDirError, match=r"report\.json\.tmp"):
         build_report(con, legacy)
     (legacy / "report.json.tmp").unlink()
     (legacy / "index.html").write_text("an old report")

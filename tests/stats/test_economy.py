@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.economy import hr_at_speed, resample_1hz, run_economy, steady_segments
-from analysis.runs import RunRecords
+from records.runs import RunRecords
 
 T0 = int(dt.datetime(2025, 6, 1, 5, 30, tzinfo=dt.UTC).timestamp()) * 10**9
 

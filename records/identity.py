@@ -1,10 +1,10 @@
-"""Stream session identity (DESIGN.md section 3), pure: no I/O.
+"""Stream session identity (docs/design.md section 3), pure: no I/O.
 
 A stream ``session_id`` is the first 16 hex digits of sha256 over the device address,
-``started_at`` (ISO-8601 UTC) and the session's first 64 payloads, so a live session and the replay
-of its own capture are the same session. Until 64 payloads have arrived a session goes by its
-*pending id* (``pending-`` + 16 hex of sha256 over the address and ``started_at``), which names
-its pending landing file (``store.landing``).
+``started_at`` (ISO-8601 UTC, :func:`records.times.iso_utc`) and the session's first 64 payloads,
+so a live session and the replay of its own capture are the same session. Until 64 payloads have
+arrived a session goes by its *pending id* (``pending-`` + 16 hex of sha256 over the address and
+``started_at``), which names its pending landing file (``store.landing``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ingest.ble.capture import iso_utc
+from records.times import iso_utc
 
 SESSION_ID_PAYLOADS = 64
 PENDING_PREFIX = "pending-"
@@ -33,9 +33,9 @@ def session_id_for(device_address: str | None, started_at: datetime, payloads: S
     h = _hash_of_start(device_address, started_at)
     for p in payloads[:SESSION_ID_PAYLOADS]:
         h.update(b"\x00" + len(p).to_bytes(4, "big") + p)
-    return h.hexdigest()[:16]
+    return str(h.hexdigest()[:16])
 
 
 def pending_id_for(device_address: str | None, started_at: datetime) -> str:
     """``pending-`` + 16 hex of sha256(device address, started_at ISO UTC)."""
-    return PENDING_PREFIX + _hash_of_start(device_address, started_at).hexdigest()[:16]
+    return PENDING_PREFIX + str(_hash_of_start(device_address, started_at).hexdigest()[:16])
