@@ -133,7 +133,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _merge_landed(con: Any, args: argparse.Namespace) -> None:
     """Merge streamed sessions left in landing files (DESIGN.md section 3)."""
-    from ingest.ble.recovery import merge_and_analyse
+    from jobs.recovery import merge_and_analyse
 
     merged = merge_and_analyse(con, Path(args.db))
     if merged:
@@ -286,7 +286,7 @@ def _warn_exercise(exercise: str) -> None:
 
 def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.ble.client import SensorClientError
-    from ingest.ble.stream_cli import StreamError, run_stream
+    from jobs.stream import StreamError, run_stream
     from store.athletes import validate_slug
 
     validate_slug(args.athlete)
@@ -316,7 +316,7 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ingest.ble.replay import replay_capture
+    from jobs.replay import replay_capture
     from store.athletes import validate_slug
 
     validate_slug(args.athlete)

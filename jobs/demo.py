@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.ble.recovery import merge_and_analyse
+from jobs.recovery import merge_and_analyse
 from records.activities import ActivityData, SetRow, SourceFile
 from records.runs import RunRecords
 from store.activities import write_activities
@@ -165,18 +165,13 @@ def _stream_one(db: Path, athlete: str, load_kg: float, reps: int, seed: int) ->
     """
     import asyncio
 
-    from ingest.ble import stream_cli
+    from jobs.stream import stream_async
+    from sim.barbell import simulate_session
 
-    motion = None
-    if hasattr(stream_cli, "stream_async"):
-        from sim.barbell import simulate_session
-
-        motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
-        run = asyncio.run(stream_cli.stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
-                                                  virtual=True, reps=reps, seed=seed, virtual_motion=motion))
-        return run.doc
-    return stream_cli.run_stream(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg, virtual=True,
-                                 reps=reps, seed=seed)
+    motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
+    run = asyncio.run(stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
+                                   virtual=True, reps=reps, seed=seed, virtual_motion=motion))
+    return run.doc
 
 
 def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.ble.recovery import merge_and_analyse
+from jobs.recovery import merge_and_analyse
 from report.build import build_report
 from store.connection import open_store
 from store.report_queries import log_run

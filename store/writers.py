@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -63,3 +64,11 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mappi
         return 0
     keys = list(rows[0].keys())
     return insert_columns(con, table, {k: [r.get(k) for r in rows] for k in keys})
+
+
+def row_dict(athlete: str, row: Any) -> dict[str, Any]:
+    """A table row as a dict: a records row (``records.reps.RepRow``, ``records.activities.SetRow``)
+    with the ``athlete`` column added, or a mapping as it is."""
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {"athlete": athlete, **{f.name: getattr(row, f.name) for f in dataclasses.fields(row)}}
+    return dict(row)

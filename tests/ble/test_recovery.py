@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.ble.recovery import merge_and_analyse
+from jobs.recovery import merge_and_analyse
 from store.connection import open_store
 from store.landing import landing_dir
 from tests.kill9 import kill_9_when
@@ -21,7 +21,7 @@ sys.path.insert(0, sys.argv[2])
 from datetime import datetime, UTC
 import numpy as np
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
-from ingest.ble.session import StreamSession
+from jobs.stream_session import StreamSession
 from sim.barbell import simulate_session
 
 sim = simulate_session("back_squat", 100.0, 3, rate_hz=200, seed=3, lead_in_s=1.5, tail_s=1.5)
@@ -32,7 +32,7 @@ s = StreamSession("witmotion", db_path=sys.argv[1], athlete="ann", exercise="bac
 arrival = (np.ceil((sim.t_s + 0.001) / 0.03) * 0.03 * 1e9).astype(np.int64)  # 30 ms connection events
 for t, raw in zip(arrival, sim.raw_i16):
     s.on_notification(int(t), NOTIFY_UUID, encode_data_frames(raw[None, :]))
-s._reap_writes(wait_for=len(s._in_flight))  # every closed batch committed; the open one is not
+s.sink.wait()  # every closed batch committed; the open one is not
 print(json.dumps({"live": [r["mean_velocity_mps"] for r in live],
                   "truth": [r.mean_velocity_mps for r in sim.reps]}), flush=True)
 time.sleep(60)
@@ -76,8 +76,8 @@ def test_only_recovered_sessions_are_analysed(tmp_path: Path) -> None:
     import numpy as np
 
     from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
-    from ingest.ble.recovery import analyse_recovered
-    from ingest.ble.session import StreamSession
+    from jobs.recovery import analyse_recovered
+    from jobs.stream_session import StreamSession
     from sim.barbell import simulate_session
 
     sim = simulate_session("back_squat", 100.0, 2, rate_hz=200, seed=4, lead_in_s=1.5, tail_s=1.5)

@@ -12,8 +12,8 @@ import pytest
 
 from ingest.ble.capture import CaptureFormatError, CaptureHeader, CaptureWriter
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
-from ingest.ble.replay import replay_capture
-from ingest.ble.session import StreamSession
+from jobs.replay import replay_capture
+from jobs.stream_session import StreamSession
 
 STARTED = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)
 ANCHOR = 9_000_000_000_000

@@ -14,8 +14,8 @@ import pytest
 from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID as HR_CHAR
 from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
 from ingest.ble.protocols.witmotion import NOTIFY_UUID, encode_data_frames
-from ingest.ble.session import LINK_EVENT, StreamSession, consume, session_id_for
-from records.identity import pending_id_for
+from jobs.stream_session import LINK_EVENT, StreamSession, consume
+from records.identity import pending_id_for, session_id_for
 from store.connection import open_store
 from store.landing import landing_dir, merge_pending, read_landing
 from tests.lock_holder import held_lock
@@ -340,24 +340,26 @@ def test_delayed_burst_is_a_delay_not_a_loss(tmp_path: Path, at_s: float, speedu
     session = new_session(tmp_path / "main.duckdb", on_rep=live.append)
     out = run(session, delayed(sim, at_s=at_s, speedup=speedup))
     assert out["stream"]["lost_samples"] == 0
-    assert session._online.lost_samples == 0
+    assert session.assembler.timebase.lost_samples == 0
     assert len(out["reps"]) == len(sim.reps) == 3
     assert live == out["reps"]
 
 
 
-def test_two_sessions_merged_in_one_process(tmp_path: Path) -> None:
+def test_two_sessions_merged_in_one_process(tmp_path: Path, monkeypatch) -> None:
     """Two sessions' landing files merged into one main database by one process, the second while
     another landing file is attached on the same connection (an in-flight merge): each merge uses
     its own alias, so both sessions are stored (a fixed alias made the second ATTACH fail)."""
+    from jobs import stream_finish
     from store.landing import merge_landing
 
+    # leave the landing files, as when the main file was locked
+    monkeypatch.setattr(stream_finish, "merge_landed_session", lambda *a, **k: RuntimeError("locked"))
     sim = simulated()
     db = tmp_path / "main.duckdb"
     sessions = []
     for hour in (17, 18):
         s = new_session(db, started_at=datetime(2026, 11, 28, hour, 0, tzinfo=UTC))
-        s._try_merge = lambda: False  # leave the landing file, as when the main file was locked
         run(s, notifications(sim))
         assert s.landing_path is not None and s.landing_path.exists()
         sessions.append(s)
@@ -444,13 +446,13 @@ import sys
 sys.path.insert(0, sys.argv[2])
 from datetime import datetime, UTC
 from ingest.ble.protocols.heart_rate import MEASUREMENT_UUID, HeartRateMeasurement, SensorContact
-from ingest.ble.session import StreamSession
+from jobs.stream_session import StreamSession
 s = StreamSession("heart_rate", db_path=sys.argv[1], athlete="ann", exercise="back_squat", load_kg=60.0,
                   started_at=datetime(2026, 11, 28, 17, tzinfo=UTC), anchor_t_ns=0, device_address="HR:1")
 for i in range(60):  # fewer than the 64 payloads that name the session
     s.on_notification((i + 1) * 150_000_000, MEASUREMENT_UUID,
                       bytes(HeartRateMeasurement(100 + i, SensorContact.DETECTED, None, (600 + i,))))
-    s._reap_writes(wait_for=len(s._in_flight))  # every closed batch committed
+    s.sink.wait()  # every closed batch committed
     print(i - 1, flush=True)  # batches 0 .. i-1 are closed (a batch closes when one 100 ms later comes)
 import time
 time.sleep(60)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from ingest.ble.capture import Notification, read_capture
-from ingest.ble.replay import replay_capture
-from ingest.ble.stream_cli import StreamError, StreamRun, run_stream, stream_async
 from ingest.ble.virtual_witmotion import LOST, SENT, VirtualWitMotion
+from jobs.replay import replay_capture
+from jobs.stream import StreamError, StreamRun, run_stream, stream_async
 from sim.barbell import simulate_session
 
 METRICS = ("start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
@@ -157,7 +157,7 @@ def test_a_rate_the_device_cannot_do_is_refused(tmp_path: Path) -> None:
 
 
 def test_virtual_one_rm_is_fixed_per_exercise_so_heavier_loads_are_slower() -> None:
-    from ingest.ble.stream_cli import VIRTUAL_ONE_RM_KG, StreamError, virtual_one_rm
+    from jobs.stream import VIRTUAL_ONE_RM_KG, StreamError, virtual_one_rm
     from sim.barbell import simulate_session
 
     assert virtual_one_rm("back_squat", 100.0) == VIRTUAL_ONE_RM_KG["back_squat"] == 140.0

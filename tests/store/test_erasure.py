@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.ble.replay import replay_capture
+from jobs.replay import replay_capture
 from store.athletes import delete_athlete, list_athletes
 from store.connection import open_store
 from store.erasure import erase_athlete

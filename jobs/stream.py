@@ -1,7 +1,7 @@
-"""``stream``: sensor (or the virtual WitMotion) -> queue -> ``StreamSession``.
+"""``stream``: sensor (or the virtual WitMotion) -> queue -> ``StreamSession`` (the live stream job).
 
 ``SensorClient`` puts ``(t_ns, char_uuid, payload)`` and link events on an ``asyncio.Queue``;
-``ingest.ble.session.consume`` feeds them to a ``StreamSession``, which decodes, detects reps live
+``jobs.stream_session.consume`` feeds them to a ``StreamSession``, which decodes, detects reps live
 (``on_rep``), writes landing batches, records the capture file (``--record``: the session writes every item
 it is fed, so the recording is the live stream item for item) and merges at the end. The stream ends on
 Ctrl-C, after ``duration_s``, or (virtual) once the simulated set has been played; ``--vl-stop`` is a cue.
@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.ble.client import LinkLostError, LinkPolicy, QueueItem, SensorClient, SensorClientError
-from ingest.ble.session import StreamSession, consume
 from ingest.ble.virtual import VirtualLink
 from ingest.ble.virtual_witmotion import RadioModel, SimulatedSet, VirtualDeviceError, VirtualWitMotion
+from jobs.stream_session import StreamSession, consume
 
 MAX_DEVICE_RATE_HZ = 200.0
 QUIET_S = 0.3  # after the simulated set ends: done once nothing new arrived for this long

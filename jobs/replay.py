@@ -1,4 +1,4 @@
-"""``replay``: push a recorded capture through exactly the live path (:class:`StreamSession`).
+"""``replay``: push a recorded capture through exactly the live path (:class:`jobs.stream_session.StreamSession`).
 
 The capture's header gives the sensor, device, configured rate and the wall-clock anchor; every
 notification and link event is fed to a :class:`StreamSession` in file order, so decoding, sample
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.ble.capture import LinkEvent, Notification, read_capture
-from ingest.ble.session import StreamSession
+from jobs.stream_session import StreamSession
 
 
 def replay_capture(
