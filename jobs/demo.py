@@ -31,7 +31,7 @@ import numpy as np
 from jobs.recovery import merge_and_analyse
 from records.activities import ActivityData, SetRow, SourceFile
 from records.runs import RunRecords
-from store.activities import write_activities
+from store.activities import imported_hashes, write_activities
 from store.connection import open_store, transaction
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +129,7 @@ def write_simulated_history(con: Any, athlete: str, sim: Any, *, label: str = SI
     with transaction(con):
         set_profile(con, athlete, body_mass_kg=p["body_mass_kg"], sex=p["sex"], hr_rest_bpm=p["hr_rest_bpm"],
                     hr_max_bpm=p["hr_max_bpm"], tz=p["tz"])
-    known = {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
+    known = imported_hashes(con, athlete)
     runs = sessions = records = 0
     pending: list[ActivityData] = []
 

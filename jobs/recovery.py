@@ -15,19 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from jobs.stream_finish import analyse_session_contract, session_rows
 from records.imu import ImuSamples
 from records.times import utc_anchor_ns
 from store import streams
 from store.athletes import get_profile
+from store.connection import Connection
 from store.landing import merge_pending
 
 MIN_SAMPLES = 10
 
 
-def analyse_recovered(con: Any, session_ids: Sequence[str],
+def analyse_recovered(con: Connection, session_ids: Sequence[str],
                       on_error: Callable[[str, Exception], None] | None = None) -> dict[str, int]:
     """Analyse and store the reps of recovered IMU sessions among ``session_ids`` that have none.
 
@@ -48,7 +48,7 @@ def analyse_recovered(con: Any, session_ids: Sequence[str],
     return done
 
 
-def _analyse_one(con: Any, ref: streams.SessionRef) -> int | None:
+def _analyse_one(con: Connection, ref: streams.SessionRef) -> int | None:
     """Analyse one athlete's recovered session; the reps stored, or None if there was nothing to do."""
     if not ref.exercise or not ref.load_kg or streams.has_reps(con, ref.athlete, ref.session_id):
         return None
@@ -68,7 +68,7 @@ def _analyse_one(con: Any, ref: streams.SessionRef) -> int | None:
     return len(reps)
 
 
-def merge_and_analyse(con: Any, db_path: str | Path,
+def merge_and_analyse(con: Connection, db_path: str | Path,
                       on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
     """:func:`store.landing.merge_pending`, then :func:`analyse_recovered` on what it merged.
 

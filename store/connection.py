@@ -20,6 +20,10 @@ import duckdb
 
 from store.schema import migrate
 
+Connection = duckdb.DuckDBPyConnection
+"""An open store: what :func:`open_store` returns and what every store function takes. Other
+layers annotate with this name and never import duckdb themselves."""
+
 DEFAULT_DB = Path("~/.local/share/runstrong/runstrong.duckdb")
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
 

@@ -23,29 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
 from ingest.progress import Progress
 from records.activities import ActivityData, SourceFile
-from store.activities import (
-    ActivityBuffer,
-    deleted_hashes,
-    imported_hashes,
-    lift_tombstones,
-    log_import_event,
-)
-from store.athletes import ensure_athlete
+from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
+from store.connection import Connection
 
 log = logging.getLogger("runstrong.import")
 
-#: Commit after this many files, records or seconds, whichever comes first.
-COMMIT_FILES = 64
-COMMIT_RECORDS = 1_000_000
-COMMIT_SECONDS = 1.0
 #: Use worker processes when at least this many files and bytes need decoding.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 1_000_000
@@ -229,7 +217,7 @@ class _Pending:
 
 
 def import_paths(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     paths: Iterable[str | Path],
     *,
     athlete: str,
@@ -266,7 +254,9 @@ def import_paths(
     bar = Progress(total=len(ordered), label="import", enabled=show_progress)
     pending = _Pending(pool, window=4 * n_workers)
     queued: set[str] = set()
-    writer = _ChunkWriter(con, athlete, lift_tombstones=undelete)
+    outcome: dict[str, FileResult] = {}
+    writer = ImportWriter(con, athlete, lift_tombstones=undelete,
+                          on_failed=lambda sha, error: _fail(outcome[sha], error))
     duplicates: list[tuple[FileResult, str]] = []
     try:
         for item, sha in ordered:
@@ -283,16 +273,16 @@ def import_paths(
                 queued.add(sha)
                 pending.add_work(item.path, item.data, sha)
             for done in pending.drain(until_not_full=True):
-                _store(writer, done, summary, duplicates, bar, progress)
+                _store(writer, outcome, done, summary, duplicates, bar, progress)
         for done in pending.drain(until_not_full=False):
-            _store(writer, done, summary, duplicates, bar, progress)
+            _store(writer, outcome, done, summary, duplicates, bar, progress)
         writer.commit()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         bar.close()
     for result, sha in duplicates:  # a later copy shares the first copy's final fate
-        _follow_first(result, writer.outcome[sha])
+        _follow_first(result, outcome[sha])
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -301,80 +291,9 @@ def import_paths(
 DELETED_REASON = "deleted athlete"
 
 
-class _ChunkWriter:
-    """Stores decoded files in chunks, one transaction per chunk, so that one file's failure stays
-    that file's: a chunk whose transaction fails (a key violation, a value DuckDB refuses) is rolled
-    back and written again one file per transaction; the file that fails alone is reported
-    ``failed`` with DuckDB's first error, and every other file of the chunk is kept."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool) -> None:
-        self.con = con
-        self.athlete = athlete
-        self.lift_tombstones = lift_tombstones
-        self.outcome: dict[str, FileResult] = {}
-        self._files: list[tuple[SourceFile, list[ActivityData], FileResult]] = []
-        self._events: list[FileResult] = []
-        self._records = 0
-        self._last_commit = time.monotonic()
-
-    def add_file(self, source: SourceFile, activities: list[ActivityData], result: FileResult) -> None:
-        self._files.append((source, activities, result))
-        self._records += result.records
-        if result.status == "partial":
-            self._events.append(result)
-        self.outcome[source.sha256] = result
-        self._maybe_commit()
-
-    def add_event(self, result: FileResult) -> None:
-        """A failed, partial or (not duplicate) skipped file, recorded in ``import_event``."""
-        self._events.append(result)
-        self._maybe_commit()
-
-    def _maybe_commit(self) -> None:
-        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
-                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
-            self.commit()
-
-    def commit(self) -> None:
-        files, events = self._files, self._events
-        self._files, self._events, self._records = [], [], 0
-        self._last_commit = time.monotonic()
-        if not files and not events:
-            return
-        try:
-            self._transaction(files, events)
-        except duckdb.Error:
-            for source, activities, result in files:
-                try:
-                    self._transaction([(source, activities, result)], [])
-                except duckdb.Error as exc:
-                    _fail(result, f"could not be stored: {_first_line(exc)}")
-                    events = [e for e in events if e is not result] + [result]
-            self._transaction([], events)
-
-    def _transaction(self, files: list[tuple[SourceFile, list[ActivityData], FileResult]],
-                     events: list[FileResult]) -> None:
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if files:
-                ensure_athlete(con, self.athlete)
-                if self.lift_tombstones:
-                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in files])
-                buffer = ActivityBuffer()
-                for source, activities, _ in files:
-                    buffer.add(self.athlete, source, activities)
-                buffer.flush(con)
-            for e in events:
-                log_import_event(con, self.athlete, e.path, e.status, e.error or e.reason, e.sha256)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _event(result: FileResult) -> ImportEvent:
+    """The ``import_event`` row of a failed, partial or skipped file."""
+    return ImportEvent(result.path, result.status, result.error or result.reason, result.sha256)
 
 
 def _fail(result: FileResult, error: str) -> None:
@@ -396,7 +315,8 @@ def _follow_first(result: FileResult, first: FileResult) -> None:
 
 
 def _store(
-    writer: _ChunkWriter,
+    writer: ImportWriter,
+    outcome: dict[str, FileResult],
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     duplicates: list[tuple[FileResult, str]],
@@ -415,10 +335,11 @@ def _store(
                 file_type=done.file_type,
                 error=done.error,
             )
-            writer.add_file(source, done.activities, result)
+            outcome[done.sha256] = result
+            writer.add_file(source, done.activities, event=_event(result) if result.status == "partial" else None)
         else:
-            writer.outcome[done.sha256] = result
-            writer.add_event(result)
+            outcome[done.sha256] = result
+            writer.add_event(_event(result))
     elif isinstance(done, _Duplicate):
         result = FileResult(path=done.path, status="skipped", sha256=done.sha256, reason="duplicate")
         duplicates.append((result, done.sha256))
@@ -427,7 +348,7 @@ def _store(
         # a deleted athlete's file leaves no trace, not even an event
         if result.status == "failed" or (result.status == "skipped" and result.reason not in ("duplicate",
                                                                                                DELETED_REASON)):
-            writer.add_event(result)
+            writer.add_event(_event(result))
     summary.files.append(result)
     bar.update(len(summary.files))
     if progress is not None:
