@@ -331,7 +331,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from report.build import build_report
+    from jobs.report import build_report
 
     con = _open(args)
     try:

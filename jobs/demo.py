@@ -203,7 +203,7 @@ def run_demo(
 ) -> Path:
     """Run the demo pipeline; return the path of ``DIR/report/index.html``."""
     from ingest.fit.importer import import_paths
-    from report.build import build_report
+    from jobs.report import build_report
     from sim.athlete import simulate_athlete
 
     out = Path(out_dir).expanduser()

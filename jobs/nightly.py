@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.recovery import merge_and_analyse
-from report.build import build_report
+from jobs.report import build_report
 from store.connection import open_store
 from store.report_queries import log_run
 
