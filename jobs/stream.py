@@ -35,6 +35,10 @@ class StreamError(Exception):
     """An expected failure of ``stream`` (no sensor, configuration refused, bad options): one line."""
 
 
+STREAM_ERRORS: tuple[type[Exception], ...] = (StreamError, SensorClientError)
+"""``stream`` could not start (no sensor, configuration refused, bad options): exit code 1."""
+
+
 @dataclass
 class StreamRun:
     """What one stream did: the JSON document plus the live objects behind it."""
