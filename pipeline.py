@@ -426,15 +426,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, USAGE_ERRORS
 
+    usage: tuple[type[Exception], ...] = (UsageError, *USAGE_ERRORS)
+    failed: tuple[type[Exception], ...] = (CommandFailed, *FAILED_ERRORS)
     try:
         return int(args.func(args))
     except LOCKED_ERRORS as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
-    except (UsageError, *USAGE_ERRORS) as exc:
+    except usage as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE
-    except (CommandFailed, *FAILED_ERRORS) as exc:
+    except failed as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -130,6 +130,8 @@ def _unchanged(out: Path, fp: Mapping[str, Any]) -> dict[str, Any] | None:
         old = json.loads(rj.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(old, dict):
+        return None
     if old.get("fingerprint") != json_safe(dict(fp)):
         return None
     pages = [out / a.get("page", "") for a in old.get("athletes", [])]

@@ -158,9 +158,10 @@ class StreamSession:
         self._vl_cued_sets: set[int] = set()
         self._closed = False
         self._live = None
-        if self.assembler.live:
+        rate_hz = self.assembler.configured_rate_hz
+        if self.assembler.live and rate_hz is not None:
             factory = live_detector_factory or _default_live_detector
-            self._live = factory(exercise, self.load_kg, self.assembler.configured_rate_hz, body_mass_kg, set_rest_s)
+            self._live = factory(exercise, self.load_kg, rate_hz, body_mass_kg, set_rest_s)
         self._capture_path = Path(capture_path) if capture_path is not None else None
         self._capture: CaptureWriter | None = None
 

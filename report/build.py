@@ -92,7 +92,7 @@ def athlete_section(
             "trimp": e.trimp,
             "notes": e.notes,
         })
-    return json_safe({
+    section: dict[str, Any] = json_safe({
         "athlete": athlete,
         "page": page_name(athlete),
         "simulated": simulated,
@@ -113,6 +113,7 @@ def athlete_section(
         ],
         "summary": summary,
     })
+    return section
 
 
 def report_document(athletes: Sequence[Mapping[str, Any]], *, generated_at: dt.datetime,

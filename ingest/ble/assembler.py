@@ -174,8 +174,8 @@ class SessionAssembler:
         self.group_ns = group_ns
         self.is_imu = profile.sample_table == "imu_sample"
         self.live = bool(live and self.is_imu and self.configured_rate_hz)
-        periodic = profile.periodic and self.configured_rate_hz is not None
-        self.timebase = OnlineTimebase(self.configured_rate_hz) if periodic else None
+        self.timebase = (OnlineTimebase(self.configured_rate_hz)
+                         if profile.periodic and self.configured_rate_hz is not None else None)
         """The online timebase of a fixed-rate sensor (None otherwise); ``lost_samples`` while streaming."""
 
         self.session_id: str | None = None
