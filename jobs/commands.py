@@ -74,11 +74,13 @@ def exercise_warning(exercise: str) -> str | None:
 
 def import_files(db_path: str | Path, athlete: str, paths: Sequence[str | Path], *, wait_s: float,
                  undelete: bool = False, show_progress: bool = True, on_message: Say | None = None) -> ImportSummary:
-    """``import``: FIT files, folders and archives for ``athlete`` (``ingest.fit.importer``)."""
-    from ingest.fit.importer import import_paths
+    """``import``: FIT files, folders and archives for ``athlete`` (``ingest.fit.importer``); the
+    decoding workers start before the store is opened (``DecodePool``)."""
+    from ingest.fit.importer import DecodePool, import_paths
 
-    with opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
-        return import_paths(con, paths, athlete=athlete, show_progress=show_progress, undelete=undelete)
+    validate_slug(athlete)
+    with DecodePool() as pool, opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
+        return import_paths(con, paths, athlete=athlete, show_progress=show_progress, undelete=undelete, pool=pool)
 
 
 def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -202,7 +203,7 @@ def run_demo(
     log: Callable[[str], None] = _stderr,
 ) -> Path:
     """Run the demo pipeline; return the path of ``DIR/report/index.html``."""
-    from ingest.fit.importer import import_paths
+    from ingest.fit.importer import DecodePool, import_paths
     from jobs.report import build_report
     from sim.athlete import simulate_athlete
 
@@ -220,10 +221,13 @@ def run_demo(
                     f.unlink()
     else:
         db = Path(db_path).expanduser()
-    con = open_store(db, wait_s=5.0, on_wait=log)
-    try:
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
+        con = open_store(db, wait_s=5.0, on_wait=log)
+        stack.callback(con.close)
         imp = import_paths(con, _sample_paths(REPO_ROOT / "sample_data" / "fit"), athlete=SAMPLE_ATHLETE,
-                           show_progress=False)
+                           show_progress=False, pool=pool)
+        pool.close()
         log(f"demo: imported {imp.count('imported')} bundled FIT file(s) for '{SAMPLE_ATHLETE}' "
             f"({imp.count('skipped')} skipped, {imp.count('failed')} failed, {imp.count('partial')} partial)")
         # the history ends this week, so the barbell sets streamed now continue its strength block
@@ -238,8 +242,6 @@ def run_demo(
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")
-    finally:
-        con.close()
     if stream:
         _stream_sets(db, SIM_ATHLETE, log)
     con = open_store(db, wait_s=30.0, on_wait=log)

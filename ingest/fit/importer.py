@@ -6,7 +6,13 @@
   commit in the same transaction; bulk imports commit chunks of files (DESIGN.md section 3).
 * Damaged input never stops the batch: each file gets a status and a one-line reason.
 * Decoding runs in worker processes when the batch is large enough to pay for them; writing
-  stays in this process (the store is single-writer).
+  stays in this process (the store is single-writer). A worker is never forked from a process
+  that holds an open DuckDB connection (a forked child inherits the connection's memory, locks and
+  threads in whatever state they were): the import jobs start a :class:`DecodePool` before they
+  open the store (forked then, in milliseconds, with the decoder already imported) and hand it
+  in; without one, the workers come from a fork server (a fresh interpreter that imports the
+  decoder once: ~0.5 s more per import). Either way a script that imports must guard its entry
+  point with ``if __name__ == "__main__":`` (the fork server runs the main module again).
 """
 
 from __future__ import annotations
@@ -107,6 +113,46 @@ class Decoded:
     file_type: str | None = None
     error: str | None = None
     reason: str | None = None
+
+
+def default_workers() -> int:
+    """Decoding workers by default: two, or one on a single core."""
+    return min(2, os.cpu_count() or 1)
+
+
+class DecodePool:
+    """Decoding worker processes, forked at once: create it BEFORE opening the store.
+
+    ``with DecodePool() as pool: con = open_store(...); import_paths(con, ..., pool=pool)``. The
+    workers are forked when the pool is created (Python forks every worker of a fork-context
+    executor at its first task), so they copy a process that holds no DuckDB connection and has
+    the decoder imported. One worker (a single core) means decoding inline, no process.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers if workers is not None else default_workers()
+        self.executor: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+            self.executor.submit(int).result()  # forks every worker now
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
+    def __enter__(self) -> DecodePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fork_server_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers from a fork server, for a caller that already holds the store (no :class:`DecodePool`)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])  # each worker starts with the decoder imported
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
 def looks_like_fit(data: bytes) -> str | None:
@@ -225,11 +271,14 @@ def import_paths(
     progress: Callable[[int, int], None] | None = None,
     show_progress: bool = True,
     undelete: bool = False,
+    pool: DecodePool | None = None,
 ) -> ImportSummary:
     """Import FIT files, folders and archives for ``athlete`` (see module docstring).
 
     Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
     athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
+    ``pool`` (started before ``con`` was opened) decodes large batches; without it they are decoded
+    by ``workers`` processes from a fork server (``workers=1``: inline).
     """
     t0 = time.perf_counter()
     summary = ImportSummary()
@@ -245,14 +294,17 @@ def import_paths(
         if sha is not None and sha not in known and sha not in tombstoned and sha not in seen:
             todo.append((item, sha))
             seen.add(sha)
-    n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pool = None
+    n_workers = workers if workers is not None else (pool.workers if pool is not None else default_workers())
+    executor: ProcessPoolExecutor | None = None
+    own_executor = False
     todo_bytes = sum(len(item.data or b"") for item, _ in todo)
     if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
-        # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
+        if pool is not None and pool.executor is not None:
+            executor, n_workers = pool.executor, pool.workers
+        else:
+            executor, own_executor = _fork_server_pool(n_workers), True
     bar = Progress(total=len(ordered), label="import", enabled=show_progress)
-    pending = _Pending(pool, window=4 * n_workers)
+    pending = _Pending(executor, window=4 * n_workers)
     queued: set[str] = set()
     outcome: dict[str, FileResult] = {}
     writer = ImportWriter(con, athlete, lift_tombstones=undelete,
@@ -278,8 +330,8 @@ def import_paths(
             _store(writer, outcome, done, summary, duplicates, bar, progress)
         writer.commit()
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if own_executor and executor is not None:
+            executor.shutdown(cancel_futures=True)
         bar.close()
     for result, sha in duplicates:  # a later copy shares the first copy's final fate
         _follow_first(result, outcome[sha])
