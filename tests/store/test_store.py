@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,8 +18,9 @@ from store.schema import MIGRATIONS, current_version, migrate
 from store.writers import insert_columns
 from tests.kill9 import kill_9_when
 from tests.lock_holder import held_lock
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
 
 

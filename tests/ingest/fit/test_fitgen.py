@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ingest.fit.fitparse_boundary import decode_fitparse
-from tests.fit.fitgen import RawFitWriter, make_run_fit, make_strength_fit
+from tests.ingest.fit.fitgen import RawFitWriter, make_run_fit, make_strength_fit
 
 START = dt.datetime(2026, 3, 2, 17, 30, tzinfo=dt.UTC)
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
-from virtual_motion import indexed_motion
 
 from ingest.ble.virtual import VirtualLink
 from ingest.ble.virtual_witmotion import (
@@ -27,6 +26,7 @@ from ingest.ble.virtual_witmotion import (
     VirtualDeviceError,
     VirtualWitMotion,
 )
+from tests.ingest.ble.virtual_motion import indexed_motion
 
 UNLOCK = bytes.fromhex("ffaa6988b5")
 RATE_200 = bytes.fromhex("ffaa030b00")

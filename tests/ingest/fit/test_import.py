@@ -17,9 +17,10 @@ import pytest
 from ingest.fit.importer import import_paths
 from store import readers
 from store.connection import open_store
-from tests.fit.fitgen import make_run_fit, make_strength_fit
+from tests.ingest.fit.fitgen import make_run_fit, make_strength_fit
+from tests.paths import SAMPLE_FIT
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "fit"
+SAMPLE = SAMPLE_FIT
 VALID_DIRS = ("runs", "strength", "other")
 NON_ACTIVITY = {"Settings.fit": "settings", "MonitoringFile.fit": "monitoring_b"}
 
@@ -102,7 +103,8 @@ def _oracle(path: Path) -> dict[int, dict[str, float | int | None]]:
 
 @pytest.mark.parametrize(
     "rel",
-    ["runs/activity-small-fenix2-run.fit", "runs/activity-large-fenxi2-multisport.fit",
+    ["runs/activity-small-fenix2-run.fit",
+     pytest.param("runs/activity-large-fenxi2-multisport.fit", marks=pytest.mark.slow),
      "runs/developer-types-sample.fit", "runs/sample_mulitple_header.fit", "strength/20474406937_ACTIVITY.fit",
      "other/20170518-191602-1740899583.fit"],
 )
@@ -183,6 +185,7 @@ def test_archives_gz_and_duplicates_across_containers(tmp_path):
     assert s.exit_code == 0
 
 
+@pytest.mark.slow
 def test_hostile_inputs_are_reported_and_the_batch_continues(tmp_path):
     good = (SAMPLE / "runs/garmin-fenix-5-run.fit").read_bytes()
     (tmp_path / "empty.fit").write_bytes(b"")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from bleak.backends.scanner import BaseBleakScanner
-from virtual_motion import indexed_motion
 
 from ingest.ble.client import (
     LINK_EVENT,
@@ -22,6 +21,7 @@ from ingest.ble.client import (
 )
 from ingest.ble.virtual import VirtualCharacteristic, VirtualLink, VirtualService
 from ingest.ble.virtual_witmotion import NOTIFY_UUID, SENT, RadioModel, VirtualWitMotion
+from tests.ingest.ble.virtual_motion import indexed_motion
 
 FAST = LinkPolicy(scan_timeout_s=2.0, connect_timeout_s=2.0, give_up_after_s=5.0, verify_timeout_s=0.5)
 UNLOCK = bytes.fromhex("ffaa6988b5")

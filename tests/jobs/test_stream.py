@@ -57,6 +57,7 @@ def match(device: VirtualWitMotion, capture: Path) -> tuple[list[int], list[int]
     return matched, missing
 
 
+@pytest.mark.slow
 def test_200hz_set_streams_whole_and_replays_identically(tmp_path: Path) -> None:
     live_reps: list[dict[str, Any]] = []
     result = run(tmp_path, on_rep=live_reps.append)
@@ -91,6 +92,7 @@ def test_200hz_set_streams_whole_and_replays_identically(tmp_path: Path) -> None
     assert [{k: r[k] for k in METRICS} for r in replayed["reps"]] == [{k: r[k] for k in METRICS} for r in doc["reps"]]
 
 
+@pytest.mark.slow
 def test_dropped_link_reconnects_marks_the_gap_and_loses_nothing_outside_it(tmp_path: Path) -> None:
     result = run(tmp_path, virtual_disconnect_at=5.0)
     doc, device = result.doc, result.device
@@ -113,6 +115,7 @@ def test_dropped_link_reconnects_marks_the_gap_and_loses_nothing_outside_it(tmp_
     assert not [t for t in received_t if gap["start_ns"] < t < gap["end_ns"]]
 
 
+@pytest.mark.slow
 def test_injected_loss_is_detected_from_timing(tmp_path: Path) -> None:
     result = run(tmp_path, virtual_loss=0.02, seed=3)
     doc, device = result.doc, result.device

@@ -9,8 +9,9 @@ import pytest
 
 import ingest.fit.importer as importer
 from store.connection import open_store
+from tests.paths import SAMPLE_FIT
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "fit"
+SAMPLE = SAMPLE_FIT
 
 
 def corpus() -> list[Path]:

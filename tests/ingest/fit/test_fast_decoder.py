@@ -24,9 +24,10 @@ from ingest.fit import fitparse_boundary, model
 from ingest.fit.fast_decoder import FastDecodeUnsupported, decode_fast, fit_crc16
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
-from tests.fit.fitgen import RawFitWriter, fit_crc, make_run_fit, make_strength_fit
+from tests.ingest.fit.fitgen import RawFitWriter, fit_crc, make_run_fit, make_strength_fit
+from tests.paths import SAMPLE_FIT
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "fit"
+SAMPLE_DIR = SAMPLE_FIT
 PROVENANCE = SAMPLE_DIR / "PROVENANCE.tsv"
 FIT_EPOCH_S = 631065600
 
@@ -136,6 +137,7 @@ def test_corpus_is_complete() -> None:
     assert not missing
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rel", CORPUS)
 def test_corpus_file_matches_fitparse(rel: str, oracle_futures: dict[str, cf.Future[DecodedFit]]) -> None:
     data = (SAMPLE_DIR / rel).read_bytes()

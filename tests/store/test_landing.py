@@ -28,8 +28,9 @@ from store.landing import (
     read_owner,
 )
 from tests.kill9 import kill_9_when
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 IMU_COLS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
 
 

@@ -19,6 +19,7 @@ from records.identity import pending_id_for, session_id_for
 from store.connection import open_store
 from store.landing import landing_dir, merge_pending, read_landing
 from tests.lock_holder import held_lock
+from tests.paths import REPO_ROOT
 
 STARTED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 ANCHOR = 5_000_000_000_000
@@ -466,7 +467,7 @@ def test_kill_9_before_the_session_id_is_known_keeps_every_committed_batch(tmp_p
     from ingest.ble.protocols.heart_rate import HeartRateMeasurement, SensorContact
     from tests.kill9 import kill_9_when
 
-    root = Path(__file__).resolve().parents[2]
+    root = REPO_ROOT
     for target in (0, 17):
         db = tmp_path / f"k{target}" / "main.duckdb"
         db.parent.mkdir()

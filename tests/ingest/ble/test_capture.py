@@ -22,8 +22,9 @@ from ingest.ble.capture import (
     Notification,
     read_capture,
 )
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 STARTED = datetime(2026, 11, 28, 17, 0, 0, 123456, tzinfo=UTC)
 WT_CHAR = "0000ffe4-0000-1000-8000-00805f9a34fb"
 FRAME = bytes.fromhex("55 61 77 02 a8 fe 92 fe 06 02 30 fe cd ff f8 f0 53 fc ab c4")

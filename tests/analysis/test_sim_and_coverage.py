@@ -106,6 +106,7 @@ def _ef_interval(seed: int, effect: float) -> tuple[float, float]:
     return ce["ci90_low"], ce["ci90_high"]
 
 
+@pytest.mark.slow
 def test_coverage_of_the_step_change_interval():
     covered = sum(lo <= 4.0 <= hi for lo, hi in (_ef_interval(s, 0.04) for s in SEEDS))
     false_pos = sum(not (lo <= 0.0 <= hi) for lo, hi in (_ef_interval(s, 0.0) for s in SEEDS))

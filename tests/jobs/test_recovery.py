@@ -12,8 +12,9 @@ from jobs.recovery import merge_and_analyse
 from store.connection import open_store
 from store.landing import landing_dir
 from tests.kill9 import kill_9_when
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 _STREAMER = r"""
 import json, sys, time
