@@ -246,7 +246,7 @@ def _parse_time_ns(v: Any) -> int:
 
 
 def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[StrengthSet]:
-    """Convert ``sets`` rows (CLI-CONTRACT JSON: started_at ISO UTC, exercise, reps, load_kg,
+    """Convert ``sets`` rows (docs/cli.md JSON: started_at ISO UTC, exercise, reps, load_kg,
     set_type, activity_id/session_id) or :class:`StrengthSet` objects into StrengthSets."""
     out: list[StrengthSet] = []
     for r in rows:
@@ -367,7 +367,7 @@ def weekly_strength(
     ``session_gap_s`` apart), active sets, volume load = sum(reps x load_kg),
     sets in the prescription zone (``zone_reps`` = 3-5 reps at
     ``zone_pct_e5rm`` = 80-100 % of the exercise's estimated 5RM, given in
-    ``e5rm_kg``; the clinic prescription, DESIGN.md section 7), sessions
+    ``e5rm_kg``; the clinic prescription, docs/design.md section 7), sessions
     against the target (2/week), and the bilateral/unilateral split from
     ``analysis.exercises`` (unknown exercises count as volume only). Weeks
     without sessions between the first and last week are included (zeros).

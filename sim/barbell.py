@@ -81,7 +81,7 @@ class SimulatedSession:
     duration_s: float = 0.0
 
     def to_imu_samples(self, t0_ns: int = 0) -> ImuSamples:
-        """The session as :class:`analysis.imu.ImuSamples` (``t_ns = t0_ns + round(t_s * 1e9)``)."""
+        """The session as :class:`records.imu.ImuSamples` (``t_ns = t0_ns + round(t_s * 1e9)``)."""
         t_ns = np.int64(t0_ns) + np.rint(self.t_s * 1e9).astype(np.int64)
         return samples_from_raw(t_ns, self.raw_i16)
 

@@ -1,7 +1,7 @@
 """Opening the DuckDB store: single-writer rule, waiting for a lock, migrations.
 
 DuckDB lets one process hold a database file read-write, and while it does no other process
-can open it at all, not even read-only (DESIGN.md section 3). :func:`open_store` retries for
+can open it at all, not even read-only (docs/design.md section 3). :func:`open_store` retries for
 up to ``wait_s`` seconds and then raises :class:`DatabaseLockedError` naming the holder, which
 the CLI maps to exit code 3.
 """

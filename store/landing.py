@@ -1,6 +1,6 @@
 """Landing files for live streams, and their idempotent merge into the main store.
 
-Why (DESIGN.md section 3): only one process may hold the main DuckDB file, and while it does no
+Why (docs/design.md section 3): only one process may hold the main DuckDB file, and while it does no
 other process can open it at all. A live session therefore never holds the main file: it writes
 to its own landing file ``<db file>.landing/<session_id>.duckdb`` in committed batches, and the
 session is merged into the main file when it ends (or, after a crash, by the next process that

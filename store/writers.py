@@ -1,5 +1,5 @@
 """Batched, columnar writers. Never row-by-row: per-row INSERT measured ~300 rows/s, while
-``INSERT INTO t SELECT * FROM <arrow table>`` measured 3-5 M rows/s (DESIGN.md section 3)."""
+``INSERT INTO t SELECT * FROM <arrow table>`` measured 3-5 M rows/s (docs/design.md section 3)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _to_arrow(values: Any) -> pa.Array:
         return values
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":
-            # NaN means absent: store NULL (DESIGN.md section 2).
+            # NaN means absent: store NULL (docs/design.md section 2).
             return pa.array(values, from_pandas=True)
         if values.dtype.kind == "O":
             return pa.array(values.tolist(), from_pandas=True)

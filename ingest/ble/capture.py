@@ -1,6 +1,6 @@
 """Capture files (``.capture.jsonl``, optionally ``.gz``): record and read raw BLE notifications.
 
-Format (CLI-CONTRACT.md, "Capture file format"):
+Format (docs/cli.md, "Capture file format"):
 
 * line 1, the header: ``{"format": "runstrong-capture", "version": 1, "sensor": ..., "device_name":
   str|null, "device_address": str|null, "configured_rate_hz": float|null, "started_at": ISO-8601 UTC}``;

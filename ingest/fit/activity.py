@@ -47,7 +47,7 @@ class _Window:
 
 
 def activity_id(sha256: str, session_index: int) -> str:
-    """DESIGN.md section 3: first 16 hex of the content hash + '-' + the session's index."""
+    """docs/design.md section 3: first 16 hex of the content hash + '-' + the session's index."""
     return f"{sha256[:16]}-{session_index}"
 
 

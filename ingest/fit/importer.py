@@ -3,7 +3,7 @@
 * Idempotent: the ledger is keyed by (athlete, sha256 of the decompressed bytes); a duplicate is
   recognised before decoding, so a re-import costs a hash per file.
 * Nothing is lost and nothing is half-imported: the ledger row and the data rows of a file
-  commit in the same transaction; bulk imports commit chunks of files (DESIGN.md section 3).
+  commit in the same transaction; bulk imports commit chunks of files (docs/design.md section 3).
 * Damaged input never stops the batch: each file gets a status and a one-line reason.
 * Decoding runs in worker processes when the batch is large enough to pay for them; writing
   stays in this process (the store is single-writer). A worker is never forked from a process

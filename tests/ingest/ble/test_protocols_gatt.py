@@ -1,5 +1,5 @@
 """Heart Rate, Running Speed and Cadence, Cycling Power: golden vectors from
-/work/shared/ble-protocols.md, round trips, truncation."""
+docs/ble-protocols.md, round trips, truncation."""
 
 from __future__ import annotations
 

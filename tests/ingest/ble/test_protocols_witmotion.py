@@ -1,5 +1,5 @@
 """WitMotion frames, stream parser, vectorised decoding and commands (golden vectors from
-/work/shared/ble-protocols.md)."""
+docs/ble-protocols.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 * :func:`make_strength_fit` / :func:`make_run_fit` build activity files with fit-tool (the same
   library a user's export would never come from, so the decoders are tested against an
-  independent writer). fitparse reads them back with the values given (tests/fit/test_fitgen.py).
+  independent writer). fitparse reads them back with the values given (tests/ingest/fit/test_fitgen.py).
 * :class:`RawFitWriter` writes definition and data messages byte by byte, for what fit-tool
   cannot express: big-endian definitions, compressed timestamp headers, arbitrary invalid values,
   developer fields of any base type, chained files.

@@ -36,7 +36,7 @@ def test_strength_fit_reads_back() -> None:
     assert s.objects("weight") == [100.0, None, 62.5]
     assert s.objects("duration") == [25.5, 120.0, 30.0]
     assert s.objects("start_time") == [_epoch(START), _epoch(START) + 26, _epoch(START) + 300]
-    # fitparse names a one-element category but returns a list as raw numbers (DESIGN.md section 4)
+    # fitparse names a one-element category but returns a list as raw numbers (docs/design.md section 4)
     assert s.objects("category") == ["squat", None, (8, 28)]
     assert s.objects("category_subtype") == [6, None, (1, 6)]
     ses = dec.get("session")
