@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint layers typecheck format format-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,37 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) pipeline.py demo --out demo-output
 
+# CI: everything. `ruff format --check` and `mypy` join once the branches of issue 13's time are
+# merged and the tree is formatted and type-clean (see `format-check` and `typecheck` below).
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
+
+# The same without the tests marked slow (over ~5 s each).
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# The layer rules of docs/design.md (import-linter contracts in pyproject.toml).
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+
+format-check: $(STAMP)
+	$(PY) -m ruff format --check .
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache .import_linter_cache

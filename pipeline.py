@@ -1,5 +1,5 @@
-"""runstrong command line (CLI-CONTRACT.md). Parses arguments, calls library functions, maps
-errors to exit codes. No logic of its own lives here.
+"""runstrong command line (docs/cli.md). Parses arguments, calls jobs (``jobs/``), maps errors to
+exit codes. No logic of its own lives here, and it imports nothing but ``jobs`` (docs/design.md).
 
 Exit codes: 0 success; 1 some inputs failed or were only partly readable; 2 usage error;
 3 the database is locked by another process and did not free up within --wait seconds.
@@ -48,11 +48,11 @@ def info(msg: str) -> None:
 
 
 def _bars(args: argparse.Namespace) -> Any:
-    """Live progress bars on stderr for a person at a terminal (:mod:`ingest.progress`): none with
-    --json or --quiet, none when stderr is not a terminal (cron, pipes, files)."""
-    from ingest.progress import TerminalProgress, bar_wanted
+    """Live progress bars on stderr for a person at a terminal: none with --json or --quiet, none when
+    stderr is not a terminal (cron, pipes, files)."""
+    from jobs.commands import progress_bars
 
-    return TerminalProgress(enabled=bar_wanted(quiet=args.quiet, json_output=args.json))
+    return progress_bars(quiet=args.quiet, json_output=args.json)
 
 
 def _fmt(v: Any, nd: int = 1) -> str:
@@ -98,28 +98,11 @@ def _nonneg(text: str) -> float:
     return v
 
 
-def _open(args: argparse.Namespace):
-    from store.athletes import validate_slug
-    from store.connection import open_store
-
-    validate_slug(args.athlete)
-    return open_store(args.db, wait_s=args.wait)
-
-
-# ---------------------------------------------------------------------------------------------
-# commands
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from ingest.fit.importer import import_paths
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        _merge_landed(con, args)
-        summary = import_paths(con, args.paths, athlete=args.athlete,
-                               show_progress=not (args.quiet or args.json), undelete=args.undelete)
-    finally:
-        con.close()
+    summary = commands.import_files(args.db, args.athlete, args.paths, wait_s=args.wait, undelete=args.undelete,
+                                    show_progress=not (args.quiet or args.json), on_message=info)
     doc = summary.to_contract()
 
     def human(d: dict[str, Any]) -> str:
@@ -139,23 +122,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-def _merge_landed(con: Any, args: argparse.Namespace) -> None:
-    """Merge streamed sessions left in landing files (DESIGN.md section 3)."""
-    from ingest.ble.recovery import merge_and_analyse
-
-    merged = merge_and_analyse(con, Path(args.db))
-    if merged:
-        info(f"merged {len(merged)} streamed session(s) from landing files")
-
-
 def cmd_activities(args: argparse.Namespace) -> int:
-    from store import readers
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        rows = readers.activities(con, args.athlete, since=args.since)
-    finally:
-        con.close()
+    rows = commands.activities(args.db, args.athlete, since=args.since, wait_s=args.wait)
 
     def human(d: dict[str, Any]) -> str:
         if not d["activities"]:
@@ -175,13 +145,9 @@ def cmd_activities(args: argparse.Namespace) -> int:
 
 
 def cmd_sets(args: argparse.Namespace) -> int:
-    from store import readers
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        rows = readers.sets(con, args.athlete, activity_id=args.activity)
-    finally:
-        con.close()
+    rows = commands.sets(args.db, args.athlete, activity=args.activity, wait_s=args.wait)
 
     def human(d: dict[str, Any]) -> str:
         if not d["sets"]:
@@ -197,29 +163,13 @@ def cmd_sets(args: argparse.Namespace) -> int:
 
 
 def cmd_athlete(args: argparse.Namespace) -> int:
-    from store import athletes
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        if args.action == "set":
-            prof = athletes.set_profile(
-                con, args.athlete, body_mass_kg=args.body_mass_kg, sex=args.sex,
-                hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
-            )
-            doc: dict[str, Any] = {"athlete": prof.to_dict()}
-        elif args.action == "show":
-            prof = athletes.get_profile(con, args.athlete)
-            doc = {"athlete": (prof or athletes.Profile(args.athlete)).to_dict(), "exists": prof is not None}
-        elif args.action == "list":
-            doc = {"athletes": [p.to_dict() for p in athletes.list_athletes(con)]}
-        else:  # delete
-            if not args.yes:
-                raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
-            from store.erasure import erase_athlete
-
-            doc = {"athlete": args.athlete, "deleted_rows": erase_athlete(con, Path(args.db), args.athlete)}
-    finally:
-        con.close()
+    if args.action == "delete" and not args.yes:
+        commands.validate_slug(args.athlete)
+        raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
+    doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
+                           sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
@@ -233,25 +183,15 @@ def cmd_athlete(args: argparse.Namespace) -> int:
 
 
 def cmd_correct(args: argparse.Namespace) -> int:
-    from store import corrections
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        if args.set:
-            if not args.exercise:
-                raise UsageError("--set needs --exercise")
-            corrections.correct_set_exercise(con, args.athlete, args.set, args.exercise)
-            doc: dict[str, Any] = {"set_id": args.set, "exercise": args.exercise}
-        elif args.exclude:
-            if not args.reason:
-                raise UsageError("--exclude needs --reason")
-            corrections.exclude_activity(con, args.athlete, args.exclude, args.reason)
-            doc = {"activity_id": args.exclude, "excluded": True, "reason": args.reason}
-        else:
-            existed = corrections.include_activity(con, args.athlete, args.include)
-            doc = {"activity_id": args.include, "excluded": False, "was_excluded": existed}
-    finally:
-        con.close()
+    commands.validate_slug(args.athlete)
+    if args.set and not args.exercise:
+        raise UsageError("--set needs --exercise")
+    if args.exclude and not args.reason:
+        raise UsageError("--exclude needs --reason")
+    doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
+                           exclude=args.exclude, include=args.include, reason=args.reason)
     emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
     return EXIT_OK
 
@@ -284,17 +224,16 @@ def _summary_human(d: dict[str, Any]) -> str:
 
 
 def _warn_exercise(exercise: str) -> None:
-    from ingest.fit.exercises import CONTRACT_EXERCISES
+    from jobs.commands import exercise_warning
 
-    if exercise not in CONTRACT_EXERCISES:
-        info(f"warning: exercise {exercise!r} is not one of {', '.join(CONTRACT_EXERCISES)}: stored, but it has "
-             "no velocity threshold or laterality")
+    warning = exercise_warning(exercise)
+    if warning:
+        info(warning)
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from ingest.ble.client import SensorClientError
-    from ingest.ble.stream_cli import StreamError, run_stream
-    from store.athletes import validate_slug
+    from jobs.commands import validate_slug
+    from jobs.stream import STREAM_ERRORS, run_stream
 
     validate_slug(args.athlete)
     _warn_exercise(args.exercise)
@@ -302,7 +241,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
         raise UsageError("stream needs one of --address, --name or --virtual")
     try:
         doc = _run_stream(args, run_stream)
-    except (StreamError, SensorClientError) as exc:
+    except STREAM_ERRORS as exc:
         raise CommandFailed(str(exc)) from None
     emit(args, doc, _summary_human)
     if doc.get("error"):
@@ -323,8 +262,8 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ingest.ble.replay import replay_capture
-    from store.athletes import validate_slug
+    from jobs.commands import validate_slug
+    from jobs.replay import replay_capture
 
     validate_slug(args.athlete)
     _warn_exercise(args.exercise)
@@ -340,22 +279,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from report.build import build_report
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        _merge_landed(con, args)
-        with _bars(args) as bars:
-            doc = build_report(con, Path(args.out), since=args.since, progress=bars.task("report", unit="runs"))
-    finally:
-        con.close()
+    with _bars(args) as bars:
+        doc = commands.report(args.db, args.athlete, args.out, since=args.since, wait_s=args.wait, on_message=info,
+                              progress=bars.task("report", unit="runs"))
     emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
     return EXIT_OK
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    from jobs.commands import validate_slug
     from jobs.nightly import run_nightly
-    from store.athletes import validate_slug
 
     validate_slug(args.athlete)
     doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
@@ -365,14 +300,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from store.export import export_parquet
+    from jobs import commands
 
-    con = _open(args)
-    try:
-        with _bars(args) as bars:
-            doc = export_parquet(con, Path(args.parquet), progress=bars.task("export", unit="rows"))
-    finally:
-        con.close()
+    with _bars(args) as bars:
+        doc = commands.export(args.db, args.athlete, args.parquet, wait_s=args.wait,
+                              progress=bars.task("export", unit="rows"))
     emit(args, doc, lambda d: f"exported to {args.parquet}")
     return EXIT_OK
 
@@ -495,7 +427,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:
-        from store.connection import default_db_path
+        from jobs.commands import default_db_path
 
         args.db = str(default_db_path())
     if args.athlete is None:
@@ -506,21 +438,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="runstrong: %(message)s", stream=sys.stderr)
     args = parse_args(argv)
-    from store.athletes import AthleteError
-    from store.connection import DatabaseLockedError, StoreError
-    from store.corrections import CorrectionError
-    from store.landing import LandingBusyError
-    from store.snapshot_dir import OutputDirError
+    from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, USAGE_ERRORS
 
+    usage: tuple[type[Exception], ...] = (UsageError, *USAGE_ERRORS)
+    failed: tuple[type[Exception], ...] = (CommandFailed, *FAILED_ERRORS)
     try:
         return int(args.func(args))
-    except (DatabaseLockedError, LandingBusyError) as exc:
+    except LOCKED_ERRORS as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
-    except (UsageError, AthleteError, OutputDirError) as exc:
+    except usage as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE
-    except (CommandFailed, CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:
+    except failed as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:

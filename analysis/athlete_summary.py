@@ -37,6 +37,7 @@ from analysis.training_load import (
     strength_sets_from_dicts,
     weekly_strength,
 )
+from records.times import iso_z_ns as _iso_utc
 
 __all__ = ["AthleteSummary", "rfd_session_medians", "summarise_athlete"]
 
@@ -169,12 +170,6 @@ def _profile_get(profile: Any, key: str) -> Any:
     if isinstance(profile, Mapping):
         return profile.get(key)
     return getattr(profile, key, None)
-
-
-def _iso_utc(t_ns: int | None) -> str | None:
-    if t_ns is None:
-        return None
-    return _dt.datetime.fromtimestamp(t_ns / 1e9, tz=_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def summarise_athlete(

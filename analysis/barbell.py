@@ -43,7 +43,6 @@ import numpy as np
 
 from analysis.buffers import AppendBuffer
 from analysis.exercises import exercise_info
-from analysis.imu import ImuSamples
 from analysis.kinematics import (
     cumulative_trapezoid,
     linear_drift_correction,
@@ -66,6 +65,7 @@ from analysis.reps import (
     find_legs,
     runs,
 )
+from records.imu import ImuSamples
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
 """Still run (s) that closes a movement; the still test looks 50 ms further ahead."""
@@ -178,7 +178,7 @@ class BarbellAnalysis:
     sample_rate_hz: float | None = None
 
     def to_contract(self) -> dict[str, Any]:
-        """``{"reps": [...], "set": {...}, "sets": [...]}`` as in CLI-CONTRACT.md ``replay``.
+        """``{"reps": [...], "set": {...}, "sets": [...]}`` as in docs/cli.md ``replay``.
 
         ``set`` describes the last set; with no rep at all it is
         ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}``
@@ -834,7 +834,7 @@ def analyse_session(
     Returns
     -------
     BarbellAnalysis
-        ``.reps``, ``.sets``, ``.to_contract()`` (CLI-CONTRACT.md ``replay`` body).
+        ``.reps``, ``.sets``, ``.to_contract()`` (docs/cli.md ``replay`` body).
     """
     if not isinstance(samples, ImuSamples):
         raise ValueError("samples must be an ImuSamples")

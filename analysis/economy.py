@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from analysis.grade import grade_adjusted_speed, smoothed_grade
-from analysis.runs import RunRecords
+from records.runs import RunRecords
+from records.times import zone_info
 
 __all__ = [
     "DECOUPLING_FLAG_PCT",
@@ -49,16 +50,6 @@ __all__ = [
 
 #: Pa:HR decoupling above this (%) flags the run as not aerobically steady (Allen & Coggan's 5 % rule of thumb).
 DECOUPLING_FLAG_PCT = 5.0
-
-
-def zone_info(tz: str) -> ZoneInfo:
-    """Return ``ZoneInfo(tz)`` or raise ``ValueError`` naming the bad zone."""
-    if not isinstance(tz, str) or not tz:
-        raise ValueError("tz must be an IANA time-zone name such as 'Europe/Oslo'")
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {tz!r}") from exc
 
 
 # --------------------------------------------------------------------------------------------

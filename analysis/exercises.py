@@ -10,12 +10,12 @@ Sources for the MVT values
 * back_squat 0.30 m/s: Sánchez-Medina L, Pallarés JG, Pérez CE, Morán-Navarro
   R, González-Badillo JJ (2017) "Estimation of relative load from bar velocity
   in the full back squat exercise", Sports Med Int Open 1:E80-E88
-  (MPV at 1RM ~0.32 m/s, MCV ~0.30 m/s) -- the value fixed in DESIGN.md 6.
+  (MPV at 1RM ~0.32 m/s, MCV ~0.30 m/s) -- the value fixed in docs/design.md section 6.
 * bench_press 0.17 m/s: González-Badillo JJ, Sánchez-Medina L (2010)
   "Movement velocity as a measure of loading intensity in resistance
   training", Int J Sports Med 31:347-352 (mean velocity at 1RM 0.16-0.17 m/s).
 * deadlift 0.15 m/s, flagged unreliable: velocity at 1RM in the deadlift
-  varies widely between and within lifters (CV 15.7 %, DESIGN.md 6), so an
+  varies widely between and within lifters (CV 15.7 %, docs/design.md section 6), so an
   e1RM from it is reported with ``mvt_reliable = False``.
 * every other exercise: no MVT (``None``); no e1RM is computed for it.
 

@@ -3,7 +3,7 @@
 All functions are pure numpy on arrays with explicit sample times, so irregular
 spacing (jitter, lost samples) is handled by the trapezoid rule itself.
 
-Pipeline (DESIGN.md section 6)
+Pipeline (docs/design.md section 6)
 ------------------------------
 1. Orientation: the world "up" direction expressed in the sensor frame, ``u``.
    With the device's fused angles (Z-Y-X roll/pitch/yaw) ``u`` is the third

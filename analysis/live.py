@@ -33,8 +33,8 @@ from analysis.barbell import (
     BarbellEngine,
     RepMetrics,
 )
-from analysis.imu import ImuSamples
 from analysis.reps import BLOCK_NS, HALF_WINDOW_BLOCKS
+from records.imu import ImuSamples
 
 
 class LiveRepDetector:

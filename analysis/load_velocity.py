@@ -1,6 +1,6 @@
 """Individual load-velocity profiles, estimated 1RM/5RM and set intensity.
 
-Method (DESIGN.md section 6)
+Method (docs/design.md section 6)
 ----------------------------
 * Profile: ordinary least-squares line of load on mean concentric velocity,
   ``load = intercept + slope * velocity`` (slope < 0), over at least three

@@ -5,7 +5,7 @@ velocity is treated as linear between samples (so position is the trapezoid
 integral), which makes the concentric bounds -- the zero crossings of vertical
 velocity -- sub-sample accurate and the means exact time averages.
 
-Definitions (CLI-CONTRACT.md ``replay``; DESIGN.md section 6)
+Definitions (docs/cli.md ``replay``; docs/design.md section 6)
 -------------------------------------------------------------
 * Concentric phase: from the zero crossing of vertical velocity where the bar
   starts rising to the one where it stops (not a velocity threshold).
@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.imu import STANDARD_GRAVITY_MPS2
 from analysis.kinematics import interp_crossing, position_at
+from records.units import STANDARD_GRAVITY_MPS2
 
 RFD_HALF_STEP_S: float = 0.010
 """Half step of the central difference for dF/dt (20 ms total)."""
@@ -90,7 +90,7 @@ def _validate(t_s, v_mps, a_mps2, z_m) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def force_n(load_kg: float, accel_mps2: np.ndarray | float) -> np.ndarray | float:
     """Force on the bar ``F = m (a + g)`` (N) for vertical bar acceleration ``a``.
 
-    Newton's second law for the bar of mass ``m = load_kg`` (DESIGN.md 6).
+    Newton's second law for the bar of mass ``m = load_kg`` (docs/design.md section 6).
     """
     if not load_kg > 0:
         raise ValueError(f"load_kg must be > 0, got {load_kg}")

@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.imu import STANDARD_GRAVITY_MPS2
 from analysis.kinematics import interp_crossing, position_at
+from records.units import STANDARD_GRAVITY_MPS2
 
 BLOCK_NS: int = 10_000_000
 """Width of a rest-detection block: 10 ms."""

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.economy import zone_info
 from analysis.exercises import exercise_info
+from records.times import local_date, week_start, zone_info
 
 __all__ = [
     "StrengthSet",
@@ -158,17 +158,6 @@ def _ewma(x: np.ndarray, k: float, y0: float) -> np.ndarray:
     return y
 
 
-def local_date(t_ns: int, tz: str) -> _dt.date:
-    """Calendar date of a UTC epoch-ns instant in time zone ``tz``."""
-    zi = zone_info(tz)
-    return _dt.datetime.fromtimestamp(int(t_ns) / 1e9, tz=_dt.UTC).astimezone(zi).date()
-
-
-def week_start(d: _dt.date) -> _dt.date:
-    """Monday of the ISO week containing date ``d``."""
-    return d - _dt.timedelta(days=d.weekday())
-
-
 def daily_load(started_at_ns: Sequence[int], loads: Sequence[float], tz: str, *,
                first_day: _dt.date | None = None, last_day: _dt.date | None = None
                ) -> tuple[list[_dt.date], np.ndarray]:
@@ -257,7 +246,7 @@ def _parse_time_ns(v: Any) -> int:
 
 
 def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[StrengthSet]:
-    """Convert ``sets`` rows (CLI-CONTRACT JSON: started_at ISO UTC, exercise, reps, load_kg,
+    """Convert ``sets`` rows (docs/cli.md JSON: started_at ISO UTC, exercise, reps, load_kg,
     set_type, activity_id/session_id) or :class:`StrengthSet` objects into StrengthSets."""
     out: list[StrengthSet] = []
     for r in rows:
@@ -378,7 +367,7 @@ def weekly_strength(
     ``session_gap_s`` apart), active sets, volume load = sum(reps x load_kg),
     sets in the prescription zone (``zone_reps`` = 3-5 reps at
     ``zone_pct_e5rm`` = 80-100 % of the exercise's estimated 5RM, given in
-    ``e5rm_kg``; the clinic prescription, DESIGN.md section 7), sessions
+    ``e5rm_kg``; the clinic prescription, docs/design.md section 7), sessions
     against the target (2/week), and the bilateral/unilateral split from
     ``analysis.exercises`` (unknown exercises count as volume only). Weeks
     without sessions between the first and last week are included (zeros).

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from analysis.barbell import analyse_session
-from analysis.imu import ImuSamples
 from analysis.live import LiveRepDetector
 from analysis.rep_metrics import concentric_metrics
+from records.imu import ImuSamples
 from sim.barbell import simulate_session
 from sim.scenarios import SHAPE_RATES_HZ, SHAPE_SCENARIOS, VALIDATION_SCENARIOS, simulate_scenario
 

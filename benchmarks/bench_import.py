@@ -7,8 +7,9 @@ Measured in one run, each side in its own fresh child process, one after the oth
 * **fitparse**: ``decode_fitparse`` of every file (fitparse reading every message into the
   columnar form), one process, one timed decode per file.
 * **import**: ``ingest.fit.importer.import_paths`` of the whole corpus into a fresh DuckDB store
-  (sources -> decode -> canonical activities -> store, with the importer's own process pool),
-  timed as one batch; then, for the per-file spread, every file imported on its own
+  (sources -> decode -> canonical activities -> store), arranged as the import jobs do it: the
+  decoding workers (``DecodePool``) forked before the store is opened, timed as one batch from the
+  pool's start; then, for the per-file spread, every file imported on its own
   (``workers=1``) into a second fresh store.
 
 Records/s uses the same numerator for both sides (the ``record`` messages fitparse decodes from
@@ -50,7 +51,7 @@ from bench_fit_decode import (
 def child_import(files: list[Path]) -> dict[str, Any]:
     import logging
 
-    from ingest.fit.importer import decode, import_paths
+    from ingest.fit.importer import DecodePool, decode, import_paths
     from store.connection import open_store
 
     logging.getLogger("runstrong.import").setLevel(logging.ERROR)
@@ -58,10 +59,11 @@ def child_import(files: list[Path]) -> dict[str, Any]:
     smallest = min(files, key=lambda p: p.stat().st_size)
     decode(smallest.read_bytes())  # warm-up like the fitparse child: lazy imports, not timed
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        con = open_store(Path(tmp) / "batch.duckdb", wait_s=0, on_wait=None)
         c0 = time.process_time()
         t0 = time.perf_counter()
-        summary = import_paths(con, [str(p) for p in files], athlete="bench", show_progress=False)
+        with DecodePool() as pool:  # the workers are forked before the store is opened, as in the jobs
+            con = open_store(Path(tmp) / "batch.duckdb", wait_s=0, on_wait=None)
+            summary = import_paths(con, [str(p) for p in files], athlete="bench", show_progress=False, pool=pool)
         batch_s = time.perf_counter() - t0
         batch_cpu_s = time.process_time() - c0
         con.close()
@@ -118,7 +120,7 @@ def main() -> None:
     print(f"records (fitparse-decoded record messages): {rec}; stored by the import: {imp['stored_records']}; "
           f"statuses: {imp['statuses']}")
     print(f"fitparse decode: {t_fp:.2f} s = {rec / t_fp:,.0f} records/s (one process)")
-    print(f"import, batch (importer's pool, {min(2, os.cpu_count() or 1)} workers): {t_batch:.3f} s = "
+    print(f"import, batch (DecodePool forked before the store is opened, {min(2, os.cpu_count() or 1)} workers): {t_batch:.3f} s = "
           f"{rec / t_batch:,.0f} records/s -> aggregate ratio {t_fp / t_batch:.0f}x")
     print(f"import, file by file (one process, per-call overheads included): {t_single:.3f} s = "
           f"{rec / t_single:,.0f} records/s -> ratio {t_fp / t_single:.0f}x")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from jobs.demo import write_simulated_history  # noqa: E402
 from jobs.nightly import run_nightly  # noqa: E402
-from report.build import build_report  # noqa: E402
+from jobs.report import build_report  # noqa: E402
 from sim.athlete import simulate_athlete  # noqa: E402
 from store import readers  # noqa: E402
 from store.connection import open_store  # noqa: E402

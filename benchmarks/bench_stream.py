@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from ingest.ble.capture import Notification, read_capture
-from ingest.ble.session import LINK_EVENT, StreamSession, consume
-from ingest.ble.stream_cli import stream_async
 from ingest.ble.virtual_witmotion import SENT
+from jobs.stream import stream_async
+from jobs.stream_session import LINK_EVENT, StreamSession, consume
 from sim.barbell import simulate_session
 from store import landing
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -28,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from ingest.ble.recovery import merge_and_analyse
-from ingest.records import ActivityData, RecordArrays, SetRow, SourceFile
-from store.activities import write_activities
+from jobs.recovery import merge_and_analyse
+from records.activities import ActivityData, SetRow, SourceFile
+from records.runs import RunRecords
+from store.activities import imported_hashes, write_activities
 from store.connection import open_store, transaction
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,11 +67,9 @@ def _sim_source(athlete: str, key: str) -> SourceFile:
 
 def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[ActivityData]:
     """The runs (1 Hz records) and strength sessions (sets) of a :class:`sim.athlete.SimAthlete`
-    as canonical :class:`ingest.records.ActivityData`, oldest first within each kind."""
+    as canonical :class:`records.activities.ActivityData`, oldest first within each kind."""
     for i, plan in enumerate(sim.plans):
         rr = sim.run_records(i)
-        vals = {k: getattr(rr, k) for k in ("heart_rate_bpm", "speed_mps", "distance_m", "altitude_m", "power_w",
-                                             "temperature_c", "cadence_spm")}
         dist = rr.distance_m[np.isfinite(rr.distance_m)]
         yield ActivityData(
             activity_id=plan.activity_id,
@@ -79,7 +79,7 @@ def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[Activi
             started_at=_ns_to_dt(int(rr.t_ns[0])),
             duration_s=float((rr.t_ns[-1] - rr.t_ns[0]) / 1e9),
             distance_m=float(dist[-1] - dist[0]) if dist.size else None,
-            records=RecordArrays(t_ns=rr.t_ns, values=vals),
+            records=rr,
             device="runstrong simulator",
             name=f"{label} {plan.kind} run ({plan.route})",
         )
@@ -113,7 +113,7 @@ def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[Activi
             started_at=_ns_to_dt(rows[0].started_at_ns),
             duration_s=float((rows[-1].started_at_ns - rows[0].started_at_ns) / 1e9) + 60.0,
             distance_m=None,
-            records=RecordArrays(t_ns=np.zeros(0, dtype=np.int64)),
+            records=RunRecords.from_arrays(key, np.zeros(0, dtype=np.int64), sport="training"),
             sets=sets,
             device="runstrong simulator",
             name=f"{label} strength session",
@@ -130,7 +130,7 @@ def write_simulated_history(con: Any, athlete: str, sim: Any, *, label: str = SI
     with transaction(con):
         set_profile(con, athlete, body_mass_kg=p["body_mass_kg"], sex=p["sex"], hr_rest_bpm=p["hr_rest_bpm"],
                     hr_max_bpm=p["hr_max_bpm"], tz=p["tz"])
-    known = {r[0] for r in con.execute("SELECT sha256 FROM source_file WHERE athlete = ?", [athlete]).fetchall()}
+    known = imported_hashes(con, athlete)
     runs = sessions = records = 0
     pending: list[ActivityData] = []
 
@@ -166,18 +166,13 @@ def _stream_one(db: Path, athlete: str, load_kg: float, reps: int, seed: int) ->
     """
     import asyncio
 
-    from ingest.ble import stream_cli
+    from jobs.stream import stream_async
+    from sim.barbell import simulate_session
 
-    motion = None
-    if hasattr(stream_cli, "stream_async"):
-        from sim.barbell import simulate_session
-
-        motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
-        run = asyncio.run(stream_cli.stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
-                                                  virtual=True, reps=reps, seed=seed, virtual_motion=motion))
-        return run.doc
-    return stream_cli.run_stream(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg, virtual=True,
-                                 reps=reps, seed=seed)
+    motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
+    run = asyncio.run(stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
+                                   virtual=True, reps=reps, seed=seed, virtual_motion=motion))
+    return run.doc
 
 
 def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -208,8 +203,8 @@ def run_demo(
     log: Callable[[str], None] = _stderr,
 ) -> Path:
     """Run the demo pipeline; return the path of ``DIR/report/index.html``."""
-    from ingest.fit.importer import import_paths
-    from report.build import build_report
+    from ingest.fit.importer import DecodePool, import_paths
+    from jobs.report import build_report
     from sim.athlete import simulate_athlete
 
     out = Path(out_dir).expanduser()
@@ -226,10 +221,13 @@ def run_demo(
                     f.unlink()
     else:
         db = Path(db_path).expanduser()
-    con = open_store(db, wait_s=5.0, on_wait=log)
-    try:
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
+        con = open_store(db, wait_s=5.0, on_wait=log)
+        stack.callback(con.close)
         imp = import_paths(con, _sample_paths(REPO_ROOT / "sample_data" / "fit"), athlete=SAMPLE_ATHLETE,
-                           show_progress=False)
+                           show_progress=False, pool=pool)
+        pool.close()
         log(f"demo: imported {imp.count('imported')} bundled FIT file(s) for '{SAMPLE_ATHLETE}' "
             f"({imp.count('skipped')} skipped, {imp.count('failed')} failed, {imp.count('partial')} partial)")
         # the history ends this week, so the barbell sets streamed now continue its strength block
@@ -244,8 +242,6 @@ def run_demo(
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")
-    finally:
-        con.close()
     if stream:
         _stream_sets(db, SIM_ATHLETE, log)
     con = open_store(db, wait_s=30.0, on_wait=log)

@@ -14,6 +14,7 @@ the report. Safe from cron and safe to re-run at any time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -21,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.ble.recovery import merge_and_analyse
-from report.build import build_report
+from jobs.recovery import merge_and_analyse
+from jobs.report import build_report
 from store.connection import open_store
 from store.report_queries import log_run
 
@@ -50,7 +51,7 @@ def run_nightly(
     FileNotFoundError
         ``watch_dir`` does not exist.
     """
-    from ingest.fit.importer import import_paths
+    from ingest.fit.importer import DecodePool, import_paths
 
     t0 = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
@@ -58,9 +59,12 @@ def run_nightly(
     watch = Path(watch_dir).expanduser()
     if not watch.is_dir():
         raise FileNotFoundError(f"watch folder {watch} does not exist")
-    con = open_store(db, wait_s=wait_s, on_wait=log)
-    try:
-        imp = import_paths(con, [watch], athlete=athlete, show_progress=False)
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
+        con = open_store(db, wait_s=wait_s, on_wait=log)
+        stack.callback(con.close)
+        imp = import_paths(con, [watch], athlete=athlete, show_progress=False, pool=pool)
+        pool.close()
         merged = merge_and_analyse(con, db)
         rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None)  # nightly logs its own row
         summary: dict[str, Any] = {
@@ -83,8 +87,6 @@ def run_nightly(
         summary["exit_code"] = 1 if summary["failed"] or summary["partial"] else 0
         summary["seconds"] = round(time.perf_counter() - t0, 3)
         log_run(con, "nightly", started_at, summary["seconds"], summary)
-    finally:
-        con.close()
     summary["log_line"] = (
         f"runstrong nightly {started_at:%Y-%m-%dT%H:%M:%SZ} athlete={athlete}: imported {summary['imported']}, "
         f"skipped {summary['skipped']}, failed {summary['failed']}, partial {summary['partial']}, "

@@ -1,43 +1,30 @@
-"""``report --out DIR``: ``index.html``, one self-contained page per athlete, and ``report.json``.
+"""The report's content from the numbers it is handed: ``report.json`` and the HTML files.
 
-Data flow: store (``store.readers`` / ``store.report_queries``, read-only) -> analysis
-(``analysis.economy.run_economy`` per run, cached in ``run_metric``; ``analysis.athlete_summary``
-for everything aggregated) -> rendering (:mod:`report.pages`, :mod:`report.charts`). This module
-computes no statistics: it selects, caches and hands numbers through.
-
-Re-runs are fast: per-run proxies are cached in ``run_metric`` under
-(athlete, activity_id, :data:`ECONOMY_ALGO_VERSION`) together with the profile parameters they
-depend on, so only new or changed runs are decoded from ``record`` again; with
-``reuse_unchanged=True`` (nightly) a report whose store fingerprint matches the one in the
-existing ``report.json`` is left as it is.
+Rendering only (docs/report.md): the report job (:mod:`jobs.report`) reads the store, runs the
+analysis and hands this module each athlete's rows and results; :func:`athlete_section` shapes
+them into the athlete's ``report.json`` section, :func:`report_document` the whole document, and
+:func:`render_files` turns the document into the files of a report folder (one page per athlete,
+``index.html`` and ``report.json``). Every instant in ``report.json`` is ISO-8601 UTC with a ``Z``
+(:func:`records.times.iso_z`); dates (weeks, local days) stay dates.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
-import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from analysis.economy import RunEconomy, run_economy
-from analysis.runs import RunRecords
-from store import readers
-from store import report_queries as rq
-from store.snapshot_dir import OutputDirError, replaced_atomically, write_new_file
+from analysis.economy import RunEconomy
+from records.times import iso_z
 
-#: bump when the per-run proxy computation (or its inputs) changes: cached rows are recomputed
-ECONOMY_ALGO_VERSION = 1
 #: bump when the report's content changes: an unchanged store is then still re-rendered
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 PAGE_PREFIX = "athlete-"
-#: per-run proxies recomputed per batch of this many runs (bounded memory on 2-year histories)
-RECORD_BATCH = 100
+REPORT_FILES = ("index.html", "report.json", "index.html.tmp", "report.json.tmp")
 
 
 def page_name(athlete: str) -> str:
@@ -45,157 +32,47 @@ def page_name(athlete: str) -> str:
     return PAGE_PREFIX + re.sub(r"[^a-z0-9_-]", "_", athlete.lower()) + ".html"
 
 
-def _economy_params(profile: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "algo_version": ECONOMY_ALGO_VERSION,
-        "body_mass_kg": profile.get("body_mass_kg"),
-        "tz": profile.get("tz") or "UTC",
-        "hr_rest_bpm": profile.get("hr_rest_bpm"),
-        "hr_max_bpm": profile.get("hr_max_bpm"),
-        "sex": profile.get("sex"),
-    }
+def is_report_file(name: str) -> bool:
+    """True for the name of a file a report folder holds (or an interrupted write of one)."""
+    return name in REPORT_FILES or (name.startswith(PAGE_PREFIX) and name.endswith((".html", ".tmp")))
 
 
-def _json_safe(x: Any) -> Any:
+def json_safe(x: Any) -> Any:
+    """``x`` as JSON-ready values: numpy scalars and arrays as Python ones, non-finite floats as
+    None, instants as ISO-8601 UTC with ``Z``, dates as ``YYYY-MM-DD``."""
     if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
+        return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
+        return [json_safe(v) for v in x]
     if isinstance(x, np.ndarray):
-        return [_json_safe(v) for v in x.tolist()]
+        return [json_safe(v) for v in x.tolist()]
     if isinstance(x, np.integer):
         return int(x)
     if isinstance(x, float | np.floating):
         f = float(x)
         return f if np.isfinite(f) else None
     if isinstance(x, dt.datetime):
-        return x.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return iso_z(x)
     if isinstance(x, dt.date):
         return x.isoformat()
     return x
 
 
-def run_economies(
-    con: Any, athlete: str, runs: list[dict[str, Any]], profile: Mapping[str, Any], *,
-    on_runs: Callable[[int], None] | None = None,
-) -> tuple[list[RunEconomy], int]:
-    """Per-run proxies for ``runs`` (rows of :func:`store.report_queries.run_activities`), from the
-    ``run_metric`` cache where valid, else computed with :func:`analysis.economy.run_economy` and
-    cached. Returns (economies in the order of ``runs``, number computed now). ``on_runs(n)`` is told
-    of every ``n`` runs done (the cached ones at once, then each computed one)."""
-    advance = on_runs or (lambda n: None)
-    params = _economy_params(profile)
-    cached = rq.get_run_metrics(con, athlete, ECONOMY_ALGO_VERSION)
-    out: dict[str, RunEconomy] = {}
-    todo: list[str] = []
-    for r in runs:
-        p = cached.get(r["activity_id"])
-        if p is not None and p.get("params") == params:
-            out[r["activity_id"]] = RunEconomy(**p["economy"])
-        else:
-            todo.append(r["activity_id"])
-    if len(runs) > len(todo):
-        advance(len(runs) - len(todo))
-    bm = params["body_mass_kg"]
-    bm = bm if bm is not None and 20 <= bm <= 250 else None
-    hr_ok = None not in (params["hr_rest_bpm"], params["hr_max_bpm"], params["sex"])
-    for i in range(0, len(todo), RECORD_BATCH):
-        chunk = todo[i : i + RECORD_BATCH]
-        loaded = {r.activity_id: r for r in readers.run_records(con, athlete, activity_ids=chunk,
-                                                                  include_excluded=True)}
-        fresh: dict[str, dict[str, Any]] = {}
-        for aid in chunk:
-            rec = loaded.get(aid) or RunRecords.from_arrays(aid, np.zeros(0, dtype=np.int64))
-            econ = run_economy(
-                rec,
-                body_mass_kg=bm,
-                tz=params["tz"],
-                hr_rest_bpm=params["hr_rest_bpm"] if hr_ok else None,
-                hr_max_bpm=params["hr_max_bpm"] if hr_ok else None,
-                sex=params["sex"] if hr_ok else None,
-            )
-            out[aid] = econ
-            fresh[aid] = {"params": params, "economy": _json_safe(econ.to_dict())}
-            advance(1)
-        rq.put_run_metrics(con, athlete, ECONOMY_ALGO_VERSION, fresh)
-    return [out[r["activity_id"]] for r in runs], len(todo)
-
-
-DEVICE_CLOCK_REASON = ("device-relative clock: the FIT file has no calendar date (time since the device was "
-                       "reset), so the run cannot be placed in a week; excluded from time-based analysis")
-
-
-def _undated(e: RunEconomy) -> RunEconomy:
-    """A run on a device-relative FIT clock: listed with the reason, never placed on the calendar
-    (its 1970-based date would stretch the weekly series over decades)."""
-    return dataclasses.replace(e, status="excluded", reason=DEVICE_CLOCK_REASON, started_at_ns=None,
-                               local_date=None, local_hour=None, trimp=None)
-
-
-def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm", "tz")}
-
-
-def _fingerprint(con: Any, since: dt.datetime | None) -> dict[str, Any]:
-    fp = rq.fingerprint(con)
-    fp.update({"report_version": REPORT_VERSION, "economy_algo_version": ECONOMY_ALGO_VERSION,
-               "since": since.isoformat() if since else None})
-    return fp
-
-
-def _unchanged(out: Path, fp: Mapping[str, Any]) -> dict[str, Any] | None:
-    rj = out / "report.json"
-    if not (rj.is_file() and (out / "index.html").is_file()):
-        return None
-    try:
-        old = json.loads(rj.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if old.get("fingerprint") != _json_safe(dict(fp)):
-        return None
-    pages = [out / a.get("page", "") for a in old.get("athletes", [])]
-    if not all(p.is_file() for p in pages):
-        return None
-    return old
-
-
-def _check_previous_report(folder: Path) -> None:
-    """A plain folder at ``--out`` may be replaced only if it holds nothing but a previous report."""
-    for p in folder.iterdir():
-        ours = p.is_file() and not p.is_symlink() and (p.name in ("index.html", "report.json", "index.html.tmp", "report.json.tmp")
-                                or (p.name.startswith(PAGE_PREFIX) and p.suffix in (".html", ".tmp")))
-        if not ours:
-            raise OutputDirError(f"refusing to replace {folder}: {p.name} is not part of a runstrong report "
-                                 "(give an empty or new folder)")
-
-
-def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | None,
-                   steps: _Steps | None = None) -> dict[str, Any]:
-    """Everything one athlete's page and report.json section show (numbers from the analysis)."""
-    from report.summary import summarise
-
+def athlete_section(
+    row: Mapping[str, Any],
+    *,
+    profile: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    economies: Sequence[RunEconomy],
+    reps: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    data_health: Mapping[str, Any],
+    simulated: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One athlete's ``report.json`` section (what the athlete's page shows)."""
     athlete = row["athlete"]
-    profile = _profile(row)
-    runs = rq.run_activities(con, athlete, since=since)
-    if steps is not None:
-        steps.listed(athlete, len(runs))
-    econ, computed = run_economies(con, athlete, runs, profile, on_runs=steps.advance if steps else None)
-    econ = [_undated(e) if r.get("time_reference", "utc") != "utc" else e for r, e in zip(runs, econ, strict=True)]
-    sets = rq.strength_sets(con, athlete, since=since)
-    reps = rq.reps(con, athlete, since=since)
-    health = rq.data_health(con, athlete)
-    simulated = rq.simulated_share(con, athlete)
-    summary = summarise(
-        athlete=athlete,
-        profile=profile,
-        runs=runs,
-        economies=econ,
-        sets=sets,
-        reps=reps,
-        reference_loads=rq.reference_loads(con, athlete),
-    )
     run_rows = []
-    for r, e in zip(runs, econ, strict=True):
+    for r, e in zip(runs, economies, strict=True):
         run_rows.append({
             "activity_id": r["activity_id"],
             "started_at": r["started_at"],
@@ -215,17 +92,17 @@ def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | Non
             "trimp": e.trimp,
             "notes": e.notes,
         })
-    return _json_safe({
+    section: dict[str, Any] = json_safe({
         "athlete": athlete,
         "page": page_name(athlete),
         "simulated": simulated,
-        "profile": profile,
+        "profile": dict(profile),
         "counts": {k: row.get(k) for k in ("activities", "runs", "strength_sets", "stream_sessions",
                                              "files_imported", "files_failed")},
         "first_activity_at": row.get("first_activity_at"),
         "last_activity_at": row.get("last_activity_at"),
         "last_import_at": row.get("last_import_at"),
-        "data_health": health,
+        "data_health": data_health,
         "runs": run_rows,
         "barbell_reps": [
             {k: r.get(k) for k in ("session_id", "set_index", "rep_index", "exercise", "load_kg", "started_at",
@@ -235,103 +112,31 @@ def athlete_report(con: Any, row: Mapping[str, Any], *, since: dt.datetime | Non
             for r in reps
         ],
         "summary": summary,
-        "_runs_computed": computed,
     })
+    return section
 
 
-def build_report(
-    con: Any,
-    out_dir: Path | str,
-    *,
-    since: dt.datetime | None = None,
-    reuse_unchanged: bool = False,
-    log_command: str | None = "report",
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Write ``out_dir/index.html``, one page per athlete and ``out_dir/report.json``.
-
-    Returns ``{"index_html": str, "report_json": str, "pages": [str], "athletes": int,
-    "runs_computed": int, "rebuilt": bool, "seconds": float}``. Unless ``log_command`` is None
-    (nightly logs its own row), one ``run_log`` row (command ``log_command``) records the run
-    with that summary. ``progress(done, total)`` counts runs analysed (cached or computed) and one step
-    per page written.
-    """
-    started_at = dt.datetime.now(dt.UTC)
-    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress)
-    if log_command is not None:
-        rq.log_run(con, log_command, started_at, res["seconds"],
-                   {"command": log_command, "out_dir": str(Path(out_dir).expanduser()),
-                    "since": _json_safe(since), **{k: v for k, v in res.items() if k != "pages"}})
-    return res
-
-
-class _Steps:
-    """Progress over the athletes' runs plus one step per page; the total starts from the store's run
-    counts and is corrected as each athlete's runs are listed (``--since`` lists fewer)."""
-
-    def __init__(self, progress: Callable[[int, int], None] | None, rows: list[Mapping[str, Any]]) -> None:
-        self.progress = progress
-        self.planned = {r["athlete"]: int(r.get("runs") or 0) for r in rows}
-        self.done = 0
-
-    def listed(self, athlete: str, n_runs: int) -> None:
-        self.planned[athlete] = n_runs
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        if self.progress is not None:
-            self.progress(self.done, max(self.done, sum(self.planned.values()) + len(self.planned) + 1))
-
-
-def _build(con: Any, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool,
-           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    from report import pages
-
-    t0 = time.perf_counter()
-    out = Path(out_dir).expanduser()
-    fp = _fingerprint(con, since)
-    if reuse_unchanged:
-        old = _unchanged(out, fp)
-        if old is not None:
-            return {
-                "index_html": str(out / "index.html"),
-                "report_json": str(out / "report.json"),
-                "pages": [str(out / a["page"]) for a in old.get("athletes", [])],
-                "athletes": len(old.get("athletes", [])),
-                "runs_computed": 0,
-                "rebuilt": False,
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-    generated_at = dt.datetime.now(dt.UTC)
-    rows = rq.athletes(con)
-    steps = _Steps(progress, rows)
-    reports = [athlete_report(con, row, since=since, steps=steps) for row in rows]
-    computed = sum(r.pop("_runs_computed") for r in reports)
-    last_nightly = rq.last_run_log(con, "nightly")
-    doc = {
+def report_document(athletes: Sequence[Mapping[str, Any]], *, generated_at: dt.datetime,
+                    since: dt.datetime | None, fingerprint: Mapping[str, Any],
+                    last_nightly: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The whole ``report.json`` document."""
+    return {
         "format": "runstrong-report",
         "version": REPORT_VERSION,
-        "generated_at": _json_safe(generated_at),
-        "since": _json_safe(since),
-        "fingerprint": _json_safe(fp),
-        "last_nightly": _json_safe(last_nightly),
-        "athletes": reports,
+        "generated_at": json_safe(generated_at),
+        "since": json_safe(since),
+        "fingerprint": json_safe(dict(fingerprint)),
+        "last_nightly": json_safe(last_nightly),
+        "athletes": list(athletes),
     }
-    # the pages, index and report.json of one build appear together or not at all
-    with replaced_atomically(out, _check_previous_report) as gen:
-        for rep in reports:
-            write_new_file(gen / rep["page"], pages.athlete_page(rep, generated_at=doc["generated_at"]))
-            steps.advance()
-        write_new_file(gen / "index.html", pages.index_page(doc))
-        steps.advance()
-        write_new_file(gen / "report.json", json.dumps(doc, indent=1, allow_nan=False, default=str))
-    page_paths = [str(out / rep["page"]) for rep in reports]
-    return {
-        "index_html": str(out / "index.html"),
-        "report_json": str(out / "report.json"),
-        "pages": page_paths,
-        "athletes": len(reports),
-        "runs_computed": computed,
-        "rebuilt": True,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+
+
+def render_files(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The files of a report folder, name -> text: one page per athlete, ``index.html``, ``report.json``."""
+    from report import pages
+
+    files = {rep["page"]: pages.athlete_page(rep, generated_at=doc["generated_at"]) for rep in doc["athletes"]}
+    files["index.html"] = pages.index_page(doc)
+    files["report.json"] = json.dumps(doc, indent=1, allow_nan=False, default=str)
+    return files
+

@@ -2,7 +2,7 @@
 
 The generator first draws a *plan* (which days, which runs, route, weather,
 day-to-day noise, strength sessions); runs are then either rendered as 1 Hz
-:class:`analysis.runs.RunRecords` (:meth:`SimAthlete.run_records`) or turned
+:class:`records.runs.RunRecords` (:meth:`SimAthlete.run_records`) or turned
 directly into per-run proxy values (:meth:`SimAthlete.fast_economy`, for
 coverage studies with hundreds of athletes). Each run's 1 Hz noise comes from
 its own ``numpy.random.default_rng([seed, run index])``, so any subset can be
@@ -47,15 +47,15 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy.signal import lfilter
 
 from analysis.economy import RunEconomy
 from analysis.grade import MINETTI_FLAT_COST_J_PER_KG_M, minetti_cost_j_per_kg_m
-from analysis.runs import RunRecords
 from analysis.training_load import StrengthSet
+from records.runs import RunRecords
+from records.times import zone_info
 
 __all__ = ["RunPlan", "SimAthlete", "simulate_athlete"]
 
@@ -165,7 +165,7 @@ class SimAthlete:
         the HR-vs-GAP line of the model; status ``insufficient`` for runs
         without HR, hilly routes and runs with < 22 min after the warm-up.
         """
-        zi = ZoneInfo(self.profile["tz"])
+        zi = zone_info(self.profile["tz"])
         out: list[RunEconomy] = []
         for p in self.plans:
             rng = random.Random(f"runstrong-sim-fast-{self.seed}-{p.index}")
@@ -341,7 +341,7 @@ def simulate_athlete(
         raise ValueError("strength_attendance must be in [0, 1]")
     if sex not in ("male", "female"):
         raise ValueError("sex must be 'male' or 'female'")
-    zi = ZoneInfo(tz)
+    zi = zone_info(tz)
     rng = _Scalars(f"runstrong-sim-athlete-{seed}")
     if start_date is None:
         start_date = _dt.date(2025, 1, 6) + _dt.timedelta(weeks=int(rng.integers(0, 52)))

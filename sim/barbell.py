@@ -25,7 +25,7 @@ the bar; the accelerometer reads specific force ``R^T (a + g e_z)`` in the
 sensor frame with bias, scale error and white noise; the gyroscope the body
 rate with bias and noise; the fused angles are the true angles with a slow
 error and a small acceleration leak. Everything is quantised to WitMotion
-int16 (see :mod:`analysis.imu`). Sample loss, timing jitter and a gap are
+int16 (see :mod:`ingest.ble.protocols.witmotion`). Sample loss, timing jitter and a gap are
 optional. Output is deterministic for a given seed.
 """
 
@@ -37,7 +37,9 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 
 from analysis.exercises import exercise_info
-from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples, samples_from_raw
+from ingest.ble.protocols.witmotion import samples_from_raw
+from records.imu import ImuSamples
+from records.units import STANDARD_GRAVITY_MPS2
 from sim.imu_model import BarKinematics, imu_frames
 from sim.rep_truth import ExactKinematics, Kinematics, RepTruth, concentric_truth
 
@@ -70,7 +72,7 @@ class SimulatedSession:
     """Name of the sensor error model (:class:`sim.imu_model.SensorModel`)."""
 
     def to_imu_samples(self, t0_ns: int = 0) -> ImuSamples:
-        """The session as :class:`analysis.imu.ImuSamples` (``t_ns = t0_ns + round(t_s * 1e9)``)."""
+        """The session as :class:`records.imu.ImuSamples` (``t_ns = t0_ns + round(t_s * 1e9)``)."""
         t_ns = np.int64(t0_ns) + np.rint(self.t_s * 1e9).astype(np.int64)
         return samples_from_raw(t_ns, self.raw_i16)
 

@@ -171,7 +171,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from analysis.grade import MINETTI_FLAT_COST_J_PER_KG_M, minetti_cost_j_per_kg_m
-from analysis.runs import RunRecords
+from records.runs import RunRecords
 
 __all__ = [
     "PROXIES",

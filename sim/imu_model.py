@@ -4,7 +4,7 @@ Shared by :mod:`sim.barbell` and :mod:`sim.rep_shapes`. The sensor sits on the b
 (``tilt_deg``) and rotating slightly with the bar (roll and pitch follow the vertical displacement,
 yaw the horizontal one, plus slow wobble). The accelerometer reads the specific force
 ``R^T (a + g e_z)`` in the sensor frame, the gyroscope the body rate, and the fusion reports
-roll/pitch/yaw; everything is quantised to WitMotion int16 (:func:`analysis.imu.si_to_raw`).
+roll/pitch/yaw; everything is quantised to WitMotion int16 (:func:`ingest.ble.protocols.witmotion.si_to_raw`).
 
 Error models (:class:`SensorModel`):
 
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-from analysis.imu import STANDARD_GRAVITY_MPS2, si_to_raw
+from ingest.ble.protocols.witmotion import si_to_raw
+from records.units import STANDARD_GRAVITY_MPS2
 
 G = STANDARD_GRAVITY_MPS2
 

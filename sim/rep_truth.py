@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from analysis.imu import STANDARD_GRAVITY_MPS2
+from records.units import STANDARD_GRAVITY_MPS2
 
 G = STANDARD_GRAVITY_MPS2
 Fn = Callable[[np.ndarray], np.ndarray]

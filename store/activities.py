@@ -1,13 +1,22 @@
-"""Writing imported activities: the source-file ledger row and its data rows in one transaction."""
+"""Writing imported activities: the source-file ledger row and its data rows in one transaction.
+
+:class:`ImportWriter` is what an importer writes through (``ingest.fit.importer``): it owns the
+transactions, commits chunks of files and, when the database refuses a chunk, writes its files
+again one per transaction so that one file's failure stays that file's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 
-from ingest.records import RECORD_FIELDS, ActivityData, RecordArrays, SourceFile
+from records.activities import ActivityData, SourceFile
+from records.runs import RECORD_FIELDS, RunRecords
+from store.athletes import ensure_athlete
 from store.writers import insert_columns, insert_rows
 
 
@@ -42,7 +51,7 @@ class ActivityBuffer:
         self.activities: list[dict] = []
         self.laps: list[dict] = []
         self.sets: list[dict] = []
-        self.records: list[tuple[str, str, RecordArrays]] = []
+        self.records: list[tuple[str, str, RunRecords]] = []
         self.exclusions: list[dict] = []
         self.files = 0
         self.record_count = 0
@@ -114,7 +123,7 @@ class ActivityBuffer:
                 "activity_id": np.repeat(np.array([i for _, i, _ in self.records], dtype=object), lengths),
                 "t_ns": np.concatenate([r.t_ns for _, _, r in self.records]),
             }
-            cols.update({k: np.concatenate([r.values[k] for _, _, r in self.records]) for k in RECORD_FIELDS})
+            cols.update({k: np.concatenate([r.channel(k) for _, _, r in self.records]) for k in RECORD_FIELDS})
             insert_columns(con, "record", cols)
         self.__init__()
 
@@ -150,3 +159,106 @@ def _now():
     import datetime as dt
 
     return dt.datetime.now(dt.UTC)
+
+
+#: Commit after this many files, records or seconds, whichever comes first.
+COMMIT_FILES = 64
+COMMIT_RECORDS = 1_000_000
+COMMIT_SECONDS = 1.0
+
+
+@dataclass
+class ImportEvent:
+    """An ``import_event`` row: a failed, partial or (not duplicate) skipped file."""
+
+    path: str
+    status: str
+    reason: str | None
+    sha256: str | None = None
+
+
+class ImportWriter:
+    """Stores decoded files in chunks, one transaction per chunk, so that one file's failure stays
+    that file's: a chunk whose transaction fails (a key violation, a value DuckDB refuses) is rolled
+    back and written again one file per transaction; the file that fails alone is reported through
+    ``on_failed(sha256, error)`` (``error``: ``could not be stored: <DuckDB's first error>``) and
+    logged as a ``failed`` import event instead of its own, and every other file of the chunk is kept.
+
+    A chunk is committed after :data:`COMMIT_FILES` files, :data:`COMMIT_RECORDS` records or
+    :data:`COMMIT_SECONDS` seconds, whichever comes first, and by :meth:`commit`.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool = False,
+                 on_failed: Callable[[str, str], None] | None = None) -> None:
+        self.con = con
+        self.athlete = athlete
+        self.lift_tombstones = lift_tombstones
+        self.on_failed = on_failed
+        self._files: list[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]] = []
+        self._events: list[ImportEvent] = []
+        self._records = 0
+        self._last_commit = time.monotonic()
+
+    def add_file(self, source: SourceFile, activities: Sequence[ActivityData], *,
+                 event: ImportEvent | None = None) -> None:
+        """Queue one imported (or partial, with its ``event``) file and its activities."""
+        self._files.append((source, activities, event))
+        self._records += sum(len(a.records) for a in activities)
+        if event is not None:
+            self._events.append(event)
+        self._maybe_commit()
+
+    def add_event(self, event: ImportEvent) -> None:
+        """Queue an ``import_event`` row of a file that stores nothing."""
+        self._events.append(event)
+        self._maybe_commit()
+
+    def _maybe_commit(self) -> None:
+        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
+                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
+            self.commit()
+
+    def commit(self) -> None:
+        """Write everything queued (see the class docstring)."""
+        files, events = self._files, self._events
+        self._files, self._events, self._records = [], [], 0
+        self._last_commit = time.monotonic()
+        if not files and not events:
+            return
+        try:
+            self._transaction(files, events)
+        except duckdb.Error:
+            for source, activities, own in files:
+                try:
+                    self._transaction([(source, activities, own)], [])
+                except duckdb.Error as exc:
+                    error = f"could not be stored: {_first_line(exc)}"
+                    if self.on_failed is not None:
+                        self.on_failed(source.sha256, error)
+                    events = [e for e in events if e is not own] + [
+                        ImportEvent(source.path, "failed", error, source.sha256)]
+            self._transaction([], events)
+
+    def _transaction(self, files: Sequence[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]],
+                     events: Sequence[ImportEvent]) -> None:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if files:
+                ensure_athlete(con, self.athlete)
+                if self.lift_tombstones:
+                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in files])
+                buffer = ActivityBuffer()
+                for source, activities, _ in files:
+                    buffer.add(self.athlete, source, activities)
+                buffer.flush(con)
+            for e in events:
+                log_import_event(con, self.athlete, e.path, e.status, e.reason, e.sha256)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from records.times import zone_info
 from store.writers import insert_rows
 
 SLUG_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -91,8 +91,8 @@ def set_profile(
         raise AthleteError(f"maximum HR {hr_max_bpm} bpm is outside 100-240 bpm")
     if tz is not None:
         try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+            zone_info(tz)
+        except ValueError:
             raise AthleteError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Oslo)") from None
     current = get_profile(con, athlete)
     assert current is not None

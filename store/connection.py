@@ -1,7 +1,7 @@
 """Opening the DuckDB store: single-writer rule, waiting for a lock, migrations.
 
 DuckDB lets one process hold a database file read-write, and while it does no other process
-can open it at all, not even read-only (DESIGN.md section 3). :func:`open_store` retries for
+can open it at all, not even read-only (docs/design.md section 3). :func:`open_store` retries for
 up to ``wait_s`` seconds and then raises :class:`DatabaseLockedError` naming the holder, which
 the CLI maps to exit code 3.
 """
@@ -19,6 +19,10 @@ from pathlib import Path
 import duckdb
 
 from store.schema import migrate
+
+Connection = duckdb.DuckDBPyConnection
+"""An open store: what :func:`open_store` returns and what every store function takes. Other
+layers annotate with this name and never import duckdb themselves."""
 
 DEFAULT_DB = Path("~/.local/share/runstrong/runstrong.duckdb")
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")

@@ -3,7 +3,7 @@
 Layout: ``DIR/<table>/athlete=<slug>/year=<yyyy>/month=<m>/data_<n>.parquet`` written by DuckDB's
 ``COPY ... (FORMAT parquet, PARTITION_BY (...), COMPRESSION zstd)``. DuckDB, pyarrow.dataset and
 Spark read the folders as-is and prune partitions from filters on athlete/year/month
-(DESIGN.md section 3, "Scale-out").
+(docs/design.md section 3, "Scale-out").
 
 Partitioning rules (one :class:`TablePlan` per table):
 

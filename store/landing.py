@@ -1,6 +1,6 @@
 """Landing files for live streams, and their idempotent merge into the main store.
 
-Why (DESIGN.md section 3): only one process may hold the main DuckDB file, and while it does no
+Why (docs/design.md section 3): only one process may hold the main DuckDB file, and while it does no
 other process can open it at all. A live session therefore never holds the main file: it writes
 to its own landing file ``<db file>.landing/<session_id>.duckdb`` in committed batches, and the
 session is merged into the main file when it ends (or, after a crash, by the next process that
@@ -60,11 +60,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
-from ingest.ble.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
+from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
 from store.schema import migrate
-from store.writers import columns_to_arrow, insert_columns, insert_rows
+from store.writers import columns_to_arrow, insert_columns, insert_rows, row_dict
 
 BATCH_TABLES = ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
 SESSION_TABLES = ("stream_session", "stream_batch", "rep", "strength_set")
@@ -306,18 +306,18 @@ class LandingWriter:
         self.committed.add(batch_seq)
         return True
 
-    def finish(self, session_row: Mapping[str, Any], reps: Sequence[Mapping[str, Any]] = (),
-               sets: Sequence[Mapping[str, Any]] = ()) -> None:
-        """Final transaction: the session row (complete), the reps and sets, owner finished."""
+    def finish(self, session_row: Mapping[str, Any], reps: Sequence[Any] = (), sets: Sequence[Any] = ()) -> None:
+        """Final transaction: the session row (complete), the reps and sets (``records.reps.RepRow``
+        and ``records.activities.SetRow``, or row mappings), owner finished."""
         self.con.execute("BEGIN TRANSACTION")
         try:
             self._upsert("stream_session", session_row)
             self.con.execute("DELETE FROM rep WHERE session_id = ?", [self.session_id])
             self.con.execute("DELETE FROM strength_set WHERE session_id = ?", [self.session_id])
             if reps:
-                insert_rows(self.con, "rep", list(reps))
+                insert_rows(self.con, "rep", [row_dict(self.athlete, r) for r in reps])
             if sets:
-                insert_rows(self.con, "strength_set", list(sets))
+                insert_rows(self.con, "strength_set", [row_dict(self.athlete, s) for s in sets])
             self.con.execute("UPDATE landing_owner SET finished_at = ?", [datetime.now(UTC)])
             self.con.execute("COMMIT")
         except BaseException:

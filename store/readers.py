@@ -10,17 +10,10 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from analysis.runs import RunRecords
+from records.runs import RunRecords
+from records.times import iso_z
 
 FOOT_SPORTS = ("running", "walking", "hiking", "trail_running")
-
-
-def _iso(v: dt.datetime | None) -> str | None:
-    if v is None:
-        return None
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=dt.UTC)
-    return v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(v: Any) -> float | None:
@@ -49,7 +42,7 @@ def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime 
                 "source_sha256": r[1],
                 "sport": r[2],
                 "sub_sport": r[3],
-                "started_at": _iso(r[4]),
+                "started_at": iso_z(r[4]),
                 "duration_s": _num(r[5]),
                 "distance_m": _num(r[6]),
                 "records": int(r[7]),
@@ -85,7 +78,7 @@ def sets(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: str | None =
             "set_id": r[0],
             "activity_id": r[1],
             "session_id": r[2],
-            "started_at": _iso(r[3]),
+            "started_at": iso_z(r[3]),
             "exercise": r[4],
             "exercise_candidates": list(r[5] or []),
             "set_type": r[6],
@@ -166,6 +159,6 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     ).fetchall()
     last = con.execute("SELECT max(imported_at) FROM source_file WHERE athlete = ?", [athlete]).fetchone()
     return {
-        "last_import_at": _iso(last[0]) if last else None,
-        "events": [{"path": p, "status": s, "reason": r, "at": _iso(t)} for p, s, r, t in events],
+        "last_import_at": iso_z(last[0]) if last else None,
+        "events": [{"path": p, "status": s, "reason": r, "at": iso_z(t)} for p, s, r, t in events],
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from records.times import iso_z
 from store.writers import insert_rows
 
 #: FIT sports whose records feed the running-economy proxies
@@ -36,9 +37,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
 
 
 def _iso(v: Any) -> Any:
-    if isinstance(v, dt.datetime):
-        return v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    return v
+    return iso_z(v) if isinstance(v, dt.datetime) else v
 
 
 def _iso_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -286,7 +285,16 @@ def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetim
             summary: Mapping[str, Any]) -> None:
     """One ``run_log`` row (nightly / report runs)."""
     insert_rows(con, "run_log", [{"command": command, "started_at": started_at, "seconds": seconds,
-                                  "summary": json.dumps(summary, default=str)}])
+                                  "summary": json.dumps(summary, default=_json_default)}])
+
+
+def _json_default(x: Any) -> Any:
+    """Instants as ISO-8601 UTC with ``Z``, dates as ``YYYY-MM-DD``, anything else as its text."""
+    if isinstance(x, dt.datetime):
+        return iso_z(x)
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    return str(x)
 
 
 def simulated_share(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, int]:

@@ -4,7 +4,7 @@ Migrations are an ordered list; each is applied in one transaction together with
 ``schema_migration`` row, so a crash never leaves a half-applied migration. Append new
 migrations at the end; never edit one that has shipped.
 
-Conventions (DESIGN.md section 2): ``t_ns`` is int64 UTC epoch nanoseconds (for stream tables
+Conventions (docs/design.md section 2): ``t_ns`` is int64 UTC epoch nanoseconds (for stream tables
 the capture's monotonic clock is converted with the session's wall-clock anchor), ``*_at`` is
 TIMESTAMPTZ in UTC, SI units with the unit in every column name, NULL for absent values.
 Raw sample tables have no primary key on purpose: a key made inserts 3.5-4x slower and the

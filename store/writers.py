@@ -1,9 +1,10 @@
 """Batched, columnar writers. Never row-by-row: per-row INSERT measured ~300 rows/s, while
-``INSERT INTO t SELECT * FROM <arrow table>`` measured 3-5 M rows/s (DESIGN.md section 3)."""
+``INSERT INTO t SELECT * FROM <arrow table>`` measured 3-5 M rows/s (docs/design.md section 3)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ def _to_arrow(values: Any) -> pa.Array:
         return values
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":
-            # NaN means absent: store NULL (DESIGN.md section 2).
+            # NaN means absent: store NULL (docs/design.md section 2).
             return pa.array(values, from_pandas=True)
         if values.dtype.kind == "O":
             return pa.array(values.tolist(), from_pandas=True)
@@ -63,3 +64,11 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mappi
         return 0
     keys = list(rows[0].keys())
     return insert_columns(con, table, {k: [r.get(k) for r in rows] for k in keys})
+
+
+def row_dict(athlete: str, row: Any) -> dict[str, Any]:
+    """A table row as a dict: a records row (``records.reps.RepRow``, ``records.activities.SetRow``)
+    with the ``athlete`` column added, or a mapping as it is."""
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {"athlete": athlete, **{f.name: getattr(row, f.name) for f in dataclasses.fields(row)}}
+    return dict(row)

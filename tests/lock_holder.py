@@ -1,4 +1,4 @@
-"""A second process holding a DuckDB file read-write (DESIGN.md section 3: nobody else can open it)."""
+"""A second process holding a DuckDB file read-write (docs/design.md section 3: nobody else can open it)."""
 
 from __future__ import annotations
 

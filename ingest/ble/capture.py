@@ -1,6 +1,6 @@
 """Capture files (``.capture.jsonl``, optionally ``.gz``): record and read raw BLE notifications.
 
-Format (CLI-CONTRACT.md, "Capture file format"):
+Format (docs/cli.md, "Capture file format"):
 
 * line 1, the header: ``{"format": "runstrong-capture", "version": 1, "sensor": ..., "device_name":
   str|null, "device_address": str|null, "configured_rate_hz": float|null, "started_at": ISO-8601 UTC}``;
@@ -25,9 +25,11 @@ import json
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+from records.times import iso_utc, parse_iso_utc
 
 FORMAT = "runstrong-capture"
 VERSION = 1
@@ -42,21 +44,6 @@ class CaptureFormatError(ValueError):
         self.path = str(path)
         self.line = line
         super().__init__(f"{path}: line {line}: {message}")
-
-
-def iso_utc(dt: datetime) -> str:
-    """Canonical ISO-8601 UTC text of ``dt`` (microseconds, ``+00:00``); naive datetimes refused."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"started_at must be timezone-aware (UTC), got naive {dt!r}")
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso_utc(text: str) -> datetime:
-    """Parse ISO-8601 with an offset (``Z`` accepted) to an aware UTC datetime."""
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    if dt.tzinfo is None:
-        raise ValueError(f"time {text!r} has no UTC offset")
-    return dt.astimezone(UTC)
 
 
 @dataclass(frozen=True)

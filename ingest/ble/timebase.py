@@ -2,7 +2,7 @@
 
 Why: a WitMotion frame carries no timestamp and no sequence number, and notifications leave the
 device only at connection events (every 7.5-30 ms), so several samples arrive together and the
-arrival time is not the sample time (DESIGN.md section 5).
+arrival time is not the sample time (docs/design.md section 5).
 
 Model. Sample ``k`` of a link segment is taken at ``s_k = c + k P`` (``P`` = the device's true
 period, which differs slightly from the nominal one) and arrives at ``a >= s_k + d`` (``d`` the

@@ -16,7 +16,8 @@ import numpy as np
 
 from ingest.fit import exercises
 from ingest.fit.model import DecodedFit, MessageColumns
-from ingest.records import ActivityData, LapRow, RecordArrays, SetRow
+from records.activities import ActivityData, LapRow, SetRow
+from records.runs import RunRecords
 
 #: Sports whose FIT cadence is strides/min per leg: steps/min = 2 x (cadence + fractional_cadence).
 FOOT_SPORTS = frozenset({"running", "walking", "hiking", "generic_foot", "trail_running"})
@@ -46,7 +47,7 @@ class _Window:
 
 
 def activity_id(sha256: str, session_index: int) -> str:
-    """DESIGN.md section 3: first 16 hex of the content hash + '-' + the session's index."""
+    """docs/design.md section 3: first 16 hex of the content hash + '-' + the session's index."""
     return f"{sha256[:16]}-{session_index}"
 
 
@@ -202,15 +203,18 @@ def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
     out: list[ActivityData] = []
     for i, w in enumerate(windows):
         aid = activity_id(sha256, i)
-        sel = (owner == i) & keep
+        sel = np.flatnonzero((owner == i) & keep)
         t_ns = np.round(t_s[sel] * 1e9).astype(np.int64)
-        arrays = RecordArrays(t_ns, {k: v[sel] for k, v in values.items()})
+        if t_ns.size > 1 and np.any(np.diff(t_ns) < 0):  # a clock stepped back (2 files of the corpus)
+            order = np.argsort(t_ns, kind="stable")
+            sel, t_ns = sel[order], t_ns[order]
+        arrays = RunRecords.from_arrays(aid, t_ns, sport=sports[i], **{k: v[sel] for k, v in values.items()})
         duration = _opt(elapsed[i]) if elapsed is not None else None
         if duration is None and len(t_ns):
             duration = (t_ns[-1] - t_ns[0]) / 1e9
         distance = _opt(dist[i]) if dist is not None else None
         if distance is None:
-            d = arrays.values["distance_m"]
+            d = arrays.distance_m
             distance = float(np.nanmax(d)) if np.isfinite(d).any() else None
         name = sport_names[i] if i < len(sport_names) else (sport_names[0] if len(sport_names) == 1 else None)
         out.append(

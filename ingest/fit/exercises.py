@@ -16,7 +16,7 @@ from ingest.fit.fitparse_boundary import enum_value_name
 
 UNKNOWN_CATEGORY = 65534
 
-#: Contract names (CLI-CONTRACT.md, `replay`).
+#: Contract names (docs/cli.md, `replay`).
 CONTRACT_EXERCISES: tuple[str, ...] = (
     "back_squat", "front_squat", "deadlift", "romanian_deadlift", "bench_press", "overhead_press",
     "hip_thrust", "lunge", "split_squat", "bulgarian_split_squat", "step_up",

@@ -1,6 +1,6 @@
 """The fitparse boundary: the only module that imports fitparse.
 
-fitparse serves two roles (DESIGN.md section 4): it is the FIT *profile* (message and field
+fitparse serves two roles (docs/design.md section 4): it is the FIT *profile* (message and field
 names, scales, offsets, units, enums, components) that our fast decoder reads its tables from,
 and it is the *fallback decoder and test oracle*. Swapping fitparse for another library is a
 change to this file alone.

@@ -3,10 +3,16 @@
 * Idempotent: the ledger is keyed by (athlete, sha256 of the decompressed bytes); a duplicate is
   recognised before decoding, so a re-import costs a hash per file.
 * Nothing is lost and nothing is half-imported: the ledger row and the data rows of a file
-  commit in the same transaction; bulk imports commit chunks of files (DESIGN.md section 3).
+  commit in the same transaction; bulk imports commit chunks of files (docs/design.md section 3).
 * Damaged input never stops the batch: each file gets a status and a one-line reason.
 * Decoding runs in worker processes when the batch is large enough to pay for them; writing
-  stays in this process (the store is single-writer).
+  stays in this process (the store is single-writer). A worker is never forked from a process
+  that holds an open DuckDB connection (a forked child inherits the connection's memory, locks and
+  threads in whatever state they were): the import jobs start a :class:`DecodePool` before they
+  open the store (forked then, in milliseconds, with the decoder already imported) and hand it
+  in; without one, the workers come from a fork server (a fresh interpreter that imports the
+  decoder once: ~0.5 s more per import). Either way a script that imports must guard its entry
+  point with ``if __name__ == "__main__":`` (the fork server runs the main module again).
 """
 
 from __future__ import annotations
@@ -23,29 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit
 from ingest.fit.sources import SourceItem, iter_sources
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
-from ingest.records import ActivityData, SourceFile
-from store.activities import (
-    ActivityBuffer,
-    deleted_hashes,
-    imported_hashes,
-    lift_tombstones,
-    log_import_event,
-)
-from store.athletes import ensure_athlete
+from records.activities import ActivityData, SourceFile
+from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
+from store.connection import Connection
 
 log = logging.getLogger("runstrong.import")
 
-#: Commit after this many files, records or seconds, whichever comes first.
-COMMIT_FILES = 64
-COMMIT_RECORDS = 1_000_000
-COMMIT_SECONDS = 1.0
 #: Use worker processes when at least this many files and bytes need decoding.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 1_000_000
@@ -119,6 +113,46 @@ class Decoded:
     file_type: str | None = None
     error: str | None = None
     reason: str | None = None
+
+
+def default_workers() -> int:
+    """Decoding workers by default: two, or one on a single core."""
+    return min(2, os.cpu_count() or 1)
+
+
+class DecodePool:
+    """Decoding worker processes, forked at once: create it BEFORE opening the store.
+
+    ``with DecodePool() as pool: con = open_store(...); import_paths(con, ..., pool=pool)``. The
+    workers are forked when the pool is created (Python forks every worker of a fork-context
+    executor at its first task), so they copy a process that holds no DuckDB connection and has
+    the decoder imported. One worker (a single core) means decoding inline, no process.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers if workers is not None else default_workers()
+        self.executor: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+            self.executor.submit(int).result()  # forks every worker now
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
+    def __enter__(self) -> DecodePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fork_server_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers from a fork server, for a caller that already holds the store (no :class:`DecodePool`)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])  # each worker starts with the decoder imported
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
 def looks_like_fit(data: bytes) -> str | None:
@@ -229,7 +263,7 @@ class _Pending:
 
 
 def import_paths(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     paths: Iterable[str | Path],
     *,
     athlete: str,
@@ -237,11 +271,14 @@ def import_paths(
     progress: ProgressFn | None = None,
     show_progress: bool = True,
     undelete: bool = False,
+    pool: DecodePool | None = None,
 ) -> ImportSummary:
     """Import FIT files, folders and archives for ``athlete`` (see module docstring).
 
     Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
     athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
+    ``pool`` (started before ``con`` was opened) decodes large batches; without it they are decoded
+    by ``workers`` processes from a fork server (``workers=1``: inline).
     ``progress(done, total)`` is called after each file; ``show_progress`` also draws a bar with rate
     and ETA when stderr is a terminal (:mod:`ingest.progress`; never under cron or into a pipe).
     """
@@ -259,24 +296,27 @@ def import_paths(
         if sha is not None and sha not in known and sha not in tombstoned and sha not in seen:
             todo.append((item, sha))
             seen.add(sha)
-    n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pool = None
+    n_workers = workers if workers is not None else (pool.workers if pool is not None else default_workers())
+    executor: ProcessPoolExecutor | None = None
+    own_executor = False
     todo_bytes = sum(len(item.data or b"") for item, _ in todo)
     if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
-        # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
+        if pool is not None and pool.executor is not None:
+            executor, n_workers = pool.executor, pool.workers
+        else:
+            executor, own_executor = _fork_server_pool(n_workers), True
     bars = TerminalProgress(enabled=show_progress and bar_wanted())
-    if pool is not None and bars.enabled:
-        pool.submit(int).result()  # fork the workers now, before the bar's refresh thread exists
 
     def report(done: int, total: int) -> None:
         bar(done, total)
         if progress is not None:
             progress(done, total)
 
-    pending = _Pending(pool, window=4 * n_workers)
+    pending = _Pending(executor, window=4 * n_workers)
     queued: set[str] = set()
-    writer = _ChunkWriter(con, athlete, lift_tombstones=undelete)
+    outcome: dict[str, FileResult] = {}
+    writer = ImportWriter(con, athlete, lift_tombstones=undelete,
+                          on_failed=lambda sha, error: _fail(outcome[sha], error))
     duplicates: list[tuple[FileResult, str]] = []
     try:
         bars.start()
@@ -295,16 +335,16 @@ def import_paths(
                 queued.add(sha)
                 pending.add_work(item.path, item.data, sha)
             for done in pending.drain(until_not_full=True):
-                _store(writer, done, summary, duplicates, len(ordered), report)
+                _store(writer, outcome, done, summary, duplicates, len(ordered), report)
         for done in pending.drain(until_not_full=False):
-            _store(writer, done, summary, duplicates, len(ordered), report)
+            _store(writer, outcome, done, summary, duplicates, len(ordered), report)
         writer.commit()
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if own_executor and executor is not None:
+            executor.shutdown(cancel_futures=True)
         bars.stop()
     for result, sha in duplicates:  # a later copy shares the first copy's final fate
-        _follow_first(result, writer.outcome[sha])
+        _follow_first(result, outcome[sha])
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -313,80 +353,9 @@ def import_paths(
 DELETED_REASON = "deleted athlete"
 
 
-class _ChunkWriter:
-    """Stores decoded files in chunks, one transaction per chunk, so that one file's failure stays
-    that file's: a chunk whose transaction fails (a key violation, a value DuckDB refuses) is rolled
-    back and written again one file per transaction; the file that fails alone is reported
-    ``failed`` with DuckDB's first error, and every other file of the chunk is kept."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool) -> None:
-        self.con = con
-        self.athlete = athlete
-        self.lift_tombstones = lift_tombstones
-        self.outcome: dict[str, FileResult] = {}
-        self._files: list[tuple[SourceFile, list[ActivityData], FileResult]] = []
-        self._events: list[FileResult] = []
-        self._records = 0
-        self._last_commit = time.monotonic()
-
-    def add_file(self, source: SourceFile, activities: list[ActivityData], result: FileResult) -> None:
-        self._files.append((source, activities, result))
-        self._records += result.records
-        if result.status == "partial":
-            self._events.append(result)
-        self.outcome[source.sha256] = result
-        self._maybe_commit()
-
-    def add_event(self, result: FileResult) -> None:
-        """A failed, partial or (not duplicate) skipped file, recorded in ``import_event``."""
-        self._events.append(result)
-        self._maybe_commit()
-
-    def _maybe_commit(self) -> None:
-        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
-                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
-            self.commit()
-
-    def commit(self) -> None:
-        files, events = self._files, self._events
-        self._files, self._events, self._records = [], [], 0
-        self._last_commit = time.monotonic()
-        if not files and not events:
-            return
-        try:
-            self._transaction(files, events)
-        except duckdb.Error:
-            for source, activities, result in files:
-                try:
-                    self._transaction([(source, activities, result)], [])
-                except duckdb.Error as exc:
-                    _fail(result, f"could not be stored: {_first_line(exc)}")
-                    events = [e for e in events if e is not result] + [result]
-            self._transaction([], events)
-
-    def _transaction(self, files: list[tuple[SourceFile, list[ActivityData], FileResult]],
-                     events: list[FileResult]) -> None:
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if files:
-                ensure_athlete(con, self.athlete)
-                if self.lift_tombstones:
-                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in files])
-                buffer = ActivityBuffer()
-                for source, activities, _ in files:
-                    buffer.add(self.athlete, source, activities)
-                buffer.flush(con)
-            for e in events:
-                log_import_event(con, self.athlete, e.path, e.status, e.error or e.reason, e.sha256)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _event(result: FileResult) -> ImportEvent:
+    """The ``import_event`` row of a failed, partial or skipped file."""
+    return ImportEvent(result.path, result.status, result.error or result.reason, result.sha256)
 
 
 def _fail(result: FileResult, error: str) -> None:
@@ -408,7 +377,8 @@ def _follow_first(result: FileResult, first: FileResult) -> None:
 
 
 def _store(
-    writer: _ChunkWriter,
+    writer: ImportWriter,
+    outcome: dict[str, FileResult],
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     duplicates: list[tuple[FileResult, str]],
@@ -427,10 +397,11 @@ def _store(
                 file_type=done.file_type,
                 error=done.error,
             )
-            writer.add_file(source, done.activities, result)
+            outcome[done.sha256] = result
+            writer.add_file(source, done.activities, event=_event(result) if result.status == "partial" else None)
         else:
-            writer.outcome[done.sha256] = result
-            writer.add_event(result)
+            outcome[done.sha256] = result
+            writer.add_event(_event(result))
     elif isinstance(done, _Duplicate):
         result = FileResult(path=done.path, status="skipped", sha256=done.sha256, reason="duplicate")
         duplicates.append((result, done.sha256))
@@ -439,6 +410,6 @@ def _store(
         # a deleted athlete's file leaves no trace, not even an event
         if result.status == "failed" or (result.status == "skipped" and result.reason not in ("duplicate",
                                                                                                DELETED_REASON)):
-            writer.add_event(result)
+            writer.add_event(_event(result))
     summary.files.append(result)
     progress(len(summary.files), total)

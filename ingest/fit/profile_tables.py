@@ -1,6 +1,6 @@
 """Compact FIT profile tables for the fast decoder, derived once from fitparse's profile.
 
-fitparse stays the single source of FIT semantics (DESIGN.md section 4): message and field
+fitparse stays the single source of FIT semantics (docs/design.md section 4): message and field
 names, scales, offsets, enum names, components, sub-fields, base types and their invalid values.
 This module reads them through :mod:`ingest.fit.fitparse_boundary` (never importing fitparse
 itself) into small frozen dataclasses that the vectorised decoder can use without touching

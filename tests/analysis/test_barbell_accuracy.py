@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.barbell import analyse_session
-from analysis.imu import ImuSamples
+from records.imu import ImuSamples
 from sim.barbell import simulate_session
 
 from .conftest import SCENARIOS

@@ -1,4 +1,4 @@
-"""BarbellAnalysis.to_contract(): every field of CLI-CONTRACT.md `replay`, times on the input clock."""
+"""BarbellAnalysis.to_contract(): every field of docs/cli.md `replay`, times on the input clock."""
 
 import json
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from analysis.barbell import analyse_session
-from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples
 from analysis.live import LiveRepDetector
+from records.imu import ImuSamples
+from records.units import STANDARD_GRAVITY_MPS2
 from sim.barbell import simulate_session
 
 

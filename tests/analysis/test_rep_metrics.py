@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from analysis.imu import STANDARD_GRAVITY_MPS2 as G
 from analysis.rep_metrics import (
     central_difference_rate,
     concentric_metrics,
@@ -12,6 +11,7 @@ from analysis.rep_metrics import (
     set_velocity_loss_pct,
     velocity_loss_pct,
 )
+from records.units import STANDARD_GRAVITY_MPS2 as G
 
 DT = 1e-4
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from analysis.imu import STANDARD_GRAVITY_MPS2 as G
 from analysis.kinematics import cumulative_trapezoid
 from analysis.reps import (
     BLOCK_NS,
@@ -18,6 +17,7 @@ from analysis.reps import (
     runs,
     still_blocks,
 )
+from records.units import STANDARD_GRAVITY_MPS2 as G
 
 
 def test_block_stats_sums_per_block():

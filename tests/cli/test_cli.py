@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import pipeline
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
 COMMANDS = ["import", "activities", "sets", "stream", "replay", "athlete", "correct", "report", "nightly",
             "export", "demo"]
@@ -84,6 +85,7 @@ def test_athlete_env_default(tmp_path, monkeypatch):
     assert args.athlete == "envy" and args.db == str(tmp_path / "env.duckdb")
 
 
+@pytest.mark.slow
 def test_stream_virtual_then_replay_through_the_cli(tmp_path):
     """Done-when of the streaming issue, through the real CLI: live rep lines, lost_samples 0,
     and record -> replay gives identical rep metrics (stored once)."""

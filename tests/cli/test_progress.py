@@ -198,9 +198,9 @@ def test_disabled_bars_write_nothing():
 
 @pytest.mark.slow
 def test_library_progress_reports_the_work_done(tmp_path):
-    from ingest.ble.replay import replay_capture
     from ingest.fit.importer import import_paths
-    from report.build import build_report
+    from jobs.replay import replay_capture
+    from jobs.report import build_report
     from store.connection import open_store
     from store.export import export_parquet
 

@@ -14,8 +14,9 @@ import pytest
 from jobs.nightly import run_nightly
 from store.connection import DatabaseLockedError, open_store
 from tests.lock_holder import held_lock
+from tests.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO_ROOT
 RUNS = REPO / "sample_data" / "fit" / "runs"
 FILES = ("activity-small-fenix2-run.fit", "garmin-fenix-5-run.fit")
 
@@ -89,6 +90,7 @@ def test_nightly_picks_up_a_new_file(tmp_path, watch):
     assert res["imported"] == 1 and res["report_rebuilt"]
 
 
+@pytest.mark.slow
 def test_locked_store_raises_quickly_with_the_holder(tmp_path, watch):
     db = tmp_path / "rs.duckdb"
     open_store(db, wait_s=1).close()

@@ -1,17 +1,13 @@
-"""Fixtures for the report/export tests: tiny stores built with the canonical writer types,
-and the browser-test policy (skip with a loud note locally, fail in CI when Chromium is missing)."""
+"""The browser-test policy of the report tests (skip with a loud note locally, fail in CI when
+Chromium is missing); the ``make_store`` fixture is in tests/conftest.py."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from store.connection import open_store
 
 # ------------------------------------------------------------------------------------------
 # Browser policy
@@ -56,19 +52,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             "The report was NOT checked in a real browser. Install it with: apt-get install -y chromium",
             yellow=True,
         )
-
-
-@pytest.fixture
-def make_store(tmp_path: Path) -> Callable[..., tuple[object, Path]]:
-    opened = []
-
-    def _make(name: str = "x.duckdb"):
-        path = tmp_path / name
-        con = open_store(path, wait_s=1.0)
-        opened.append(con)
-        return con, path
-
-    yield _make
-    for con in opened:
-        with contextlib.suppress(Exception):  # already closed by the test
-            con.close()

@@ -1,5 +1,5 @@
 """Synthetic stores for the report, export, nightly and demo tests, built only with the
-canonical writer types (ingest.records) and store.activities.write_activities. No statistics here."""
+canonical writer types (records.activities) and store.activities.write_activities. No statistics here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingest.records import ActivityData, RecordArrays, SetRow, SourceFile
+from records.activities import ActivityData, SetRow, SourceFile
+from records.runs import RunRecords
 from store.activities import write_activities
 from store.connection import transaction
 
@@ -60,7 +61,7 @@ def run_activity(
         started_at=started_at,
         duration_s=float(n),
         distance_m=float(dist[-1]),
-        records=RecordArrays(t_ns=t_ns, values=vals),
+        records=RunRecords.from_arrays(activity_id, t_ns, **vals),
         name=name,
     )
 
@@ -98,7 +99,7 @@ def strength_activity(
         started_at=started_at,
         duration_s=60.0 * 3 * len(sets),
         distance_m=None,
-        records=RecordArrays(t_ns=np.zeros(0, dtype=np.int64)),
+        records=RunRecords.from_arrays(activity_id, np.zeros(0, dtype=np.int64), sport="training"),
         sets=rows,
         name=name,
     )

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from report.build import build_report, page_name
+from jobs.report import build_report
+from report.build import page_name
 from tests.report.conftest import browser_unavailable
 from tests.report.report_testdata import HOSTILE, barbell_day, build_history
 

@@ -13,7 +13,8 @@ import pytest
 
 from analysis.athlete_summary import summarise_athlete
 from analysis.economy import run_economy
-from report.build import build_report, page_name
+from jobs.report import build_report
+from report.build import page_name
 from report.html import el, esc
 from store import readers
 from tests.report.report_testdata import HOSTILE, build_history

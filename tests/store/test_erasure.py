@@ -11,15 +11,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.ble.replay import replay_capture
+from jobs.replay import replay_capture
 from store.athletes import delete_athlete, list_athletes
 from store.connection import open_store
 from store.erasure import erase_athlete
 from store.landing import LandingBusyError, LandingWriter, landing_files, merge_pending
-from tests.ble.test_landing import batch, session_row, write_session
-from tests.ble.test_replay import record_live
+from tests.jobs.test_replay import record_live
+from tests.paths import REPO_ROOT
+from tests.store.test_landing import batch, session_row, write_session
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
 STREAM_TABLES = ("stream_batch", "ble_frame", "imu_sample", "stream_gap", "stream_session", "rep", "strength_set")
 
@@ -117,6 +118,7 @@ def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
+@pytest.mark.slow
 def test_nightly_of_the_same_folder_does_not_bring_a_deleted_athlete_back(tmp_path: Path) -> None:
     db, watch, out = tmp_path / "x.duckdb", tmp_path / "inbox", tmp_path / "report"
     watch.mkdir()

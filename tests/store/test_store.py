@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,8 +18,9 @@ from store.schema import MIGRATIONS, current_version, migrate
 from store.writers import insert_columns
 from tests.kill9 import kill_9_when
 from tests.lock_holder import held_lock
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
 
 
@@ -131,18 +131,19 @@ def test_kill_9_mid_import_leaves_only_complete_files(tmp_path):
         import sys, os
         sys.path.insert(0, {str(ROOT)!r})
         import ingest.fit.importer as imp
-        imp.COMMIT_FILES = 1          # commit after every file so a kill lands between commits
+        import store.activities as sa
+        sa.COMMIT_FILES = 1          # commit after every file so a kill lands between commits
         from store.connection import open_store
         con = open_store({str(db)!r})
         stored = 0
-        real = imp.ActivityBuffer.flush
+        real = sa.ActivityBuffer.flush
         def counting_flush(self, con):
             global stored
             real(self, con)
             stored += 1
             if stored == 3:
                 print('three', flush=True)
-        imp.ActivityBuffer.flush = counting_flush
+        sa.ActivityBuffer.flush = counting_flush
         imp.import_paths(con, [{str(src)!r}], athlete='default', workers=1, show_progress=False)
         print('finished', flush=True)
     """)

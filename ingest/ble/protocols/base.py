@@ -2,7 +2,7 @@
 
 Nothing here does I/O or imports bleak/duckdb. Every decoding error is a :class:`ProtocolError`,
 which is a :class:`ValueError` carrying ``offset``, ``expected`` and ``got`` so that a caller can
-say precisely what was wrong with a payload (the fitdecode model; DESIGN.md section 8).
+say precisely what was wrong with a payload (the fitdecode model; docs/design.md section 8).
 """
 
 from __future__ import annotations

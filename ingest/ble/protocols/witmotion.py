@@ -1,6 +1,6 @@
 """WitMotion WT901BLECL / BWT901BLECL5.0 IMU: frames, stream parser, configuration commands.
 
-Pure sans-IO (no bleak, no duckdb). Facts from ``/work/shared/ble-protocols.md``:
+Pure sans-IO (no bleak, no duckdb). Facts from docs/ble-protocols.md:
 
 * Data frame ``55 61`` + 9 little-endian int16 (ax ay az gx gy gz roll pitch yaw), 20 bytes,
   no checksum, no timestamp, no sequence number.
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.imu import raw_to_si
 from ingest.ble.protocols.base import (
     DecodedChunk,
     ProtocolError,
@@ -29,6 +28,8 @@ from ingest.ble.protocols.base import (
     TruncatedError,
     check_range,
 )
+from records.imu import ImuSamples
+from records.units import STANDARD_GRAVITY_MPS2
 
 VENDOR_BASE_SUFFIX = "-0000-1000-8000-00805f9a34fb"
 SERVICE_UUID = "0000ffe5" + VENDOR_BASE_SUFFIX
@@ -58,6 +59,85 @@ REG_UNLOCK = 0x69
 REG_MAGNETOMETER = 0x3A
 REG_BATTERY = 0x64
 UNLOCK_VALUE = 0xB588
+
+
+# --------------------------------------------------------------------------------------------
+# Raw counts <-> SI units (WT901BLECL datasheet / official SDK, docs/ble-protocols.md):
+# accelerometer g = raw/32768*16, gyroscope deg/s = raw/32768*2000, angles deg = raw/32768*180.
+
+WITMOTION_ACCEL_SCALE: float = 16.0 / 32768.0
+"""g per raw count of the WitMotion accelerometer (full scale +-16 g)."""
+WITMOTION_GYRO_SCALE: float = 2000.0 / 32768.0
+"""deg/s per raw count of the WitMotion gyroscope (full scale +-2000 deg/s)."""
+WITMOTION_ANGLE_SCALE: float = 180.0 / 32768.0
+"""deg per raw count of the WitMotion fused angles (+-180 deg)."""
+
+WITMOTION_ACCEL_MPS2_PER_COUNT: float = WITMOTION_ACCEL_SCALE * STANDARD_GRAVITY_MPS2
+WITMOTION_GYRO_RADPS_PER_COUNT: float = float(np.deg2rad(WITMOTION_GYRO_SCALE))
+WITMOTION_ANGLE_RAD_PER_COUNT: float = float(np.deg2rad(WITMOTION_ANGLE_SCALE))
+
+
+def raw_to_si(raw_i16: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convert WitMotion raw int16 frames to SI arrays.
+
+    Parameters
+    ----------
+    raw_i16 : numpy.ndarray
+        Integer array of shape (n, 9): ax ay az gx gy gz roll pitch yaw as the
+        device sends them (little-endian int16 already decoded).
+
+    Returns
+    -------
+    accel_mps2 : numpy.ndarray
+        (n, 3) specific force, m/s^2: ``raw / 32768 * 16 * g``.
+    gyro_radps : numpy.ndarray
+        (n, 3) angular rate, rad/s: ``deg2rad(raw / 32768 * 2000)``.
+    angles_rad : numpy.ndarray
+        (n, 3) roll, pitch, yaw, rad: ``deg2rad(raw / 32768 * 180)``.
+    """
+    raw = np.asarray(raw_i16)
+    if raw.ndim != 2 or raw.shape[1] != 9:
+        raise ValueError(f"raw_i16 must have shape (n, 9), got {raw.shape}")
+    if not np.issubdtype(raw.dtype, np.integer):
+        raise ValueError(f"raw_i16 must be an integer array, got dtype {raw.dtype}")
+    r = raw.astype(np.float64)
+    accel = r[:, 0:3] * WITMOTION_ACCEL_MPS2_PER_COUNT
+    gyro = r[:, 3:6] * WITMOTION_GYRO_RADPS_PER_COUNT
+    angles = r[:, 6:9] * WITMOTION_ANGLE_RAD_PER_COUNT
+    return accel, gyro, angles
+
+
+def si_to_raw(accel_mps2: np.ndarray, gyro_radps: np.ndarray, angles_rad: np.ndarray) -> np.ndarray:
+    """Quantise SI arrays to WitMotion int16 frames (inverse of :func:`raw_to_si`).
+
+    Values are rounded to the nearest count and saturated at the int16 range
+    (as the device clips at full scale). Angles are wrapped to [-pi, pi).
+
+    Returns
+    -------
+    numpy.ndarray
+        int16 array of shape (n, 9).
+    """
+    a = np.asarray(accel_mps2, dtype=np.float64)
+    g = np.asarray(gyro_radps, dtype=np.float64)
+    e = np.asarray(angles_rad, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 3 or g.shape != a.shape or e.shape != a.shape:
+        raise ValueError("accel_mps2, gyro_radps and angles_rad must all have the same shape (n, 3)")
+    e = (e + np.pi) % (2.0 * np.pi) - np.pi
+    out = np.empty((a.shape[0], 9), dtype=np.float64)
+    out[:, 0:3] = a / WITMOTION_ACCEL_MPS2_PER_COUNT
+    out[:, 3:6] = g / WITMOTION_GYRO_RADPS_PER_COUNT
+    out[:, 6:9] = e / WITMOTION_ANGLE_RAD_PER_COUNT
+    np.rint(out, out=out)
+    np.clip(out, -32768, 32767, out=out)
+    return out.astype(np.int16)
+
+
+def samples_from_raw(t_ns: np.ndarray, raw_i16: np.ndarray) -> ImuSamples:
+    """:class:`records.imu.ImuSamples` (with fused angles) from sample times and raw WitMotion frames."""
+    accel, gyro, angles = raw_to_si(raw_i16)
+    return ImuSamples(t_ns=np.asarray(t_ns, dtype=np.int64), accel_mps2=accel, gyro_radps=gyro, angles_rad=angles)
+
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""The CLI's store commands as jobs: each opens the store, does one thing, closes it.
+
+``pipeline.py`` parses arguments and maps errors to exit codes; everything it runs is a job
+(this module, :mod:`jobs.stream`, :mod:`jobs.replay`, :mod:`jobs.report`, :mod:`jobs.nightly`,
+:mod:`jobs.demo`). The exception classes a command may raise, grouped by exit code, are
+:data:`LOCKED_ERRORS`, :data:`USAGE_ERRORS` and :data:`FAILED_ERRORS` (``stream``'s own:
+:data:`jobs.stream.STREAM_ERRORS`).
+
+Commands that write to the store (``import``, ``report``) first merge the stream sessions left in
+landing files (:func:`jobs.recovery.merge_and_analyse`, docs/design.md section 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
+from jobs.recovery import merge_and_analyse
+from store import athletes, corrections, readers
+from store.athletes import AthleteError, validate_slug
+from store.connection import Connection, DatabaseLockedError, StoreError, default_db_path, open_store
+from store.corrections import CorrectionError
+from store.landing import LandingBusyError
+from store.snapshot_dir import OutputDirError
+
+if TYPE_CHECKING:
+    from ingest.fit.importer import ImportSummary
+
+__all__ = [
+    "FAILED_ERRORS", "LOCKED_ERRORS", "USAGE_ERRORS", "activities", "athlete", "correct",
+    "default_db_path", "exercise_warning", "export", "import_files", "progress_bars", "report", "sets",
+    "validate_slug",
+]
+
+LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyError)
+"""Exit code 3: the database (or a landing file) is held by another process."""
+USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError)
+"""Exit code 2: bad arguments found by the library (a bad slug or profile value, an output folder that
+is not ours)."""
+FAILED_ERRORS: tuple[type[Exception], ...] = (CorrectionError, StoreError, FileNotFoundError, ValueError)
+"""Exit code 1: an expected failure with a one-line message."""
+
+Say = Callable[[str], None]
+
+
+@contextmanager
+def opened(db_path: str | Path, athlete: str, *, wait_s: float, merge_landed: bool = False,
+           on_message: Say | None = None) -> Iterator[Connection]:
+    """The store at ``db_path`` for ``athlete`` (slug validated), waiting up to ``wait_s`` for a
+    lock; with ``merge_landed``, stream sessions left in landing files are merged first."""
+    validate_slug(athlete)
+    con = open_store(db_path, wait_s=wait_s)
+    try:
+        if merge_landed:
+            merged = merge_and_analyse(con, Path(db_path))
+            if merged and on_message is not None:
+                on_message(f"merged {len(merged)} streamed session(s) from landing files")
+        yield con
+    finally:
+        con.close()
+
+
+def exercise_warning(exercise: str) -> str | None:
+    """The warning for an exercise name outside the contract's list, or None."""
+    from ingest.fit.exercises import CONTRACT_EXERCISES
+
+    if exercise in CONTRACT_EXERCISES:
+        return None
+    return (f"warning: exercise {exercise!r} is not one of {', '.join(CONTRACT_EXERCISES)}: stored, but it has "
+            "no velocity threshold or laterality")
+
+
+def import_files(db_path: str | Path, athlete: str, paths: Sequence[str | Path], *, wait_s: float,
+                 undelete: bool = False, show_progress: bool = True, on_message: Say | None = None) -> ImportSummary:
+    """``import``: FIT files, folders and archives for ``athlete`` (``ingest.fit.importer``); the
+    decoding workers start before the store is opened (``DecodePool``)."""
+    from ingest.fit.importer import DecodePool, import_paths
+
+    validate_slug(athlete)
+    with DecodePool() as pool, opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
+        return import_paths(con, paths, athlete=athlete, show_progress=show_progress, undelete=undelete, pool=pool)
+
+
+def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float) -> list[dict[str, Any]]:
+    """``activities``: contract rows, oldest first."""
+    with opened(db_path, athlete, wait_s=wait_s) as con:
+        return readers.activities(con, athlete, since=since)
+
+
+def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float) -> list[dict[str, Any]]:
+    """``sets``: contract rows with the user's corrections applied."""
+    with opened(db_path, athlete, wait_s=wait_s) as con:
+        return readers.sets(con, athlete, activity_id=activity)
+
+
+def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_mass_kg: float | None = None,
+            sex: str | None = None, hr_rest_bpm: float | None = None, hr_max_bpm: float | None = None,
+            tz: str | None = None) -> dict[str, Any]:
+    """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``)."""
+    with opened(db_path, slug, wait_s=wait_s) as con:
+        if action == "set":
+            prof = athletes.set_profile(con, slug, body_mass_kg=body_mass_kg, sex=sex, hr_rest_bpm=hr_rest_bpm,
+                                        hr_max_bpm=hr_max_bpm, tz=tz)
+            return {"athlete": prof.to_dict()}
+        if action == "show":
+            found = athletes.get_profile(con, slug)
+            return {"athlete": (found or athletes.Profile(slug)).to_dict(), "exists": found is not None}
+        if action == "list":
+            return {"athletes": [p.to_dict() for p in athletes.list_athletes(con)]}
+        if action == "delete":
+            from store.erasure import erase_athlete
+
+            return {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
+    raise ValueError(f"unknown athlete action {action!r}")
+
+
+def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | None = None,
+            exercise: str | None = None, exclude: str | None = None, include: str | None = None,
+            reason: str | None = None) -> dict[str, Any]:
+    """``correct``: a set's exercise, or a run excluded from (or included again in) the economy analysis."""
+    with opened(db_path, athlete, wait_s=wait_s) as con:
+        if set_id is not None:
+            assert exercise is not None
+            corrections.correct_set_exercise(con, athlete, set_id, exercise)
+            return {"set_id": set_id, "exercise": exercise}
+        if exclude is not None:
+            assert reason is not None
+            corrections.exclude_activity(con, athlete, exclude, reason)
+            return {"activity_id": exclude, "excluded": True, "reason": reason}
+        assert include is not None
+        existed = corrections.include_activity(con, athlete, include)
+        return {"activity_id": include, "excluded": False, "was_excluded": existed}
+
+
+def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.datetime | None, wait_s: float,
+           on_message: Say | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """``report``: merge landed sessions, then :func:`jobs.report.build_report`."""
+    from jobs.report import build_report
+
+    with opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
+        return build_report(con, Path(out_dir), since=since, progress=progress)
+
+
+def export(db_path: str | Path, athlete: str, out_dir: str | Path, *, wait_s: float,
+           progress: ProgressFn | None = None) -> dict[str, Any]:
+    """``export --parquet``: the store as Hive-partitioned Parquet (``store.export``)."""
+    from store.export import export_parquet
+
+    with opened(db_path, athlete, wait_s=wait_s) as con:
+        return export_parquet(con, Path(out_dir), progress=progress)
+
+
+def progress_bars(*, quiet: bool, json_output: bool) -> TerminalProgress:
+    """Live progress bars on stderr for a person at a terminal (:mod:`ingest.progress`): none with
+    --json or --quiet, none when stderr is not a terminal (cron, pipes, files)."""
+    return TerminalProgress(enabled=bar_wanted(quiet=quiet, json_output=json_output))
