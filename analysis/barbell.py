@@ -52,6 +52,7 @@ from analysis.movement import (
     ACTIVE_VELOCITY_MPS,
     RETURN_TOLERANCE_FRACTION,
     RETURN_TOLERANCE_M,
+    EndState,
     analyse_movement,
     end_state,
     vertical_specific_force,
@@ -299,7 +300,7 @@ class BarbellEngine:
         self.broken = False
         self._rest_ref: RestReference | None = None  # in a rest: its running |f| reference
         self._moving_ref = FrozenReference()  # while moving: the reference the rest before ended with
-        self._end_cache: dict[int, tuple[float, bool]] = {}  # still-run start -> _end_state()
+        self._end_cache: dict[int, EndState] = {}  # still-run start -> _end_state()
         # between movements
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
@@ -436,13 +437,19 @@ class BarbellEngine:
         if length >= self.w_return_blocks or (final and e >= n and length >= 3):
             if s not in self._end_cache:
                 self._end_cache[s] = self._end_state(s)
-            v_end, back_at_start = self._end_cache[s]
+            end = self._end_cache[s]
             v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
-            is_rest = abs(v_end) <= v_limit
+            is_rest = abs(end.v_end_mps) <= v_limit
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
-            returned = is_rest and not self.broken and self.w_return_blocks < w and back_at_start
-            if returned or length >= w or (final and e >= n):
+            returned = is_rest and not self.broken and self.w_return_blocks < w and end.back_at_start
+            # below where an eccentric-first lift started: a pause in the hole or a stall on the way up
+            # (or a grind, which is as still to an accelerometer). Closing there would end a rep early
+            # (the rise so far taken for the whole concentric phase), so only a forced rest closes it;
+            # the pause is a zero-velocity update inside the movement instead (analysis.zupt).
+            mid_rep = end.below_start and self.assembler.eccentric_first is True and not self.broken
+            need = self.w_return_blocks if returned else (self.force_blocks if mid_rep else w)
+            if length >= need or (final and e >= n):
                 post_len = min(length, self.w_return_blocks if returned else w)
                 if self.broken:
                     self._discard(self.rest_end, s, "break in the data during the movement")
@@ -530,7 +537,7 @@ class BarbellEngine:
         g_ref = g_here if (self.g_ref is None or self._rest_is_long()) else self.g_ref
         return f - g_ref, g_here
 
-    def _end_state(self, s: int) -> tuple[float, bool]:
+    def _end_state(self, s: int) -> EndState:
         """The movement as it would end at block s: (velocity there, back where it started?)
         (:func:`analysis.movement.end_state`, integrated from the rest before the movement)."""
         assert self._samples is not None
@@ -538,7 +545,7 @@ class BarbellEngine:
         _, m1 = self._samples.index_range(s, s)
         m1 = min(m1, len(self._samples) - 1)
         if lo - p0 < 1 or m1 <= lo:
-            return 0.0, False
+            return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
         a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
         return end_state(t[lo - p0 :], a[lo - p0 :])

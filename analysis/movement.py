@@ -23,6 +23,7 @@ from analysis.kinematics import (
 from analysis.kinematics import vertical_specific_force as _project
 from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
+from analysis.zupt import still_stretches
 
 RETURN_TOLERANCE_M: float = 0.04
 RETURN_TOLERANCE_FRACTION: float = 0.15
@@ -64,22 +65,45 @@ def vertical_specific_force(
     return _project(accel_mps2, up)
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray) -> tuple[float, bool]:
-    """The movement as it would end at the last sample: (velocity there, back where it started?).
+@dataclass(frozen=True)
+class EndState:
+    """The movement as it would be if it ended at a still run (:func:`end_state`).
+
+    Attributes
+    ----------
+    v_end_mps : float
+        Velocity integrated from the rest before, without drift correction (a constant-velocity
+        stretch also looks still to an accelerometer).
+    back_at_start : bool
+        The drift-corrected displacement is within max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION
+        x the largest excursion) of where the movement started.
+    below_start : bool
+        The bar is lower than that: in the hole or on the way up (a pause or a stall mid-rep of an
+        eccentric-first lift, not its end).
+    """
+
+    v_end_mps: float
+    back_at_start: bool
+    below_start: bool
+
+
+def end_state(t_s: np.ndarray, a_mps2: np.ndarray) -> EndState:
+    """The movement as it would end at the last sample.
 
     ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run.
-    One integration from rest: its last value is the velocity check (a constant-velocity stretch also
-    looks still); with the linear drift correction (v = 0 at the end), the displacement there against
-    the largest excursion tells a rep's end from a stall mid-rep, which also looks still but leaves the
-    bar far from where it started.
+    One integration from rest: its last value is the velocity check; with the linear drift correction
+    (v = 0 at the end), the displacement there against the largest excursion tells a rep's end from a
+    pause or stall mid-rep, which also looks still but leaves the bar far from where it started.
     """
     v_raw = cumulative_trapezoid(a_mps2, t_s)
     if t_s.size <= 3:
-        return float(v_raw[-1]), False
+        return EndState(float(v_raw[-1]), False, False)
     v, _ = linear_drift_correction(v_raw, t_s)
     z = cumulative_trapezoid(v, t_s)
     excursion = float(np.max(np.abs(z)))
-    return float(v_raw[-1]), abs(float(z[-1])) <= max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
+    tol = max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
+    z_end = float(z[-1])
+    return EndState(float(v_raw[-1]), abs(z_end) <= tol, z_end < -tol)
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:
@@ -148,6 +172,7 @@ def analyse_movement(
     t = t_s
     a = a_mps2.copy()
     hi = t.size
+    lo_rest = lo
     # anchor v = 0 where the bar starts to move (within the back-off window and a little after the
     # detected start) unless the velocity integrated from the rest shows it was already moving there
     search_hi = int(np.searchsorted(t, t[i_moving] + ONSET_SEARCH_AFTER_S, side="right"))
@@ -156,14 +181,14 @@ def analyse_movement(
         v_on = cumulative_trapezoid(a[lo : onset + 1], t[lo : onset + 1])[-1]
         if abs(v_on) <= ONSET_MAX_VELOCITY_MPS:
             lo = onset
-    v_raw = cumulative_trapezoid(a[lo:hi], t[lo:hi])
-    v_mov, offset = linear_drift_correction(v_raw, t[lo:hi])
-    a[lo:hi] -= offset
+    noise = float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0
+    zr = still_stretches(t[lo:hi], a[lo:hi], noise)
+    a[lo:hi] = zr.a_mps2
     v = np.zeros(t.size)
-    v[lo:hi] = v_mov
+    v[lo:hi] = zr.v_mps
     z = cumulative_trapezoid(v, t, initial=z_base_m)
 
-    legs = find_legs(t[lo:hi], v[lo:hi], z[lo:hi], min_swing_m)
+    legs = find_legs(t[lo:hi], v[lo:hi], z[lo:hi], min_swing_m, zr.rest_tol_mps)
     active = np.nonzero(np.abs(v[lo:hi]) > ACTIVE_VELOCITY_MPS)[0]
     if active.size:
         seg_start, seg_end = float(t[lo + active[0]]), float(t[lo + active[-1]])

@@ -196,14 +196,22 @@ class Leg:
         return self.z1_m - self.z0_m
 
 
-def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool) -> tuple[float, float]:
-    """Zero crossings of v that bound the leg between samples a and b (sub-sample, linear interpolation).
+def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool,
+                rest_tol: np.ndarray | None = None) -> tuple[float, float]:
+    """Bounds of the leg's phase between samples a and b (sub-sample, linear interpolation).
 
-    The phase is the interval around the leg's fastest sample where v keeps the leg's sign: start = the
-    last crossing before the fastest sample, end = the first crossing after it. Noise wandering around
-    zero at rest, and a later small movement in the same direction after a pause, stay outside.
+    The phase starts at the last instant before the leg's fastest sample at which the bar was at rest
+    or moving the other way, and ends at the first instant after it at which it is again. With
+    ``rest_tol`` (per sample, the speed up to which the bar cannot be told from rest; see
+    :func:`analysis.zupt.still_stretches`) the bar counts as at rest while ``|v| <= rest_tol``, and
+    the bound found there is moved to where the velocity, extrapolated linearly over the next (start)
+    or previous (end) ``BOUND_SLOPE_WINDOW_S``, reaches zero -- by at most ``BOUND_MAX_SHIFT_S`` and
+    never past the last (first) instant at which the estimate itself is <= 0. Without it, "at rest"
+    is ``v <= 0``. A pause (v = 0 on a still stretch), noise around zero at rest and a later small
+    movement in the same direction after a pause stay outside.
     """
-    sv = v if rising else -v
+    raw = v if rising else -v
+    sv = raw - rest_tol if rest_tol is not None else raw
     lo = max(a - 1, 0)
     hi = min(b + 1, len(t) - 1)
     k_pk = a + int(np.argmax(sv[a : b + 1]))
@@ -213,18 +221,68 @@ def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool) -> t
     if nonpos.size:
         k = lo + int(nonpos[-1])
         t0 = interp_crossing(t[k], t[k + 1], sv[k], sv[k + 1])
+        if rest_tol is not None:
+            t0 = _extrapolate_to_zero(t, raw, rest_tol, t0, lo, k_pk, +1)
     else:
         t0 = float(t[lo])
     nonpos = np.nonzero(sv[k_pk + 1 : hi + 1] <= 0)[0]
     if nonpos.size:
         k = k_pk + 1 + int(nonpos[0])
         t1 = interp_crossing(t[k - 1], t[k], sv[k - 1], sv[k])
+        if rest_tol is not None:
+            t1 = _extrapolate_to_zero(t, raw, rest_tol, t1, k_pk, hi, -1)
     else:
         t1 = float(t[hi])
     return t0, t1
 
 
-def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float) -> list[Leg]:
+BOUND_SLOPE_WINDOW_S: float = 0.02
+"""Window (s) over which the velocity's slope at a phase bound is taken (on its moving side)."""
+BOUND_MAX_SHIFT_S: float = 0.15
+"""Largest shift (s) of a phase bound by the extrapolation to v = 0."""
+
+
+def _extrapolate_to_zero(t: np.ndarray, raw: np.ndarray, rest_tol: np.ndarray, tb: float, i0: int, i1: int,
+                         side: int) -> float:
+    """Move a bound found at ``raw = rest_tol`` (time ``tb``) to where the velocity reaches zero.
+
+    The bar leaves rest (or comes to rest) with a force that changes continuously, so the acceleration
+    is ~0 there and the velocity ~c (t - t0)^2 (constant rate of force development): from the velocity
+    v and its slope v' at ``tb``, t0 = tb -+ 2 v / v'. The slope is taken over the BOUND_SLOPE_WINDOW_S
+    on the moving side of ``tb``, which overestimates it for a velocity that grows like (t - t0)^2, so
+    the shift errs on the short side; a sharp start or stop (a step in acceleration, v linear) is
+    moved by v / v' too far, which is small where v' is large.
+    """
+    tol = float(np.interp(tb, t, rest_tol))
+    if tol <= 0:
+        return tb
+    h = BOUND_SLOPE_WINDOW_S
+    slope = (float(np.interp(tb + side * h, t, raw)) - float(np.interp(tb, t, raw))) / h
+    if not slope > 0:
+        return tb
+    shift = min(2.0 * tol / slope, BOUND_MAX_SHIFT_S)
+    # never past the last (first) zero crossing of the estimate itself (at a turnaround, where the bar
+    # was moving the other way, that crossing is the bound)
+    nonpos = np.nonzero(raw[i0 : i1 + 1] <= 0)[0] + i0
+    if side > 0:
+        nonpos = nonpos[t[nonpos] <= tb]
+        if nonpos.size:
+            k = int(nonpos[-1])
+            limit = interp_crossing(t[k], t[k + 1], raw[k], raw[k + 1]) if k + 1 < t.size else float(t[k])
+        else:
+            limit = float(t[i0])
+        return max(tb - shift, limit)
+    nonpos = nonpos[t[nonpos] >= tb]
+    if nonpos.size:
+        k = int(nonpos[0])
+        limit = interp_crossing(t[k - 1], t[k], raw[k - 1], raw[k]) if k > 0 else float(t[k])
+    else:
+        limit = float(t[i1])
+    return min(tb + shift, limit)
+
+
+def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float,
+              rest_tol_mps: np.ndarray | None = None) -> list[Leg]:
     """Split a movement (from rest to rest) into monotone legs with a zig-zag filter.
 
     Parameters
@@ -234,6 +292,9 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
         and last samples are at rest.
     min_swing_m : float
         Reversals smaller than this (m) are ignored (> 0).
+    rest_tol_mps : numpy.ndarray or None
+        Per sample, the speed up to which the bar counts as at rest when bounding a leg's phase
+        (:func:`_leg_bounds`); None: v = 0 exactly.
 
     Returns
     -------
@@ -300,7 +361,7 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
     legs: list[Leg] = []
     for j, (a, b) in enumerate(itertools.pairwise(refined)):
         rising = z[b] >= z[a]
-        ta, tb = _leg_bounds(t, v, a, b, rising)
+        ta, tb = _leg_bounds(t, v, a, b, rising, rest_tol_mps)
         za = position_at(t, v, z, ta)
         zb = position_at(t, v, z, tb)
         legs.append(
