@@ -37,28 +37,13 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 
 from analysis.exercises import exercise_info
-from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples, samples_from_raw, si_to_raw
+from analysis.imu import STANDARD_GRAVITY_MPS2, ImuSamples, samples_from_raw
+from sim.imu_model import BarKinematics, imu_frames
+from sim.rep_truth import ExactKinematics, Kinematics, RepTruth, concentric_truth
+
+__all__ = ["RepTruth", "SimulatedSession", "simulate_session"]
 
 G = STANDARD_GRAVITY_MPS2
-
-
-@dataclass(frozen=True)
-class RepTruth:
-    """True values of one simulated rep (sim clock, seconds from session start)."""
-
-    index: int
-    set_index: int
-    start_s: float
-    end_s: float
-    concentric_start_s: float
-    concentric_end_s: float
-    mean_velocity_mps: float
-    mean_propulsive_velocity_mps: float
-    peak_velocity_mps: float
-    rom_m: float
-    time_to_peak_velocity_s: float = 0.0
-    peak_accel_mps2: float = 0.0
-    in_gap: bool = False
 
 
 @dataclass
@@ -77,6 +62,12 @@ class SimulatedSession:
     one_rm_kg: float = 0.0
     gaps_s: list[tuple[float, float]] = field(default_factory=list)
     duration_s: float = 0.0
+    exact: Kinematics | None = None
+    """The true vertical motion as functions of time (``v(t)``, ``z(t)``, ``a(t)``; t in s, arrays)."""
+    impacts_s: list[float] = field(default_factory=list)
+    """Times of impacts (bar landing on the floor or in the hooks, bar hitting the uprights)."""
+    sensor_model: str = "white"
+    """Name of the sensor error model (:class:`sim.imu_model.SensorModel`)."""
 
     def to_imu_samples(self, t0_ns: int = 0) -> ImuSamples:
         """The session as :class:`analysis.imu.ImuSamples` (``t_ns = t0_ns + round(t_s * 1e9)``)."""
@@ -463,52 +454,8 @@ def simulate_session(
     ax = ax_spline(t)
     x = x_spline(t)
 
-    # orientation: tilt + slow wobble + rotation coupled to the bar's motion
-    tilt = np.deg2rad(tilt_deg)
-    ph = rng.uniform(0, 2 * np.pi, 3)
-    yaw0 = rng.uniform(-np.pi, np.pi)
-    k_roll, k_pitch, k_yaw = 0.08, 0.04, 0.25  # rad per m of vertical / horizontal displacement
-    w1, w2, w3 = 2 * np.pi * 0.11, 2 * np.pi * 0.07, 2 * np.pi * 0.03
-    roll = 0.8 * tilt + 0.03 * np.sin(w1 * t + ph[0]) + k_roll * z
-    pitch = 0.6 * tilt + 0.02 * np.sin(w2 * t + ph[1]) + k_pitch * z
-    yaw = yaw0 + 0.1 * np.sin(w3 * t + ph[2]) + k_yaw * x
-    droll = 0.03 * w1 * np.cos(w1 * t + ph[0]) + k_roll * vz
-    dpitch = 0.02 * w2 * np.cos(w2 * t + ph[1]) + k_pitch * vz
-    dyaw = 0.1 * w3 * np.cos(w3 * t + ph[2]) + k_yaw * vx_spline(t)
-
-    # body rates for R = Rz(yaw) Ry(pitch) Rx(roll)
-    sr, cr = np.sin(roll), np.cos(roll)
-    sp, cp = np.sin(pitch), np.cos(pitch)
-    gyro = np.empty((t.size, 3))
-    gyro[:, 0] = droll - dyaw * sp
-    gyro[:, 1] = dpitch * cr + dyaw * cp * sr
-    gyro[:, 2] = -dpitch * sr + dyaw * cp * cr
-
-    # specific force in the sensor frame: R^T (a_world + g e_z), a_world = (ax, 0, az) in a heading-free frame
-    # rotate the horizontal bar acceleration into the world frame with a fixed walking direction
-    sy, cy = np.sin(yaw), np.cos(yaw)
-    fw = np.stack([ax, np.zeros_like(ax), az + G], axis=1)
-    f_sensor = np.empty_like(fw)
-    # rows of R^T = columns of R
-    r00, r10, r20 = cy * cp, sy * cp, -sp
-    r01, r11, r21 = cy * sp * sr - sy * cr, sy * sp * sr + cy * cr, cp * sr
-    r02, r12, r22 = cy * sp * cr + sy * sr, sy * sp * cr - cy * sr, cp * cr
-    f_sensor[:, 0] = r00 * fw[:, 0] + r10 * fw[:, 1] + r20 * fw[:, 2]
-    f_sensor[:, 1] = r01 * fw[:, 0] + r11 * fw[:, 1] + r21 * fw[:, 2]
-    f_sensor[:, 2] = r02 * fw[:, 0] + r12 * fw[:, 1] + r22 * fw[:, 2]
-
-    # sensor errors
-    accel_bias = rng.normal(0.0, 0.01 * G, 3)
-    accel_scale = 1.0 + rng.normal(0.0, 0.004, 3)
-    accel_meas = f_sensor * accel_scale + accel_bias + rng.normal(0.0, 0.008 * G, f_sensor.shape)
-    gyro_bias = rng.normal(0.0, np.deg2rad(0.3), 3)
-    gyro_meas = gyro + gyro_bias + rng.normal(0.0, np.deg2rad(0.1), gyro.shape)
-    slow = np.stack([np.sin(2 * np.pi * 0.05 * t + q) for q in rng.uniform(0, 2 * np.pi, 3)], axis=1)
-    angle_err = np.deg2rad(0.2) * slow
-    angle_err[:, 0] += 0.002 * az  # fusion leaks a little of the linear acceleration into tilt
-    angle_err[:, 1] -= 0.0015 * az
-    angles_meas = np.stack([roll, pitch, yaw], axis=1) + angle_err
-    raw = si_to_raw(accel_meas, gyro_meas, angles_meas)
+    vx = vx_spline(t)
+    raw = imu_frames(rng, t, BarKinematics(z=z, vz=vz, az=az, x=x, vx=vx, ax=ax), tilt_deg)
 
     reps_truth = _rep_truths(rep_plan, z_true, v_true, a_true, gaps)
 
@@ -525,6 +472,7 @@ def simulate_session(
         one_rm_kg=one_rm,
         gaps_s=gaps,
         duration_s=float(duration),
+        exact=ExactKinematics(v=v_true, z=z_true, a=a_true),
     )
 
 
@@ -534,48 +482,19 @@ def _last_dip(k: _Knots) -> float:
     return sum(hermite_integral(t[i + 1] - t[i], v[i], v[i + 1], a[i], a[i + 1]) for i in (len(t) - 3, len(t) - 2))
 
 
-def _crossing(v_fn, t_guess: float, sign: int, half_window_s: float = 0.08) -> float:
-    """Zero crossing of v_fn nearest t_guess where v changes sign in direction sign (+1: - to +)."""
-    tt = np.linspace(t_guess - half_window_s, t_guess + half_window_s, 3201)
-    vv = v_fn(tt)
-    if sign > 0:
-        idx = np.nonzero((vv[:-1] <= 0) & (vv[1:] > 0))[0]
-    else:
-        idx = np.nonzero((vv[:-1] > 0) & (vv[1:] <= 0))[0]
-    if idx.size == 0:
-        return t_guess
-    i = idx[np.argmin(np.abs(tt[idx] - t_guess))]
-    v0, v1 = vv[i], vv[i + 1]
-    return float(tt[i] + (tt[i + 1] - tt[i]) * (-v0) / (v1 - v0)) if v1 != v0 else float(tt[i])
-
-
 def _rep_truths(plan, z_true, v_true, a_true, gaps) -> list[RepTruth]:
     out = []
     for p in plan:
-        cs = _crossing(v_true, p["cs"], +1)
-        ce = _crossing(v_true, p["ce"], -1)
-        tt = np.linspace(cs, ce, 20001)
-        vv = v_true(tt)
-        aa = a_true(tt)
-        zc = z_true(np.array([cs, ce]))
-        rom = float(zc[1] - zc[0])
-        mcv = rom / (ce - cs)
-        below = np.nonzero(aa < -G)[0]
-        if below.size:
-            j = below[0]
-            te = tt[j]
-            mpv = float(np.trapezoid(vv[: j + 1], tt[: j + 1]) / (te - cs)) if te > cs else mcv
-        else:
-            mpv = mcv
-        ipk = int(np.argmax(vv))
+        c = concentric_truth(v_true, z_true, a_true, window=(max(0.0, p["start_knot"] - 0.2), p["end_knot"] + 0.2),
+                             peak_window=(p["cs"], p["ce"]))
         in_gap = any(g0 < p["end_knot"] and g1 > p["start_knot"] for g0, g1 in gaps)
         out.append(
             RepTruth(
                 index=p["index"], set_index=p["set_index"], start_s=float(p["start_knot"]),
-                end_s=float(p["end_knot"]), concentric_start_s=cs, concentric_end_s=ce,
-                mean_velocity_mps=float(mcv), mean_propulsive_velocity_mps=float(mpv),
-                peak_velocity_mps=float(vv[ipk]), rom_m=rom, time_to_peak_velocity_s=float(tt[ipk] - cs),
-                peak_accel_mps2=float(aa.max()), in_gap=bool(in_gap),
+                end_s=float(p["end_knot"]), concentric_start_s=c.start_s, concentric_end_s=c.end_s,
+                mean_velocity_mps=c.mean_velocity_mps, mean_propulsive_velocity_mps=c.mean_propulsive_velocity_mps,
+                peak_velocity_mps=c.peak_velocity_mps, rom_m=c.rom_m, time_to_peak_velocity_s=c.time_to_peak_velocity_s,
+                peak_accel_mps2=c.peak_accel_mps2, in_gap=bool(in_gap),
             )
         )
     return out
