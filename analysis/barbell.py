@@ -443,11 +443,14 @@ class BarbellEngine:
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
             returned = is_rest and not self.broken and self.w_return_blocks < w and end.back_at_start
-            # below where an eccentric-first lift started: a pause in the hole or a stall on the way up
-            # (or a grind, which is as still to an accelerometer). Closing there would end a rep early
-            # (the rise so far taken for the whole concentric phase), so only a forced rest closes it;
-            # the pause is a zero-velocity update inside the movement instead (analysis.zupt).
-            mid_rep = end.below_start and self.assembler.eccentric_first is True and not self.broken
+            # Away from where it started in the direction of the rep (below for a lift that starts with
+            # the lowering: a pause in the hole, a stall or a grind on the way up; above for one that
+            # starts with the lift: a grind on the way up, the lockout before the lowering) the rep is
+            # not over. Closing there would end it early (the rise so far taken for the whole concentric
+            # phase), so only a forced rest closes it; a pause is a zero-velocity update inside the
+            # movement instead (analysis.zupt).
+            order = self.assembler.eccentric_first
+            mid_rep = not self.broken and ((order is True and end.below_start) or (order is False and end.above_start))
             need = self.w_return_blocks if returned else (self.force_blocks if mid_rep else w)
             if length >= need or (final and e >= n):
                 post_len = min(length, self.w_return_blocks if returned else w)
@@ -473,8 +476,9 @@ class BarbellEngine:
         return True
 
     def _enter_rest(self, s: int, length: int) -> None:
+        prior = self._moving_ref if self.mode is Mode.MOVING else None
         self.mode, self.rest_start, self.scan = Mode.REST, s, s + length
-        self._rest_ref = RestReference(self.blocks, s, length)
+        self._rest_ref = RestReference(self.blocks, s, length, prior)
 
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
@@ -538,12 +542,13 @@ class BarbellEngine:
         return f - g_ref, g_here
 
     def _end_state(self, s: int) -> EndState:
-        """The movement as it would end at block s: (velocity there, back where it started?)
-        (:func:`analysis.movement.end_state`, integrated from the rest before the movement)."""
-        assert self._samples is not None
+        """The movement as it would end at block s (:func:`analysis.movement.end_state`, integrated from
+        the rest before the movement)."""
+        hist = self._samples
+        assert hist is not None
         p0, lo, _m0 = self._pre_context()
-        _, m1 = self._samples.index_range(s, s)
-        m1 = min(m1, len(self._samples) - 1)
+        _, m1 = hist.index_range(s, s)
+        m1 = min(m1, len(hist) - 1)
         if lo - p0 < 1 or m1 <= lo:
             return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)

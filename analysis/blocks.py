@@ -31,6 +31,13 @@ REST_DRIFT_MPS2: float = 0.15
 """Outside the first rest, a block is quiet only if its windowed mean |f| is within this (m/s^2) of the
 last rest's: a steady acceleration of a slow, heavy lift passes the variance test, not this one
 (|f| does not depend on orientation)."""
+REST_REF_SLACK_MPS2: float = 0.05
+"""How far (m/s^2) a rest's running |f| reference may move from that of the rest before the movement
+that just ended: a still bar reads the same |f| at every rest (its bias projected differently after a
+tilt of a few degrees changes it by < 0.01 m/s^2), so a larger change is the bar still slowing down (the
+end of a slow creep into lockout that the still test let through), which would otherwise become the
+reference of the next movement and keep it from ever finding its rest. A slow bias drift is followed by
+up to this much per rest."""
 TRIM_MIN_BLOCKS: int = 4096
 """Arrays are shortened only by at least this many rows at a time (amortised)."""
 
@@ -188,15 +195,18 @@ class RestReference:
     """Running ``|f| - g`` reference of the rest the engine is in: mean and tolerance per block.
 
     The sums start half a window into the rest (earlier windows still see the movement) and cover
-    at least the confirmed part of the rest.
+    at least the confirmed part of the rest. With a ``prior`` (the reference of the rest before the
+    movement that just ended) the mean is kept within ``REST_REF_SLACK_MPS2`` of it.
     """
 
-    def __init__(self, track: BlockTrack, rest_start: int, confirmed_len: int) -> None:
+    def __init__(self, track: BlockTrack, rest_start: int, confirmed_len: int,
+                 prior: FrozenReference | None = None) -> None:
         self._track = track
         self._origin = min(rest_start + HALF_WINDOW_BLOCKS, rest_start + confirmed_len - 1)
         self._cum = np.zeros((0, 3))
         self._min_j = rest_start + confirmed_len - 1 - self._origin  # at least the confirmed part
         self.extend(rest_start + confirmed_len)
+        self._prior = prior
 
     def extend(self, upto: int) -> None:
         """Extend the running sums (count, sum d, sum d^2) to blocks < upto (sequential cumsum)."""
@@ -213,12 +223,17 @@ class RestReference:
         """Reference mean and tolerance for each block: REST_DRIFT_MPS2, or 4 standard errors of a window
         mean at the noise measured in the rest if larger."""
         h = HALF_WINDOW_BLOCKS
-        self.extend(int(blocks.max()) - h)
+        # the confirmed part is always in the sums (its blocks are complete once any block after the
+        # rest is classified): extending only to the blocks asked about would, live, leave it short
+        self.extend(max(int(blocks.max()) - h, self._origin + self._min_j + 1))
         j = np.clip(blocks - h - 1 - self._origin, self._min_j, self._cum.shape[0] - 1)
         c = self._cum[j]
         n = np.maximum(c[:, 0], 1.0)
         mean = c[:, 1] / n
         var = np.maximum(c[:, 2] / n - mean * mean, 0.0)
+        if self._prior is not None:
+            p = self._prior.mean_mps2
+            mean = np.clip(mean, p - REST_REF_SLACK_MPS2, p + REST_REF_SLACK_MPS2)
         per_window = np.maximum(n / (j + 1) * (2 * h + 1), 1.0)
         thr = np.maximum(REST_DRIFT_MPS2, 4.0 * np.sqrt(var / per_window))
         return mean, thr

@@ -29,6 +29,11 @@ RETURN_TOLERANCE_M: float = 0.04
 RETURN_TOLERANCE_FRACTION: float = 0.15
 """'Back where it started': |drift-corrected displacement| at the still run's start within
 max(0.04 m, 15 % of the movement's largest excursion)."""
+MID_REP_FRACTION: float = 0.25
+"""'Mid-rep': the bar is further than max(RETURN_TOLERANCE_M, 25 % of the largest excursion) from where
+the movement started, in the direction of the rep (a pause in the hole, a stall or a grind on the way
+up). The margin over the 'back where it started' tolerance covers the drift of the displacement at the
+top of a long rep (a few cm)."""
 ONSET_ACCEL_MPS2: float = 0.35
 """Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
 exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
@@ -77,14 +82,17 @@ class EndState:
     back_at_start : bool
         The drift-corrected displacement is within max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION
         x the largest excursion) of where the movement started.
-    below_start : bool
-        The bar is lower than that: in the hole or on the way up (a pause or a stall mid-rep of an
-        eccentric-first lift, not its end).
+    below_start, above_start : bool
+        The bar is lower (higher) than where it started by more than max(RETURN_TOLERANCE_M,
+        MID_REP_FRACTION x the largest excursion): for a lift that starts with the lowering, in the
+        hole or on the way up; for one that starts with the lift, up or on the way up -- a pause, a
+        stall or a grind mid-rep, not its end.
     """
 
     v_end_mps: float
     back_at_start: bool
     below_start: bool
+    above_start: bool = False
 
 
 def end_state(t_s: np.ndarray, a_mps2: np.ndarray) -> EndState:
@@ -103,7 +111,8 @@ def end_state(t_s: np.ndarray, a_mps2: np.ndarray) -> EndState:
     excursion = float(np.max(np.abs(z)))
     tol = max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
     z_end = float(z[-1])
-    return EndState(float(v_raw[-1]), abs(z_end) <= tol, z_end < -tol)
+    far = max(RETURN_TOLERANCE_M, MID_REP_FRACTION * excursion)
+    return EndState(float(v_raw[-1]), abs(z_end) <= tol, z_end < -far, z_end > far)
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:

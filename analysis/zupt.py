@@ -51,6 +51,9 @@ V_TOL_MAX_MPS: float = 0.0175
 (0.005 m/s) and the slowest sticking point (0.03 m/s)."""
 NOISE_SIGMAS: float = 3.0
 """Allowance for integrated noise, in standard deviations."""
+V_CLEAR_MPS: float = 0.1
+"""A velocity whose direction the drift (a few cm/s over a movement) cannot flip (m/s): the motion before
+and after a flat stretch is read there."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,21 @@ def still_stretches(
             cands.append(span)
     last = cands.pop() if cands and cands[-1][1] == n - 1 else (n - 1, n - 1)
     still = [(0, 0), last]
-    pending = cands
+    # a flat stretch between motions in opposite directions (a bottom pause, a hold at lockout before
+    # the lowering) is a turning point: the velocity changes sign across it while varying by less than
+    # the band, so the bar is still there, whatever the drift says
+    v_lin = v_raw - v_raw[-1] * (t - t[0]) / max(t[-1] - t[0], 1e-9)
+    clear = np.nonzero(np.abs(v_lin) >= V_CLEAR_MPS)[0]
+    pending = []
+    for c0, c1 in cands:
+        k = int(np.searchsorted(clear, c0))
+        before = np.sign(v_lin[clear[k - 1]]) if k > 0 else 0.0
+        after = np.sign(v_lin[clear[k]]) if k < clear.size and clear[k] > c1 else 0.0
+        if before * after < 0:
+            still.append((c0, c1))
+        else:
+            pending.append((c0, c1))
+    still.sort()
     while pending:
         v, _ = anchored_velocity(t, a, still, v_raw)
         ends = np.array([e for _, e in still])
