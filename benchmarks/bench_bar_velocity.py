@@ -1,6 +1,8 @@
 """Bar-velocity accuracy against the simulator's truth, live report latency, and analysis speed.
 
-Run: ``.venv/bin/python benchmarks/bench_bar_velocity.py`` (about a minute).
+Run: ``.venv/bin/python benchmarks/bench_bar_velocity.py`` (a few minutes); ``--only shapes`` prints
+just the rep-shape tables (issue 11: sim.rep_shapes scenarios, batch and live, 100 and 200 Hz),
+``--seeds N`` changes the number of seeds of those tables, ``--json PATH`` also writes their rows.
 
 Speed is printed as ratios against baselines measured in the same run on the
 same arrays (one numpy trapezoid-integration pass over the accelerometer
@@ -9,6 +11,8 @@ array; real time), because absolute seconds depend on the machine and its load.
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,7 +26,7 @@ from analysis.imu import ImuSamples
 from analysis.live import LiveRepDetector
 from analysis.rep_metrics import concentric_metrics
 from sim.barbell import simulate_session
-from sim.scenarios import VALIDATION_SCENARIOS
+from sim.scenarios import SHAPE_RATES_HZ, SHAPE_SCENARIOS, VALIDATION_SCENARIOS, simulate_scenario
 
 SEEDS = range(5)
 V = VALIDATION_SCENARIOS
@@ -161,11 +165,176 @@ def speed() -> None:
           f"({live_s / (len(smp2) / 4) * 1e6:.0f} us per chunk), reps {len(det.reps)}/{len(s2.reps)}")
 
 
+# --- rep shapes (issue 11) ------------------------------------------------------------------------
+
+LIMITS = {"mcv_bias": 0.02, "mcv_sd": 0.05, "mcv_worst": 0.10, "pv_sd": 0.08, "rom_worst": 0.03}
+"""Accuracy limits (m/s, m): rep counts exact, |MCV bias|, MCV error SD, worst MCV error, PV error SD,
+worst ROM error."""
+
+
+def _live_reps(smp, s, chunk_s: float = 0.02) -> list:
+    """LiveRepDetector fed chunk_s chunks (about one BLE connection event), then finished."""
+    det = LiveRepDetector(s.exercise, s.load_kg, s.rate_hz)
+    step = max(1, round(s.rate_hz * chunk_s))
+    for i in range(0, len(smp), step):
+        det.push(smp.slice(i, i + step))
+    det.finish()
+    return list(det.reps)
+
+
+def _match(est: list, truth: list) -> list[tuple]:
+    """(estimate, truth) pairs: each true rep with the estimated rep whose concentric phase overlaps it most."""
+    pairs, used = [], set()
+    for t in truth:
+        best, best_ov = None, 0.0
+        for k, r in enumerate(est):
+            if k in used:
+                continue
+            ov = min(r.concentric_end_ns * 1e-9, t.concentric_end_s) - max(r.concentric_start_ns * 1e-9,
+                                                                               t.concentric_start_s)
+            if ov > best_ov:
+                best, best_ov = k, ov
+        if best is not None:
+            used.add(best)
+            pairs.append((est[best], t))
+    return pairs
+
+
+def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -> dict:
+    """Errors (estimate - truth) of one scenario/path/rate over its sessions: [(estimated reps, true reps)]."""
+    exact = all(len(e) == len(t) for e, t in results)
+    found = sum(len(e) for e, _ in results)
+    n_true = sum(len(t) for _, t in results)
+    mcv, pv, rom, ds, de, shapes = [], [], [], [], [], []
+    missed, extra = [], []  # shapes of true reps with no estimate; of the true rep an extra estimate falls in
+    for est, tru in results:
+        pairs = _match(est, tru)
+        got_t = {id(t) for _, t in pairs}
+        got_r = {id(r) for r, _ in pairs}
+        missed += [t.shape for t in tru if id(t) not in got_t]
+        for r in est:
+            if id(r) not in got_r:
+                mid = 0.5e-9 * (r.concentric_start_ns + r.concentric_end_ns)
+                extra += [next((t.shape for t in tru if t.start_s <= mid <= t.end_s), "(between reps)")]
+        for r, t in pairs:
+            mcv.append(r.mean_velocity_mps - t.mean_velocity_mps)
+            pv.append(r.peak_velocity_mps - t.peak_velocity_mps)
+            rom.append(r.rom_m - t.rom_m)
+            ds.append(r.concentric_start_ns * 1e-9 - t.concentric_start_s)
+            de.append(r.concentric_end_ns * 1e-9 - t.concentric_end_s)
+            shapes.append(t.shape)
+    e = np.array(mcv)
+    row = {"scenario": label, "path": path, "rate_hz": rate, "found": found, "truth": n_true, "counts_exact": exact,
+           "matched": int(e.size), "mcv_bias": float(e.mean()) if e.size else float("nan"),
+           "mcv_sd": float(e.std(ddof=1)) if e.size > 1 else float("nan"),
+           "mcv_worst": float(np.abs(e).max()) if e.size else float("nan"),
+           "pv_sd": float(np.std(pv, ddof=1)) if e.size > 1 else float("nan"),
+           "rom_worst": float(np.abs(rom).max()) if e.size else float("nan"),
+           "start_err_s": (float(min(ds)), float(max(ds))) if ds else None,
+           "end_err_s": (float(min(de)), float(max(de))) if de else None,
+           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, strict=True)], "missed": missed,
+           "extra": extra}
+    row["within"] = bool(exact and e.size > 1 and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
+                         and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
+                         and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
+    return row
+
+
+def _print_rows(rows: list[dict], first: str) -> None:
+    head = (f"{first:26s} {'path':5s} {'Hz':>3s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
+            f"{'PV SD':>6s} {'ROM max':>8s} {'start err s':>13s} {'end err s':>13s}  limits")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        cnt = f"{r['found']:4d}/{r['truth']:<4d}" + ("" if r["counts_exact"] else "!")
+        se = "{:+.2f}..{:+.2f}".format(*r["start_err_s"]) if r["start_err_s"] else "-"
+        ee = "{:+.2f}..{:+.2f}".format(*r["end_err_s"]) if r["end_err_s"] else "-"
+        print(f"{r['scenario']:26s} {r['path']:5s} {r['rate_hz']:3.0f} {cnt:10s}{r['mcv_bias']:+8.4f} {r['mcv_sd']:7.4f} "
+              f"{r['mcv_worst']:8.4f} {r['pv_sd']:6.4f} {r['rom_worst']:8.4f} {se:>13s} {ee:>13s}  "
+              f"{'within' if r['within'] else 'OUTSIDE'}")
+
+
+def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
+    """Per rep-shape scenario, rate and path (batch ``analyse_session``, live ``LiveRepDetector``)."""
+    print(f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
+          f"errors = estimate - truth (truth: concentric phase = the lifting phase, see sim/rep_truth.py)")
+    rows: list[dict] = []
+    for name in SHAPE_SCENARIOS:
+        for rate in SHAPE_RATES_HZ:
+            batch, live = [], []
+            for seed in seeds:
+                s = simulate_scenario(name, seed, rate)
+                smp = s.to_imu_samples()
+                batch.append((analyse_session(smp, s.exercise, s.load_kg).reps, s.reps))
+                live.append((_live_reps(smp, s), s.reps))
+            rows.append(_row(name, "batch", rate, batch))
+            rows.append(_row(name, "live", rate, live))
+    _print_rows(rows, "scenario")
+
+    # the same errors pooled by the shape of each true rep (over every scenario, per path and rate)
+    print("\nBy rep shape (every scenario pooled; mixed sets contribute each rep to its own shape; a missed rep counts"
+          " against its shape, an extra one against the shape of the true rep it falls in)")
+    pooled: list[dict] = []
+    shapes = sorted({e[0] for r in rows for e in r["errors"]})
+    for shape in shapes:
+        for rate in SHAPE_RATES_HZ:
+            for path in ("batch", "live"):
+                sel = [r for r in rows if r["path"] == path and r["rate_hz"] == rate]
+                errs = [e for r in sel for e in r["errors"] if e[0] == shape]
+                n_missed = sum(r["missed"].count(shape) for r in sel)
+                n_extra = sum(r["extra"].count(shape) for r in sel)
+                m = np.array([e[1] for e in errs])
+                row = {"scenario": shape, "path": path, "rate_hz": rate, "found": len(errs) + n_extra,
+                       "truth": len(errs) + n_missed, "counts_exact": n_missed == 0 and n_extra == 0,
+                       "matched": len(errs),
+                       "mcv_bias": float(m.mean()), "mcv_sd": float(m.std(ddof=1)), "mcv_worst": float(np.abs(m).max()),
+                       "pv_sd": float(np.std([e[2] for e in errs], ddof=1)),
+                       "rom_worst": float(np.abs([e[3] for e in errs]).max()),
+                       "start_err_s": (min(e[4] for e in errs), max(e[4] for e in errs)),
+                       "end_err_s": (min(e[5] for e in errs), max(e[5] for e in errs))}
+                row["within"] = bool(row["counts_exact"] and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
+                                     and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
+                                     and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
+                pooled.append(row)
+    _print_rows(pooled, "rep shape")
+    n_in = sum(r["within"] for r in rows)
+    all_mcv = np.array([e[1] for r in rows for e in r["errors"]])
+    print(f"Limits: counts exact in every session, |MCV bias| <= {LIMITS['mcv_bias']}, SD <= {LIMITS['mcv_sd']}, "
+          f"worst <= {LIMITS['mcv_worst']} m/s, PV SD <= {LIMITS['pv_sd']}, ROM <= {LIMITS['rom_worst']} m. "
+          f"'!' = a count differs (errors then over the matched reps).")
+    extra_between = sum(r["extra"].count("(between reps)") for r in rows)
+    if extra_between:
+        print(f"Extra reps outside any true rep (not in the by-shape rows): {extra_between}")
+    print(f"Scenario rows within the limits: {n_in}/{len(rows)}; all matched reps: n={all_mcv.size}, "
+          f"MCV bias {all_mcv.mean():+.4f}, SD {all_mcv.std(ddof=1):.4f}, worst {np.abs(all_mcv).max():.4f} m/s")
+    for path in ("batch", "live"):  # the issue's comparison: pauses and slow lockouts together
+        pe = np.array([e[1] for r in rows if r["path"] == path for e in r["errors"]
+                       if e[0] in ("bottom_pause", "slow_lockout")])
+        print(f"bottom_pause + slow_lockout reps, {path} (both rates): n={pe.size}, MCV bias {pe.mean():+.4f}, "
+              f"SD {pe.std(ddof=1):.4f}, worst {np.abs(pe).max():.4f} m/s")
+    if json_path:
+        out = {"limits": LIMITS, "scenarios": rows, "by_shape": pooled,
+               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s"]}
+        Path(json_path).write_text(json.dumps(out, indent=1))
+        print(f"(rows written to {json_path})")
+    return rows
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["accuracy", "shapes", "latency", "speed"], help="run one part only")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds per rep-shape scenario (default 5)")
+    ap.add_argument("--json", help="write the rep-shape rows to this file")
+    args = ap.parse_args()
     t0 = time.perf_counter()
-    accuracy_table()
-    latency_table()
-    speed()
+    if args.only in (None, "accuracy"):
+        accuracy_table()
+    if args.only in (None, "shapes"):
+        shape_tables(range(args.seeds), args.json)
+    if args.only in (None, "latency"):
+        latency_table()
+    if args.only in (None, "speed"):
+        speed()
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 

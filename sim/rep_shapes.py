@@ -22,8 +22,8 @@ through jittered, measured-looking knots, or a skewed beta pulse. Shapes (:data:
     no rest between reps: the lockout runs straight into the next lowering, and a fast reversal
     at the bottom (bench: touch on the chest; deadlift: the plates touch the floor).
 ``bounce``
-    fast lowering (about twice the usual speed) and a sharp 70-120 ms reversal out of the hole
-    (peak acceleration 15-40 m/s^2), then the lift.
+    fast lowering (about twice the usual speed) and a sharp 100-160 ms reversal out of the hole
+    (peak acceleration about 10-25 m/s^2), then the lift.
 ``top_sway``
     after lockout the bar oscillates (bar whip and rebalancing: 1.5-3 Hz, 0.03-0.08 m/s,
     decaying over 0.3-0.7 s), vertically and horizontally.
@@ -178,9 +178,34 @@ class _Via:
     free: bool
 
 
-def _ramps(vias: list[_Via], k: float, kind: str) -> list[Segment]:
+def _ramps(vias: list[_Via], k: float, kind: str, c_end: float = 1.0, c_start: float = 1.0) -> list[Segment]:
+    """Smoothstep ramps between via-points. A last piece to zero velocity crosses it with a finite
+    acceleration (a lockout or an arrival stops the bar; :meth:`Ramp.to_zero` with ``c_end``), and so
+    does a minimum-jerk first piece from zero (:meth:`Ramp.from_zero` with ``c_start``); a
+    raised-cosine piece from zero already starts with a finite jerk (v ~ t^2)."""
     vals = [p.v * k if p.free else p.v for p in vias]
-    return [Ramp(vias[i + 1].t - vias[i].t, vals[i], vals[i + 1], kind) for i in range(len(vias) - 1)]
+    segs: list[Segment] = []
+    last = len(vias) - 2
+    for i in range(len(vias) - 1):
+        h = vias[i + 1].t - vias[i].t
+        if i == last and vals[i + 1] == 0.0 and vals[i] != 0.0:
+            segs.append(Ramp.to_zero(h, vals[i], kind, c_end))
+        elif i == 0 and vals[0] == 0.0 and vals[1] != 0.0 and kind == "minjerk":
+            segs.append(Ramp.from_zero(h, vals[1], kind, c_start))
+        else:
+            segs.append(Ramp(h, vals[i], vals[i + 1], kind))
+    return segs
+
+
+def _ramps_with_crossings(vias: list[_Via], kind: str, disp: float, a_end_mps2: float,
+                          a_start_mps2: float) -> tuple[list[Segment], float]:
+    """Ramps scaled to disp whose zero crossings (end; start from rest) have about the given
+    |accelerations| (the crossing fractions are set from a first scaling, then the profile is rescaled)."""
+    _, k = _scaled(lambda k: _ramps(vias, k, kind), disp)
+    vals = [p.v * k if p.free else p.v for p in vias]
+    c_end = Ramp.fraction_for(kind, a_end_mps2 * (vias[-1].t - vias[-2].t) / max(abs(vals[-2]), 1e-9))
+    c_start = Ramp.fraction_for(kind, a_start_mps2 * (vias[1].t - vias[0].t) / max(abs(vals[1]), 1e-9))
+    return _scaled(lambda k: _ramps(vias, k, kind, c_end, c_start), disp)
 
 
 def _spline(vias: list[_Via], k: float, kind: str, slopes: tuple[float, float]) -> list[Segment]:
@@ -320,7 +345,7 @@ class _Generator:
     # --- reps --------------------------------------------------------------------------------
     def family_for(self, shape: str, v0: float) -> str:
         fam = self.families[int(self.rng.integers(len(self.families)))]
-        if fam == "beta" and (shape in ("sticking", "grind") or v0 != 0.0):
+        if fam == "beta" and (shape in ("sticking", "grind", "slow_lockout") or v0 != 0.0):
             fam = "spline" if "spline" in self.families else "minjerk"
         return fam
 
@@ -340,10 +365,10 @@ class _Generator:
             v0, a0 = 0.0, 0.0
         elif bottom == "bounce":
             te /= self.u(1.8, 2.2)
-            vr = self.u(0.6, 1.0)
+            vr = self.u(0.5, 0.9)
             self.lower_to_speed(rom, te, "minjerk" if fam == "beta" else fam, vr, 0.0)
-            vb = self.u(0.3, 0.6)
-            kz.add(Ramp(self.u(0.07, 0.12), -vr, vb, "minjerk"))  # sharp reversal out of the hole
+            vb = self.u(0.3, 0.5)
+            kz.add(Ramp(self.u(0.1, 0.16), -vr, vb, "minjerk"))  # sharp reversal out of the hole
             v0, a0 = vb, 0.0
         elif fam == "beta":  # reversal at zero velocity: lowering pulse ends with a finite slope
             pe = self.u(1.3, 2.2)
@@ -359,7 +384,7 @@ class _Generator:
         _, _, sway_dz = sway.end() if sway is not None else (0.0, 0.0, 0.0)
         plan["c_from"] = kz.now
         displacement = top_ref - kz.z_end - sway_dz
-        fam_c = "spline" if fam == "beta" and (shape in ("sticking", "grind") or v0 != 0.0) else fam
+        fam_c = "spline" if fam == "beta" and (shape in ("sticking", "grind", "slow_lockout") or v0 != 0.0) else fam
         plan["family"] = fam_c
         plan.update(self.lift_phase(fam_c, shape, v0, a0, displacement, displacement / mcv,
                                     a_end=sway.start()[1] if sway is not None else 0.0))
@@ -422,7 +447,7 @@ class _Generator:
     # --- phases ----------------------------------------------------------------------------------
     def lower_to_rest(self, rom: float, te: float, fam: str) -> None:
         if fam == "beta":
-            p, q = self.u(1.3, 2.2), self.u(1.0, 1.5)
+            p, q = self.u(1.3, 2.2), self.u(1.0, 1.3)
             self.kz.add(BetaPulse(te, -BetaPulse.peak_for(rom, te, p, q), p, q))
             return
         pe = self.u(0.4, 0.65)
@@ -432,7 +457,7 @@ class _Generator:
             segs = self.valid_spline(vias, -rom, (0.0, self.u(0.5, 2.0)), sign=-1.0)
         else:
             vias = [_Via(0, 0, False), _Via(pe * te, -1.0, True), _Via(te, 0.0, False)]
-            segs, _ = _scaled(lambda k: _ramps(vias, k, fam), -rom)
+            segs, _ = _ramps_with_crossings(vias, fam, -rom, self.u(0.5, 2.0), self.u(0.5, 2.0))
         for s in segs:
             self.kz.add(s)
 
@@ -522,13 +547,14 @@ class _Generator:
 
     def lift_segments(self, fam: str, shape: str, vias: list[_Via], v0: float, a0: float, disp: float, tc: float,
                       a_end: float, floor_w: tuple[float, float] | None) -> list[Segment]:
-        if fam == "beta":  # single skewed pulse from rest (plain shapes; slow_lockout: long tail q > 2.5)
+        if fam == "beta":  # single skewed pulse from rest; q <= 1.3: the lockout stops the bar
             p = 1.0 if a0 > 0 else self.u(1.2, 2.0)
-            q = self.u(2.5, 4.0) if shape == "slow_lockout" else self.u(1.0, 1.8)
+            q = self.u(1.0, 1.3)
             seg = BetaPulse(tc, BetaPulse.peak_for(disp, tc, p, q), p, q)
             return [seg]
         if fam == "spline":
-            slopes = (a0, 0.0 if shape == "slow_lockout" else min(a_end, -self.u(0.3, 2.0)))
+            end_slope = -self.u(0.2, 0.6) if shape == "slow_lockout" else -self.u(0.3, 2.0)
+            slopes = (a0, min(a_end, end_slope))
             try:
                 floor = _GRIND_MIN_MPS if shape == "grind" else _STICK_MIN_MPS
                 return self.valid_spline(vias, disp, slopes, 1.0, floor, floor_w)
@@ -537,7 +563,8 @@ class _Generator:
         # ramps: drop the extra knots of the plain shape (each via-point is a flat point of a ramp chain)
         if shape not in ("sticking", "grind", "slow_lockout"):
             vias = [vias[0], vias[2], vias[-1]]
-        segs, k = _scaled(lambda k: _ramps(vias, k, fam), disp)
+        a_end = self.u(0.15, 0.5) if shape == "slow_lockout" else self.u(0.5, 3.0)  # deceleration at lockout
+        segs, k = _ramps_with_crossings(vias, fam, disp, a_end, self.u(0.5, 2.5))
         fixed_max = max((p.v for p in vias[1:-1] if not p.free), default=0.0)
         if k * min(p.v for p in vias if p.free) <= fixed_max + 0.05:
             raise _Retry

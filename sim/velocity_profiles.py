@@ -5,9 +5,10 @@ displacement since its start, all analytic):
 
 * :class:`Hold` - bar still, v = 0;
 * :class:`Ramp` - velocity moves from v0 to v1 along a smoothstep: ``minjerk``
-  (10 tau^3 - 15 tau^4 + 6 tau^5, the velocity of Flash & Hogan's 1985 minimum-jerk movement is a
-  sum of such pieces) or ``cosine`` (raised cosine, (1 - cos pi tau)/2). Chains of ramps through
-  via-points make piecewise minimum-jerk or raised-cosine profiles;
+  (10 tau^3 - 15 tau^4 + 6 tau^5, the position profile of Flash & Hogan's 1985 minimum-jerk
+  movement, here shaping velocity) or ``cosine`` (raised cosine, (1 - cos pi tau)/2). Chains of
+  ramps through via-points make piecewise minimum-jerk or raised-cosine profiles; half ramps arrive
+  at or leave zero velocity with a finite acceleration;
 * :class:`BetaPulse` - a skewed rest-to-rest pulse ``V tau^p (1 - tau)^q / max``; p < q peaks
   early, q > 2 tapers slowly into the end; displacement via the regularised incomplete beta function;
 * :class:`SplineSegment` - a C2 cubic spline (or a shape-preserving PCHIP) through knots, the kind
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator, PPoly
+from scipy.optimize import brentq
 from scipy.special import beta as beta_fn
 from scipy.special import betainc
 
@@ -67,23 +69,85 @@ class Hold(Segment):
 _SMOOTHSTEPS = ("minjerk", "cosine")
 
 
+def _smoothstep(kind: str, x: float) -> float:
+    return x**3 * (10 - 15 * x + 6 * x * x) if kind == "minjerk" else 0.5 * (1 - np.cos(np.pi * x))
+
+
+def _smoothstep_slope(kind: str, x: float) -> float:
+    return 30 * x * x * (1 - x) ** 2 if kind == "minjerk" else 0.5 * np.pi * np.sin(np.pi * x)
+
+
+def _crossing_tau(kind: str, c: float) -> float:
+    """tau in [0.5, 1) where a ramp from v to -c v crosses zero: S(tau) = 1 / (1 + c)."""
+    if not 0 < c <= 1:
+        raise ValueError(f"c must be within (0, 1], got {c}")
+    target = 1.0 / (1.0 + c)
+    if kind == "cosine":
+        return float(np.arccos(1 - 2 * target) / np.pi)
+    return float(brentq(lambda x: _smoothstep(kind, x) - target, 0.5 - 1e-12, 1.0, xtol=1e-14))
+
+
 @dataclass
 class Ramp(Segment):
-    """v(s) = v0 + (v1 - v0) S(s/h) with S a smoothstep (zero slope at both ends)."""
+    """v(s) = v0 + (v1 - v0) S(tau), tau = (s + offset_s) / full_s, S a smoothstep (zero slope at 0 and 1).
+
+    By default ``full_s = duration_s`` and ``offset_s = 0``: the whole ramp from v0 to v1. A part of a
+    longer ramp is used to arrive at or leave zero velocity with a finite acceleration
+    (:meth:`to_zero`, :meth:`from_zero`).
+    """
 
     duration_s: float
     v0: float
     v1: float
     kind: str = "minjerk"
+    full_s: float | None = None
+    offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in _SMOOTHSTEPS:
             raise ValueError(f"kind must be one of {_SMOOTHSTEPS}, got {self.kind!r}")
         if not self.duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {self.duration_s}")
+        if self.full_s is None:
+            self.full_s = self.duration_s
+        if self.offset_s < 0 or self.offset_s + self.duration_s > self.full_s * (1 + 1e-12):
+            raise ValueError("the part [offset_s, offset_s + duration_s] must lie within [0, full_s]")
+        self._z0 = float(self._zfull(np.array([self.offset_s / self.full_s]))[0])
+
+    @classmethod
+    def to_zero(cls, duration_s: float, v_from: float, kind: str = "minjerk", c: float = 1.0) -> Ramp:
+        """From v_from (zero slope) to 0 with a finite slope: the part of a ramp from v_from to -c v_from
+        up to its zero crossing (c = 1: the crossing is the steepest point; smaller c, gentler)."""
+        tc = _crossing_tau(kind, c)
+        return cls(duration_s, v_from, -c * v_from, kind, full_s=duration_s / tc)
+
+    @classmethod
+    def from_zero(cls, duration_s: float, v_to: float, kind: str = "minjerk", c: float = 1.0) -> Ramp:
+        """From 0 (finite slope) to v_to (zero slope): the part of a ramp from -c v_to to v_to after its
+        zero crossing."""
+        tc = _crossing_tau(kind, c)
+        full = duration_s / tc
+        return cls(duration_s, -c * v_to, v_to, kind, full_s=full, offset_s=full - duration_s)
+
+    @staticmethod
+    def crossing_gain(kind: str, c: float) -> float:
+        """|slope at zero| * duration / |v|  of :meth:`to_zero` and :meth:`from_zero` (increasing in c)."""
+        tc = _crossing_tau(kind, c)
+        return float((1 + c) * _smoothstep_slope(kind, tc) * tc)
+
+    @staticmethod
+    def fraction_for(kind: str, gain: float) -> float:
+        """The c of :meth:`to_zero` / :meth:`from_zero` with the given crossing gain (c = 1 if out of reach)."""
+        if gain >= Ramp.crossing_gain(kind, 1.0):
+            return 1.0
+        lo = 1e-4
+        if gain <= Ramp.crossing_gain(kind, lo):
+            return lo
+        return float(brentq(lambda c: Ramp.crossing_gain(kind, c) - gain, lo, 1.0, xtol=1e-10))
 
     def _tau(self, s: np.ndarray) -> np.ndarray:
-        return np.clip(np.asarray(s, float) / self.duration_s, 0.0, 1.0)
+        s = np.clip(np.asarray(s, float), 0.0, self.duration_s)
+        return (s + self.offset_s) / self.full_s
 
     def v(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
@@ -93,12 +157,14 @@ class Ramp(Segment):
     def a(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
         ds = 30 * x * x * (1 - x) ** 2 if self.kind == "minjerk" else 0.5 * np.pi * np.sin(np.pi * x)
-        return (self.v1 - self.v0) * ds / self.duration_s
+        return (self.v1 - self.v0) * ds / self.full_s
+
+    def _zfull(self, x: np.ndarray) -> np.ndarray:
+        si = x**4 * (2.5 - 3 * x + x * x) if self.kind == "minjerk" else 0.5 * x - np.sin(np.pi * x) / (2 * np.pi)
+        return self.full_s * (self.v0 * x + (self.v1 - self.v0) * si)
 
     def z(self, s: np.ndarray) -> np.ndarray:
-        x = self._tau(s)
-        si = x**4 * (2.5 - 3 * x + x * x) if self.kind == "minjerk" else 0.5 * x - np.sin(np.pi * x) / (2 * np.pi)
-        return self.duration_s * (self.v0 * x + (self.v1 - self.v0) * si)
+        return self._zfull(self._tau(s)) - self._z0
 
 
 @dataclass

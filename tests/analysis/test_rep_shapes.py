@@ -30,6 +30,8 @@ def _scn(name: str, seed: int, rate_hz: float = 100.0):
 SEGMENTS = [
     Ramp(0.4, -0.3, 0.9, "minjerk"),
     Ramp(0.25, 0.5, 0.05, "cosine"),
+    Ramp.to_zero(0.3, 0.5, "minjerk", 0.2),
+    Ramp.from_zero(0.4, 0.7, "cosine", 0.5),
     BetaPulse(0.9, 0.8, 1.0, 1.0),
     BetaPulse(1.3, -1.1, 1.7, 3.2),
     SplineSegment(np.array([0.0, 0.2, 0.5, 0.9]), np.array([-0.2, 0.6, 0.3, 0.0]), "clamped", (2.0, -1.0)),
@@ -65,6 +67,21 @@ def test_closed_forms():
     w = 2 * np.pi * 0.3
     breath = DampedSine(2 / 0.3, 0.006, w)  # two whole periods, no decay: back where it started
     assert breath.end()[0] == pytest.approx(0.0, abs=1e-12) and breath.end()[2] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["minjerk", "cosine"])
+def test_partial_ramps_cross_zero_with_the_asked_acceleration(kind):
+    for a_mps2 in (0.2, 1.0, 2.0):  # (gains below the steepest crossing of either kind)
+        h, v = 0.4, 0.6
+        c = Ramp.fraction_for(kind, a_mps2 * h / v)
+        end, start = Ramp.to_zero(h, v, kind, c), Ramp.from_zero(h, v, kind, c)
+        assert end.end()[0] == pytest.approx(0.0, abs=1e-12) and end.start() == pytest.approx((v, 0.0), abs=1e-12)
+        assert end.end()[1] == pytest.approx(-a_mps2, rel=1e-6)
+        assert start.start()[0] == pytest.approx(0.0, abs=1e-12) and start.start()[1] == pytest.approx(a_mps2, rel=1e-6)
+        assert start.end()[:2] == pytest.approx((v, 0.0), abs=1e-12)
+    # the steepest crossing: the middle of a whole ramp from v to -v, slope 15/8 (minjerk) or pi/2 (cosine) * 2v / 2h
+    assert Ramp.crossing_gain(kind, 1.0) == pytest.approx(1.875 if kind == "minjerk" else np.pi / 2)
+    assert Ramp.fraction_for(kind, 10.0) == 1.0
 
 
 def test_track_rejects_velocity_jumps_and_evaluates_piecewise():
@@ -132,6 +149,23 @@ def test_truth_is_consistent_with_the_exact_kinematics(name):
         assert r.mean_propulsive_velocity_mps >= r.mean_velocity_mps - 1e-9
         assert r.start_s <= cs + 1e-9 and cs < ce <= r.end_s + 1e-9
         assert 0.3 < r.rom_m < 0.7 and 0.1 < r.mean_velocity_mps < 1.2
+
+
+def test_true_bounds_are_within_what_an_imu_can_resolve():
+    # the bar leaves rest and stops with a finite jerk or acceleration: it spends little time between
+    # 0 and 5 mm/s (about what an IMU can tell from rest, issue 11) next to each bound, so the exact
+    # bounds are not an artefact of an infinitely smooth approach to zero velocity
+    worst_s, worst_mcv = 0.0, 0.0
+    for name in SHAPE_SCENARIOS:
+        s = _scn(name, 0)
+        for r in s.reps:
+            tt = np.arange(r.concentric_start_s, r.concentric_end_s, 1e-4)
+            above = np.nonzero(s.exact.v(tt) > 0.005)[0]
+            t0, t1 = tt[above[0]], tt[above[-1]]
+            worst_s = max(worst_s, t0 - r.concentric_start_s, r.concentric_end_s - t1)
+            z = s.exact.z(np.array([t0, t1]))
+            worst_mcv = max(worst_mcv, abs((z[1] - z[0]) / (t1 - t0) - r.mean_velocity_mps))
+    assert worst_s < 0.06 and worst_mcv < 0.025
 
 
 def test_mpv_is_the_mean_velocity_until_deceleration_exceeds_g():
@@ -214,7 +248,7 @@ def test_touch_and_go_has_no_rest_and_bounce_reverses_sharply():
     for r in b.reps:
         tt = np.linspace(r.concentric_start_s - 0.1, r.concentric_start_s + 0.1, 2001)
         assert b.exact.v(np.array([r.concentric_start_s - 0.02]))[0] < 0.0
-        assert b.exact.a(tt).max() >= 15.0
+        assert 9.0 <= b.exact.a(tt).max() <= 27.0
 
 
 def test_rerack_lands_on_the_hooks_and_impacts_are_listed():
