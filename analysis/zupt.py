@@ -52,8 +52,8 @@ V_TOL_MAX_MPS: float = 0.0175
 NOISE_SIGMAS: float = 3.0
 """Allowance for integrated noise, in standard deviations."""
 V_CLEAR_MPS: float = 0.1
-"""A velocity whose direction the drift (a few cm/s over a movement) cannot flip (m/s): the motion before
-and after a flat stretch is read there."""
+"""A velocity whose direction the drift cannot flip (m/s; the drift of a movement's velocity is a few cm/s):
+the motion before and after a flat stretch is read at the nearest sample at least this fast outside it."""
 
 
 @dataclass(frozen=True)
@@ -216,10 +216,7 @@ def still_stretches(
     clear = np.nonzero(np.abs(v_lin) >= V_CLEAR_MPS)[0]
     pending = []
     for c0, c1 in cands:
-        k = int(np.searchsorted(clear, c0))
-        before = np.sign(v_lin[clear[k - 1]]) if k > 0 else 0.0
-        after = np.sign(v_lin[clear[k]]) if k < clear.size and clear[k] > c1 else 0.0
-        if before * after < 0:
+        if _direction(v_lin, clear, c0, -1) * _direction(v_lin, clear, c1, +1) < 0:
             still.append((c0, c1))
         else:
             pending.append((c0, c1))
@@ -242,6 +239,16 @@ def still_stretches(
         still = sorted([*still, pending.pop(best)])
     v, a_out = anchored_velocity(t, a, still, v_raw)
     return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step))
+
+
+def _direction(v: np.ndarray, clear: np.ndarray, i: int, side: int) -> float:
+    """Sign of the motion just before (side -1) or after (side +1) sample i: that of the nearest sample
+    moving at V_CLEAR_MPS or faster (``clear``: their indices, sorted); 0 if there is none."""
+    if side < 0:
+        k = int(np.searchsorted(clear, i, side="left")) - 1
+        return float(np.sign(v[clear[k]])) if k >= 0 else 0.0
+    k = int(np.searchsorted(clear, i, side="right"))
+    return float(np.sign(v[clear[k]])) if k < clear.size else 0.0
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:
