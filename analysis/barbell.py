@@ -97,6 +97,15 @@ class RepMetrics:
     """One rep, with the fields of the CLI contract's ``replay`` rep (times on the input t_ns clock).
 
     RFD fields are EXPERIMENTAL (see :mod:`analysis.rep_metrics`).
+
+    ``peak_system_force_n`` is an UPPER BOUND: the peak force on the bar scaled by
+    (load + body mass) / load, i.e. as if the athlete's whole body accelerated with the bar. In a squat
+    or a deadlift the body's centre of mass moves less than the bar, in a bench press hardly at all,
+    so the force on the system is lower; None without a body mass.
+
+    Velocity loss (Sánchez-Medina & González-Badillo 2011): ``velocity_loss_pct`` on mean concentric
+    velocity, ``velocity_loss_mpv_pct`` on mean propulsive velocity, each against the best rep so far
+    in the set.
     """
 
     index: int
@@ -118,6 +127,7 @@ class RepMetrics:
     peak_system_force_n: float | None = None
     eccentric_rom_m: float = 0.0
     index_in_set: int = 1
+    velocity_loss_mpv_pct: float = 0.0
 
     def to_contract(self) -> dict[str, Any]:
         """The rep as the contract's JSON object (``peak_system_force_n`` only when known)."""
@@ -129,7 +139,9 @@ class RepMetrics:
 
 @dataclass(frozen=True)
 class SetSummary:
-    """One set: ``velocity_loss_pct = 100 (best - last) / best`` on mean concentric velocity."""
+    """One set: ``velocity_loss_pct = 100 (best - last) / best`` on mean concentric velocity, and
+    ``velocity_loss_mpv_pct`` the same on mean propulsive velocity (Sánchez-Medina & González-Badillo
+    2011)."""
 
     set_index: int
     reps: int
@@ -137,6 +149,8 @@ class SetSummary:
     velocity_loss_pct: float
     start_ns: int
     end_ns: int
+    best_mean_propulsive_velocity_mps: float = 0.0
+    velocity_loss_mpv_pct: float = 0.0
 
     def to_contract(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,15 +181,16 @@ class BarbellAnalysis:
         """``{"reps": [...], "set": {...}, "sets": [...]}`` as in CLI-CONTRACT.md ``replay``.
 
         ``set`` describes the last set; with no rep at all it is
-        ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}``
-        (absent is None, never 0). ``sets`` lists every set.
+        ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
+        "velocity_loss_mpv_pct": None}`` (absent is None, never 0). ``sets`` lists every set.
         """
         last = self.sets[-1] if self.sets else None
         set_obj = (
             {"reps": last.reps, "best_mean_velocity_mps": last.best_mean_velocity_mps,
-             "velocity_loss_pct": last.velocity_loss_pct}
+             "velocity_loss_pct": last.velocity_loss_pct, "velocity_loss_mpv_pct": last.velocity_loss_mpv_pct}
             if last is not None
-            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}
+            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
+                  "velocity_loss_mpv_pct": None}
         )
         return {
             "reps": [r.to_contract() for r in self.reps],
@@ -192,11 +207,13 @@ def summarise_sets(reps: list[RepMetrics]) -> list[SetSummary]:
         by_set.setdefault(r.set_index, []).append(r)
     for si, rs in by_set.items():
         mv = [r.mean_velocity_mps for r in rs]
+        mpv = [r.mean_propulsive_velocity_mps for r in rs]
         out.append(
             SetSummary(
                 set_index=si, reps=len(rs), best_mean_velocity_mps=float(max(mv)),
                 velocity_loss_pct=float(set_velocity_loss_pct(mv)) if min(mv) > 0 else 0.0,
-                start_ns=rs[0].start_ns, end_ns=rs[-1].end_ns,
+                start_ns=rs[0].start_ns, end_ns=rs[-1].end_ns, best_mean_propulsive_velocity_mps=float(max(mpv)),
+                velocity_loss_mpv_pct=float(set_velocity_loss_pct(mpv)) if min(mpv) > 0 else 0.0,
             )
         )
     return out
@@ -219,20 +236,24 @@ class SetTracker:
         self.set_index = 0
         self.count = 0
         self.best_mcv_mps = 0.0
+        self.best_mpv_mps = 0.0
         self._last_end_ns: int | None = None
 
-    def add(self, start_ns: int, end_ns: int, mcv_mps: float) -> tuple[int, int, float]:
-        """(set index, index in set, velocity loss % on MCV) of the rep that spans [start_ns, end_ns]."""
+    def add(self, start_ns: int, end_ns: int, mcv_mps: float, mpv_mps: float) -> tuple[int, int, float, float]:
+        """(set index, index in set, velocity loss % on MCV, on MPV) of the rep that spans [start_ns, end_ns]."""
         if self._last_end_ns is None or start_ns - self._last_end_ns > self.set_rest_ns:
             self.set_index += 1
-            self.best_mcv_mps = 0.0
+            self.best_mcv_mps = self.best_mpv_mps = 0.0
             self.count = 0
         self._last_end_ns = end_ns
         self.count += 1
         self.best_mcv_mps = max(self.best_mcv_mps, mcv_mps)
-        best = self.best_mcv_mps
-        vl = 100.0 * (best - mcv_mps) / best if best > 0 else 0.0
-        return self.set_index, self.count, float(vl)
+        self.best_mpv_mps = max(self.best_mpv_mps, mpv_mps)
+        return self.set_index, self.count, _loss_pct(self.best_mcv_mps, mcv_mps), _loss_pct(self.best_mpv_mps, mpv_mps)
+
+
+def _loss_pct(best: float, v: float) -> float:
+    return float(100.0 * (best - v) / best) if best > 0 else 0.0
 
 
 class BarbellEngine:
@@ -586,7 +607,7 @@ class BarbellEngine:
         m = rep.concentric.payload["metrics"]
         start_ns, end_ns = self._ns(rep.start_s), self._ns(rep.end_s)
         mcv = m.mean_velocity_mps
-        set_index, index_in_set, vl = self._sets.add(start_ns, end_ns, mcv)
+        set_index, index_in_set, vl, vl_mpv = self._sets.add(start_ns, end_ns, mcv, m.mean_propulsive_velocity_mps)
         psf = None
         if self.body_mass_kg is not None:
             psf = m.peak_force_n * (self.load_kg + self.body_mass_kg) / self.load_kg
@@ -598,7 +619,7 @@ class BarbellEngine:
             rom_m=m.rom_m, mean_power_w=m.mean_power_w, peak_force_n=m.peak_force_n,
             peak_rfd_n_per_s=m.peak_rfd_n_per_s, rfd_0_100ms_n_per_s=m.rfd_0_100ms_n_per_s,
             velocity_loss_pct=vl, peak_system_force_n=psf, eccentric_rom_m=float(rep.eccentric_rom_m),
-            index_in_set=index_in_set,
+            index_in_set=index_in_set, velocity_loss_mpv_pct=vl_mpv,
         )
         self.reps.append(r)
         return r
@@ -639,7 +660,7 @@ def analyse_session(
         Bar load (> 0), for force and power.
     body_mass_kg : float or None
         Athlete body mass; adds ``peak_system_force_n`` = peak bar force scaled
-        to load + body mass (assumes the system moves with the bar).
+        to load + body mass: an upper bound (as if the whole body moved with the bar).
     set_rest_s : float
         Rest (s) between reps that starts a new set (> 0).
     gaps_ns : list of (int, int)

@@ -50,7 +50,7 @@ class LiveRepDetector:
         Nominal sample rate (> 0); informative (sample times drive everything)
         and used to validate that chunks are plausible.
     body_mass_kg : float or None
-        Adds ``peak_system_force_n`` to each rep.
+        Adds ``peak_system_force_n`` (an upper bound: as if the whole body moved with the bar) to each rep.
     set_rest_s : float
         Rest between reps (s) that starts a new set.
 

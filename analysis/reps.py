@@ -190,10 +190,29 @@ class Leg:
     segment_start_s: float = 0.0
     segment_end_s: float = 0.0
     payload: dict[str, Any] = field(default_factory=dict)
+    pivot_z0_m: float | None = None
+    pivot_z1_m: float | None = None
 
     @property
     def rise_m(self) -> float:
+        """Displacement over the phase (``t0_s`` to ``t1_s``)."""
         return self.z1_m - self.z0_m
+
+    @property
+    def top_z0_m(self) -> float:
+        """Position at the turning point that opens the leg (the phase start if not given)."""
+        return self.z0_m if self.pivot_z0_m is None else self.pivot_z0_m
+
+    @property
+    def top_z1_m(self) -> float:
+        """Position at the turning point that closes the leg."""
+        return self.z1_m if self.pivot_z1_m is None else self.pivot_z1_m
+
+    @property
+    def swing_m(self) -> float:
+        """Displacement from turning point to turning point: what the rep rules compare (the phase may be
+        shorter: a stall on the way up that stops the bar starts the phase again where it ends)."""
+        return self.top_z1_m - self.top_z0_m
 
 
 def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool,
@@ -366,7 +385,8 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
         zb = position_at(t, v, z, tb)
         legs.append(
             Leg(i0=a, i1=b, t0_s=ta, t1_s=tb, z0_m=za, z1_m=zb, first_in_segment=j == 0,
-                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]))
+                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]),
+                pivot_z0_m=float(z[a]), pivot_z1_m=float(z[b]))
         )
     return legs
 
@@ -408,10 +428,10 @@ class RepAssembler:
         """Consume the legs of one movement segment (in order); return completed reps."""
         out: list[AssembledRep] = []
         for k, leg in enumerate(legs):
-            big = abs(leg.rise_m) >= self.min_rom_m
+            big = abs(leg.swing_m) >= self.min_rom_m
             if self.eccentric_first is None and big:
-                self.eccentric_first = leg.rise_m < 0
-            later_big = any(abs(x.rise_m) >= self.min_rom_m for x in legs[k + 1 :])
+                self.eccentric_first = leg.swing_m < 0
+            later_big = any(abs(x.swing_m) >= self.min_rom_m for x in legs[k + 1 :])
             if self.eccentric_first is None or self.eccentric_first:
                 rep = self._add_ecc_first(leg, big, later_big)
             else:
@@ -421,10 +441,10 @@ class RepAssembler:
         return out
 
     def _add_ecc_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
-        if big and leg.rise_m > 0 and self._since:
-            highest = max(x.z0_m for x in self._since)
-            descent = highest - leg.z0_m
-            if descent >= self.min_rom_m and descent >= self.ratio * leg.rise_m and leg.rise_m >= self.ratio * descent:
+        if big and leg.swing_m > 0 and self._since:
+            highest = max(x.top_z0_m for x in self._since)
+            descent = highest - leg.top_z0_m
+            if descent >= self.min_rom_m and descent >= self.ratio * leg.swing_m and leg.swing_m >= self.ratio * descent:
                 # the rep starts where the lowering that ends at this bottom began
                 down = self._since[-1]
                 start = down.segment_start_s if down.first_in_segment else down.t0_s
@@ -438,16 +458,16 @@ class RepAssembler:
         return None
 
     def _add_con_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
-        if big and leg.rise_m > 0:
+        if big and leg.swing_m > 0:
             self._pending_up = leg
             self._pending_low = None
             return None
-        if self._pending_up is not None and leg.rise_m < 0:
+        if self._pending_up is not None and leg.swing_m < 0:
             up = self._pending_up
-            low = leg.z1_m if self._pending_low is None else min(self._pending_low, leg.z1_m)
+            low = leg.top_z1_m if self._pending_low is None else min(self._pending_low, leg.top_z1_m)
             self._pending_low = low
-            descent = up.z1_m - low
-            if descent >= self.min_rom_m and descent >= self.ratio * up.rise_m and up.rise_m >= self.ratio * descent:
+            descent = up.top_z1_m - low
+            if descent >= self.min_rom_m and descent >= self.ratio * up.swing_m and up.swing_m >= self.ratio * descent:
                 start = up.segment_start_s if up.first_in_segment else up.t0_s
                 end = leg.segment_end_s if (leg.last_in_segment or not later_big) else leg.t1_s
                 self._pending_up = None

@@ -215,22 +215,23 @@ def shape_session(
 
 
 def squat_reps(concentrics: list[list[Piece]], *, rom_m: float = 0.5, descent_s: float = 1.0,
-               bottom: list[Piece] | None = None, top_rest_s: float = 1.2, lead_s: float = 2.0,
-               tail_s: float = 2.0) -> tuple[list[Piece], list[tuple[float, float]]]:
+               bottom: list[Piece] | None = None, bottoms: list[list[Piece]] | None = None, top_rest_s: float = 1.2,
+               lead_s: float = 2.0, tail_s: float = 2.0) -> tuple[list[Piece], list[tuple[float, float]]]:
     """Eccentric-first reps: a constant-acceleration-then-cosine descent of ``rom_m``, the ``bottom``
-    pieces (e.g. a pause), each concentric (scaled so that it rises ``rom_m``), a rest at the top.
+    pieces (e.g. a pause; or ``bottoms``, one list per rep), each concentric (scaled so that it rises
+    ``rom_m``), a rest at the top.
 
     Returns the pieces and, per rep, a window around its concentric phase.
     """
     pieces: list[Piece] = [Rest(lead_s)]
     windows = []
     t = lead_s
-    for con in concentrics:
+    for k, con in enumerate(concentrics):
         # descent: v = -vd at 40 % then back to 0; area = rom_m
         vd = 2.0 * rom_m / descent_s
         pieces += [Cos(0.4 * descent_s, -vd), Lin(0.6 * descent_s, 0.0)]
         t += descent_s
-        for p in bottom or []:
+        for p in (bottoms[k] if bottoms is not None else bottom) or []:
             pieces.append(p)
             t += p.duration_s
         scaled = _scale_to_rise(con, rom_m)
