@@ -16,19 +16,27 @@ How a session is processed (details in the modules named)
    accelerometer), or when it lasts 2 s whatever the velocity. When the bar is
    back where the movement started (drift-corrected displacement within
    max(4 cm, 15 % of the largest excursion): the top of a squat, the floor
-   after a deadlift) a still run of 0.08 s is enough; a stall mid-rep is still
-   but far from the start, so it needs the full window. After the first
-   rest a still block must also keep mean |f| near the rest's own (a slow,
-   steadily accelerating lift passes the variance test).
+   after a deadlift) a still run of 0.08 s is enough. When it is further than
+   max(4 cm, 25 % of the excursion) away in the direction of the rep (below the
+   start of a lift that begins with the lowering: a pause in the hole, a stall or
+   a grind on the way up; above the start of one that begins with the lift: a
+   grind, the lockout before the lowering) the rep is not over: only the 2 s
+   forced rest closes the movement there, so a pause never ends a rep early.
+   After the first rest a still block must also keep mean |f| near the rest's own
+   (a slow, steadily accelerating lift passes the variance test).
 3. For each movement (:mod:`analysis.movement`, pure functions over
    :mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
-   gravity reading of the rests removed, trapezoid integration from v = 0,
-   linear drift correction to v = 0 at the closing rest, position.
-4. Legs at the velocity zero crossings, reps from legs (:mod:`analysis.reps`),
-   metrics of each concentric leg (:mod:`analysis.rep_metrics`).
+   gravity reading of the rests removed, trapezoid integration from v = 0;
+   still stretches inside the movement (pauses, holds) are zero-velocity updates
+   and the drift is removed linearly between them (:mod:`analysis.zupt`);
+   position.
+4. Legs between turning points, reps from legs (:mod:`analysis.reps`); each
+   concentric phase runs from the last instant before its velocity peak at which
+   the bar was at rest or moving down to the first instant after it at which it
+   is at rest again; its metrics (:mod:`analysis.rep_metrics`).
 5. Sets: a rep starting more than ``set_rest_s`` after the previous rep ended
-   opens a new set; velocity loss per rep and per set.
+   opens a new set; velocity loss per rep and per set (on MCV and on MPV).
 
 A movement that contains a break in the data (no samples for >= 0.25 s, or a
 gap given by the caller) or that is not bounded by rests (data starting or
@@ -80,7 +88,8 @@ RETURN_STILLNESS_WINDOW_S: float = 0.08
 REST_VELOCITY_CHECK_MPS: float = 0.12
 REST_VELOCITY_CHECK_MPS_PER_S: float = 0.03
 """A still run is a rest only if |integrated velocity| there is below 0.12 m/s + 0.03 m/s per second of
-movement (drift grows with time)..."""
+integration (from the rest before, or from the last pause or hold inside the movement; drift grows with
+time)..."""
 FORCED_REST_S: float = 2.0
 """...or if it lasts at least this long (s)."""
 PRE_CONTEXT_S: float = 0.5
@@ -459,7 +468,7 @@ class BarbellEngine:
             if s not in self._end_cache:
                 self._end_cache[s] = self._end_state(s)
             end = self._end_cache[s]
-            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
+            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * end.since_s
             is_rest = abs(end.v_end_mps) <= v_limit
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
@@ -574,7 +583,8 @@ class BarbellEngine:
             return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
         a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        return end_state(t[lo - p0 :], a[lo - p0 :])
+        noise = float(np.std(a[: lo - p0])) if lo - p0 >= 3 else 0.0
+        return end_state(t[lo - p0 :], a[lo - p0 :], noise)
 
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
         hist = self._samples

@@ -12,7 +12,8 @@ A movement is analysed once the bar has been still for
 movement started (the top of a squat or bench press, the floor after a
 deadlift), else for :attr:`LiveRepDetector.stillness_window_s` (0.15 s): a
 stall mid-rep is as still as a rest to an accelerometer but leaves the bar far
-from its start (see :mod:`analysis.barbell`). The still test looks at a 110 ms
+from its start (see :mod:`analysis.barbell`); a pause in the hole or a stall on
+the way up never closes it before 2 s (the rep is not over). The still test looks at a 110 ms
 window centred on each 10 ms block, so a still run starts ~55 ms after the bar
 stopped and needs 50 ms of data beyond it, and a block is only closed when a
 sample of a later block has arrived: a rep is reported about 0.19 s after the

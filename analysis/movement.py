@@ -16,14 +16,13 @@ import numpy as np
 
 from analysis.kinematics import (
     cumulative_trapezoid,
-    linear_drift_correction,
     up_from_angles,
     up_from_gyro,
 )
 from analysis.kinematics import vertical_specific_force as _project
 from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
-from analysis.zupt import still_stretches
+from analysis.zupt import anchored_velocity, still_stretches
 
 RETURN_TOLERANCE_M: float = 0.04
 RETURN_TOLERANCE_FRACTION: float = 0.15
@@ -77,8 +76,10 @@ class EndState:
     Attributes
     ----------
     v_end_mps : float
-        Velocity integrated from the rest before, without drift correction (a constant-velocity
-        stretch also looks still to an accelerometer).
+        Velocity integrated from the rest before or the last pause or hold inside the movement, without
+        drift correction (a constant-velocity stretch also looks still to an accelerometer).
+    since_s : float
+        Time over which ``v_end_mps`` was integrated (its drift grows with it).
     back_at_start : bool
         The drift-corrected displacement is within max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION
         x the largest excursion) of where the movement started.
@@ -93,26 +94,37 @@ class EndState:
     back_at_start: bool
     below_start: bool
     above_start: bool = False
+    since_s: float = 0.0
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray) -> EndState:
+def end_state(t_s: np.ndarray, a_mps2: np.ndarray, noise_mps2: float = 0.0) -> EndState:
     """The movement as it would end at the last sample.
 
-    ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run.
-    One integration from rest: its last value is the velocity check; with the linear drift correction
-    (v = 0 at the end), the displacement there against the largest excursion tells a rep's end from a
-    pause or stall mid-rep, which also looks still but leaves the bar far from where it started.
+    ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run;
+    ``noise_mps2``: the acceleration noise at rest (:func:`analysis.zupt.still_stretches`). The velocity
+    is integrated from the last pause or hold inside the movement (from its start if none): that is the
+    velocity check. With the zero-velocity updates at those pauses and v = 0 at the end, the displacement
+    there against the largest excursion tells a rep's end from a pause or stall mid-rep, which also looks
+    still but leaves the bar far from where it started. A long movement (touch-and-go reps, a drifting
+    sensor) is re-anchored at every hold, so neither drifts with the movement's length.
     """
-    v_raw = cumulative_trapezoid(a_mps2, t_s)
-    if t_s.size <= 3:
-        return EndState(float(v_raw[-1]), False, False)
-    v, _ = linear_drift_correction(v_raw, t_s)
-    z = cumulative_trapezoid(v, t_s)
+    t = np.asarray(t_s, dtype=np.float64)
+    v_raw = cumulative_trapezoid(a_mps2, t)
+    if t.size <= 3:
+        return EndState(float(v_raw[-1]), False, False, since_s=float(t[-1] - t[0]))
+    # only the turning points (a hold at lockout before the lowering, a pause at the bottom) are anchors
+    # here: whether the last sample is at rest is the question, so no stretch may be accepted because the
+    # velocity, drift-corrected to 0 there, looks slow (a grind would)
+    turns = still_stretches(t, a_mps2, noise_mps2).turns
+    v, _ = anchored_velocity(t, a_mps2, [(0, 0), *turns, (t.size - 1, t.size - 1)], v_raw)
+    k = turns[-1][1] if turns else 0
+    z = cumulative_trapezoid(v, t)
     excursion = float(np.max(np.abs(z)))
     tol = max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
     z_end = float(z[-1])
     far = max(RETURN_TOLERANCE_M, MID_REP_FRACTION * excursion)
-    return EndState(float(v_raw[-1]), abs(z_end) <= tol, z_end < -far, z_end > far)
+    return EndState(float(v_raw[-1] - v_raw[k]), abs(z_end) <= tol, z_end < -far, z_end > far,
+                    since_s=float(t[-1] - t[k]))
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:

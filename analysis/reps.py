@@ -20,14 +20,17 @@ Legs (:func:`find_legs`)
 ------------------------
 Between two rests the bar's vertical position is split into monotone legs at
 its turning points, ignoring reversals smaller than ``min_swing_m`` (a
-zig-zag filter). Turning points are extrema of position, i.e. zero crossings
-of vertical velocity, refined to sub-sample time by linear interpolation.
+zig-zag filter). Turning points are extrema of position. The phase of a leg
+runs from the last instant before its fastest sample at which the bar was at
+rest (within the velocity's noise, ``rest_tol_mps``) or moving the other way,
+to the first instant after it at which it is again (sub-sample, linear
+interpolation; at rest within noise, the bound is extrapolated to v = 0).
 
 Reps (:class:`RepAssembler`)
 ----------------------------
 Eccentric-first lifts: a rep is a descent of at least ``min_rom_m`` followed
 by a rise (the concentric leg) of at least ``min_rom_m`` and at least half the
-descent (and vice versa). Concentric-first lifts: a rise followed by a descent
+descent (and vice versa), measured between turning points. Concentric-first lifts: a rise followed by a descent
 under the same rules. Smaller movements (unracking, walk-outs, re-grips, leg
 switches of alternating unilateral sets) are ignored. When the lift's order is
 unknown, the first large leg decides.
@@ -175,8 +178,9 @@ class Leg:
     """A monotone stretch of bar position between two turning points.
 
     Indices refer to the arrays the leg was found in; times are seconds on
-    the same clock as those arrays' ``t_s``; ``t0_s``/``t1_s`` are the
-    velocity zero crossings (or the rest bounds for a segment's first/last leg).
+    the same clock as those arrays' ``t_s``; ``t0_s``/``t1_s`` bound the leg's
+    phase (:func:`_leg_bounds`), ``z0_m``/``z1_m`` are the positions there and
+    ``pivot_z0_m``/``pivot_z1_m`` those at the turning points.
     """
 
     i0: int

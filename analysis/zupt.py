@@ -34,6 +34,7 @@ judged on a better estimate. The first and last stretches of a movement are its 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -74,12 +75,16 @@ class ZuptResult:
         Per sample, the velocity up to which the bar cannot be told from a bar at rest: 0 on the still
         stretches (v = 0 there), elsewhere ``min(V_STILL_MPS, 3 sigma_v)`` with sigma_v the integrated
         noise since the nearest still stretch (Brownian bridge between the two around the sample).
+    turns : list of (int, int)
+        The still stretches inside the movement that are turning points (accepted whatever the drift
+        says: they do not depend on v = 0 at the last sample).
     """
 
     v_mps: np.ndarray
     a_mps2: np.ndarray
     still: list[tuple[int, int]]
     rest_tol_mps: np.ndarray
+    turns: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
 
 def window_range(t_s: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
@@ -202,7 +207,7 @@ def still_stretches(
         if c0 == 0:
             continue
         e0, e1 = _trim(t, a, (int(lo_idx[c0]), int(hi_idx[c1])), var_step)
-        if e1 < n - 1 and t[e1] - t[e0] < STILL_MIN_S - 0.5 * dt:
+        if e1 < n - 1 and t[e1] - t[e0] < STILL_MIN_S - 2.0 * dt:  # each edge known to a sample
             continue
         span = (max(c0, e0), min(c1, e1))
         if span[1] >= span[0]:
@@ -221,6 +226,7 @@ def still_stretches(
         else:
             pending.append((c0, c1))
     still.sort()
+    turns = still[1:-1]
     while pending:
         v, _ = anchored_velocity(t, a, still, v_raw)
         ends = np.array([e for _, e in still])
@@ -238,7 +244,7 @@ def still_stretches(
             break
         still = sorted([*still, pending.pop(best)])
     v, a_out = anchored_velocity(t, a, still, v_raw)
-    return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step))
+    return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step), turns)
 
 
 def _direction(v: np.ndarray, clear: np.ndarray, i: int, side: int) -> float:
@@ -258,7 +264,8 @@ def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: floa
     v = 0 tangentially) or begin in the slow end of one. Velocity is integrated outwards from the
     point of the stretch most surely at rest -- sample 0 for the first stretch (integration starts at
     rest), the last sample for the last (the confirmed rest), the middle otherwise -- and the stretch
-    ends where that velocity first exceeds ``V_STILL_MPS + 3 sigma`` of the noise integrated from there.
+    ends where that velocity first exceeds ``max(V_STILL_MPS, 3 sigma)``, sigma the noise integrated from
+    there (a settling dip of 1-2 cm/s after lockout is motion, not rest).
     """
     s0, s1 = stretch
     if s1 - s0 < 4:
@@ -268,7 +275,7 @@ def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: floa
     seg_t = t[s0 : s1 + 1]
     v = cumulative_trapezoid(a[s0 : s1 + 1], seg_t)
     v -= v[c - s0]
-    tol = V_STILL_MPS + NOISE_SIGMAS * np.sqrt(var_step * np.abs(seg_t - t[c]))
+    tol = np.maximum(V_STILL_MPS, NOISE_SIGMAS * np.sqrt(var_step * np.abs(seg_t - t[c])))
     out = np.abs(v) > tol
     after = np.nonzero(out[c - s0 :])[0]
     before = np.nonzero(out[: c - s0 + 1])[0]
