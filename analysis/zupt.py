@@ -53,8 +53,9 @@ V_TOL_MAX_MPS: float = 0.0175
 NOISE_SIGMAS: float = 3.0
 """Allowance for integrated noise, in standard deviations."""
 V_CLEAR_MPS: float = 0.1
-"""A velocity whose direction the drift cannot flip (m/s; the drift of a movement's velocity is a few cm/s):
-the motion before and after a flat stretch is read at the nearest sample at least this fast outside it."""
+"""A velocity (change) the drift cannot fake (m/s): the motion into and out of a flat stretch is read at
+the nearest sample at least this fast, and at the nearest whose velocity differs from the stretch's by
+this much (:func:`_turning_point`)."""
 
 
 @dataclass(frozen=True)
@@ -218,10 +219,9 @@ def still_stretches(
     # the lowering) is a turning point: the velocity changes sign across it while varying by less than
     # the band, so the bar is still there, whatever the drift says
     v_lin = v_raw - v_raw[-1] * (t - t[0]) / max(t[-1] - t[0], 1e-9)
-    clear = np.nonzero(np.abs(v_lin) >= V_CLEAR_MPS)[0]
     pending = []
     for c0, c1 in cands:
-        if _direction(v_lin, clear, c0, -1) * _direction(v_lin, clear, c1, +1) < 0:
+        if _turning_point(v_lin, v_raw, c0, c1):
             still.append((c0, c1))
         else:
             pending.append((c0, c1))
@@ -247,14 +247,27 @@ def still_stretches(
     return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step), turns)
 
 
-def _direction(v: np.ndarray, clear: np.ndarray, i: int, side: int) -> float:
-    """Sign of the motion just before (side -1) or after (side +1) sample i: that of the nearest sample
-    moving at V_CLEAR_MPS or faster (``clear``: their indices, sorted); 0 if there is none."""
+def _direction(v: np.ndarray, i: int, side: int, relative: bool) -> float:
+    """Direction of the motion just before (side -1) or after (side +1) sample i: the sign of v at the
+    nearest sample where |v| >= V_CLEAR_MPS, or (``relative``) of v - v[i] at the nearest sample where
+    |v - v[i]| >= V_CLEAR_MPS; 0 if there is none."""
+    ref = v[i] if relative else 0.0
     if side < 0:
-        k = int(np.searchsorted(clear, i, side="left")) - 1
-        return float(np.sign(v[clear[k]])) if k >= 0 else 0.0
-    k = int(np.searchsorted(clear, i, side="right"))
-    return float(np.sign(v[clear[k]])) if k < clear.size else 0.0
+        far = np.nonzero(np.abs(v[:i] - ref) >= V_CLEAR_MPS)[0]
+        return float(np.sign(v[far[-1]] - ref)) if far.size else 0.0
+    far = np.nonzero(np.abs(v[i + 1 :] - ref) >= V_CLEAR_MPS)[0]
+    return float(np.sign(v[i + 1 + far[0]] - ref)) if far.size else 0.0
+
+
+def _turning_point(v_lin: np.ndarray, v_raw: np.ndarray, c0: int, c1: int) -> bool:
+    """The bar moves one way into the stretch and the other way out of it, read two ways that fail
+    differently: on the drift-corrected velocity (wrong where the drift of the whole movement is large,
+    e.g. after an impact that rattles the plates and leaves a velocity step), and on the velocity
+    relative to the stretch's own (only the drift over a fraction of a second matters, but a stretch of
+    steady motion that the bar entered faster and leaves reversing looks like a turn)."""
+    absolute = _direction(v_lin, c0, -1, False) * _direction(v_lin, c1, +1, False)
+    relative = _direction(v_raw, c0, -1, True) * _direction(v_raw, c1, +1, True)
+    return absolute < 0 and relative < 0
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:
