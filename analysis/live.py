@@ -19,10 +19,12 @@ stopped and needs 50 ms of data beyond it, and a block is only closed when a
 sample of a later block has arrived: a rep is reported about 0.19 s after the
 bar came back to rest (0.26 s with the 0.15 s window). For
 eccentric-first lifts (squat, bench...) the bar settles for ~0.1 s after the
-concentric end, so the report comes 0.26-0.29 s after the concentric end
-(simulator clock, ``benchmarks/bench_bar_velocity.py``). For concentric-first
-lifts (deadlift from the floor) a rep is complete only when the bar is back at
-rest on the floor, after the lowering.
+concentric end, so the report comes 0.27-0.29 s after the concentric end
+(simulator clock, ``benchmarks/bench_bar_velocity.py``; paused reps 0.17-0.31 s).
+For concentric-first lifts (deadlift from the floor) a rep is complete only when
+the bar is back at rest on the floor, after the lowering. A rep with no rest after
+it (touch-and-go, a walk back to the rack right after the last rep) is reported
+when the bar next rests.
 """
 
 from __future__ import annotations
