@@ -6,7 +6,8 @@ with everything at once, so both give identical results on the same data.
 
 How a session is processed (details in the modules named)
 --------------------------------------------------------
-1. Rest detection on 10 ms blocks of the capture clock (:mod:`analysis.reps`).
+1. Rest detection on 10 ms blocks of the capture clock (:mod:`analysis.reps`; the
+   blocks are kept incrementally by :class:`analysis.blocks.BlockTrack`).
 2. A *movement* is the stretch between two rests. A still run counts as the
    rest that closes a movement when it lasts ``stillness_window_s`` (0.15 s;
    the still-test window adds 50 ms of look-ahead, so the bar must be still
@@ -15,18 +16,27 @@ How a session is processed (details in the modules named)
    accelerometer), or when it lasts 2 s whatever the velocity. When the bar is
    back where the movement started (drift-corrected displacement within
    max(4 cm, 15 % of the largest excursion): the top of a squat, the floor
-   after a deadlift) a still run of 0.08 s is enough; a stall mid-rep is still
-   but far from the start, so it needs the full window. After the first
-   rest a still block must also keep mean |f| near the rest's own (a slow,
-   steadily accelerating lift passes the variance test).
-3. For each movement (:mod:`analysis.kinematics`): orientation (fused angles,
+   after a deadlift) a still run of 0.08 s is enough. When it is further than
+   max(4 cm, 25 % of the excursion) away in the direction of the rep (below the
+   start of a lift that begins with the lowering: a pause in the hole, a stall or
+   a grind on the way up; above the start of one that begins with the lift: a
+   grind, the lockout before the lowering) the rep is not over: only the 2 s
+   forced rest closes the movement there, so a pause never ends a rep early.
+   After the first rest a still block must also keep mean |f| near the rest's own
+   (a slow, steadily accelerating lift passes the variance test).
+3. For each movement (:mod:`analysis.movement`, pure functions over
+   :mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
-   gravity reading of the rests removed, trapezoid integration from v = 0,
-   linear drift correction to v = 0 at the closing rest, position.
-4. Legs at the velocity zero crossings, reps from legs (:mod:`analysis.reps`),
-   metrics of each concentric leg (:mod:`analysis.rep_metrics`).
+   gravity reading of the rests removed, trapezoid integration from v = 0;
+   still stretches inside the movement (pauses, holds) are zero-velocity updates
+   and the drift is removed linearly between them (:mod:`analysis.zupt`);
+   position.
+4. Legs between turning points, reps from legs (:mod:`analysis.reps`); each
+   concentric phase runs from the last instant before its velocity peak at which
+   the bar was at rest or moving down to the first instant after it at which it
+   is at rest again; its metrics (:mod:`analysis.rep_metrics`).
 5. Sets: a rep starting more than ``set_rest_s`` after the previous rep ended
-   opens a new set; velocity loss per rep and per set.
+   opens a new set; velocity loss per rep and per set (on MCV and on MPV).
 
 A movement that contains a break in the data (no samples for >= 0.25 s, or a
 gap given by the caller) or that is not bounded by rests (data starting or
@@ -37,52 +47,49 @@ ending mid-movement, or longer than 30 s) is discarded and listed in
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from analysis.buffers import AppendBuffer
+from analysis.blocks import REST_DRIFT_MPS2, TRIM_MIN_BLOCKS, BlockTrack, FrozenReference, RestReference
+from analysis.buffers import SampleHistory
 from analysis.exercises import exercise_info
-from analysis.kinematics import (
-    cumulative_trapezoid,
-    linear_drift_correction,
-    up_from_angles,
-    up_from_gyro,
+from analysis.movement import (
+    ACTIVE_VELOCITY_MPS,
+    RETURN_TOLERANCE_FRACTION,
+    RETURN_TOLERANCE_M,
+    EndState,
+    analyse_movement,
+    end_state,
     vertical_specific_force,
 )
-from analysis.rep_metrics import concentric_metrics, set_velocity_loss_pct
+from analysis.rep_metrics import set_velocity_loss_pct
 from analysis.reps import (
     BLOCK_NS,
     BREAK,
-    BREAK_MIN_EMPTY_BLOCKS,
-    HALF_WINDOW_BLOCKS,
-    STILL,
+    AssembledRep,
     RepAssembler,
     StillnessThresholds,
     block_index,
-    block_stats,
-    classify_blocks,
-    find_legs,
-    runs,
 )
 from records.imu import ImuSamples
+
+__all__ = [
+    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_TOLERANCE_FRACTION", "RETURN_TOLERANCE_M",
+    "BarbellAnalysis", "BarbellEngine", "DiscardedMovement", "Mode", "RepMetrics", "SetSummary",
+    "analyse_session", "summarise_sets",
+]
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
 """Still run (s) that closes a movement; the still test looks 50 ms further ahead."""
 RETURN_STILLNESS_WINDOW_S: float = 0.08
 """Shorter still run (s) that closes a movement when the bar is back where the movement started."""
-RETURN_TOLERANCE_M: float = 0.04
-RETURN_TOLERANCE_FRACTION: float = 0.15
-"""'Back where it started': |drift-corrected displacement| at the still run's start within
-max(0.04 m, 15 % of the movement's largest excursion)."""
 REST_VELOCITY_CHECK_MPS: float = 0.12
 REST_VELOCITY_CHECK_MPS_PER_S: float = 0.03
 """A still run is a rest only if |integrated velocity| there is below 0.12 m/s + 0.03 m/s per second of
-movement (drift grows with time)..."""
-REST_DRIFT_MPS2: float = 0.15
-"""Outside the first rest, a block is quiet only if its windowed mean |f| is within this (m/s^2) of the
-last rest's: a steady acceleration of a slow, heavy lift passes the variance test, not this one
-(|f| does not depend on orientation)."""
+integration (from the rest before, or from the last pause or hold inside the movement; drift grows with
+time)..."""
 FORCED_REST_S: float = 2.0
 """...or if it lasts at least this long (s)."""
 PRE_CONTEXT_S: float = 0.5
@@ -91,26 +98,23 @@ MAX_MOVEMENT_S: float = 30.0
 """Movements longer than this without a rest are discarded (s)."""
 BACK_OFF_S: float = 0.25
 """Integration of a movement starts this long before the detector saw it move (within the rest)."""
-ONSET_ACCEL_MPS2: float = 0.35
-"""Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
-exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
-ONSET_SMOOTH_S: float = 0.03
-ONSET_SEARCH_AFTER_S: float = 0.3
-ONSET_MAX_VELOCITY_MPS: float = 0.03
-"""The onset is used only if the velocity integrated up to it from the rest is below this (m/s): a slow,
-heavy start reaches the acceleration threshold only when the bar is already moving."""
-ONSET_MARGIN_S: float = 0.03
 LONG_REST_S: float = 0.4
 """A rest at least this long gives the gravity reference; shorter rests reuse the last one (s)."""
-ACTIVE_VELOCITY_MPS: float = 0.01
-"""A rep's start/end (leaving/returning to rest) is where |v| crosses this (m/s)."""
-
 
 @dataclass(frozen=True)
 class RepMetrics:
     """One rep, with the fields of the CLI contract's ``replay`` rep (times on the input t_ns clock).
 
     RFD fields are EXPERIMENTAL (see :mod:`analysis.rep_metrics`).
+
+    ``peak_system_force_n`` is an UPPER BOUND: the peak force on the bar scaled by
+    (load + body mass) / load, i.e. as if the athlete's whole body accelerated with the bar. In a squat
+    or a deadlift the body's centre of mass moves less than the bar, in a bench press hardly at all,
+    so the force on the system is lower; None without a body mass.
+
+    Velocity loss (Sánchez-Medina & González-Badillo 2011): ``velocity_loss_pct`` on mean concentric
+    velocity, ``velocity_loss_mpv_pct`` on mean propulsive velocity, each against the best rep so far
+    in the set.
     """
 
     index: int
@@ -132,6 +136,7 @@ class RepMetrics:
     peak_system_force_n: float | None = None
     eccentric_rom_m: float = 0.0
     index_in_set: int = 1
+    velocity_loss_mpv_pct: float = 0.0
 
     def to_contract(self) -> dict[str, Any]:
         """The rep as the contract's JSON object (``peak_system_force_n`` only when known)."""
@@ -143,7 +148,9 @@ class RepMetrics:
 
 @dataclass(frozen=True)
 class SetSummary:
-    """One set: ``velocity_loss_pct = 100 (best - last) / best`` on mean concentric velocity."""
+    """One set: ``velocity_loss_pct = 100 (best - last) / best`` on mean concentric velocity, and
+    ``velocity_loss_mpv_pct`` the same on mean propulsive velocity (Sánchez-Medina & González-Badillo
+    2011)."""
 
     set_index: int
     reps: int
@@ -151,6 +158,8 @@ class SetSummary:
     velocity_loss_pct: float
     start_ns: int
     end_ns: int
+    best_mean_propulsive_velocity_mps: float = 0.0
+    velocity_loss_mpv_pct: float = 0.0
 
     def to_contract(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,15 +190,16 @@ class BarbellAnalysis:
         """``{"reps": [...], "set": {...}, "sets": [...]}`` as in docs/cli.md ``replay``.
 
         ``set`` describes the last set; with no rep at all it is
-        ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}``
-        (absent is None, never 0). ``sets`` lists every set.
+        ``{"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
+        "velocity_loss_mpv_pct": None}`` (absent is None, never 0). ``sets`` lists every set.
         """
         last = self.sets[-1] if self.sets else None
         set_obj = (
             {"reps": last.reps, "best_mean_velocity_mps": last.best_mean_velocity_mps,
-             "velocity_loss_pct": last.velocity_loss_pct}
+             "velocity_loss_pct": last.velocity_loss_pct, "velocity_loss_mpv_pct": last.velocity_loss_mpv_pct}
             if last is not None
-            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None}
+            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
+                  "velocity_loss_mpv_pct": None}
         )
         return {
             "reps": [r.to_contract() for r in self.reps],
@@ -206,14 +216,53 @@ def summarise_sets(reps: list[RepMetrics]) -> list[SetSummary]:
         by_set.setdefault(r.set_index, []).append(r)
     for si, rs in by_set.items():
         mv = [r.mean_velocity_mps for r in rs]
+        mpv = [r.mean_propulsive_velocity_mps for r in rs]
         out.append(
             SetSummary(
                 set_index=si, reps=len(rs), best_mean_velocity_mps=float(max(mv)),
                 velocity_loss_pct=float(set_velocity_loss_pct(mv)) if min(mv) > 0 else 0.0,
-                start_ns=rs[0].start_ns, end_ns=rs[-1].end_ns,
+                start_ns=rs[0].start_ns, end_ns=rs[-1].end_ns, best_mean_propulsive_velocity_mps=float(max(mpv)),
+                velocity_loss_mpv_pct=float(set_velocity_loss_pct(mpv)) if min(mpv) > 0 else 0.0,
             )
         )
     return out
+
+
+class Mode(Enum):
+    """Where the engine is in the stream of blocks."""
+
+    SEEK = "seek"  # before the first rest, or after a break: looking for a rest
+    REST = "rest"  # in a rest: waiting for the first block that is not quiet
+    MOVING = "moving"  # in a movement: waiting for the still run that closes it
+
+
+class SetTracker:
+    """Set numbering and velocity loss of reps as they come (a rep starting more than ``set_rest_ns``
+    after the previous one ended opens a new set)."""
+
+    def __init__(self, set_rest_ns: int) -> None:
+        self.set_rest_ns = set_rest_ns
+        self.set_index = 0
+        self.count = 0
+        self.best_mcv_mps = 0.0
+        self.best_mpv_mps = 0.0
+        self._last_end_ns: int | None = None
+
+    def add(self, start_ns: int, end_ns: int, mcv_mps: float, mpv_mps: float) -> tuple[int, int, float, float]:
+        """(set index, index in set, velocity loss % on MCV, on MPV) of the rep that spans [start_ns, end_ns]."""
+        if self._last_end_ns is None or start_ns - self._last_end_ns > self.set_rest_ns:
+            self.set_index += 1
+            self.best_mcv_mps = self.best_mpv_mps = 0.0
+            self.count = 0
+        self._last_end_ns = end_ns
+        self.count += 1
+        self.best_mcv_mps = max(self.best_mcv_mps, mcv_mps)
+        self.best_mpv_mps = max(self.best_mpv_mps, mpv_mps)
+        return self.set_index, self.count, _loss_pct(self.best_mcv_mps, mcv_mps), _loss_pct(self.best_mpv_mps, mpv_mps)
+
+
+def _loss_pct(best: float, v: float) -> float:
+    return float(100.0 * (best - v) / best) if best > 0 else 0.0
 
 
 class BarbellEngine:
@@ -223,6 +272,12 @@ class BarbellEngine:
     end of the data. Each returns the reps completed by that call. Decisions
     depend only on data already received and on fixed 10 ms blocks of the
     capture clock, so any chunking gives the same reps.
+
+    The blocks are kept by :class:`analysis.blocks.BlockTrack`, the samples by
+    :class:`analysis.buffers.SampleHistory`; each movement is analysed by the
+    pure functions of :mod:`analysis.movement`. The engine itself is the state
+    machine over the blocks (:class:`Mode`) and the bookkeeping between movements
+    (gravity reference, position, reps and sets).
     """
 
     def __init__(
@@ -247,7 +302,6 @@ class BarbellEngine:
         self.exercise = exercise
         self.load_kg = float(load_kg)
         self.body_mass_kg = body_mass_kg
-        self.set_rest_ns = round(set_rest_s * 1e9)
         self.stillness_window_s = float(stillness_window_s)
         self.thresholds = thresholds or StillnessThresholds()
         self.w_blocks = max(1, round(stillness_window_s * 1e9 / BLOCK_NS))
@@ -256,72 +310,49 @@ class BarbellEngine:
         self.ctx_blocks = round(PRE_CONTEXT_S * 1e9 / BLOCK_NS)
         self.back_blocks = round(BACK_OFF_S * 1e9 / BLOCK_NS)
         self.max_move_blocks = round(MAX_MOVEMENT_S * 1e9 / BLOCK_NS)
+        self.long_rest_blocks = round(LONG_REST_S * 1e9 / BLOCK_NS)
         self.min_swing_m = min(0.03, 0.3 * self.info.min_rom_m)
         self.assembler = RepAssembler(self.info.eccentric_first, self.info.min_rom_m)
         self.warnings: list[str] = []
         if not self.info.known:
             self.warnings.append(f"exercise {exercise!r} has no velocity threshold or laterality")
-        # sample buffer
+        # input
         self.t0_ns: int | None = None
-        self.has_angles: bool | None = None
-        # Each array below is the view of an AppendBuffer of the same name in self._bufs (appends are
-        # amortised O(1); rows of a view handed out are never written again).
-        self._bufs = {"_t": AppendBuffer(np.int64), "_acc": AppendBuffer(np.float64, (3,)),
-                      "_gyr": AppendBuffer(np.float64, (3,)), "_blk": AppendBuffer(np.int64),
-                      "_stats": AppendBuffer(np.float64, (4,)), "_codes": AppendBuffer(np.int8),
-                      "_wmean": AppendBuffer(np.float64)}
-        self._t = self._bufs["_t"].view
-        self._acc = self._bufs["_acc"].view
-        self._gyr = self._bufs["_gyr"].view
-        self._ang: np.ndarray | None = None
-        self._blk = self._bufs["_blk"].view
-        # block bookkeeping (stats array index j <-> block j - HALF_WINDOW_BLOCKS)
-        self._stats = self._bufs["_stats"].extend(np.zeros((HALF_WINDOW_BLOCKS, 4)))
-        self._sf = -HALF_WINDOW_BLOCKS  # block of self._stats[0]
-        self._n_stats_blocks = 0  # blocks 0 .. n-1 have final stats
-        self._codes = self._bufs["_codes"].view
-        self._cf = 0  # block of self._codes[0]
-        self._wmean = self._bufs["_wmean"].view  # window mean of |f| - g per classified block (same indexing as codes)
-        self._gap_blocks: list[tuple[int, int]] = []
+        self._samples: SampleHistory | None = None
+        self._pending_gaps: list[tuple[int, int]] = []  # declared before the first sample (t0 unknown)
         self._finished = False
+        self.blocks = BlockTrack(self.thresholds)
         # segmentation state
-        self.mode = "seek"
+        self.mode = Mode.SEEK
         self.rest_start = 0
         self.rest_end = 0
         self.scan = 0
         self.broken = False
-        self._end_cache: dict[int, tuple[float, bool]] = {}  # still-run start -> _end_state()
+        self._rest_ref: RestReference | None = None  # in a rest: its running |f| reference
+        self._moving_ref = FrozenReference()  # while moving: the reference the rest before ended with
+        self._end_cache: dict[int, EndState] = {}  # still-run start -> _end_state()
+        # between movements
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
-        self.dev_rest = 0.0  # mean |f| - g of the rest before the current movement (m/s^2)
-        self.drift_thr = REST_DRIFT_MPS2
-        self._ref_origin = 0
-        self._ref_cum = np.zeros((0, 3))
-        self._ref_min_j = 0
-        self.long_rest_blocks = round(LONG_REST_S * 1e9 / BLOCK_NS)
         # outputs
         self.reps: list[RepMetrics] = []
         self.discarded: list[DiscardedMovement] = []
-        self._set_index = 0
-        self._set_best = 0.0
-        self._set_count = 0
-        self._last_end_ns: int | None = None
+        self._sets = SetTracker(round(set_rest_s * 1e9))
 
     # ----------------------------------------------------------------- input
     def mark_gap(self, start_ns: int, end_ns: int) -> None:
         """Declare an interval without link (e.g. disconnect to reconnect) as a break."""
         if end_ns < start_ns:
             raise ValueError("gap end_ns must be >= start_ns")
-        self._pending_gaps = getattr(self, "_pending_gaps", [])
         self._pending_gaps.append((int(start_ns), int(end_ns)))
         self._apply_gaps()
 
     def _apply_gaps(self) -> None:
         if self.t0_ns is None:
             return
-        for g0, g1 in getattr(self, "_pending_gaps", []):
-            self._gap_blocks.append(((g0 - self.t0_ns) // BLOCK_NS, (g1 - self.t0_ns) // BLOCK_NS + 1))
+        for g0, g1 in self._pending_gaps:
+            self.blocks.mark_gap((g0 - self.t0_ns) // BLOCK_NS, (g1 - self.t0_ns) // BLOCK_NS + 1)
         self._pending_gaps = []
 
     def push(self, samples: ImuSamples) -> list[RepMetrics]:
@@ -332,107 +363,52 @@ class BarbellEngine:
             raise ValueError("samples must be an ImuSamples")
         if len(samples) == 0:
             return []
-        if self.t0_ns is None:
+        if self._samples is None:
             self.t0_ns = int(samples.t_ns[0])
-            self.has_angles = samples.angles_rad is not None
-            if self.has_angles:
-                self._bufs["_ang"] = AppendBuffer(np.float64, (3,))
+            self._samples = SampleHistory(samples.angles_rad is not None)
             self._apply_gaps()
-        elif (samples.angles_rad is not None) != self.has_angles:
+        hist = self._samples
+        if (samples.angles_rad is not None) != (hist.angles is not None):
             raise ValueError("all chunks must consistently have fused angles or not")
-        if self._t.size and samples.t_ns[0] < self._t[-1]:
+        if len(hist) and samples.t_ns[0] < hist.t_ns[-1]:
             raise ValueError("samples must be pushed in time order")
         if not (np.isfinite(samples.accel_mps2).all() and np.isfinite(samples.gyro_radps).all()
                 and (samples.angles_rad is None or np.isfinite(samples.angles_rad).all())):
             raise ValueError("accel_mps2, gyro_radps and angles_rad must be finite (no NaN/inf)")
-        self._append("_t", samples.t_ns)
-        self._append("_acc", samples.accel_mps2)
-        self._append("_gyr", samples.gyro_radps)
-        if self.has_angles:
-            self._append("_ang", samples.angles_rad)  # type: ignore[arg-type]
-        self._append("_blk", block_index(samples.t_ns, self.t0_ns))
-        last_complete = int(self._blk[-1])  # blocks < this are complete
-        self._update_blocks(last_complete)
+        assert self.t0_ns is not None
+        hist.extend(samples.t_ns, samples.accel_mps2, samples.gyro_radps, samples.angles_rad,
+                    block_index(samples.t_ns, self.t0_ns))
+        last_complete = int(hist.block[-1])  # blocks < this are complete
+        self.blocks.update(hist.block, hist.accel, hist.gyro, last_complete)
         return self._advance()
-
-    def _append(self, name: str, rows: np.ndarray) -> None:
-        setattr(self, name, self._bufs[name].extend(rows))
-
-    def _drop_front(self, name: str, k: int) -> None:
-        setattr(self, name, self._bufs[name].drop_front(k))
 
     def finish(self) -> list[RepMetrics]:
         """Flush: treat the data as ended and close what can be closed."""
         if self._finished:
             return []
         self._finished = True
-        if self.t0_ns is None:
+        if self._samples is None:
             return []
-        end_block = int(self._blk[-1]) + 1
-        self._update_blocks(end_block, final=True)
+        hist = self._samples
+        self.blocks.update(hist.block, hist.accel, hist.gyro, int(hist.block[-1]) + 1, final=True)
         return self._advance(final=True)
 
-    # -------------------------------------------------------------- blocks
-    # self._stats row j holds block (self._sf + j); self._codes[j] classifies block (self._cf + j).
-    def _update_blocks(self, n_complete: int, final: bool = False) -> None:
-        h = HALF_WINDOW_BLOCKS
-        if n_complete > self._n_stats_blocks:
-            first = self._n_stats_blocks
-            i0 = int(np.searchsorted(self._blk, first, side="left"))
-            new = block_stats(self._blk[i0:], self._acc[i0:], self._gyr[i0:], first, n_complete - first)
-            self._append("_stats", new)
-            self._n_stats_blocks = n_complete
-        stats = self._stats
-        if final:
-            stats = np.concatenate([stats, np.zeros((h, 4))])
-        # classify blocks whose +-h window is complete
-        n_classifiable = self._n_stats_blocks - (0 if final else h)
-        done = self._cf + self._codes.size
-        if n_classifiable <= done:
-            return
-        sub = stats[done - h - self._sf : n_classifiable + h - self._sf]
-        codes, wmean = classify_blocks(sub, self.thresholds)
-        # long empty runs are breaks. Every run of empty complete blocks is terminated (the block after
-        # the complete ones holds the latest sample), so its length is known here; looking back
-        # BREAK_MIN_EMPTY_BLOCKS blocks is enough to tell whether it is long.
-        lo = max(done - BREAK_MIN_EMPTY_BLOCKS, self._sf + h)
-        counts = self._stats[lo - self._sf : self._n_stats_blocks - self._sf, 0]
-        starts, ends = runs(counts == 0)
-        for rs, re_ in zip(starts + lo, ends + lo, strict=True):
-            if re_ - rs >= BREAK_MIN_EMPTY_BLOCKS or (rs == lo and lo > self._sf + h and re_ - rs > 0
-                                                      and self._long_empty_before(lo)):
-                a0, a1 = max(rs, done), min(re_, n_classifiable)
-                if a1 > a0:
-                    codes[a0 - done : a1 - done] = BREAK
-        if self._gap_blocks:
-            idx = np.arange(done, n_classifiable)
-            for g0, g1 in self._gap_blocks:
-                codes[(idx >= g0) & (idx < g1)] = BREAK
-        self._append("_codes", codes)
-        self._append("_wmean", wmean)
-
-    def _long_empty_before(self, lo: int) -> bool:
-        """True if the empty run ending at block lo (exclusive) already holds BREAK_MIN_EMPTY_BLOCKS blocks."""
-        j = lo - self._sf
-        k0 = max(j - BREAK_MIN_EMPTY_BLOCKS, 0)
-        seg = self._stats[k0:j, 0]
-        return seg.size >= BREAK_MIN_EMPTY_BLOCKS and bool(np.all(seg == 0))
-
     # -------------------------------------------------------- segmentation
-    def _code(self, b: int) -> int:
-        return int(self._codes[b - self._cf])
-
-    def _codes_between(self, b0: int, b1: int) -> np.ndarray:
-        return self._codes[b0 - self._cf : b1 - self._cf]
+    def _reference(self) -> RestReference | FrozenReference | None:
+        if self.mode is Mode.SEEK:
+            return None
+        if self.mode is Mode.REST:
+            return self._rest_ref
+        return self._moving_ref
 
     def _advance(self, final: bool = False) -> list[RepMetrics]:
         out: list[RepMetrics] = []
-        n = self._cf + self._codes.size
+        n = self.blocks.end
         w = self.w_blocks
         while True:
             progressed = False
-            if self.mode == "seek":
-                s, e = self._next_still_run(self.scan, n)
+            if self.mode is Mode.SEEK:
+                s, e = self.blocks.next_still_run(self.scan, n, None)
                 if s is None:
                     self.scan = n
                 elif e - s >= w:
@@ -443,130 +419,80 @@ class BarbellEngine:
                     progressed = True
                 else:
                     self.scan = s
-            elif self.mode == "rest":
+            elif self.mode is Mode.REST:
                 # the rest ends at the first block that is not still, or whose mean |f| drifts away from
                 # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
-                b = self._first(self.scan, n, False)
+                b = self.blocks.first(self.scan, n, False, self._rest_ref)
                 if b >= n:
                     self.scan = max(self.scan, n)  # a rest closed early is confirmed up to its full window
                 else:
-                    if self._code(b) == BREAK:
+                    if self.blocks.code(b) == BREAK:
                         self.assembler.reset()
-                        self.mode, self.scan = "seek", b
+                        self.mode, self.scan = Mode.SEEK, b
                     else:
-                        self._freeze_rest_reference(b)
-                        self.mode, self.rest_end, self.scan, self.broken = "moving", b, b, False
+                        assert self._rest_ref is not None
+                        self._moving_ref = self._rest_ref.freeze(b)
+                        self.mode, self.rest_end, self.scan, self.broken = Mode.MOVING, b, b, False
                         self._end_cache = {}
                     progressed = True
-            else:  # moving
+            else:
                 progressed = self._advance_moving(n, final, out)
             if not progressed:
                 break
         self._trim()
         return out
 
-    def _first(self, start: int, n: int, want_quiet: bool) -> int:
-        """First block >= start (< n) that is quiet (or not quiet); n if none. Searches in growing windows
-        so that a long session is not rescanned from each movement to its end."""
-        lo, width = start, 512
-        while lo < n:
-            hi = min(n, lo + width)
-            q = self._quiet(lo, hi)
-            hit = np.flatnonzero(q if want_quiet else ~q)
-            if hit.size:
-                return lo + int(hit[0])
-            lo, width = hi, width * 2
-        return n
-
-    def _quiet(self, b0: int, b1: int) -> np.ndarray:
-        """Still blocks in [b0, b1); outside 'seek' also with a windowed mean |f| close to the rest's.
-
-        In a rest the reference is the mean over the rest's blocks before the block's window (so it
-        depends only on earlier data, whatever the chunking); while moving it is frozen at the value the
-        rest before the movement ended with. Tolerance: REST_DRIFT_MPS2, or 4 standard errors of a
-        window mean at the noise measured in that rest if larger.
-        """
-        q = self._codes_between(b0, b1) == STILL
-        if self.mode == "seek" or b1 <= b0:
-            return q
-        wm = self._wmean[b0 - self._cf : b1 - self._cf]
-        if self.mode == "rest":
-            ref, thr = self._ref_at(np.arange(b0, b1))
-        else:
-            ref, thr = self.dev_rest, self.drift_thr
-        return q & (np.abs(wm - ref) <= thr)
-
-    def _ref_extend(self, upto: int) -> None:
-        """Extend the rest's running sums (count, sum d, sum d^2) to blocks < upto (sequential cumsum)."""
-        have = self._ref_origin + self._ref_cum.shape[0]
-        upto = min(upto, self._n_stats_blocks)
-        if upto <= have:
-            return
-        rows = self._stats[have - self._sf : upto - self._sf, :3]
-        start = self._ref_cum[-1] if self._ref_cum.shape[0] else np.zeros(3)
-        ext = np.cumsum(np.concatenate([start[None, :], rows]), axis=0)[1:]
-        self._ref_cum = np.concatenate([self._ref_cum, ext])
-
-    def _ref_at(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = HALF_WINDOW_BLOCKS
-        self._ref_extend(int(blocks.max()) - h)
-        j = np.clip(blocks - h - 1 - self._ref_origin, self._ref_min_j, self._ref_cum.shape[0] - 1)
-        c = self._ref_cum[j]
-        n = np.maximum(c[:, 0], 1.0)
-        mean = c[:, 1] / n
-        var = np.maximum(c[:, 2] / n - mean * mean, 0.0)
-        per_window = np.maximum(n / (j + 1) * (2 * h + 1), 1.0)
-        thr = np.maximum(REST_DRIFT_MPS2, 4.0 * np.sqrt(var / per_window))
-        return mean, thr
-
-    def _next_still_run(self, start: int, n: int) -> tuple[int | None, int]:
-        s = self._first(start, n, True)
-        if s >= n:
-            return None, n
-        return s, self._first(s, n, False)
-
     def _advance_moving(self, n: int, final: bool, out: list[RepMetrics]) -> bool:
         w = self.w_blocks
-        s, e = self._next_still_run(self.scan, n)
+        s, e = self.blocks.next_still_run(self.scan, n, self._moving_ref)
         upto = n if s is None else s
-        if np.any(self._codes_between(self.scan, upto) == BREAK):
+        if np.any(self.blocks.codes_between(self.scan, upto) == BREAK):
             self.broken = True
         if s is None:
             self.scan = n
             if final:
                 self._discard(self.rest_end, n, "data ended during a movement")
-                self.mode, self.scan = "seek", n
+                self.mode, self.scan = Mode.SEEK, n
             elif n - self.rest_end > self.max_move_blocks:
                 self._discard(self.rest_end, n, "movement longer than 30 s without rest")
-                self.mode = "seek"
+                self.mode = Mode.SEEK
                 return True
             return False
         if s - self.rest_end > self.max_move_blocks:
             self._discard(self.rest_end, s, "movement longer than 30 s without rest")
-            self.mode, self.scan = "seek", s
+            self.mode, self.scan = Mode.SEEK, s
             return True
         length = e - s
         is_open = e >= n and not final
         if length >= self.w_return_blocks or (final and e >= n and length >= 3):
             if s not in self._end_cache:
                 self._end_cache[s] = self._end_state(s)
-            v_end, back_at_start = self._end_cache[s]
-            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * (s - self.rest_end) * BLOCK_NS * 1e-9
-            is_rest = abs(v_end) <= v_limit
+            end = self._end_cache[s]
+            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * end.since_s
+            is_rest = abs(end.v_end_mps) <= v_limit
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
-            returned = is_rest and not self.broken and self.w_return_blocks < w and back_at_start
-            if returned or length >= w or (final and e >= n):
+            returned = is_rest and not self.broken and self.w_return_blocks < w and end.back_at_start
+            # Away from where it started in the direction of the rep (below for a lift that starts with
+            # the lowering: a pause in the hole, a stall or a grind on the way up; above for one that
+            # starts with the lift: a grind on the way up, the lockout before the lowering) the rep is
+            # not over. Closing there would end it early (the rise so far taken for the whole concentric
+            # phase), so only a forced rest closes it; a pause is a zero-velocity update inside the
+            # movement instead (analysis.zupt).
+            order = self.assembler.eccentric_first
+            mid_rep = not self.broken and ((order is True and end.below_start) or (order is False and end.above_start))
+            need = self.w_return_blocks if returned else (self.force_blocks if mid_rep else w)
+            if length >= need or (final and e >= n):
                 post_len = min(length, self.w_return_blocks if returned else w)
                 if self.broken:
                     self._discard(self.rest_end, s, "break in the data during the movement")
                     self.assembler.reset()
-                    self._start_rest(s, post_len)
+                    self._enter_rest(s, post_len)
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
                     out.extend(self._close_movement(s, post_len))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
-                    self._start_rest(s, min(length, w) if final and e >= n else w)
+                    self._enter_rest(s, min(length, w) if final and e >= n else w)
                     return True
             if is_open:
                 self.scan = s
@@ -579,21 +505,10 @@ class BarbellEngine:
         self.scan = e
         return True
 
-    def _start_rest(self, s: int, post_len: int) -> None:
-        self._enter_rest(s, post_len)
-
     def _enter_rest(self, s: int, length: int) -> None:
-        self.mode, self.rest_start, self.scan = "rest", s, s + length
-        # reference sums start half a window into the rest (earlier windows still see the movement)
-        self._ref_origin = min(s + HALF_WINDOW_BLOCKS, s + length - 1)
-        self._ref_cum = np.zeros((0, 3))
-        self._ref_min_j = s + length - 1 - self._ref_origin  # at least the confirmed part
-        self._ref_extend(s + length)
-
-    def _freeze_rest_reference(self, b: int) -> None:
-        """The rest ends at block b: keep its reference for the movement that follows."""
-        ref, thr = self._ref_at(np.array([b]))
-        self.dev_rest, self.drift_thr = float(ref[0]), float(thr[0])
+        prior = self._moving_ref if self.mode is Mode.MOVING else None
+        self.mode, self.rest_start, self.scan = Mode.REST, s, s + length
+        self._rest_ref = RestReference(self.blocks, s, length, prior)
 
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
@@ -603,37 +518,25 @@ class BarbellEngine:
         self.assembler.reset()
 
     def _trim(self) -> None:
-        if self.mode == "seek":
+        if self.mode is Mode.SEEK:
             keep_blk = self.scan - 1
-        elif self.mode == "rest":
+        elif self.mode is Mode.REST:
             keep_blk = max(self.rest_start, self.scan - self.ctx_blocks - self.back_blocks - 2)
         else:
             keep_blk = max(self.rest_start, self.rest_end - self.ctx_blocks - self.back_blocks)
         # block codes are only read from self.scan on; stats only for the last windows
-        drop = min(self.scan, keep_blk) - self._cf
-        if drop > 4096:
-            self._drop_front("_codes", drop)
-            self._drop_front("_wmean", drop)
-            self._cf += drop
-        drop = (self._cf + self._codes.size) - 2 * HALF_WINDOW_BLOCKS - BREAK_MIN_EMPTY_BLOCKS - 2 - self._sf
-        if drop > 4096:
-            self._drop_front("_stats", drop)
-            self._sf += drop
-        if self._blk.size == 0:
+        self.blocks.trim(min(self.scan, keep_blk))
+        hist = self._samples
+        if hist is None or len(hist) == 0:
             return
-        k = int(np.searchsorted(self._blk, keep_blk, side="left"))
-        if k > 4096:
-            for name in ("_t", "_acc", "_gyr", "_ang", "_blk"):
-                if name in self._bufs:
-                    self._drop_front(name, k)
+        k = int(np.searchsorted(hist.block, keep_blk, side="left"))
+        if k > TRIM_MIN_BLOCKS:
+            hist.drop_front(k)
 
     # ------------------------------------------------------------ analysis
-    def _range(self, b0: int, b1: int) -> tuple[int, int]:
-        return (int(np.searchsorted(self._blk, b0, side="left")), int(np.searchsorted(self._blk, b1, side="left")))
-
     def _t_s(self, i0: int, i1: int) -> np.ndarray:
-        assert self.t0_ns is not None
-        return (self._t[i0:i1] - self.t0_ns).astype(np.float64) * 1e-9
+        assert self.t0_ns is not None and self._samples is not None
+        return (self._samples.t_ns[i0:i1] - self.t0_ns).astype(np.float64) * 1e-9
 
     def _pre_context(self) -> tuple[int, int, int]:
         """Sample indices (p0, lo, m0): gravity reference [p0, lo), integration from lo, movement from m0.
@@ -641,61 +544,53 @@ class BarbellEngine:
         Integration starts ``BACK_OFF_S`` before the first moving block (a slow start from rest, e.g.
         a deadlift's lift-off, looks still to the detector for a while), within the rest.
         """
+        assert self._samples is not None
         back = min(self.back_blocks, (self.rest_end - self.rest_start) // 2)
         b_lo = self.rest_end - back
-        p0, lo = self._range(max(self.rest_start, b_lo - self.ctx_blocks), b_lo)
-        _, m0 = self._range(self.rest_end, self.rest_end)
+        p0, lo = self._samples.index_range(max(self.rest_start, b_lo - self.ctx_blocks), b_lo)
+        _, m0 = self._samples.index_range(self.rest_end, self.rest_end)
         if lo - p0 < 1:
             p0 = min(p0, max(lo - 1, 0))
         return p0, lo, m0
 
-    def _vertical_accel(self, p0: int, lo: int, i1: int, t: np.ndarray, up_end: np.ndarray | None,
-                        blend: tuple[float, float] | None) -> np.ndarray:
-        acc = self._acc[p0:i1]
-        if self._ang is not None:
-            up = up_from_angles(self._ang[p0:i1])
-        else:
-            up = up_from_gyro(t, self._gyr[p0:i1], acc[: lo - p0].mean(axis=0), up_end,
-                              *(blend if blend is not None else (None, None)))
-        f = vertical_specific_force(acc, up)
-        # gravity reading of the rest before (of the last rest long enough to be trusted when this one is
-        # short); the drift correction then fixes the constant offset so that v = 0 at the rest after
-        g_here = float(f[: lo - p0].mean())
-        self._last_g_here = g_here
-        g_ref = g_here if (self.g_ref is None or self._rest_is_long()) else self.g_ref
-        return f - g_ref
-
     def _rest_is_long(self) -> bool:
         return self.rest_end - self.rest_start >= self.long_rest_blocks
 
-    def _end_state(self, s: int) -> tuple[float, bool]:
-        """The movement as it would end at block s: (velocity there, back where it started?).
+    def _vertical_accel(self, p0: int, lo: int, i1: int, t: np.ndarray, up_end: np.ndarray | None,
+                        blend: tuple[float, float] | None) -> tuple[np.ndarray, float]:
+        """Vertical acceleration of samples [p0, i1) (gravity removed) and the gravity reading of [p0, lo).
 
-        One integration from the rest before the movement to s (gravity from that rest only):
-        its last value is the velocity check (a constant-velocity stretch also looks still); with the
-        linear drift correction of :meth:`_close_movement` (v = 0 at s), the displacement there
-        against the largest excursion tells a rep's end from a stall mid-rep, which also looks
-        still but leaves the bar far from where it started.
+        Gravity is the reading of the rest before, or of the recent long rests when this one is short;
+        the drift correction then fixes the constant offset so that v = 0 at the rest after.
         """
+        hist = self._samples
+        assert hist is not None
+        ang = hist.angles[p0:i1] if hist.angles is not None else None
+        f = vertical_specific_force(t, hist.accel[p0:i1], hist.gyro[p0:i1], ang, lo - p0, up_end, blend)
+        g_here = float(f[: lo - p0].mean())
+        g_ref = g_here if (self.g_ref is None or self._rest_is_long()) else self.g_ref
+        return f - g_ref, g_here
+
+    def _end_state(self, s: int) -> EndState:
+        """The movement as it would end at block s (:func:`analysis.movement.end_state`, integrated from
+        the rest before the movement)."""
+        hist = self._samples
+        assert hist is not None
         p0, lo, _m0 = self._pre_context()
-        _, m1 = self._range(s, s)
-        m1 = min(m1, self._t.size - 1)
+        _, m1 = hist.index_range(s, s)
+        m1 = min(m1, len(hist) - 1)
         if lo - p0 < 1 or m1 <= lo:
-            return 0.0, False
+            return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
-        a = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        tm = t[lo - p0 :]
-        v_raw = cumulative_trapezoid(a[lo - p0 :], tm)
-        if tm.size <= 3:
-            return float(v_raw[-1]), False
-        v, _ = linear_drift_correction(v_raw, tm)
-        z = cumulative_trapezoid(v, tm)
-        excursion = float(np.max(np.abs(z)))
-        return float(v_raw[-1]), abs(float(z[-1])) <= max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
+        a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
+        noise = float(np.std(a[: lo - p0])) if lo - p0 >= 3 else 0.0
+        return end_state(t[lo - p0 :], a[lo - p0 :], noise)
 
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
+        hist = self._samples
+        assert hist is not None
         p0, lo_abs, m0 = self._pre_context()
-        m1, q1 = self._range(s, s + post_len)
+        m1, q1 = hist.index_range(s, s + post_len)
         if m1 <= m0:
             return []  # a blip between two still runs: nothing moved
         if lo_abs - p0 < 1 or q1 - m1 < 1:
@@ -703,69 +598,38 @@ class BarbellEngine:
             return []
         t = self._t_s(p0, q1)
         lo, i_m1 = lo_abs - p0, m1 - p0
-        hi = t.size  # integrate through the confirmed part of the closing rest: v = 0 at its end
         blend = (float(t[lo]), float(t[i_m1]))
-        a = self._vertical_accel(p0, lo_abs, q1, t, self._acc[m1:q1].mean(axis=0), blend)
+        a, g_here = self._vertical_accel(p0, lo_abs, q1, t, hist.accel[m1:q1].mean(axis=0), blend)
         if self._rest_is_long() or self.g_ref is None:
             # median of the recent long rests: one still-looking stretch of a movement cannot poison it
-            self._g_history = [*self._g_history[-8:], self._last_g_here]
+            self._g_history = [*self._g_history[-8:], g_here]
             self.g_ref = float(np.median(self._g_history))
-        # anchor v = 0 where the bar starts to move (within the back-off window and a little after the
-        # detected start) unless the velocity integrated from the rest shows it was already moving there
-        search_hi = int(np.searchsorted(t, t[m0 - p0] + ONSET_SEARCH_AFTER_S, side="right"))
-        onset = _motion_onset(t, a, lo, min(search_hi, i_m1))
-        if onset > lo:
-            v_on = cumulative_trapezoid(a[lo : onset + 1], t[lo : onset + 1])[-1]
-            if abs(v_on) <= ONSET_MAX_VELOCITY_MPS:
-                lo = onset
-        v_raw = cumulative_trapezoid(a[lo:hi], t[lo:hi])
-        v_mov, offset = linear_drift_correction(v_raw, t[lo:hi])
-        a = a.copy()
-        a[lo:hi] -= offset
-        v = np.zeros(t.size)
-        v[lo:hi] = v_mov
-        z = cumulative_trapezoid(v, t, initial=self.z_base)
-        self.z_base = float(z[-1])
-
-        legs = find_legs(t[lo:hi], v[lo:hi], z[lo:hi], self.min_swing_m)
-        active = np.nonzero(np.abs(v[lo:hi]) > ACTIVE_VELOCITY_MPS)[0]
-        if active.size:
-            seg_start, seg_end = float(t[lo + active[0]]), float(t[lo + active[-1]])
-            for leg in legs:
-                leg.segment_start_s, leg.segment_end_s = seg_start, seg_end
-        for leg in legs:
-            if leg.rise_m >= self.info.min_rom_m and leg.t1_s > leg.t0_s:
-                leg.payload["metrics"] = concentric_metrics(t, v, a, z, leg.t0_s, leg.t1_s, self.load_kg)
-        return [self._make_rep(r) for r in self.assembler.add(legs) if "metrics" in r.concentric.payload]
+        mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
+                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg)
+        self.z_base = float(mov.z_m[-1])
+        return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 
     def _ns(self, t_s: float) -> int:
         assert self.t0_ns is not None
         return self.t0_ns + round(t_s * 1e9)
 
-    def _make_rep(self, rep) -> RepMetrics:
+    def _make_rep(self, rep: AssembledRep) -> RepMetrics:
         m = rep.concentric.payload["metrics"]
         start_ns, end_ns = self._ns(rep.start_s), self._ns(rep.end_s)
-        if self._last_end_ns is None or start_ns - self._last_end_ns > self.set_rest_ns:
-            self._set_index += 1
-            self._set_best = 0.0
-            self._set_count = 0
-        self._last_end_ns = end_ns
-        self._set_count += 1
         mcv = m.mean_velocity_mps
-        self._set_best = max(self._set_best, mcv)
-        vl = 100.0 * (self._set_best - mcv) / self._set_best if self._set_best > 0 else 0.0
+        set_index, index_in_set, vl, vl_mpv = self._sets.add(start_ns, end_ns, mcv, m.mean_propulsive_velocity_mps)
         psf = None
         if self.body_mass_kg is not None:
             psf = m.peak_force_n * (self.load_kg + self.body_mass_kg) / self.load_kg
         r = RepMetrics(
-            index=len(self.reps) + 1, set_index=self._set_index, start_ns=start_ns, end_ns=end_ns,
+            index=len(self.reps) + 1, set_index=set_index, start_ns=start_ns, end_ns=end_ns,
             concentric_start_ns=self._ns(m.start_s), concentric_end_ns=self._ns(m.end_s),
             mean_velocity_mps=mcv, mean_propulsive_velocity_mps=m.mean_propulsive_velocity_mps,
             peak_velocity_mps=m.peak_velocity_mps, time_to_peak_velocity_s=m.time_to_peak_velocity_s,
             rom_m=m.rom_m, mean_power_w=m.mean_power_w, peak_force_n=m.peak_force_n,
             peak_rfd_n_per_s=m.peak_rfd_n_per_s, rfd_0_100ms_n_per_s=m.rfd_0_100ms_n_per_s,
-            velocity_loss_pct=float(vl), peak_system_force_n=psf, eccentric_rom_m=float(rep.eccentric_rom_m),
-            index_in_set=self._set_count,
+            velocity_loss_pct=vl, peak_system_force_n=psf, eccentric_rom_m=float(rep.eccentric_rom_m),
+            index_in_set=index_in_set, velocity_loss_mpv_pct=vl_mpv,
         )
         self.reps.append(r)
         return r
@@ -773,8 +637,8 @@ class BarbellEngine:
     def result(self) -> BarbellAnalysis:
         """Everything found so far as a :class:`BarbellAnalysis`."""
         rate = None
-        if self._t.size > 1:
-            dt = np.diff(self._t)
+        if self._samples is not None and len(self._samples) > 1:
+            dt = np.diff(self._samples.t_ns)
             dt = dt[dt > 0]
             if dt.size:
                 rate = float(1e9 / np.median(dt))
@@ -782,25 +646,6 @@ class BarbellEngine:
             exercise=self.exercise, load_kg=self.load_kg, reps=list(self.reps), sets=summarise_sets(self.reps),
             discarded=list(self.discarded), warnings=list(self.warnings), sample_rate_hz=rate,
         )
-
-
-def _motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:
-    """First sample of a movement: the acceleration (30 ms moving average) first exceeds ONSET_ACCEL_MPS2,
-    minus ONSET_MARGIN_S; searched in [lo, hi), and never before lo."""
-    if hi - lo < 3:
-        return lo
-    seg_t = t[lo:hi]
-    c = np.concatenate([[0.0], np.cumsum(a[lo:hi])])
-    half = ONSET_SMOOTH_S / 2
-    i0 = np.searchsorted(seg_t, seg_t - half, side="left")
-    i1 = np.searchsorted(seg_t, seg_t + half, side="right")
-    mean = (c[i1] - c[i0]) / np.maximum(i1 - i0, 1)
-    over = np.nonzero(np.abs(mean) > ONSET_ACCEL_MPS2)[0]
-    if over.size == 0:
-        return lo
-    k = lo + int(over[0])
-    k_start = int(np.searchsorted(t, t[k] - ONSET_MARGIN_S, side="left"))
-    return max(lo, min(k_start, k))
 
 
 def analyse_session(
@@ -825,7 +670,7 @@ def analyse_session(
         Bar load (> 0), for force and power.
     body_mass_kg : float or None
         Athlete body mass; adds ``peak_system_force_n`` = peak bar force scaled
-        to load + body mass (assumes the system moves with the bar).
+        to load + body mass: an upper bound (as if the whole body moved with the bar).
     set_rest_s : float
         Rest (s) between reps that starts a new set (> 0).
     gaps_ns : list of (int, int)

@@ -11,12 +11,20 @@ Sources for the MVT values
   R, González-Badillo JJ (2017) "Estimation of relative load from bar velocity
   in the full back squat exercise", Sports Med Int Open 1:E80-E88
   (MPV at 1RM ~0.32 m/s, MCV ~0.30 m/s) -- the value fixed in docs/design.md section 6.
+  Flagged unreliable like the deadlift: the velocity at 1RM in the back squat
+  varies between and within lifters (CV 19 %), and 1RM predicted from
+  load-velocity profiles was not accurate enough to replace a 1RM test:
+  Banyard HG, Nosaka K, Haff GG (2017) "Reliability and validity of the
+  load-velocity relationship to predict the 1RM back squat", J Strength Cond
+  Res 31:1897-1904; Banyard HG, Nosaka K, Vernon AD, Haff GG (2018) "The
+  reliability of individualized load-velocity profiles", Int J Sports Physiol
+  Perform 13:763-769. The e1RM is still computed and shown, flagged.
 * bench_press 0.17 m/s: González-Badillo JJ, Sánchez-Medina L (2010)
   "Movement velocity as a measure of loading intensity in resistance
   training", Int J Sports Med 31:347-352 (mean velocity at 1RM 0.16-0.17 m/s).
 * deadlift 0.15 m/s, flagged unreliable: velocity at 1RM in the deadlift
   varies widely between and within lifters (CV 15.7 %, docs/design.md section 6), so an
-  e1RM from it is reported with ``mvt_reliable = False``.
+  e1RM from it is reported with ``mvt_reliable = False`` (still shown).
 * every other exercise: no MVT (``None``); no e1RM is computed for it.
 
 Deviations from the issue's list of eccentric-first lifts (recorded here so
@@ -72,7 +80,7 @@ class ExerciseInfo:
 EXERCISES: dict[str, ExerciseInfo] = {
     e.name: e
     for e in (
-        ExerciseInfo("back_squat", "bilateral", True, 0.30, True, 0.15),
+        ExerciseInfo("back_squat", "bilateral", True, 0.30, False, 0.15),
         ExerciseInfo("front_squat", "bilateral", True, None, False, 0.15),
         ExerciseInfo("deadlift", "bilateral", False, 0.15, False, 0.15),
         ExerciseInfo("romanian_deadlift", "bilateral", False, None, False, 0.12),

@@ -12,16 +12,19 @@ A movement is analysed once the bar has been still for
 movement started (the top of a squat or bench press, the floor after a
 deadlift), else for :attr:`LiveRepDetector.stillness_window_s` (0.15 s): a
 stall mid-rep is as still as a rest to an accelerometer but leaves the bar far
-from its start (see :mod:`analysis.barbell`). The still test looks at a 110 ms
+from its start (see :mod:`analysis.barbell`); a pause in the hole or a stall on
+the way up never closes it before 2 s (the rep is not over). The still test looks at a 110 ms
 window centred on each 10 ms block, so a still run starts ~55 ms after the bar
 stopped and needs 50 ms of data beyond it, and a block is only closed when a
 sample of a later block has arrived: a rep is reported about 0.19 s after the
 bar came back to rest (0.26 s with the 0.15 s window). For
 eccentric-first lifts (squat, bench...) the bar settles for ~0.1 s after the
-concentric end, so the report comes 0.26-0.29 s after the concentric end
-(simulator clock, ``benchmarks/bench_bar_velocity.py``). For concentric-first
-lifts (deadlift from the floor) a rep is complete only when the bar is back at
-rest on the floor, after the lowering.
+concentric end, so the report comes 0.27-0.29 s after the concentric end
+(simulator clock, ``benchmarks/bench_bar_velocity.py``; paused reps 0.17-0.31 s).
+For concentric-first lifts (deadlift from the floor) a rep is complete only when
+the bar is back at rest on the floor, after the lowering. A rep with no rest after
+it (touch-and-go, a walk back to the rack right after the last rep) is reported
+when the bar next rests.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class LiveRepDetector:
         Nominal sample rate (> 0); informative (sample times drive everything)
         and used to validate that chunks are plausible.
     body_mass_kg : float or None
-        Adds ``peak_system_force_n`` to each rep.
+        Adds ``peak_system_force_n`` (an upper bound: as if the whole body moved with the bar) to each rep.
     set_rest_s : float
         Rest between reps (s) that starts a new set.
 

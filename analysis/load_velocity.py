@@ -11,8 +11,10 @@ Method (docs/design.md section 6)
   Med 31:347-352.
 * e1RM: the load the profile predicts at the exercise's minimal velocity
   threshold (MVT, mean concentric velocity at 1RM; table in
-  :mod:`analysis.exercises`: back squat 0.30 m/s, bench press 0.17 m/s, the
-  deadlift's flagged unreliable, others none).
+  :mod:`analysis.exercises`: back squat 0.30 m/s and deadlift 0.15 m/s, both
+  flagged unreliable (velocity at 1RM varies too much: back squat CV 19 %,
+  Banyard et al. 2017, 2018; deadlift CV 15.7 %), bench press 0.17 m/s,
+  others none). A flagged e1RM is still computed and shown, with its flag.
 * e5RM = e1RM / (1 + 5/30): Epley's formula (Epley B, 1985, Boyd Epley
   Workout) solved for the 5-rep load.
 * Velocity at a reference load: the profile's predicted MCV at a load fixed
@@ -148,8 +150,9 @@ def estimate_five_rm_kg(e1rm_kg: float) -> float:
 def one_rm_for_exercise(exercise: str, profile: LoadVelocityProfile) -> OneRmEstimate | None:
     """e1RM and e5RM at the exercise's MVT, or None when the exercise has no MVT.
 
-    The deadlift's estimate is returned with ``reliable=False`` (velocity at
-    1RM varies too much between and within lifters, CV 15.7 %).
+    The back squat's and the deadlift's estimates are returned with
+    ``reliable=False`` (velocity at 1RM varies too much between and within
+    lifters: CV 19 %, Banyard et al. 2017, 2018; CV 15.7 %).
     """
     info = exercise_info(exercise)
     if info.mvt_mps is None:

@@ -2,13 +2,14 @@
 
 Every function takes sampled vertical kinematics with explicit times. The
 velocity is treated as linear between samples (so position is the trapezoid
-integral), which makes the concentric bounds -- the zero crossings of vertical
-velocity -- sub-sample accurate and the means exact time averages.
+integral), which makes sub-sample concentric bounds and exact time averages.
 
 Definitions (docs/cli.md ``replay``; docs/design.md section 6)
 -------------------------------------------------------------
-* Concentric phase: from the zero crossing of vertical velocity where the bar
-  starts rising to the one where it stops (not a velocity threshold).
+* Concentric phase (found by :func:`analysis.reps.find_legs`): from the last
+  instant before the velocity peak at which the bar was at rest or moving down
+  to the first instant after it at which upward velocity is back to zero (a
+  pause is not part of it; see docs/bar-velocity.md).
 * Mean concentric velocity ``MCV = (z(t_end) - z(t_start)) / (t_end - t_start)``
   (time average of v).
 * Mean propulsive velocity (MPV): time average of v from the concentric start
@@ -170,7 +171,7 @@ def concentric_metrics(
         (n,) vertical velocity (m/s), acceleration without gravity (m/s^2)
         and position (m; the trapezoid integral of v).
     start_s, end_s : float
-        Concentric bounds: zero crossings of v (``start_s < end_s``).
+        Concentric bounds (``start_s < end_s``).
     load_kg : float
         Bar load (> 0).
     force_smoothing_s : float

@@ -20,14 +20,17 @@ Legs (:func:`find_legs`)
 ------------------------
 Between two rests the bar's vertical position is split into monotone legs at
 its turning points, ignoring reversals smaller than ``min_swing_m`` (a
-zig-zag filter). Turning points are extrema of position, i.e. zero crossings
-of vertical velocity, refined to sub-sample time by linear interpolation.
+zig-zag filter). Turning points are extrema of position. The phase of a leg
+runs from the last instant before its fastest sample at which the bar was at
+rest (within the velocity's noise, ``rest_tol_mps``) or moving the other way,
+to the first instant after it at which it is again (sub-sample, linear
+interpolation; at rest within noise, the bound is extrapolated to v = 0).
 
 Reps (:class:`RepAssembler`)
 ----------------------------
 Eccentric-first lifts: a rep is a descent of at least ``min_rom_m`` followed
 by a rise (the concentric leg) of at least ``min_rom_m`` and at least half the
-descent (and vice versa). Concentric-first lifts: a rise followed by a descent
+descent (and vice versa), measured between turning points. Concentric-first lifts: a rise followed by a descent
 under the same rules. Smaller movements (unracking, walk-outs, re-grips, leg
 switches of alternating unilateral sets) are ignored. When the lift's order is
 unknown, the first large leg decides.
@@ -175,8 +178,9 @@ class Leg:
     """A monotone stretch of bar position between two turning points.
 
     Indices refer to the arrays the leg was found in; times are seconds on
-    the same clock as those arrays' ``t_s``; ``t0_s``/``t1_s`` are the
-    velocity zero crossings (or the rest bounds for a segment's first/last leg).
+    the same clock as those arrays' ``t_s``; ``t0_s``/``t1_s`` bound the leg's
+    phase (:func:`_leg_bounds`), ``z0_m``/``z1_m`` are the positions there and
+    ``pivot_z0_m``/``pivot_z1_m`` those at the turning points.
     """
 
     i0: int
@@ -190,20 +194,47 @@ class Leg:
     segment_start_s: float = 0.0
     segment_end_s: float = 0.0
     payload: dict[str, Any] = field(default_factory=dict)
+    pivot_z0_m: float | None = None
+    pivot_z1_m: float | None = None
 
     @property
     def rise_m(self) -> float:
+        """Displacement over the phase (``t0_s`` to ``t1_s``)."""
         return self.z1_m - self.z0_m
 
+    @property
+    def top_z0_m(self) -> float:
+        """Position at the turning point that opens the leg (the phase start if not given)."""
+        return self.z0_m if self.pivot_z0_m is None else self.pivot_z0_m
 
-def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool) -> tuple[float, float]:
-    """Zero crossings of v that bound the leg between samples a and b (sub-sample, linear interpolation).
+    @property
+    def top_z1_m(self) -> float:
+        """Position at the turning point that closes the leg."""
+        return self.z1_m if self.pivot_z1_m is None else self.pivot_z1_m
 
-    The phase is the interval around the leg's fastest sample where v keeps the leg's sign: start = the
-    last crossing before the fastest sample, end = the first crossing after it. Noise wandering around
-    zero at rest, and a later small movement in the same direction after a pause, stay outside.
+    @property
+    def swing_m(self) -> float:
+        """Displacement from turning point to turning point: what the rep rules compare (the phase may be
+        shorter: a stall on the way up that stops the bar starts the phase again where it ends)."""
+        return self.top_z1_m - self.top_z0_m
+
+
+def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool,
+                rest_tol: np.ndarray | None = None) -> tuple[float, float]:
+    """Bounds of the leg's phase between samples a and b (sub-sample, linear interpolation).
+
+    The phase starts at the last instant before the leg's fastest sample at which the bar was at rest
+    or moving the other way, and ends at the first instant after it at which it is again. With
+    ``rest_tol`` (per sample, the speed up to which the bar cannot be told from rest; see
+    :func:`analysis.zupt.still_stretches`) the bar counts as at rest while ``|v| <= rest_tol``, and
+    the bound found there is moved to where the velocity, extrapolated linearly over the next (start)
+    or previous (end) ``BOUND_SLOPE_WINDOW_S``, reaches zero -- by at most ``BOUND_MAX_SHIFT_S`` and
+    never past the last (first) instant at which the estimate itself is <= 0. Without it, "at rest"
+    is ``v <= 0``. A pause (v = 0 on a still stretch), noise around zero at rest and a later small
+    movement in the same direction after a pause stay outside.
     """
-    sv = v if rising else -v
+    raw = v if rising else -v
+    sv = raw - rest_tol if rest_tol is not None else raw
     lo = max(a - 1, 0)
     hi = min(b + 1, len(t) - 1)
     k_pk = a + int(np.argmax(sv[a : b + 1]))
@@ -213,18 +244,68 @@ def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool) -> t
     if nonpos.size:
         k = lo + int(nonpos[-1])
         t0 = interp_crossing(t[k], t[k + 1], sv[k], sv[k + 1])
+        if rest_tol is not None:
+            t0 = _extrapolate_to_zero(t, raw, rest_tol, t0, lo, k_pk, +1)
     else:
         t0 = float(t[lo])
     nonpos = np.nonzero(sv[k_pk + 1 : hi + 1] <= 0)[0]
     if nonpos.size:
         k = k_pk + 1 + int(nonpos[0])
         t1 = interp_crossing(t[k - 1], t[k], sv[k - 1], sv[k])
+        if rest_tol is not None:
+            t1 = _extrapolate_to_zero(t, raw, rest_tol, t1, k_pk, hi, -1)
     else:
         t1 = float(t[hi])
     return t0, t1
 
 
-def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float) -> list[Leg]:
+BOUND_SLOPE_WINDOW_S: float = 0.02
+"""Window (s) over which the velocity's slope at a phase bound is taken (on its moving side)."""
+BOUND_MAX_SHIFT_S: float = 0.15
+"""Largest shift (s) of a phase bound by the extrapolation to v = 0."""
+
+
+def _extrapolate_to_zero(t: np.ndarray, raw: np.ndarray, rest_tol: np.ndarray, tb: float, i0: int, i1: int,
+                         side: int) -> float:
+    """Move a bound found at ``raw = rest_tol`` (time ``tb``) to where the velocity reaches zero.
+
+    The bar leaves rest (or comes to rest) with a force that changes continuously, so the acceleration
+    is ~0 there and the velocity ~c (t - t0)^2 (constant rate of force development): from the velocity
+    v and its slope v' at ``tb``, t0 = tb -+ 2 v / v'. The slope is taken over the BOUND_SLOPE_WINDOW_S
+    on the moving side of ``tb``, which overestimates it for a velocity that grows like (t - t0)^2, so
+    the shift errs on the short side; a sharp start or stop (a step in acceleration, v linear) is
+    moved by v / v' too far, which is small where v' is large.
+    """
+    tol = float(np.interp(tb, t, rest_tol))
+    if tol <= 0:
+        return tb
+    h = BOUND_SLOPE_WINDOW_S
+    slope = (float(np.interp(tb + side * h, t, raw)) - float(np.interp(tb, t, raw))) / h
+    if not slope > 0:
+        return tb
+    shift = min(2.0 * tol / slope, BOUND_MAX_SHIFT_S)
+    # never past the last (first) zero crossing of the estimate itself (at a turnaround, where the bar
+    # was moving the other way, that crossing is the bound)
+    nonpos = np.nonzero(raw[i0 : i1 + 1] <= 0)[0] + i0
+    if side > 0:
+        nonpos = nonpos[t[nonpos] <= tb]
+        if nonpos.size:
+            k = int(nonpos[-1])
+            limit = interp_crossing(t[k], t[k + 1], raw[k], raw[k + 1]) if k + 1 < t.size else float(t[k])
+        else:
+            limit = float(t[i0])
+        return max(tb - shift, limit)
+    nonpos = nonpos[t[nonpos] >= tb]
+    if nonpos.size:
+        k = int(nonpos[0])
+        limit = interp_crossing(t[k - 1], t[k], raw[k - 1], raw[k]) if k > 0 else float(t[k])
+    else:
+        limit = float(t[i1])
+    return min(tb + shift, limit)
+
+
+def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float,
+              rest_tol_mps: np.ndarray | None = None) -> list[Leg]:
     """Split a movement (from rest to rest) into monotone legs with a zig-zag filter.
 
     Parameters
@@ -234,6 +315,9 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
         and last samples are at rest.
     min_swing_m : float
         Reversals smaller than this (m) are ignored (> 0).
+    rest_tol_mps : numpy.ndarray or None
+        Per sample, the speed up to which the bar counts as at rest when bounding a leg's phase
+        (:func:`_leg_bounds`); None: v = 0 exactly.
 
     Returns
     -------
@@ -300,12 +384,13 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
     legs: list[Leg] = []
     for j, (a, b) in enumerate(itertools.pairwise(refined)):
         rising = z[b] >= z[a]
-        ta, tb = _leg_bounds(t, v, a, b, rising)
+        ta, tb = _leg_bounds(t, v, a, b, rising, rest_tol_mps)
         za = position_at(t, v, z, ta)
         zb = position_at(t, v, z, tb)
         legs.append(
             Leg(i0=a, i1=b, t0_s=ta, t1_s=tb, z0_m=za, z1_m=zb, first_in_segment=j == 0,
-                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]))
+                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]),
+                pivot_z0_m=float(z[a]), pivot_z1_m=float(z[b]))
         )
     return legs
 
@@ -347,10 +432,10 @@ class RepAssembler:
         """Consume the legs of one movement segment (in order); return completed reps."""
         out: list[AssembledRep] = []
         for k, leg in enumerate(legs):
-            big = abs(leg.rise_m) >= self.min_rom_m
+            big = abs(leg.swing_m) >= self.min_rom_m
             if self.eccentric_first is None and big:
-                self.eccentric_first = leg.rise_m < 0
-            later_big = any(abs(x.rise_m) >= self.min_rom_m for x in legs[k + 1 :])
+                self.eccentric_first = leg.swing_m < 0
+            later_big = any(abs(x.swing_m) >= self.min_rom_m for x in legs[k + 1 :])
             if self.eccentric_first is None or self.eccentric_first:
                 rep = self._add_ecc_first(leg, big, later_big)
             else:
@@ -360,10 +445,10 @@ class RepAssembler:
         return out
 
     def _add_ecc_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
-        if big and leg.rise_m > 0 and self._since:
-            highest = max(x.z0_m for x in self._since)
-            descent = highest - leg.z0_m
-            if descent >= self.min_rom_m and descent >= self.ratio * leg.rise_m and leg.rise_m >= self.ratio * descent:
+        if big and leg.swing_m > 0 and self._since:
+            highest = max(x.top_z0_m for x in self._since)
+            descent = highest - leg.top_z0_m
+            if descent >= self.min_rom_m and descent >= self.ratio * leg.swing_m and leg.swing_m >= self.ratio * descent:
                 # the rep starts where the lowering that ends at this bottom began
                 down = self._since[-1]
                 start = down.segment_start_s if down.first_in_segment else down.t0_s
@@ -377,16 +462,16 @@ class RepAssembler:
         return None
 
     def _add_con_first(self, leg: Leg, big: bool, later_big: bool) -> AssembledRep | None:
-        if big and leg.rise_m > 0:
+        if big and leg.swing_m > 0:
             self._pending_up = leg
             self._pending_low = None
             return None
-        if self._pending_up is not None and leg.rise_m < 0:
+        if self._pending_up is not None and leg.swing_m < 0:
             up = self._pending_up
-            low = leg.z1_m if self._pending_low is None else min(self._pending_low, leg.z1_m)
+            low = leg.top_z1_m if self._pending_low is None else min(self._pending_low, leg.top_z1_m)
             self._pending_low = low
-            descent = up.z1_m - low
-            if descent >= self.min_rom_m and descent >= self.ratio * up.rise_m and up.rise_m >= self.ratio * descent:
+            descent = up.top_z1_m - low
+            if descent >= self.min_rom_m and descent >= self.ratio * up.swing_m and up.swing_m >= self.ratio * descent:
                 start = up.segment_start_s if up.first_in_segment else up.t0_s
                 end = leg.segment_end_s if (leg.last_in_segment or not later_big) else leg.t1_s
                 self._pending_up = None

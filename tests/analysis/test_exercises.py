@@ -21,6 +21,8 @@ def test_mvts_from_the_design():
     assert exercise_info("back_squat").mvt_mps == 0.30
     assert exercise_info("bench_press").mvt_mps == 0.17
     assert exercise_info("deadlift").mvt_reliable is False
+    assert exercise_info("back_squat").mvt_reliable is False  # Banyard et al. 2017, 2018
+    assert exercise_info("bench_press").mvt_reliable is True
     assert exercise_info("deadlift").eccentric_first is False
     assert exercise_info("back_squat").eccentric_first is True
 

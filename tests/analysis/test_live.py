@@ -131,3 +131,64 @@ def test_rep_closed_by_the_short_window_only_when_back_at_the_start():
     assert len(reps) == 1 and reps[0].rom_m == pytest.approx(0.5, abs=0.02)
     bar_stops_s = 2.0 + 1.2 + 0.7 + 0.7
     assert 0.12 <= when_s[0] - bar_stops_s <= det.report_delay_s + 0.02  # measured 0.17 s
+
+
+@pytest.mark.parametrize("pause_s", [0.5, 1.5])
+def test_a_long_stall_mid_rep_does_not_close_it(pause_s):
+    """A stall halfway up long enough for the 0.15 s window (and a bottom pause is the same case): the bar
+    is far below where the movement started, so only a forced rest (2 s) could close it there; the rep
+    stays whole, live and batch (before, the rise up to the stall was reported as the rep). By the
+    definition, the concentric phase starts at the last instant before the velocity peak at which the bar
+    was at rest: the end of the stall (both halves are equally fast; the first sample of the peak wins,
+    here in the second half, after the stall), so its ROM is the second half."""
+    smp = _stalled_squat(pause_s)
+    res = analyse_session(smp, "back_squat", 100.0)
+    assert len(res.reps) == 1
+    top_s = 2.0 + 1.2 + 0.7 + pause_s + 0.7
+    assert res.reps[0].end_ns * 1e-9 == pytest.approx(top_s, abs=0.05)
+    assert res.reps[0].eccentric_rom_m == pytest.approx(0.5, abs=0.02)
+    stall_end_s = 2.0 + 1.2 + 0.7 + pause_s
+    assert res.reps[0].concentric_start_ns * 1e-9 == pytest.approx(stall_end_s, abs=0.02)
+    assert res.reps[0].rom_m == pytest.approx(0.25, abs=0.02)
+    det = LiveRepDetector("back_squat", 100.0, 200.0)
+    live, when_s = _feed(det, smp, np.random.default_rng(2), 5)
+    assert live == res.reps and when_s[0] > top_s
+
+
+def _paused_squats(pauses_s, seed=0):
+    from .shapes import Cos, Lin, Rest, shape_session, squat_reps
+
+    pieces, windows = squat_reps([[Lin(0.25, 1.0), Cos(0.5, 0.0)]] * len(pauses_s), bottoms=[[Rest(p)] for p in pauses_s])
+    return shape_session(pieces, windows, rate_hz=100.0, seed=seed, bias_drift_mps2=0.01)
+
+
+def test_paused_reps_are_reported_after_the_lift_and_promptly():
+    """Bottom pauses of 0.3-1.8 s never close a rep: each is reported once, after its true concentric end
+    and within 0.4 s of it (the bar rests 1.2 s at the top)."""
+    s = _paused_squats([0.3, 0.6, 1.0, 1.8])
+    det = LiveRepDetector("back_squat", 100.0, 100.0)
+    reps, when_s = _feed(det, s.samples, np.random.default_rng(0), 2)
+    assert len(reps) == 4
+    latency = np.array([w - t.concentric_end_s for w, t in zip(when_s, s.reps, strict=True)])
+    assert np.all(latency > 0) and np.all(latency <= 0.4), latency
+    for r, t in zip(reps, s.reps, strict=True):
+        assert r.concentric_start_ns * 1e-9 == pytest.approx(t.concentric_start_s, abs=0.03)
+        assert r.rom_m == pytest.approx(t.rom_m, abs=0.03)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("scenario", "seed"), [("mixed_squat", 1), ("mixed_bench", 0), ("paused_squat", 1)])
+def test_live_equals_batch_on_rep_shapes(scenario, seed):
+    """Every rep shape in one set, fed in 20 ms chunks (one connection event). mixed_squat seed 1 caught a
+    rest reference that, live, was built from fewer blocks than in batch (fixed: blocks.RestReference)."""
+    from sim.scenarios import simulate_scenario
+
+    s = simulate_scenario(scenario, seed, 100.0)
+    smp = s.to_imu_samples()
+    batch = analyse_session(smp, s.exercise, s.load_kg)
+    det = LiveRepDetector(s.exercise, s.load_kg, 100.0)
+    for i in range(0, len(smp), 2):
+        det.push(smp.slice(i, i + 2))
+    det.finish()
+    assert len(batch.reps) == len(s.reps)
+    assert det.reps == batch.reps

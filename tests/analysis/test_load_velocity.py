@@ -37,9 +37,13 @@ def test_e1rm_e5rm_closed_form():
     p = fit_load_velocity([50, 80, 110, 140], [1.0, 0.8, 0.6, 0.4])
     assert estimate_one_rm_kg(p, 0.30) == pytest.approx(155.0)
     assert estimate_five_rm_kg(155.0) == pytest.approx(155.0 * 30 / 35)
+    # back squat and deadlift: estimated and shown, but flagged (velocity at 1RM CV 19 % / 15.7 %)
     est = one_rm_for_exercise("back_squat", p)
-    assert est is not None and est.reliable and est.e1rm_kg == pytest.approx(155.0)
+    assert est is not None and not est.reliable and est.e1rm_kg == pytest.approx(155.0)
+    assert "unreliable" in est.note
     assert one_rm_for_exercise("deadlift", p).reliable is False
+    bench = one_rm_for_exercise("bench_press", p)
+    assert bench is not None and bench.reliable and bench.note == ""
     assert one_rm_for_exercise("hip_thrust", p) is None
 
 

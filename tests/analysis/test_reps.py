@@ -126,3 +126,38 @@ def test_assembler_phase_ratio_and_unknown_order():
     assert b.eccentric_first is False and len(reps) == 1
     with pytest.raises(ValueError, match="min_rom_m"):
         RepAssembler(True, 0.0)
+
+
+def test_phase_bounds_at_rest_within_noise_and_extrapolated_to_zero():
+    """A rise from rest with v = c (t - t0)^2 (a force rising at a constant rate): with a rest tolerance of
+    5 mm/s the bound is found where v = 5 mm/s and moved back to t0 along the parabola (2 v / v');
+    without one it is the last v <= 0, here t0 itself."""
+    t = np.arange(0.0, 2.0, 0.005)
+    t0, c = 0.5, 2.0
+    v = np.where(t < t0, 0.0, c * (t - t0) ** 2)
+    v = np.where(t > 1.0, np.maximum(c * 0.25 - 3.0 * (t - 1.0), 0.0), v)  # linear stop at 1.0 + 0.5/3 s
+    v[v < 0] = 0.0
+    z = cumulative_trapezoid(v, t)
+    tol = np.full(t.size, 0.005)
+    legs = find_legs(t, v, z, 0.03, tol)
+    rise = next(leg for leg in legs if leg.rise_m > 0.05)
+    # one-sided slope over 20 ms overestimates v' of a parabola: the start errs late, by < 10 ms
+    assert t0 <= rise.t0_s <= t0 + 0.01
+    stop = 1.0 + 0.5 / 3.0
+    # a linear stop: extrapolating as a parabola overshoots by v/v' = 5 mm/s / 3 m/s^2 < 2 ms
+    assert rise.t1_s == pytest.approx(stop, abs=0.003)
+    plain = next(leg for leg in find_legs(t, v, z, 0.03) if leg.rise_m > 0.05)
+    assert plain.t0_s == pytest.approx(t0, abs=0.005) and plain.t1_s == pytest.approx(stop, abs=0.005)
+
+
+def test_extrapolation_stops_at_a_turnaround():
+    """Touch-and-go: v goes from -0.5 to +0.5 m/s through zero at 1.0 s with a slope of 5 m/s^2; the bound
+    is that zero crossing, not a point extrapolated before it."""
+    t = np.arange(0.0, 2.0, 0.005)
+    v = np.clip(5.0 * (t - 1.0), -0.5, 0.5) * (t < 1.5) + np.where(t >= 1.5, np.maximum(0.5 - 5 * (t - 1.5), 0), 0)
+    v[t < 0.5] = 0.0
+    v[(t >= 0.5) & (t < 0.9)] = -0.5 * np.sin(np.pi * (t[(t >= 0.5) & (t < 0.9)] - 0.5) / 0.8)
+    z = cumulative_trapezoid(v, t)
+    legs = find_legs(t, v, z, 0.03, np.full(t.size, 0.005))
+    rise = next(leg for leg in legs if leg.rise_m > 0.05)
+    assert rise.t0_s == pytest.approx(1.0, abs=0.003)
