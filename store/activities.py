@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -107,16 +107,44 @@ class ActivityBuffer:
         insert_rows(con, "lap", self.laps)
         insert_rows(con, "strength_set", self.sets)
         insert_rows(con, "activity_exclusion", self.exclusions)
-        if self.records:
-            lengths = [len(r) for _, _, r in self.records]
-            cols: dict[str, object] = {
-                "athlete": np.repeat(np.array([a for a, _, _ in self.records], dtype=object), lengths),
-                "activity_id": np.repeat(np.array([i for _, i, _ in self.records], dtype=object), lengths),
-                "t_ns": np.concatenate([r.t_ns for _, _, r in self.records]),
-            }
-            cols.update({k: np.concatenate([r.values[k] for _, _, r in self.records]) for k in RECORD_FIELDS})
+        for cols in _record_slices(self.records):
             insert_columns(con, "record", cols)
         self.__init__()
+
+
+#: Records written per INSERT: the columns of one statement are copied (concatenated, then
+#: converted to Arrow), so a file of millions of records is written in slices of this many rows
+#: and costs that copy once per slice, not for the whole file (docs/operations.md, "Limits").
+FLUSH_ROWS = 262_144
+
+
+def _record_slices(records: list[tuple[str, str, RecordArrays]]) -> Iterator[dict[str, object]]:
+    """The queued records as column dicts of at most FLUSH_ROWS rows (views until concatenated)."""
+    pieces: list[tuple[str, str, RecordArrays, int, int]] = []
+    rows = 0
+    for athlete, aid, rec in records:
+        lo = 0
+        while lo < len(rec):
+            hi = min(len(rec), lo + FLUSH_ROWS - rows)
+            pieces.append((athlete, aid, rec, lo, hi))
+            rows += hi - lo
+            lo = hi
+            if rows >= FLUSH_ROWS:
+                yield _columns(pieces)
+                pieces, rows = [], 0
+    if pieces:
+        yield _columns(pieces)
+
+
+def _columns(pieces: list[tuple[str, str, RecordArrays, int, int]]) -> dict[str, object]:
+    lengths = [hi - lo for _, _, _, lo, hi in pieces]
+    cols: dict[str, object] = {
+        "athlete": np.repeat(np.array([a for a, _, _, _, _ in pieces], dtype=object), lengths),
+        "activity_id": np.repeat(np.array([i for _, i, _, _, _ in pieces], dtype=object), lengths),
+        "t_ns": np.concatenate([r.t_ns[lo:hi] for _, _, r, lo, hi in pieces]),
+    }
+    cols.update({k: np.concatenate([r.values[k][lo:hi] for _, _, r, lo, hi in pieces]) for k in RECORD_FIELDS})
+    return cols
 
 
 def write_activities(

@@ -25,10 +25,10 @@ from typing import Any
 
 import duckdb
 
-from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
+from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities, date_records
 from ingest.fit.fitparse_boundary import decode_fitparse
-from ingest.fit.model import DecodedFit
-from ingest.fit.sources import SourceItem, iter_sources
+from ingest.fit.model import DecodedFit, FitTooLarge
+from ingest.fit.sources import SourceItem, iter_sources, printable
 from ingest.progress import Progress
 from ingest.records import ActivityData, SourceFile
 from store.activities import (
@@ -127,8 +127,10 @@ def looks_like_fit(data: bytes) -> str | None:
         return "empty file"
     if len(data) < 12:
         return f"not a FIT file: {len(data)} bytes is shorter than a FIT header"
-    if data[0] not in (12, 14) or data[8:12] != b".FIT":
+    if data[8:12] != b".FIT":
         return "not a FIT file: no '.FIT' signature in the header"
+    if data[0] not in (12, 14):
+        return f"not a FIT file: header size {data[0]} (a FIT header is 12 or 14 bytes)"
     return None
 
 
@@ -141,7 +143,7 @@ def decode(data: bytes, path: str = "") -> DecodedFit:
     try:
         return decode_fast(data)
     except FastDecodeUnsupported as exc:
-        log.warning("%s: fast decoder cannot decode it (%s); decoding it with fitparse", path, exc)
+        log.warning("%s: fast decoder cannot decode it (%s); decoding it with fitparse", printable(path), exc)
         return decode_fitparse(data)
 
 
@@ -152,11 +154,16 @@ def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
     if bad:
         base.error = bad
         return base
-    fit = decode(data, path)
+    try:
+        fit = decode(data, path)
+    except FitTooLarge as exc:  # over a per-file limit: refused whole, nothing decoded
+        base.error = f"too large: {exc}"
+        return base
     base.decoder = fit.decoder
     base.file_type = fit.file_type
+    dating = date_records(fit)  # records without a timestamp: dated, or counted as not stored
     try:
-        base.activities = build_activities(fit, sha256)
+        base.activities = build_activities(fit, sha256, consume=True)
     except NotAnActivity as exc:
         if fit.error:  # damaged before we even learnt what it is
             base.error = fit.error
@@ -167,8 +174,11 @@ def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
     except NoActivityData as exc:
         base.error = fit.error or str(exc)
         return base
-    base.status = "partial" if fit.error else "imported"
-    base.error = fit.error
+    problems = [e for e in (fit.error, dating.note() if dating.undated else None) if e]
+    base.status = "partial" if problems else "imported"
+    base.error = "; ".join(problems) or None
+    if dating.derived and not dating.undated:
+        base.reason = dating.note()
     return base
 
 
@@ -270,7 +280,9 @@ def import_paths(
     duplicates: list[tuple[FileResult, str]] = []
     try:
         for item, sha in ordered:
-            if item.error is not None:
+            if item.skip is not None:
+                pending.add_result(FileResult(path=item.path, status="skipped", reason=item.skip))
+            elif item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
             elif sha in known:
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason="duplicate"))
