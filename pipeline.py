@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -70,21 +71,25 @@ def _date(text: str) -> dt.datetime:
     return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
-def _positive(text: str) -> float:
+def _finite(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):  # nan, inf: `--wait nan` waited forever, `--load-kg inf` was stored
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _positive(text: str) -> float:
+    v = _finite(text)
     if not v > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return v
 
 
 def _nonneg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    v = _finite(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return v
@@ -288,8 +293,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ingest.ble.client import SensorClientError
     from ingest.ble.stream_cli import StreamError, run_stream
     from store.athletes import validate_slug
+    from store.connection import refuse_newer_store
 
     validate_slug(args.athlete)
+    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
     _warn_exercise(args.exercise)
     if not (args.address or args.name or args.virtual):
         raise UsageError("stream needs one of --address, --name or --virtual")
@@ -318,8 +325,10 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
 def cmd_replay(args: argparse.Namespace) -> int:
     from ingest.ble.replay import replay_capture
     from store.athletes import validate_slug
+    from store.connection import refuse_newer_store
 
     validate_slug(args.athlete)
+    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
     _warn_exercise(args.exercise)
     doc = replay_capture(
         Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
@@ -348,8 +357,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from store.athletes import validate_slug
 
     validate_slug(args.athlete)
-    doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
-                      athlete=args.athlete, wait_s=args.wait)
+    try:
+        doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
+                          athlete=args.athlete, wait_s=args.wait)
+    except NotADirectoryError as exc:
+        raise UsageError(str(exc)) from None
     emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
     return int(doc.get("exit_code", EXIT_OK))
 
@@ -498,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from store.connection import DatabaseLockedError, StoreError
     from store.corrections import CorrectionError
     from store.landing import LandingBusyError
+    from store.schema import NewerStoreError
     from store.snapshot_dir import OutputDirError
 
     try:
@@ -505,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatabaseLockedError, LandingBusyError) as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
-    except (UsageError, AthleteError, OutputDirError) as exc:
+    except (UsageError, AthleteError, OutputDirError, NewerStoreError) as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE
     except (CommandFailed, CorrectionError, StoreError, FileNotFoundError, ValueError) as exc:

@@ -49,6 +49,8 @@ def run_nightly(
         the store stayed locked for ``wait_s`` seconds (CLI exit code 3).
     FileNotFoundError
         ``watch_dir`` does not exist.
+    NotADirectoryError
+        ``watch_dir`` is a file (the CLI's exit code 2).
     """
     from ingest.fit.importer import import_paths
 
@@ -57,6 +59,9 @@ def run_nightly(
     db = Path(db_path).expanduser()
     watch = Path(watch_dir).expanduser()
     if not watch.is_dir():
+        if watch.exists():
+            raise NotADirectoryError(f"--watch {watch} is a file, not a folder: give the folder the watch's "
+                                     "exports land in")
         raise FileNotFoundError(f"watch folder {watch} does not exist")
     con = open_store(db, wait_s=wait_s, on_wait=log)
     try:
