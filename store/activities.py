@@ -174,6 +174,15 @@ def log_import_event(
     )
 
 
+def log_import_events(con: duckdb.DuckDBPyConnection, athlete: str,
+                      events: Sequence[tuple[str, str, str | None, str | None]]) -> None:
+    """Several import events ``(path, status, reason, sha256)`` in one statement."""
+    if events:
+        now = _now()
+        insert_rows(con, "import_event", [{"athlete": athlete, "path": p, "sha256": h, "status": st, "reason": r,
+                                           "logged_at": now} for p, st, r, h in events])
+
+
 def _now():
     import datetime as dt
 

@@ -99,7 +99,7 @@ def _windows(sessions: MessageColumns, record_t: np.ndarray) -> list[_Window]:
 
 def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
     """Index of the window each time belongs to (rule in the module docstring)."""
-    owner = np.full(len(t_s), -1, dtype=np.int64)
+    owner = np.full(len(t_s), -1, dtype=np.int32 if len(windows) < 2**31 else np.int64)
     for i in reversed(range(len(windows))):  # reversed: the first containing window wins
         w = windows[i]
         owner[(t_s >= w.start_s) & (t_s <= w.end_s)] = i
@@ -275,12 +275,13 @@ def _utc_offset_s(fit: DecodedFit) -> int | None:
     return round((local - utc) / 60.0) * 60
 
 
-def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False) -> list[ActivityData]:
+def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
+                     dating: RecordDating | None = None) -> list[ActivityData]:
     """Canonical activities of one decoded FIT file.
 
     ``consume``: the caller is done with ``fit``'s record columns, which are released as the
     canonical ones are built (about half the peak memory of a large file); ``fit`` is then no
-    longer complete.
+    longer complete. ``dating``: :func:`date_records` of ``fit``, if the caller has it already.
 
     Raises
     ------
@@ -297,8 +298,11 @@ def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False) -> 
             raise NotAnActivity(ftype)
     sessions = fit.get("session")
     rec = fit.get("record")
-    dating = date_records(fit)
+    dating = dating if dating is not None else date_records(fit)
     t_rec = dating.t_s
+    if consume:  # dated: the decoded timestamps and positions are no longer needed
+        rec.columns.pop("timestamp", None)
+        rec.positions = None
     keep = ~np.isnan(t_rec)
     if sessions.n == 0 and not keep.any():
         if rec.n:

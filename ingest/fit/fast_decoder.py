@@ -1184,53 +1184,49 @@ def _bad_time_rows(data_u8: np.ndarray, g: _Group, start: int, size: int, base: 
 # Merge
 
 
-def _merge(name: str, parts: list[tuple[np.ndarray, _Columns]]) -> MessageColumns:
-    """The parts (row chunks of one or more layouts) of one message type, in file order.
+class _Assembler:
+    """The columns of one message type, filled chunk by chunk in file order.
 
-    Each part's column is released as soon as it is copied, so the merge needs little more
-    memory than its result."""
-    if len(parts) == 1:  # one chunk of one layout: rows are already in file order
-        offs1, c1 = parts[0]
-        cols1 = {k: _maybe_numeric(v) if v.dtype == object else v for k, v in c1.cols.items()}
-        return MessageColumns(name, offs1.size, cols1, positions=offs1)
-    offs = np.concatenate([p[0] for p in parts])
-    total = offs.size
-    if total < 2 or bool(np.all(offs[1:] > offs[:-1])):  # chunks of one layout: already in order
-        rank = np.arange(total, dtype=np.int64)
-        positions = offs
-    else:
-        order = np.argsort(offs, kind="stable")
-        rank = np.empty(total, dtype=np.int64)
-        rank[order] = np.arange(total)
-        positions = offs[order]
-    keys: dict[str, None] = {}
-    for _, c in parts:
-        for k in c.cols:
-            keys.setdefault(k, None)
-    cols: dict[str, np.ndarray] = {}
-    start = 0
-    slices = []
-    for p_offs, _ in parts:
-        slices.append(rank[start:start + p_offs.size])
-        start += p_offs.size
-    for k in keys:
-        chunks = [c.cols.pop(k, None) for _, c in parts]
-        is_float = all(ch is None or ch.dtype == np.float64 for ch in chunks)
-        if is_float:
-            col = np.full(total, np.nan)
+    Rows of every layout (group) of the type are placed by their rank among all its rows, so each
+    decoded chunk is copied straight into the full columns and released: no merge step holds the
+    parts and the result at once (which, with the allocator keeping freed chunks, doubled the peak
+    memory of a large file). A column is float64 until a chunk brings non-numbers (then objects),
+    and object columns whose values are all numbers become float64 at the end, as model.py rules."""
+
+    def __init__(self, name: str, offs: list[np.ndarray]) -> None:
+        self.name = name
+        self.starts = np.cumsum([0] + [o.size for o in offs[:-1]]).tolist()
+        allo = np.concatenate(offs) if len(offs) > 1 else offs[0]
+        self.total = allo.size
+        if len(offs) == 1 or self.total < 2 or bool(np.all(allo[1:] > allo[:-1])):
+            self.rank = None  # one layout, or layouts one after the other: rows are in place
+            self.positions = allo
         else:
-            col = np.full(total, None, dtype=object)
-        for sl, ch in zip(slices, chunks, strict=True):
-            if ch is None:
-                continue
-            if not is_float and ch.dtype == np.float64:
-                ch = _to_object(ch)
-            col[sl] = ch
-        del chunks
-        if not is_float:
-            col = _maybe_numeric(col)
-        cols[k] = col
-    return MessageColumns(name, total, cols, positions=positions)
+            order = np.argsort(allo, kind="stable")
+            self.rank = np.empty(self.total, dtype=np.int64)
+            self.rank[order] = np.arange(self.total)
+            self.positions = allo[order]
+        self.cols: dict[str, np.ndarray] = {}
+
+    def add(self, group: int, lo: int, hi: int, part: _Columns) -> None:
+        """Place rows ``lo:hi`` of the type's ``group``-th layout, decoded in ``part``."""
+        a = self.starts[group]
+        dest: slice | np.ndarray = slice(a + lo, a + hi) if self.rank is None else self.rank[a + lo:a + hi]
+        for k in list(part.cols):
+            v = part.cols.pop(k)
+            col = self.cols.get(k)
+            if col is None:
+                col = np.full(self.total, np.nan) if v.dtype == np.float64 else np.full(self.total, None, dtype=object)
+                self.cols[k] = col
+            elif col.dtype == np.float64 and v.dtype != np.float64:
+                col = self.cols[k] = _to_object(col)
+            if col.dtype != np.float64 and v.dtype == np.float64:
+                v = _to_object(v)
+            col[dest] = v
+
+    def result(self) -> MessageColumns:
+        cols = {k: _maybe_numeric(v) if v.dtype == object else v for k, v in self.cols.items()}
+        return MessageColumns(self.name, self.total, cols, positions=self.positions)
 
 
 def _maybe_numeric(col: np.ndarray) -> np.ndarray:
@@ -1279,20 +1275,23 @@ def _decode_walked(data: bytes, walk: _Walk) -> DecodedFit:
     stored = [len(g.offs) > 0 and message_name(g.mesg_num) in STORED_MESSAGES for g in walk.groups]
     ts_comp = _compressed_timestamps(walk, data_u8)
     acc = _accumulate(walk, stored, data_u8)
-    by_name: dict[str, list[tuple[np.ndarray, _Columns]]] = {}
+    by_name: dict[str, list[int]] = {}
     for gi, g in enumerate(walk.groups):
-        if not stored[gi]:
-            continue
-        offs = _offs(g)
-        parts = by_name.setdefault(message_name(g.mesg_num), [])
-        for lo in range(0, offs.size, CHUNK_ROWS):  # bounded working memory: CHUNK_ROWS rows at a time
-            hi = min(lo + CHUNK_ROWS, offs.size)
-            gd = _GroupDecoder(data_u8, g, offs[lo:hi])
-            chunk_acc = {k: v[lo:hi] for k, v in acc.items() if k[0] == gi}
-            parts.append((gd.offs, _decode_group(gd, chunk_acc, gi, ts_comp, data_u8)))
-            del gd
-    messages = {}
-    for name in list(by_name):
-        messages[name] = _merge(name, by_name.pop(name))
+        if stored[gi]:
+            by_name.setdefault(message_name(g.mesg_num), []).append(gi)
+    messages: dict[str, MessageColumns] = {}
+    for name, gis in by_name.items():  # one message type at a time
+        asm = _Assembler(name, [_offs(walk.groups[gi]) for gi in gis])
+        for j, gi in enumerate(gis):
+            g = walk.groups[gi]
+            offs = _offs(g)
+            for lo in range(0, offs.size, CHUNK_ROWS):  # bounded working memory: CHUNK_ROWS rows at a time
+                hi = min(lo + CHUNK_ROWS, offs.size)
+                gd = _GroupDecoder(data_u8, g, offs[lo:hi])
+                chunk_acc = {k: v[lo:hi] for k, v in acc.items() if k[0] == gi}
+                asm.add(j, lo, hi, _decode_group(gd, chunk_acc, gi, ts_comp, data_u8))
+                del gd
+        messages[name] = asm.result()
+        del asm
     ordered = {k: messages[k] for k in STORED_MESSAGES if k in messages}
     return DecodedFit(messages=ordered, decoder="fast", error=walk.error)

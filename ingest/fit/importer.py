@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import time
 from collections import deque
@@ -28,7 +27,8 @@ import duckdb
 from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities, date_records
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit, FitTooLarge
-from ingest.fit.sources import SourceItem, iter_sources, printable
+from ingest.fit.sources import iter_sources, printable
+from ingest.fit.workers import decode_pool
 from ingest.progress import Progress
 from ingest.records import ActivityData, SourceFile
 from store.activities import (
@@ -36,7 +36,7 @@ from store.activities import (
     deleted_hashes,
     imported_hashes,
     lift_tombstones,
-    log_import_event,
+    log_import_events,
 )
 from store.athletes import ensure_athlete
 
@@ -46,9 +46,13 @@ log = logging.getLogger("runstrong.import")
 COMMIT_FILES = 64
 COMMIT_RECORDS = 1_000_000
 COMMIT_SECONDS = 1.0
-#: Use worker processes when at least this many files and bytes need decoding.
+#: Use worker processes once at least this many files and bytes have needed decoding.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 1_000_000
+#: Undecoded input handed to the workers at once (at least one file): bounds the batch's memory.
+MAX_IN_FLIGHT_BYTES = 128 * 1024 * 1024
+#: Commit the import events (failed and skipped files) at least every this many.
+COMMIT_EVENTS = 4096
 
 
 @dataclass
@@ -163,7 +167,7 @@ def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
     base.file_type = fit.file_type
     dating = date_records(fit)  # records without a timestamp: dated, or counted as not stored
     try:
-        base.activities = build_activities(fit, sha256, consume=True)
+        base.activities = build_activities(fit, sha256, consume=True, dating=dating)
     except NotAnActivity as exc:
         if fit.error:  # damaged before we even learnt what it is
             base.error = fit.error
@@ -208,34 +212,52 @@ class _Duplicate:
 
 
 class _Pending:
-    """Items to decode, in order, decoded inline or in a process pool with a bounded window."""
+    """Items in file order, decoded inline or in a process pool, with a bounded window.
 
-    def __init__(self, pool: ProcessPoolExecutor | None, window: int) -> None:
+    Every operation is O(1) per item (issue 12, item 9: the window used to be counted by scanning
+    the whole queue on every add, quadratic in the number of failed or skipped files): ready
+    entries at the head are handed on at once, so the queue holds at most the window's futures
+    and what waits behind the oldest of them. The window is bounded by count (``window``) and by
+    the bytes of undecoded input it holds (``max_bytes``, at least one item), so that a batch of
+    large files keeps one or two of them in memory, not a dozen."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None, window: int, max_bytes: int) -> None:
         self.pool = pool
         self.window = window
-        self.queue: deque[tuple[FileResult | _Duplicate | None, Future[Decoded] | Decoded | None]] = deque()
+        self.max_bytes = max_bytes
+        self.queue: deque[tuple[FileResult | _Duplicate | None, Future[Decoded] | Decoded | None, int]] = deque()
+        self.in_flight = 0
+        self.in_flight_bytes = 0
 
     def add_result(self, r: FileResult | _Duplicate) -> None:
-        self.queue.append((r, None))
+        self.queue.append((r, None, 0))
 
     def add_work(self, path: str, data: bytes, sha: str) -> None:
         if self.pool is None:
-            self.queue.append((None, decode_item(path, data, sha)))
+            self.queue.append((None, decode_item(path, data, sha), 0))
         else:
-            self.queue.append((None, self.pool.submit(decode_item, path, data, sha)))
+            self.queue.append((None, self.pool.submit(decode_item, path, data, sha), len(data)))
+            self.in_flight += 1
+            self.in_flight_bytes += len(data)
 
     def full(self) -> bool:
-        return sum(1 for r, w in self.queue if isinstance(w, Future)) >= self.window
+        return self.in_flight >= self.window or (self.in_flight > 0 and self.in_flight_bytes >= self.max_bytes)
 
     def drain(self, until_not_full: bool) -> Iterator[FileResult | _Duplicate | Decoded]:
-        while self.queue and (not until_not_full or self.full()):
-            r, w = self.queue.popleft()
-            if r is not None:
-                yield r
-            elif isinstance(w, Future):
+        """Hand on the entries at the head that are ready; with ``until_not_full`` wait for the
+        oldest future only while the window is full, else wait for everything."""
+        while self.queue:
+            r, w, size = self.queue[0]
+            if isinstance(w, Future):
+                if until_not_full and not self.full() and not w.done():
+                    return
+                self.queue.popleft()
+                self.in_flight -= 1
+                self.in_flight_bytes -= size
                 yield w.result()
-            elif w is not None:
-                yield w
+            else:
+                self.queue.popleft()
+                yield r if r is not None else w  # type: ignore[misc]
 
 
 def import_paths(
@@ -250,36 +272,31 @@ def import_paths(
 ) -> ImportSummary:
     """Import FIT files, folders and archives for ``athlete`` (see module docstring).
 
+    Sources are read lazily, one at a time (never listed ahead), so memory is bounded per file
+    and per batch whatever a folder or an archive holds (docs/operations.md, "Limits"). Work is
+    linear in the number of files, whatever becomes of them. ``progress(done, seen)`` counts the
+    files handled and those found so far.
+
     Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
     athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
     """
     t0 = time.perf_counter()
     summary = ImportSummary()
-    items = list(iter_sources(list(paths)))
     known = imported_hashes(con, athlete)
     tombstoned = set() if undelete else deleted_hashes(con, athlete)
-    seen: set[str] = set()
-    todo: list[tuple[SourceItem, str]] = []
-    ordered: list[tuple[SourceItem, str | None]] = []
-    for item in items:
-        sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
-        ordered.append((item, sha))
-        if sha is not None and sha not in known and sha not in tombstoned and sha not in seen:
-            todo.append((item, sha))
-            seen.add(sha)
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pool = None
-    todo_bytes = sum(len(item.data or b"") for item, _ in todo)
-    if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
-        # fork: workers start in milliseconds and only run pure decoding code (no DuckDB)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("fork"))
-    bar = Progress(total=len(ordered), label="import", enabled=show_progress)
-    pending = _Pending(pool, window=4 * n_workers)
+    pool: ProcessPoolExecutor | None = None
+    bar = Progress(total=0, label="import", enabled=show_progress)
+    pending = _Pending(None, window=4 * n_workers, max_bytes=MAX_IN_FLIGHT_BYTES)
     queued: set[str] = set()
     writer = _ChunkWriter(con, athlete, lift_tombstones=undelete)
     duplicates: list[tuple[FileResult, str]] = []
+    work_files = work_bytes = 0
     try:
-        for item, sha in ordered:
+        for item in iter_sources(paths):
+            bar.total += 1
+            sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
+            bad = looks_like_fit(item.data) if item.data is not None else None
             if item.skip is not None:
                 pending.add_result(FileResult(path=item.path, status="skipped", reason=item.skip))
             elif item.error is not None:
@@ -290,10 +307,22 @@ def import_paths(
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
+            elif bad is not None:  # not FIT at all: no need to ship it to a worker
+                assert sha is not None
+                queued.add(sha)
+                writer.outcome[sha] = result = FileResult(path=item.path, status="failed", sha256=sha, error=bad)
+                pending.add_result(result)
             else:
                 assert item.data is not None and sha is not None
                 queued.add(sha)
+                work_files += 1
+                work_bytes += len(item.data)
+                if pool is None and n_workers > 1 and work_files >= PARALLEL_MIN_FILES \
+                        and work_bytes >= PARALLEL_MIN_BYTES:
+                    # enough work to pay for workers: the first files were decoded here, the rest there
+                    pending.pool = pool = decode_pool(n_workers)
                 pending.add_work(item.path, item.data, sha)
+            del item
             for done in pending.drain(until_not_full=True):
                 _store(writer, done, summary, duplicates, bar, progress)
         for done in pending.drain(until_not_full=False):
@@ -343,8 +372,9 @@ class _ChunkWriter:
         self._maybe_commit()
 
     def _maybe_commit(self) -> None:
-        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
-                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
+        if (self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
+                             or time.monotonic() - self._last_commit >= COMMIT_SECONDS)) \
+                or len(self._events) >= COMMIT_EVENTS:
             self.commit()
 
     def commit(self) -> None:
@@ -356,13 +386,15 @@ class _ChunkWriter:
         try:
             self._transaction(files, events)
         except duckdb.Error:
+            failed: list[FileResult] = []
             for source, activities, result in files:
                 try:
                     self._transaction([(source, activities, result)], [])
                 except duckdb.Error as exc:
                     _fail(result, f"could not be stored: {_first_line(exc)}")
-                    events = [e for e in events if e is not result] + [result]
-            self._transaction([], events)
+                    failed.append(result)
+            gone = {id(r) for r in failed}  # a partial file that failed is logged once, as failed
+            self._transaction([], [e for e in events if id(e) not in gone] + failed)
 
     def _transaction(self, files: list[tuple[SourceFile, list[ActivityData], FileResult]],
                      events: list[FileResult]) -> None:
@@ -377,8 +409,7 @@ class _ChunkWriter:
                 for source, activities, _ in files:
                     buffer.add(self.athlete, source, activities)
                 buffer.flush(con)
-            for e in events:
-                log_import_event(con, self.athlete, e.path, e.status, e.error or e.reason, e.sha256)
+            log_import_events(con, self.athlete, [(e.path, e.status, e.error or e.reason, e.sha256) for e in events])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -25,6 +25,7 @@ raises for bad input.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
@@ -128,14 +129,17 @@ def skip_reason(kind: str) -> str:
 
 
 def _read_bounded(read: Callable[[int], bytes], limit: int, what: str) -> bytes:
-    """Read until EOF, refusing more than ``limit`` bytes (only ``limit + 1`` are ever read)."""
-    parts: list[bytes] = []
+    """Read until EOF, refusing more than ``limit`` bytes (only ``limit + 1`` are ever read).
+
+    Collected in a BytesIO, whose getvalue() hands over its buffer: the bytes are in memory once,
+    not twice (a list joined at the end peaks at twice the file)."""
+    out = io.BytesIO()
     total = 0
     while True:
         chunk = read(min(READ_CHUNK, limit + 1 - total))
         if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
+            return out.getvalue()
+        out.write(chunk)
         total += len(chunk)
         if total > limit:
             raise TooLarge(f"{what} is larger than the {_mib(limit)} limit")
@@ -146,7 +150,7 @@ def _gunzip_bounded(read: Callable[[int], bytes], limit: int | None = None) -> b
     producing it (a gzip bomb costs at most ``limit`` bytes of memory)."""
     limit = MAX_FIT_BYTES if limit is None else limit
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    parts: list[bytes] = []
+    out = io.BytesIO()  # see _read_bounded: the result is held once
     total = 0
     try:
         while not d.eof:
@@ -154,14 +158,14 @@ def _gunzip_bounded(read: Callable[[int], bytes], limit: int | None = None) -> b
             chunk = tail if tail else read(READ_CHUNK)
             if not chunk:
                 raise ValueError("corrupt gzip data: truncated gzip data")
-            out = d.decompress(chunk, limit + 1 - total)
-            parts.append(out)
-            total += len(out)
+            piece = d.decompress(chunk, min(READ_CHUNK, limit + 1 - total))
+            out.write(piece)
+            total += len(piece)
             if total > limit:
                 raise TooLarge(f"decompressed size exceeds the {_mib(limit)} limit (gzip bomb?)")
     except zlib.error as exc:
         raise ValueError(f"corrupt gzip data: {exc}") from exc
-    return b"".join(parts)
+    return out.getvalue()
 
 
 def _bounded_gunzip(data: bytes, limit: int | None = None) -> bytes:
@@ -262,8 +266,11 @@ def _iter_zipfile(fh: IO[bytes], display: str, depth: int) -> Iterator[SourceIte
                     if info.file_size > MAX_FIT_BYTES and not _lower(info.filename).endswith(".gz"):
                         raise TooLarge(f"member declares {info.file_size} bytes, over the {_mib(MAX_FIT_BYTES)} limit")
                     with zf.open(info) as m:  # the declared size can lie: the read is bounded
-                        data = _fit_from(info.filename, m.read, what="member")
-                    yield SourceItem(member, data=data)
+                        item = SourceItem(member, data=_fit_from(info.filename, m.read, what="member"))
+                    # no local keeps the bytes while this generator waits: the consumer's reference
+                    # is the only one, so the next member is read after this one is released
+                    yield item
+                    del item
             except ValueError as exc:  # TooLarge included
                 yield SourceItem(member, error=str(exc))
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
@@ -290,8 +297,6 @@ def _iter_nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, depth:
 
 def iter_zip(data: bytes, display: str, depth: int = 0) -> Iterator[SourceItem]:
     """FIT files inside an in-memory zip archive (and zips nested in it)."""
-    import io
-
     yield from _iter_zipfile(io.BytesIO(data), display, depth)
 
 
