@@ -593,7 +593,8 @@ def _read_raw(mat: np.ndarray, start: int, size: int, base: BaseSpec, endian: st
     dt_ = np.dtype(endian + base.np_code) if base.size > 1 else np.dtype(base.np_code)
     arr = np.ascontiguousarray(block).view(dt_).reshape(n, k)
     if base.kind == "float":
-        arr = arr.astype(np.float64)
+        with np.errstate(invalid="ignore"):  # a signalling NaN (invalid float) becomes a quiet one
+            arr = arr.astype(np.float64)
         valid2 = ~np.isnan(arr)
     else:
         valid2 = arr != base.invalid
@@ -914,7 +915,8 @@ class _GroupDecoder:
             dt_ = np.dtype(self.g.endian + base.np_code) if w > 1 else np.dtype(base.np_code)
             arr = block.view(dt_).reshape(n, len(items))
             if base.kind == "float":
-                vals = arr.astype(np.float64)
+                with np.errstate(invalid="ignore"):  # a signalling NaN (invalid float) becomes a quiet one
+                    vals = arr.astype(np.float64)
                 valid = ~np.isnan(vals)
                 fvals = vals
             else:
