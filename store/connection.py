@@ -166,11 +166,15 @@ def create_store(db: Path) -> bool:
         return False
     tmp = db.with_name(f".{db.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        con = duckdb.connect(str(tmp))
         try:
-            migrate(con)
-        finally:
-            con.close()
+            con = duckdb.connect(str(tmp))
+            try:
+                migrate(con)
+            finally:
+                con.close()
+        except (duckdb.Error, OSError) as exc:  # a read-only folder, a full disk: one line, as for opening
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"cannot create database {db}: {first}") from None
         _test_pause("store-built")
         try:
             os.link(tmp, db)

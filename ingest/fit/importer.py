@@ -5,8 +5,11 @@
 * Nothing is lost and nothing is half-imported: the ledger row and the data rows of a file
   commit in the same transaction; bulk imports commit chunks of files (DESIGN.md section 3).
 * Damaged input never stops the batch: each file gets a status and a one-line reason.
-* Decoding runs in worker processes when the batch is large enough to pay for them; writing
-  stays in this process (the store is single-writer).
+* Bounded: sources are read one at a time, files over a per-file limit are refused alone, work
+  per file is constant however many fail (docs/operations.md, "Limits").
+* Decoding runs in worker processes (:mod:`ingest.fit.workers`: started by a fork server, gone
+  when this process is) once the batch has shown enough work to pay for them; writing stays in
+  this process (the store is single-writer).
 """
 
 from __future__ import annotations

@@ -145,3 +145,21 @@ def test_creating_a_missing_store_is_race_free(stage: str, tmp_path: Path) -> No
     finally:
         con.close()
     assert sorted(p.name for p in db.parent.iterdir()) == ["x.duckdb"]  # no temporary file left
+
+
+def test_a_store_that_cannot_be_created_is_a_one_line_store_error(tmp_path: Path, monkeypatch) -> None:
+    """Creating under a temporary name must keep what held before: a read-only folder or a full disk
+    is a StoreError with one line (the CLI's exit 1), never a raw DuckDB exception."""
+    import store.connection as connection
+
+    real = duckdb.connect
+
+    def read_only_fs(path, *a, **k):
+        if ".creating-" in str(path):
+            raise duckdb.IOException('IO Error: Cannot open file "x": Read-only file system')
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(connection.duckdb, "connect", read_only_fs)
+    with pytest.raises(connection.StoreError, match=r"^cannot create database .*: IO Error: .*Read-only file system$"):
+        open_store(tmp_path / "x.duckdb")
+    assert list(tmp_path.iterdir()) == []
