@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -78,21 +79,25 @@ def _date(text: str) -> dt.datetime:
     return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
-def _positive(text: str) -> float:
+def _finite(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):  # nan, inf: `--wait nan` waited forever, `--load-kg inf` was stored
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _positive(text: str) -> float:
+    v = _finite(text)
     if not v > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return v
 
 
 def _nonneg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    v = _finite(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return v
@@ -232,10 +237,11 @@ def _warn_exercise(exercise: str) -> None:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from jobs.commands import validate_slug
+    from jobs.commands import refuse_newer_store, validate_slug
     from jobs.stream import STREAM_ERRORS, run_stream
 
     validate_slug(args.athlete)
+    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
     _warn_exercise(args.exercise)
     if not (args.address or args.name or args.virtual):
         raise UsageError("stream needs one of --address, --name or --virtual")
@@ -262,10 +268,11 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from jobs.commands import validate_slug
+    from jobs.commands import refuse_newer_store, validate_slug
     from jobs.replay import replay_capture
 
     validate_slug(args.athlete)
+    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
     _warn_exercise(args.exercise)
     with _bars(args) as bars:
         doc = replay_capture(
@@ -293,8 +300,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from jobs.nightly import run_nightly
 
     validate_slug(args.athlete)
-    doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
-                      athlete=args.athlete, wait_s=args.wait)
+    try:
+        doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
+                          athlete=args.athlete, wait_s=args.wait)
+    except NotADirectoryError as exc:
+        raise UsageError(str(exc)) from None
     emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
     return int(doc.get("exit_code", EXIT_OK))
 

@@ -69,7 +69,7 @@ class TerminalProgress:
         if not self.enabled or self._progress is not None:
             return
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         stream = self._stream if self._stream is not None else sys.stderr
         console = Console(file=stream)
@@ -80,7 +80,7 @@ class TerminalProgress:
             same_tty = False
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"), _rate_column(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[unit]}"), _rate_column(), TextColumn("ETA"), _eta_column(),
             console=console, transient=True, refresh_per_second=self._refresh,
             # stdout goes through the bar's console only when it is the same terminal (never into a pipe)
             redirect_stdout=same_tty, redirect_stderr=stream is sys.stderr,
@@ -113,15 +113,43 @@ class TerminalProgress:
         return update
 
 
+def _rate(task: Any) -> float | None:
+    """Units per second: rich's windowed speed, else the average since the bar started (rich drops
+    its speed samples whenever a task's total changes, as it does while an import still finds
+    files)."""
+    speed = task.finished_speed or task.speed
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
 def _rate_column() -> Any:
-    """A rich column: units per second over rich's speed window, e.g. ``12.5 files/s``."""
+    """A rich column: units per second, e.g. ``12.5 files/s``."""
     from rich.progress import ProgressColumn
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
+            speed = _rate(task)
             unit = task.fields.get("unit", "")
             return Text("?/s" if speed is None else f"{speed:,.1f} {unit}/s")
 
     return RateColumn()
+
+
+def _eta_column() -> Any:
+    """A rich column: the time left at the current rate (``-:--:--`` while unknown)."""
+    import datetime as dt
+
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class EtaColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = _rate(task)
+            if task.total is None or not speed:
+                return Text("-:--:--", style="progress.remaining")
+            left = max(0.0, (task.total - task.completed) / speed)
+            return Text(str(dt.timedelta(seconds=round(left))), style="progress.remaining")
+
+    return EtaColumn()

@@ -22,25 +22,45 @@ from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from jobs.recovery import merge_and_analyse
 from store import athletes, corrections, readers
 from store.athletes import AthleteError, validate_slug
-from store.connection import Connection, DatabaseLockedError, StoreError, default_db_path, open_store
+from store.connection import (
+    Connection,
+    DatabaseLockedError,
+    StoreError,
+    default_db_path,
+    open_store,
+    refuse_newer_store,
+)
 from store.corrections import CorrectionError
 from store.landing import LandingBusyError
+from store.schema import NewerStoreError
 from store.snapshot_dir import OutputDirError
 
 if TYPE_CHECKING:
     from ingest.fit.importer import ImportSummary
 
 __all__ = [
-    "FAILED_ERRORS", "LOCKED_ERRORS", "USAGE_ERRORS", "activities", "athlete", "correct",
-    "default_db_path", "exercise_warning", "export", "import_files", "progress_bars", "report", "sets",
+    "FAILED_ERRORS",
+    "LOCKED_ERRORS",
+    "USAGE_ERRORS",
+    "activities",
+    "athlete",
+    "correct",
+    "default_db_path",
+    "exercise_warning",
+    "export",
+    "import_files",
+    "progress_bars",
+    "refuse_newer_store",
+    "report",
+    "sets",
     "validate_slug",
 ]
 
 LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyError)
 """Exit code 3: the database (or a landing file) is held by another process."""
-USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError)
+USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError)
 """Exit code 2: bad arguments found by the library (a bad slug or profile value, an output folder that
-is not ours)."""
+is not ours, a store written by a newer runstrong or DuckDB)."""
 FAILED_ERRORS: tuple[type[Exception], ...] = (CorrectionError, StoreError, FileNotFoundError, ValueError)
 """Exit code 1: an expected failure with a one-line message."""
 

@@ -50,6 +50,8 @@ def run_nightly(
         the store stayed locked for ``wait_s`` seconds (CLI exit code 3).
     FileNotFoundError
         ``watch_dir`` does not exist.
+    NotADirectoryError
+        ``watch_dir`` is a file (the CLI's exit code 2).
     """
     from ingest.fit.importer import DecodePool, import_paths
 
@@ -58,6 +60,9 @@ def run_nightly(
     db = Path(db_path).expanduser()
     watch = Path(watch_dir).expanduser()
     if not watch.is_dir():
+        if watch.exists():
+            raise NotADirectoryError(f"--watch {watch} is a file, not a folder: give the folder the watch's "
+                                     "exports land in")
         raise FileNotFoundError(f"watch folder {watch} does not exist")
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)

@@ -8,7 +8,7 @@ again one per transaction so that one file's failure stays that file's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -116,16 +116,44 @@ class ActivityBuffer:
         insert_rows(con, "lap", self.laps)
         insert_rows(con, "strength_set", self.sets)
         insert_rows(con, "activity_exclusion", self.exclusions)
-        if self.records:
-            lengths = [len(r) for _, _, r in self.records]
-            cols: dict[str, object] = {
-                "athlete": np.repeat(np.array([a for a, _, _ in self.records], dtype=object), lengths),
-                "activity_id": np.repeat(np.array([i for _, i, _ in self.records], dtype=object), lengths),
-                "t_ns": np.concatenate([r.t_ns for _, _, r in self.records]),
-            }
-            cols.update({k: np.concatenate([r.channel(k) for _, _, r in self.records]) for k in RECORD_FIELDS})
+        for cols in _record_slices(self.records):
             insert_columns(con, "record", cols)
         self.__init__()
+
+
+#: Records written per INSERT: the columns of one statement are copied (concatenated, then
+#: converted to Arrow), so a file of millions of records is written in slices of this many rows
+#: and costs that copy once per slice, not for the whole file (docs/operations.md, "Limits").
+FLUSH_ROWS = 262_144
+
+
+def _record_slices(records: list[tuple[str, str, RunRecords]]) -> Iterator[dict[str, object]]:
+    """The queued records as column dicts of at most FLUSH_ROWS rows (views until concatenated)."""
+    pieces: list[tuple[str, str, RunRecords, int, int]] = []
+    rows = 0
+    for athlete, aid, rec in records:
+        lo = 0
+        while lo < len(rec):
+            hi = min(len(rec), lo + FLUSH_ROWS - rows)
+            pieces.append((athlete, aid, rec, lo, hi))
+            rows += hi - lo
+            lo = hi
+            if rows >= FLUSH_ROWS:
+                yield _columns(pieces)
+                pieces, rows = [], 0
+    if pieces:
+        yield _columns(pieces)
+
+
+def _columns(pieces: list[tuple[str, str, RunRecords, int, int]]) -> dict[str, object]:
+    lengths = [hi - lo for _, _, _, lo, hi in pieces]
+    cols: dict[str, object] = {
+        "athlete": np.repeat(np.array([a for a, _, _, _, _ in pieces], dtype=object), lengths),
+        "activity_id": np.repeat(np.array([i for _, i, _, _, _ in pieces], dtype=object), lengths),
+        "t_ns": np.concatenate([r.t_ns[lo:hi] for _, _, r, lo, hi in pieces]),
+    }
+    cols.update({k: np.concatenate([r.channel(k)[lo:hi] for _, _, r, lo, hi in pieces]) for k in RECORD_FIELDS})
+    return cols
 
 
 def write_activities(
@@ -145,14 +173,13 @@ def write_activities(
     return n
 
 
-def log_import_event(
-    con: duckdb.DuckDBPyConnection, athlete: str, path: str, status: str, reason: str | None, sha256: str | None
-) -> None:
-    insert_rows(
-        con,
-        "import_event",
-        [{"athlete": athlete, "path": path, "sha256": sha256, "status": status, "reason": reason, "logged_at": _now()}],
-    )
+def log_import_events(con: duckdb.DuckDBPyConnection, athlete: str,
+                      events: Sequence[tuple[str, str, str | None, str | None]]) -> None:
+    """Several import events ``(path, status, reason, sha256)`` in one statement."""
+    if events:
+        now = _now()
+        insert_rows(con, "import_event", [{"athlete": athlete, "path": p, "sha256": h, "status": st, "reason": r,
+                                           "logged_at": now} for p, st, r, h in events])
 
 
 def _now():
@@ -165,6 +192,8 @@ def _now():
 COMMIT_FILES = 64
 COMMIT_RECORDS = 1_000_000
 COMMIT_SECONDS = 1.0
+#: Commit the import events (failed and skipped files) at least every this many.
+COMMIT_EVENTS = 4096
 
 
 @dataclass
@@ -214,8 +243,9 @@ class ImportWriter:
         self._maybe_commit()
 
     def _maybe_commit(self) -> None:
-        if self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
-                            or time.monotonic() - self._last_commit >= COMMIT_SECONDS):
+        if (self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
+                             or time.monotonic() - self._last_commit >= COMMIT_SECONDS)) \
+                or len(self._events) >= COMMIT_EVENTS:
             self.commit()
 
     def commit(self) -> None:
@@ -252,8 +282,7 @@ class ImportWriter:
                 for source, activities, _ in files:
                     buffer.add(self.athlete, source, activities)
                 buffer.flush(con)
-            for e in events:
-                log_import_event(con, self.athlete, e.path, e.status, e.reason, e.sha256)
+            log_import_events(con, self.athlete, [(e.path, e.status, e.reason, e.sha256) for e in events])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -4,21 +4,29 @@ DuckDB lets one process hold a database file read-write, and while it does no ot
 can open it at all, not even read-only (docs/design.md section 3). :func:`open_store` retries for
 up to ``wait_s`` seconds and then raises :class:`DatabaseLockedError` naming the holder, which
 the CLI maps to exit code 3.
+
+A missing store is created race-free (:func:`create_store`): built whole under a temporary name
+in its folder, then hard-linked to its name, which fails if another process got there first; no
+process can ever open a half-created file ("not a valid DuckDB database file"). A store written
+by a newer runstrong (schema) or a newer DuckDB (storage format) is refused with
+:class:`store.schema.NewerStoreError` (the CLI's exit code 2) before anything is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from store.schema import migrate
+from store.schema import NewerStoreError, check_not_newer, migrate
 
 Connection = duckdb.DuckDBPyConnection
 """An open store: what :func:`open_store` returns and what every store function takes. Other
@@ -86,6 +94,9 @@ def connect_with_wait(
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            newer = newer_duckdb_message(path, exc)
+            if newer is not None:
+                raise NewerStoreError(newer) from None
             if not is_lock_error(exc):
                 raise StoreError(f"cannot open database {path}: {exc}") from exc
             waited = time.monotonic() - start
@@ -99,6 +110,115 @@ def connect_with_wait(
             time.sleep(min(poll_s, max(0.0, wait_s - waited)))
 
 
+def newer_duckdb_message(path: Path, exc: BaseException) -> str | None:
+    """One line naming both DuckDB versions when ``exc`` says the file's storage format is newer
+    than this DuckDB reads (None for any other error)."""
+    text = str(exc)
+    if "created with a newer version of DuckDB" not in text:
+        return None
+    # DuckDB >= 1.2: "... storage version number N, but we can only read storage versions between A and B";
+    # DuckDB 1.1: "... version number N, but we can only read version A"
+    m = re.search(r"version number (\d+), but we can only read (?:storage )?versions? (?:between )?(\d+)"
+                  r"(?: and (\d+))?", text)
+    formats = ""
+    if m:
+        readable = m.group(2) if m.group(3) is None else f"{m.group(2)}-{m.group(3)}"
+        formats = f" (storage format {m.group(1)}; this one reads {readable})"
+    writer = _writer_version(path)
+    return (f"database {path} was written by a newer DuckDB ({writer or 'version unknown'}) than this runstrong's "
+            f"DuckDB {duckdb.__version__}{formats}: use a runstrong with that DuckDB or newer")
+
+
+def _writer_version(path: Path) -> str | None:
+    """The DuckDB version a database file names in its header (the library version that wrote it)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(116)
+    except OSError:
+        return None
+    if head[8:12] != b"DUCK":
+        return None
+    text = head[52:84].split(b"\0", 1)[0].decode("ascii", "replace").strip()
+    return text or None
+
+
+def _test_pause(stage: str) -> None:
+    """Test hook: with ``RUNSTRONG_TEST_PAUSE=<stage>:<file>``, stop at ``stage`` (say so on stderr)
+    until ``<file>`` exists, so that a test can run another process at exactly this point."""
+    spec = os.environ.get("RUNSTRONG_TEST_PAUSE")
+    if not spec:
+        return
+    want, _, release = spec.partition(":")
+    if want != stage or not release:
+        return
+    print(f"runstrong-test: paused at {stage}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def create_store(db: Path) -> bool:
+    """Create the store at ``db`` if it does not exist, race-free between processes; True if this
+    call created it.
+
+    The store is built whole (connected, migrated, closed: a complete DuckDB file with no WAL)
+    under a temporary name in the same folder, then hard-linked to ``db``: ``link(2)`` fails if
+    ``db`` exists, so of several processes creating the same store one wins and the others open
+    its complete file. Where the file system has no hard links, the store is created in place as
+    before (a concurrent opener can then see it half-written)."""
+    if db.exists() or db.is_symlink():
+        return False
+    tmp = db.with_name(f".{db.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                migrate(con)
+            finally:
+                con.close()
+        except (duckdb.Error, OSError) as exc:  # a read-only folder, a full disk: one line, as for opening
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"cannot create database {db}: {first}") from None
+        _test_pause("store-built")
+        try:
+            os.link(tmp, db)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here: the old way
+            return False
+        _test_pause("store-linked")
+        return True
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def refuse_newer_store(path: Path | str) -> None:
+    """Raise :class:`NewerStoreError` if the existing store at ``path`` is newer than this code (its
+    schema or its DuckDB storage format); do nothing if it is missing or held by another process
+    (the check is then made when it is opened). Opens the store read-only: writes nothing. For
+    commands that write elsewhere first (a stream's landing file)."""
+    db = Path(path).expanduser()
+    if not db.is_file():
+        return
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.IOException as exc:
+        newer = newer_duckdb_message(db, exc)
+        if newer is not None:
+            raise NewerStoreError(newer) from None
+        return
+    except duckdb.Error:
+        return
+    try:
+        check_not_newer(con)
+    except NewerStoreError as exc:
+        raise NewerStoreError(f"database {db}: {exc}") from None
+    finally:
+        con.close()
+
+
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -109,11 +229,22 @@ def open_store(
     wait_s: float = 30.0,
     on_wait: Callable[[str], None] | None = _stderr,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating and migrating) the main store read-write."""
+    """Open (creating and migrating) the main store read-write.
+
+    Raises :class:`NewerStoreError` for a store written by a newer runstrong or DuckDB (nothing is
+    written to it), :class:`DatabaseLockedError` when it stays held for ``wait_s`` seconds."""
     db = Path(path).expanduser() if path is not None else default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
+    create_store(db)
     con = connect_with_wait(db, wait_s=wait_s, on_wait=on_wait)
-    migrate(con)
+    try:
+        migrate(con)
+    except NewerStoreError as exc:
+        con.close()
+        raise NewerStoreError(f"database {db}: {exc}") from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

@@ -435,8 +435,39 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+#: The newest schema version this code knows.
+LATEST_VERSION = max(m.version for m in MIGRATIONS)
+
+
+class NewerStoreError(Exception):
+    """The store was written by a newer runstrong (a schema version this code does not know) or by a
+    newer DuckDB (a storage version this DuckDB cannot read): refused before anything is written."""
+
+
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The store's schema version (None: a new, empty store). Reads only."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+                         "AND table_name = 'schema_migration'").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute("SELECT max(version) FROM schema_migration").fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def check_not_newer(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise :class:`NewerStoreError` if the store's schema is newer than :data:`LATEST_VERSION`."""
+    v = stored_version(con)
+    if v is not None and v > LATEST_VERSION:
+        raise NewerStoreError(f"this store was written by a newer runstrong (schema {v} > {LATEST_VERSION}); "
+                              "use that version of runstrong with it")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every migration not yet recorded; return the versions applied now."""
+    """Apply every migration not yet recorded; return the versions applied now.
+
+    A store whose schema is newer than this code is refused (:class:`NewerStoreError`) before
+    anything is written: its tables may mean something this code does not know."""
+    check_not_newer(con)
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migration ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"

@@ -14,6 +14,14 @@ a crash loses at most that much; gzip output is flushed with a sync flush, so a 
 ``.gz`` still reads up to the last flush. The reader validates the header and every line and
 names the line number in its errors; a torn last line (the writer was killed mid-line) is
 dropped and reported through :attr:`Capture.truncated`.
+
+Validation covers everything the store will compute from a capture, so that a hostile or broken
+capture is refused before anything is written (no landing file): lines of at most
+:data:`MAX_LINE_BYTES` and JSON nested at most :data:`MAX_JSON_DEPTH` deep; ``started_at`` from
+1970 to before 2200; ``t_ns`` and ``anchor_t_ns`` integers in ``[0, 2**63)``, never going backwards,
+and every ``t_ns`` within :data:`MAX_SPAN_NS` (7 days) of the anchor; a finite positive
+``configured_rate_hz``. Within these, a sample's UTC time (``started_at + t_ns - anchor``) always
+fits the store's int64 nanoseconds and Python's datetime.
 """
 
 from __future__ import annotations
@@ -22,10 +30,11 @@ import contextlib
 import gzip
 import io
 import json
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +44,17 @@ FORMAT = "runstrong-capture"
 VERSION = 1
 SENSORS = ("witmotion", "heart_rate", "running_speed_cadence", "cycling_power")
 LINK_EVENTS = ("connected", "disconnected")
+
+#: Longest line a capture may hold (a notification's line is < 1.2 kB: BLE payloads are <= 512 bytes).
+MAX_LINE_BYTES = 64 * 1024
+#: Deepest JSON nesting accepted in a line (the format itself nests 1 level).
+MAX_JSON_DEPTH = 8
+#: Earliest and latest ``started_at`` accepted (UTC).
+MIN_STARTED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_STARTED_AT = datetime(2200, 1, 1, tzinfo=UTC)
+#: Largest distance of a ``t_ns`` from the capture's anchor: a capture is one session, not a week.
+MAX_SPAN_NS = 7 * 86400 * 10**9
+_T_NS_MAX = 2**63
 
 
 class CaptureFormatError(ValueError):
@@ -179,9 +199,38 @@ def _open_text(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+def _nesting(line: bytes) -> int:
+    """Deepest bracket nesting of a JSON line (brackets inside strings counted too: an upper bound)."""
+    depth = best = 0
+    for b in line:
+        if b in (0x5B, 0x7B):
+            depth += 1
+            best = max(best, depth)
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return best
+
+
+def _load_line(path: Path, lineno: int, line: bytes, what: str) -> Any:
+    """``json.loads`` of one line, with the line length and nesting checked first."""
+    if len(line) > MAX_LINE_BYTES:
+        raise CaptureFormatError(path, lineno, f"{what} is {len(line)} bytes long, over the {MAX_LINE_BYTES}-byte limit")
+    if (line.count(b"[") + line.count(b"{")) > MAX_JSON_DEPTH and _nesting(line) > MAX_JSON_DEPTH:
+        raise CaptureFormatError(path, lineno, f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(line)
+
+
+def _finite_positive(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v > 0
+
+
+def _t_ns_ok(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and 0 <= v < _T_NS_MAX
+
+
 def _parse_header(path: Path, line: bytes) -> CaptureHeader:
     try:
-        doc = json.loads(line)
+        doc = _load_line(path, 1, line, "the header")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CaptureFormatError(path, 1, f"header is not JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
     if not isinstance(doc, dict):
@@ -198,17 +247,20 @@ def _parse_header(path: Path, line: bytes) -> CaptureHeader:
         raise CaptureFormatError(path, 1, "started_at (ISO-8601 UTC) is missing")
     try:
         started_at = parse_iso_utc(started)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise CaptureFormatError(path, 1, f"started_at: {exc}") from None
+    if not MIN_STARTED_AT <= started_at < MAX_STARTED_AT:
+        raise CaptureFormatError(path, 1, f"started_at {started!r} is outside {MIN_STARTED_AT:%Y-%m-%d} to "
+                                          f"{MAX_STARTED_AT:%Y-%m-%d}: not a capture's start")
     for key in ("device_name", "device_address"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise CaptureFormatError(path, 1, f"{key} must be a string or null")
     rate = doc.get("configured_rate_hz")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0):
-        raise CaptureFormatError(path, 1, f"configured_rate_hz must be a positive number or null, got {rate!r}")
+    if rate is not None and not _finite_positive(rate):
+        raise CaptureFormatError(path, 1, f"configured_rate_hz must be a finite positive number or null, got {rate!r}")
     anchor = doc.get("anchor_t_ns")
-    if anchor is not None and (isinstance(anchor, bool) or not isinstance(anchor, int)):
-        raise CaptureFormatError(path, 1, f"anchor_t_ns must be an integer, got {anchor!r}")
+    if anchor is not None and not _t_ns_ok(anchor):
+        raise CaptureFormatError(path, 1, f"anchor_t_ns must be an integer in [0, 2**63), got {anchor!r}")
     known = {"format", "version", "sensor", "device_name", "device_address", "configured_rate_hz",
              "started_at", "anchor_t_ns"}
     return CaptureHeader(sensor, started_at, doc.get("device_name"), doc.get("device_address"),
@@ -218,7 +270,7 @@ def _parse_header(path: Path, line: bytes) -> CaptureHeader:
 
 def _parse_record(path: Path, lineno: int, line: bytes) -> Record:
     try:
-        doc = json.loads(line)
+        doc = _load_line(path, lineno, line, "the line")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CaptureFormatError(path, lineno, "not a JSON line") from None
     if not isinstance(doc, dict):
@@ -226,6 +278,8 @@ def _parse_record(path: Path, lineno: int, line: bytes) -> Record:
     t = doc.get("t_ns")
     if isinstance(t, bool) or not isinstance(t, int):
         raise CaptureFormatError(path, lineno, f"t_ns must be an integer, got {t!r}")
+    if not _t_ns_ok(t):
+        raise CaptureFormatError(path, lineno, f"t_ns {t} is outside [0, 2**63)")
     if "event" in doc:
         if doc["event"] not in LINK_EVENTS:
             raise CaptureFormatError(path, lineno, f"event must be one of {LINK_EVENTS}, got {doc['event']!r}")
@@ -262,19 +316,25 @@ def read_capture(path: str | Path) -> Capture:
     elif len(lines) > 1:
         # The last line has no newline: torn by a crash if it does not parse.
         try:
-            json.loads(lines[-1])
+            _load_line(p, len(lines), lines[-1], "the last line")
         except (json.JSONDecodeError, UnicodeDecodeError):
             lines.pop()
             truncated = True
     header = _parse_header(p, lines[0])
     records: list[Record] = []
     last_t: int | None = None
+    anchor = header.anchor_t_ns
     for lineno, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         rec = _parse_record(p, lineno, line)
         if last_t is not None and rec.t_ns < last_t:
             raise CaptureFormatError(p, lineno, f"t_ns goes backwards ({rec.t_ns} after {last_t})")
+        anchor = rec.t_ns if anchor is None else anchor
+        if abs(rec.t_ns - anchor) > MAX_SPAN_NS:
+            raise CaptureFormatError(p, lineno, f"t_ns {rec.t_ns} is {abs(rec.t_ns - anchor) / 86400e9:.1f} days from "
+                                                f"the capture's anchor {anchor}: over the {MAX_SPAN_NS // 86400 // 10**9}"
+                                                "-day limit of one capture")
         last_t = rec.t_ns
         records.append(rec)
     return Capture(header, records, truncated)

@@ -5,11 +5,24 @@ belongs to the first session whose time window ``[start_time, start_time + total
 contains it; a record outside every window goes to the last session that started before it (or
 the first session), so nothing a watch recorded is dropped. Files without a session message
 (damaged or minimal ones) get one activity spanning their records.
+
+A record without a timestamp of its own (pool swims write them; so does the FIT SDK's
+DeveloperData example) is dated by :func:`date_records`: FIT messages are written in time order,
+so it takes the time of the last dated message written before it in the file (a record, lap,
+length, set, session or activity ``timestamp``), or, before any, the earliest session or lap
+``start_time``. A record that nothing in the file dates is not stored, and :func:`date_records`
+says how many, so the importer reports the file ``partial`` with that count instead of
+``imported`` with data silently missing.
+
+Record columns are built one field at a time and split between activities without copying the
+common case (one activity holding every record), so building costs little more memory than its
+result (docs/operations.md, "Limits").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +100,7 @@ def _windows(sessions: MessageColumns, record_t: np.ndarray) -> list[_Window]:
 
 def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
     """Index of the window each time belongs to (rule in the module docstring)."""
-    owner = np.full(len(t_s), -1, dtype=np.int64)
+    owner = np.full(len(t_s), -1, dtype=np.int32 if len(windows) < 2**31 else np.int64)
     for i in reversed(range(len(windows))):  # reversed: the first containing window wins
         w = windows[i]
         owner[(t_s >= w.start_s) & (t_s <= w.end_s)] = i
@@ -100,30 +113,146 @@ def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
     return owner
 
 
-def _records(rec: MessageColumns, sport_of_row: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    t_s = rec.numeric("timestamp")
-    cadence = rec.numeric("cadence")
+def _steps_per_min(rec: MessageColumns, foot: np.ndarray) -> np.ndarray:
     frac = rec.numeric("fractional_cadence")
-    foot = np.isin(sport_of_row, list(FOOT_SPORTS))
-    steps = 2.0 * (cadence + np.where(np.isnan(frac), 0.0, frac))
-    values = {
-        "heart_rate_bpm": rec.numeric("heart_rate"),
-        "speed_mps": rec.numeric("enhanced_speed", "speed"),
-        "distance_m": rec.numeric("distance"),
-        "altitude_m": rec.numeric("enhanced_altitude", "altitude"),
-        "cadence_spm": np.where(foot, steps, np.nan),
-        "cadence_rpm": np.where(foot, np.nan, cadence),
-        # native power first, else a developer field named "Power" (Stryd and others)
-        "power_w": rec.numeric("power", "Power"),
-        "lat_deg": rec.numeric("position_lat") * SEMICIRCLE_TO_DEG,
-        "lon_deg": rec.numeric("position_long") * SEMICIRCLE_TO_DEG,
-        "temperature_c": rec.numeric("temperature"),
-        "vertical_oscillation_m": rec.numeric("vertical_oscillation") / 1000.0,
-        "stance_time_s": rec.numeric("stance_time") / 1000.0,
-        "step_length_m": rec.numeric("step_length") / 1000.0,
-        "vertical_ratio_pct": rec.numeric("vertical_ratio"),
-    }
-    return t_s, values
+    steps = 2.0 * (rec.numeric("cadence") + np.where(np.isnan(frac), 0.0, frac))
+    steps[~foot] = np.nan
+    return steps
+
+
+def _cadence_rpm(rec: MessageColumns, foot: np.ndarray) -> np.ndarray:
+    cadence = rec.numeric("cadence")
+    cadence[foot] = np.nan
+    return cadence
+
+
+#: Canonical record field -> its column from the decoded ``record`` messages (``foot``: the rows
+#: of foot sports). One at a time, so only one field's temporaries are alive at once.
+_RECORD_COLUMNS: dict[str, Callable[[MessageColumns, np.ndarray], np.ndarray]] = {
+    "heart_rate_bpm": lambda r, f: r.numeric("heart_rate"),
+    "speed_mps": lambda r, f: r.numeric("enhanced_speed", "speed"),
+    "distance_m": lambda r, f: r.numeric("distance"),
+    "altitude_m": lambda r, f: r.numeric("enhanced_altitude", "altitude"),
+    "cadence_spm": _steps_per_min,
+    "cadence_rpm": _cadence_rpm,
+    # native power first, else a developer field named "Power" (Stryd and others)
+    "power_w": lambda r, f: r.numeric("power", "Power"),
+    "lat_deg": lambda r, f: r.numeric("position_lat") * SEMICIRCLE_TO_DEG,
+    "lon_deg": lambda r, f: r.numeric("position_long") * SEMICIRCLE_TO_DEG,
+    "temperature_c": lambda r, f: r.numeric("temperature"),
+    "vertical_oscillation_m": lambda r, f: r.numeric("vertical_oscillation") / 1000.0,
+    "stance_time_s": lambda r, f: r.numeric("stance_time") / 1000.0,
+    "step_length_m": lambda r, f: r.numeric("step_length") / 1000.0,
+    "vertical_ratio_pct": lambda r, f: r.numeric("vertical_ratio"),
+}
+
+
+#: The decoded record columns each canonical field reads (to release them once read).
+_COLUMNS_READ: dict[str, tuple[str, ...]] = {
+    "heart_rate_bpm": ("heart_rate",), "speed_mps": ("enhanced_speed", "speed"), "distance_m": ("distance",),
+    "altitude_m": ("enhanced_altitude", "altitude"), "cadence_spm": ("cadence", "fractional_cadence"),
+    "cadence_rpm": ("cadence",), "power_w": ("power", "Power"), "lat_deg": ("position_lat",),
+    "lon_deg": ("position_long",), "temperature_c": ("temperature",),
+    "vertical_oscillation_m": ("vertical_oscillation",), "stance_time_s": ("stance_time",),
+    "step_length_m": ("step_length",), "vertical_ratio_pct": ("vertical_ratio",),
+}
+
+
+def _record_arrays(rec: MessageColumns, t_s: np.ndarray, owner: np.ndarray, keep: np.ndarray,
+                   sports: list[str], aids: list[str], consume: bool) -> list[RunRecords]:
+    """Each activity's records: the kept rows it owns, in time order (a clock that stepped back, as
+    in 2 files of the corpus, is sorted; file order otherwise). ``consume``: drop each decoded
+    column from ``rec`` once no field left reads it (the canonical columns replace the decoded
+    ones instead of adding to them)."""
+    n_act = len(sports)
+    foot = np.isin(owner, [i for i, s in enumerate(sports) if s in FOOT_SPORTS])
+    everything = n_act == 1 and bool(keep.all())  # the common case: no selection, no copy
+    sels: list[np.ndarray | None] = (
+        [None] * n_act if everything else [np.flatnonzero((owner == i) & keep) for i in range(n_act)])
+    t_ns_of: list[np.ndarray] = []
+    for i, sel in enumerate(sels):
+        t_ns = np.round((t_s if sel is None else t_s[sel]) * 1e9).astype(np.int64)
+        if t_ns.size > 1 and np.any(np.diff(t_ns) < 0):
+            order = np.argsort(t_ns, kind="stable")
+            sels[i] = order if sel is None else sel[order]
+            t_ns = t_ns[order]
+        t_ns_of.append(t_ns)
+    values: list[dict[str, np.ndarray]] = [{} for _ in range(n_act)]
+    names = list(_RECORD_COLUMNS)
+    for j, name in enumerate(names):
+        v = _RECORD_COLUMNS[name](rec, foot)
+        for i, sel in enumerate(sels):
+            values[i][name] = v if sel is None else v[sel]
+        del v
+        if consume:
+            later = {c for k in names[j + 1:] for c in _COLUMNS_READ[k]}
+            for c in _COLUMNS_READ[name]:
+                if c not in later:
+                    rec.columns.pop(c, None)
+    return [RunRecords.from_arrays(aids[i], t_ns_of[i], sport=sports[i], **values[i]) for i in range(n_act)]
+
+
+# ------------------------------------------------------------------------------------------
+# Records without a timestamp of their own
+
+#: Message types whose ``timestamp`` dates the records written after them.
+_DATED_TYPES = ("record", "lap", "length", "set", "session", "activity")
+
+
+@dataclass(frozen=True)
+class RecordDating:
+    """Times of the ``record`` messages, with those that had none derived where the file allows."""
+
+    t_s: np.ndarray  # float64 UTC epoch seconds, NaN where nothing dates the record
+    derived: int  # records without a timestamp, dated from the messages before them
+    undated: int  # records without a timestamp that nothing in the file dates
+
+    def note(self) -> str | None:
+        """What happened to records without a timestamp, for the file's reason or error."""
+        parts = []
+        if self.derived:
+            parts.append(f"{self.derived} record(s) without a timestamp dated from the messages written before them")
+        if self.undated:
+            parts.append(f"{self.undated} record(s) without a timestamp that nothing in the file dates: not stored")
+        return "; ".join(parts) or None
+
+
+def date_records(fit: DecodedFit) -> RecordDating:
+    """Every record's time (module docstring): its own ``timestamp``, else the last dated message
+    written before it, else the earliest session or lap ``start_time``; NaN when none exists."""
+    rec = fit.get("record")
+    t = rec.numeric("timestamp")
+    missing = np.isnan(t)
+    if not missing.any():
+        return RecordDating(t, 0, 0)
+    t = t.copy()
+    rows = np.flatnonzero(missing)
+    if rec.positions is not None:
+        pos_l, time_l = [], []
+        for name in _DATED_TYPES:
+            m = fit.get(name)
+            if m.n == 0 or m.positions is None:
+                continue
+            ts = m.numeric("timestamp")
+            ok = ~np.isnan(ts)
+            pos_l.append(m.positions[ok])
+            time_l.append(ts[ok])
+        if pos_l:
+            pos_a = np.concatenate(pos_l)
+            order = np.argsort(pos_a, kind="stable")
+            pos_a, time_a = pos_a[order], np.concatenate(time_l)[order]
+            prev = np.searchsorted(pos_a, rec.positions[rows], side="left") - 1
+            has = prev >= 0
+            t[rows[has]] = time_a[prev[has]]
+    still = np.isnan(t)
+    if still.any():  # before every dated message: the activity's start
+        starts = [fit.get(n).numeric("start_time") for n in ("session", "lap")]
+        first = np.concatenate(starts) if starts else np.zeros(0)
+        first = first[~np.isnan(first)]
+        if first.size:
+            t[still] = first.min()
+    undated = int(np.isnan(t).sum())
+    return RecordDating(t, len(rows) - undated, undated)
 
 
 def _device(fit: DecodedFit) -> str | None:
@@ -153,8 +282,13 @@ def _utc_offset_s(fit: DecodedFit) -> int | None:
     return round((local - utc) / 60.0) * 60
 
 
-def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
+def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
+                     dating: RecordDating | None = None) -> list[ActivityData]:
     """Canonical activities of one decoded FIT file.
+
+    ``consume``: the caller is done with ``fit``'s record columns, which are released as the
+    canonical ones are built (about half the peak memory of a large file); ``fit`` is then no
+    longer complete. ``dating``: :func:`date_records` of ``fit``, if the caller has it already.
 
     Raises
     ------
@@ -171,9 +305,17 @@ def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
             raise NotAnActivity(ftype)
     sessions = fit.get("session")
     rec = fit.get("record")
-    t_rec = rec.numeric("timestamp")
+    dating = dating if dating is not None else date_records(fit)
+    t_rec = dating.t_s
+    if consume:  # dated: the decoded timestamps and positions are no longer needed
+        rec.columns.pop("timestamp", None)
+        rec.positions = None
     keep = ~np.isnan(t_rec)
     if sessions.n == 0 and not keep.any():
+        if rec.n:
+            raise NoActivityData(
+                f"activity file holds {rec.n} record(s) but none has a timestamp, and nothing in the file dates "
+                "them (no session, lap, length or other dated message): nothing stored")
         raise NoActivityData("activity file holds no session and no record")
 
     if sessions.n:
@@ -188,8 +330,8 @@ def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
         subs = [_name(sport_msg.objects("sub_sport")[0]) if sport_msg.n else None]
 
     owner = assign_to_windows(t_rec, windows)
-    sport_of_row = np.array([sports[o] if o >= 0 else "" for o in owner], dtype=object)
-    t_s, values = _records(rec, sport_of_row)
+    aids = [activity_id(sha256, i) for i in range(len(windows))]
+    record_arrays = _record_arrays(rec, t_rec, owner, keep, sports, aids, consume)
 
     lap_owner, laps = _laps(fit.get("lap"), windows)
     set_owner, sets_msgs = _set_owner(fit.get("set"), windows)
@@ -203,12 +345,8 @@ def build_activities(fit: DecodedFit, sha256: str) -> list[ActivityData]:
     out: list[ActivityData] = []
     for i, w in enumerate(windows):
         aid = activity_id(sha256, i)
-        sel = np.flatnonzero((owner == i) & keep)
-        t_ns = np.round(t_s[sel] * 1e9).astype(np.int64)
-        if t_ns.size > 1 and np.any(np.diff(t_ns) < 0):  # a clock stepped back (2 files of the corpus)
-            order = np.argsort(t_ns, kind="stable")
-            sel, t_ns = sel[order], t_ns[order]
-        arrays = RunRecords.from_arrays(aid, t_ns, sport=sports[i], **{k: v[sel] for k, v in values.items()})
+        arrays = record_arrays[i]
+        t_ns = arrays.t_ns
         duration = _opt(elapsed[i]) if elapsed is not None else None
         if duration is None and len(t_ns):
             duration = (t_ns[-1] - t_ns[0]) / 1e9

@@ -33,13 +33,15 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from ingest.fit.model import STORED_MESSAGES, DecodedFit, MessageColumns
+from ingest.fit.model import MAX_MESSAGES, STORED_MESSAGES, DecodedFit, FitTooLarge, MessageColumns
 from ingest.fit.profile_tables import (
     BASE_BYTE,
     BASE_TYPES,
@@ -55,7 +57,15 @@ from ingest.fit.profile_tables import (
     message_spec,
 )
 
-__all__ = ["FastDecodeUnsupported", "decode_fast"]
+__all__ = ["MAX_LAYOUTS", "MAX_MESSAGES", "FastDecodeUnsupported", "FitTooLarge", "decode_fast"]
+
+#: Most distinct message layouts (definitions that differ) one file may hold; real files hold < 100.
+MAX_LAYOUTS = 65_536
+#: Rows of one layout decoded at a time: the decoder's working memory is bounded by this, not by
+#: the file (only the decoded columns grow with the file).
+CHUNK_ROWS = 131_072
+#: The header walk checks the message count at least every this many bytes.
+_WALK_STRIDE = 4 * 1024 * 1024
 
 
 class FastDecodeUnsupported(Exception):
@@ -182,14 +192,14 @@ class _Group:
     fields: tuple[tuple[int, int, BaseSpec], ...]  # (def_num, size, base type)
     dev_fields: tuple[tuple[int, int, int, _DevField], ...]  # (def_num, size, dev index, field)
     size: int
-    offs: list[int] = field(default_factory=list)  # payload offsets (after the header byte)
+    offs: array = field(default_factory=lambda: array("q"))  # payload offsets (after the header byte), 8 B each
 
 
 @dataclass
 class _Walk:
     groups: list[_Group]
     resets: list[tuple[int, int, int]]  # (definition offset, mesg_num, component target def_num)
-    compressed: list[int]  # header offsets of compressed-timestamp data messages
+    compressed: array  # header offsets of compressed-timestamp data messages
     segments: list[int]  # offsets where each chained FIT file starts
     error: str | None
 
@@ -263,9 +273,10 @@ class _Walker:
         self.data = data
         self.groups: dict[tuple[Any, ...], _Group] = {}
         self.resets: list[tuple[int, int, int]] = []
-        self.compressed: list[int] = []
+        self.compressed = array("q")
         self.segments: list[int] = []
         self.dev_types: dict[Any, dict[Any, _DevField]] = {}
+        self.definitions = 0
 
     def run(self) -> _Walk:
         data = self.data
@@ -276,8 +287,14 @@ class _Walker:
             while True:
                 self.segments.append(pos)
                 seg_start = pos
-                pos, end = self._file_header(pos)
-                pos = self._messages(pos, end)
+                start, end, header_crc = self._file_header(pos)
+                read_on = self._size_disagrees(end) and self._read_on(seg_start, start, end, header_crc)
+                if read_on:
+                    error = read_on
+                    break
+                if header_crc is not None:
+                    raise _Damage("CRC mismatch", f"header CRC: {header_crc}", seg_start + 12)
+                pos = self._messages(start, end)
                 if pos + 2 > n:
                     raise _Damage("truncated file", f"expected 2 CRC bytes, got {max(n - pos, 0)}", pos)
                 computed = fit_crc16(memoryview(data)[seg_start:pos])
@@ -292,7 +309,8 @@ class _Walker:
             error = str(exc)
         return _Walk(list(self.groups.values()), self.resets, self.compressed, self.segments, error)
 
-    def _file_header(self, pos: int) -> tuple[int, int]:
+    def _file_header(self, pos: int) -> tuple[int, int, str | None]:
+        """(first message offset, declared end of the messages, the header CRC's mismatch or None)."""
         data = self.data
         n = len(data)
         if n - pos < 12:
@@ -304,6 +322,7 @@ class _Walker:
         data_size = int.from_bytes(data[pos + 4:pos + 8], "little")
         start = pos + 12
         extra = header_size - 12
+        crc_error = None
         if extra > 0:
             if extra < 2:
                 raise _Damage("invalid FIT header", f"expected a header size of 12 or >= 14, got {header_size}",
@@ -313,10 +332,65 @@ class _Walker:
             stored = data[start] | data[start + 1] << 8
             computed = fit_crc16(memoryview(data)[pos:pos + 12])
             if stored not in (0, computed):
-                raise _Damage("CRC mismatch",
-                              f"header CRC: expected 0x{computed:04X}, got 0x{stored:04X}", start)
+                crc_error = f"expected 0x{computed:04X}, got 0x{stored:04X}"
             start += extra
-        return start, start + data_size
+        return start, start + data_size, crc_error
+
+    # -- a header whose data_size is wrong ------------------------------------------------------
+
+    def _size_disagrees(self, end: int) -> bool:
+        """The header's data_size ends the messages neither 2 bytes (the CRC) before the end of
+        the file nor before another chained FIT header."""
+        data = self.data
+        n = len(data)
+        nxt = end + 2
+        return nxt != n and not (nxt + 12 <= n and data[nxt + 8:nxt + 12] == b".FIT")
+
+    def _read_on(self, seg_start: int, start: int, end: int, header_crc: str | None) -> str | None:
+        """Walk the messages to the file's last two bytes instead of the declared end; keep that
+        walk when it ends exactly there and the file's CRC over it matches (every message intact,
+        only data_size wrong): returns the error text naming the wrong size (the file is
+        ``partial``). Otherwise everything this walk appended is undone and None returned: the
+        declared size is followed, as fitparse does, and the damage reported where it is."""
+        data = self.data
+        n = len(data)
+        if n - 2 < start:
+            return None
+        saved = self._state()
+        try:
+            pos = self._messages(start, n - 2)
+            ok = pos == n - 2 and fit_crc16(memoryview(data)[seg_start:pos]) == (data[pos] | data[pos + 1] << 8)
+        except _Damage:
+            ok = False
+        if not ok:
+            self._restore(saved)
+            return None
+        note = f"; the header CRC does not match either ({header_crc})" if header_crc else ""
+        return (f"wrong data size in the FIT header: it says {end - start} bytes of messages, the messages "
+                f"run intact to the file's CRC ({n - 2 - start} bytes): read on{note} (at byte offset {seg_start + 4})")
+
+    def _state(self) -> tuple[Any, ...]:
+        return ({k: len(g.offs) for k, g in self.groups.items()}, len(self.resets), len(self.compressed),
+                {k: dict(v) for k, v in self.dev_types.items()}, self.definitions)
+
+    def _restore(self, saved: tuple[Any, ...]) -> None:
+        lens, n_resets, n_compressed, dev_types, definitions = saved
+        for k in list(self.groups):
+            if k not in lens:
+                del self.groups[k]
+            else:
+                del self.groups[k].offs[lens[k]:]
+        del self.resets[n_resets:]
+        del self.compressed[n_compressed:]
+        self.dev_types = dev_types
+        self.definitions = definitions
+
+    # -- limits ---------------------------------------------------------------------------------
+
+    def _check_count(self) -> None:
+        total = self.definitions + sum(len(g.offs) for g in self.groups.values())
+        if total > MAX_MESSAGES:
+            raise FitTooLarge(f"holds more than {MAX_MESSAGES:,} messages, the per-file limit: refused")
 
     def _messages(self, pos: int, end: int) -> int:
         """Walk the messages of one FIT part; returns the offset after the last message.
@@ -325,7 +399,8 @@ class _Walker:
         size (``hsize``, negative = take the careful path) and the list to append the payload
         offset to, and it runs only where the longest message defined so far fits in the file.
         Definitions, compressed-timestamp headers, developer-data messages, undefined local
-        types and the file's last bytes take the careful path, one message at a time.
+        types and the file's last bytes take the careful path, one message at a time. Every
+        ``_WALK_STRIDE`` bytes the message count is checked against :data:`MAX_MESSAGES`.
         """
         data = self.data
         n = len(data)
@@ -333,14 +408,18 @@ class _Walker:
         st = _LocalState()
         hsize = st.hsize
         happ = st.happ
+        next_check = pos + _WALK_STRIDE
         while pos < lim:
-            safe = min(lim, n - st.max_size - 1)
+            safe = min(lim, n - st.max_size - 1, next_check)
             while pos < safe:
                 s = hsize[data[pos]]
                 if s < 0:
                     break
                 happ[data[pos]](pos + 1)
                 pos += s + 1
+            if pos >= next_check:
+                self._check_count()
+                next_check = pos + _WALK_STRIDE
             if pos >= lim:
                 break
             pos = self._careful_message(pos, st)
@@ -427,9 +506,13 @@ class _Walker:
                               sum(f[1] for f in fields) + sum(f[1] for f in dev_fields))
                 dev_fields.append((num, eff, idx, dev))
                 p += 3
+        self.definitions += 1
         key = (mesg_num, endian, tuple(fields), tuple(dev_fields))
         g = self.groups.get(key)
         if g is None:
+            if len(self.groups) >= MAX_LAYOUTS:
+                raise FitTooLarge(f"defines more than {MAX_LAYOUTS:,} distinct message layouts, the per-file limit: "
+                                  "refused")
             total = sum(f[1] for f in fields) + sum(f[1] for f in dev_fields)
             g = _Group(mesg_num, endian, tuple(fields), tuple(dev_fields), total)
             self.groups[key] = g
@@ -510,7 +593,8 @@ def _read_raw(mat: np.ndarray, start: int, size: int, base: BaseSpec, endian: st
     dt_ = np.dtype(endian + base.np_code) if base.size > 1 else np.dtype(base.np_code)
     arr = np.ascontiguousarray(block).view(dt_).reshape(n, k)
     if base.kind == "float":
-        arr = arr.astype(np.float64)
+        with np.errstate(invalid="ignore"):  # a signalling NaN (invalid float) becomes a quiet one
+            arr = arr.astype(np.float64)
         valid2 = ~np.isnan(arr)
     else:
         valid2 = arr != base.invalid
@@ -779,10 +863,16 @@ def _render_component(c: ComponentSpec, target: FieldSpec, cval: np.ndarray, val
     return _special_array(x, valid, special)
 
 
+def _offs(g: _Group) -> np.ndarray:
+    """The group's payload offsets as an int64 array (a view: the walk is over)."""
+    return np.frombuffer(g.offs, dtype=np.int64) if len(g.offs) else np.zeros(0, dtype=np.int64)
+
+
 class _GroupDecoder:
-    def __init__(self, data_u8: np.ndarray, g: _Group) -> None:
+    """Raw columns of some rows of a group (``offs``: their payload offsets)."""
+
+    def __init__(self, data_u8: np.ndarray, g: _Group, offs: np.ndarray) -> None:
         self.g = g
-        offs = np.asarray(g.offs, dtype=np.int64)
         self.offs = offs
         n = offs.size
         self.n = n
@@ -825,7 +915,8 @@ class _GroupDecoder:
             dt_ = np.dtype(self.g.endian + base.np_code) if w > 1 else np.dtype(base.np_code)
             arr = block.view(dt_).reshape(n, len(items))
             if base.kind == "float":
-                vals = arr.astype(np.float64)
+                with np.errstate(invalid="ignore"):  # a signalling NaN (invalid float) becomes a quiet one
+                    vals = arr.astype(np.float64)
                 valid = ~np.isnan(vals)
                 fvals = vals
             else:
@@ -929,7 +1020,7 @@ def _compressed_timestamps(walk: _Walk, data_u8: np.ndarray) -> tuple[np.ndarray
             if num == FIELD_NUM_TIMESTAMP and g.offs:
                 if base.kind != "int" or size != base.size:
                     raise FastDecodeUnsupported("timestamp field that is not one integer, with compressed timestamps")
-                offs = np.asarray(g.offs, dtype=np.int64)
+                offs = _offs(g)
                 mat = data_u8[offs[:, None] + np.arange(start, start + size)]
                 dt_ = np.dtype(g.endian + base.np_code) if base.size > 1 else np.dtype(base.np_code)
                 v = np.ascontiguousarray(mat).view(dt_)[:, 0]
@@ -939,7 +1030,7 @@ def _compressed_timestamps(walk: _Walk, data_u8: np.ndarray) -> tuple[np.ndarray
                 kind_l.append(np.zeros(int(ok.sum()), dtype=np.int8))
                 val_l.append(v[ok].astype(np.int64))
             start += size
-    cpos = np.asarray(walk.compressed, dtype=np.int64)
+    cpos = np.frombuffer(walk.compressed, dtype=np.int64).copy()
     pos_l.append(cpos)
     kind_l.append(np.ones(cpos.size, dtype=np.int8))
     val_l.append((data_u8[cpos] & 0x1F).astype(np.int64))
@@ -953,29 +1044,43 @@ def _compressed_timestamps(walk: _Walk, data_u8: np.ndarray) -> tuple[np.ndarray
     return pos[sel], acc[sel]
 
 
-def _accumulate(walk: _Walk, decoders: list[_GroupDecoder | None]) -> dict[tuple[int, int], np.ndarray]:
-    """Accumulated component values per (group, field*64 + component), in file order across groups."""
+def _field_raw(data_u8: np.ndarray, g: _Group, fi: int) -> _Raw:
+    """Raw column of field ``fi`` over every row of ``g`` (that field only)."""
+    start = sum(f[1] for f in g.fields[:fi])
+    _, size, base = g.fields[fi]
+    offs = _offs(g)
+    mat = data_u8[offs[:, None] + np.arange(start, start + size, dtype=np.int64)]
+    return _read_raw(mat, 0, size, base, g.endian)
+
+
+def _accumulate(walk: _Walk, stored: list[bool], data_u8: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """Accumulated component values per (group, field*64 + component), in file order across groups.
+
+    Reads only the fields that have accumulating components, over whole groups (the rows are
+    decoded in chunks afterwards; each chunk takes its slice)."""
     streams: dict[tuple[int, int], list[tuple[int, int, int, np.ndarray, np.ndarray, int]]] = {}
-    for gi, gd in enumerate(decoders):
-        if gd is None:
+    for gi, g in enumerate(walk.groups):
+        if not stored[gi]:
             continue
-        spec = message_spec(gd.g.mesg_num)
+        spec = message_spec(g.mesg_num)
         assert spec is not None
-        for fi, ((num, _, _), raw) in enumerate(zip(gd.g.fields, gd.raws, strict=True)):
+        for fi, (num, _, _) in enumerate(g.fields):
             fspec = spec.fields.get(num)
             if fspec is None:
                 continue
             if fspec.subfields and any(s.has_accumulating_component for s in fspec.subfields):
                 raise FastDecodeUnsupported(f"accumulating component in a sub-field of {fspec.name!r}")
+            raw = None
             for ci, c in enumerate(fspec.components):
                 if not c.accumulate:
                     continue
+                raw = raw if raw is not None else _field_raw(data_u8, g, fi)
                 cr = _component_raw(c, raw)
                 if cr is None:
                     continue
                 cval, cvalid = cr
                 rows = np.flatnonzero(cvalid)
-                streams.setdefault((gd.g.mesg_num, c.def_num), []).append(
+                streams.setdefault((g.mesg_num, c.def_num), []).append(
                     (gi, fi, ci, rows, cval[rows], c.bits))
     out: dict[tuple[int, int], np.ndarray] = {}
     for (mesg_num, target), items in streams.items():
@@ -989,9 +1094,7 @@ def _accumulate(walk: _Walk, decoders: list[_GroupDecoder | None]) -> dict[tuple
         val_l = [np.zeros(rpos.size, dtype=np.int64)]
         tag_l = [np.full(rpos.size, -1, dtype=np.int64)]
         for k, (gi, _fi, _ci, rows, vals, _) in enumerate(items):
-            gd = decoders[gi]
-            assert gd is not None
-            pos_l.append(gd.offs[rows])
+            pos_l.append(_offs(walk.groups[gi])[rows])
             kind_l.append(np.ones(rows.size, dtype=np.int8))
             val_l.append(vals)
             tag_l.append(np.full(rows.size, k, dtype=np.int64))
@@ -1003,9 +1106,7 @@ def _accumulate(walk: _Walk, decoders: list[_GroupDecoder | None]) -> dict[tuple
         pos, kind, val, tag = pos[order], kind[order], val[order], tag[order]
         accd = _segmented_accumulate(pos, kind, val, bits) if pos.size else val
         for k, (gi, fi, ci, rows, _vals, _) in enumerate(items):
-            gd = decoders[gi]
-            assert gd is not None
-            full = np.zeros(gd.n, dtype=np.int64)
+            full = np.zeros(len(walk.groups[gi].offs), dtype=np.int64)
             full[rows] = accd[tag == k]
             out[(gi, fi * 64 + ci)] = full
     return out
@@ -1050,7 +1151,7 @@ def _bad_time_rows(data_u8: np.ndarray, g: _Group, start: int, size: int, base: 
     """Index of the first row of ``g`` whose value in this field makes fitparse raise."""
     if base.kind == "int" and size == base.size and base.size <= 4 and kind != "localtime_into_day":
         return None  # 32-bit values always convert
-    offs = np.asarray(g.offs, dtype=np.int64)
+    offs = _offs(g)
     mat = data_u8[offs[:, None] + np.arange(start, start + size, dtype=np.int64)]
     if base.kind == "byte":  # a tuple unless every byte is 0xFF
         bad = ~(mat == 0xFF).all(axis=1)
@@ -1085,43 +1186,49 @@ def _bad_time_rows(data_u8: np.ndarray, g: _Group, start: int, size: int, base: 
 # Merge
 
 
-def _merge(name: str, parts: list[tuple[np.ndarray, _Columns]]) -> MessageColumns:
-    if len(parts) == 1:  # one layout: rows are already in file order
-        offs1, c1 = parts[0]
-        return MessageColumns(name, offs1.size, {k: _maybe_numeric(v) if v.dtype == object else v
-                                                  for k, v in c1.cols.items()})
-    offs = np.concatenate([p[0] for p in parts])
-    total = offs.size
-    order = np.argsort(offs, kind="stable")
-    rank = np.empty(total, dtype=np.int64)
-    rank[order] = np.arange(total)
-    keys: dict[str, None] = {}
-    for _, c in parts:
-        for k in c.cols:
-            keys.setdefault(k, None)
-    cols: dict[str, np.ndarray] = {}
-    start = 0
-    slices = []
-    for p_offs, _ in parts:
-        slices.append(rank[start:start + p_offs.size])
-        start += p_offs.size
-    for k in keys:
-        chunks = [c.cols.get(k) for _, c in parts]
-        is_float = all(ch is None or ch.dtype == np.float64 for ch in chunks)
-        if is_float:
-            col = np.full(total, np.nan)
+class _Assembler:
+    """The columns of one message type, filled chunk by chunk in file order.
+
+    Rows of every layout (group) of the type are placed by their rank among all its rows, so each
+    decoded chunk is copied straight into the full columns and released: no merge step holds the
+    parts and the result at once (which, with the allocator keeping freed chunks, doubled the peak
+    memory of a large file). A column is float64 until a chunk brings non-numbers (then objects),
+    and object columns whose values are all numbers become float64 at the end, as model.py rules."""
+
+    def __init__(self, name: str, offs: list[np.ndarray]) -> None:
+        self.name = name
+        self.starts = np.cumsum([0] + [o.size for o in offs[:-1]]).tolist()
+        allo = np.concatenate(offs) if len(offs) > 1 else offs[0]
+        self.total = allo.size
+        if len(offs) == 1 or self.total < 2 or bool(np.all(allo[1:] > allo[:-1])):
+            self.rank = None  # one layout, or layouts one after the other: rows are in place
+            self.positions = allo
         else:
-            col = np.full(total, None, dtype=object)
-        for sl, ch in zip(slices, chunks, strict=True):
-            if ch is None:
-                continue
-            if not is_float and ch.dtype == np.float64:
-                ch = _to_object(ch)
-            col[sl] = ch
-        if not is_float:
-            col = _maybe_numeric(col)
-        cols[k] = col
-    return MessageColumns(name, total, cols)
+            order = np.argsort(allo, kind="stable")
+            self.rank = np.empty(self.total, dtype=np.int64)
+            self.rank[order] = np.arange(self.total)
+            self.positions = allo[order]
+        self.cols: dict[str, np.ndarray] = {}
+
+    def add(self, group: int, lo: int, hi: int, part: _Columns) -> None:
+        """Place rows ``lo:hi`` of the type's ``group``-th layout, decoded in ``part``."""
+        a = self.starts[group]
+        dest: slice | np.ndarray = slice(a + lo, a + hi) if self.rank is None else self.rank[a + lo:a + hi]
+        for k in list(part.cols):
+            v = part.cols.pop(k)
+            col = self.cols.get(k)
+            if col is None:
+                col = np.full(self.total, np.nan) if v.dtype == np.float64 else np.full(self.total, None, dtype=object)
+                self.cols[k] = col
+            elif col.dtype == np.float64 and v.dtype != np.float64:
+                col = self.cols[k] = _to_object(col)
+            if col.dtype != np.float64 and v.dtype == np.float64:
+                v = _to_object(v)
+            col[dest] = v
+
+    def result(self) -> MessageColumns:
+        cols = {k: _maybe_numeric(v) if v.dtype == object else v for k, v in self.cols.items()}
+        return MessageColumns(self.name, self.total, cols, positions=self.positions)
 
 
 def _maybe_numeric(col: np.ndarray) -> np.ndarray:
@@ -1140,7 +1247,9 @@ def decode_fast(data: bytes) -> DecodedFit:
     """Decode ``data`` into the columns of every type in STORED_MESSAGES (decoder='fast').
 
     Raises :class:`FastDecodeUnsupported` for input whose fitparse result it does not reproduce
-    (and, rather than leaking ``IndexError`` & co., if the decoder itself trips over the input).
+    (and, rather than leaking ``IndexError`` & co., if the decoder itself trips over the input),
+    and :class:`FitTooLarge` for a file over a per-file limit (:data:`MAX_MESSAGES`,
+    :data:`MAX_LAYOUTS`), found during the header walk before anything is decoded.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
@@ -1150,6 +1259,8 @@ def decode_fast(data: bytes) -> DecodedFit:
         walk = _Walker(data).run()
         stage = "column decode"
         return _decode_walked(data, walk)
+    except FitTooLarge:
+        raise
     except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error) as exc:
         raise FastDecodeUnsupported(f"{stage} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -1160,23 +1271,29 @@ def _decode_walked(data: bytes, walk: _Walk) -> DecodedFit:
     if damage is not None:  # fitparse stops there: keep what comes before
         cut, reason = damage
         for g in walk.groups:
-            g.offs = [o for o in g.offs if o <= cut]
-        walk.compressed = [c for c in walk.compressed if c < cut]
+            del g.offs[bisect_right(g.offs, cut):]
+        del walk.compressed[bisect_left(walk.compressed, cut):]
         walk.error = f"malformed FIT data: {reason} (at byte offset {cut})"
-    decoders: list[_GroupDecoder | None] = []
-    for g in walk.groups:
-        if g.offs and message_name(g.mesg_num) in STORED_MESSAGES:
-            decoders.append(_GroupDecoder(data_u8, g))
-        else:
-            decoders.append(None)
+    stored = [len(g.offs) > 0 and message_name(g.mesg_num) in STORED_MESSAGES for g in walk.groups]
     ts_comp = _compressed_timestamps(walk, data_u8)
-    acc = _accumulate(walk, decoders)
-    by_name: dict[str, list[tuple[np.ndarray, _Columns]]] = {}
-    for gi, gd in enumerate(decoders):
-        if gd is None:
-            continue
-        cols = _decode_group(gd, acc, gi, ts_comp, data_u8)
-        by_name.setdefault(message_name(gd.g.mesg_num), []).append((gd.offs, cols))
-    messages = {name: _merge(name, parts) for name, parts in by_name.items()}
+    acc = _accumulate(walk, stored, data_u8)
+    by_name: dict[str, list[int]] = {}
+    for gi, g in enumerate(walk.groups):
+        if stored[gi]:
+            by_name.setdefault(message_name(g.mesg_num), []).append(gi)
+    messages: dict[str, MessageColumns] = {}
+    for name, gis in by_name.items():  # one message type at a time
+        asm = _Assembler(name, [_offs(walk.groups[gi]) for gi in gis])
+        for j, gi in enumerate(gis):
+            g = walk.groups[gi]
+            offs = _offs(g)
+            for lo in range(0, offs.size, CHUNK_ROWS):  # bounded working memory: CHUNK_ROWS rows at a time
+                hi = min(lo + CHUNK_ROWS, offs.size)
+                gd = _GroupDecoder(data_u8, g, offs[lo:hi])
+                chunk_acc = {k: v[lo:hi] for k, v in acc.items() if k[0] == gi}
+                asm.add(j, lo, hi, _decode_group(gd, chunk_acc, gi, ts_comp, data_u8))
+                del gd
+        messages[name] = asm.result()
+        del asm
     ordered = {k: messages[k] for k in STORED_MESSAGES if k in messages}
     return DecodedFit(messages=ordered, decoder="fast", error=walk.error)

@@ -20,7 +20,12 @@ import fitparse
 import fitparse.profile as fit_profile
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
-from ingest.fit.model import STORED_MESSAGES, DecodedFit, columns_from_rows
+from ingest.fit.model import STORED_MESSAGES, DecodedFit, FitTooLarge, columns_from_rows
+
+#: Most messages the fallback decoder reads from one file: fitparse builds a dict per message
+#: (~1 kB each) at ~2,000 messages/s, so a file over this is refused rather than decoded for
+#: minutes into gigabytes (files the fast decoder reads are bounded by model.MAX_MESSAGES).
+FITPARSE_MAX_MESSAGES = 300_000
 
 #: Exceptions fitparse raises for damaged or non-FIT input.
 FITPARSE_ERRORS: tuple[type[BaseException], ...] = (FitParseError, FitEOFError, FitCRCError, FitHeaderError)
@@ -43,21 +48,29 @@ def decode_fitparse(data: bytes, keep: tuple[str, ...] = STORED_MESSAGES) -> Dec
 
     A damaged file yields the messages decoded before the damage with ``error`` set; a file
     that is not FIT at all raises nothing here either: ``error`` says so and no messages come back.
+    A file of more than :data:`FITPARSE_MAX_MESSAGES` messages raises :class:`FitTooLarge`.
     """
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in keep}
+    positions: dict[str, list[int]] = {k: [] for k in keep}
     error: str | None = None
     try:
         ff = fitparse.FitFile(io.BytesIO(data), check_crc=True)
-        for msg in ff.get_messages():
+        for i, msg in enumerate(ff.get_messages()):
+            if i >= FITPARSE_MAX_MESSAGES:
+                raise FitTooLarge(f"holds more than {FITPARSE_MAX_MESSAGES:,} messages, the limit of the fallback "
+                                  "decoder (fitparse): refused")
             bucket = rows.get(msg.name)
             if bucket is None:
                 continue
             bucket.append({f.name: f.value for f in msg.fields})
+            positions[msg.name].append(i)
+    except FitTooLarge:
+        raise
     except FITPARSE_ERRORS as exc:
         error = describe_error(exc)
     except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:  # fitparse internals
         error = f"malformed FIT data: {type(exc).__name__}: {exc}"
-    messages = {k: columns_from_rows(k, v) for k, v in rows.items() if v}
+    messages = {k: columns_from_rows(k, v, positions[k]) for k, v in rows.items() if v}
     return DecodedFit(messages=messages, decoder="fitparse", error=error)
 
 

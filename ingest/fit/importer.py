@@ -5,13 +5,17 @@
 * Nothing is lost and nothing is half-imported: the ledger row and the data rows of a file
   commit in the same transaction; bulk imports commit chunks of files (docs/design.md section 3).
 * Damaged input never stops the batch: each file gets a status and a one-line reason.
+* Bounded: sources are read one at a time, files over a per-file limit are refused alone, work
+  per file is constant however many fail (docs/operations.md, "Limits").
 * Decoding runs in worker processes when the batch is large enough to pay for them; writing
   stays in this process (the store is single-writer). A worker is never forked from a process
   that holds an open DuckDB connection (a forked child inherits the connection's memory, locks and
   threads in whatever state they were): the import jobs start a :class:`DecodePool` before they
   open the store (forked then, in milliseconds, with the decoder already imported) and hand it
   in; without one, the workers come from a fork server (a fresh interpreter that imports the
-  decoder once: ~0.5 s more per import). Either way a script that imports must guard its entry
+  decoder once: ~0.5 s more per import), started once the batch has shown enough work to pay for
+  them. Either way each worker exits when the importer dies, ``kill -9`` included
+  (:mod:`ingest.fit.workers`). Either way a script that imports must guard its entry
   point with ``if __name__ == "__main__":`` (the fork server runs the main module again).
 """
 
@@ -23,16 +27,17 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities
+from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities, date_records
 from ingest.fit.fitparse_boundary import decode_fitparse
-from ingest.fit.model import DecodedFit
-from ingest.fit.sources import SourceItem, iter_sources
+from ingest.fit.model import DecodedFit, FitTooLarge
+from ingest.fit.sources import iter_sources, printable
+from ingest.fit.workers import decode_pool, die_with_importer
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from records.activities import ActivityData, SourceFile
 from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
@@ -40,9 +45,11 @@ from store.connection import Connection
 
 log = logging.getLogger("runstrong.import")
 
-#: Use worker processes when at least this many files and bytes need decoding.
+#: Use worker processes once at least this many files and bytes have needed decoding.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 1_000_000
+#: Undecoded input handed to the workers at once (at least one file): bounds the batch's memory.
+MAX_IN_FLIGHT_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -133,7 +140,8 @@ class DecodePool:
         self.workers = workers if workers is not None else default_workers()
         self.executor: ProcessPoolExecutor | None = None
         if self.workers > 1:
-            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=die_with_importer, initargs=(os.getpid(),))
             self.executor.submit(int).result()  # forks every worker now
 
     def close(self) -> None:
@@ -148,21 +156,16 @@ class DecodePool:
         self.close()
 
 
-def _fork_server_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers from a fork server, for a caller that already holds the store (no :class:`DecodePool`)."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])  # each worker starts with the decoder imported
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
 def looks_like_fit(data: bytes) -> str | None:
     """None when ``data`` starts with a FIT header, else the reason it does not."""
     if len(data) == 0:
         return "empty file"
     if len(data) < 12:
         return f"not a FIT file: {len(data)} bytes is shorter than a FIT header"
-    if data[0] not in (12, 14) or data[8:12] != b".FIT":
+    if data[8:12] != b".FIT":
         return "not a FIT file: no '.FIT' signature in the header"
+    if data[0] not in (12, 14):
+        return f"not a FIT file: header size {data[0]} (a FIT header is 12 or 14 bytes)"
     return None
 
 
@@ -175,7 +178,7 @@ def decode(data: bytes, path: str = "") -> DecodedFit:
     try:
         return decode_fast(data)
     except FastDecodeUnsupported as exc:
-        log.warning("%s: fast decoder cannot decode it (%s); decoding it with fitparse", path, exc)
+        log.warning("%s: fast decoder cannot decode it (%s); decoding it with fitparse", printable(path), exc)
         return decode_fitparse(data)
 
 
@@ -186,11 +189,16 @@ def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
     if bad:
         base.error = bad
         return base
-    fit = decode(data, path)
+    try:
+        fit = decode(data, path)
+    except FitTooLarge as exc:  # over a per-file limit: refused whole, nothing decoded
+        base.error = f"too large: {exc}"
+        return base
     base.decoder = fit.decoder
     base.file_type = fit.file_type
+    dating = date_records(fit)  # records without a timestamp: dated, or counted as not stored
     try:
-        base.activities = build_activities(fit, sha256)
+        base.activities = build_activities(fit, sha256, consume=True, dating=dating)
     except NotAnActivity as exc:
         if fit.error:  # damaged before we even learnt what it is
             base.error = fit.error
@@ -201,8 +209,11 @@ def decode_item(path: str, data: bytes, sha256: str) -> Decoded:
     except NoActivityData as exc:
         base.error = fit.error or str(exc)
         return base
-    base.status = "partial" if fit.error else "imported"
-    base.error = fit.error
+    problems = [e for e in (fit.error, dating.note() if dating.undated else None) if e]
+    base.status = "partial" if problems else "imported"
+    base.error = "; ".join(problems) or None
+    if dating.derived and not dating.undated:
+        base.reason = dating.note()
     return base
 
 
@@ -232,34 +243,52 @@ class _Duplicate:
 
 
 class _Pending:
-    """Items to decode, in order, decoded inline or in a process pool with a bounded window."""
+    """Items in file order, decoded inline or in a process pool, with a bounded window.
 
-    def __init__(self, pool: ProcessPoolExecutor | None, window: int) -> None:
+    Every operation is O(1) per item (issue 12, item 9: the window used to be counted by scanning
+    the whole queue on every add, quadratic in the number of failed or skipped files): ready
+    entries at the head are handed on at once, so the queue holds at most the window's futures
+    and what waits behind the oldest of them. The window is bounded by count (``window``) and by
+    the bytes of undecoded input it holds (``max_bytes``, at least one item), so that a batch of
+    large files keeps one or two of them in memory, not a dozen."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None, window: int, max_bytes: int) -> None:
         self.pool = pool
         self.window = window
-        self.queue: deque[tuple[FileResult | _Duplicate | None, Future[Decoded] | Decoded | None]] = deque()
+        self.max_bytes = max_bytes
+        self.queue: deque[tuple[FileResult | _Duplicate | None, Future[Decoded] | Decoded | None, int]] = deque()
+        self.in_flight = 0
+        self.in_flight_bytes = 0
 
     def add_result(self, r: FileResult | _Duplicate) -> None:
-        self.queue.append((r, None))
+        self.queue.append((r, None, 0))
 
     def add_work(self, path: str, data: bytes, sha: str) -> None:
         if self.pool is None:
-            self.queue.append((None, decode_item(path, data, sha)))
+            self.queue.append((None, decode_item(path, data, sha), 0))
         else:
-            self.queue.append((None, self.pool.submit(decode_item, path, data, sha)))
+            self.queue.append((None, self.pool.submit(decode_item, path, data, sha), len(data)))
+            self.in_flight += 1
+            self.in_flight_bytes += len(data)
 
     def full(self) -> bool:
-        return sum(1 for r, w in self.queue if isinstance(w, Future)) >= self.window
+        return self.in_flight >= self.window or (self.in_flight > 0 and self.in_flight_bytes >= self.max_bytes)
 
     def drain(self, until_not_full: bool) -> Iterator[FileResult | _Duplicate | Decoded]:
-        while self.queue and (not until_not_full or self.full()):
-            r, w = self.queue.popleft()
-            if r is not None:
-                yield r
-            elif isinstance(w, Future):
+        """Hand on the entries at the head that are ready; with ``until_not_full`` wait for the
+        oldest future only while the window is full, else wait for everything."""
+        while self.queue:
+            r, w, size = self.queue[0]
+            if isinstance(w, Future):
+                if until_not_full and not self.full() and not w.done():
+                    return
+                self.queue.popleft()
+                self.in_flight -= 1
+                self.in_flight_bytes -= size
                 yield w.result()
-            elif w is not None:
-                yield w
+            else:
+                self.queue.popleft()
+                yield r if r is not None else w  # type: ignore[misc]
 
 
 def import_paths(
@@ -275,54 +304,52 @@ def import_paths(
 ) -> ImportSummary:
     """Import FIT files, folders and archives for ``athlete`` (see module docstring).
 
+    Sources are read lazily, one at a time (never listed ahead), so memory is bounded per file
+    and per batch whatever a folder or an archive holds (docs/operations.md, "Limits"). Work is
+    linear in the number of files, whatever becomes of them.
+
     Files of this athlete deleted by ``athlete delete`` are skipped with the reason ``deleted
     athlete`` unless ``undelete`` is set (their tombstones are then lifted and they import anew).
-    ``pool`` (started before ``con`` was opened) decodes large batches; without it they are decoded
-    by ``workers`` processes from a fork server (``workers=1``: inline).
-    ``progress(done, total)`` is called after each file; ``show_progress`` also draws a bar with rate
-    and ETA when stderr is a terminal (:mod:`ingest.progress`; never under cron or into a pipe).
+    ``pool`` (started before ``con`` was opened) decodes once the batch has shown enough work to
+    pay for it; without one, ``workers`` processes from a fork server (``workers=1``: inline).
+    ``progress(done, seen)`` counts the files handled and those found so far; ``show_progress``
+    also draws a bar with rate when stderr is a terminal (:mod:`ingest.progress`; never under cron
+    or into a pipe).
     """
     t0 = time.perf_counter()
     summary = ImportSummary()
-    items = list(iter_sources(list(paths)))
     known = imported_hashes(con, athlete)
     tombstoned = set() if undelete else deleted_hashes(con, athlete)
-    seen: set[str] = set()
-    todo: list[tuple[SourceItem, str]] = []
-    ordered: list[tuple[SourceItem, str | None]] = []
-    for item in items:
-        sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
-        ordered.append((item, sha))
-        if sha is not None and sha not in known and sha not in tombstoned and sha not in seen:
-            todo.append((item, sha))
-            seen.add(sha)
     n_workers = workers if workers is not None else (pool.workers if pool is not None else default_workers())
     executor: ProcessPoolExecutor | None = None
     own_executor = False
-    todo_bytes = sum(len(item.data or b"") for item, _ in todo)
-    if n_workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES:
-        if pool is not None and pool.executor is not None:
-            executor, n_workers = pool.executor, pool.workers
-        else:
-            executor, own_executor = _fork_server_pool(n_workers), True
     bars = TerminalProgress(enabled=show_progress and bar_wanted())
+    found = 0
+    exhausted = False
 
-    def report(done: int, total: int) -> None:
-        bar(done, total)
+    def report(done: int) -> None:
+        # while sources are still being read there may be more: the bar never looks complete early
+        bar(done, found if exhausted else found + 1)
         if progress is not None:
-            progress(done, total)
+            progress(done, found)
 
-    pending = _Pending(executor, window=4 * n_workers)
+    pending = _Pending(None, window=4 * n_workers, max_bytes=MAX_IN_FLIGHT_BYTES)
     queued: set[str] = set()
     outcome: dict[str, FileResult] = {}
     writer = ImportWriter(con, athlete, lift_tombstones=undelete,
                           on_failed=lambda sha, error: _fail(outcome[sha], error))
     duplicates: list[tuple[FileResult, str]] = []
+    work_files = work_bytes = 0
     try:
         bars.start()
-        bar = bars.task("import", unit="files", total=len(ordered))
-        for item, sha in ordered:
-            if item.error is not None:
+        bar = bars.task("import", unit="files", total=None)
+        for item in iter_sources(paths):
+            found += 1
+            sha = hashlib.sha256(item.data).hexdigest() if item.data is not None else None
+            bad = looks_like_fit(item.data) if item.data is not None else None
+            if item.skip is not None:
+                pending.add_result(FileResult(path=item.path, status="skipped", reason=item.skip))
+            elif item.error is not None:
                 pending.add_result(FileResult(path=item.path, status="failed", error=item.error))
             elif sha in known:
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason="duplicate"))
@@ -330,14 +357,32 @@ def import_paths(
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
+            elif bad is not None:  # not FIT at all: no need to ship it to a worker
+                assert sha is not None
+                queued.add(sha)
+                outcome[sha] = result = FileResult(path=item.path, status="failed", sha256=sha, error=bad)
+                pending.add_result(result)
             else:
                 assert item.data is not None and sha is not None
                 queued.add(sha)
+                work_files += 1
+                work_bytes += len(item.data)
+                if executor is None and n_workers > 1 and work_files >= PARALLEL_MIN_FILES \
+                        and work_bytes >= PARALLEL_MIN_BYTES:
+                    # enough work to pay for workers: the first files were decoded here, the rest there
+                    if pool is not None and pool.executor is not None:
+                        executor, n_workers = pool.executor, pool.workers
+                    else:
+                        executor, own_executor = decode_pool(n_workers), True
+                    pending.pool = executor
                 pending.add_work(item.path, item.data, sha)
+            del item
             for done in pending.drain(until_not_full=True):
-                _store(writer, outcome, done, summary, duplicates, len(ordered), report)
+                _store(writer, outcome, done, summary, duplicates, report)
+        exhausted = True
         for done in pending.drain(until_not_full=False):
-            _store(writer, outcome, done, summary, duplicates, len(ordered), report)
+            _store(writer, outcome, done, summary, duplicates, report)
+        bar(len(summary.files), found)  # every source read: the bar's true total
         writer.commit()
     finally:
         if own_executor and executor is not None:
@@ -382,8 +427,7 @@ def _store(
     done: FileResult | _Duplicate | Decoded,
     summary: ImportSummary,
     duplicates: list[tuple[FileResult, str]],
-    total: int,
-    progress: ProgressFn,
+    progress: Callable[[int], None],
 ) -> None:
     if isinstance(done, Decoded):
         result = _result_from(done)
@@ -412,4 +456,4 @@ def _store(
                                                                                                DELETED_REASON)):
             writer.add_event(_event(result))
     summary.files.append(result)
-    progress(len(summary.files), total)
+    progress(len(summary.files))

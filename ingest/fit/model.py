@@ -11,7 +11,10 @@ form. The equivalence tests compare the two field by field, so the conversion ru
   absent -> None.
 
 A column is float64 exactly when every present value is a number (bool excluded); otherwise it
-is an object array. Rows are messages of that type in file order.
+is an object array. Rows are messages of that type in file order; ``positions`` places each row
+in the file among the messages of every other type (increasing in file order: byte offsets for
+the fast decoder, message ordinals for fitparse), so a message can be read against its neighbours
+of other types (a record without a timestamp against the lengths around it).
 """
 
 from __future__ import annotations
@@ -22,8 +25,19 @@ from typing import Any
 
 import numpy as np
 
-#: Message types we store; decoders may skip every other type.
-STORED_MESSAGES: tuple[str, ...] = ("file_id", "activity", "session", "lap", "record", "set", "sport")
+#: Message types we store or read; decoders may skip every other type (``length``: a pool
+#: swim's lengths, which date records that carry no timestamp of their own).
+STORED_MESSAGES: tuple[str, ...] = ("file_id", "activity", "session", "lap", "record", "set", "sport", "length")
+
+#: Most messages (data messages and definitions) one FIT file may hold. The largest real files hold
+#: some 10^5-10^6 (a 24 h ultra at 1 Hz: 86,400 records); the limit admits 20 M records with room
+#: for the laps, events and HR messages around them (docs/operations.md, "Limits").
+MAX_MESSAGES = 25_000_000
+
+
+class FitTooLarge(ValueError):
+    """The file holds more than a per-file limit allows: it is refused whole (``failed``), not
+    decoded in part, and no fallback decoder is tried."""
 
 _EPOCH = dt.datetime(1970, 1, 1)
 
@@ -35,6 +49,7 @@ class MessageColumns:
     name: str
     n: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    positions: np.ndarray | None = None  # int64, increasing: where each row is in the file (module doc)
 
     def get(self, key: str) -> np.ndarray | None:
         return self.columns.get(key)
@@ -105,11 +120,12 @@ def column_from_values(values: list[Any]) -> np.ndarray:
     return out
 
 
-def columns_from_rows(name: str, rows: list[dict[str, Any]]) -> MessageColumns:
+def columns_from_rows(name: str, rows: list[dict[str, Any]], positions: list[int] | None = None) -> MessageColumns:
     """Build :class:`MessageColumns` from per-message dicts (missing keys -> absent)."""
     keys: dict[str, None] = {}
     for r in rows:
         for k in r:
             keys.setdefault(k, None)
     cols = {k: column_from_values([r.get(k) for r in rows]) for k in keys}
-    return MessageColumns(name, len(rows), cols)
+    pos = None if positions is None else np.asarray(positions, dtype=np.int64)
+    return MessageColumns(name, len(rows), cols, positions=pos)

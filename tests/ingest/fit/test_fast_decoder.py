@@ -130,7 +130,7 @@ def oracle_futures(request: pytest.FixtureRequest) -> Iterator[dict[str, cf.Futu
 
 
 def test_corpus_is_complete() -> None:
-    assert len(CORPUS) == 28
+    assert len(CORPUS) == 29
     for sub in ("runs", "strength", "other", "invalid"):
         assert any(f.startswith(sub + "/") for f in CORPUS)
     missing = [f for f in CORPUS if not (SAMPLE_DIR / f).is_file()]

@@ -42,7 +42,7 @@ def _table_counts(con) -> dict[str, int]:
 def test_every_file_has_a_status_and_reason(corpus_db):
     _, summary = corpus_db
     by_name = {Path(f.path).name: f for f in summary.files}
-    assert len(summary.files) == 28
+    assert len(summary.files) == 29
     for f in summary.files:
         name = Path(f.path).name
         if "/invalid/" in f.path:
@@ -66,7 +66,7 @@ def test_reimport_skips_everything_and_changes_nothing(corpus_db):
     stored = [f for f in again.files if f.status == "skipped" and f.reason == "duplicate"]
     # every imported or partial file is now a duplicate; failed-before files fail again
     assert all(f.status in ("skipped", "failed") for f in again.files)
-    assert len(stored) == 26
+    assert len(stored) == 27
     after = _table_counts(con)
     for t in ("source_file", "activity", "record", "lap", "strength_set"):
         assert after[t] == before[t], t
@@ -309,8 +309,8 @@ def test_a_file_the_store_refuses_fails_alone(tmp_path, monkeypatch):
             start + dt.timedelta(days=k)))
     real = importer.build_activities
 
-    def poisoned(fit, sha256):
-        acts = real(fit, sha256)
+    def poisoned(fit, sha256, **kw):
+        acts = real(fit, sha256, **kw)
         if fit.decoder and acts[0].sets and acts[0].sets[0].load_kg == 101.0:
             acts[0].sets[0].reps = 2**40
         return acts
