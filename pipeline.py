@@ -271,8 +271,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         doc = replay_capture(
             Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
             load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
-            on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
-            progress=bars.task("replay", unit="records"),
+            on_rep=_rep_printer(args) if not args.json else None, on_message=info,
+            progress=bars.task("replay", unit="kB"),
         )
     emit(args, doc, _summary_human)
     return EXIT_OK
@@ -382,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--virtual-rate-hz", type=_positive, metavar="HZ",
                     help="--virtual: device rate (above 200 Hz only as a stress test)")
 
-    sp = add("replay", cmd_replay, "run a recorded capture through the live decode/analysis/storage path")
+    sp = add("replay", cmd_replay, "decode, analyse and store a recorded capture (a batch job: the same decoders, "
+             "timebase and analysis as a live stream)")
     sp.add_argument("capture", metavar="CAPTURE")
     sp.add_argument("--exercise", required=True, metavar="EX")
     sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
