@@ -278,6 +278,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reanalyse(args: argparse.Namespace) -> int:
+    from jobs.reanalyse import reanalyse
+
+    with _bars(args) as bars:
+        doc = reanalyse(Path(args.db), athlete=args.athlete if args.athlete_given else None, wait_s=args.wait,
+                        on_message=info, progress=bars.task("reanalyse", unit="sessions"))
+
+    def human(d: dict[str, Any]) -> str:
+        text = (f"re-analysed {d['sessions']} sensor session(s) with method {d['method_version']}: "
+                f"{d['reps_before']} reps before, {d['reps_after']} after")
+        if d["skipped"]:
+            text += f"; {d['skipped']} without an exercise or load skipped"
+        if d["orphaned_corrections"]:
+            text += f"; {d['orphaned_corrections']} set correction(s) kept for sets no longer found"
+        return text
+
+    emit(args, doc, human)
+    return EXIT_FAILED if doc["failed"] else EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from jobs import commands
 
@@ -389,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
     sp.add_argument("--athlete-mass-kg", type=_positive, metavar="KG")
 
+    add("reanalyse", cmd_reanalyse, "re-run the bar-velocity analysis of every stored sensor session (after a method "
+        "change) from its raw frames; --athlete for one athlete's")
+
     sp = add("athlete", cmd_athlete, "show, set, list or delete athlete profiles")
     sp.add_argument("action", choices=["show", "set", "list", "delete"])
     sp.add_argument("--body-mass-kg", type=_positive, metavar="KG")
@@ -425,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.db_given = args.db is not None
+    args.athlete_given = args.athlete is not None or "RUNSTRONG_ATHLETE" in os.environ
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:

@@ -126,6 +126,7 @@ class StoredSession:
     configured_rate_hz: float | None
     exercise: str | None
     load_kg: float | None
+    body_mass_kg: float | None
     status: str
     analysis_method: str | None
 
@@ -139,13 +140,13 @@ def sensor_sessions(con: duckdb.DuckDBPyConnection, sensors: Sequence[str],
     marks = ", ".join("?" for _ in sensors)
     rows = con.execute(
         "SELECT athlete, session_id, sensor, device_address, started_at, anchor_t_ns, configured_rate_hz, exercise, "
-        f"load_kg, status, analysis_method FROM stream_session WHERE sensor IN ({marks}) "
+        f"load_kg, body_mass_kg, status, analysis_method FROM stream_session WHERE sensor IN ({marks}) "
         "AND (?::VARCHAR IS NULL OR athlete = ?) ORDER BY athlete, started_at, session_id",
         [*sensors, athlete, athlete]).fetchall()
     return [StoredSession(str(a), str(sid), str(sensor), addr, started, int(anchor or 0),
                           None if rate is None else float(rate), ex, None if load is None else float(load),
-                          str(status), method)
-            for a, sid, sensor, addr, started, anchor, rate, ex, load, status, method in rows]
+                          None if mass is None else float(mass), str(status), method)
+            for a, sid, sensor, addr, started, anchor, rate, ex, load, mass, status, method in rows]
 
 
 def rep_count(con: duckdb.DuckDBPyConnection, sessions: Sequence[StoredSession]) -> int:
@@ -180,8 +181,12 @@ def session_frames(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = con.execute("SELECT seq, t_ns, char, payload FROM ble_frame WHERE athlete = ? AND session_id = ? "
-                        "ORDER BY seq", [athlete, session_id]).fetch_arrow_table()
+    cur = con.cursor()  # a relation of its own: Arrow straight from the query, without a DB-API copy
+    try:
+        table = cur.sql("SELECT seq, t_ns, char, payload FROM ble_frame WHERE athlete = $athlete AND session_id = $sid "
+                        "ORDER BY seq", params={"athlete": athlete, "sid": session_id}).to_arrow_table()
+    finally:
+        cur.close()
     char = pc.dictionary_encode(table.column("char").combine_chunks())
     payload = table.column("payload").combine_chunks()
     if payload.type != pa.large_binary():
