@@ -70,7 +70,7 @@ def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float 
                 skipped += 1
             else:
                 try:
-                    _reanalyse_one(con, s, set_rest_s=set_rest_s)
+                    reanalyse_session(con, s, set_rest_s=set_rest_s)
                 except ValueError as exc:
                     failed.append({"athlete": s.athlete, "session_id": s.session_id, "error": str(exc)})
                     if on_message is not None:
@@ -88,8 +88,8 @@ def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float 
             "orphaned_corrections": orphaned}
 
 
-def _reanalyse_one(con: Connection, s: streams.StoredSession, *, set_rest_s: float) -> int:
-    """Re-analyse one stored session; returns its reps."""
+def reanalyse_session(con: Connection, s: streams.StoredSession, *, set_rest_s: float = 30.0) -> int:
+    """Re-analyse one stored session from what the store holds of it; returns its reps."""
     assert s.exercise is not None and s.load_kg is not None
     frames = streams.session_frames(con, s.athlete, s.session_id)
     gaps = streams.gaps(con, s.athlete, s.session_id)

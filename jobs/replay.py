@@ -34,7 +34,7 @@ from ingest.ble.whole_capture import LinkEvents, Notifications, WholeCapture, as
 from ingest.progress import ProgressFn
 from jobs import stream_finish
 from jobs.memory import release_freed_memory
-from store.connection import open_store
+from store.connection import Connection, open_store
 from store.session_writer import finish_session, write_session_raw
 
 
@@ -94,8 +94,11 @@ def replay_capture(
                                             anchor_t_ns=whole.anchor_t_ns)
     con = open_store(db_path, wait_s=wait_s, on_wait=on_message)
     try:
-        write_session_raw(con, athlete, row, whole, sample_table=whole.profile.sample_table)
-        finish_session(con, athlete, row, reps, sets)
+        written = write_session_raw(con, athlete, row, whole, sample_table=whole.profile.sample_table)
+        if not written.beyond:
+            finish_session(con, athlete, row, reps, sets)
+        else:
+            _analyse_as_stored(con, athlete, whole.session_id, written.beyond, capture_path, on_message)
     finally:
         con.close()
     if progress is not None:
@@ -108,6 +111,22 @@ def replay_capture(
         for rep in doc["reps"]:
             on_rep(rep)
     return doc
+
+
+def _analyse_as_stored(con: Connection, athlete: str, session_id: str, beyond: int, capture_path: str | Path,
+                       on_message: Callable[[str], None] | None) -> None:
+    """The store holds more of the session than the capture (the capture lost its end to a crash
+    its landing file survived): the stored session is analysed whole, from its stored frames (the
+    capture's missing batches were added); the replay's document still describes the capture."""
+    from jobs.reanalyse import reanalyse_session
+    from store.streams import stored_session
+
+    found = stored_session(con, athlete, session_id)
+    if found is not None and found.exercise and found.load_kg:
+        reanalyse_session(con, found)
+    if on_message is not None:
+        on_message(f"{capture_path}: the store holds {beyond} more batch(es) of session {session_id} than this "
+                   "capture; the stored session keeps them and was analysed whole (the JSON describes the capture)")
 
 
 def session_row(whole: WholeCapture, *, exercise: str, load_kg: float, body_mass_kg: float | None,

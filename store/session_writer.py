@@ -86,6 +86,8 @@ class WrittenSession:
     ``'added'`` (other batches were: the missing ones added)."""
 
     raw: str
+    beyond: int = 0
+    """Batches the store holds of this session that the write lacks (its source is shorter)."""
     batches: int = 0
     frames: int = 0
     samples: int = 0
@@ -157,7 +159,8 @@ def write_session_raw(
         return _stored_ledger(con, athlete, session_id)
 
     stored = _in_transaction(con, start)
-    result = WrittenSession("new" if not stored else "kept", transactions=1)
+    result = WrittenSession("new" if not stored else "kept", transactions=1,
+                            beyond=sum(1 for b in stored if b >= count))
     missing = [b for b in range(count) if b not in stored]
     if missing:
         plan = _plan(rows, stored, missing, count)

@@ -149,6 +149,16 @@ def sensor_sessions(con: duckdb.DuckDBPyConnection, sensors: Sequence[str],
             for a, sid, sensor, addr, started, anchor, rate, ex, load, mass, status, method in rows]
 
 
+def stored_session(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str) -> StoredSession | None:
+    """One stored session (any sensor), or None."""
+    rows = con.execute(
+        "SELECT sensor FROM stream_session WHERE athlete = ? AND session_id = ?", [athlete, session_id]).fetchall()
+    if not rows:
+        return None
+    found = [s for s in sensor_sessions(con, [str(rows[0][0])], athlete) if s.session_id == session_id]
+    return found[0] if found else None
+
+
 def rep_count(con: duckdb.DuckDBPyConnection, sessions: Sequence[StoredSession]) -> int:
     """Reps stored for ``sessions``."""
     if not sessions:

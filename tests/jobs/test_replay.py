@@ -295,3 +295,26 @@ def test_progress_reports_the_file_read(recorded) -> None:
     total = -(-capture.stat().st_size // 1000)
     assert calls and calls[-1] == (total, total) and all(t == total for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_a_shorter_capture_never_shrinks_the_stored_session(recorded, tmp_path: Path) -> None:
+    """The capture lost its end (its writer was killed) but the store holds the whole session: the
+    stored session keeps every batch and is analysed whole; the JSON describes the capture."""
+    import gzip
+    import shutil
+
+    db, capture, live = recorded
+    copy = tmp_path / "main.duckdb"
+    shutil.copy(db, copy)
+    lines = gzip.decompress(capture.read_bytes()).split(b"\n")
+    short = tmp_path / "short.capture.jsonl"
+    short.write_bytes(b"\n".join(lines[: len(lines) * 2 // 3]) + b"\n")
+    before = stored(copy, "bob")
+    messages: list[str] = []
+    out = replay_capture(short, db_path=copy, athlete="bob", exercise="deadlift", load_kg=140.0,
+                         on_message=messages.append)
+    assert out["session_id"] == live["session_id"] and out["stream"]["notifications"] < live["stream"]["notifications"]
+    after = stored(copy, "bob")
+    assert after["frames"] == before["frames"] and after["ledger"] == before["ledger"]
+    assert after["reps"] == before["reps"] and after["session"] == before["session"]
+    assert any("more batch(es)" in m for m in messages)
