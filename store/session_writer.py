@@ -184,7 +184,8 @@ def finish_session(con: duckdb.DuckDBPyConnection, athlete: str, session_row: Ma
     """One transaction: the session row becomes ``session_row`` (status ``complete``), its reps and
     sets ``reps`` / ``sets`` (``records.reps.RepRow`` / ``records.activities.SetRow``, or row
     mappings). Returns the rep and set rows written."""
-    return _in_transaction(con, replace_session_rows, con, athlete, session_row, reps, sets)
+    written: tuple[int, int] = _in_transaction(con, replace_session_rows, con, athlete, session_row, reps, sets)
+    return written
 
 
 @dataclass

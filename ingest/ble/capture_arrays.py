@@ -239,7 +239,7 @@ class _Template:
 
     def matches(self, rows: np.ndarray) -> np.ndarray:
         """Which rows (``(m, length)`` uint8) are this template with other digits and hex digits."""
-        ok = (rows[:, self.fixed] == self.line[self.fixed]).all(axis=1)
+        ok: np.ndarray = (rows[:, self.fixed] == self.line[self.fixed]).all(axis=1)
         dig = rows[:, self.digits]
         ok &= ((dig >= 48) & (dig <= 57)).all(axis=1)
         if dig.shape[1] > 1:

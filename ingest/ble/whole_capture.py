@@ -160,7 +160,7 @@ class WholeCapture:
     lost_samples: int
     ledger: BatchLedger
     raw_i16: np.ndarray | None = None
-    """IMU: the decoded raw frames, one row per sample (``whole.samples`` holds them in SI)."""
+    """IMU: the decoded raw frames, one row per sample (:meth:`whole_session` gives them in SI)."""
     sample_notification: np.ndarray | None = None
     """IMU: index of the notification that carried each sample."""
     sample_t_ns: np.ndarray | None = None
@@ -194,7 +194,8 @@ class WholeCapture:
     def sample_batch(self) -> np.ndarray:
         """The batch of each sample row: its notification's (IMU), or the live batch's that held it."""
         if self.sample_notification is not None:
-            return self.ledger.seq_of_notification[self.sample_notification]
+            seq: np.ndarray = self.ledger.seq_of_notification[self.sample_notification]
+            return seq
         if self.sample_batch_rows is not None:
             return self.sample_batch_rows
         return np.zeros(0, np.int64)
