@@ -47,11 +47,11 @@ from store.writers import insert_columns, insert_rows
 SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
 CHUNK_ROWS = 65_536
 """Notifications (and about as many samples) per transaction."""
-WRITE_MEMORY_LIMIT = "64MB"
+WRITE_MEMORY_LIMIT = "32MB"
 """DuckDB's memory limit while the raw rows are written (reset afterwards). DuckDB buffers appended
-row groups up to 20 % of its limit and caches written blocks; with the default limit (80 % of the
-machine's memory) writing an hour at 200 Hz raised the process by ~160 MB, with 64 MB by ~60 MB
-(``benchmarks/bench_replay.py``)."""
+row groups up to 20 % of its limit and caches written blocks: with the default limit (80 % of the
+machine's memory) writing an hour at 200 Hz raised the process by ~160 MB, with 64 MB by ~90 MB,
+with 32 MB by ~70 MB, at about the same speed (``benchmarks/bench_replay.py``)."""
 
 
 class SessionRows(Protocol):
