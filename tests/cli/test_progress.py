@@ -149,6 +149,12 @@ def test_replay_report_export_bars_on_a_terminal(tmp_path):
     assert f"{kb}/{kb}" in tty
     assert stdout.count("rep ") >= 3 and "session " in stdout  # rep lines and the summary stay on stdout
 
+    rc, tty, stdout = run_cli("reanalyse", db=db)
+    assert rc == 0, tty
+    # one session is done before rich measures a rate: the bar, its count and the ETA column
+    assert "reanalyse" in tty and BAR in tty and "1/1" in tty and "sessions" in tty and "ETA" in tty, tty[-2000:]
+    assert "re-analysed 1 sensor session(s)" in stdout
+
     rc, tty, stdout = run_cli("report", "--out", str(tmp_path / "rep"), db=db)
     assert rc == 0, tty
     assert_bar(tty, "report", "runs")

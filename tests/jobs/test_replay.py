@@ -187,12 +187,17 @@ def test_replaying_twice_into_a_fresh_db_stores_once(recorded, tmp_path: Path) -
     try:
         mass, method, status = con.execute("SELECT body_mass_kg, analysis_method, status FROM stream_session").fetchone()
         mpv_loss = [r[0] for r in con.execute("SELECT velocity_loss_mpv_pct FROM rep ORDER BY rep_index").fetchall()]
+        set_row = con.execute("SELECT best_mean_velocity_mps, velocity_loss_pct, best_mean_propulsive_velocity_mps, "
+                              "velocity_loss_mpv_pct FROM strength_set").fetchone()
     finally:
         con.close()
     from analysis.version import BAR_VELOCITY_METHOD_VERSION
 
     assert (mass, method, status) == (80.0, BAR_VELOCITY_METHOD_VERSION, "complete")
     assert mpv_loss == [r["velocity_loss_mpv_pct"] for r in first["reps"]]  # stored now, not dropped
+    one = first["sets"][0]
+    assert set_row == (one["best_mean_velocity_mps"], one["velocity_loss_pct"], one["best_mean_propulsive_velocity_mps"],
+                       one["velocity_loss_mpv_pct"])
 
 
 def test_a_replay_completes_a_live_session_cut_off_by_a_crash(tmp_path: Path) -> None:
