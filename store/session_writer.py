@@ -45,8 +45,11 @@ from store.streams import replace_session_rows
 from store.writers import insert_columns, insert_rows
 
 SAMPLE_TABLES = ("imu_sample", "hr_sample", "rsc_sample", "power_sample")
-CHUNK_ROWS = 65_536
-"""Notifications (and about as many samples) per transaction."""
+CHUNK_ROWS = 196_608
+"""Notifications (and about as many samples) per transaction: more than one DuckDB row group (122,880
+rows), so each transaction's rows go straight to the database file (DuckDB's optimistic writes)
+instead of through the WAL and a checkpoint; an hour at 200 Hz wrote in ~1.6 s against ~3.5 s in
+transactions of 65,536 rows, peak RSS of the writing phase ~260 MB against ~240 MB."""
 WRITE_MEMORY_LIMIT = "32MB"
 """DuckDB's memory limit while the raw rows are written (reset afterwards). DuckDB buffers appended
 row groups up to 20 % of its limit and caches written blocks: with the default limit (80 % of the
