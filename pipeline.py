@@ -278,11 +278,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
         doc = replay_capture(
             Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
             load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
-            on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
-            progress=bars.task("replay", unit="records"),
+            on_rep=_rep_printer(args) if not args.json else None, on_message=info,
+            progress=bars.task("replay", unit="kB"),
         )
     emit(args, doc, _summary_human)
     return EXIT_OK
+
+
+def cmd_reanalyse(args: argparse.Namespace) -> int:
+    from jobs.reanalyse import reanalyse
+
+    with _bars(args) as bars:
+        doc = reanalyse(Path(args.db), athlete=args.athlete if args.athlete_given else None, wait_s=args.wait,
+                        on_message=info, progress=bars.task("reanalyse", unit="sessions"))
+
+    def human(d: dict[str, Any]) -> str:
+        text = (f"re-analysed {d['sessions']} sensor session(s) with method {d['method_version']}: "
+                f"{d['reps_before']} reps before, {d['reps_after']} after")
+        if d["skipped"]:
+            text += f"; {d['skipped']} without an exercise or load skipped"
+        if d["orphaned_corrections"]:
+            text += f"; {d['orphaned_corrections']} set correction(s) kept for sets no longer found"
+        return text
+
+    emit(args, doc, human)
+    return EXIT_FAILED if doc["failed"] else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -392,11 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--virtual-rate-hz", type=_positive, metavar="HZ",
                     help="--virtual: device rate (above 200 Hz only as a stress test)")
 
-    sp = add("replay", cmd_replay, "run a recorded capture through the live decode/analysis/storage path")
+    sp = add("replay", cmd_replay, "decode, analyse and store a recorded capture (a batch job: the same decoders, "
+             "timebase and analysis as a live stream)")
     sp.add_argument("capture", metavar="CAPTURE")
     sp.add_argument("--exercise", required=True, metavar="EX")
     sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
     sp.add_argument("--athlete-mass-kg", type=_positive, metavar="KG")
+
+    add("reanalyse", cmd_reanalyse, "re-run the bar-velocity analysis of every stored sensor session (after a method "
+        "change) from its raw frames; --athlete for one athlete's")
 
     sp = add("athlete", cmd_athlete, "show, set, list or delete athlete profiles")
     sp.add_argument("action", choices=["show", "set", "list", "delete"])
@@ -434,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.db_given = args.db is not None
+    args.athlete_given = args.athlete is not None or "RUNSTRONG_ATHLETE" in os.environ
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:

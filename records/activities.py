@@ -43,6 +43,11 @@ class SetRow:
     source: str = "fit"  # 'fit' | 'sensor'
     activity_id: str | None = None
     session_id: str | None = None
+    # sensor sets: the set figures of the bar-velocity analysis (None for FIT sets)
+    best_mean_velocity_mps: float | None = None
+    velocity_loss_pct: float | None = None
+    best_mean_propulsive_velocity_mps: float | None = None
+    velocity_loss_mpv_pct: float | None = None
 
 
 @dataclass

@@ -84,6 +84,7 @@ MERGE_CHUNK_BATCHES = 2000
 
 _DDL_CACHE: dict[str, str] = {}
 _COLUMNS_CACHE: dict[str, frozenset[str]] = {}
+_TYPES_CACHE: dict[str, dict[str, str]] = {}
 
 
 _ALIAS_COUNTER = itertools.count(1)
@@ -108,8 +109,10 @@ def _main_ddl() -> dict[str, str]:
                 if row is None:
                     raise RuntimeError(f"the main schema has no table {name!r}")
                 _DDL_CACHE[name] = row[0]
-                _COLUMNS_CACHE[name] = frozenset(r[0] for r in mem.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall())
+                cols = mem.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                   "ORDER BY column_index", [name]).fetchall()
+                _COLUMNS_CACHE[name] = frozenset(c for c, _ in cols)
+                _TYPES_CACHE[name] = dict(cols)
         finally:
             mem.close()
     return _DDL_CACHE
@@ -237,6 +240,13 @@ class LandingWriter:
             for name in LANDING_SESSION_TABLES:
                 if name not in existing:
                     self.con.execute(ddl[name])
+                    continue
+                # a file written before a migration added columns: add them (NULL in the old rows)
+                have = {r[0] for r in self.con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()}
+                for col, typ in _TYPES_CACHE[name].items():
+                    if col not in have:
+                        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
             if "landing_batch" not in existing:
                 self.con.execute(LANDING_BATCH_DDL)
             if "landing_owner" not in existing:
@@ -376,6 +386,14 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
         "AND database_name = current_database() ORDER BY column_index", [table, schema]).fetchall()
     return [r[0] for r in rows]
+
+
+def _shared_columns(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> list[str]:
+    """The main table's columns that the attached landing file's table has too, in the main order: a
+    landing file written before a migration added columns lacks them (they get their default)."""
+    theirs = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ?", [alias, table]).fetchall()}
+    return [c for c in _columns(con, table) if c in theirs]
 
 
 def _count(result: MergeResult, table: str, n: int) -> None:
@@ -542,7 +560,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
             f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
             "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq", [athlete])
-        ss_cols = _columns(main_con, "stream_session")
+        ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
         # A complete session in the main file is never downgraded by a partial landing file
         # (a replay of it that was cut off): replace the row only with a complete one.
@@ -559,7 +577,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
         if has_final:
             for table in ("rep", "strength_set"):
-                cols = _columns(main_con, table)
+                cols = _shared_columns(main_con, alias, table)
                 names = ", ".join(f'"{c}"' for c in cols)
                 main_con.execute(
                     f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '

@@ -432,6 +432,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "analysis method and body mass per stream session; velocity loss on MPV per rep, velocity figures per sensor set",
+        """
+        -- The bar-velocity method that produced a session's reps and sets
+        -- (analysis.version.BAR_VELOCITY_METHOD_VERSION); NULL = analysed before it was recorded.
+        -- `reanalyse` re-runs the analysis of every sensor session and sets it.
+        ALTER TABLE stream_session ADD COLUMN analysis_method VARCHAR;
+        -- The athlete's body mass the analysis was given (peak_system_force_n), so a re-analysis
+        -- uses the same; NULL = none given (or analysed before it was recorded).
+        ALTER TABLE stream_session ADD COLUMN body_mass_kg DOUBLE;
+        -- Velocity loss on mean propulsive velocity (Sanchez-Medina & Gonzalez-Badillo 2011), as the
+        -- replay/stream JSON has it; the analysis computed it, the store dropped it.
+        ALTER TABLE rep ADD COLUMN velocity_loss_mpv_pct DOUBLE;
+        -- Sensor sets (source 'sensor'): the set figures of the replay/stream JSON. NULL for FIT sets.
+        ALTER TABLE strength_set ADD COLUMN best_mean_velocity_mps DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN velocity_loss_pct DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN best_mean_propulsive_velocity_mps DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN velocity_loss_mpv_pct DOUBLE;
+        """,
+    ),
 )
 
 

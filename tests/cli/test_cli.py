@@ -14,7 +14,7 @@ from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
-COMMANDS = ["import", "activities", "sets", "stream", "replay", "athlete", "correct", "report", "nightly",
+COMMANDS = ["import", "activities", "sets", "stream", "replay", "reanalyse", "athlete", "correct", "report", "nightly",
             "export", "demo"]
 
 
