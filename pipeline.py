@@ -173,15 +173,24 @@ def cmd_athlete(args: argparse.Namespace) -> int:
     if args.action == "delete" and not args.yes:
         commands.validate_slug(args.athlete)
         raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
+    if args.strength_start not in (None, "auto"):
+        try:
+            dt.date.fromisoformat(args.strength_start)
+        except ValueError:
+            raise UsageError(f"--strength-start {args.strength_start!r}: use YYYY-MM-DD or auto") from None
     doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
-                           sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz)
+                           sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
+                           strength_start=args.strength_start, primary_proxy=args.primary_proxy,
+                           swc_pct=args.swc_pct, swc_source=args.swc_source)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
             return "\n".join(p["athlete"] for p in d["athletes"]) or "no athletes"
         if "deleted_rows" in d:
             return f"deleted {sum(d['deleted_rows'].values())} rows of {d['athlete']}"
-        return "\n".join(f"{k}: {_fmt(v)}" for k, v in d["athlete"].items())
+        lines = [f"{k}: {_fmt(v)}" for k, v in d["athlete"].items()]
+        lines += [f"economy {k}: {_fmt(v) if v is not None else 'auto'}" for k, v in (d.get("economy") or {}).items()]
+        return "\n".join(lines)
 
     emit(args, doc, human)
     return EXIT_OK
@@ -195,9 +204,32 @@ def cmd_correct(args: argparse.Namespace) -> int:
         raise UsageError("--set needs --exercise")
     if args.exclude and not args.reason:
         raise UsageError("--exclude needs --reason")
+    if args.context and args.air_temperature_c is None and args.shoe is None:
+        raise UsageError("--context needs --air-temperature-c and/or --shoe")
     doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
-                           exclude=args.exclude, include=args.include, reason=args.reason)
+                           exclude=args.exclude, include=args.include, reason=args.reason, context=args.context,
+                           air_temperature_c=args.air_temperature_c, shoe=args.shoe)
     emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
+    return EXIT_OK
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    from jobs import commands
+
+    commands.validate_slug(args.athlete)
+    if args.action != "list" and (not args.kind or args.at is None):
+        raise UsageError(f"`event {args.action}` needs --kind and --at")
+    doc = commands.event(args.db, args.athlete, args.action, wait_s=args.wait, kind=args.kind, at=args.at,
+                         note=args.note)
+
+    def human(d: dict[str, Any]) -> str:
+        if "events" in d:
+            return "\n".join(f"{e['at']}  {e['kind']}  {e['note'] or ''}" for e in d["events"]) or "no events"
+        if "event" in d:
+            return f"logged {d['event']['kind']} at {d['event']['at']}"
+        return "deleted" if d["deleted"] else "no such event"
+
+    emit(args, doc, human)
     return EXIT_OK
 
 
@@ -429,15 +461,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--hr-rest", type=_positive, metavar="BPM")
     sp.add_argument("--hr-max", type=_positive, metavar="BPM")
     sp.add_argument("--tz", metavar="ZONE")
+    sp.add_argument("--strength-start", metavar="DATE|auto",
+                    help="economy model: first strength week (default auto: the first heavy lower-body session)")
+    sp.add_argument("--primary-proxy", choices=["speed_per_w_per_kg", "hr_at_reference_speed_bpm", "ef_proxy", "auto"],
+                    help="economy model: the primary proxy (default auto: the rule on baseline data)")
+    sp.add_argument("--swc-pct", type=_positive, metavar="PCT",
+                    help="economy model: smallest worthwhile change in %% (default 2, Saunders et al. 2004)")
+    sp.add_argument("--swc-source", metavar="TEXT", help="where --swc-pct comes from (shown in the report)")
     sp.add_argument("--yes", action="store_true", help="confirm delete")
 
-    sp = add("correct", cmd_correct, "correct a set's exercise, or exclude/include a run from the economy analysis")
+    sp = add("correct", cmd_correct, "correct a set's exercise, exclude/include a run from the economy analysis, "
+             "or log a run's air temperature and shoe")
     g = sp.add_mutually_exclusive_group(required=True)
     g.add_argument("--set", metavar="SET_ID")
     g.add_argument("--exclude", metavar="ACTIVITY_ID")
     g.add_argument("--include", metavar="ACTIVITY_ID")
+    g.add_argument("--context", metavar="ACTIVITY_ID", help="log a run's air temperature and/or shoe")
     sp.add_argument("--exercise", metavar="EX")
     sp.add_argument("--reason", metavar="TEXT")
+    sp.add_argument("--air-temperature-c", type=_finite, metavar="C", help="--context: air temperature (not the watch's)")
+    sp.add_argument("--shoe", metavar="NAME", help="--context: the shoe worn")
+
+    sp = add("event", cmd_event, "log shoe or HR-sensor changes the economy model adjusts for")
+    sp.add_argument("action", choices=["add", "list", "delete"])
+    sp.add_argument("--kind", choices=["shoe", "hr_sensor"])
+    sp.add_argument("--at", type=_date, metavar="DATE", help="when the change happened (YYYY-MM-DD or ISO time, UTC)")
+    sp.add_argument("--note", metavar="TEXT")
 
     sp = add("report", cmd_report, "write the HTML report and report.json")
     sp.add_argument("--out", required=True, metavar="DIR")

@@ -67,6 +67,8 @@ class ActivityData:
     total_ascent_m: float | None = None
     utc_offset_s: int | None = None
     device: str | None = None
+    #: heart-rate source from FIT device_info ("strap:<maker>/<product>:SN<serial>" or "built-in"), None if no HR
+    hr_sensor: str | None = None
     name: str | None = None
     #: 'utc', or 'device_relative' when the FIT clock counted from device power-on (no date known)
     time_reference: str = "utc"

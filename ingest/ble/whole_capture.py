@@ -328,6 +328,9 @@ def _decode_imu(profile: SensorProfile, notes: Notifications, ours: np.ndarray, 
             if bad.any():
                 clean[cand[np.unique(np.repeat(np.arange(cand.size), nframes)[bad])]] = False
         unclean = np.flatnonzero(~clean)
+        # a run of clean notifications is sliced from the payload buffer at once, so it must not span a
+        # notification that is not ours (another characteristic's payload lies between theirs)
+        breaks = np.flatnonzero(np.diff(ours) != 1) + 1
         parser = WitMotionStreamParser()
         k, n = 0, int(ours.size)
         r = 0
@@ -339,7 +342,8 @@ def _decode_imu(profile: SensorProfile, notes: Notifications, ours: np.ndarray, 
             stop = n if r >= len(reset_list) else min(n, reset_list[r])
             if parser.pending_bytes == 0 and clean[k]:
                 u = int(np.searchsorted(unclean, k))
-                end = min(stop, int(unclean[u]) if u < unclean.size else n)
+                b = int(np.searchsorted(breaks, k, side="right"))
+                end = min(stop, int(unclean[u]) if u < unclean.size else n, int(breaks[b]) if b < breaks.size else n)
                 lo, hi = int(starts[k]), int(starts[end - 1] + op[end - 1])
                 if hi > lo:
                     frames = notes.payload[lo:hi].reshape(-1, FRAME_LEN)

@@ -120,6 +120,23 @@ def test_whole_data_frames_with_loss_and_a_reconnect() -> None:
     assert whole("witmotion", records).whole_session().lost_samples > 0
 
 
+def test_whole_frames_around_another_characteristics_notification() -> None:
+    """Runs of whole-frame notifications are sliced from the payload buffer at once; a notification
+    of another characteristic between two of ours (here a frame-sized one that even looks like data)
+    must not be read into the run (the fuzz target found 599 frames for 598 sample times)."""
+    raw = imu_frames(600, seed=6)
+    notes = bunched(raw)
+    foreign = encode_data_frames(imu_frames(1, seed=7))
+    records: list = [LinkEvent(ANCHOR, "connected")]
+    for i, n in enumerate(notes):
+        records.append(n)
+        if i in (60, 61, 300):
+            records.append(Notification(n.t_ns, OTHER, foreign))
+    assert_same("witmotion", records)
+    w = whole("witmotion", records)
+    assert w.samples == 600 and np.array_equal(w.raw_i16, raw)
+
+
 def test_split_frames_register_replies_garbage_and_other_characteristics() -> None:
     raw = imu_frames(1200, seed=4)
     data = encode_data_frames(raw)
