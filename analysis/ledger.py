@@ -395,7 +395,7 @@ class Ledger:
     warnings : tuple of str
         Corrections naming source sessions that no longer exist, and similar.
     params : dict
-        The matching parameters used.
+        The matching parameters used, and the exercise overrides (so split and merge rebuild alike).
     inputs : tuple
         (source sessions, source sets) as given to :func:`build_ledger`.
     """
@@ -766,7 +766,7 @@ def _add_app_source(entries: list[_Entry], app_sets: Sequence[SourceSet]) -> lis
     return entries
 
 
-def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
+def _finish_set(e: _Entry, tsid: str, overrides: Mapping[Ref, str]) -> dict[str, Any]:
     vals: dict[str, Any] = {}
     fsrc: dict[str, str] = {}
     for name, order in FIELD_PRIORITY.items():
@@ -774,6 +774,11 @@ def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
         vals[name] = v
         if src is not None:
             fsrc[name] = src
+    refs = {m.ref for m in e.members}
+    user = [ex for ref, ex in overrides.items() if ref in refs]
+    if user:  # the user's correction of any source's version of the set wins; a later one over an earlier
+        vals["exercise"] = user[-1]
+        fsrc["exercise"] = "user"
     sources = tuple(s for s in SOURCES if e.has(s))
     primary = sources[0]
     role = vals["set_role"] or "working"
@@ -796,7 +801,7 @@ def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
 
 
 def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess: Mapping[Ref, list[SourceSet]],
-                   set_tol_ns: int, corrected: bool) -> LedgerSession:
+                   set_tol_ns: int, corrected: bool, overrides: Mapping[Ref, str]) -> LedgerSession:
     refs = sorted(refs, key=lambda r: (SOURCES.index(r[0]), sess[r].start, r[1]))
     tsid = _digest("ts-", refs)
     members = [x for r in refs for x in sets_by_sess.get(r, [])]
@@ -806,7 +811,7 @@ def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess:
         app_sets = _app_sequence([x for x in members if x.source == app], starts)
         if app_sets:
             entries = _add_app_source(entries, app_sets)
-    rows = [_finish_set(e, tsid) for e in entries]
+    rows = [_finish_set(e, tsid, overrides) for e in entries]
     ex_rank: dict[str | None, int] = {}
     per_ex: dict[str | None, int] = {}
     out_sets = []
@@ -847,6 +852,7 @@ def build_ledger(
     tolerance_s: float = 300.0,
     sensor_gap_s: float = 3600.0,
     set_tolerance_s: float = 15.0,
+    exercise_overrides: Mapping[Ref, str] | None = None,
 ) -> Ledger:
     """Reconcile the sources into one ledger (see the module docstring for the rule).
 
@@ -867,6 +873,11 @@ def build_ledger(
         A sensor-only training session this close after the previous one's end joins it.
     set_tolerance_s : float
         Watch and sensor sets closer than this (interval gap) can be the same set.
+    exercise_overrides : mapping, optional
+        (source, source_set_id) -> exercise: the user's corrections (``correct --set``). A ledger
+        set holding a corrected source set takes the corrected exercise whatever the sources say
+        (``field_sources["exercise"] = "user"``); of several, the later in the mapping's order wins.
+        Give the corrected exercise on the source sets too, so that the matching uses it.
 
     Returns
     -------
@@ -899,10 +910,12 @@ def build_ledger(
     sess = _intervals(ss, sets_by_sess)
     clusters = _cluster(sess, round(tolerance_s * _NS), round(sensor_gap_s * _NS), zi)
     clusters, touched, warnings = _apply_corrections(clusters, corr, set(sess))
-    built = [_build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)))
+    overrides = {(str(a), str(b)): str(ex) for (a, b), ex in (exercise_overrides or {}).items()}
+    built = [_build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)), overrides)
              for c in clusters]
     built.sort(key=lambda s: (s.start_ns, s.training_session_id))
-    params = {"tz": tz, "tolerance_s": tolerance_s, "sensor_gap_s": sensor_gap_s, "set_tolerance_s": set_tolerance_s}
+    params = {"tz": tz, "tolerance_s": tolerance_s, "sensor_gap_s": sensor_gap_s, "set_tolerance_s": set_tolerance_s,
+              "exercise_overrides": overrides}
     return Ledger(tuple(built), corr, tuple(warnings), params, (given, tuple(xs)))
 
 
