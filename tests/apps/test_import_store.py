@@ -365,3 +365,53 @@ def test_generated_exports_are_stored_as_written(shared_store, tmp_path_factory,
         again = write(d, f"{app}-crlf.csv", ws, app=app, crlf=True)
         [g] = imp(con, again, athlete=who).files
         assert g.app["new"] == g.app["updated"] == 0 and g.app["unchanged"] == len(ws)
+
+
+# ------------------------------------------------------------------------------------------
+# the demo's simulated lifter: Strong and Hevy exports through import, back to the simulator's truth
+
+
+@pytest.mark.parametrize("with_watch", [False, True])
+def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth(make_store, tmp_path,
+                                                                                 with_watch) -> None:
+    """The first half of the lifter's sessions exported by Strong (classic, lb), the second by Hevy (kg),
+    both with a warm-up set per exercise (not in the truth); with ``with_watch`` the watch recorded every
+    session too (the demo's simulated FIT sessions). The ledger's working sets are the truth, each once."""
+    from analysis.training_load import weekly_strength
+    from jobs.demo import write_simulated_history
+    from sim.app_exports import HEVY_NAMES, sim_workouts
+    from sim.athlete import simulate_athlete
+
+    sim = simulate_athlete(seed=3, weeks=8, strength_start_week=0, runs_per_week=0)
+    tz = sim.profile["tz"]
+    truth = sorted(sim.strength_sets, key=lambda s: s.started_at_ns)
+    keys_in_order = list(dict.fromkeys(s.session_key for s in truth))
+    half = set(keys_in_order[: len(keys_in_order) // 2])
+    strong = sim_workouts([s for s in truth if s.session_key in half], tz, weight_unit="lb", warmups=True)
+    hevy = sim_workouts([s for s in truth if s.session_key not in half], tz, names=HEVY_NAMES, warmups=True)
+    con, _ = make_store()
+    set_profile(con, "ann", tz=tz, weight_unit="lb")
+    if with_watch:
+        write_simulated_history(con, "ann", sim)
+    s = imp(con, write(tmp_path, "strong.csv", strong, app="strong", variant="classic", weight_unit="lb"),
+            write(tmp_path, "hevy.csv", hevy, app="hevy"))
+    assert [f.status for f in s.files] == ["imported", "imported"]
+    x = load_ledger(con, "ann")
+    rows = sets_rows(x)
+    working = [r for r in rows if r["set_role"] == "working"]
+    assert [(r["exercise"], r["reps"]) for r in working] == [(t.exercise, t.reps) for t in truth]
+    assert [r["load_kg"] for r in working] == pytest.approx([t.load_kg for t in truth], rel=1e-12)
+    assert [r["source"] for r in working] == ["strong" if t.session_key in half else "hevy" for t in truth]
+    expected_sources = (lambda app: [app, "fit"]) if with_watch else (lambda app: [app])
+    assert [r["sources"] for r in working] == [expected_sources("strong" if t.session_key in half else "hevy")
+                                               for t in truth]
+    warm = [r for r in rows if r["set_role"] == "warmup"]
+    assert len(warm) == 4 * len(keys_in_order) and not any(r["counts_toward_prescription"] for r in warm)
+    assert len(x.ledger.sessions) == len(keys_in_order)  # one training session per simulated session
+    assert sum(sess.merged for sess in x.ledger.sessions) == (len(keys_in_order) if with_watch else 0)
+    # the weekly prescription rollup from the ledger equals the one from the truth (warm-ups never count)
+    got = weekly_strength(x.ledger.strength_sets(), tz, e5rm_kg=sim.e5rm_kg)
+    want = weekly_strength(truth, tz, e5rm_kg=sim.e5rm_kg)
+    assert [(w.sessions, w.sets, w.zone_sets, w.sessions_meeting_prescription) for w in got] == [
+        (w.sessions, w.sets, w.zone_sets, w.sessions_meeting_prescription) for w in want]
+    assert [w.volume_load_kg for w in got] == pytest.approx([w.volume_load_kg for w in want], rel=1e-9)
