@@ -27,7 +27,9 @@ Matching rule
    and load (reps and load break the ties, e.g. where the watch missed a warm-up set).
    Then the sets left over on both sides whose exercise one side does not know or only the
    watch guessed (the watch's guess is often wrong) are aligned the same way, in session
-   order, but a pair must agree on reps (+-1) and load (+-2.5 kg or 5 %).
+   order, but a pair must agree on reps (+-1) and load (+-2.5 kg or 5 %). Two apps' sets
+   pair this way only when their names as written agree (case and spacing aside): a name
+   the user typed is a statement, even when runstrong cannot map it.
 5. **Fields per set, the richer source first** (``FIELD_PRIORITY``): the app for load,
    reps, RPE and the set's role; the sensor for velocity; the watch for the set's time and
    heart rate. ``source`` is the primary source (the first of strong, hevy, sensor, fit
@@ -648,10 +650,28 @@ def _cost_any(e: _Entry, s: SourceSet) -> float | None:
         return c
     if not (e.exercise is None or e.exercise_only_guessed or s.exercise is None):
         return None
+    if _written_names_differ(e, s):
+        return None
     r, ld = _reps_load(e)
     if not _compatible(r, ld, s.reps, s.load_kg):
         return None
     return _diss(r, ld, s.reps, s.load_kg) + 0.5
+
+
+def _written(name: str | None) -> str | None:
+    return " ".join(name.casefold().split()) or None if name else None
+
+
+def _written_names_differ(e: _Entry, s: SourceSet) -> bool:
+    """Two apps' sets that do not map to one exercise (:func:`_cost_same` takes those): the names as
+    written are what the user said, so different names are different exercises (e.g. 'Shrug
+    (Cable)' in Hevy is not the 'Seated Row (Cable)' of a Strong log that overlaps it in time,
+    whatever their reps and load)."""
+    if s.source not in _APPS:
+        return False
+    mine = _written(s.exercise_as_recorded)
+    theirs = {_written(m.exercise_as_recorded) for m in e.members if m.source in _APPS} - {None}
+    return mine is not None and bool(theirs) and mine not in theirs
 
 
 def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost) -> list[tuple[int, int]]:
