@@ -54,11 +54,11 @@ import numpy as np
 
 from analysis.blocks import REST_DRIFT_MPS2, TRIM_MIN_BLOCKS, BlockTrack, FrozenReference, RestReference
 from analysis.buffers import SampleHistory
+from analysis.drift import OFFSET_SD_DEFAULT_MPS2, DriftPrior
 from analysis.exercises import exercise_info
 from analysis.movement import (
     ACTIVE_VELOCITY_MPS,
-    RETURN_TOLERANCE_FRACTION,
-    RETURN_TOLERANCE_M,
+    RETURN_HEIGHT_SD_M,
     EndState,
     analyse_movement,
     end_state,
@@ -68,6 +68,7 @@ from analysis.rep_metrics import set_velocity_loss_pct
 from analysis.reps import (
     BLOCK_NS,
     BREAK,
+    HALF_WINDOW_BLOCKS,
     AssembledRep,
     RepAssembler,
     StillnessThresholds,
@@ -76,7 +77,7 @@ from analysis.reps import (
 from records.imu import ImuSamples
 
 __all__ = [
-    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_TOLERANCE_FRACTION", "RETURN_TOLERANCE_M",
+    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_HEIGHT_SD_M",
     "BarbellAnalysis", "BarbellEngine", "DiscardedMovement", "Mode", "RepMetrics", "SetSummary",
     "analyse_session", "summarise_sets",
 ]
@@ -468,8 +469,7 @@ class BarbellEngine:
             if s not in self._end_cache:
                 self._end_cache[s] = self._end_state(s)
             end = self._end_cache[s]
-            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * end.since_s
-            is_rest = abs(end.v_end_mps) <= v_limit
+            is_rest = end.velocity_at_rest
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
             returned = is_rest and not self.broken and self.w_return_blocks < w and end.back_at_start
@@ -583,8 +583,21 @@ class BarbellEngine:
             return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
         a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        noise = float(np.std(a[: lo - p0])) if lo - p0 >= 3 else 0.0
-        return end_state(t[lo - p0 :], a[lo - p0 :], noise)
+        return end_state(t[lo - p0 :], a[lo - p0 :], self._drift_prior(a[: lo - p0]))
+
+    def _drift_prior(self, a_ref: np.ndarray) -> DriftPrior:
+        """The error sources of a movement's integrated velocity (:class:`analysis.drift.DriftPrior`): the
+        white noise measured in the gravity reference window ``a_ref`` (vertical acceleration there), and
+        the SD of the reference's offset. A held bar's reading moves between rests (breathing moves it, the
+        bias may wander), and each movement's reference is one such reading: the offset SD is the RMS
+        difference of consecutive rests' readings over sqrt(2) (OFFSET_SD_DEFAULT_MPS2 counted as one more
+        difference), combined with the standard error of the reading's mean."""
+        n = a_ref.size
+        noise = float(np.std(a_ref)) if n >= 3 else 0.0
+        d = np.diff(np.asarray(self._g_history))
+        # the default counts as one difference, so that two or three rests cannot make it implausibly small
+        offset = float(np.sqrt((OFFSET_SD_DEFAULT_MPS2**2 + float(np.sum(d * d)) / 2.0) / (1 + d.size)))
+        return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + offset * offset)))
 
     def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
         hist = self._samples
@@ -605,7 +618,8 @@ class BarbellEngine:
             self._g_history = [*self._g_history[-8:], g_here]
             self.g_ref = float(np.median(self._g_history))
         mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
-                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg)
+                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,
+                               prior=self._drift_prior(a[:lo]))
         self.z_base = float(mov.z_m[-1])
         return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 

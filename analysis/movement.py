@@ -22,17 +22,14 @@ from analysis.kinematics import (
 from analysis.kinematics import vertical_specific_force as _project
 from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
-from analysis.zupt import anchored_velocity, still_stretches
+from analysis.drift import DriftPrior, VelocityDrift
+from analysis.zupt import NOISE_SIGMAS, V_STILL_MPS, still_stretches
 
-RETURN_TOLERANCE_M: float = 0.04
-RETURN_TOLERANCE_FRACTION: float = 0.15
-"""'Back where it started': |drift-corrected displacement| at the still run's start within
-max(0.04 m, 15 % of the movement's largest excursion)."""
-MID_REP_FRACTION: float = 0.25
-"""'Mid-rep': the bar is further than max(RETURN_TOLERANCE_M, 25 % of the largest excursion) from where
-the movement started, in the direction of the rep (a pause in the hole, a stall or a grind on the way
-up). The margin over the 'back where it started' tolerance covers the drift of the displacement at the
-top of a long rep (a few cm)."""
+Z_SIGMAS: float = 3.0
+RETURN_HEIGHT_SD_M: float = 0.005
+"""'Back where it started': |displacement| at the still run's start (with v = 0 there) within
+max(RETURN_TOLERANCE_M, Z_SIGMAS x its SD from the drift model); further away in the direction of the
+rep is mid-rep (a pause in the hole, a stall, a grind or a creep on the way up)."""
 ONSET_ACCEL_MPS2: float = 0.35
 """Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
 exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
@@ -76,18 +73,24 @@ class EndState:
     Attributes
     ----------
     v_end_mps : float
-        Velocity integrated from the rest before or the last pause or hold inside the movement, without
-        drift correction (a constant-velocity stretch also looks still to an accelerometer).
+        Velocity at the still run's start: integrated from the rest before, the error expected from the
+        drift model (:mod:`analysis.drift`) given the turning-point holds inside the movement removed.
+    v_sd_mps : float
+        Its uncertainty (SD): grows with the time since the last hold (a constant-velocity stretch also
+        looks still to an accelerometer; only this tells it from rest).
     since_s : float
-        Time over which ``v_end_mps`` was integrated (its drift grows with it).
+        Time since the last turning-point hold (or the start of integration).
+    z_end_m, z_sd_m : float
+        If the bar were at rest at the still run, its displacement there from where the movement started
+        (v = 0 there and at the holds), and the SD of that displacement from the drift model.
     back_at_start : bool
-        The drift-corrected displacement is within max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION
-        x the largest excursion) of where the movement started.
+        ``|z_end| <= tolerance``, the tolerance ``max(RETURN_TOLERANCE_M, Z_SIGMAS z_sd)``.
     below_start, above_start : bool
-        The bar is lower (higher) than where it started by more than max(RETURN_TOLERANCE_M,
-        MID_REP_FRACTION x the largest excursion): for a lift that starts with the lowering, in the
-        hole or on the way up; for one that starts with the lift, up or on the way up -- a pause, a
-        stall or a grind mid-rep, not its end.
+        ``z_end`` below (above) minus (plus) that tolerance: for a lift that starts with the lowering,
+        the bar in the hole, on the way up, or creeping into lockout (a creep at a steady velocity c
+        looks still, but v = 0 imposed there moves the displacement by about -c T / 2 over the T seconds
+        of integration); for one that starts with the lift, up or on the way up -- a pause, a stall, a
+        grind or a creep mid-rep, not its end.
     """
 
     v_end_mps: float
@@ -95,36 +98,55 @@ class EndState:
     below_start: bool
     above_start: bool = False
     since_s: float = 0.0
+    v_sd_mps: float = 0.0
+    z_end_m: float = 0.0
+    z_sd_m: float = 0.0
+
+    @property
+    def velocity_at_rest(self) -> bool:
+        """|v_end| within ``V_STILL_MPS + NOISE_SIGMAS v_sd``: the still run can be a rest."""
+        return abs(self.v_end_mps) <= V_STILL_MPS + NOISE_SIGMAS * self.v_sd_mps
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray, noise_mps2: float = 0.0) -> EndState:
+def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0) -> EndState:
     """The movement as it would end at the last sample.
 
     ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run;
-    ``noise_mps2``: the acceleration noise at rest (:func:`analysis.zupt.still_stretches`). The velocity
-    is integrated from the last pause or hold inside the movement (from its start if none): that is the
-    velocity check. With the zero-velocity updates at those pauses and v = 0 at the end, the displacement
-    there against the largest excursion tells a rep's end from a pause or stall mid-rep, which also looks
-    still but leaves the bar far from where it started. A long movement (touch-and-go reps, a drifting
-    sensor) is re-anchored at every hold, so neither drifts with the movement's length.
+    ``prior``: the error sources of the integrated velocity (:class:`analysis.drift.DriftPrior`, or the
+    acceleration noise at rest). Only the turning-point holds inside the movement are zero-velocity
+    updates here (a hold at lockout before the lowering, a pause at the bottom; whether the last sample
+    is at rest is the question, so no stretch may be accepted because the velocity, drift-corrected to 0
+    there, looks slow). The velocity at the end, forward from them, is the velocity check; with v = 0 at
+    the end too, the displacement there tells a rep's end from a pause, a stall or a creep mid-rep, which
+    also look still but leave the bar away from where it started. A long movement (touch-and-go reps, a
+    drifting sensor) is re-anchored at every hold.
     """
     t = np.asarray(t_s, dtype=np.float64)
-    v_raw = cumulative_trapezoid(a_mps2, t)
-    if t.size <= 3:
+    a = np.asarray(a_mps2, dtype=np.float64)
+    v_raw = cumulative_trapezoid(a, t)
+    n = t.size
+    if n <= 3:
         return EndState(float(v_raw[-1]), False, False, since_s=float(t[-1] - t[0]))
-    # only the turning points (a hold at lockout before the lowering, a pause at the bottom) are anchors
-    # here: whether the last sample is at rest is the question, so no stretch may be accepted because the
-    # velocity, drift-corrected to 0 there, looks slow (a grind would)
-    turns = still_stretches(t, a_mps2, noise_mps2).turns
-    v, _ = anchored_velocity(t, a_mps2, [(0, 0), *turns, (t.size - 1, t.size - 1)], v_raw)
+    zr = still_stretches(t, a, prior, end_at_rest=False)
+    turns = zr.turns
+    model = VelocityDrift(t, a, prior, v_raw)
+    obs = [i for s in turns for i in s]
+    post = model.posterior(np.array(obs, dtype=np.int64))
+    last = np.array([n - 1])
+    v_end = float(v_raw[-1] - post.mean(last)[0])
+    v_sd = float(post.sd(last)[0])
     k = turns[-1][1] if turns else 0
+    # if the bar were at rest at the end
+    post_end = model.posterior(np.array([*obs, n - 1], dtype=np.int64))
+    v = v_raw - post_end.mean()
+    for s0, s1 in turns:
+        v[s0 : s1 + 1] = 0.0
     z = cumulative_trapezoid(v, t)
-    excursion = float(np.max(np.abs(z)))
-    tol = max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
     z_end = float(z[-1])
-    far = max(RETURN_TOLERANCE_M, MID_REP_FRACTION * excursion)
-    return EndState(float(v_raw[-1] - v_raw[k]), abs(z_end) <= tol, z_end < -far, z_end > far,
-                    since_s=float(t[-1] - t[k]))
+    z_sd = post_end.integral_sd()
+    tol = Z_SIGMAS * float(np.hypot(z_sd, RETURN_HEIGHT_SD_M))
+    return EndState(v_end, abs(z_end) <= tol, z_end < -tol, z_end > tol, since_s=float(t[-1] - t[k]),
+                    v_sd_mps=v_sd, z_end_m=z_end, z_sd_m=z_sd)
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:
@@ -172,6 +194,7 @@ def analyse_movement(
     min_swing_m: float,
     min_rom_m: float,
     load_kg: float,
+    prior: DriftPrior | None = None,
 ) -> MovementResult:
     """Integrate one movement and cut it into legs with their concentric metrics.
 
@@ -202,8 +225,9 @@ def analyse_movement(
         v_on = cumulative_trapezoid(a[lo : onset + 1], t[lo : onset + 1])[-1]
         if abs(v_on) <= ONSET_MAX_VELOCITY_MPS:
             lo = onset
-    noise = float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0
-    zr = still_stretches(t[lo:hi], a[lo:hi], noise)
+    if prior is None:
+        prior = DriftPrior(float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0)
+    zr = still_stretches(t[lo:hi], a[lo:hi], prior)
     a[lo:hi] = zr.a_mps2
     v = np.zeros(t.size)
     v[lo:hi] = zr.v_mps

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.drift import DriftPosterior, DriftPrior, VelocityDrift, as_prior
 from analysis.kinematics import cumulative_trapezoid
 from analysis.reps import runs
 
@@ -86,6 +87,7 @@ class ZuptResult:
     still: list[tuple[int, int]]
     rest_tol_mps: np.ndarray
     turns: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    posterior: DriftPosterior | None = None
 
 
 def window_range(t_s: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
@@ -159,7 +161,9 @@ def anchored_velocity(t_s: np.ndarray, a_mps2: np.ndarray, still: list[tuple[int
 def still_stretches(
     t_s: np.ndarray,
     a_mps2: np.ndarray,
-    noise_mps2: float,
+    prior: float | DriftPrior,
+    *,
+    end_at_rest: bool = True,
 ) -> ZuptResult:
     """Find the still stretches of a movement and the velocity anchored on them (module docstring).
 
@@ -167,9 +171,15 @@ def still_stretches(
     ----------
     t_s, a_mps2 : numpy.ndarray
         Times and vertical acceleration (gravity removed) of one movement; the bar is at rest at the
-        first sample (integration starts there) and at the last (the confirmed rest after it).
-    noise_mps2 : float
-        Per-sample standard deviation of the vertical acceleration at rest (>= 0).
+        first sample (integration starts there) and, with ``end_at_rest``, at the last (the confirmed
+        rest after it).
+    prior : float or DriftPrior
+        The error sources of the integrated velocity (:class:`analysis.drift.DriftPrior`); a float is
+        the per-sample SD of the vertical acceleration at rest (>= 0), with the default offset SD.
+    end_at_rest : bool
+        False: whether the last sample is at rest is the question (:func:`analysis.movement.end_state`):
+        the stretch holding it is not used, and only turning points are accepted, on the velocity
+        integrated forward from the updates before them.
 
     Returns
     -------
@@ -178,11 +188,12 @@ def still_stretches(
     t = np.asarray(t_s, dtype=np.float64)
     a = np.asarray(a_mps2, dtype=np.float64)
     n = t.size
+    prior = as_prior(prior)
+    noise_mps2 = prior.noise_mps2
     if n < 3:
         return ZuptResult(np.zeros(n), a.copy(), [(0, max(n - 1, 0))], np.zeros(n))
-    if not noise_mps2 >= 0:
-        raise ValueError(f"noise_mps2 must be >= 0, got {noise_mps2}")
     v_raw = cumulative_trapezoid(a, t)
+    model = VelocityDrift(t, a, prior, v_raw)
     dt = float(np.median(np.diff(t)))
     var_step = noise_mps2 * noise_mps2 * dt
     sigma_w = noise_mps2 * np.sqrt(dt * STILL_MIN_S)
@@ -204,70 +215,100 @@ def still_stretches(
     lo_idx = np.searchsorted(t, t - 0.5 * STILL_MIN_S, side="left")
     hi_idx = np.searchsorted(t, t + 0.5 * STILL_MIN_S, side="right") - 1
     cands: list[tuple[int, int]] = []
+    first: list[tuple[int, int]] = []
     for c0, c1 in zip(r0.tolist(), (r1 - 1).tolist(), strict=True):
-        if c0 == 0:
-            continue
         e0, e1 = _trim(t, a, (int(lo_idx[c0]), int(hi_idx[c1])), var_step)
+        if c0 == 0:
+            first = [(max(c0, e0), min(c1, e1))]
+            continue
         if e1 < n - 1 and t[e1] - t[e0] < STILL_MIN_S - 2.0 * dt:  # each edge known to a sample
             continue
         span = (max(c0, e0), min(c1, e1))
         if span[1] >= span[0]:
             cands.append(span)
-    last = cands.pop() if cands and cands[-1][1] == n - 1 else (n - 1, n - 1)
-    still = [(0, 0), last]
+    tail: list[tuple[int, int]] = []
+    if end_at_rest:
+        last = cands.pop() if cands and cands[-1][1] == n - 1 else (n - 1, n - 1)
+        fixed = [last]
+    else:
+        tail = [c for c in cands if c[1] == n - 1]
+        cands = [c for c in cands if c[1] < n - 1]
+        last = None
+        fixed = []
+    post = model.posterior(_obs(fixed))
     # a flat stretch between motions in opposite directions (a bottom pause, a hold at lockout before
-    # the lowering) is a turning point: the velocity changes sign across it while varying by less than
-    # the band, so the bar is still there, whatever the drift says
-    v_lin = v_raw - v_raw[-1] * (t - t[0]) / max(t[-1] - t[0], 1e-9)
-    pending = []
-    for c0, c1 in cands:
-        if _turning_point(v_lin, v_raw, c0, c1):
-            still.append((c0, c1))
-        else:
-            pending.append((c0, c1))
-    still.sort()
-    turns = still[1:-1]
+    # the lowering) is a turning point: the bar's velocity crosses zero near it, so it is held to the
+    # drift model's uncertainty there without the cap that keeps sticking points from being zeroed
+    every = first + cands + ([last] if last is not None else tail)
+    turn_flags = [_turning_point(v_raw, every, c0, c1, band) for c0, c1 in cands]
+    pending = [(c, f) for c, f in zip(cands, turn_flags, strict=True) if f or end_at_rest]
+    accepted: list[tuple[tuple[int, int], bool]] = []
     while pending:
-        v, _ = anchored_velocity(t, a, still, v_raw)
-        ends = np.array([e for _, e in still])
         best, best_score = -1, np.inf
-        for idx, (c0, c1) in enumerate(pending):
-            j = int(np.searchsorted(ends, c0)) - 1
-            t_a, t_b = t[still[j][1]], t[still[j + 1][0]]
-            tc = 0.5 * (t[c0] + t[c1])
-            sigma_v = np.sqrt(var_step * max(tc - t_a, 0.0) * max(t_b - tc, 0.0) / max(t_b - t_a, 1e-9))
-            tol = min(V_STILL_MPS + NOISE_SIGMAS * sigma_v, V_TOL_MAX_MPS)
-            score = abs(float(v[c0 : c1 + 1].mean())) / tol
+        for idx, ((c0, c1), is_turn) in enumerate(pending):
+            mid = np.array([(c0 + c1) // 2])
+            sd = float(post.sd(mid)[0])
+            tol = V_STILL_MPS + NOISE_SIGMAS * sd
+            if not is_turn:
+                tol = min(tol, V_TOL_MAX_MPS)
+            span = np.arange(c0, c1 + 1)
+            score = abs(float(v_raw[c0 : c1 + 1].mean() - post.mean(span).mean())) / tol
             if score < best_score:
                 best, best_score = idx, score
         if best_score > 1.0:
             break
-        still = sorted([*still, pending.pop(best)])
-    v, a_out = anchored_velocity(t, a, still, v_raw)
-    return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step), turns)
+        accepted.append(pending.pop(best))
+        post = model.posterior(_obs(fixed + [c for c, _ in accepted]))
+    still = sorted([(0, 0), *fixed, *[c for c, _ in accepted]])
+    turns = sorted(c for c, f in accepted if f)
+    v = v_raw - post.mean()
+    a_out = a - post.smooth_slope()
+    for s0, e0 in still:
+        v[s0 : e0 + 1] = 0.0
+        if e0 > s0:  # on a still stretch the bar's acceleration is 0: remove the stretch's own mean
+            a_out[s0 : e0 + 1] = a[s0 : e0 + 1] - a[s0 : e0 + 1].mean()
+    tol_all = np.minimum(V_STILL_MPS, NOISE_SIGMAS * post.sd(np.arange(n)))
+    for s0, e0 in still:
+        tol_all[s0 : e0 + 1] = 0.0
+    if last is None:
+        still.append((n - 1, n - 1))
+    return ZuptResult(v, a_out, still, tol_all, turns, post)
 
 
-def _direction(v: np.ndarray, i: int, side: int, relative: bool) -> float:
-    """Direction of the motion just before (side -1) or after (side +1) sample i: the sign of v at the
-    nearest sample where |v| >= V_CLEAR_MPS, or (``relative``) of v - v[i] at the nearest sample where
-    |v - v[i]| >= V_CLEAR_MPS; 0 if there is none."""
-    ref = v[i] if relative else 0.0
+def _obs(stretches: list[tuple[int, int]]) -> np.ndarray:
+    """Observation points of still stretches: both ends of each."""
+    return np.array([i for s in stretches for i in s], dtype=np.int64)
+
+
+def _clear_motion(v: np.ndarray, i: int, side: int) -> int:
+    """Index of the nearest sample before (side -1) or after (side +1) sample i whose velocity differs from
+    v[i] by at least V_CLEAR_MPS (relative: only the drift over that stretch of time matters); -1 if none."""
+    ref = v[i]
     if side < 0:
         far = np.nonzero(np.abs(v[:i] - ref) >= V_CLEAR_MPS)[0]
-        return float(np.sign(v[far[-1]] - ref)) if far.size else 0.0
+        return int(far[-1]) if far.size else -1
     far = np.nonzero(np.abs(v[i + 1 :] - ref) >= V_CLEAR_MPS)[0]
-    return float(np.sign(v[i + 1 + far[0]] - ref)) if far.size else 0.0
+    return i + 1 + int(far[0]) if far.size else -1
 
 
-def _turning_point(v_lin: np.ndarray, v_raw: np.ndarray, c0: int, c1: int) -> bool:
-    """The bar moves one way into the stretch and the other way out of it, read two ways that fail
-    differently: on the drift-corrected velocity (wrong where the drift of the whole movement is large,
-    e.g. after an impact that rattles the plates and leaves a velocity step), and on the velocity
-    relative to the stretch's own (only the drift over a fraction of a second matters, but a stretch of
-    steady motion that the bar entered faster and leaves reversing looks like a turn)."""
-    absolute = _direction(v_lin, c0, -1, False) * _direction(v_lin, c1, +1, False)
-    relative = _direction(v_raw, c0, -1, True) * _direction(v_raw, c1, +1, True)
-    return absolute < 0 and relative < 0
+def _turning_point(v_raw: np.ndarray, stretches: list[tuple[int, int]], c0: int, c1: int, band: float) -> bool:
+    """The bar moves one way into the stretch and the other way out of it, and reverses there: the nearest
+    motion at least V_CLEAR_MPS faster or slower than the stretch before and after it goes in opposite
+    directions (relative to the stretch's own velocity, so that only the drift over a fraction of a second
+    matters), and no other still-looking stretch (of ``stretches``) at a velocity more than ``band`` away
+    from the stretch's lies between it and either: a creep into lockout slows down to a second still-looking
+    stretch -- the bar at rest -- before the bar moves the other way. A stretch of steady motion entered
+    faster and left reversing passes this, and is told from a pause by its velocity (:func:`still_stretches`)."""
+    i0 = _clear_motion(v_raw, c0, -1)
+    i1 = _clear_motion(v_raw, c1, +1)
+    if i0 < 0 or i1 < 0 or np.sign(v_raw[i0] - v_raw[c0]) * np.sign(v_raw[i1] - v_raw[c1]) >= 0:
+        return False
+    level = float(v_raw[c0 : c1 + 1].mean())
+    for s0, s1 in stretches:
+        if (i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1):
+            if abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band:
+                return False
+    return True
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:

@@ -173,13 +173,28 @@ worst ROM error."""
 
 
 def _live_reps(smp, s, chunk_s: float = 0.02) -> list:
-    """LiveRepDetector fed chunk_s chunks (about one BLE connection event), then finished."""
+    """LiveRepDetector fed chunk_s chunks (about one BLE connection event), then finished. Each rep's
+    ``report_s``: the simulator time of the last sample pushed when the detector first returned a rep with
+    its index (``inf`` if only at ``finish``)."""
     det = LiveRepDetector(s.exercise, s.load_kg, s.rate_hz)
     step = max(1, round(s.rate_hz * chunk_s))
+    first: dict[int, float] = {}
     for i in range(0, len(smp), step):
-        det.push(smp.slice(i, i + step))
+        chunk = smp.slice(i, i + step)
+        for r in det.push(chunk):
+            first.setdefault(r.index, float(chunk.t_ns[-1]) * 1e-9)
     det.finish()
-    return list(det.reps)
+    return [Reported(r, first.get(r.index, float("inf"))) for r in det.reps]
+
+
+class Reported:
+    """A live rep and when it was first reported (simulator clock, s)."""
+
+    def __init__(self, rep, report_s: float) -> None:
+        self.rep, self.report_s = rep, report_s
+
+    def __getattr__(self, name):
+        return getattr(self.rep, name)
 
 
 def _match(est: list, truth: list) -> list[tuple]:
@@ -200,12 +215,29 @@ def _match(est: list, truth: list) -> list[tuple]:
     return pairs
 
 
+_RESTED: dict[int, bool] = {}
+"""id(true rep) -> the bar rests >= 0.3 s right after its lockout (only those reps can be reported at once)."""
+
+
+def _note_rests(s) -> None:
+    """Mark the true reps of a session after which the bar is still (|v| < 0.01 m/s) for 0.3 s within 0.25 s of
+    the concentric end: a rep followed by the next lowering, a walk-in or sway is reported when the bar next rests,
+    and one of a lift that starts from the floor once the bar is back on the floor."""
+    for t in s.reps:
+        if s.exercise == "deadlift":
+            _RESTED[id(t)] = False
+            continue
+        tt = np.linspace(t.concentric_end_s, t.concentric_end_s + 0.55, 111)
+        still = np.abs(s.exact.v(tt)) < 0.01
+        _RESTED[id(t)] = any(bool(np.all(still[k:k + 61])) for k in range(0, 51))
+
+
 def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -> dict:
     """Errors (estimate - truth) of one scenario/path/rate over its sessions: [(estimated reps, true reps)]."""
     exact = all(len(e) == len(t) for e, t in results)
     found = sum(len(e) for e, _ in results)
     n_true = sum(len(t) for _, t in results)
-    mcv, pv, rom, ds, de, shapes = [], [], [], [], [], []
+    mcv, pv, rom, ds, de, shapes, lat = [], [], [], [], [], [], []
     missed, extra = [], []  # shapes of true reps with no estimate; of the true rep an extra estimate falls in
     for est, tru in results:
         pairs = _match(est, tru)
@@ -223,6 +255,8 @@ def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -
             ds.append(r.concentric_start_ns * 1e-9 - t.concentric_start_s)
             de.append(r.concentric_end_ns * 1e-9 - t.concentric_end_s)
             shapes.append(t.shape)
+            lat.append(getattr(r, "report_s", float("nan")) - t.concentric_end_s if _RESTED.get(id(t), False)
+                       else float("nan"))
     e = np.array(mcv)
     row = {"scenario": label, "path": path, "rate_hz": rate, "found": found, "truth": n_true, "counts_exact": exact,
            "matched": int(e.size), "mcv_bias": float(e.mean()) if e.size else float("nan"),
@@ -232,7 +266,7 @@ def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -
            "rom_worst": float(np.abs(rom).max()) if e.size else float("nan"),
            "start_err_s": (float(min(ds)), float(max(ds))) if ds else None,
            "end_err_s": (float(min(de)), float(max(de))) if de else None,
-           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, strict=True)], "missed": missed,
+           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, lat, strict=True)], "missed": missed,
            "extra": extra}
     row["within"] = bool(exact and e.size > 1 and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
                          and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
@@ -264,6 +298,7 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
             batch, live = [], []
             for seed in seeds:
                 s = simulate_scenario(name, seed, rate)
+                _note_rests(s)
                 smp = s.to_imu_samples()
                 batch.append((analyse_session(smp, s.exercise, s.load_kg).reps, s.reps))
                 live.append((_live_reps(smp, s), s.reps))
@@ -297,6 +332,19 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
                                      and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
                 pooled.append(row)
     _print_rows(pooled, "rep shape")
+    print("\nLive report latency (20 ms chunks; simulator clock, first report of each rep - true concentric end), reps"
+          " followed by a still bar (>= 0.3 s within 0.25 s of lockout):")
+    print(f"{'rep shape':14s} {'Hz':>3s} {'n':>4s} {'p50 s':>6s} {'p90 s':>6s} {'p99 s':>6s} {'max s':>6s} {'> 0.4 s':>7s}")
+    for shape in shapes:
+        for rate in SHAPE_RATES_HZ:
+            la = np.array([e[6] for r in rows if r["path"] == "live" and r["rate_hz"] == rate for e in r["errors"]
+                           if e[0] == shape and np.isfinite(e[6])])
+            if la.size:
+                print(f"{shape:14s} {rate:3.0f} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} "
+                      f"{np.percentile(la, 99):6.3f} {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
+    la = np.array([e[6] for r in rows if r["path"] == "live" for e in r["errors"] if np.isfinite(e[6])])
+    print(f"{'all':14s} {'':3s} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} {np.percentile(la, 99):6.3f}"
+          f" {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
     n_in = sum(r["within"] for r in rows)
     all_mcv = np.array([e[1] for r in rows for e in r["errors"]])
     print(f"Limits: counts exact in every session, |MCV bias| <= {LIMITS['mcv_bias']}, SD <= {LIMITS['mcv_sd']}, "
@@ -314,7 +362,7 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
               f"SD {pe.std(ddof=1):.4f}, worst {np.abs(pe).max():.4f} m/s")
     if json_path:
         out = {"limits": LIMITS, "scenarios": rows, "by_shape": pooled,
-               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s"]}
+               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s", "report_latency_s"]}
         Path(json_path).write_text(json.dumps(out, indent=1))
         print(f"(rows written to {json_path})")
     return rows
