@@ -68,7 +68,6 @@ from analysis.rep_metrics import set_velocity_loss_pct
 from analysis.reps import (
     BLOCK_NS,
     BREAK,
-    HALF_WINDOW_BLOCKS,
     AssembledRep,
     RepAssembler,
     StillnessThresholds,
@@ -490,7 +489,7 @@ class BarbellEngine:
                     self._enter_rest(s, post_len)
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
-                    out.extend(self._close_movement(s, post_len))
+                    out.extend(self._close_movement(s, post_len, returned))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
                     self._enter_rest(s, min(length, w) if final and e >= n else w)
                     return True
@@ -599,7 +598,7 @@ class BarbellEngine:
         offset = float(np.sqrt((OFFSET_SD_DEFAULT_MPS2**2 + float(np.sum(d * d)) / 2.0) / (1 + d.size)))
         return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + offset * offset)))
 
-    def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
+    def _close_movement(self, s: int, post_len: int, returned: bool = False) -> list[RepMetrics]:
         hist = self._samples
         assert hist is not None
         p0, lo_abs, m0 = self._pre_context()
@@ -619,7 +618,7 @@ class BarbellEngine:
             self.g_ref = float(np.median(self._g_history))
         mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
                                min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,
-                               prior=self._drift_prior(a[:lo]))
+                               prior=self._drift_prior(a[:lo]), returned=returned)
         self.z_base = float(mov.z_m[-1])
         return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 

@@ -19,10 +19,8 @@ built from the sensor's own error sources, so that every estimate comes with its
   change is nil. Each interval adds the variance ``(dt |D| / 12)^2``, D the discrete second difference
   of the samples (``a'' dt^2``): negligible for the smooth motion of a lift, large at impacts, so the
   velocity is trusted less across them. No impact needs to be detected or thresholded;
-* **bias random walk** (optional, ``walk_mps2_per_rt_s``; IEEE Std 952-1997): an integrated random walk.
-
-Covariance of ``e`` at times s, t (from t0): ``c^2 s t + V(min(s, t)) + q^2 m^2 (3M - m) / 6`` (m, M the
-smaller and larger of s, t) with V the accumulated per-interval variance. The posterior given exact
+Covariance of ``e`` at times s, t (from t0): ``c^2 s t + V(min(s, t))`` with V the accumulated per-interval
+variance; the covariances of its integral (the position error) follow by integrating it. The posterior given exact
 observations at the zero-velocity updates is the usual Gaussian-process regression (Rasmussen &
 Williams 2006, Gaussian Processes for Machine Learning, eq. 2.19); with white noise only it is the
 linear drift correction between consecutive updates (a Brownian bridge), with impacts it concentrates
@@ -59,16 +57,13 @@ class DriftPrior:
         Per-sample SD of the white acceleration noise (m/s^2), measured at rest.
     offset_sd_mps2 : float
         SD of the constant error of the gravity reference over the movement (m/s^2).
-    walk_mps2_per_rt_s : float
-        Bias random walk (m/s^2 per sqrt(s)); 0 for a bias that is constant within a movement.
     """
 
     noise_mps2: float
     offset_sd_mps2: float = OFFSET_SD_DEFAULT_MPS2
-    walk_mps2_per_rt_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (self.noise_mps2 >= 0 and self.offset_sd_mps2 >= 0 and self.walk_mps2_per_rt_s >= 0):
+        if not (self.noise_mps2 >= 0 and self.offset_sd_mps2 >= 0):
             raise ValueError(f"drift prior terms must be >= 0, got {self}")
 
 
@@ -81,11 +76,23 @@ def as_prior(prior: float | DriftPrior) -> DriftPrior:
     return DriftPrior(float(prior))
 
 
+@dataclass(frozen=True)
+class HeightUpdate:
+    """The bar's height at sample ``index`` is known: ``height_m`` above where integration started, with SD
+    ``sd_m`` (a lift ending back where it started: the top of a squat, the floor after a deadlift)."""
+
+    index: int
+    height_m: float
+    sd_m: float
+
+
 class VelocityDrift:
     """The error ``e = v_raw - v`` of one movement's integrated velocity as a Gaussian process.
 
     ``t_s`` and ``a_mps2``: sample times and vertical acceleration (gravity reading removed) from the
-    start of integration (the bar at rest, ``e = 0``). ``v_raw`` is their trapezoid integral.
+    start of integration (the bar at rest, ``e = 0``). ``v_raw`` is their trapezoid integral. Besides
+    zero-velocity updates (``e = v_raw`` at a sample), height updates (:class:`HeightUpdate`) observe the
+    integral of ``e`` from the start: the raw displacement less the known one.
     """
 
     def __init__(self, t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior,
@@ -104,46 +111,78 @@ class VelocityDrift:
         self.white_rate = self.prior.noise_mps2**2 * (float(np.median(dt)) if n >= 2 else 0.0)
         inc = (self.prior.noise_mps2 * dt) ** 2 + trap**2
         self.V = np.concatenate([[0.0], np.cumsum(inc)])  # accumulated variance at each sample
+        if n:
+            self.z_raw = cumulative_trapezoid(self.v_raw, self.t)
+            self.W1 = cumulative_trapezoid(self.V, self.tau)  # int_0^t V
+            self.W2 = cumulative_trapezoid(self.W1, self.tau)  # int_0^t W1
+            self.M1 = cumulative_trapezoid(self.tau * self.V, self.tau)  # int_0^t u V(u) du
+        else:
+            self.z_raw = self.W1 = self.W2 = self.M1 = self.t.copy()
 
+    # covariances: e at samples ("v") and its integral from the start up to samples ("z")
     def kernel(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Prior covariance of e between samples i (rows) and j (columns)."""
-        p = self.prior
-        ti, tj = self.tau[i][:, None], self.tau[j][None, :]
-        k = p.offset_sd_mps2**2 * ti * tj + self.V[np.minimum(i[:, None], j[None, :])]
-        if p.walk_mps2_per_rt_s > 0:
-            m, mx = np.minimum(ti, tj), np.maximum(ti, tj)
-            k = k + p.walk_mps2_per_rt_s**2 * m * m * (3.0 * mx - m) / 6.0
-        return k
+        c2 = self.prior.offset_sd_mps2**2
+        return c2 * self.tau[i][:, None] * self.tau[j][None, :] + self.V[np.minimum(i[:, None], j[None, :])]
+
+    def kernel_zv(self, s: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Covariance of the integral of e up to samples s (rows) with e at samples j (columns)."""
+        c2 = self.prior.offset_sd_mps2**2
+        ts, tj = self.tau[s][:, None], self.tau[j][None, :]
+        bm = self.W1[np.minimum(s[:, None], j[None, :])] + np.maximum(ts - tj, 0.0) * self.V[j][None, :]
+        return c2 * 0.5 * ts * ts * tj + bm
+
+    def kernel_zz(self, s: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Covariance of the integrals of e up to samples s (rows) and r (columns)."""
+        c2 = self.prior.offset_sd_mps2**2
+        ts, tr = self.tau[s][:, None], self.tau[r][None, :]
+        lo = np.minimum(s[:, None], r[None, :])
+        bm = self.W2[lo] + np.maximum(ts, tr) * self.W1[lo] - self.M1[lo]
+        return c2 * 0.25 * ts * ts * tr * tr + bm
 
     def prior_var(self, i: np.ndarray) -> np.ndarray:
-        p = self.prior
-        ti = self.tau[i]
-        var = p.offset_sd_mps2**2 * ti * ti + self.V[i]
-        if p.walk_mps2_per_rt_s > 0:
-            var = var + p.walk_mps2_per_rt_s**2 * ti**3 / 3.0
-        return var
+        return self.prior.offset_sd_mps2**2 * self.tau[i] ** 2 + self.V[i]
 
-    def posterior(self, obs: np.ndarray) -> DriftPosterior:
-        """The posterior of e given e = v_raw at the sample indices ``obs`` (the bar still there)."""
-        return DriftPosterior(self, np.unique(np.asarray(obs, dtype=np.int64)))
+    def posterior(self, obs: np.ndarray, heights: list[HeightUpdate] | tuple = ()) -> DriftPosterior:
+        """The posterior of e given e = v_raw at the sample indices ``obs`` (the bar still there) and the
+        height updates."""
+        return DriftPosterior(self, np.unique(np.asarray(obs, dtype=np.int64)), list(heights))
 
 
 class DriftPosterior:
-    """Posterior mean and SD of the velocity error given zero-velocity updates at ``obs``."""
+    """Posterior mean and SD of the velocity error given zero-velocity and height updates."""
 
-    def __init__(self, model: VelocityDrift, obs: np.ndarray) -> None:
+    def __init__(self, model: VelocityDrift, obs: np.ndarray, heights: list[HeightUpdate]) -> None:
         self.model = model
         self.obs = obs[obs > 0] if obs.size else obs  # e(t0) = 0 is known without observing it
-        m = self.obs.size
+        self.hidx = np.array([h.index for h in heights], dtype=np.int64)
+        m = self.obs.size + self.hidx.size
+        self._m = m
         if m:
-            k = model.kernel(self.obs, self.obs)
-            # observations exact up to one sample's integrated noise (keeps K well conditioned)
-            jitter = max(model.white_rate * 1e-3, 1e-12) + 1e-6 * float(np.max(np.diag(k)))
-            self._chol = np.linalg.cholesky(k + jitter * np.eye(m))
-            self.alpha = _chol_solve(self._chol, model.v_raw[self.obs])
+            k = self._cov_obs_obs()
+            # velocity observations exact up to a small jitter (keeps K well conditioned); heights with their SD
+            jit = max(model.white_rate * 1e-3, 1e-12) + 1e-6 * float(np.max(np.diag(k)))
+            noise = np.concatenate([np.full(self.obs.size, jit),
+                                    np.array([h.sd_m**2 + 1e-12 for h in heights])])
+            self._chol = np.linalg.cholesky(k + np.diag(noise))
+            y = np.concatenate([model.v_raw[self.obs],
+                                np.array([model.z_raw[h.index] - h.height_m for h in heights])])
+            self.alpha = _chol_solve(self._chol, y)
         else:
             self._chol = np.zeros((0, 0))
             self.alpha = np.zeros(0)
+
+    def _cov_obs_obs(self) -> np.ndarray:
+        md, o, h = self.model, self.obs, self.hidx
+        kvv = md.kernel(o, o)
+        kzv = md.kernel_zv(h, o)
+        kzz = md.kernel_zz(h, h)
+        return np.block([[kvv, kzv.T], [kzv, kzz]])
+
+    def _cov_obs_v(self, idx: np.ndarray) -> np.ndarray:
+        """Covariance of the observations (rows) with e at samples idx (columns)."""
+        md = self.model
+        return np.vstack([md.kernel(self.obs, idx), md.kernel_zv(self.hidx, idx)])
 
     def mean(self, idx: np.ndarray | None = None) -> np.ndarray:
         """Posterior mean of e at samples idx (all samples if None)."""
@@ -151,16 +190,16 @@ class DriftPosterior:
         if idx is None:
             idx = np.arange(model.t.size)
         idx = np.asarray(idx, dtype=np.int64)
-        if not self.obs.size:
+        if not self._m:
             return np.zeros(idx.size)
-        return model.kernel(idx, self.obs) @ self.alpha
+        return self.alpha @ self._cov_obs_v(idx)
 
     def sd(self, idx: np.ndarray) -> np.ndarray:
         """Posterior SD of e at samples idx."""
         idx = np.asarray(idx, dtype=np.int64)
         var = self.model.prior_var(idx)
-        if self.obs.size:
-            w = np.linalg.solve(self._chol, self.model.kernel(self.obs, idx))
+        if self._m:
+            w = np.linalg.solve(self._chol, self._cov_obs_v(idx))
             var = var - np.sum(w * w, axis=0)
         return np.sqrt(np.maximum(var, 0.0))
 
@@ -169,40 +208,32 @@ class DriftPosterior:
         drift rate that a constant acceleration offset over each stretch between updates explains."""
         model = self.model
         n = model.t.size
-        if not self.obs.size:
+        if not self._m:
             return np.zeros(n)
-        p = model.prior
-        tau_obs = model.tau[self.obs]
-        slope = np.full(n, p.offset_sd_mps2**2 * float(np.dot(self.alpha, tau_obs)))
-        # d/dt V(min(t, x_j)) = white rate while t < x_j
-        later = np.cumsum(self.alpha[::-1])[::-1]  # sum of alpha_j over x_j >= obs k
-        k = np.searchsorted(self.obs, np.arange(n), side="right")  # first observation after each sample
-        beta = np.where(k < self.obs.size, later[np.minimum(k, self.obs.size - 1)], 0.0)
-        slope += beta * model.white_rate
-        if p.walk_mps2_per_rt_s > 0:
-            ti = model.tau[:, None]
-            tj = tau_obs[None, :]
-            d = np.where(ti <= tj, ti * (2.0 * tj - ti) / 2.0, tj * tj / 2.0)
-            slope += p.walk_mps2_per_rt_s**2 * (d @ self.alpha)
+        c2 = model.prior.offset_sd_mps2**2
+        av, az = self.alpha[: self.obs.size], self.alpha[self.obs.size :]
+        tv, tz = model.tau[self.obs], model.tau[self.hidx]
+        slope = np.full(n, c2 * (float(np.dot(av, tv)) + 0.5 * float(np.dot(az, tz * tz))))
+        # d/dt V(min(t, x_j)) = white rate while t < x_j; d/dt of the integral kernel: (t_s - t) white rate
+        ti = model.tau[:, None]
+        k = np.arange(n)[:, None]
+        slope += model.white_rate * ((k < self.obs[None, :]) @ av)
+        slope += model.white_rate * ((np.maximum(tz[None, :] - ti, 0.0)) @ az)
         return slope
 
-    def integral_sd(self, points: int = 64) -> float:
+    def integral_sd(self) -> float:
         """Posterior SD of the integral of e over the whole movement (m): the position error there."""
-        model = self.model
-        n = model.t.size
+        md = self.model
+        n = md.t.size
         if n < 2:
             return 0.0
-        g = np.unique(np.linspace(0, n - 1, min(points, n)).round().astype(np.int64))
-        w = np.zeros(g.size)
-        tg = model.t[g]
-        dt = np.diff(tg)
-        w[:-1] += 0.5 * dt
-        w[1:] += 0.5 * dt
-        cov = model.kernel(g, g)
-        if self.obs.size:
-            b = np.linalg.solve(self._chol, model.kernel(self.obs, g))
-            cov = cov - b.T @ b
-        return float(np.sqrt(max(float(w @ cov @ w), 0.0)))
+        end = np.array([n - 1])
+        var = float(md.kernel_zz(end, end)[0, 0])
+        if self._m:
+            c = np.concatenate([md.kernel_zv(end, self.obs)[0], md.kernel_zz(self.hidx, end)[:, 0]])
+            w = np.linalg.solve(self._chol, c)
+            var -= float(w @ w)
+        return float(np.sqrt(max(var, 0.0)))
 
 
 def _chol_solve(chol: np.ndarray, y: np.ndarray) -> np.ndarray:

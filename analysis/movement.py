@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.drift import DriftPrior, HeightUpdate, VelocityDrift
 from analysis.kinematics import (
     cumulative_trapezoid,
     up_from_angles,
@@ -22,7 +23,6 @@ from analysis.kinematics import (
 from analysis.kinematics import vertical_specific_force as _project
 from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
-from analysis.drift import DriftPrior, VelocityDrift
 from analysis.zupt import NOISE_SIGMAS, V_STILL_MPS, still_stretches
 
 Z_SIGMAS: float = 3.0
@@ -195,6 +195,7 @@ def analyse_movement(
     min_rom_m: float,
     load_kg: float,
     prior: DriftPrior | None = None,
+    returned: bool = False,
 ) -> MovementResult:
     """Integrate one movement and cut it into legs with their concentric metrics.
 
@@ -212,6 +213,11 @@ def analyse_movement(
         Position at the first sample (carried over from the previous movement).
     min_swing_m, min_rom_m, load_kg : float
         Zig-zag filter of the legs, smallest rise that gets metrics, bar load.
+    prior : DriftPrior or None
+        Error sources of the integrated velocity (default: the noise of the samples before ``lo``).
+    returned : bool
+        The movement ends back where it started (the engine's test at its closing rest): its displacement
+        is then a height update, 0 within RETURN_HEIGHT_SD_M.
     """
     t = t_s
     a = a_mps2.copy()
@@ -227,7 +233,10 @@ def analyse_movement(
             lo = onset
     if prior is None:
         prior = DriftPrior(float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0)
-    zr = still_stretches(t[lo:hi], a[lo:hi], prior)
+    # a movement that ends back where it started (the top of a squat, the floor after a deadlift) ends at
+    # that height, within a standing lifter's RETURN_HEIGHT_SD_M: a height update
+    heights = [HeightUpdate(hi - lo - 1, 0.0, RETURN_HEIGHT_SD_M)] if returned and hi - lo > 2 else []
+    zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=heights)
     a[lo:hi] = zr.a_mps2
     v = np.zeros(t.size)
     v[lo:hi] = zr.v_mps

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.drift import DriftPosterior, DriftPrior, VelocityDrift, as_prior
+from analysis.drift import DriftPosterior, DriftPrior, HeightUpdate, VelocityDrift, as_prior
 from analysis.kinematics import cumulative_trapezoid
 from analysis.reps import runs
 
@@ -164,6 +164,7 @@ def still_stretches(
     prior: float | DriftPrior,
     *,
     end_at_rest: bool = True,
+    heights: list[HeightUpdate] | tuple = (),
 ) -> ZuptResult:
     """Find the still stretches of a movement and the velocity anchored on them (module docstring).
 
@@ -180,6 +181,9 @@ def still_stretches(
         False: whether the last sample is at rest is the question (:func:`analysis.movement.end_state`):
         the stretch holding it is not used, and only turning points are accepted, on the velocity
         integrated forward from the updates before them.
+    heights : list of HeightUpdate
+        Known heights of the bar (:class:`analysis.drift.HeightUpdate`), e.g. back where it started at
+        the end; used with the zero-velocity updates.
 
     Returns
     -------
@@ -235,10 +239,12 @@ def still_stretches(
         cands = [c for c in cands if c[1] < n - 1]
         last = None
         fixed = []
-    post = model.posterior(_obs(fixed))
+    post = model.posterior(_obs(fixed), heights)
     # a flat stretch between motions in opposite directions (a bottom pause, a hold at lockout before
     # the lowering) is a turning point: the bar's velocity crosses zero near it, so it is held to the
-    # drift model's uncertainty there without the cap that keeps sticking points from being zeroed
+    # drift model's uncertainty there up to V_CLEAR_MPS (a speed the drift cannot flip: a steady stretch
+    # of a touch-and-go set's lowering stays out), not to the cap that keeps sticking points from being
+    # zeroed
     every = first + cands + ([last] if last is not None else tail)
     turn_flags = [_turning_point(v_raw, every, c0, c1, band) for c0, c1 in cands]
     pending = [(c, f) for c, f in zip(cands, turn_flags, strict=True) if f or end_at_rest]
@@ -248,9 +254,7 @@ def still_stretches(
         for idx, ((c0, c1), is_turn) in enumerate(pending):
             mid = np.array([(c0 + c1) // 2])
             sd = float(post.sd(mid)[0])
-            tol = V_STILL_MPS + NOISE_SIGMAS * sd
-            if not is_turn:
-                tol = min(tol, V_TOL_MAX_MPS)
+            tol = min(V_STILL_MPS + NOISE_SIGMAS * sd, V_CLEAR_MPS if is_turn else V_TOL_MAX_MPS)
             span = np.arange(c0, c1 + 1)
             score = abs(float(v_raw[c0 : c1 + 1].mean() - post.mean(span).mean())) / tol
             if score < best_score:
@@ -258,7 +262,7 @@ def still_stretches(
         if best_score > 1.0:
             break
         accepted.append(pending.pop(best))
-        post = model.posterior(_obs(fixed + [c for c, _ in accepted]))
+        post = model.posterior(_obs(fixed + [c for c, _ in accepted]), heights)
     still = sorted([(0, 0), *fixed, *[c for c, _ in accepted]])
     turns = sorted(c for c, f in accepted if f)
     v = v_raw - post.mean()
@@ -304,11 +308,8 @@ def _turning_point(v_raw: np.ndarray, stretches: list[tuple[int, int]], c0: int,
     if i0 < 0 or i1 < 0 or np.sign(v_raw[i0] - v_raw[c0]) * np.sign(v_raw[i1] - v_raw[c1]) >= 0:
         return False
     level = float(v_raw[c0 : c1 + 1].mean())
-    for s0, s1 in stretches:
-        if (i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1):
-            if abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band:
-                return False
-    return True
+    return not any(((i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1))
+                   and abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band for s0, s1 in stretches)
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:
