@@ -46,6 +46,7 @@ ending mid-movement, or longer than 30 s) is discarded and listed in
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -60,6 +61,7 @@ from analysis.movement import (
     ACTIVE_VELOCITY_MPS,
     RETURN_HEIGHT_SD_M,
     EndState,
+    LiftGeometry,
     analyse_movement,
     end_state,
     vertical_specific_force,
@@ -73,6 +75,7 @@ from analysis.reps import (
     StillnessThresholds,
     block_index,
 )
+from analysis.zupt import V_STILL_MPS
 from records.imu import ImuSamples
 
 __all__ = [
@@ -98,6 +101,11 @@ MAX_MOVEMENT_S: float = 30.0
 """Movements longer than this without a rest are discarded (s)."""
 BACK_OFF_S: float = 0.25
 """Integration of a movement starts this long before the detector saw it move (within the rest)."""
+REOPEN_SIGMAS: float = 2.0
+"""A movement too small to be a rep that starts from the short rest right after a close reopens it when its
+velocity at a still run is more than this many SDs (+ V_STILL_MPS) from rest (and the two together end at
+rest, back where the first started): the bar was still moving at the close (:meth:`BarbellEngine._reopen`).
+Two SDs rather than three: undoing a close that was right only reports its reps again, unchanged."""
 LONG_REST_S: float = 0.4
 """A rest at least this long gives the gravity reference; shorter rests reuse the last one (s)."""
 
@@ -228,6 +236,25 @@ def summarise_sets(reps: list[RepMetrics]) -> list[SetSummary]:
     return out
 
 
+@dataclass
+class _Closed:
+    """The engine's state just before a movement was closed, kept until the rest after it is confirmed: if the
+    next movement shows that the bar was still moving at the close (a creep into lockout that the still test
+    let through), the close is undone and the two movements are one (:meth:`BarbellEngine._reopen`)."""
+
+    rest_start: int
+    rest_end: int
+    moving_ref: FrozenReference
+    end_cache: dict[int, EndState]
+    close_block: int
+    z_base: float
+    g_ref: float | None
+    g_history: list[float]
+    assembler: RepAssembler
+    sets: SetTracker
+    n_reps: int
+
+
 class Mode(Enum):
     """Where the engine is in the stream of blocks."""
 
@@ -331,6 +358,7 @@ class BarbellEngine:
         self._rest_ref: RestReference | None = None  # in a rest: its running |f| reference
         self._moving_ref = FrozenReference()  # while moving: the reference the rest before ended with
         self._end_cache: dict[int, EndState] = {}  # still-run start -> _end_state()
+        self._closed: _Closed | None = None  # the last close, while it can still be undone
         # between movements
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
@@ -423,6 +451,8 @@ class BarbellEngine:
                 # the rest ends at the first block that is not still, or whose mean |f| drifts away from
                 # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
                 b = self.blocks.first(self.scan, n, False, self._rest_ref)
+                if self._closed is not None and min(b, n) - self.rest_start >= self.long_rest_blocks:
+                    self._closed = None  # a long rest after the close: it stands
                 if b >= n:
                     self.scan = max(self.scan, n)  # a rest closed early is confirmed up to its full window
                 else:
@@ -478,6 +508,10 @@ class BarbellEngine:
             # not over. Closing there would end it early (the rise so far taken for the whole concentric
             # phase), so only a forced rest closes it; a pause is a zero-velocity update inside the
             # movement instead (analysis.zupt).
+            if (self._closed is not None and self.rest_start == self._closed.close_block and not self.broken
+                    and end.excursion_m < self.info.min_rom_m
+                    and abs(end.v_end_mps) > V_STILL_MPS + REOPEN_SIGMAS * end.v_sd_mps and self._reopen(s, out)):
+                return True
             order = self.assembler.eccentric_first
             mid_rep = not self.broken and ((order is True and end.below_start) or (order is False and end.above_start))
             need = self.w_return_blocks if returned else (self.force_blocks if mid_rep else w)
@@ -486,9 +520,13 @@ class BarbellEngine:
                 if self.broken:
                     self._discard(self.rest_end, s, "break in the data during the movement")
                     self.assembler.reset()
+                    self._closed = None
                     self._enter_rest(s, post_len)
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
+                    self._closed = _Closed(self.rest_start, self.rest_end, self._moving_ref, self._end_cache, s,
+                                           self.z_base, self.g_ref, list(self._g_history),
+                                           copy.deepcopy(self.assembler), copy.deepcopy(self._sets), len(self.reps))
                     out.extend(self._close_movement(s, post_len, returned))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
                     self._enter_rest(s, min(length, w) if final and e >= n else w)
@@ -509,8 +547,35 @@ class BarbellEngine:
         self.mode, self.rest_start, self.scan = Mode.REST, s, s + length
         self._rest_ref = RestReference(self.blocks, s, length, prior)
 
+    def _reopen(self, s: int, out: list[RepMetrics]) -> bool:
+        """Undo the last close if the movement since then says the bar was still moving at it.
+
+        The current movement started from the short rest that began at the close (shorter than
+        ``LONG_REST_S``), is too small to be a rep, and its velocity at the still run at block s is not that
+        of a bar at rest (REOPEN_SIGMAS): the bar was not at rest at its start (a creep into lockout that
+        looked still, whose end is a deceleration the rest detector saw as a new movement), or s is not a
+        rest. If the two movements taken as one
+        would end at s at rest and back where the first started, they are one: the close is undone
+        (its reps are withdrawn and will be reported again, revised, when the whole movement closes),
+        and the still run at s is judged for the whole movement. Returns True if it reopened."""
+        c = self._closed
+        assert c is not None
+        merged = self._end_state(s, c)
+        if not (merged.velocity_at_rest and merged.back_at_start):
+            return False
+        self._closed = None
+        self.mode, self.rest_start, self.rest_end = Mode.MOVING, c.rest_start, c.rest_end
+        self._moving_ref, self._end_cache = c.moving_ref, {**c.end_cache, s: merged}
+        self.z_base, self.g_ref, self._g_history = c.z_base, c.g_ref, c.g_history
+        self.assembler, self._sets = c.assembler, c.sets
+        del self.reps[c.n_reps :]
+        out[:] = [r for r in out if r.index <= c.n_reps]
+        self.scan, self.broken = s, False
+        return True
+
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
+        self._closed = None
         self.discarded.append(
             DiscardedMovement(self.t0_ns + b0 * BLOCK_NS, self.t0_ns + b1 * BLOCK_NS, reason)
         )
@@ -523,6 +588,9 @@ class BarbellEngine:
             keep_blk = max(self.rest_start, self.scan - self.ctx_blocks - self.back_blocks - 2)
         else:
             keep_blk = max(self.rest_start, self.rest_end - self.ctx_blocks - self.back_blocks)
+        if self._closed is not None:  # the close may be undone: keep its movement
+            keep_blk = min(keep_blk, max(self._closed.rest_start,
+                                         self._closed.rest_end - self.ctx_blocks - self.back_blocks))
         # block codes are only read from self.scan on; stats only for the last windows
         self.blocks.trim(min(self.scan, keep_blk))
         hist = self._samples
@@ -537,26 +605,32 @@ class BarbellEngine:
         assert self.t0_ns is not None and self._samples is not None
         return (self._samples.t_ns[i0:i1] - self.t0_ns).astype(np.float64) * 1e-9
 
-    def _pre_context(self) -> tuple[int, int, int]:
+    def _pre_context(self, closed: _Closed | None = None) -> tuple[int, int, int]:
         """Sample indices (p0, lo, m0): gravity reference [p0, lo), integration from lo, movement from m0.
 
         Integration starts ``BACK_OFF_S`` before the first moving block (a slow start from rest, e.g.
-        a deadlift's lift-off, looks still to the detector for a while), within the rest.
+        a deadlift's lift-off, looks still to the detector for a while), within the rest. With ``closed``:
+        those of the movement that close ended.
         """
         assert self._samples is not None
-        back = min(self.back_blocks, (self.rest_end - self.rest_start) // 2)
-        b_lo = self.rest_end - back
-        p0, lo = self._samples.index_range(max(self.rest_start, b_lo - self.ctx_blocks), b_lo)
-        _, m0 = self._samples.index_range(self.rest_end, self.rest_end)
+        rest_start, rest_end = (self.rest_start, self.rest_end) if closed is None else (closed.rest_start,
+                                                                                        closed.rest_end)
+        back = min(self.back_blocks, (rest_end - rest_start) // 2)
+        b_lo = rest_end - back
+        p0, lo = self._samples.index_range(max(rest_start, b_lo - self.ctx_blocks), b_lo)
+        _, m0 = self._samples.index_range(rest_end, rest_end)
         if lo - p0 < 1:
             p0 = min(p0, max(lo - 1, 0))
         return p0, lo, m0
 
-    def _rest_is_long(self) -> bool:
+    def _rest_is_long(self, closed: _Closed | None = None) -> bool:
+        if closed is not None:
+            return closed.rest_end - closed.rest_start >= self.long_rest_blocks
         return self.rest_end - self.rest_start >= self.long_rest_blocks
 
     def _vertical_accel(self, p0: int, lo: int, i1: int, t: np.ndarray, up_end: np.ndarray | None,
-                        blend: tuple[float, float] | None) -> tuple[np.ndarray, float]:
+                        blend: tuple[float, float] | None,
+                        closed: _Closed | None = None) -> tuple[np.ndarray, float]:
         """Vertical acceleration of samples [p0, i1) (gravity removed) and the gravity reading of [p0, lo).
 
         Gravity is the reading of the rest before, or of the recent long rests when this one is short;
@@ -567,24 +641,29 @@ class BarbellEngine:
         ang = hist.angles[p0:i1] if hist.angles is not None else None
         f = vertical_specific_force(t, hist.accel[p0:i1], hist.gyro[p0:i1], ang, lo - p0, up_end, blend)
         g_here = float(f[: lo - p0].mean())
-        g_ref = g_here if (self.g_ref is None or self._rest_is_long()) else self.g_ref
+        g_prev = self.g_ref if closed is None else closed.g_ref
+        g_ref = g_here if (g_prev is None or self._rest_is_long(closed)) else g_prev
         return f - g_ref, g_here
 
-    def _end_state(self, s: int) -> EndState:
+    def _end_state(self, s: int, closed: _Closed | None = None) -> EndState:
         """The movement as it would end at block s (:func:`analysis.movement.end_state`, integrated from
-        the rest before the movement)."""
+        the rest before the movement; with ``closed``, from the rest before the movement that close ended)."""
         hist = self._samples
         assert hist is not None
-        p0, lo, _m0 = self._pre_context()
+        p0, lo, _m0 = self._pre_context(closed)
         _, m1 = hist.index_range(s, s)
         m1 = min(m1, len(hist) - 1)
         if lo - p0 < 1 or m1 <= lo:
             return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
-        a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        return end_state(t[lo - p0 :], a[lo - p0 :], self._drift_prior(a[: lo - p0]))
+        a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None, closed)
+        return end_state(t[lo - p0 :], a[lo - p0 :], self._drift_prior(a[: lo - p0], closed), self._lift(closed))
 
-    def _drift_prior(self, a_ref: np.ndarray) -> DriftPrior:
+    def _lift(self, closed: _Closed | None = None) -> LiftGeometry:
+        order = self.assembler.eccentric_first if closed is None else closed.assembler.eccentric_first
+        return LiftGeometry(order, self.info.min_rom_m, self.min_swing_m)
+
+    def _drift_prior(self, a_ref: np.ndarray, closed: _Closed | None = None) -> DriftPrior:
         """The error sources of a movement's integrated velocity (:class:`analysis.drift.DriftPrior`): the
         white noise measured in the gravity reference window ``a_ref`` (vertical acceleration there), and
         the SD of the reference's offset. A held bar's reading moves between rests (breathing moves it, the
@@ -593,7 +672,7 @@ class BarbellEngine:
         difference), combined with the standard error of the reading's mean."""
         n = a_ref.size
         noise = float(np.std(a_ref)) if n >= 3 else 0.0
-        d = np.diff(np.asarray(self._g_history))
+        d = np.diff(np.asarray(self._g_history if closed is None else closed.g_history))
         # the default counts as one difference, so that two or three rests cannot make it implausibly small
         offset = float(np.sqrt((OFFSET_SD_DEFAULT_MPS2**2 + float(np.sum(d * d)) / 2.0) / (1 + d.size)))
         return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + offset * offset)))
@@ -618,7 +697,7 @@ class BarbellEngine:
             self.g_ref = float(np.median(self._g_history))
         mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
                                min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,
-                               prior=self._drift_prior(a[:lo]), returned=returned)
+                               prior=self._drift_prior(a[:lo]), returned=returned, lift=self._lift())
         self.z_base = float(mov.z_m[-1])
         return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 

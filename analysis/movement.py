@@ -10,6 +10,7 @@ position carried over from the previous movement.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ from analysis.zupt import NOISE_SIGMAS, V_STILL_MPS, still_stretches
 
 Z_SIGMAS: float = 3.0
 RETURN_HEIGHT_SD_M: float = 0.005
+HEIGHT_PASSES: int = 3
+"""Lockouts between reps are found on the velocity estimate, which their height updates improve: at most
+this many passes (:func:`lockout_heights`)."""
 """'Back where it started': |displacement| at the still run's start (with v = 0 there) within
 max(RETURN_TOLERANCE_M, Z_SIGMAS x its SD from the drift model); further away in the direction of the
 rep is mid-rep (a pause in the hole, a stall, a grind or a creep on the way up)."""
@@ -67,6 +71,39 @@ def vertical_specific_force(
 
 
 @dataclass(frozen=True)
+class LiftGeometry:
+    """What the lift's reps look like, for height updates between them (:func:`lockout_heights`).
+
+    ``eccentric_first``: True for lifts that start each rep at the top (squat, bench), False for lifts
+    from the floor (deadlift), None while unknown; ``min_rom_m``: the smallest rep; ``min_swing_m``: the
+    zig-zag filter of the legs."""
+
+    eccentric_first: bool | None
+    min_rom_m: float
+    min_swing_m: float
+
+
+def lockout_heights(t_s: np.ndarray, v_mps: np.ndarray, lift: LiftGeometry | None) -> list[HeightUpdate]:
+    """Height updates at the turns between the reps of a movement (touch-and-go sets).
+
+    A lift that starts each rep at the top returns to that height between reps: every turn from a rise of
+    at least the minimum ROM into a lowering of at least the minimum ROM is at the height the movement
+    started from, within RETURN_HEIGHT_SD_M (a standing lifter's lockout); a lift from the floor touches
+    the floor between reps (a lowering into a rise). The turns are found on the velocity estimate
+    ``v_mps`` (their height hardly depends on their timing: the bar is turning there)."""
+    if lift is None or lift.eccentric_first is None or t_s.size < 3:
+        return []
+    z = cumulative_trapezoid(v_mps, t_s)
+    legs = find_legs(t_s, v_mps, z, lift.min_swing_m)
+    out = []
+    sign = 1.0 if lift.eccentric_first else -1.0
+    for a, b in itertools.pairwise(legs):
+        if sign * a.swing_m >= lift.min_rom_m and -sign * b.swing_m >= lift.min_rom_m and 0 < a.i1 < t_s.size - 1:
+            out.append(HeightUpdate(a.i1, 0.0, RETURN_HEIGHT_SD_M))
+    return out
+
+
+@dataclass(frozen=True)
 class EndState:
     """The movement as it would be if it ended at a still run (:func:`end_state`).
 
@@ -83,6 +120,8 @@ class EndState:
     z_end_m, z_sd_m : float
         If the bar were at rest at the still run, its displacement there from where the movement started
         (v = 0 there and at the holds), and the SD of that displacement from the drift model.
+    excursion_m : float
+        The largest |displacement| from where the movement started, on the same velocity.
     back_at_start : bool
         ``|z_end| <= tolerance``, the tolerance ``max(RETURN_TOLERANCE_M, Z_SIGMAS z_sd)``.
     below_start, above_start : bool
@@ -101,6 +140,7 @@ class EndState:
     v_sd_mps: float = 0.0
     z_end_m: float = 0.0
     z_sd_m: float = 0.0
+    excursion_m: float = 0.0
 
     @property
     def velocity_at_rest(self) -> bool:
@@ -108,7 +148,8 @@ class EndState:
         return abs(self.v_end_mps) <= V_STILL_MPS + NOISE_SIGMAS * self.v_sd_mps
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0) -> EndState:
+def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0,
+              lift: LiftGeometry | None = None) -> EndState:
     """The movement as it would end at the last sample.
 
     ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run;
@@ -119,7 +160,8 @@ def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0
     there, looks slow). The velocity at the end, forward from them, is the velocity check; with v = 0 at
     the end too, the displacement there tells a rep's end from a pause, a stall or a creep mid-rep, which
     also look still but leave the bar away from where it started. A long movement (touch-and-go reps, a
-    drifting sensor) is re-anchored at every hold.
+    drifting sensor) is re-anchored at every hold, and (``lift``) at the height of every lockout between
+    reps (:func:`lockout_heights`).
     """
     t = np.asarray(t_s, dtype=np.float64)
     a = np.asarray(a_mps2, dtype=np.float64)
@@ -128,25 +170,34 @@ def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0
     if n <= 3:
         return EndState(float(v_raw[-1]), False, False, since_s=float(t[-1] - t[0]))
     zr = still_stretches(t, a, prior, end_at_rest=False)
+    heights: list[HeightUpdate] = []
+    for _ in range(HEIGHT_PASSES):
+        assert zr.posterior is not None
+        found = lockout_heights(t, v_raw - zr.posterior.mean(), lift)
+        if [h.index for h in found] == [h.index for h in heights]:
+            break
+        heights = found
+        zr = still_stretches(t, a, prior, end_at_rest=False, heights=heights)
     turns = zr.turns
     model = VelocityDrift(t, a, prior, v_raw)
     obs = [i for s in turns for i in s]
-    post = model.posterior(np.array(obs, dtype=np.int64))
+    post = model.posterior(np.array(obs, dtype=np.int64), heights)
     last = np.array([n - 1])
     v_end = float(v_raw[-1] - post.mean(last)[0])
     v_sd = float(post.sd(last)[0])
     k = turns[-1][1] if turns else 0
     # if the bar were at rest at the end
-    post_end = model.posterior(np.array([*obs, n - 1], dtype=np.int64))
+    post_end = model.posterior(np.array([*obs, n - 1], dtype=np.int64), heights)
     v = v_raw - post_end.mean()
     for s0, s1 in turns:
         v[s0 : s1 + 1] = 0.0
     z = cumulative_trapezoid(v, t)
     z_end = float(z[-1])
     z_sd = post_end.integral_sd()
+    excursion = float(np.max(np.abs(z)))
     tol = Z_SIGMAS * float(np.hypot(z_sd, RETURN_HEIGHT_SD_M))
     return EndState(v_end, abs(z_end) <= tol, z_end < -tol, z_end > tol, since_s=float(t[-1] - t[k]),
-                    v_sd_mps=v_sd, z_end_m=z_end, z_sd_m=z_sd)
+                    v_sd_mps=v_sd, z_end_m=z_end, z_sd_m=z_sd, excursion_m=excursion)
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:
@@ -196,6 +247,7 @@ def analyse_movement(
     load_kg: float,
     prior: DriftPrior | None = None,
     returned: bool = False,
+    lift: LiftGeometry | None = None,
 ) -> MovementResult:
     """Integrate one movement and cut it into legs with their concentric metrics.
 
@@ -218,6 +270,8 @@ def analyse_movement(
     returned : bool
         The movement ends back where it started (the engine's test at its closing rest): its displacement
         is then a height update, 0 within RETURN_HEIGHT_SD_M.
+    lift : LiftGeometry or None
+        With it, the lockouts between reps are height updates too (:func:`lockout_heights`).
     """
     t = t_s
     a = a_mps2.copy()
@@ -235,8 +289,15 @@ def analyse_movement(
         prior = DriftPrior(float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0)
     # a movement that ends back where it started (the top of a squat, the floor after a deadlift) ends at
     # that height, within a standing lifter's RETURN_HEIGHT_SD_M: a height update
-    heights = [HeightUpdate(hi - lo - 1, 0.0, RETURN_HEIGHT_SD_M)] if returned and hi - lo > 2 else []
-    zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=heights)
+    end_height = [HeightUpdate(hi - lo - 1, 0.0, RETURN_HEIGHT_SD_M)] if returned and hi - lo > 2 else []
+    zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=end_height)
+    tops: list[HeightUpdate] = []
+    for _ in range(HEIGHT_PASSES):  # and at every lockout between reps (touch-and-go sets)
+        found = lockout_heights(t[lo:hi], zr.v_mps, lift)
+        if [h.index for h in found] == [h.index for h in tops]:
+            break
+        tops = found
+        zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=end_height + tops)
     a[lo:hi] = zr.a_mps2
     v = np.zeros(t.size)
     v[lo:hi] = zr.v_mps
