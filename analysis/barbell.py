@@ -70,6 +70,7 @@ from analysis.rep_metrics import set_velocity_loss_pct
 from analysis.reps import (
     BLOCK_NS,
     BREAK,
+    STILL,
     AssembledRep,
     RepAssembler,
     StillnessThresholds,
@@ -250,9 +251,43 @@ class _Closed:
     z_base: float
     g_ref: float | None
     g_history: list[float]
+    g_times: list[float]
     assembler: RepAssembler
     sets: SetTracker
     n_reps: int
+
+
+def reading_wander(readings: list[float], times_s: list[float]) -> tuple[float, float]:
+    """How a held bar's gravity reading moves between rests: (variance of one reading about the bar's
+    true value, bias random-walk rate^2 per second).
+
+    A reading differs from the next by breathing and noise (independent each time) and by any wander of
+    the bias (growing with the time between them): ``(g_i - g_j)^2 ~ (2 s_r^2 + q^2 |t_i - t_j|) chi2_1``.
+    Robustly (a rest spoilt by a slow creep gives one wild reading): s_r from the median absolute deviation
+    of the readings (x 1.4826 for a normal SD), q^2 from the median over the pairs at least two readings
+    apart of what their squared differences (the median of chi2_1 is 0.455) leave beyond 2 s_r^2, per
+    second of separation.
+    OFFSET_SD_DEFAULT_MPS2 counts as one more reading difference, so that two or three rests cannot make
+    the reading's variance implausibly small."""
+    g = np.asarray(readings, dtype=np.float64)
+    t = np.asarray(times_s, dtype=np.float64)
+    if g.size < 2:
+        return OFFSET_SD_DEFAULT_MPS2**2, 0.0
+    var_r = (MAD_TO_SD * float(np.median(np.abs(g - np.median(g))))) ** 2
+    walk2 = 0.0
+    i, j = np.triu_indices(g.size, 2)  # pairs at least two readings apart
+    if i.size:
+        dt = np.abs(t[j] - t[i])
+        excess = ((g[j] - g[i]) ** 2 / CHI2_1_MEDIAN - 2.0 * var_r) / np.maximum(dt, 1e-9)
+        walk2 = max(float(np.median(excess)), 0.0)
+    m = float(g.size - 1)
+    return (OFFSET_SD_DEFAULT_MPS2**2 + m * var_r) / (1.0 + m), walk2
+
+
+CHI2_1_MEDIAN: float = 0.4549
+"""Median of the chi-squared distribution with one degree of freedom."""
+MAD_TO_SD: float = 1.4826
+"""SD of a normal distribution per unit of median absolute deviation."""
 
 
 class Mode(Enum):
@@ -359,10 +394,12 @@ class BarbellEngine:
         self._moving_ref = FrozenReference()  # while moving: the reference the rest before ended with
         self._end_cache: dict[int, EndState] = {}  # still-run start -> _end_state()
         self._closed: _Closed | None = None  # the last close, while it can still be undone
+        self._reference_reset = False  # the next rest builds its |f| reference afresh (a drifting bias)
         # between movements
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
+        self._g_times: list[float] = []  # when each reading was taken (s from the first sample)
         # outputs
         self.reps: list[RepMetrics] = []
         self.discarded: list[DiscardedMovement] = []
@@ -475,6 +512,16 @@ class BarbellEngine:
     def _advance_moving(self, n: int, final: bool, out: list[RepMetrics]) -> bool:
         w = self.w_blocks
         s, e = self.blocks.next_still_run(self.scan, n, self._moving_ref)
+        # A still run whose mean |f| has moved away from the rest before the movement (a drifting bias) but
+        # holds steady is a rest once it has lasted the forced-rest time: a steady acceleration that long
+        # would have moved the bar by metres (0.15 m/s^2 for 2 s: 0.3 m/s). Its reference is then its own.
+        b_rest = self._steady_still_run(n)
+        if b_rest is not None:
+            self._closed = None
+            out.extend(self._close_movement(b_rest, w))
+            self._reference_reset = True
+            self._enter_rest(b_rest, w)
+            return True
         upto = n if s is None else s
         if np.any(self.blocks.codes_between(self.scan, upto) == BREAK):
             self.broken = True
@@ -525,7 +572,7 @@ class BarbellEngine:
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
                     self._closed = _Closed(self.rest_start, self.rest_end, self._moving_ref, self._end_cache, s,
-                                           self.z_base, self.g_ref, list(self._g_history),
+                                           self.z_base, self.g_ref, list(self._g_history), list(self._g_times),
                                            copy.deepcopy(self.assembler), copy.deepcopy(self._sets), len(self.reps))
                     out.extend(self._close_movement(s, post_len, returned))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
@@ -542,8 +589,31 @@ class BarbellEngine:
         self.scan = e
         return True
 
+    def _steady_still_run(self, n: int) -> int | None:
+        """Start of a still run (the variance test alone) from the scan position on whose windowed mean |f|,
+        away from the rest before the movement by more than its tolerance, stays within REST_DRIFT_MPS2 of
+        that of its first stillness window for FORCED_REST_S; None if none yet. A scan position inside such
+        a run counts from the run's start."""
+        if self.broken:
+            return None
+        s_any, e_any = self.blocks.next_still_run(self.scan, n, None)
+        if s_any is None:
+            return None
+        while s_any > self.rest_end and self.blocks.code(s_any - 1) == STILL:  # scan may be inside the run
+            s_any -= 1
+        if e_any - s_any < self.force_blocks:
+            return None
+        wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_any - self.blocks.codes_first]
+        ref = float(np.median(wm[: self.w_blocks]))
+        if abs(ref - self._moving_ref.mean_mps2) <= self._moving_ref.tolerance_mps2:
+            return None  # the usual quiet test sees this run
+        off = np.nonzero(np.abs(wm - ref) > REST_DRIFT_MPS2)[0]
+        steady = int(off[0]) if off.size else wm.size
+        return s_any if steady >= self.force_blocks else None
+
     def _enter_rest(self, s: int, length: int) -> None:
-        prior = self._moving_ref if self.mode is Mode.MOVING else None
+        prior = self._moving_ref if self.mode is Mode.MOVING and not self._reference_reset else None
+        self._reference_reset = False
         self.mode, self.rest_start, self.scan = Mode.REST, s, s + length
         self._rest_ref = RestReference(self.blocks, s, length, prior)
 
@@ -566,7 +636,7 @@ class BarbellEngine:
         self._closed = None
         self.mode, self.rest_start, self.rest_end = Mode.MOVING, c.rest_start, c.rest_end
         self._moving_ref, self._end_cache = c.moving_ref, {**c.end_cache, s: merged}
-        self.z_base, self.g_ref, self._g_history = c.z_base, c.g_ref, c.g_history
+        self.z_base, self.g_ref, self._g_history, self._g_times = c.z_base, c.g_ref, c.g_history, c.g_times
         self.assembler, self._sets = c.assembler, c.sets
         del self.reps[c.n_reps :]
         out[:] = [r for r in out if r.index <= c.n_reps]
@@ -666,16 +736,13 @@ class BarbellEngine:
     def _drift_prior(self, a_ref: np.ndarray, closed: _Closed | None = None) -> DriftPrior:
         """The error sources of a movement's integrated velocity (:class:`analysis.drift.DriftPrior`): the
         white noise measured in the gravity reference window ``a_ref`` (vertical acceleration there), and
-        the SD of the reference's offset. A held bar's reading moves between rests (breathing moves it, the
-        bias may wander), and each movement's reference is one such reading: the offset SD is the RMS
-        difference of consecutive rests' readings over sqrt(2) (OFFSET_SD_DEFAULT_MPS2 counted as one more
-        difference), combined with the standard error of the reading's mean."""
+        the SD of the reference's offset and the bias walk, from how the readings of the recent rests differ
+        (:func:`reading_wander`), the offset combined with the standard error of the reading's mean."""
         n = a_ref.size
         noise = float(np.std(a_ref)) if n >= 3 else 0.0
-        d = np.diff(np.asarray(self._g_history if closed is None else closed.g_history))
-        # the default counts as one difference, so that two or three rests cannot make it implausibly small
-        offset = float(np.sqrt((OFFSET_SD_DEFAULT_MPS2**2 + float(np.sum(d * d)) / 2.0) / (1 + d.size)))
-        return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + offset * offset)))
+        var_reading, walk2 = reading_wander(self._g_history if closed is None else closed.g_history,
+                                            self._g_times if closed is None else closed.g_times)
+        return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + var_reading)), float(np.sqrt(walk2)))
 
     def _close_movement(self, s: int, post_len: int, returned: bool = False) -> list[RepMetrics]:
         hist = self._samples
@@ -694,6 +761,7 @@ class BarbellEngine:
         if self._rest_is_long() or self.g_ref is None:
             # median of the recent long rests: one still-looking stretch of a movement cannot poison it
             self._g_history = [*self._g_history[-8:], g_here]
+            self._g_times = [*self._g_times[-8:], self.rest_end * BLOCK_NS * 1e-9]
             self.g_ref = float(np.median(self._g_history))
         mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
                                min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,

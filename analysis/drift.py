@@ -12,6 +12,8 @@ built from the sensor's own error sources, so that every estimate comes with its
   bar (breathing), measured at the rests by the caller (:class:`DriftPrior`);
 * **white noise**: ``noise_mps2`` per sample (measured at rest), integrated by the trapezoid rule: a
   random walk of variance ``noise^2 dt^2`` per sample interval;
+* **bias random walk** (``walk_mps2_per_rt_s``; the rate random walk of IEEE Std 952-1997): the bias
+  wanders during the movement; its increments are taken piecewise constant over WALK_KNOT_S;
 * **integration error of sharp transients**: the trapezoid rule is exact for acceleration linear between
   samples; its error over one interval is ``dt^3 a''/12`` (e.g. Press et al., Numerical Recipes, 3rd ed.,
   section 4.1). An impact that rings the plates (a 25-45 Hz oscillation of several m/s^2 sampled at
@@ -41,6 +43,8 @@ the acceleration): a step of size D at a uniformly random instant of the interva
 ``dt D (u - 1/2)``, RMS ``dt D / sqrt(12)``. For a smooth signal the error is smaller (``dt D / 12``); the
 larger value is kept so that a landing or an impact (a near-step at the sampling scale) is not trusted
 more than it can be."""
+WALK_KNOT_S: float = 0.25
+"""Knot spacing (s) of the bias random walk's piecewise-constant increments."""
 OFFSET_SD_DEFAULT_MPS2: float = 0.02
 """Prior SD of the reference offset (m/s^2) when the caller gives only the noise: a held bar's reading
 moves by 0.01-0.02 m/s^2 between rests (breathing), above the standard error of a 0.5 s average of
@@ -57,13 +61,17 @@ class DriftPrior:
         Per-sample SD of the white acceleration noise (m/s^2), measured at rest.
     offset_sd_mps2 : float
         SD of the constant error of the gravity reference over the movement (m/s^2).
+    walk_mps2_per_rt_s : float
+        Random walk of the acceleration bias during the movement (m/s^2 per sqrt(s); IEEE Std 952-1997's
+        rate random walk): 0 for a bias that holds within a movement.
     """
 
     noise_mps2: float
     offset_sd_mps2: float = OFFSET_SD_DEFAULT_MPS2
+    walk_mps2_per_rt_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (self.noise_mps2 >= 0 and self.offset_sd_mps2 >= 0):
+        if not (self.noise_mps2 >= 0 and self.offset_sd_mps2 >= 0 and self.walk_mps2_per_rt_s >= 0):
             raise ValueError(f"drift prior terms must be >= 0, got {self}")
 
 
@@ -111,6 +119,12 @@ class VelocityDrift:
         self.white_rate = self.prior.noise_mps2**2 * (float(np.median(dt)) if n >= 2 else 0.0)
         inc = (self.prior.noise_mps2 * dt) ** 2 + trap**2
         self.V = np.concatenate([[0.0], np.cumsum(inc)])  # accumulated variance at each sample
+        # bias walk: piecewise-constant increments on knots WALK_KNOT_S apart; the velocity error they make
+        # is a sum of ramps (t - r_k)_+, its integral of (t - r_k)_+^2 / 2 (a finite-rank kernel)
+        q = self.prior.walk_mps2_per_rt_s
+        span = float(self.tau[-1]) if n else 0.0
+        self.knots = np.arange(0.0, span, WALK_KNOT_S) if q > 0 else np.zeros(0)
+        self.walk_w = q * q * WALK_KNOT_S
         if n:
             self.z_raw = cumulative_trapezoid(self.v_raw, self.t)
             self.W1 = cumulative_trapezoid(self.V, self.tau)  # int_0^t V
@@ -119,18 +133,33 @@ class VelocityDrift:
         else:
             self.z_raw = self.W1 = self.W2 = self.M1 = self.t.copy()
 
+    def walk_v(self, i: np.ndarray) -> np.ndarray:
+        """Bias-walk features of e at samples i: (t - r_k)_+ (rows: samples, columns: knots)."""
+        return np.maximum(self.tau[i][:, None] - self.knots[None, :], 0.0)
+
+    def walk_z(self, s: np.ndarray) -> np.ndarray:
+        """Bias-walk features of the integral of e up to samples s: (t - r_k)_+^2 / 2."""
+        d = np.maximum(self.tau[s][:, None] - self.knots[None, :], 0.0)
+        return 0.5 * d * d
+
     # covariances: e at samples ("v") and its integral from the start up to samples ("z")
     def kernel(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Prior covariance of e between samples i (rows) and j (columns)."""
         c2 = self.prior.offset_sd_mps2**2
-        return c2 * self.tau[i][:, None] * self.tau[j][None, :] + self.V[np.minimum(i[:, None], j[None, :])]
+        k = c2 * self.tau[i][:, None] * self.tau[j][None, :] + self.V[np.minimum(i[:, None], j[None, :])]
+        if self.knots.size:
+            k = k + self.walk_w * (self.walk_v(i) @ self.walk_v(j).T)
+        return k
 
     def kernel_zv(self, s: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Covariance of the integral of e up to samples s (rows) with e at samples j (columns)."""
         c2 = self.prior.offset_sd_mps2**2
         ts, tj = self.tau[s][:, None], self.tau[j][None, :]
         bm = self.W1[np.minimum(s[:, None], j[None, :])] + np.maximum(ts - tj, 0.0) * self.V[j][None, :]
-        return c2 * 0.5 * ts * ts * tj + bm
+        k = c2 * 0.5 * ts * ts * tj + bm
+        if self.knots.size:
+            k = k + self.walk_w * (self.walk_z(s) @ self.walk_v(j).T)
+        return k
 
     def kernel_zz(self, s: np.ndarray, r: np.ndarray) -> np.ndarray:
         """Covariance of the integrals of e up to samples s (rows) and r (columns)."""
@@ -138,10 +167,16 @@ class VelocityDrift:
         ts, tr = self.tau[s][:, None], self.tau[r][None, :]
         lo = np.minimum(s[:, None], r[None, :])
         bm = self.W2[lo] + np.maximum(ts, tr) * self.W1[lo] - self.M1[lo]
-        return c2 * 0.25 * ts * ts * tr * tr + bm
+        k = c2 * 0.25 * ts * ts * tr * tr + bm
+        if self.knots.size:
+            k = k + self.walk_w * (self.walk_z(s) @ self.walk_z(r).T)
+        return k
 
     def prior_var(self, i: np.ndarray) -> np.ndarray:
-        return self.prior.offset_sd_mps2**2 * self.tau[i] ** 2 + self.V[i]
+        var = self.prior.offset_sd_mps2**2 * self.tau[i] ** 2 + self.V[i]
+        if self.knots.size:
+            var = var + self.walk_w * np.sum(self.walk_v(i) ** 2, axis=1)
+        return var
 
     def posterior(self, obs: np.ndarray, heights: list[HeightUpdate] | tuple = ()) -> DriftPosterior:
         """The posterior of e given e = v_raw at the sample indices ``obs`` (the bar still there) and the
@@ -219,6 +254,9 @@ class DriftPosterior:
         k = np.arange(n)[:, None]
         slope += model.white_rate * ((k < self.obs[None, :]) @ av)
         slope += model.white_rate * ((np.maximum(tz[None, :] - ti, 0.0)) @ az)
+        if model.knots.size:  # the bias walk's share: d/dt (t - r_k)_+ = 1 after knot k
+            beta = model.walk_v(self.obs).T @ av + model.walk_z(self.hidx).T @ az
+            slope += model.walk_w * ((model.tau[:, None] > model.knots[None, :]) @ beta)
         return slope
 
     def integral_sd(self) -> float:
