@@ -515,7 +515,7 @@ class BarbellEngine:
         # A still run whose mean |f| has moved away from the rest before the movement (a drifting bias) but
         # holds steady is a rest once it has lasted the forced-rest time: a steady acceleration that long
         # would have moved the bar by metres (0.15 m/s^2 for 2 s: 0.3 m/s). Its reference is then its own.
-        b_rest = self._steady_still_run(n)
+        b_rest = self._steady_still_run(n, n if s is None else s)
         if b_rest is not None:
             self._closed = None
             out.extend(self._close_movement(b_rest, w))
@@ -589,27 +589,35 @@ class BarbellEngine:
         self.scan = e
         return True
 
-    def _steady_still_run(self, n: int) -> int | None:
-        """Start of a still run (the variance test alone) from the scan position on whose windowed mean |f|,
-        away from the rest before the movement by more than its tolerance, stays within REST_DRIFT_MPS2 of
-        that of its first stillness window for FORCED_REST_S; None if none yet. A scan position inside such
-        a run counts from the run's start."""
+    def _steady_still_run(self, n: int, before: int) -> int | None:
+        """Start of FORCED_REST_S of still blocks (the variance test alone) from the scan position on whose
+        windowed mean |f| stays within +-REST_DRIFT_MPS2 of its middle while its median is away from the rest
+        before the movement by more than that rest's tolerance; None if none yet. Each candidate start is
+        judged on its own FORCED_REST_S of blocks only, the first that qualifies wins, and only starts before
+        block ``before`` (the next still run the usual test sees, judged first): live and batch agree. A
+        scan position inside a still run counts from the run's start."""
         if self.broken:
             return None
-        s_any, e_any = self.blocks.next_still_run(self.scan, n, None)
-        if s_any is None:
-            return None
-        while s_any > self.rest_end and self.blocks.code(s_any - 1) == STILL:  # scan may be inside the run
-            s_any -= 1
-        if e_any - s_any < self.force_blocks:
-            return None
-        wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_any - self.blocks.codes_first]
-        ref = float(np.median(wm[: self.w_blocks]))
-        if abs(ref - self._moving_ref.mean_mps2) <= self._moving_ref.tolerance_mps2:
-            return None  # the usual quiet test sees this run
-        off = np.nonzero(np.abs(wm - ref) > REST_DRIFT_MPS2)[0]
-        steady = int(off[0]) if off.size else wm.size
-        return s_any if steady >= self.force_blocks else None
+        f = self.force_blocks
+        start = self.scan
+        while start < n:
+            s_any, e_any = self.blocks.next_still_run(start, n, None)
+            if s_any is None:
+                return None
+            while s_any > self.rest_end and self.blocks.code(s_any - 1) == STILL:  # scan may be inside the run
+                s_any -= 1
+            if e_any - s_any >= f:
+                wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_any - self.blocks.codes_first]
+                win = np.lib.stride_tricks.sliding_window_view(wm, f)
+                steady = (np.ptp(win, axis=1) <= 2.0 * REST_DRIFT_MPS2) & (
+                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2)
+                hit = np.flatnonzero(steady)
+                if hit.size and s_any + int(hit[0]) < before:
+                    return s_any + int(hit[0])
+            if e_any >= before:
+                return None
+            start = e_any
+        return None
 
     def _enter_rest(self, s: int, length: int) -> None:
         prior = self._moving_ref if self.mode is Mode.MOVING and not self._reference_reset else None

@@ -43,6 +43,8 @@ the acceleration): a step of size D at a uniformly random instant of the interva
 ``dt D (u - 1/2)``, RMS ``dt D / sqrt(12)``. For a smooth signal the error is smaller (``dt D / 12``); the
 larger value is kept so that a landing or an impact (a near-step at the sampling scale) is not trusted
 more than it can be."""
+NOISE_SIGMAS_D2: float = 3.0
+"""Second differences within this many SDs of the white noise's own are noise, not curvature."""
 WALK_KNOT_S: float = 0.25
 """Knot spacing (s) of the bias random walk's piecewise-constant increments."""
 OFFSET_SD_DEFAULT_MPS2: float = 0.02
@@ -114,7 +116,10 @@ class VelocityDrift:
         dt = np.diff(self.t)
         d2 = np.zeros(n)
         if n >= 3:
-            d2[1:-1] = np.abs(a[2:] - 2.0 * a[1:-1] + a[:-2])
+            # only the curvature beyond what the white noise itself makes (counted as white noise below):
+            # the second difference of white noise has SD sqrt(6) noise
+            noise_d2 = NOISE_SIGMAS_D2 * np.sqrt(6.0) * self.prior.noise_mps2
+            d2[1:-1] = np.maximum(np.abs(a[2:] - 2.0 * a[1:-1] + a[:-2]) - noise_d2, 0.0)
         trap = dt * 0.5 * (d2[:-1] + d2[1:]) * TRAPEZOID_FACTOR if n >= 2 else dt
         self.white_rate = self.prior.noise_mps2**2 * (float(np.median(dt)) if n >= 2 else 0.0)
         inc = (self.prior.noise_mps2 * dt) ** 2 + trap**2
@@ -196,7 +201,7 @@ class DriftPosterior:
         if m:
             k = self._cov_obs_obs()
             # velocity observations exact up to a small jitter (keeps K well conditioned); heights with their SD
-            jit = max(model.white_rate * 1e-3, 1e-12) + 1e-6 * float(np.max(np.diag(k)))
+            jit = 1e-15 + 1e-9 * float(np.max(np.diag(k)))
             noise = np.concatenate([np.full(self.obs.size, jit),
                                     np.array([h.sd_m**2 + 1e-12 for h in heights])])
             self._chol = np.linalg.cholesky(k + np.diag(noise))

@@ -26,14 +26,19 @@ from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
 from analysis.zupt import NOISE_SIGMAS, V_STILL_MPS, still_stretches
 
-Z_SIGMAS: float = 3.0
 RETURN_HEIGHT_SD_M: float = 0.005
+"""SD (m) of the bar's height at a standing lockout or on the floor about where the movement started: a
+held bar moves by up to ~1 cm peak to peak with breathing. Used for the test below and as the SD of the
+height updates (:func:`lockout_heights`, the end of a movement back where it started)."""
+Z_SIGMAS: float = 3.5
+"""'Back where it started': |displacement| at the still run's start (with v = 0 there) within Z_SIGMAS x
+hypot(its SD from the drift model, RETURN_HEIGHT_SD_M); further away in the direction of the rep is mid-rep
+(a pause in the hole, a stall, a grind, or a creep into lockout: a creep at c m/s looks still, and v = 0
+imposed there moves the displacement by about -c T / 2 over the T seconds since the last update). 3.5 SD:
+a rest taken for mid-rep costs its rep the 2 s forced rest, so it must be rare (0.02 %)."""
 HEIGHT_PASSES: int = 3
 """Lockouts between reps are found on the velocity estimate, which their height updates improve: at most
 this many passes (:func:`lockout_heights`)."""
-"""'Back where it started': |displacement| at the still run's start (with v = 0 there) within
-max(RETURN_TOLERANCE_M, Z_SIGMAS x its SD from the drift model); further away in the direction of the
-rep is mid-rep (a pause in the hole, a stall, a grind or a creep on the way up)."""
 ONSET_ACCEL_MPS2: float = 0.35
 """Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
 exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
@@ -123,7 +128,7 @@ class EndState:
     excursion_m : float
         The largest |displacement| from where the movement started, on the same velocity.
     back_at_start : bool
-        ``|z_end| <= tolerance``, the tolerance ``max(RETURN_TOLERANCE_M, Z_SIGMAS z_sd)``.
+        ``|z_end| <= Z_SIGMAS hypot(z_sd, RETURN_HEIGHT_SD_M)``.
     below_start, above_start : bool
         ``z_end`` below (above) minus (plus) that tolerance: for a lift that starts with the lowering,
         the bar in the hole, on the way up, or creeping into lockout (a creep at a steady velocity c

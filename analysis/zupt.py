@@ -1,41 +1,45 @@
-"""Zero-velocity updates inside a movement: still stretches of the bar and piecewise drift correction.
+"""Zero-velocity updates inside a movement: still stretches of the bar, and the velocity between them.
 
 A bar held still (the bottom of a paused squat, a competition pause on the chest, the top before the
-next rep) is a velocity measurement: v = 0 there. Integrated acceleration drifts (sensor noise, bias
-changes, orientation errors), so within a movement the integrated velocity hovers around zero in a
-pause, and its zero crossings there are noise. Using the still stretches as zero-velocity updates
-(ZUPT; Foxlin 2005, IEEE Comput Graph Appl 25(6):38-46; detection evaluated by Skog et al. 2010, IEEE
-Trans Biomed Eng 57:2657-2666) and removing the drift linearly in time between consecutive ones
-(as in foot-mounted gait analysis: Mariani et al. 2010, J Biomech 43:2999-3006) gives v = 0 exactly
-where the bar was still and a velocity re-anchored at every pause.
+next rep) is a velocity measurement: v = 0 there. Integrated acceleration drifts (sensor noise, the
+error of the gravity reference, bias changes, the integration error of impacts), so within a movement the
+integrated velocity hovers around zero in a pause, and its zero crossings there are noise. The still
+stretches are zero-velocity updates (ZUPT; Foxlin 2005, IEEE Comput Graph Appl 25(6):38-46; detection
+evaluated by Skog et al. 2010, IEEE Trans Biomed Eng 57:2657-2666) of a model of the velocity's error
+(:mod:`analysis.drift`): the error is observed there, estimated with its uncertainty in between (with
+white noise only this is the linear drift removal between consecutive updates of foot-mounted gait
+analysis: Mariani et al. 2010, J Biomech 43:2999-3006), and v = 0 on them.
 
 Which stretches are still (:func:`still_stretches`)
 -------------------------------------------------
-An accelerometer cannot tell a still bar from one moving at constant velocity (a slow grind), so a
-stretch is still when both hold:
+An accelerometer cannot tell a still bar from one moving at constant velocity (a slow grind, a creep into
+lockout, a steady stretch of a lowering), so a stretch is still when both hold:
 
 1. **Flat**: over every window of ``STILL_MIN_S`` (100 ms) centred in it, the integrated velocity
    varies by at most ``2 V_STILL_MPS + 3 sigma_w`` -- a bar with |v| < 0.005 m/s varies by at most
    0.01 m/s, plus three standard deviations of the velocity noise integrated over one window
    (``sigma_w = sigma_a sqrt(dt W)``, sigma_a the per-sample noise of the vertical acceleration,
    measured at the rest before the movement).
-2. **Slow**: the mean velocity over the stretch, with the drift removed between the still stretches
-   already accepted, is within ``min(V_STILL_MPS + 3 sigma_v, V_TOL_MAX_MPS)`` of zero. sigma_v is
-   the standard deviation of white acceleration noise integrated from the nearest accepted still
-   stretches on both sides (a Brownian bridge: ``sigma_a sqrt(dt (t - t_A)(t_B - t)/(t_B - t_A))``).
-   The cap, 0.0175 m/s, is midway between a still bar (|v| < 0.005 m/s) and the slowest movement that
-   is not a pause: a sticking point, where velocity dips but stays >= 0.03 m/s. A slow grind at a
-   steady 0.05 m/s is flat but not slow.
+2. **At rest by the drift model**: its mean velocity, the error the model expects there removed (given
+   the updates already accepted), is within ``V_STILL_MPS + 3 sigma`` of zero, sigma the model's
+   posterior SD there. For an ordinary stretch the tolerance is capped at V_TOL_MAX_MPS (0.0175 m/s,
+   midway between a still bar, |v| < 0.005 m/s, and the slowest movement that is not a pause, a sticking
+   point at >= 0.03 m/s: a grind at a steady 0.05 m/s is flat but not at rest). A **turning point** --
+   the nearest motion at least V_CLEAR_MPS faster or slower than the stretch goes one way before it and
+   the other after it, with no other still-looking stretch at another velocity in between (a creep into
+   lockout slows down to one: the bar at rest) -- is capped at V_CLEAR_MPS instead: the bar's velocity
+   changes sign near it, so only the drift can make it look moving, and a steady stretch of a lowering
+   (0.3-0.6 m/s) stays out.
 
-Stretches are accepted one at a time, the most certain first (smallest |mean velocity| relative to
-its tolerance), and the velocity is re-anchored after each, so a pause next to an accepted one is
-judged on a better estimate. The first and last stretches of a movement are its bounding rests.
+Stretches are accepted one at a time, the most certain first (smallest |velocity| relative to its
+tolerance), and the model is updated after each, so a pause next to an accepted one is judged on a better
+estimate. The first and last stretches of a movement are its bounding rests; height updates (the bar back
+at a known height) join the velocity updates.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,20 +70,22 @@ class ZuptResult:
     Attributes
     ----------
     v_mps : numpy.ndarray
-        Velocity: 0 on the still stretches, drift removed linearly in time between them.
+        Velocity: 0 on the still stretches, the error the drift model expects removed between them.
     a_mps2 : numpy.ndarray
-        Acceleration with each segment's constant drift offset removed (the mean acceleration of each
-        still stretch is removed there).
+        Acceleration with the model's smooth drift rate removed (the mean acceleration of each still
+        stretch is removed there).
     still : list of (int, int)
         Still stretches, inclusive sample index ranges, in time order (the first contains sample 0,
         the last the final sample).
     rest_tol_mps : numpy.ndarray
         Per sample, the velocity up to which the bar cannot be told from a bar at rest: 0 on the still
-        stretches (v = 0 there), elsewhere ``min(V_STILL_MPS, 3 sigma_v)`` with sigma_v the integrated
-        noise since the nearest still stretch (Brownian bridge between the two around the sample).
+        stretches (v = 0 there), elsewhere ``min(V_STILL_MPS, 3 sigma_v)`` with sigma_v the drift model's
+        posterior SD there.
     turns : list of (int, int)
-        The still stretches inside the movement that are turning points (accepted whatever the drift
-        says: they do not depend on v = 0 at the last sample).
+        The still stretches inside the movement that are turning points (they do not depend on v = 0 at
+        the last sample: :func:`analysis.movement.end_state` uses them).
+    posterior : DriftPosterior or None
+        The drift model given every update used.
     """
 
     v_mps: np.ndarray
@@ -337,16 +343,3 @@ def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: floa
     new1 = c + int(after[0]) - 1 if after.size else s1
     new0 = s0 + int(before[-1]) + 1 if before.size else s0
     return new0, max(new1, new0)
-
-
-def _rest_tolerance(t: np.ndarray, still: list[tuple[int, int]], var_step: float) -> np.ndarray:
-    """min(V_STILL_MPS, 3 sigma_v) between still stretches (Brownian bridge of the integrated noise), 0 on them."""
-    tol = np.zeros(t.size)
-    for (_, e0), (s1, _) in itertools.pairwise(still):
-        if s1 - e0 < 2:
-            continue
-        ts = t[e0 + 1 : s1]
-        t_a, t_b = t[e0], t[s1]
-        var = var_step * (ts - t_a) * (t_b - ts) / max(t_b - t_a, 1e-9)
-        tol[e0 + 1 : s1] = np.minimum(V_STILL_MPS, NOISE_SIGMAS * np.sqrt(var))
-    return tol
