@@ -261,31 +261,42 @@ def reading_wander(readings: list[float], times_s: list[float]) -> tuple[float, 
     """How a held bar's gravity reading moves between rests: (variance of one reading about the bar's
     true value, bias random-walk rate^2 per second).
 
-    A reading differs from the next by breathing and noise (independent each time) and by any wander of
+    A reading differs from another by breathing and noise (independent each time) and by any wander of
     the bias (growing with the time between them): ``(g_i - g_j)^2 ~ (2 s_r^2 + q^2 |t_i - t_j|) chi2_1``.
-    Robustly (a rest spoilt by a slow creep gives one wild reading): s_r from the median absolute deviation
-    of the readings (x 1.4826 for a normal SD), q^2 from the median over the pairs at least two readings
-    apart of what their squared differences (the median of chi2_1 is 0.455) leave beyond 2 s_r^2, per
-    second of separation.
-    OFFSET_SD_DEFAULT_MPS2 counts as one more reading difference, so that two or three rests cannot make
-    the reading's variance implausibly small."""
+    Robustly (a rest spoilt by a slow creep gives one wild reading, dropped when it lies more than
+    WILD_READING_MADS normal-SDs-by-MAD from the median of readings that otherwise hold still): for each lag
+    k (readings k apart) the
+    median of the squared differences over the median of chi2_1 (0.455) estimates ``2 s_r^2 + q^2 T_k``, T_k
+    the median time between them; a Theil-Sen line through these gives q^2 (its slope, >= 0) and s_r^2
+    (half its intercept). OFFSET_SD_DEFAULT_MPS2 counts as one more reading difference, so that two or three
+    rests cannot make the reading's variance implausibly small."""
     g = np.asarray(readings, dtype=np.float64)
     t = np.asarray(times_s, dtype=np.float64)
+    if g.size >= 3:  # a wild reading: far off the others in a series that otherwise holds still
+        dev = np.abs(g - np.median(g))
+        keep = dev <= WILD_READING_MADS * max(MAD_TO_SD * float(np.median(dev)), OFFSET_SD_DEFAULT_MPS2 / 4.0)
+        g, t = g[keep], t[keep]
     if g.size < 2:
         return OFFSET_SD_DEFAULT_MPS2**2, 0.0
-    var_r = (MAD_TO_SD * float(np.median(np.abs(g - np.median(g))))) ** 2
+    lag_t, lag_m = [], []
+    for k in range(1, g.size):
+        d = g[k:] - g[:-k]
+        lag_t.append(float(np.median(t[k:] - t[:-k])))
+        lag_m.append(float(np.median(d * d)) / CHI2_1_MEDIAN)
+    x, y = np.array(lag_t), np.array(lag_m)
     walk2 = 0.0
-    i, j = np.triu_indices(g.size, 2)  # pairs at least two readings apart
-    if i.size:
-        dt = np.abs(t[j] - t[i])
-        excess = ((g[j] - g[i]) ** 2 / CHI2_1_MEDIAN - 2.0 * var_r) / np.maximum(dt, 1e-9)
-        walk2 = max(float(np.median(excess)), 0.0)
+    if x.size >= 2 and np.ptp(x) > 0:
+        i, j = np.triu_indices(x.size, 1)
+        ok = x[j] != x[i]
+        walk2 = max(float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok])), 0.0)
+    var_r = max(float(np.median(y - walk2 * x)), 0.0) / 2.0
     m = float(g.size - 1)
     return (OFFSET_SD_DEFAULT_MPS2**2 + m * var_r) / (1.0 + m), walk2
 
 
 CHI2_1_MEDIAN: float = 0.4549
 """Median of the chi-squared distribution with one degree of freedom."""
+WILD_READING_MADS: float = 5.0
 MAD_TO_SD: float = 1.4826
 """SD of a normal distribution per unit of median absolute deviation."""
 

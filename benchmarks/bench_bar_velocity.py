@@ -288,6 +288,38 @@ def _print_rows(rows: list[dict], first: str) -> None:
               f"{'within' if r['within'] else 'OUTSIDE'}")
 
 
+_OTHER_SENSOR = {name for name, kw in SHAPE_SCENARIOS.items() if kw.get("sensor", "rattle") != "rattle"}
+"""Scenarios run with another sensor model than the shape scenarios' default."""
+
+
+def _pool_by_shape(rows: list[dict], shapes: list[str]) -> list[dict]:
+    """Rows of errors pooled by the shape of each true rep, per shape, rate and path."""
+    pooled: list[dict] = []
+    for shape in shapes:
+        for rate in SHAPE_RATES_HZ:
+            for path in ("batch", "live"):
+                sel = [r for r in rows if r["path"] == path and r["rate_hz"] == rate]
+                errs = [e for r in sel for e in r["errors"] if e[0] == shape]
+                if len(errs) < 2:
+                    continue
+                n_missed = sum(r["missed"].count(shape) for r in sel)
+                n_extra = sum(r["extra"].count(shape) for r in sel)
+                m = np.array([e[1] for e in errs])
+                row = {"scenario": shape, "path": path, "rate_hz": rate, "found": len(errs) + n_extra,
+                       "truth": len(errs) + n_missed, "counts_exact": n_missed == 0 and n_extra == 0,
+                       "matched": len(errs),
+                       "mcv_bias": float(m.mean()), "mcv_sd": float(m.std(ddof=1)), "mcv_worst": float(np.abs(m).max()),
+                       "pv_sd": float(np.std([e[2] for e in errs], ddof=1)),
+                       "rom_worst": float(np.abs([e[3] for e in errs]).max()),
+                       "start_err_s": (min(e[4] for e in errs), max(e[4] for e in errs)),
+                       "end_err_s": (min(e[5] for e in errs), max(e[5] for e in errs))}
+                row["within"] = bool(row["counts_exact"] and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
+                                     and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
+                                     and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
+                pooled.append(row)
+    return pooled
+
+
 def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
     """Per rep-shape scenario, rate and path (batch ``analyse_session``, live ``LiveRepDetector``)."""
     print(f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
@@ -306,32 +338,18 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
             rows.append(_row(name, "live", rate, live))
     _print_rows(rows, "scenario")
 
-    # the same errors pooled by the shape of each true rep (over every scenario, per path and rate)
-    print("\nBy rep shape (every scenario pooled; mixed sets contribute each rep to its own shape; a missed rep counts"
-          " against its shape, an extra one against the shape of the true rep it falls in)")
-    pooled: list[dict] = []
+    # the same errors pooled by the shape of each true rep, per path and rate: over the scenarios with the
+    # default sensor model (white noise + plate rattle), and over those with the other sensor models
     shapes = sorted({e[0] for r in rows for e in r["errors"]})
-    for shape in shapes:
-        for rate in SHAPE_RATES_HZ:
-            for path in ("batch", "live"):
-                sel = [r for r in rows if r["path"] == path and r["rate_hz"] == rate]
-                errs = [e for r in sel for e in r["errors"] if e[0] == shape]
-                n_missed = sum(r["missed"].count(shape) for r in sel)
-                n_extra = sum(r["extra"].count(shape) for r in sel)
-                m = np.array([e[1] for e in errs])
-                row = {"scenario": shape, "path": path, "rate_hz": rate, "found": len(errs) + n_extra,
-                       "truth": len(errs) + n_missed, "counts_exact": n_missed == 0 and n_extra == 0,
-                       "matched": len(errs),
-                       "mcv_bias": float(m.mean()), "mcv_sd": float(m.std(ddof=1)), "mcv_worst": float(np.abs(m).max()),
-                       "pv_sd": float(np.std([e[2] for e in errs], ddof=1)),
-                       "rom_worst": float(np.abs([e[3] for e in errs]).max()),
-                       "start_err_s": (min(e[4] for e in errs), max(e[4] for e in errs)),
-                       "end_err_s": (min(e[5] for e in errs), max(e[5] for e in errs))}
-                row["within"] = bool(row["counts_exact"] and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
-                                     and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
-                                     and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
-                pooled.append(row)
-    _print_rows(pooled, "rep shape")
+    pooled: list[dict] = []
+    for label, group in (("default sensor model (white + rattle)", False), ("other sensor models", True)):
+        print(f"\nBy rep shape, {label} (one-shape and mixed sets; mixed sets contribute each rep to its own shape;"
+              " a missed rep counts against its shape, an extra one against the shape of the true rep it falls in)")
+        part = _pool_by_shape([r for r in rows if (r["scenario"] in _OTHER_SENSOR) == group], shapes)
+        for row in part:
+            row["sensor"] = "other" if group else "default"
+        _print_rows(part, "rep shape")
+        pooled += part
     print("\nLive report latency (20 ms chunks; simulator clock, first report of each rep - true concentric end), reps"
           " followed by a still bar (>= 0.3 s within 0.25 s of lockout):")
     print(f"{'rep shape':14s} {'Hz':>3s} {'n':>4s} {'p50 s':>6s} {'p90 s':>6s} {'p99 s':>6s} {'max s':>6s} {'> 0.4 s':>7s}")

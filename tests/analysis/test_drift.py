@@ -99,3 +99,31 @@ def test_prior_validation():
         DriftPrior(-1.0)
     with pytest.raises(ValueError, match=">= 0"):
         DriftPrior(0.1, 0.02, -0.1)
+
+
+def test_reading_wander_separates_breathing_from_a_bias_walk():
+    """Readings of a held bar at rests 4 s apart: independent scatter (breathing, noise) of SD 0.015 m/s^2, and
+    a bias random walk of 0.02 m/s^2/sqrt(s). The scatter is recovered from the readings' spread, the walk from
+    how the differences grow with the time between readings; one wild reading (a rest spoilt by a creep)
+    does not make the scatter large."""
+    from analysis.barbell import reading_wander
+
+    rng = np.random.default_rng(3)
+    t = np.arange(9) * 4.0
+    sds, walks = [], []
+    for _ in range(400):
+        g = 9.8 + rng.normal(0.0, 0.015, 9)
+        var, walk2 = reading_wander(list(g), list(t))
+        sds.append(np.sqrt(var))
+        walks.append(np.sqrt(walk2))
+    assert np.median(sds) == pytest.approx(0.015, rel=0.25)
+    assert np.median(walks) < 0.005
+    walks = []
+    for _ in range(400):
+        g = 9.8 + rng.normal(0.0, 0.015, 9) + np.cumsum(rng.normal(0.0, 0.02 * 2.0, 9))
+        walks.append(np.sqrt(reading_wander(list(g), list(t))[1]))
+    assert np.median(walks) == pytest.approx(0.02, rel=0.35)
+    g = list(9.8 + rng.normal(0.0, 0.01, 5))
+    g[2] += 0.2
+    assert np.sqrt(reading_wander(g, list(t[:5]))[0]) < 0.03
+    assert reading_wander([9.8], [0.0]) == (pytest.approx(0.02**2), 0.0)
