@@ -411,6 +411,8 @@ class BarbellEngine:
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
         self._g_times: list[float] = []  # when each reading was taken (s from the first sample)
+        self._wander_key: tuple = ()
+        self._wander: tuple[float, float] = (0.0, 0.0)
         # outputs
         self.reps: list[RepMetrics] = []
         self.discarded: list[DiscardedMovement] = []
@@ -617,8 +619,11 @@ class BarbellEngine:
                 return None
             while s_any > self.rest_end and self.blocks.code(s_any - 1) == STILL:  # scan may be inside the run
                 s_any -= 1
-            if e_any - s_any >= f:
-                wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_any - self.blocks.codes_first]
+            if s_any >= before:
+                return None
+            e_cand = min(e_any, before - 1 + f)  # only starts before `before` are candidates
+            if e_cand - s_any >= f:
+                wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_cand - self.blocks.codes_first]
                 win = np.lib.stride_tricks.sliding_window_view(wm, f)
                 steady = (np.ptp(win, axis=1) <= 2.0 * REST_DRIFT_MPS2) & (
                     np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2)
@@ -759,8 +764,11 @@ class BarbellEngine:
         (:func:`reading_wander`), the offset combined with the standard error of the reading's mean."""
         n = a_ref.size
         noise = float(np.std(a_ref)) if n >= 3 else 0.0
-        var_reading, walk2 = reading_wander(self._g_history if closed is None else closed.g_history,
-                                            self._g_times if closed is None else closed.g_times)
+        g, gt = (self._g_history, self._g_times) if closed is None else (closed.g_history, closed.g_times)
+        key = (tuple(g), tuple(gt))
+        if self._wander_key != key:  # the readings change only when a movement closes
+            self._wander_key, self._wander = key, reading_wander(g, gt)
+        var_reading, walk2 = self._wander
         return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + var_reading)), float(np.sqrt(walk2)))
 
     def _close_movement(self, s: int, post_len: int, returned: bool = False) -> list[RepMetrics]:
