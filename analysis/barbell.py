@@ -11,26 +11,30 @@ How a session is processed (details in the modules named)
 2. A *movement* is the stretch between two rests. A still run counts as the
    rest that closes a movement when it lasts ``stillness_window_s`` (0.15 s;
    the still-test window adds 50 ms of look-ahead, so the bar must be still
-   for ~0.2 s) and the velocity integrated up to it is below 0.12 m/s + 0.03 m/s
-   per second of movement (a constant-velocity stretch also looks still to an
-   accelerometer), or when it lasts 2 s whatever the velocity. When the bar is
-   back where the movement started (drift-corrected displacement within
-   max(4 cm, 15 % of the largest excursion): the top of a squat, the floor
-   after a deadlift) a still run of 0.08 s is enough. When it is further than
-   max(4 cm, 25 % of the excursion) away in the direction of the rep (below the
-   start of a lift that begins with the lowering: a pause in the hole, a stall or
-   a grind on the way up; above the start of one that begins with the lift: a
-   grind, the lockout before the lowering) the rep is not over: only the 2 s
-   forced rest closes the movement there, so a pause never ends a rep early.
-   After the first rest a still block must also keep mean |f| near the rest's own
-   (a slow, steadily accelerating lift passes the variance test).
+   for ~0.2 s) and the bar can be at rest there by the drift model
+   (:func:`analysis.movement.end_state`: the integrated velocity within 3 SD of
+   zero -- a constant-velocity stretch also looks still to an accelerometer),
+   or when it lasts 2 s whatever the velocity. When the bar is back where the
+   movement started (the displacement with v = 0 there within 3.5 SD of zero: the
+   top of a squat, the floor after a deadlift) a still run of 0.08 s is enough.
+   When it is further away in the direction of the rep (below the start of a lift
+   that begins with the lowering: a pause in the hole, a stall, a grind or a creep
+   into lockout on the way up; above the start of one that begins with the lift)
+   the rep is not over: only the 2 s forced rest closes the movement there, so a
+   pause never ends a rep early. After the first rest a still block must also keep
+   mean |f| near the rest's own (a slow, steadily accelerating lift passes the
+   variance test); a still run whose reading moved off it (a drifting bias) but
+   holds steady for 2 s is a rest with its own reading. A close is undone when the
+   small movement after it, from the short rest it began, shows the bar was still
+   moving (:meth:`BarbellEngine._reopen`): its reps are reported again, revised.
 3. For each movement (:mod:`analysis.movement`, pure functions over
    :mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
    gravity reading of the rests removed, trapezoid integration from v = 0;
    still stretches inside the movement (pauses, holds) are zero-velocity updates
-   and the drift is removed linearly between them (:mod:`analysis.zupt`);
-   position.
+   and heights known (back at the start, lockouts between touch-and-go reps) are
+   height updates of a model of the velocity's error (:mod:`analysis.drift`,
+   :mod:`analysis.zupt`); position.
 4. Legs between turning points, reps from legs (:mod:`analysis.reps`); each
    concentric phase runs from the last instant before its velocity peak at which
    the bar was at rest or moving down to the first instant after it at which it

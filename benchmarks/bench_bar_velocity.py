@@ -386,9 +386,59 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
     return rows
 
 
+def oracle_table() -> None:
+    """What an IMU can resolve at a slow lockout with the accelerometer bias known exactly: white noise only.
+
+    (1) Reps whose true velocity dips near zero (< 0.02 m/s) after the peak and rises again by > 0.01 m/s:
+    the velocity error at the dip is then the Brownian bridge of the integrated white noise between the
+    rests around the rep, ``sigma_a sqrt(dt (t - tA)(tB - t) / (tB - tA))``; the probability that the
+    estimate reaches the rest level (0.005 m/s) there, and the MCV error if the phase then ends at the dip.
+    (2) The slowest creep the displacement test reveals: 3.5 SD of the displacement error (white noise,
+    ``sigma_a sqrt(dt) T^1.5 / sqrt(12)``) combined with the lifter's 5 mm, over c T / 2."""
+    from math import erf, sqrt
+
+    from analysis.movement import RETURN_HEIGHT_SD_M, Z_SIGMAS
+
+    noise = 0.008 * 9.80665  # the simulators' white accelerometer noise per sample (m/s^2)
+    print("\nOracle (bias known, white noise only): slow-lockout reps whose velocity dips near zero and rises again")
+    print(f"{'scenario':22s} {'Hz':>4s} {'seed':>4s} {'rep':>3s} {'v dip':>7s} {'SD':>7s} {'P(<=5mm/s)':>10s} "
+          f"{'MCV if ended there':>18s}")
+    for name in ("slow_lockout_squat", "slow_lockout_bench"):
+        for rate in SHAPE_RATES_HZ:
+            for seed in SEEDS:
+                s = simulate_scenario(name, seed, rate)
+                still = np.abs(s.true_velocity_mps) < 1e-4
+                for r in s.reps:
+                    tt = np.linspace(r.concentric_start_s, r.concentric_end_s, 4000)
+                    v = s.exact.v(tt)
+                    k = int(np.argmax(v))
+                    after = v[k:]
+                    for i in range(1, after.size - 1):
+                        if (after[i] <= after[i - 1] and after[i] <= after[i + 1] and after[i] < 0.02
+                                and after[i + 1 :].max() - after[i] > 0.01):
+                            t_dip = float(tt[k + i])
+                            before = np.nonzero(still & (s.t_s < r.start_s + 0.01))[0]
+                            later = np.nonzero(still & (s.t_s > r.concentric_end_s))[0]
+                            ta = float(s.t_s[before[-1]]) if before.size else r.start_s
+                            tb = float(s.t_s[later[0]]) if later.size else r.concentric_end_s
+                            sd = noise * sqrt((t_dip - ta) * (tb - t_dip) / (tb - ta) / rate)
+                            p = 0.5 * (1 + erf((0.005 - float(after[i])) / (sd * sqrt(2))))
+                            z = s.exact.z(np.array([r.concentric_start_s, t_dip]))
+                            d_mcv = (z[1] - z[0]) / (t_dip - r.concentric_start_s) - r.mean_velocity_mps
+                            print(f"{name:22s} {rate:4.0f} {seed:4d} {r.index:3d} {after[i]:7.4f} {sd:7.4f} {p:10.2f} "
+                                  f"{d_mcv:+18.3f}")
+                            break
+    for rate in SHAPE_RATES_HZ:
+        t_rep = 2.3
+        sd_z = noise * sqrt(1.0 / rate) * t_rep**1.5 / sqrt(12.0)
+        tol = Z_SIGMAS * float(np.hypot(sd_z, RETURN_HEIGHT_SD_M))
+        print(f"creep test at {rate:.0f} Hz, {t_rep} s into a rep: displacement SD {sd_z * 1000:.1f} mm, tolerance "
+              f"{tol * 100:.1f} cm, slowest creep revealed {2 * tol / t_rep:.3f} m/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["accuracy", "shapes", "latency", "speed"], help="run one part only")
+    ap.add_argument("--only", choices=["accuracy", "shapes", "latency", "speed", "oracle"], help="run one part only")
     ap.add_argument("--seeds", type=int, default=5, help="seeds per rep-shape scenario (default 5)")
     ap.add_argument("--json", help="write the rep-shape rows to this file")
     args = ap.parse_args()
@@ -401,6 +451,8 @@ def main() -> None:
         latency_table()
     if args.only in (None, "speed"):
         speed()
+    if args.only in (None, "oracle"):
+        oracle_table()
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 
