@@ -63,6 +63,7 @@ import pyarrow.ipc as pa_ipc
 from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
+from store.processes import pid_alive, process_start_ticks
 from store.schema import migrate
 from store.writers import columns_to_arrow, insert_columns, insert_rows, row_dict
 
@@ -141,32 +142,6 @@ def landing_files(db_path: str | Path, *, pending: bool) -> list[Path]:
     return sorted(p for p in found if p.name.startswith(PENDING_PREFIX) == pending)
 
 
-def _process_start_ticks(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused PID apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _pid_alive(pid: int, start_ticks: int | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if start_ticks is not None:
-        now = _process_start_ticks(pid)
-        if now is not None and now != start_ticks:
-            return False  # the PID was reused by another process
-    return True
-
-
 class LandingBusyError(StoreError):
     """The landing file is held by a live process (or open elsewhere in this one)."""
 
@@ -223,7 +198,7 @@ class LandingWriter:
             self.con.execute("DELETE FROM landing_owner")
             self.con.execute(
                 "INSERT INTO landing_owner VALUES (?, ?, ?, ?, ?, NULL)",
-                [os.getpid(), socket.gethostname(), _process_start_ticks(os.getpid()),
+                [os.getpid(), socket.gethostname(), process_start_ticks(os.getpid()),
                  session_id, datetime.now(UTC)])
             self._upsert("stream_session", session_row)
             self.con.execute("COMMIT")
@@ -723,7 +698,7 @@ def _may_be_writing(owner: LandingOwner) -> bool:
         return False
     if owner.host != socket.gethostname():
         return True
-    return owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks)
+    return owner.pid != os.getpid() and pid_alive(owner.pid, owner.pid_start_ticks)
 
 
 def _session_athlete(path: Path) -> str | None:
