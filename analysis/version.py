@@ -6,7 +6,7 @@ Every stored sensor session records the version that produced its reps and sets
 from its raw frames and records the version it ran (docs/cli.md).
 
 **Bump it with every change that changes results** of the bar-velocity analysis
-(``analysis/barbell.py`` and what it runs: ``blocks``, ``buffers``, ``kinematics``, ``movement``,
+(``analysis/barbell.py`` and what it runs: ``drift``, ``blocks``, ``buffers``, ``kinematics``, ``movement``,
 ``rep_metrics``, ``reps``, ``zupt``, ``imu``, ``exercises``): a new date, or ``.2``, ``.3`` for a
 second change on one day. ``tests/analysis/test_method_version.py`` pins the results of a fixed
 simulated session to the version, and fails when they move while the version does not.
@@ -14,6 +14,8 @@ simulated session to the version, and fails when they move while the version doe
 
 from __future__ import annotations
 
-BAR_VELOCITY_METHOD_VERSION: str = "2026.12.05"
-"""Pause-aware concentric bounds, zero-velocity updates at pauses and holds, the mid-rep rule
-(issue 11 items 2 and 4, merged 2026-12-05)."""
+BAR_VELOCITY_METHOD_VERSION: str = "2026.12.05.2"
+"""The integrated velocity's error as a Gaussian process with a bias random walk (analysis/drift.py),
+height updates, closes undone on creeps into lockout, touch-and-go sets kept whole (issue 11,
+merged 2026-12-05). Before: "2026.12.05", pause-aware concentric bounds, zero-velocity updates at
+pauses and holds, the mid-rep rule (issue 11 items 2 and 4)."""

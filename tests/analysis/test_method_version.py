@@ -22,6 +22,7 @@ from ingest.ble.protocols.witmotion import samples_from_raw
 #: version -> fingerprint of its results on the sessions below
 PINNED = {
     "2026.12.05": "91b8290fdb9f7139",
+    "2026.12.05.2": "11deee826aa068d2",
 }
 
 
