@@ -366,7 +366,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = commands.report(args.db, args.athlete, args.out, since=args.since, wait_s=args.wait, on_message=info,
-                              progress=bars.task("report", unit="runs"))
+                              progress=bars.task("report", unit="runs"), templates_dir=args.templates)
     emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
     return EXIT_OK
 
@@ -378,7 +378,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     validate_slug(args.athlete)
     try:
         doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
-                          athlete=args.athlete, wait_s=args.wait)
+                          athlete=args.athlete, wait_s=args.wait, templates_dir=args.templates)
     except NotADirectoryError as exc:
         raise UsageError(str(exc)) from None
     emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
@@ -521,13 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--at", type=_date, metavar="DATE", help="when the change happened (YYYY-MM-DD or ISO time, UTC)")
     sp.add_argument("--note", metavar="TEXT")
 
+    templates_help = ("a folder of page templates and style sheet replacing the package's of the same name "
+                      "(report.css, athlete.html.j2, ...; docs/report.md)")
     sp = add("report", cmd_report, "write the HTML report and report.json")
     sp.add_argument("--out", required=True, metavar="DIR")
     sp.add_argument("--since", type=_date, metavar="DATE")
+    sp.add_argument("--templates", metavar="DIR", help=templates_help)
 
     sp = add("nightly", cmd_nightly, "import new files, merge streamed sessions, rebuild the report")
     sp.add_argument("--watch", required=True, metavar="DIR")
     sp.add_argument("--out", required=True, metavar="DIR")
+    sp.add_argument("--templates", metavar="DIR", help=templates_help)
 
     sp = add("export", cmd_export, "export the store as Hive-partitioned Parquet")
     sp.add_argument("--parquet", required=True, metavar="DIR")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from jobs.recovery import merge_and_analyse
+from report.templating import TemplateDirError
 from store import athletes, corrections, economy_inputs, readers
 from store.athletes import AthleteError, validate_slug
 from store.connection import (
@@ -59,9 +60,10 @@ __all__ = [
 
 LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyError)
 """Exit code 3: the database (or a landing file) is held by another process."""
-USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError)
+USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError, TemplateDirError)
 """Exit code 2: bad arguments found by the library (a bad slug or profile value, an output folder that
-is not ours, a store written by a newer runstrong or DuckDB)."""
+is not ours, a store written by a newer runstrong or DuckDB, a --templates folder that is missing or
+whose template fails)."""
 FAILED_ERRORS: tuple[type[Exception], ...] = (CorrectionError, StoreError, FileNotFoundError, ValueError)
 """Exit code 1: an expected failure with a one-line message."""
 
@@ -205,12 +207,14 @@ def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind
 
 
 def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.datetime | None, wait_s: float,
-           on_message: Say | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
-    """``report``: merge landed sessions, then :func:`jobs.report.build_report`."""
+           on_message: Say | None = None, progress: ProgressFn | None = None,
+           templates_dir: str | Path | None = None) -> dict[str, Any]:
+    """``report``: merge landed sessions, then :func:`jobs.report.build_report` (with ``--templates``:
+    the pages from the templates in that folder, over the package's)."""
     from jobs.report import build_report
 
     with opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
-        return build_report(con, Path(out_dir), since=since, progress=progress)
+        return build_report(con, Path(out_dir), since=since, progress=progress, templates_dir=templates_dir)
 
 
 def export(db_path: str | Path, athlete: str, out_dir: str | Path, *, wait_s: float,

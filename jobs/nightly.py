@@ -40,6 +40,7 @@ def run_nightly(
     athlete: str = "default",
     wait_s: float = 30.0,
     log: Callable[[str], None] = _stderr,
+    templates_dir: Path | str | None = None,
 ) -> dict[str, Any]:
     """Import new files under ``watch_dir`` for ``athlete``, merge pending stream sessions, rebuild
     the report in ``out_dir`` if anything changed. Returns a JSON-ready summary.
@@ -71,7 +72,8 @@ def run_nightly(
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False, pool=pool)
         pool.close()
         merged = merge_and_analyse(con, db)
-        rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None)  # nightly logs its own row
+        rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None,  # nightly logs its own row
+                           templates_dir=templates_dir)
         summary: dict[str, Any] = {
             "command": "nightly",
             "athlete": athlete,

@@ -39,6 +39,7 @@ from report.build import (
     render_files,
     report_document,
 )
+from report.templating import environment, templates_fingerprint
 from store import readers
 from store import report_queries as rq
 from store.connection import Connection
@@ -122,10 +123,13 @@ def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm", "tz")}
 
 
-def _fingerprint(con: Connection, since: dt.datetime | None) -> dict[str, Any]:
+def _fingerprint(con: Connection, since: dt.datetime | None, templates_dir: Path | str | None = None
+                 ) -> dict[str, Any]:
     fp = rq.fingerprint(con)
     fp.update({"report_version": REPORT_VERSION, "economy_algo_version": ECONOMY_ALGO_VERSION,
                "since": iso_z(since)})
+    if templates_dir is not None:  # edited templates are a change too (only then: the key is absent without)
+        fp["templates"] = templates_fingerprint(templates_dir)
     return fp
 
 
@@ -204,6 +208,7 @@ def build_report(
     reuse_unchanged: bool = False,
     log_command: str | None = "report",
     progress: Callable[[int, int], None] | None = None,
+    templates_dir: Path | str | None = None,
 ) -> dict[str, Any]:
     """Write ``out_dir/index.html``, one page per athlete and ``out_dir/report.json``.
 
@@ -211,10 +216,15 @@ def build_report(
     "runs_computed": int, "rebuilt": bool, "seconds": float}``. Unless ``log_command`` is None
     (nightly logs its own row), one ``run_log`` row (command ``log_command``) records the run
     with that summary. ``progress(done, total)`` counts runs analysed (cached or computed) and one step
-    per page written.
+    per page written. ``templates_dir``: a folder whose templates replace the package's of the same name
+    (:mod:`report.templating`; a missing folder or a failing template is a
+    :class:`report.templating.TemplateDirError`, and the previous report stays).
     """
     started_at = dt.datetime.now(dt.UTC)
-    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress)
+    if templates_dir is not None:
+        environment(templates_dir)  # a missing folder fails now, before the analysis
+    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress,
+                 templates_dir=templates_dir)
     if log_command is not None:
         rq.log_run(con, log_command, started_at, res["seconds"],
                    {"command": log_command, "out_dir": str(Path(out_dir).expanduser()),
@@ -241,10 +251,11 @@ class _Steps:
 
 
 def _build(con: Connection, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool,
-           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+           progress: Callable[[int, int], None] | None = None, templates_dir: Path | str | None = None
+           ) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser()
-    fp = _fingerprint(con, since)
+    fp = _fingerprint(con, since, templates_dir)
     if reuse_unchanged:
         old = _unchanged(out, fp)
         if old is not None:
@@ -266,7 +277,7 @@ def _build(con: Connection, out_dir: Path | str, *, since: dt.datetime | None, r
                           last_nightly=rq.last_run_log(con, "nightly"))
     # the pages, index and report.json of one build appear together or not at all
     with replaced_atomically(out, _check_previous_report) as gen:
-        for name, text in render_files(doc).items():
+        for name, text in render_files(doc, templates_dir=templates_dir).items():
             write_new_file(gen / name, text)
             if name.endswith(".html"):  # one step per page (report.json is written with them)
                 steps.advance()

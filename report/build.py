@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -131,12 +132,15 @@ def report_document(athletes: Sequence[Mapping[str, Any]], *, generated_at: dt.d
     }
 
 
-def render_files(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The files of a report folder, name -> text: one page per athlete, ``index.html``, ``report.json``."""
+def render_files(doc: Mapping[str, Any], *, templates_dir: Path | str | None = None) -> dict[str, str]:
+    """The files of a report folder, name -> text: one page per athlete, ``index.html``, ``report.json``.
+    ``templates_dir``: a folder whose templates replace the package's of the same name
+    (:mod:`report.templating`)."""
     from report import pages
 
-    files = {rep["page"]: pages.athlete_page(rep, generated_at=doc["generated_at"]) for rep in doc["athletes"]}
-    files["index.html"] = pages.index_page(doc)
+    files = {rep["page"]: pages.athlete_page(rep, generated_at=doc["generated_at"], templates_dir=templates_dir)
+             for rep in doc["athletes"]}
+    files["index.html"] = pages.index_page(doc, templates_dir=templates_dir)
     files["report.json"] = json.dumps(doc, indent=1, allow_nan=False, default=str)
     return files
 

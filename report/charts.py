@@ -35,7 +35,10 @@ import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from report.text import visible
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {
@@ -74,6 +77,16 @@ _counter = itertools.count(1)
 
 #: a chart over time is drawn only from this many distinct dates on; below, a :class:`FewPoints`
 MIN_TIME_POINTS = 3
+
+
+class ChartSvg(str):
+    """An inline ``<svg>`` that :func:`to_svg` serialised from a matplotlib figure (its only maker).
+
+    Its title and description are escaped, every other text is drawn as paths, and control characters
+    are made visible (:func:`report.text.visible`). :func:`report.templating.chart_markup` takes only
+    this type as trusted markup for the pages; any other string a template prints is escaped."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -179,8 +192,19 @@ def _fit_inside(fig: Figure, *, pad_pt: float = EDGE_PAD_PT, rounds: int = 4) ->
         fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top)
 
 
-def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
+def _plain_texts(fig: Figure) -> None:
+    """Every text artist of ``fig`` drawn as written: control characters visible, a ``$`` a dollar sign
+    (no mathtext: a name with two dollar signs would otherwise be parsed as a formula, or fail to)."""
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+        s = t.get_text()
+        if s and visible(s) != s:
+            t.set_text(visible(s))
+
+
+def to_svg(fig: Figure, *, title: str, desc: str = "") -> ChartSvg:
     """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
+    _plain_texts(fig)
     if not getattr(fig, "_runstrong_laid_out", False):
         h = fig.get_figheight()
         right = 0.88 if len(fig.axes) > 1 else 0.975
@@ -199,16 +223,16 @@ def to_svg(fig: Figure, *, title: str, desc: str = "") -> str:
     svg = re.sub(r'<svg([^>]*?)\swidth="[^"]*"', r"<svg\1", svg, count=1)
     svg = re.sub(r'<svg([^>]*?)\sheight="[^"]*"', r"<svg\1", svg, count=1)
     tid, did = f"{prefix}title", f"{prefix}desc"
-    head = f'<title id="{tid}">{html.escape(title)}</title>'
+    head = f'<title id="{tid}">{html.escape(visible(title))}</title>'
     if desc:
-        head += f'<desc id="{did}">{html.escape(desc)}</desc>'
+        head += f'<desc id="{did}">{html.escape(visible(desc))}</desc>'
     labelled = f'role="img" class="chart" aria-labelledby="{tid}{" " + did if desc else ""}"'
     svg = re.sub(r"<svg\b", f"<svg {labelled}", svg, count=1)
     end = svg.index(">", svg.index("<svg")) + 1
-    return svg[:end] + head + svg[end:]
+    return ChartSvg(svg[:end] + head + svg[end:])
 
 
-def empty_chart(title: str, message: str) -> str:
+def empty_chart(title: str, message: str) -> ChartSvg:
     fig, ax = _fig(height_in=1.2)
     ax.set_axis_off()
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
@@ -218,7 +242,7 @@ def empty_chart(title: str, message: str) -> str:
 def adherence_chart(
     weeks: Sequence[str], sessions: Sequence[int], zone_sets: Sequence[int], *, target_sessions: int = 2,
     meeting: Sequence[int] | None = None,
-) -> str:
+) -> ChartSvg:
     """Strength sessions per week against the target, sessions meeting the prescription (given), and
     sets in the prescription zone."""
     title = "Strength sessions per week and sets in the prescription zone"
@@ -257,7 +281,7 @@ def adherence_chart(
     return to_svg(fig, title=title, desc=desc)
 
 
-def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral_kg: Sequence[float]) -> str:
+def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral_kg: Sequence[float]) -> ChartSvg:
     """Weekly volume load (reps x kg), bilateral and unilateral stacked."""
     title = "Weekly strength volume load, bilateral and unilateral"
     if not weeks:
@@ -288,7 +312,7 @@ def series_chart(
     extra: Sequence[tuple[str, Sequence[str], Sequence[float | None]]] = (),
     hlines: Sequence[tuple[float, str]] = (),
     desc: str = "",
-) -> str | FewPoints:
+) -> ChartSvg | FewPoints:
     """Points over time, optionally a horizontal reference band and labelled horizontal dashed lines
     (``hlines``: (value, legend label); lines sharing a label get one legend entry), all given, not
     computed here; with fewer than :data:`MIN_TIME_POINTS` dates a :class:`FewPoints` instead of a
@@ -328,7 +352,7 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
-def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> str | FewPoints:
+def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> ChartSvg | FewPoints:
     """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
     colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
     :func:`analysis.athlete_summary.rfd_session_medians`. Fewer than :data:`MIN_TIME_POINTS` session
@@ -384,7 +408,7 @@ def lv_profile_chart(
     mvt_mps: float | None = None,
     e1rm_kg: float | None = None,
     point_label: str = "mean concentric velocity, best rep of each set",
-) -> str:
+) -> ChartSvg:
     """Load-velocity points, the fitted line (two (load, velocity) points evaluated by the analysis)
     and the minimal velocity threshold."""
     title = f"Load-velocity profile: {exercise}"
@@ -421,7 +445,7 @@ def interval_chart(
     xlabel: str,
     zero_line: bool = True,
     desc: str = "",
-) -> str:
+) -> ChartSvg:
     """Point estimates with their (given) 90 % intervals, one row each."""
     rows = [
         (lab, e, lo, hi)
@@ -430,7 +454,8 @@ def interval_chart(
     ]
     if not rows:
         return empty_chart(title, "Not estimable with the data so far")
-    wrapped = ["\n".join(textwrap.wrap(r[0], LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0] for r in rows]
+    wrapped = ["\n".join(textwrap.wrap(visible(r[0]), LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0]
+               for r in rows]
     lines = max(w.count("\n") + 1 for w in wrapped)
     fig, ax = _fig(height_in=max(1.4, (0.25 + 0.2 * lines) * len(rows) + 0.9))
     for i, (_lab, e, lo, hi) in enumerate(rows):
@@ -450,7 +475,7 @@ def interval_chart(
 
 
 def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
-               ) -> str | FewPoints:
+               ) -> ChartSvg | FewPoints:
     """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given; fewer than
     :data:`MIN_TIME_POINTS` days: a :class:`FewPoints`."""
     title = "Running load from TRIMP: CTL (42-day), ATL (7-day) and TSB"

@@ -1,5 +1,8 @@
-"""The analysis sections of an athlete page, drawn from the summary dict (``report.json``'s
-``athletes[i].summary``). Rendering and wording only; every number comes from the analysis."""
+"""View models of an athlete page's analysis sections, from the summary dict (``report.json``'s
+``athletes[i].summary``): plain values (formatted numbers, the sentences that carry them, table
+rows, charts) for the templates ``report/templates/sections/*.html.j2``, which hold the markup,
+headings, column headers and fixed paragraphs. Wording and rounding only; every number comes from
+the analysis. Charts are marked as markup here, and only here (:func:`figure`)."""
 
 from __future__ import annotations
 
@@ -7,29 +10,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from report import charts
-from report.html import Safe, definition_cards, el, fmt, table, trusted_svg
+from report.templating import chart_markup
+from report.text import fmt
 
-PRESCRIPTION = ("Prescription: 3-5 reps at 80-100 % of the 5-repetition maximum (5RM), 3-5 sets, twice a week, "
-                "bilateral and unilateral lifts.")
-ECCENTRIC_RFD_NOTE = ("This lift starts with the lowering phase, so force is already high at the turnaround where "
-                      "the RFD onset is taken: the value can be near zero or negative, is not the isometric RFD of "
-                      "the literature, and is comparable only within this athlete and exercise (at the same load).")
-CONCENTRIC_RFD_NOTE = ("This lift starts concentric-first from rest; the value is still not the isometric RFD of the "
-                       "literature and is comparable only within this athlete and exercise (at the same load).")
-UNKNOWN_RFD_NOTE = ("Whether this lift starts with the lowering phase is unknown; the value is not the isometric RFD of "
-                    "the literature and is comparable only within this athlete and exercise (at the same load).")
-RFD_CAVEAT = ("Rate of force development (RFD) and time to peak velocity from a bar-mounted IMU are experimental "
-              "(no published validation): compare them within this athlete over time, never with published values.")
+#: weeks before the first strength session that the strength charts still show (context)
+LEAD_WEEKS = 8
 
 
-def _fig(chart: str | charts.FewPoints, caption: Any, *, values_below: bool = False) -> Safe:
-    """A chart with its caption; a chart over time with too few dates (:class:`report.charts.FewPoints`)
-    becomes a sentence (one value) or a small table. ``values_below``: the section's own table right
-    after the figure already lists the values, so only the sentence is shown."""
+# ------------------------------------------------------------------------------------------
+# figures
+# ------------------------------------------------------------------------------------------
+
+
+def figure(chart: charts.ChartSvg | charts.FewPoints, caption: str, *, values_below: bool = False) -> dict[str, Any]:
+    """A chart with its caption (macro ``figure``); a chart over time with too few dates
+    (:class:`report.charts.FewPoints`) becomes a sentence (one value) or a small table.
+    ``values_below``: the section's own table right after the figure already lists the values, so
+    only the sentence is shown."""
     if isinstance(chart, charts.FewPoints):
-        return el("figure", _few_points(chart, values_below=values_below), el("figcaption", caption),
-                  class_="few-points")
-    return el("figure", el("div", trusted_svg(chart), class_="chart-scroll"), el("figcaption", caption))
+        return {"svg": None, "few": _few_points(chart, values_below=values_below), "caption": caption}
+    return {"svg": chart_markup(chart), "few": None, "caption": caption}
 
 
 def _value(v: float) -> str:
@@ -43,23 +43,29 @@ def _with_unit(label: str, v: float) -> str:
     return f"{name} {_value(v)} {unit}" if sep else f"{_value(v)} {label}"
 
 
-def _few_points(fp: charts.FewPoints, *, values_below: bool) -> Safe:
+def _few_points(fp: charts.FewPoints, *, values_below: bool) -> dict[str, Any]:
+    """``{"title", "text", "table"}``: the title in bold, then the sentence; ``table`` (or None) with
+    ``headers``, ``rows``, ``caption``."""
     dates = fp.dates
     rule = f"a chart over time is drawn from {charts.MIN_TIME_POINTS} dates on."
-    title = el("strong", fp.title)
     if values_below:
         when = f"one date so far ({dates[0]})" if len(dates) == 1 else f"{len(dates)} dates so far"
-        return el("p", title, f": {when}; {rule} The values are in the table below.")
+        return {"title": fp.title, "text": f": {when}; {rule} The values are in the table below.", "table": None}
     if len(fp.rows) == 1:
         d, label, v = fp.rows[0]
-        return el("p", title, f": {_with_unit(label, v)} on {d}, the only date so far; {rule}")
+        return {"title": fp.title, "text": f": {_with_unit(label, v)} on {d}, the only date so far; {rule}",
+                "table": None}
     labels = list(dict.fromkeys(r[1] for r in fp.rows))
     cell = {(d, label): v for d, label, v in fp.rows}
     rows = [[d, *(_value(cell[(d, lab)]) if (d, lab) in cell else "—" for lab in labels)] for d in dates]
-    head = ["date", *labels]
     when = "one date" if len(dates) == 1 else f"{len(dates)} dates"
-    return el("div", el("p", title, f": {when} so far, shown as a table; {rule}"),
-              table(head, rows, caption=f"{fp.value_label} by date"))
+    return {"title": fp.title, "text": f": {when} so far, shown as a table; {rule}",
+            "table": {"headers": ["date", *labels], "rows": rows, "caption": f"{fp.value_label} by date"}}
+
+
+# ------------------------------------------------------------------------------------------
+# wording helpers
+# ------------------------------------------------------------------------------------------
 
 
 def _ci(lo: float | None, hi: float | None, digits: int = 2, unit: str = "") -> str:
@@ -94,7 +100,32 @@ def _unit(u: str | None) -> str:
     return " %" if u == "%" else (f" {u}" if u else "")
 
 
-def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
+def _lat_text(w: Mapping[str, Any]) -> str:
+    b, u = w.get("bilateral_trained"), w.get("unilateral_trained")
+    if b and u:
+        return "bilateral and unilateral lifts trained"
+    if b:
+        return "bilateral lifts only (no unilateral)"
+    if u:
+        return "unilateral lifts only (no bilateral)"
+    return "no lift of known laterality"
+
+
+def _strength_weeks(weeks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Weeks the strength charts show: from LEAD_WEEKS before the first strength session on (a decade of
+    running-only weeks before it would squeeze the strength weeks into a sliver)."""
+    sw = [w for w in weeks if w.get("sessions") is not None]
+    first = next((i for i, w in enumerate(sw) if w.get("sessions")), None)
+    return sw if first is None else sw[max(0, first - LEAD_WEEKS):]
+
+
+# ------------------------------------------------------------------------------------------
+# sections (templates sections/<name>.html.j2)
+# ------------------------------------------------------------------------------------------
+
+
+def headline(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``cards``: ``{"label", "value", "note"}`` each."""
     last = weeks[-1] if weeks else {}
     block = s.get("latest_block")
     base = s.get("baseline")
@@ -118,7 +149,7 @@ def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
         {"label": "Fitness (CTL) at the latest week end", "value": fmt(last.get("ctl"), 0),
          "note": f"fatigue (ATL) {fmt(last.get('atl'), 0)}, form (TSB) {fmt(last.get('tsb'), 0)}"},
     ]
-    return definition_cards(cards)
+    return {"cards": cards}
 
 
 def _primary_card(s: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,43 +168,18 @@ def _primary_card(s: Mapping[str, Any]) -> dict[str, Any]:
                      else (ch.get("reason") or ""))}
 
 
-def _lat_text(w: Mapping[str, Any]) -> str:
-    b, u = w.get("bilateral_trained"), w.get("unilateral_trained")
-    if b and u:
-        return "bilateral and unilateral lifts trained"
-    if b:
-        return "bilateral lifts only (no unilateral)"
-    if u:
-        return "unilateral lifts only (no bilateral)"
-    return "no lift of known laterality"
-
-
-#: weeks before the first strength session that the strength charts still show (context)
-LEAD_WEEKS = 8
-
-
-def _strength_weeks(weeks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Weeks the strength charts show: from LEAD_WEEKS before the first strength session on (a decade of
-    running-only weeks before it would squeeze the strength weeks into a sliver)."""
-    sw = [w for w in weeks if w.get("sessions") is not None]
-    first = next((i for i, w in enumerate(sw) if w.get("sessions")), None)
-    return sw if first is None else sw[max(0, first - LEAD_WEEKS):]
-
-
-def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+def adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``figure``; ``weeks`` (rows, caption) of the latest 16 weeks; ``sessions`` (rows, caption) of the latest
+    four weeks' sessions or None; ``sets_without_e5rm``: whether a note on volume-only sets is due."""
     sw = _strength_weeks(weeks)
     target = sw[-1].get("target_sessions", 2) if sw else 2
-    out = [el("h2", "Prescription adherence per week", id="adherence"), el("p", PRESCRIPTION),
-           el("p", "A session meets the prescription when one exercise has 3-5 sets in the zone (3-5 reps at "
-                   "80-100 % of that exercise's estimated 5RM); a week meets it with two such sessions. Streamed "
-                   "barbell sets count in the training session they were lifted in.", class_="muted")]
-    out.append(_fig(
+    fig = figure(
         charts.adherence_chart([w["week_start"] for w in sw], [w.get("sessions", 0) for w in sw],
                                [w.get("zone_sets", 0) for w in sw], target_sessions=target,
                                meeting=[w.get("sessions_meeting_prescription", 0) for w in sw]),
         f"Light bars: strength sessions per week; dark hatched bars: sessions meeting the prescription "
         f"(n = {len(sw)} weeks{_from(sw, weeks)}); dashed line: the target of {target}; dots: sets of 3-5 reps at "
-        "80-100 % of the exercise's estimated 5RM."))
+        "80-100 % of the exercise's estimated 5RM.")
     rows = []
     for w in reversed(sw[-16:]):
         undec = w.get("sessions_zone_undecidable", 0)
@@ -185,11 +191,9 @@ def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list
                      ("yes" if w.get("bilateral_trained") and w.get("unilateral_trained") else
                       "no" if w.get("sessions") else "—"),
                      fmt(w.get("volume_load_kg"), 0, "kg")])
-    out.append(table(["week (Mon)", "sessions / target", "sessions meeting prescription / target", "sets",
-                      "zone sets", "sets without e5RM", "bilateral / unilateral sets", "both kinds trained",
-                      "volume load"], rows,
-                     caption=f"Latest {len(rows)} weeks (local weeks, {s.get('tz', 'UTC')})"))
+    week_table = {"rows": rows, "caption": f"Latest {len(rows)} weeks (local weeks, {s.get('tz', 'UTC')})"}
     recent = [(w["week_start"], d) for w in sw[-4:] for d in (w.get("session_details") or [])]
+    sessions = None
     if recent:
         srows = []
         for _wk, d in reversed(recent):
@@ -201,58 +205,52 @@ def _adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list
                           ("both" if d.get("bilateral") and d.get("unilateral") else
                            "bilateral only" if d.get("bilateral") else
                            "unilateral only" if d.get("unilateral") else "—")])
-        out.append(table(["date (local)", "sets", "zone sets by exercise", "meets prescription",
-                          "bilateral / unilateral lifts"], srows,
-                         caption=f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)"))
-    if any(w.get("sets_without_e5rm") for w in sw):
-        out.append(el("p", "Sets without an estimated 5RM for their exercise cannot be placed in or out of the "
-                           "prescription zone; they count as volume only.", class_="muted"))
-    return out
+        sessions = {"rows": srows,
+                    "caption": f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)"}
+    return {"figure": fig, "weeks": week_table, "sessions": sessions,
+            "sets_without_e5rm": any(w.get("sets_without_e5rm") for w in sw)}
 
 
-def _strength_load(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
+def strength(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``volume`` figure; ``rfd``: per exercise ``{"figure", "eccentric_first", "table"}`` (the template picks
+    the note on the RFD onset by ``eccentric_first``: True, False or None for unknown)."""
     sw = _strength_weeks(weeks)
-    out = [el("h2", "Strength load and neuromuscular trends", id="strength")]
-    out.append(_fig(
+    volume = figure(
         charts.volume_chart([w["week_start"] for w in sw], [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
                             [w.get("unilateral_volume_load_kg", 0.0) for w in sw]),
-        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks{_from(sw, weeks)}."))
+        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks{_from(sw, weeks)}.")
     rfd = (rep.get("summary") or {}).get("rfd_sessions") or []
-    out.append(el("p", RFD_CAVEAT, class_="caveat"))
-    if rfd:
-        for ex in sorted({r["exercise"] for r in rfd}):
-            rr = [r for r in rfd if r["exercise"] == ex]
-            n_reps = sum(r.get("n_reps", 0) for r in rr)
-            nonpos = sum(r.get("n_rfd_0_100ms_nonpositive", 0) for r in rr)
-            n_early = sum(r.get("n_rfd_0_100ms", 0) for r in rr)
-            ecc = rr[0].get("eccentric_first")
-            note = (ECCENTRIC_RFD_NOTE if ecc else CONCENTRIC_RFD_NOTE if ecc is False else UNKNOWN_RFD_NOTE)
-            out.append(_fig(
-                charts.rfd_chart(ex, rr), values_below=True, caption=
-                [f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
-                 f"n = {len(rr)} session medians from {n_reps} reps"
-                 + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "")
-                 + ". ", el("strong", note)]))
-            rows = [[r.get("date"), fmt(r.get("load_kg"), 1, "kg"), fmt(r.get("n_reps")),
-                     fmt(r.get("peak_rfd_median_n_per_s"), 0, "N/s"), fmt(r.get("rfd_0_100ms_median_n_per_s"), 0, "N/s")]
-                    for r in reversed(rr[-12:])]
-            out.append(table(["date (local)", "load", "reps", "peak RFD, median", "RFD 0-100 ms, median"], rows,
-                             caption=f"{ex}: latest {len(rows)} session medians (experimental)"))
-    else:
-        out.append(el("p", "No barbell-sensor reps yet: RFD and velocity trends need streamed or replayed sets.",
-                      class_="muted"))
-    return out
+    per_exercise = []
+    for ex in sorted({r["exercise"] for r in rfd}):
+        rr = [r for r in rfd if r["exercise"] == ex]
+        n_reps = sum(r.get("n_reps", 0) for r in rr)
+        nonpos = sum(r.get("n_rfd_0_100ms_nonpositive", 0) for r in rr)
+        n_early = sum(r.get("n_rfd_0_100ms", 0) for r in rr)
+        fig = figure(charts.rfd_chart(ex, rr), values_below=True, caption=(
+            f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
+            f"n = {len(rr)} session medians from {n_reps} reps"
+            + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "") + ". "))
+        rows = [[r.get("date"), fmt(r.get("load_kg"), 1, "kg"), fmt(r.get("n_reps")),
+                 fmt(r.get("peak_rfd_median_n_per_s"), 0, "N/s"), fmt(r.get("rfd_0_100ms_median_n_per_s"), 0, "N/s")]
+                for r in reversed(rr[-12:])]
+        per_exercise.append({"figure": fig, "eccentric_first": rr[0].get("eccentric_first"),
+                             "table": {"rows": rows, "caption": f"{ex}: latest {len(rows)} session medians "
+                                                                "(experimental)"}})
+    return {"volume": volume, "rfd": per_exercise}
 
 
-def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
-    out = [el("h2", "Load-velocity profile and estimated 1RM", id="load-velocity")]
+def load_velocity(rep: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
+    """``mode``: "profiles" (``profiles``, ``e1rm``, ``velocity`` figures), "reps" (``reps`` figures: reps
+    without the load-velocity analysis) or "none"."""
     nm = s.get("neuromuscular") or {}
     profiles = nm.get("profiles") if isinstance(nm, Mapping) else None
     reps = [r for r in rep.get("barbell_reps", []) if r.get("mean_velocity_mps") is not None
             and r.get("load_kg") is not None]
+    out: dict[str, Any] = {"mode": "none", "profiles": [], "e1rm": [], "velocity": [], "reps": []}
     if profiles:
+        out["mode"] = "profiles"
         for p in profiles:
-            out.append(_fig(
+            out["profiles"].append(figure(
                 charts.lv_profile_chart(p.get("exercise", "?"), p.get("loads_kg", []), p.get("velocities_mps", []),
                                         line_points=p.get("line_points"), mvt_mps=p.get("mvt_mps"),
                                         e1rm_kg=p.get("e1rm_kg")),
@@ -264,51 +262,41 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
         trend = nm.get("e1rm_trend") or []
         for ex in sorted({t["exercise"] for t in trend}):
             tt = [t for t in trend if t["exercise"] == ex]
-            out.append(_fig(charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
-                                                [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
-                            f"e1RM per training day from that day's load-velocity line (days with 3 or more "
-                            f"loads), n = {_days(len(tt))}."))
-        if not trend:
-            out.append(el("p", "No e1RM trend yet: it needs training days with three or more loads of one lift.",
-                          class_="muted"))
+            out["e1rm"].append(figure(
+                charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
+                                    [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
+                f"e1RM per training day from that day's load-velocity line (days with 3 or more loads), "
+                f"n = {_days(len(tt))}."))
         vref = nm.get("velocity_at_reference_load") or []
         for ex in sorted({t["exercise"] for t in vref}):
             tt = [t for t in vref if t["exercise"] == ex]
-            out.append(_fig(charts.series_chart(
+            out["velocity"].append(figure(charts.series_chart(
                 f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)", [t["date"] for t in tt],
                 [t.get("velocity_mps") for t in tt], ylabel="m/s"),
                 f"Mean concentric velocity the day's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
                 f"n = {_days(len(tt))} (a neuromuscular marker)."))
     elif reps:
+        out["mode"] = "reps"
         by_ex: dict[str, list[Mapping[str, Any]]] = {}
         for r in reps:
             by_ex.setdefault(r.get("exercise") or "unknown", []).append(r)
         for ex, rr in by_ex.items():
-            out.append(_fig(
+            out["reps"].append(figure(
                 charts.lv_profile_chart(ex, [r["load_kg"] for r in rr], [r["mean_velocity_mps"] for r in rr],
                                         point_label="mean concentric velocity of each rep"),
                 f"{ex}: mean concentric velocity of each rep against its load, n = {len(rr)} reps at "
                 f"{len({r['load_kg'] for r in rr})} load(s). No profile line or e1RM in this build (the "
                 "load-velocity analysis is not available)."))
-    else:
-        out.append(el("p", "No barbell-sensor reps yet: a load-velocity profile needs reps at three or more loads.",
-                      class_="muted"))
     return out
 
 
-def _economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
-    out = [el("h2", "Running-economy proxies over time", id="economy")]
+def economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``swc`` ("2 % (source)" or None), ``reference_speed`` ("3.20" m/s or None), one figure per proxy."""
     ref = s.get("reference_speed_mps")
     ec = s.get("economy_change") or {}
-    out.append(el("p", "Weekly means of per-run proxies over steady segments (first 10 min dropped, steady speed, "
-                       "flat or grade-adjusted, at least 20 min per run; runs with aerobic decoupling above 5 % left "
-                       "out of the HR-based proxies). The shaded band is the baseline mean ± the typical error of the "
-                       "baseline weeks (how much weekly means vary without any change); the dashed lines mark the "
-                       "smallest worthwhile change, "
-                       + (f"{ec['swc_pct']:g} % ({ec.get('swc_source', '')})." if ec.get("swc_pct") else "—.")
-                       + (f" Reference speed for HR: {ref:.2f} m/s." if ref else "")))
     bands = s.get("reference_bands", {})
     base = s.get("baseline")
+    figures = []
     for name, spec in s.get("proxies", {}).items():
         vals = [w.get(name) for w in weeks]
         n_runs = sum(w.get(f"{name}_n", 0) for w in weeks)
@@ -328,59 +316,56 @@ def _economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[S
                       (b["swc_high"], "baseline ± smallest worthwhile change")]
         else:
             cap += " No reference band: too few baseline weeks."
-        out.append(_fig(charts.series_chart(
+        figures.append(figure(charts.series_chart(
             f"Weekly {label}", [w["week_start"] for w in weeks], vals, ylabel=spec["unit"],
             band=(b["low"], b["high"]) if b else None, band_label="baseline ± typical error",
             baseline_end=base["last_week"] if base else None, hlines=hl), cap))
-    return out
+    return {"swc": f"{ec['swc_pct']:g} % ({ec.get('swc_source', '')})" if ec.get("swc_pct") else None,
+            "reference_speed": f"{ref:.2f}" if ref else None, "figures": figures}
 
 
-def _linkage(s: Mapping[str, Any]) -> list[Safe]:
-    out = [el("h2", "Strength training and the economy proxies: the n-of-1 estimate", id="linkage")]
+def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
+    """The n-of-1 estimate: ``primary`` (or None, then ``reason`` or None), the literature context, the
+    forest plot, the table of all proxies, the ``method`` (or None), ``disclosures`` and ``n_excluded``."""
     changes = s.get("changes", {})
     proxies = s.get("proxies", {})
     ec = s.get("economy_change") or {}
     prim = ec.get("primary") or {}
     pname = prim.get("proxy")
     st = ec.get("strength_start") or {}
+    primary = None
     if pname:
         pc = changes.get(pname, {})
-        head = [el("strong", f"Primary proxy: {prim.get('label', pname)}"),
-                f" (chosen {('by the rule' if prim.get('source') == 'rule' else 'by the user')} on "
-                f"{prim.get('decided_on')}, {prim.get('frozen', '')}; {prim.get('why', '')}). "]
+        estimate = None
         if pc.get("estimate") is not None:
-            head += [f"Change in the last observed week ({pc.get('last_week')}, {pc.get('weeks_since_start')} weeks "
-                     f"after the strength start of {st.get('week_start')}), net of the pre-strength level and "
-                     f"trend: {pc['estimate']:+.1f} % (90 % interval {pc['ci90_low']:+.1f} to {pc['ci90_high']:+.1f} %), "
-                     f"n = {pc.get('n_runs')} runs over {pc.get('n_weeks')} weeks. ",
-                     el("strong", _reading(pc.get("wording"))), "."]
-        else:
-            head.append(f"No estimate: {pc.get('reason') or 'too few weeks'}.")
-        out.append(el("p", head))
+            estimate = {"text": f"Change in the last observed week ({pc.get('last_week')}, {pc.get('weeks_since_start')} "
+                                f"weeks after the strength start of {st.get('week_start')}), net of the pre-strength "
+                                f"level and trend: {pc['estimate']:+.1f} % (90 % interval {pc['ci90_low']:+.1f} to "
+                                f"{pc['ci90_high']:+.1f} %), n = {pc.get('n_runs')} runs over {pc.get('n_weeks')} "
+                                "weeks. ",
+                        "reading": _reading(pc.get("wording"))}
         te = (s.get("typical_error", {}).get(pname) or {}).get("typical_error")
-        out.append(el("p", [f"Typical error of the baseline weeks: {fmt(te, 2)} % (Hopkins 2000: SD of week-to-week "
-                            f"differences / √2). Smallest worthwhile change: {ec.get('swc_pct', 0):g} %, "
-                            f"{ec.get('swc_source', '')}; it is an outside criterion, not derived from this "
-                            "athlete's noise."]))
-        if ec.get("sensitivity"):
-            out.append(el("p", ["Sensitivity: ", ec["sensitivity"].get("text", "")]))
-        out.append(el("p", ec.get("multiplicity", ""), class_="muted"))
-    elif ec.get("reason"):
-        out.append(el("p", f"No estimate: {ec['reason']}."))
-    out.append(el("div", el("p", s.get("literature_caveat", "")), el("ul", [
-        el("li", f"{x.get('source')}: {x.get('note', '')}") for x in s.get("literature", [])
-    ]), el("p", "Laboratory studies report about 2-8 % lower oxygen cost after 4 weeks or more of added strength "
-                "training (Blagrove et al. 2018). This is shown as context beside the estimates, not as a band on "
-                "the proxies' scale."), class_="context", role="note"))
+        primary = {
+            "label": prim.get("label", pname),
+            "chosen": (f" (chosen {('by the rule' if prim.get('source') == 'rule' else 'by the user')} on "
+                       f"{prim.get('decided_on')}, {prim.get('frozen', '')}; {prim.get('why', '')}). "),
+            "estimate": estimate,
+            "no_estimate": None if estimate else (pc.get("reason") or "too few weeks"),
+            "typical_error": fmt(te, 2),
+            "swc": f"{ec.get('swc_pct', 0):g}",
+            "swc_source": ec.get("swc_source", ""),
+            "sensitivity": (ec.get("sensitivity") or {}).get("text", "") if ec.get("sensitivity") else None,
+            "multiplicity": ec.get("multiplicity", ""),
+        }
     names = [n for n in proxies if changes.get(n, {}).get("estimate") is not None]
-    out.append(_fig(charts.interval_chart(
+    forest = figure(charts.interval_chart(
         "Change in the last observed week net of the pre-strength trend, % with 90 % interval",
         [proxies[n]["label"] + (" (primary)" if n == pname else "") for n in names],
         [changes[n].get("estimate") for n in names],
         [changes[n].get("ci90_low") for n in names], [changes[n].get("ci90_high") for n in names],
         xlabel="change in the proxy, % (not a change in oxygen cost)"),
         "Diamonds: estimated change in the last observed week against the pre-strength level and trend "
-        "extrapolated to it; bars: 90 % intervals. An interval crossing 0 is not distinguishable from no change."))
+        "extrapolated to it; bars: 90 % intervals. An interval crossing 0 is not distinguishable from no change.")
     rows = []
     for n, spec in proxies.items():
         c = changes.get(n, {})
@@ -390,57 +375,43 @@ def _linkage(s: Mapping[str, Any]) -> list[Safe]:
                      _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u), fmt(c.get("n_runs")),
                      f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
                      ", ".join(c.get("covariates") or []) or "none", _reading(c.get("wording"))])
-    out.append(table(["proxy", "role", "change", "90 % interval", "n runs", "weeks (baseline + block)",
-                      "adjusted for", "reading"], rows,
-                     caption="Change in the last observed week against the pre-strength course"))
+    method = None
     if ec:
-        out.append(el("p", [f"Method {ec.get('method_version', '')}: {ec.get('model', '')}; errors: "
-                            + ("AR(1) weeks plus run noise by REML, generalised least squares, Kenward-Roger "
-                               "small-sample interval" if ec.get("se_method") == "ar1_gls" else
-                               "Newey-West HAC") +
-                            ". Run-level covariates (heat: air temperature when known, else the watch's skin-warmed "
-                            "reading with a higher threshold; a run within 24 h after a heavy lower-body session, "
-                            "Doma et al. 2015; running form; start hour) are adjusted within weeks; shoe and HR-sensor "
-                            "changes and running volume enter the weekly model. Validated on independent synthetic "
-                            "athletes (docs/statistics.md)."], class_="muted"))
-    disc = ec.get("disclosures") or []
-    if disc:
-        out.append(el("h3", "What this estimate cannot tell apart from an effect"))
-        out.append(el("ul", [el("li", [el("strong", ("Applies here: " if d.get("applies") else "")), d.get("text", "")])
-                             for d in disc]))
-    ex = ec.get("excluded_from_proxies") or []
-    if ex:
-        out.append(el("p", f"{len(ex)} run(s) left out of the HR-based proxies because their aerobic decoupling "
-                           "exceeded 5 % (not a steady state; decoupling is a quality flag, not an outcome); they "
-                           "are listed in report.json (economy_change.excluded_from_proxies).", class_="muted"))
-    out.append(el("p", "Readings say \"consistent with\" or \"not distinguishable from\": this is one athlete's "
-                       "observational data, an association that other changes (season, heat, fitness, sensors, "
-                       "shoes) can also produce. It is never evidence that strength training caused a change.",
-                  class_="caveat"))
-    return out
+        method = {"version": ec.get("method_version", ""), "model": ec.get("model", ""),
+                  "ar1_gls": ec.get("se_method") == "ar1_gls"}
+    return {
+        "primary": primary,
+        "reason": None if pname else ec.get("reason"),
+        "literature_caveat": s.get("literature_caveat", ""),
+        "literature": [{"source": x.get("source"), "note": x.get("note", "")} for x in s.get("literature", [])],
+        "forest": forest,
+        "rows": rows,
+        "method": method,
+        "disclosures": [{"applies": bool(d.get("applies")), "text": d.get("text", "")}
+                        for d in ec.get("disclosures") or []],
+        "n_excluded": len(ec.get("excluded_from_proxies") or []),
+    }
 
 
-def _load(s: Mapping[str, Any]) -> list[Safe]:
+def running_load(s: Mapping[str, Any]) -> dict[str, Any]:
     d = s.get("daily", [])
-    out = [el("h2", "Running load", id="load")]
-    out.append(_fig(charts.load_chart([x["date"] for x in d], [x["ctl"] for x in d], [x["atl"] for x in d],
-                                      [x["tsb"] for x in d]),
-                    f"Banister TRIMP per day from heart rate and the athlete profile, n = {len(d)} days; CTL and ATL "
-                    "are 42- and 7-day exponentially weighted averages, TSB = CTL - ATL."))
-    return out
+    return {"figure": figure(
+        charts.load_chart([x["date"] for x in d], [x["ctl"] for x in d], [x["atl"] for x in d], [x["tsb"] for x in d]),
+        f"Banister TRIMP per day from heart rate and the athlete profile, n = {len(d)} days; CTL and ATL "
+        "are 42- and 7-day exponentially weighted averages, TSB = CTL - ATL.")}
 
 
-def summary_sections(rep: Mapping[str, Any]) -> list[Safe]:
+def summary_sections(rep: Mapping[str, Any]) -> dict[str, Any]:
+    """Every analysis section's view model, by template name (``sections/<name>.html.j2``)."""
     s = rep.get("summary") or {}
     weeks = s.get("weeks", [])
-    out: list[Safe] = [el("h2", "Headline", id="headline"), _cards(s, weeks)]
-    out += _adherence(s, weeks)
-    out += _strength_load(rep, weeks)
-    out += _lv(rep, s)
-    out += _economy(s, weeks)
-    out += _linkage(s)
-    out += _load(s)
-    if s.get("notes"):
-        out.append(el("h3", "Notes from the analysis"))
-        out.append(el("ul", [el("li", n) for n in s["notes"]]))
-    return out
+    return {
+        "headline": headline(s, weeks),
+        "adherence": adherence(s, weeks),
+        "strength": strength(rep, weeks),
+        "load_velocity": load_velocity(rep, s),
+        "economy": economy(s, weeks),
+        "linkage": linkage(s),
+        "running_load": running_load(s),
+        "notes": list(s.get("notes") or []),
+    }

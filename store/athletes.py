@@ -12,7 +12,8 @@ import duckdb
 from records.times import zone_info
 from store.writers import insert_rows
 
-SLUG_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+#: the whole name (\Z, not $: "$" would also accept a trailing newline)
+SLUG_RE = re.compile(r"\A[a-z0-9_-]{1,64}\Z")
 SEXES = ("female", "male")
 #: units of the phone-app exports that do not name theirs (``athlete set --weight-unit``)
 WEIGHT_UNITS = ("kg", "lb")

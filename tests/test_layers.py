@@ -39,7 +39,7 @@ def test_the_layer_contracts_hold() -> None:
 @pytest.mark.parametrize(("module", "planted", "contract"), [
     ("analysis/grade.py", "from store import readers", "analysis is pure"),
     ("analysis/grade.py", "import duckdb", "store is the only duckdb importer"),
-    ("report/html.py", "from store.connection import open_store", "report renders what it is handed"),
+    ("report/text.py", "from store.connection import open_store", "report renders what it is handed"),
     ("ingest/fit/sources.py", "from analysis.economy import run_economy", "ingest decodes and reads sources"),
     ("store/writers.py", "from ingest.fit import model", "store imports none of ingest"),
     ("records/units.py", "from analysis import grade", "records is the leaf"),

@@ -157,3 +157,31 @@ def test_economy_settings_events_and_run_context_round_trip(tmp_path):
                      "swc_source": "lab retest CV of this runner"}
     assert json.loads(run("event", "delete", "--kind", "shoe", "--at", "2025-03-04", "--json", db=db).stdout) == {
         "deleted": True}
+
+
+@pytest.mark.slow  # four CLI runs
+def test_report_templates_folder_restyles_and_a_bad_one_is_refused(tmp_path):
+    """``report --templates DIR``: the clinic's style sheet is used; a folder that is missing, or whose base
+    template drops the Content-Security-Policy, is a usage error (exit 2, one line) and the report stays."""
+    from report.templating import PACKAGE_TEMPLATES
+
+    db = tmp_path / "x.duckdb"
+    assert run("import", str(SAMPLE / "runs/garmin-fenix-5-run.fit"), db=db).returncode == 0
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    css = (PACKAGE_TEMPLATES / "report.css").read_text()
+    assert "#0072B2" in css
+    (clinic / "report.css").write_text(css.replace("#0072B2", "#6a0dad"))
+    out = tmp_path / "rep"
+    r = run("report", "--out", str(out), "--templates", str(clinic), db=db)
+    assert r.returncode == 0, r.stderr
+    index = (out / "index.html").read_text()
+    assert "#6a0dad" in index and "#0072B2" not in index.split("</style>")[0]
+
+    base = (PACKAGE_TEMPLATES / "base.html.j2").read_text()
+    (clinic / "base.html.j2").write_text(base.replace('<meta http-equiv="Content-Security-Policy" content="{{ csp }}">',
+                                                      ""))
+    for bad, says in ((clinic, "Content-Security-Policy"), (tmp_path / "missing", "does not exist")):
+        r = run("report", "--out", str(out), "--templates", str(bad), db=db)
+        assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert (out / "index.html").read_text() == index  # the previous report stays

@@ -3,9 +3,10 @@
 Playwright launches Debian's ``/usr/bin/chromium`` (no browser download: ``executable_path``), one
 fresh browser context per visit so the viewport, device scale and mobile emulation are exact. A
 visit records console messages (Chromium reports Content-Security-Policy violations there),
-uncaught page errors, every request the page made, a full-page screenshot, and the value of a
-JavaScript expression or function evaluated in the page. Every request that is not a ``file:``
-URL is aborted (and recorded), so a page under test can never reach a network.
+uncaught page errors, dialogs a script opened (alert, confirm, prompt: dismissed), every request the
+page made, a full-page screenshot, and the value of a JavaScript expression or function evaluated in
+the page. Every request that is not a ``file:`` URL is aborted (and recorded), so a page under test
+can never reach a network.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class PageVisit:
     page_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
     screenshot_png: bytes = b""
     evaluated: Any = None
 
@@ -79,6 +81,7 @@ class Chromium:
             page.on("console", lambda m: visit.console.append(_console_text(m)))
             page.on("pageerror", lambda e: visit.page_errors.append(str(e)))
             page.on("request", lambda r: visit.requests.append(r.url))
+            page.on("dialog", lambda d: (visit.dialogs.append(f"{d.type}: {d.message}"), d.dismiss()))
             page.goto(url, wait_until="load")
             page.wait_for_timeout(settle_ms)
             if expression is not None:

@@ -185,8 +185,8 @@ def test_text_clipping_detector_can_fail(browser, tmp_path):
 def test_single_date_chart_detector_can_fail(browser, tmp_path):
     """A chart drawn the old way for one e1RM day (one dot on a two-week axis) is counted as one date; a series
     chart (markers) and a load chart (lines only) over three days count three."""
-    from report import charts
-    from report.html import page, trusted_svg
+    from report import charts, sections
+    from report.templating import environment
 
     fig, ax = charts._fig()
     day = dt.date(2025, 3, 3)
@@ -198,7 +198,10 @@ def test_single_date_chart_detector_can_fail(browser, tmp_path):
     series = charts.series_chart("three e1RM days", days, [120.0, 121.0, 122.5], ylabel="e1RM, kg")
     load = charts.load_chart(days, [10.0, 11.0, 12.0], [20.0, 25.0, 22.0], [-10.0, -14.0, -10.0])
     f = tmp_path / "dates.html"
-    f.write_text(page("dates", [trusted_svg(one), trusted_svg(series), trusted_svg(load)]))
+    page = environment().from_string(
+        '{% extends "base.html.j2" %}{% import "macros.html.j2" as m %}'
+        "{% block main %}{% for f in figures %}{{ m.figure(f) }}{% endfor %}{% endblock %}")
+    f.write_text(page.render(title="dates", figures=[sections.figure(c, "") for c in (one, series, load)]))
     v = browser.visit(f.as_uri(), width=1280, height=900, expression=PROBE)
     assert [(c["title"], c["dates"]) for c in v.evaluated["timeCharts"]] == [
         ("one e1RM day", 1), ("three e1RM days", 3), (load_title(load), 3)]
@@ -246,7 +249,7 @@ def test_detectors_can_fail(browser, tmp_path):
 def test_csp_violation_is_a_problem(browser, tmp_path):
     """The report's Content-Security-Policy refuses an inline script and an external image; Chromium reports
     both on the console, so a page that breaks its own policy fails the console check."""
-    from report.html import CSP
+    from report.templating import CSP
 
     bad = tmp_path / "csp.html"
     bad.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}"></head>'

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from report import charts, sections
+from report.templating import render_macro
 from tests.report.report_testdata import HOSTILE
 
 
@@ -20,6 +21,11 @@ class _Text(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+
+
+def _fig(chart, caption, *, values_below=False) -> str:
+    """The figure as the pages show it: the view model (report.sections.figure) through the template macro."""
+    return render_macro("figure", sections.figure(chart, caption, values_below=values_below))
 
 
 def _parse(html: str) -> _Text:
@@ -57,7 +63,7 @@ def test_rfd_and_load_charts_need_three_dates():
 
 
 def test_one_value_is_a_sentence_two_dates_a_table():
-    one = sections._fig(charts.series_chart(f"Estimated 1RM over time: {HOSTILE}", ["2025-03-03"], [127.46],
+    one = _fig(charts.series_chart(f"Estimated 1RM over time: {HOSTILE}", ["2025-03-03"], [127.46],
                                             ylabel="e1RM, kg"), "n = 1 day.")
     p = _parse(one)
     text = "".join(p.text)
@@ -65,14 +71,14 @@ def test_one_value_is_a_sentence_two_dates_a_table():
     assert (f"Estimated 1RM over time: {HOSTILE}: e1RM 127.5 kg on 2025-03-03, the only date so far; "
             "a chart over time is drawn from 3 dates on.") in text
     assert "n = 1 day." in text
-    two = sections._fig(charts.series_chart("Weekly EF proxy", ["2025-03-03", "2025-03-10"], [1.23456, 1.3],
+    two = _fig(charts.series_chart("Weekly EF proxy", ["2025-03-03", "2025-03-10"], [1.23456, 1.3],
                                             ylabel="m/min per bpm"), "n = 2 weeks.")
     p = _parse(two)
     assert "table" in p.tags and "svg" not in p.tags
     cells = [t for t in p.text if t.strip()]
     assert cells[cells.index("date"):] == ["date", "m/min per bpm", "2025-03-03", "1.235", "2025-03-10", "1.3",
                                            "n = 2 weeks."]
-    rfd = sections._fig(charts.rfd_chart("back_squat", [{"date": "2025-03-03", "load_kg": 60.0,
+    rfd = _fig(charts.rfd_chart("back_squat", [{"date": "2025-03-03", "load_kg": 60.0,
                                                          "peak_rfd_median_n_per_s": 3000.0}]), "cap",
                         values_below=True)
     assert "one date so far (2025-03-03); a chart over time is drawn from 3 dates on. The values are in the table " \

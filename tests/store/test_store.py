@@ -71,6 +71,9 @@ def test_athlete_profile_validation_and_delete(tmp_path):
     con = open_store(tmp_path / "x.duckdb")
     with pytest.raises(athletes.AthleteError, match="invalid athlete name"):
         athletes.validate_slug("Jane Doe")
+    for hostile in ("jane\n", "jane\x1b[31m", "<script>", "jane\"><img src=x>"):  # "$" let "jane\n" through
+        with pytest.raises(athletes.AthleteError, match="invalid athlete name"):
+            athletes.validate_slug(hostile)
     p = athletes.set_profile(con, "jane", body_mass_kg=61.5, sex="female", hr_rest_bpm=48, hr_max_bpm=188,
                              tz="Europe/Oslo")
     assert p.body_mass_kg == 61.5
