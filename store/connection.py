@@ -114,7 +114,8 @@ def newer_duckdb_message(path: Path, exc: BaseException) -> str | None:
     """One line naming both DuckDB versions when ``exc`` says the file's storage format is newer
     than this DuckDB reads (None for any other error)."""
     text = str(exc)
-    if "created with a newer version of DuckDB" not in text:
+    # 1.1-1.3 say "created with a newer version of DuckDB", 1.4 "created with an newer version"
+    if "newer version of DuckDB" not in text:
         return None
     # DuckDB >= 1.2: "... storage version number N, but we can only read storage versions between A and B";
     # DuckDB 1.1: "... version number N, but we can only read version A"
