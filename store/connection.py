@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from store.errors import StoreError
+from store.lake import LakeConfig
 from store.schema import NewerStoreError, check_not_newer, migrate
 
 Connection = duckdb.DuckDBPyConnection
@@ -34,10 +36,6 @@ layers annotate with this name and never import duckdb themselves."""
 
 DEFAULT_DB = Path("~/.local/share/runstrong/runstrong.duckdb")
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
-
-
-class StoreError(Exception):
-    """Base class of store errors that reach the user as a one-line message."""
 
 
 class DatabaseLockedError(StoreError):
@@ -229,11 +227,18 @@ def open_store(
     *,
     wait_s: float = 30.0,
     on_wait: Callable[[str], None] | None = _stderr,
+    lake: LakeConfig | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating and migrating) the main store read-write.
+    """Open (creating and migrating) the main store read-write: the DuckDB file ``path``, or with
+    ``lake`` the DuckLake it names (``store.lake``; ``path`` then only places the landing files).
 
     Raises :class:`NewerStoreError` for a store written by a newer runstrong or DuckDB (nothing is
-    written to it), :class:`DatabaseLockedError` when it stays held for ``wait_s`` seconds."""
+    written to it), :class:`DatabaseLockedError` when it stays held for ``wait_s`` seconds,
+    :class:`store.lake.LakeUnreachableError` when the lake's catalog cannot be reached."""
+    if lake is not None:
+        from store.lake_schema import open_lake
+
+        return open_lake(lake, wait_s=wait_s)
     db = Path(path).expanduser() if path is not None else default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     create_store(db)

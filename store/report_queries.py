@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from records.times import iso_z
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_rows
 
 #: FIT sports whose records feed the running-economy proxies
@@ -252,10 +253,8 @@ def put_run_metrics(
     if not payloads:
         return 0
     ids = list(payloads)
-    own = not _in_transaction(con)
-    if own:
-        con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> None:
         con.execute("DELETE FROM run_metric WHERE athlete = ? AND list_contains(?, activity_id)", [athlete, ids])
         now = dt.datetime.now(dt.UTC)
         insert_rows(con, "run_metric", [
@@ -263,12 +262,11 @@ def put_run_metrics(
              "payload": json.dumps(payloads[aid], allow_nan=False)}
             for aid in ids
         ])
-        if own:
-            con.execute("COMMIT")
-    except BaseException:
-        if own:
-            con.execute("ROLLBACK")
-        raise
+
+    if _in_transaction(con):
+        write()
+    else:
+        write_transaction(con, write, scope=athlete_scope(athlete))
     return len(ids)
 
 

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 
 from records.imu import ImuSamples
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_rows, row_dict
 
 IMU_COLUMNS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
@@ -70,14 +71,14 @@ def store_session_results(con: duckdb.DuckDBPyConnection, athlete: str, session_
                           sets: Sequence[Any]) -> None:
     """Store the reps and sets of a session without reps (``records.reps.RepRow``,
     ``records.activities.SetRow``) in one transaction, replacing the session's sets."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def write() -> None:
         con.execute("DELETE FROM strength_set WHERE athlete = ? AND session_id = ?", [athlete, session_id])
         if reps:
+            # the reps of a session without reps: inside the claim, a second recovery of the same
+            # session (another station) finds them and writes none
+            con.execute("DELETE FROM rep WHERE athlete = ? AND session_id = ?", [athlete, session_id])
             insert_rows(con, "rep", [row_dict(athlete, r) for r in reps])
         if sets:
             insert_rows(con, "strength_set", [row_dict(athlete, s) for s in sets])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    write_transaction(con, write, scope=athlete_scope(athlete))
