@@ -204,7 +204,10 @@ class LakeSession:
                     cur.execute("ROLLBACK")
             if "lock timeout" in str(exc):
                 raise self._busy(scope) from None
-            raise self.unreachable(exc) or exc
+            gone = self.unreachable(exc)
+            if gone is not None:
+                raise gone from None
+            raise
 
     def _release(self, scope: str) -> None:
         if self.config.kind == "sqlite":
