@@ -2,7 +2,8 @@
 exit codes. No logic of its own lives here, and it imports nothing but ``jobs`` (docs/design.md).
 
 Exit codes: 0 success; 1 some inputs failed or were only partly readable; 2 usage error;
-3 the database is locked by another process and did not free up within --wait seconds.
+3 the database is locked by another process and did not free up within --wait seconds;
+4 the lake's catalog (--lake) cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
 
 class UsageError(Exception):
@@ -107,7 +108,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from jobs import commands
 
     summary = commands.import_files(args.db, args.athlete, args.paths, wait_s=args.wait, undelete=args.undelete,
-                                    show_progress=not (args.quiet or args.json), on_message=info)
+                                    show_progress=not (args.quiet or args.json), on_message=info,
+                                    lake=args.lake_config)
     doc = summary.to_contract()
 
     def human(d: dict[str, Any]) -> str:
@@ -130,7 +132,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_activities(args: argparse.Namespace) -> int:
     from jobs import commands
 
-    rows = commands.activities(args.db, args.athlete, since=args.since, wait_s=args.wait)
+    rows = commands.activities(args.db, args.athlete, since=args.since, wait_s=args.wait, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if not d["activities"]:
@@ -152,7 +154,7 @@ def cmd_activities(args: argparse.Namespace) -> int:
 def cmd_sets(args: argparse.Namespace) -> int:
     from jobs import commands
 
-    rows = commands.sets(args.db, args.athlete, activity=args.activity, wait_s=args.wait)
+    rows = commands.sets(args.db, args.athlete, activity=args.activity, wait_s=args.wait, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if not d["sets"]:
@@ -174,7 +176,8 @@ def cmd_athlete(args: argparse.Namespace) -> int:
         commands.validate_slug(args.athlete)
         raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
     doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
-                           sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz)
+                           sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
+                           lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
@@ -196,7 +199,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     if args.exclude and not args.reason:
         raise UsageError("--exclude needs --reason")
     doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
-                           exclude=args.exclude, include=args.include, reason=args.reason)
+                           exclude=args.exclude, include=args.include, reason=args.reason, lake=args.lake_config)
     emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
     return EXIT_OK
 
@@ -237,11 +240,12 @@ def _warn_exercise(exercise: str) -> None:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from jobs.commands import refuse_newer_store, validate_slug
+    from jobs.commands import refuse_newer_target, validate_slug
     from jobs.stream import STREAM_ERRORS, run_stream
 
     validate_slug(args.athlete)
-    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
+    # before a landing file is written for a store that cannot take it
+    refuse_newer_target(args.db, args.lake_config, wait_s=args.wait)
     _warn_exercise(args.exercise)
     if not (args.address or args.name or args.virtual):
         raise UsageError("stream needs one of --address, --name or --virtual")
@@ -263,23 +267,24 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
         duration_s=args.duration, record=Path(args.record) if args.record else None, vl_stop_pct=args.vl_stop,
         reps=args.reps, seed=args.seed, virtual_loss=args.virtual_loss,
         virtual_disconnect_at=args.virtual_disconnect_at, virtual_rate_hz=args.virtual_rate_hz,
-        wait_s=args.wait, on_rep=_rep_printer(args), on_message=info,
+        wait_s=args.wait, on_rep=_rep_printer(args), on_message=info, lake=args.lake_config,
     )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from jobs.commands import refuse_newer_store, validate_slug
+    from jobs.commands import refuse_newer_target, validate_slug
     from jobs.replay import replay_capture
 
     validate_slug(args.athlete)
-    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
+    # before a landing file is written for a store that cannot take it
+    refuse_newer_target(args.db, args.lake_config, wait_s=args.wait)
     _warn_exercise(args.exercise)
     with _bars(args) as bars:
         doc = replay_capture(
             Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
             load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
             on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
-            progress=bars.task("replay", unit="records"),
+            progress=bars.task("replay", unit="records"), lake=args.lake_config,
         )
     emit(args, doc, _summary_human)
     return EXIT_OK
@@ -290,7 +295,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = commands.report(args.db, args.athlete, args.out, since=args.since, wait_s=args.wait, on_message=info,
-                              progress=bars.task("report", unit="runs"))
+                              progress=bars.task("report", unit="runs"), lake=args.lake_config)
     emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
     return EXIT_OK
 
@@ -302,7 +307,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     validate_slug(args.athlete)
     try:
         doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
-                          athlete=args.athlete, wait_s=args.wait)
+                          athlete=args.athlete, wait_s=args.wait, lake=args.lake_config)
     except NotADirectoryError as exc:
         raise UsageError(str(exc)) from None
     emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
@@ -314,7 +319,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = commands.export(args.db, args.athlete, args.parquet, wait_s=args.wait,
-                              progress=bars.task("export", unit="rows"))
+                              progress=bars.task("export", unit="rows"), lake=args.lake_config)
     emit(args, doc, lambda d: f"exported to {args.parquet}")
     return EXIT_OK
 
@@ -322,6 +327,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from jobs.demo import run_demo
 
+    if args.lake_config is not None:
+        raise UsageError("demo builds its own DuckDB file from bundled and simulated data: run it without "
+                         "--lake (or RUNSTRONG_LAKE), then `lake push` what you want in the lake")
     out = Path(args.out)
     db = Path(args.db) if args.db_given else None
     index = run_demo(out_dir=out, db_path=db)
@@ -344,6 +352,12 @@ def _globals(p: argparse.ArgumentParser, top: bool) -> None:
                    help="seconds to wait for a database held by another process (default 30)")
     p.add_argument("--quiet", action="store_true", default=d(False), help="no progress bar on stderr (there is none "
                    "either with --json or when stderr is not a terminal)")
+    p.add_argument("--lake", default=d(None), metavar="CATALOG",
+                   help="work on this DuckLake instead of --db: 'postgres:dbname=... host=... port=...' or "
+                   "'sqlite:/path/catalog.sqlite' (default: $RUNSTRONG_LAKE); landing files stay beside --db")
+    p.add_argument("--lake-data", default=d(None), metavar="DIR",
+                   help="the lake's Parquet data path, needed when the lake is created (default: "
+                   "$RUNSTRONG_LAKE_DATA)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -442,21 +456,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.db = str(default_db_path())
     if args.athlete is None:
         args.athlete = os.environ.get("RUNSTRONG_ATHLETE", "default")
+    if args.lake is None:
+        args.lake = os.environ.get("RUNSTRONG_LAKE") or None
+    if args.lake_data is None:
+        args.lake_data = os.environ.get("RUNSTRONG_LAKE_DATA") or None
+    args.lake_config = None  # built in main(), where its errors map to exit codes
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="runstrong: %(message)s", stream=sys.stderr)
     args = parse_args(argv)
-    from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, USAGE_ERRORS
+    from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, UNREACHABLE_ERRORS, USAGE_ERRORS, lake_config
 
     usage: tuple[type[Exception], ...] = (UsageError, *USAGE_ERRORS)
     failed: tuple[type[Exception], ...] = (CommandFailed, *FAILED_ERRORS)
     try:
+        args.lake_config = lake_config(args.lake, args.lake_data)
         return int(args.func(args))
     except LOCKED_ERRORS as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
+    except UNREACHABLE_ERRORS as exc:
+        info(f"runstrong {args.command}: {exc}")
+        return EXIT_UNREACHABLE
     except usage as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE

@@ -122,6 +122,7 @@ class StreamSession:
         on_vl_stop: RepCallback | None = None,
         on_message: MessageCallback | None = None,
         wait_s: float = 30.0,
+        lake: Any = None,
         capture_path: str | Path | None = None,
         batch_interval_ns: int = BATCH_INTERVAL_NS,
         batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
@@ -147,6 +148,7 @@ class StreamSession:
         self.on_vl_stop = on_vl_stop
         self.on_message = on_message
         self.wait_s = wait_s
+        self.lake = lake  # a store.lake.LakeConfig: the session merges into the lake (landing file local)
         self.db_path = Path(db_path).expanduser()
         self.sink = LandingSink(self.db_path, athlete)
         self.reps_live: list[dict[str, Any]] = []
@@ -325,7 +327,7 @@ class StreamSession:
         self.sink.finish(row, reps, sets)
         assert self.sink.path is not None
         self.merge_error = stream_finish.merge_landed_session(self.db_path, self.sink.path, wait_s=self.wait_s,
-                                                              on_message=self.on_message)
+                                                              on_message=self.on_message, lake=self.lake)
         self.merged = self.merge_error is None
         summary = {
             "session_id": session_id, "exercise": self.exercise, "load_kg": self.load_kg,
