@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from store.errors import StoreError
+from store.hooks import test_pause as _test_pause
 from store.lake import LakeConfig
 from store.schema import NewerStoreError, check_not_newer, migrate
 
@@ -139,21 +140,6 @@ def _writer_version(path: Path) -> str | None:
         return None
     text = head[52:84].split(b"\0", 1)[0].decode("ascii", "replace").strip()
     return text or None
-
-
-def _test_pause(stage: str) -> None:
-    """Test hook: with ``RUNSTRONG_TEST_PAUSE=<stage>:<file>``, stop at ``stage`` (say so on stderr)
-    until ``<file>`` exists, so that a test can run another process at exactly this point."""
-    spec = os.environ.get("RUNSTRONG_TEST_PAUSE")
-    if not spec:
-        return
-    want, _, release = spec.partition(":")
-    if want != stage or not release:
-        return
-    print(f"runstrong-test: paused at {stage}", file=sys.stderr, flush=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(release) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def create_store(db: Path) -> bool:

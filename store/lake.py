@@ -48,6 +48,7 @@ from typing import TypeVar
 import duckdb
 
 from store.errors import StoreError
+from store.hooks import test_pause
 
 LAKE_ALIAS = "runstrong_lake"
 """The name the lake is attached under (and made the default database)."""
@@ -404,12 +405,14 @@ def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, sc
             raise
         con.execute("COMMIT")
         return result
+    test_pause("lake-claim")
     with s.claim(scope) if scope else contextlib.nullcontext():
         delay = 0.05
         for attempt in range(1, MAX_ATTEMPTS + 1):
             con.execute("BEGIN TRANSACTION")
             try:
                 result = fn()
+                test_pause("lake-commit")
                 con.execute("COMMIT")
                 return result
             except duckdb.Error as exc:
