@@ -324,6 +324,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lake(args: argparse.Namespace) -> int:
+    from jobs import lake
+
+    if args.lake_config is None:
+        raise UsageError(f"`lake {args.action}` needs --lake CATALOG (or RUNSTRONG_LAKE)")
+    if args.action == "pull" and not args.athlete_given:
+        raise UsageError("`lake pull` needs --athlete A: it copies one athlete's data")
+    with _bars(args) as bars:
+        progress = bars.task(f"lake {args.action}", unit="steps")
+        if args.action == "push":
+            doc = lake.push(args.db, args.lake_config, athlete=args.athlete if args.athlete_given else None,
+                            wait_s=args.wait, progress=progress)
+        else:
+            doc = lake.pull(args.db, args.lake_config, athlete=args.athlete, wait_s=args.wait, progress=progress)
+
+    def human(d: dict[str, Any]) -> str:
+        rows = sum(d["rows"].values())
+        what = f"{d.get('files', 0)} file(s), {d.get('sessions', 0)} session(s), " if d["direction"] == "push" else ""
+        return (f"{d['direction']}: {', '.join(d['athletes']) or 'no athlete'}: {what}{rows} row(s) "
+                f"in {d['seconds']:.1f} s")
+
+    emit(args, doc, human)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from jobs.demo import run_demo
 
@@ -440,6 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("export", cmd_export, "export the store as Hive-partitioned Parquet")
     sp.add_argument("--parquet", required=True, metavar="DIR")
 
+    sp = add("lake", cmd_lake, "copy a DuckDB store into the lake (push), or one athlete back out (pull)")
+    sp.add_argument("action", choices=["push", "pull"])
+
     sp = add("demo", cmd_demo, "run the whole pipeline on the bundled sample data")
     sp.add_argument("--out", default="demo-output", metavar="DIR")
     return p
@@ -448,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.db_given = args.db is not None
+    args.athlete_given = args.athlete is not None  # `lake push` without it copies every athlete
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:
