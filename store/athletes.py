@@ -89,7 +89,6 @@ def set_profile(
 
 def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: float | None, sex: str | None,
                  hr_rest_bpm: float | None, hr_max_bpm: float | None, tz: str | None) -> Profile:
-    ensure_athlete(con, athlete)
     if body_mass_kg is not None and not 20 <= body_mass_kg <= 300:
         raise AthleteError(f"body mass {body_mass_kg} kg is outside 20-300 kg")
     if sex is not None and sex not in SEXES:
@@ -103,18 +102,23 @@ def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: 
             zone_info(tz)
         except ValueError:
             raise AthleteError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Oslo)") from None
-    current = get_profile(con, athlete)
-    assert current is not None
+    current = get_profile(con, athlete) or Profile(athlete)
     updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz}
     merged = {k: (v if v is not None else getattr(current, k)) for k, v in updates.items()}
     if merged["hr_rest_bpm"] is not None and merged["hr_max_bpm"] is not None and (
         merged["hr_rest_bpm"] >= merged["hr_max_bpm"]
     ):
         raise AthleteError("resting HR must be below maximum HR")
-    con.execute(
-        "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ? WHERE athlete = ?",
-        [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"], athlete],
-    )
+    if get_profile(con, athlete) is None:
+        # a new athlete's row written whole: no insert and update of one row in one transaction (with
+        # data inlining on, DuckLake 0.3 fails to commit that: docs/store.md, "The lake")
+        insert_rows(con, "athlete", [{"athlete": athlete, **merged, "created_at": dt.datetime.now(dt.UTC)}])
+    else:
+        con.execute(
+            "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ? WHERE athlete = ?",
+            [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"],
+             athlete],
+        )
     return Profile(athlete, **merged)
 
 

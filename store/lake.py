@@ -356,10 +356,16 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
 
 
 def _create_claim_table(con: duckdb.DuckDBPyConnection, config: LakeConfig) -> None:
-    sql = (f"CREATE TABLE IF NOT EXISTS {CLAIM_TABLE} (scope TEXT PRIMARY KEY, station TEXT NOT NULL, "
-           "claimed_at TIMESTAMPTZ NOT NULL)")
+    """Create ``runstrong_claim`` in the catalog's database if it is missing (a station's role,
+    which may not create tables, only looks: docs/operations.md)."""
     try:
-        con.execute("CALL postgres_execute(?, ?)", [META_ALIAS, sql])
+        row = con.execute("SELECT * FROM postgres_query(?, ?)",
+                          [META_ALIAS, f"SELECT to_regclass('{CLAIM_TABLE}') IS NOT NULL"]).fetchone()
+        if row and row[0]:
+            return
+        con.execute("CALL postgres_execute(?, ?)", [META_ALIAS, (
+            f"CREATE TABLE IF NOT EXISTS {CLAIM_TABLE} (scope TEXT PRIMARY KEY, station TEXT NOT NULL, "
+            "claimed_at TIMESTAMPTZ NOT NULL)")])
     except duckdb.Error as exc:
         # two stations creating it at once: PostgreSQL's IF NOT EXISTS is not race-free
         if "already exists" in str(exc) or "duplicate key" in str(exc):

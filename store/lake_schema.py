@@ -24,18 +24,21 @@ from store.schema import LATEST_VERSION, NewerStoreError, check_not_newer, migra
 
 _COMMENT = re.compile(r"--[^\n]*")
 _TABLE_KEY = re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.IGNORECASE)
-_COLUMN_KEY = re.compile(r"\s+(?:PRIMARY\s+KEY|UNIQUE)\b", re.IGNORECASE)
+_COLUMN_PRIMARY_KEY = re.compile(r"\s+PRIMARY\s+KEY\b", re.IGNORECASE)
+_COLUMN_UNIQUE = re.compile(r"\s+UNIQUE\b", re.IGNORECASE)
 _INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\b[^;]*;?", re.IGNORECASE)
 
 
 def lake_sql(sql: str) -> str:
-    """A migration's SQL as DuckLake takes it: no comments, no key or unique clause, no index."""
+    """A migration's SQL as DuckLake takes it: no comments, no key or unique clause, no index; a
+    column that was its table's primary key stays NOT NULL (as the key made it)."""
     if "'--" in sql or "--'" in sql:
         raise ValueError("a migration's string literal holds '--': lake_sql cannot strip its comments safely")
     out = _COMMENT.sub("", sql)
     out = _INDEX.sub("", out)
     out = _TABLE_KEY.sub("", out)
-    return _COLUMN_KEY.sub("", out)
+    out = _COLUMN_PRIMARY_KEY.sub(" NOT NULL", out)
+    return _COLUMN_UNIQUE.sub("", out)
 
 
 def migrate_lake(con: duckdb.DuckDBPyConnection) -> list[int]:
