@@ -328,6 +328,7 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
             if not create and not path.is_file():
                 raise LakeUnreachableError(f"lake catalog {config.shown()} unreachable: no file {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_wal(path)
         options = []
         if config.data_path is not None:
             data = Path(config.data_path).expanduser()
@@ -337,13 +338,7 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
         if config.encrypted:
             options.append("ENCRYPTED")
         opts = f" ({', '.join(options)})" if options else ""
-        try:
-            con.execute(f"ATTACH {_sql_str('ducklake:' + config.catalog)} AS {LAKE_ALIAS}{opts}")
-        except duckdb.Error as exc:
-            gone = probe(None, config, exc)
-            if gone is not None:
-                raise gone from None
-            raise LakeError(f"cannot attach lake {config.shown()}: {_first_line(exc)}") from None
+        _attach_lake(con, config, opts)
         con.execute(f"USE {LAKE_ALIAS}")
         s = LakeSession(config, weakref.ref(con), wait_s)
         _SESSIONS[con] = s
@@ -353,6 +348,47 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
         con.close()
         raise
     return con
+
+
+def _sqlite_wal(path: Path) -> None:
+    """Put a SQLite catalog in WAL mode (kept in the file): readers then never block a writer's
+    commit, and writers only wait for each other (measured: in the default rollback-journal mode,
+    three processes creating and filling one lake failed with "database is locked")."""
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(str(path), timeout=30)
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        pass  # another process holds it now: it will have set the mode, or the next attach does
+
+
+_CREATION_RACE = ("already exists", "duplicate key", "database is locked", "conflict")
+
+
+def _attach_lake(con: duckdb.DuckDBPyConnection, config: LakeConfig, opts: str) -> None:
+    """ATTACH the lake; retried when another process is creating the same new lake at that moment
+    (DuckLake's first ATTACH creates its catalog tables: the second process finds them half made)."""
+    delay = 0.05
+    for attempt in range(1, MAX_ATTEMPTS + 3):
+        try:
+            con.execute(f"ATTACH {_sql_str('ducklake:' + config.catalog)} AS {LAKE_ALIAS}{opts}")
+            return
+        except duckdb.Error as exc:
+            gone = probe(None, config, exc)
+            if gone is not None:
+                raise gone from None
+            if attempt < MAX_ATTEMPTS + 2 and any(s in str(exc).lower() for s in _CREATION_RACE):
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DETACH {LAKE_ALIAS}")
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+                continue
+            raise LakeError(f"cannot attach lake {config.shown()}: {_first_line(exc)}") from None
 
 
 def _create_claim_table(con: duckdb.DuckDBPyConnection, config: LakeConfig) -> None:
@@ -433,6 +469,26 @@ def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, sc
             except BaseException:
                 _rollback(con)
                 raise
+    raise AssertionError("unreachable")
+
+
+def retrying(con: duckdb.DuckDBPyConnection, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (which owns its transactions and is safe to run again, e.g. the migrations) and
+    run it again when the catalog reports a conflict or a busy SQLite file."""
+    delay = 0.05
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return fn()
+        except duckdb.Error as exc:
+            _rollback(con)
+            s = session(con)
+            gone = s.unreachable(exc) if s is not None else None
+            if gone is not None:
+                raise gone from None
+            if not is_conflict(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay *= 2
     raise AssertionError("unreachable")
 
 

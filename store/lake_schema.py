@@ -43,12 +43,12 @@ def lake_sql(sql: str) -> str:
 
 def migrate_lake(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply the migrations the lake lacks (under the claim ``schema``); return the versions applied."""
-    v = stored_version(con)
+    v = lake.retrying(con, lambda: stored_version(con))
     if v is not None and v >= LATEST_VERSION:
         check_not_newer(con)
         return []
     with lake.claimed(con, "schema"):
-        return migrate(con, transform=lake_sql)
+        return lake.retrying(con, lambda: migrate(con, transform=lake_sql))
 
 
 def open_lake(config: LakeConfig, *, wait_s: float = 30.0) -> duckdb.DuckDBPyConnection:
