@@ -430,16 +430,35 @@ def is_conflict(exc: BaseException) -> bool:
     return "conflict" in text or "database is locked" in text or "could not serialize" in text
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """True while ``con`` has an explicit transaction open: two statements then share one
+    transaction id, in autocommit each gets its own. (A BEGIN that fails inside a transaction
+    would abort that transaction: it cannot be the test.)"""
+    first = con.execute("SELECT txid_current()").fetchone()
+    second = con.execute("SELECT txid_current()").fetchone()
+    return first is not None and second is not None and first[0] == second[0]
+
+
+def _begin(con: duckdb.DuckDBPyConnection) -> bool:
+    """BEGIN; False (nothing begun) when the caller's own transaction is open."""
+    if in_transaction(con):
+        return False
+    con.execute("BEGIN TRANSACTION")
+    return True
+
+
 def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, scope: str | None = None) -> T:
     """Run ``fn`` (the statements of one transaction, safe to run again) between BEGIN and COMMIT.
 
     On a DuckDB file: one attempt (the file's single-writer lock already serialises writers). On a
     lake: under the claim ``scope`` (taken before BEGIN, released after COMMIT), retried up to
     :data:`MAX_ATTEMPTS` times with backoff when DuckLake reports a conflict; an error while the
-    catalog is down becomes :class:`LakeUnreachableError`."""
+    catalog is down becomes :class:`LakeUnreachableError`. Inside a transaction the caller already
+    holds, ``fn`` simply runs in it (under the claim, on a lake)."""
     s = session(con)
     if s is None:
-        con.execute("BEGIN TRANSACTION")
+        if not _begin(con):
+            return fn()
         try:
             result = fn()
         except BaseException:
@@ -451,7 +470,8 @@ def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, sc
     with s.claim(scope) if scope else contextlib.nullcontext():
         delay = 0.05
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            con.execute("BEGIN TRANSACTION")
+            if not _begin(con):
+                return fn()
             try:
                 result = fn()
                 test_pause("lake-commit")

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from records.times import iso_z
-from store.lake import athlete_scope, write_transaction
+from store.lake import athlete_scope, in_transaction, write_transaction
 from store.writers import insert_rows
 
 #: FIT sports whose records feed the running-economy proxies
@@ -271,12 +271,7 @@ def put_run_metrics(
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        return True
-    con.execute("ROLLBACK")
-    return False
+    return in_transaction(con)
 
 
 def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetime, seconds: float,
