@@ -151,6 +151,7 @@ class LakeSession:
     _con: weakref.ref[duckdb.DuckDBPyConnection]
     wait_s: float
     held: list[str] = field(default_factory=list)
+    in_transaction: bool = False
     _claim_con: duckdb.DuckDBPyConnection | None = None
     _locks: dict[str, int] = field(default_factory=dict)
 
@@ -431,9 +432,14 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    """True while ``con`` has an explicit transaction open: two statements then share one
-    transaction id, in autocommit each gets its own. (A BEGIN that fails inside a transaction
-    would abort that transaction: it cannot be the test.)"""
+    """True while ``con`` has an explicit transaction open. On a DuckDB file: two statements then
+    share one transaction id, in autocommit each gets its own (a BEGIN that fails inside a
+    transaction would abort that transaction: it cannot be the test). On a lake (whose
+    transactions have no such id): while :func:`write_transaction` runs, the only way the store
+    opens one there."""
+    s = session(con)
+    if s is not None:
+        return s.in_transaction
     first = con.execute("SELECT txid_current()").fetchone()
     second = con.execute("SELECT txid_current()").fetchone()
     return first is not None and second is not None and first[0] == second[0]
@@ -472,6 +478,7 @@ def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, sc
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if not _begin(con):
                 return fn()
+            s.in_transaction = True
             try:
                 result = fn()
                 test_pause("lake-commit")
@@ -489,6 +496,8 @@ def write_transaction(con: duckdb.DuckDBPyConnection, fn: Callable[[], T], *, sc
             except BaseException:
                 _rollback(con)
                 raise
+            finally:
+                s.in_transaction = False
     raise AssertionError("unreachable")
 
 
