@@ -104,10 +104,10 @@ def parquet_files(config: LakeConfig) -> list[str]:
 
 
 def start_until_paused(*args: str, db: Path, lake: LakeConfig, stage: str, release: Path,
-                       timeout: float = 120) -> subprocess.Popen[str]:
+                       timeout: float = 120, spec: str | None = None) -> subprocess.Popen[str]:
     """Start ``pipeline.py ARGS`` on the lake with ``RUNSTRONG_TEST_PAUSE=<stage>:<release>`` and return
     it once it says it is paused there (its stderr read up to that line)."""
-    proc = popen(*args, db=db, lake=lake, env={"RUNSTRONG_TEST_PAUSE": f"{stage}:{release}"})
+    proc = popen(*args, db=db, lake=lake, env={"RUNSTRONG_TEST_PAUSE": f"{spec or stage}:{release}"})
     assert proc.stderr is not None
     seen = []
     import time
@@ -129,6 +129,7 @@ def kill_9_at_pause(*args: str, db: Path, lake: LakeConfig, stage: str, tmp: Pat
     """Run ``pipeline.py ARGS`` until it pauses at ``stage`` (inside its lake transaction), then SIGKILL it."""
     import signal
 
-    proc = start_until_paused(*args, db=db, lake=lake, stage=stage, release=tmp / "never-released")
+    proc = start_until_paused(*args, db=db, lake=lake, stage=stage.split("@")[0], release=tmp / "never-released",
+                              spec=stage)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
