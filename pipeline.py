@@ -383,6 +383,9 @@ def _globals(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument("--lake-data", default=d(None), metavar="DIR",
                    help="the lake's Parquet data path, needed when the lake is created (default: "
                    "$RUNSTRONG_LAKE_DATA)")
+    p.add_argument("--lake-encrypted", action="store_true", default=d(False),
+                   help="when the lake is created: encrypt its data files (DuckLake's ENCRYPTED; the keys stay in "
+                   "the catalog)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -501,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage: tuple[type[Exception], ...] = (UsageError, *USAGE_ERRORS)
     failed: tuple[type[Exception], ...] = (CommandFailed, *FAILED_ERRORS)
     try:
-        args.lake_config = lake_config(args.lake, args.lake_data)
+        args.lake_config = lake_config(args.lake, args.lake_data, encrypted=args.lake_encrypted)
         return int(args.func(args))
     except LOCKED_ERRORS as exc:
         info(f"runstrong: {exc}")

@@ -75,13 +75,14 @@ FAILED_ERRORS: tuple[type[Exception], ...] = (CorrectionError, StoreError, FileN
 Say = Callable[[str], None]
 
 
-def lake_config(catalog: str | None, data_path: str | None = None) -> LakeConfig | None:
-    """``--lake`` / ``--lake-data`` as a :class:`store.lake.LakeConfig` (None: the DuckDB file)."""
+def lake_config(catalog: str | None, data_path: str | None = None, *, encrypted: bool = False) -> LakeConfig | None:
+    """``--lake`` / ``--lake-data`` / ``--lake-encrypted`` as a :class:`store.lake.LakeConfig`
+    (None: the DuckDB file)."""
     if not catalog:
-        if data_path:
-            raise LakeError("--lake-data needs --lake (or RUNSTRONG_LAKE)")
+        if data_path or encrypted:
+            raise LakeError(f"{'--lake-data' if data_path else '--lake-encrypted'} needs --lake (or RUNSTRONG_LAKE)")
         return None
-    return LakeConfig(catalog, data_path or None).check()
+    return LakeConfig(catalog, data_path or None, encrypted).check()
 
 
 @contextmanager

@@ -83,6 +83,8 @@ class LakeConfig:
     catalog: str
     data_path: str | None = None
     encrypted: bool = False
+    """Create the lake with DuckLake's ``ENCRYPTED`` option (each data file encrypted, its key kept in
+    the catalog); a lake created so stays encrypted whoever attaches it later."""
 
     @property
     def kind(self) -> str:
@@ -322,7 +324,8 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
     folder = extension_dir()
     con = duckdb.connect(":memory:")
     try:
-        for name in EXTENSIONS[config.kind]:
+        for name in (*EXTENSIONS[config.kind], *(("httpfs",) if config.encrypted else ())):
+            # httpfs brings OpenSSL's secure random engine, which DuckDB's encryption needs
             con.execute(f"LOAD {_sql_str(str(folder / (name + '.duckdb_extension')))}")
         if config.kind == "sqlite":
             path = Path(config.target).expanduser()
@@ -341,6 +344,11 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
         opts = f" ({', '.join(options)})" if options else ""
         _attach_lake(con, config, opts)
         con.execute(f"USE {LAKE_ALIAS}")
+        if not config.encrypted and con.execute(
+                "SELECT value FROM ducklake_options(?) WHERE option_name = 'encrypted'", [LAKE_ALIAS]
+        ).fetchone() == ("true",):
+            # a lake created encrypted: writing its files needs the secure random engine too
+            con.execute(f"LOAD {_sql_str(str(folder / 'httpfs.duckdb_extension'))}")
         s = LakeSession(config, weakref.ref(con), wait_s)
         _SESSIONS[con] = s
         if config.kind == "postgres":

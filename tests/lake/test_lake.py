@@ -310,3 +310,23 @@ def test_erasure_leaves_no_parquet_file_or_inlined_row_holding_the_athlete(lake:
             assert pg_server.psql(dbname, f"SELECT count(*) FROM {name} WHERE athlete = 'jane'").strip() == "0"
     assert cli("--json", "--athlete", "bob", "activities", db=db, lake=lake).stdout == bob_before
     assert json.loads(cli("--json", "--athlete", "jane", "activities", db=db, lake=lake).stdout)["activities"] == []
+
+
+@pytest.mark.slow
+def test_an_encrypted_lake_keeps_its_files_unreadable_without_the_catalog(lake: LakeConfig, tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    r = cli("--lake-encrypted", "--athlete", "jane", "import", str(RUNS / "garmin-fenix-5-run.fit"), db=db, lake=lake)
+    assert r.returncode == 0, r.stderr
+    # later stations need no flag: the lake knows it is encrypted, and they write encrypted files too
+    r = cli("--athlete", "jane", "import", str(RUNS / "activity-small-fenix2-run.fit"), db=db, lake=lake)
+    assert r.returncode == 0, r.stderr
+    files = parquet_files(lake)
+    assert files
+    for path in files:
+        assert b"jane" not in Path(path).read_bytes()
+        with pytest.raises(duckdb.Error, match="encrypted"):
+            duckdb.connect().execute("SELECT * FROM read_parquet(?)", [path]).fetchall()
+    acts = json.loads(cli("--json", "--athlete", "jane", "activities", db=db, lake=lake).stdout)["activities"]
+    assert len(acts) >= 2  # through the catalog, which holds the keys
+    r = cli("--json", "--athlete", "jane", "athlete", "delete", "--yes", db=db, lake=lake)
+    assert r.returncode == 0, r.stderr
