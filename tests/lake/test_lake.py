@@ -84,6 +84,10 @@ def test_import_activities_and_duplicates_on_the_lake_equal_the_file(lake: LakeC
     con = plain_lake(lake)
     assert table_counts(con, "lake.") == file_counts(ref)
     assert not any(duplicates(con, "lake.").values())
+    exports = [json.loads(cli("--json", "export", "--parquet", str(tmp_path / name), db=target, lake=lk).stdout)
+               for name, target, lk in (("from-lake", db, lake), ("from-file", ref, None))]
+    assert {t: v["rows"] for t, v in exports[0]["tables"].items() if t != "schema_migration"} == {
+        t: v["rows"] for t, v in exports[1]["tables"].items() if t != "schema_migration"}
 
 
 @pytest.mark.slow
