@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from records.activities import SetRow
 from records.imu import ImuSamples
@@ -23,6 +23,9 @@ from records.reps import REP_METRIC_FIELDS, RepRow
 
 Analyse = Callable[..., dict[str, Any]]
 """``analyse(samples, exercise, load_kg, *, body_mass_kg, set_rest_s, gaps_ns) -> contract dict``."""
+
+if TYPE_CHECKING:
+    from store.lake import LakeConfig
 
 
 def empty_result() -> dict[str, Any]:
@@ -88,7 +91,7 @@ def session_rows(result: dict[str, Any], *, session_id: str, exercise: str, load
 
 
 def merge_landed_session(db_path: str | Path, landing_path: Path, *, wait_s: float,
-                         on_message: Callable[[str], None] | None = None, lake: Any = None) -> Exception | None:
+                         on_message: Callable[[str], None] | None = None, lake: LakeConfig | None = None) -> Exception | None:
     """Merge a finished session's landing file into the main database (or the ``lake``, a
     ``store.lake.LakeConfig``) if it is free within ``wait_s``. Returns None when merged, else the
     ``DatabaseLockedError`` (on a lake: ``LakeBusyError`` or ``LakeUnreachableError``) that kept it

@@ -29,7 +29,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.ble.assembler import (
     BATCH_INTERVAL_NS,
@@ -54,6 +54,9 @@ __all__ = ["LINK_EVENT", "StreamSession", "consume"]
 
 RepCallback = Callable[[dict[str, Any]], None]
 MessageCallback = Callable[[str], None]
+
+if TYPE_CHECKING:
+    from store.lake import LakeConfig
 
 
 def _default_live_detector(exercise: str, load_kg: float, rate_hz: float, body_mass_kg: float | None,
@@ -122,7 +125,7 @@ class StreamSession:
         on_vl_stop: RepCallback | None = None,
         on_message: MessageCallback | None = None,
         wait_s: float = 30.0,
-        lake: Any = None,
+        lake: LakeConfig | None = None,
         capture_path: str | Path | None = None,
         batch_interval_ns: int = BATCH_INTERVAL_NS,
         batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,

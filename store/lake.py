@@ -117,7 +117,7 @@ def extension_dir() -> Path:
     platform = duckdb.execute("PRAGMA platform").fetchone()
     version = duckdb.__version__
     try:
-        import duckdb_ext  # the namespace package of the duckdb-ext-* wheels
+        import duckdb_ext  # type: ignore[import-untyped]  # the namespace package of the duckdb-ext-* wheels
 
         roots = [Path(p) for p in duckdb_ext.__path__]
     except ImportError:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,17 +132,17 @@ def push(con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | 
                                                                    *SESSION_TABLES)]
         for a, files, sessions in plan:
             for k in range(0, len(files), FILES_PER_TRANSACTION):
-                got = write_transaction(con, lambda a=a, chunk=files[k:k + FILES_PER_TRANSACTION]:
-                                        _push_files(con, a, chunk), scope=athlete_scope(a))
+                got = write_transaction(con, partial(_push_files, con, a, files[k:k + FILES_PER_TRANSACTION]),
+                                        scope=athlete_scope(a))
                 n_files += got[0]
                 rows.update(got[1])
                 step()
             for sid in sessions:
-                got = write_transaction(con, lambda a=a, sid=sid: _push_session(con, a, sid), scope=athlete_scope(a))
+                got = write_transaction(con, partial(_push_session, con, a, sid), scope=athlete_scope(a))
                 n_sessions += got[0]
                 rows.update(got[1])
                 step()
-            rows.update(write_transaction(con, lambda a=a: _push_rest(con, a, rest), scope=athlete_scope(a)))
+            rows.update(write_transaction(con, partial(_push_rest, con, a, rest), scope=athlete_scope(a)))
             step()
     finally:
         con.execute(f"DETACH {SRC}")
