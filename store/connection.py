@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from store.errors import StoreError
+from store.errors import StoreError as StoreError
 from store.hooks import test_pause as _test_pause
 from store.lake import LakeConfig
 from store.schema import NewerStoreError, check_not_newer, migrate
