@@ -174,34 +174,42 @@ def write_athletes(con, n: int, weeks: int) -> tuple[float, int]:
     return time.perf_counter() - t0, records
 
 
+def _report(con, out: Path) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    doc = build_report(con, out)
+    return time.perf_counter() - t0, doc
+
+
 def clinic_report(pg: Postgres, tmp: Path, n: int, weeks: int) -> None:
+    """Both stores written, then their reports timed in turns (file, lake, file, lake), so that a
+    change of the machine's load in between weighs on both sides alike."""
     print(f"== clinic report: {n} athletes x {weeks} weeks (runs at 1 record / {RECORD_EVERY_S} s, strength)",
           flush=True)
     lake = pg.lake(tmp / "clinic-data")
-    results = {}
-    for name, target in (("file", None), ("lake", lake)):
-        con = open_store(tmp / "clinic.duckdb", lake=target)
-        try:
-            t_write, records = write_athletes(con, n, weeks)
-            t_cold = time.perf_counter()
-            doc = build_report(con, tmp / f"report-{name}")
-            t_cold = time.perf_counter() - t_cold
-            con.execute("DELETE FROM run_log")
-            t_warm = time.perf_counter()
-            build_report(con, tmp / f"report-{name}")
-            t_warm = time.perf_counter() - t_warm
-        finally:
+    cons = {"file": open_store(tmp / "clinic.duckdb"), "lake": open_store(tmp / "clinic.duckdb", lake=lake)}
+    try:
+        wrote = {}
+        for name, con in cons.items():
+            wrote[name] = write_athletes(con, n, weeks)
+            print(f"{name}: wrote {wrote[name][1]:,} records in {wrote[name][0]:6.1f} s (simulation included)",
+                  flush=True)
+        times: dict[str, list[float]] = {"file": [], "lake": []}
+        docs = {}
+        for cache in ("empty", "warm"):
+            for name, con in cons.items():
+                t, docs[name] = _report(con, tmp / f"report-{name}")
+                times[name].append(t)
+                print(f"{name}: report with {'an empty' if cache == 'empty' else 'a warm'} cache: {docs[name]['athletes']} pages + index, "
+                      f"{docs[name]['runs_computed']:,} runs computed, {t:6.1f} s", flush=True)
+    finally:
+        for con in cons.values():
             con.close()
-        results[name] = (t_write, t_cold, t_warm, records, doc)
-        print(f"{name}: wrote {records:,} records in {t_write:6.1f} s; report {doc['athletes']} pages + index, "
-              f"{doc['runs_computed']:,} runs: {t_cold:6.1f} s (empty cache), {t_warm:6.1f} s (warm cache)",
-              flush=True)
-    (fw, fc, fr, _, _), (lw, lc, lr, _, _) = results["file"], results["lake"]
-    print(f"lake / file: writing {lw / fw:4.2f} x, report with an empty cache {lc / fc:4.2f} x, "
-          f"with a warm cache {lr / fr:4.2f} x", flush=True)
-    size = sum(f.stat().st_size for f in (tmp / "clinic-data").rglob("*.parquet"))
-    print(f"storage: DuckDB file {(tmp / 'clinic.duckdb').stat().st_size / 1e6:.0f} MB, lake data path "
-          f"{size / 1e6:.0f} MB in {len(list((tmp / 'clinic-data').rglob('*.parquet')))} Parquet files", flush=True)
+    f, k = times["file"], times["lake"]
+    print(f"lake / file: writing {wrote['lake'][0] / wrote['file'][0]:4.2f} x, report with an empty cache "
+          f"{k[0] / f[0]:4.2f} x, with a warm cache {k[1] / f[1]:4.2f} x", flush=True)
+    files = list((tmp / "clinic-data").rglob("*.parquet"))
+    print(f"storage: DuckDB file {(tmp / 'clinic.duckdb').stat().st_size / 1e6:.1f} MB, lake data path "
+          f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB in {len(files)} Parquet files", flush=True)
 
 
 def main() -> int:
