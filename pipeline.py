@@ -175,16 +175,24 @@ def cmd_athlete(args: argparse.Namespace) -> int:
     if args.action == "delete" and not args.yes:
         commands.validate_slug(args.athlete)
         raise UsageError(f"`athlete delete` removes every row of {args.athlete!r}: add --yes to confirm")
+    if args.strength_start not in (None, "auto"):
+        try:
+            dt.date.fromisoformat(args.strength_start)
+        except ValueError:
+            raise UsageError(f"--strength-start {args.strength_start!r}: use YYYY-MM-DD or auto") from None
     doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
                            sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
-                           lake=args.lake_config)
+                           strength_start=args.strength_start, primary_proxy=args.primary_proxy,
+                           swc_pct=args.swc_pct, swc_source=args.swc_source, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
             return "\n".join(p["athlete"] for p in d["athletes"]) or "no athletes"
         if "deleted_rows" in d:
             return f"deleted {sum(d['deleted_rows'].values())} rows of {d['athlete']}"
-        return "\n".join(f"{k}: {_fmt(v)}" for k, v in d["athlete"].items())
+        lines = [f"{k}: {_fmt(v)}" for k, v in d["athlete"].items()]
+        lines += [f"economy {k}: {_fmt(v) if v is not None else 'auto'}" for k, v in (d.get("economy") or {}).items()]
+        return "\n".join(lines)
 
     emit(args, doc, human)
     return EXIT_OK
@@ -198,9 +206,32 @@ def cmd_correct(args: argparse.Namespace) -> int:
         raise UsageError("--set needs --exercise")
     if args.exclude and not args.reason:
         raise UsageError("--exclude needs --reason")
+    if args.context and args.air_temperature_c is None and args.shoe is None:
+        raise UsageError("--context needs --air-temperature-c and/or --shoe")
     doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
-                           exclude=args.exclude, include=args.include, reason=args.reason, lake=args.lake_config)
+                           exclude=args.exclude, include=args.include, reason=args.reason, context=args.context,
+                           air_temperature_c=args.air_temperature_c, shoe=args.shoe, lake=args.lake_config)
     emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
+    return EXIT_OK
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    from jobs import commands
+
+    commands.validate_slug(args.athlete)
+    if args.action != "list" and (not args.kind or args.at is None):
+        raise UsageError(f"`event {args.action}` needs --kind and --at")
+    doc = commands.event(args.db, args.athlete, args.action, wait_s=args.wait, kind=args.kind, at=args.at,
+                         note=args.note, lake=args.lake_config)
+
+    def human(d: dict[str, Any]) -> str:
+        if "events" in d:
+            return "\n".join(f"{e['at']}  {e['kind']}  {e['note'] or ''}" for e in d["events"]) or "no events"
+        if "event" in d:
+            return f"logged {d['event']['kind']} at {d['event']['at']}"
+        return "deleted" if d["deleted"] else "no such event"
+
+    emit(args, doc, human)
     return EXIT_OK
 
 
@@ -283,11 +314,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
         doc = replay_capture(
             Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
             load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
-            on_rep=_rep_printer(args) if not args.json else None, on_message=info, raise_if_locked=True,
-            progress=bars.task("replay", unit="records"), lake=args.lake_config,
+            on_rep=_rep_printer(args) if not args.json else None, on_message=info,
+            progress=bars.task("replay", unit="kB"), lake=args.lake_config,
         )
     emit(args, doc, _summary_human)
     return EXIT_OK
+
+
+def cmd_reanalyse(args: argparse.Namespace) -> int:
+    from jobs.reanalyse import reanalyse
+
+    with _bars(args) as bars:
+        doc = reanalyse(Path(args.db), athlete=args.athlete if args.athlete_given else None, wait_s=args.wait,
+                        on_message=info, progress=bars.task("reanalyse", unit="sessions"), lake=args.lake_config)
+
+    def human(d: dict[str, Any]) -> str:
+        text = (f"re-analysed {d['sessions']} sensor session(s) with method {d['method_version']}: "
+                f"{d['reps_before']} reps before, {d['reps_after']} after")
+        if d["skipped"]:
+            text += f"; {d['skipped']} without an exercise or load skipped"
+        if d["orphaned_corrections"]:
+            text += f"; {d['orphaned_corrections']} set correction(s) kept for sets no longer found"
+        return text
+
+    emit(args, doc, human)
+    return EXIT_FAILED if doc["failed"] else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -334,7 +385,7 @@ def cmd_lake(args: argparse.Namespace) -> int:
     with _bars(args) as bars:
         progress = bars.task(f"lake {args.action}", unit="steps")
         if args.action == "push":
-            doc = lake.push(args.db, args.lake_config, athlete=args.athlete if args.athlete_given else None,
+            doc = lake.push(args.db, args.lake_config, athlete=args.athlete if args.athlete_on_command_line else None,
                             wait_s=args.wait, progress=progress)
         else:
             doc = lake.pull(args.db, args.lake_config, athlete=args.athlete, wait_s=args.wait, progress=progress)
@@ -434,11 +485,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--virtual-rate-hz", type=_positive, metavar="HZ",
                     help="--virtual: device rate (above 200 Hz only as a stress test)")
 
-    sp = add("replay", cmd_replay, "run a recorded capture through the live decode/analysis/storage path")
+    sp = add("replay", cmd_replay, "decode, analyse and store a recorded capture (a batch job: the same decoders, "
+             "timebase and analysis as a live stream)")
     sp.add_argument("capture", metavar="CAPTURE")
     sp.add_argument("--exercise", required=True, metavar="EX")
     sp.add_argument("--load-kg", type=_positive, required=True, metavar="KG")
     sp.add_argument("--athlete-mass-kg", type=_positive, metavar="KG")
+
+    add("reanalyse", cmd_reanalyse, "re-run the bar-velocity analysis of every stored sensor session (after a method "
+        "change) from its raw frames; --athlete for one athlete's")
 
     sp = add("athlete", cmd_athlete, "show, set, list or delete athlete profiles")
     sp.add_argument("action", choices=["show", "set", "list", "delete"])
@@ -447,15 +502,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--hr-rest", type=_positive, metavar="BPM")
     sp.add_argument("--hr-max", type=_positive, metavar="BPM")
     sp.add_argument("--tz", metavar="ZONE")
+    sp.add_argument("--strength-start", metavar="DATE|auto",
+                    help="economy model: first strength week (default auto: the first heavy lower-body session)")
+    sp.add_argument("--primary-proxy", choices=["speed_per_w_per_kg", "hr_at_reference_speed_bpm", "ef_proxy", "auto"],
+                    help="economy model: the primary proxy (default auto: the rule on baseline data)")
+    sp.add_argument("--swc-pct", type=_positive, metavar="PCT",
+                    help="economy model: smallest worthwhile change in %% (default 2, Saunders et al. 2004)")
+    sp.add_argument("--swc-source", metavar="TEXT", help="where --swc-pct comes from (shown in the report)")
     sp.add_argument("--yes", action="store_true", help="confirm delete")
 
-    sp = add("correct", cmd_correct, "correct a set's exercise, or exclude/include a run from the economy analysis")
+    sp = add("correct", cmd_correct, "correct a set's exercise, exclude/include a run from the economy analysis, "
+             "or log a run's air temperature and shoe")
     g = sp.add_mutually_exclusive_group(required=True)
     g.add_argument("--set", metavar="SET_ID")
     g.add_argument("--exclude", metavar="ACTIVITY_ID")
     g.add_argument("--include", metavar="ACTIVITY_ID")
+    g.add_argument("--context", metavar="ACTIVITY_ID", help="log a run's air temperature and/or shoe")
     sp.add_argument("--exercise", metavar="EX")
     sp.add_argument("--reason", metavar="TEXT")
+    sp.add_argument("--air-temperature-c", type=_finite, metavar="C", help="--context: air temperature (not the watch's)")
+    sp.add_argument("--shoe", metavar="NAME", help="--context: the shoe worn")
+
+    sp = add("event", cmd_event, "log shoe or HR-sensor changes the economy model adjusts for")
+    sp.add_argument("action", choices=["add", "list", "delete"])
+    sp.add_argument("--kind", choices=["shoe", "hr_sensor"])
+    sp.add_argument("--at", type=_date, metavar="DATE", help="when the change happened (YYYY-MM-DD or ISO time, UTC)")
+    sp.add_argument("--note", metavar="TEXT")
 
     sp = add("report", cmd_report, "write the HTML report and report.json")
     sp.add_argument("--out", required=True, metavar="DIR")
@@ -479,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.db_given = args.db is not None
-    args.athlete_given = args.athlete is not None  # `lake push` without it copies every athlete
+    args.athlete_given = args.athlete is not None or "RUNSTRONG_ATHLETE" in os.environ
+    args.athlete_on_command_line = args.athlete is not None  # `lake push` without it copies every athlete
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:

@@ -19,22 +19,25 @@ from typing import Any
 
 import numpy as np
 
+from analysis import its
 from analysis.economy import RunEconomy, hr_at_speed, zone_info
+from analysis.economy_change import analyse_economy_change, locate_strength_start, run_rows
 from analysis.nof1 import (
     LITERATURE_CAVEAT,
     LITERATURE_CONTEXT,
     PROXIES,
-    lagged_regression,
-    step_change,
     strength_blocks,
-    typical_error,
     weekly_series,
 )
 from analysis.training_load import (
     _parse_time_ns,
     daily_load,
     fitness_fatigue,
+    heavy_lower_body_sessions,
+    load_seed,
+    local_date,
     strength_sets_from_dicts,
+    week_start,
     weekly_strength,
 )
 from records.times import iso_z_ns as _iso_utc
@@ -67,9 +70,9 @@ class AthleteSummary:
     weeks : list of dict
         One row per local week, oldest first: ``week_start``; economy
         (``n_runs``, ``n_excluded``, each proxy's weekly mean and ``<proxy>_n``,
-        ``mean_temperature_c``, ``mean_heat_excess_c``, ``mean_local_hour``);
-        load (``trimp``: weekly sum of daily TRIMP, ``ctl``, ``atl``, ``tsb``
-        at the week's last day); strength (``sessions``, ``target_sessions``,
+        ``mean_temperature_c``, ``mean_local_hour``); load (``trimp``: weekly sum of daily
+        running TRIMP, ``ctl``, ``atl``, ``tsb`` at the week's last day, seeded);
+        ``heavy_lower_body_sessions``; strength (``sessions``, ``target_sessions``,
         ``adherence``, ``sets``, ``volume_load_kg``, ``zone_sets``,
         ``sets_without_e5rm``, bilateral/unilateral sets and volume,
         ``cumulative_sessions``, ``exercises``; the per-session prescription check:
@@ -79,29 +82,36 @@ class AthleteSummary:
         :class:`analysis.training_load.WeeklyStrength`); ``period``: ``"baseline"``,
         ``"block"`` (the latest strength block), or ``None``.
     daily : list of dict
-        ``date, trimp, ctl, atl, tsb`` per local day (CTL/ATL: 42/7-day EWMA,
-        k = 1/tau, see :func:`analysis.training_load.fitness_fatigue`).
+        ``date, trimp, ctl, atl, tsb`` per local day (CTL/ATL: 42/7-day EWMA of running TRIMP,
+        k = 1/tau, both started from the mean daily load of the first 6 weeks,
+        :func:`analysis.training_load.load_seed`).
     strength_blocks : list of dict
-        ``first_week, last_week, weeks`` of each block (session-free gaps of up to 4 weeks stay inside a block).
+        ``first_week, last_week, weeks`` of each block of weeks with strength sessions (session-free
+        gaps of up to 4 weeks stay inside a block; display only).
     baseline : dict
-        ``first_week, last_week, n_weeks`` (weeks before the first strength session) or None.
+        ``first_week, last_week, n_weeks`` of the economy model's pre-strength baseline, or None.
     latest_block : dict or None
+        ``first_week, last_week, n_weeks, start_source`` of the strength block of the model (from the
+        strength start, :func:`analysis.economy_change.locate_strength_start`, to the last week).
     typical_error : dict
-        proxy -> :class:`analysis.nof1.TypicalError` dict (baseline weeks).
+        proxy -> typical error of the baseline weekly means (%), with ``swc``, ``swc_source`` and
+        ``baseline_mean``.
     changes : dict
-        proxy -> :class:`analysis.nof1.ChangeEstimate` dict: latest block vs
-        baseline, adjusted for weekly heat excess, 90 % interval, n, wording.
-    regressions : dict
-        proxy -> :class:`analysis.nof1.RegressionResult` dict: weekly proxy on
-        strength sessions/week at lags, adjusted for CTL and heat excess,
-        moving-block-bootstrap 90 % intervals, n, wording.
+        proxy -> the change in the last observed week net of the pre-strength trend
+        (:func:`analysis.economy_change.analyse_economy_change`): estimate, 90 % interval, n, role
+        (primary / secondary), covariates, method, wording.
+    economy_change : dict
+        The rest of that analysis: ``method_version``, ``model``, ``se_method``, ``estimand``,
+        ``strength_start``, ``primary``, ``swc_pct`` / ``swc_source``, ``sensitivity``,
+        ``disclosures``, ``multiplicity``, ``excluded_from_proxies``, ``events``.
     literature : list of dict
         :data:`analysis.nof1.LITERATURE_CONTEXT` (laboratory oxygen cost, shown beside, not on, the proxy scale).
     literature_caveat, proxy_caveat : str
     runs : list of dict
         Per ok run: ``activity_id, local_date, local_hour, ef_proxy,
         hr_at_reference_speed_bpm, speed_per_w_per_kg, decoupling_pct,
-        decoupled, steady_minutes, mean_temperature_c, trimp`` (scatter charts).
+        decoupled, steady_minutes, mean_temperature_c, trimp, air_temperature_c, hr_sensor,
+        excluded_from`` (the HR-based proxies a decoupled run does not enter).
     excluded_runs : list of dict
         ``activity_id, started_at (ISO UTC), local_date, reason`` for every run not used.
     neuromuscular : Any
@@ -124,7 +134,7 @@ class AthleteSummary:
     latest_block: dict | None
     typical_error: dict
     changes: dict
-    regressions: dict
+    economy_change: dict
     literature: list[dict]
     literature_caveat: str
     proxy_caveat: str
@@ -172,6 +182,16 @@ def _profile_get(profile: Any, key: str) -> Any:
     return getattr(profile, key, None)
 
 
+def _date_or_none(v: Any) -> _dt.date | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    return _dt.date.fromisoformat(str(v)[:10])
+
+
 def summarise_athlete(
     runs_economy: Sequence[RunEconomy],
     run_loads: Sequence[Mapping[str, Any]] | None = None,
@@ -183,12 +203,13 @@ def summarise_athlete(
     reference_speed_mps: float | None = None,
     neuromuscular_trends: Any = None,
     as_of: _dt.date | None = None,
-    lags: Sequence[int] = (0, 1, 2),
-    n_boot: int = 2000,
-    seed: int = 0,
-    include_regressions: bool = True,
+    run_context: Mapping[str, Mapping[str, Any]] | None = None,
+    events: Sequence[Mapping[str, Any]] = (),
+    settings: Mapping[str, Any] | None = None,
+    model: str = its.DEFAULT_MODEL,
+    se: str = its.DEFAULT_SE,
 ) -> AthleteSummary:
-    """Summarise one athlete: weekly proxies, load, strength adherence, the n-of-1 link.
+    """Summarise one athlete: weekly proxies, load, strength adherence, the economy-change model.
 
     Parameters
     ----------
@@ -197,10 +218,10 @@ def summarise_athlete(
         and runs the user excluded are listed with reasons, never dropped
         silently: set ``status``/``reason`` on excluded ones before calling).
     run_loads : sequence of mapping, optional
-        Session loads ``{"started_at_ns" | "started_at": ..., "trimp": float}``
-        for every session that counts toward running load (may include
-        sessions without economy values). Default: the ``trimp`` of each run
-        in ``runs_economy``.
+        Running-session loads ``{"started_at_ns" | "started_at": ..., "trimp": float}`` for
+        every *running* session (may include runs without economy values; never strength
+        sessions: the load covariates must not contain the treatment). Default: the ``trimp``
+        of each run in ``runs_economy``.
     strength_sets : sequence
         :class:`analysis.training_load.StrengthSet` or CLI ``sets`` rows.
     profile : mapping or object, optional
@@ -208,26 +229,33 @@ def summarise_athlete(
     tz : str
         Athlete's IANA zone.
     e5rm_kg : mapping, optional
-        Exercise -> estimated 5RM (kg), for the prescription-zone count.
+        Exercise -> estimated 5RM (kg), for the prescription zone and the heavy lower-body sessions.
     reference_speed_mps : float, optional
-        For HR at reference speed (default: median steady GAP of ok runs, to 0.05 m/s).
+        For HR at reference speed (default: median steady GAP of the baseline's ok runs, else of
+        all ok runs, to 0.05 m/s).
     neuromuscular_trends : any, optional
         JSON-ready output of the load-velocity module, passed through.
     as_of : datetime.date, optional
         Extend the weekly/daily range to this local date (e.g. today).
-    lags : sequence of int
-        Exposure lags (weeks) of the lagged regression.
-    n_boot, seed : int
-        Moving-block-bootstrap replicates and seed (deterministic).
-    include_regressions : bool
-        False skips the lagged regressions (``regressions`` is then empty),
-        for simulation studies that need only the change estimates.
+    run_context : mapping, optional
+        activity_id -> ``{"air_temperature_c", "hr_sensor", "shoe"}``: what the records do not
+        hold (air temperature logged by the user, the HR sensor named by the FIT ``device_info``,
+        the logged shoe).
+    events : sequence of mapping, optional
+        Logged events ``{"kind": "shoe" | "hr_sensor" | ..., "at" (ISO UTC), "at_ns" or "date"
+        (local ``YYYY-MM-DD``: from that day's start), "note"}``, modelled as steps.
+    settings : mapping, optional
+        Per-athlete overrides: ``strength_start`` (date), ``primary_proxy``, ``swc_pct`` and
+        ``swc_source``.
+    model, se : str
+        Mean model and standard errors of :func:`analysis.its.fit_change` (default: the validated ones).
 
     Returns
     -------
     AthleteSummary
     """
     zone_info(tz)
+    settings = dict(settings or {})
     runs = list(runs_economy)
     for r in runs:
         if not isinstance(r, RunEconomy):
@@ -240,20 +268,7 @@ def summarise_athlete(
     elif not ok_runs:
         notes.append("no run had enough steady running with HR: no economy proxies (see excluded_runs)")
 
-    # reference speed and HR at it (re-evaluated from each run's regression so all runs share it)
-    ref = reference_speed_mps
-    if ref is None:
-        gaps = [r.mean_steady_gap_mps for r in ok_runs if r.mean_steady_gap_mps is not None]
-        if gaps:
-            ref = round(float(np.median(gaps)) / 0.05) * 0.05
-            notes.append(f"reference speed = median steady grade-adjusted speed, {ref:.2f} m/s")
-    elif not (math.isfinite(ref) and ref > 0):
-        raise ValueError("reference_speed_mps must be a positive number")
-    if ref is not None:
-        runs = [_with_reference(r, ref) if r.status == "ok" else r for r in runs]
-        ok_runs = [r for r in runs if r.status == "ok"]
-
-    # loads
+    # loads (running only)
     if run_loads is None:
         load_t = [r.started_at_ns for r in runs if r.trimp is not None and r.started_at_ns is not None]
         load_x = [r.trimp for r in runs if r.trimp is not None and r.started_at_ns is not None]
@@ -267,37 +282,25 @@ def summarise_athlete(
             load_x.append(row.get("trimp"))
 
     # common range of local dates
-    from analysis.training_load import local_date
-
     instants = [*load_t, *(s.started_at_ns for s in sets)]
     dates = [local_date(min(instants), tz), local_date(max(instants), tz)] if instants else []
     dates += [_dt.date.fromisoformat(r.local_date) if r.local_date else local_date(r.started_at_ns, tz)
               for r in runs if r.local_date or r.started_at_ns is not None]
     if as_of is not None:
         dates.append(as_of)
-    if not dates:
-        first = last = None
-    else:
-        first, last = min(dates), max(dates)
+    first, last = (min(dates), max(dates)) if dates else (None, None)
+    dated = [r for r in runs if r.local_date or r.started_at_ns is not None]
+    w0 = week_start(first) if first else None
+    n_w = ((week_start(last) - w0).days // 7 + 1) if first else 0
 
-    ws = weekly_series([r for r in runs if r.local_date or r.started_at_ns is not None], tz,
-                       first_week=first, last_week=last)
-    n_w = len(ws)
-    st = weekly_strength(sets, tz, e5rm_kg=e5rm_kg, first_week=first, last_week=last) if first else []
-    if n_w and not st:
-        st = []
-    sessions = np.array([w.sessions for w in st], dtype=float) if st else np.zeros(n_w)
-
-    # daily load -> CTL/ATL/TSB, weekly TRIMP and week-end CTL
+    # daily load -> seeded CTL/ATL/TSB
     daily_rows: list[dict] = []
-    wk_trimp = np.full(n_w, np.nan)
-    wk_ctl = np.full(n_w, np.nan)
-    wk_atl = np.full(n_w, np.nan)
-    wk_tsb = np.full(n_w, np.nan)
-    if first is not None and n_w:
-        w0 = _dt.date.fromisoformat(ws.week_start[0])
+    wk_trimp = wk_ctl = wk_atl = wk_tsb = np.full(n_w, np.nan)
+    ctl = atl = np.zeros(0)
+    if first is not None:
         days, dl = daily_load(load_t, load_x, tz, first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
-        ctl, atl, tsb = fitness_fatigue(dl)
+        seed, seed_days = load_seed(dl)
+        ctl, atl, tsb = fitness_fatigue(dl, ctl0=seed, atl0=seed)
         daily_rows = [
             {"date": d.isoformat(), "trimp": float(x), "ctl": float(c), "atl": float(a), "tsb": float(b)}
             for d, x, c, a, b in zip(days, dl, ctl, atl, tsb, strict=True)
@@ -308,51 +311,103 @@ def summarise_athlete(
         wk_ctl, wk_atl, wk_tsb = ctl[last_day], atl[last_day], tsb[last_day]
         if not load_t:
             notes.append("no TRIMP available (no HR profile or no HR): running load is zero, CTL not informative")
+        else:
+            notes.append(f"CTL and ATL start from the mean daily running load of the first {seed_days} days "
+                         f"({seed:.0f} TRIMP/day), not from 0")
 
-    # periods
-    blocks = strength_blocks(sessions)
+    # strength: weekly rollup, heavy lower-body sessions, the start of the economy model
+    st = weekly_strength(sets, tz, e5rm_kg=e5rm_kg, first_week=first, last_week=last) if first else []
+    sessions = np.array([w.sessions for w in st], dtype=float) if st else np.zeros(n_w)
+    heavy = heavy_lower_body_sessions(sets, e5rm_kg=e5rm_kg)
+    start = (locate_strength_start(heavy, tz=tz, week0=w0, n_weeks=n_w,
+                                   override=_date_or_none(settings.get("strength_start")))
+             if w0 is not None else None)
+    if start is not None and start.note:
+        notes.append(f"strength start: {start.note}")
+
+    # reference speed for HR, frozen from the baseline runs when there is a baseline
+    ref = reference_speed_mps
+    if ref is None:
+        pool = ok_runs
+        if start is not None and start.week is not None:
+            b_lo = w0 + _dt.timedelta(weeks=start.baseline_first_week)
+            b_hi = w0 + _dt.timedelta(weeks=start.week)
+            base_ok = [r for r in ok_runs if r.local_date and b_lo <= _dt.date.fromisoformat(r.local_date) < b_hi]
+            pool = base_ok or ok_runs
+        gaps = [r.mean_steady_gap_mps for r in pool if r.mean_steady_gap_mps is not None]
+        if gaps:
+            ref = round(float(np.median(gaps)) / 0.05) * 0.05
+            notes.append(f"reference speed = median steady grade-adjusted speed of the "
+                         f"{'baseline' if pool is not ok_runs else 'usable'} runs, {ref:.2f} m/s")
+    elif not (math.isfinite(ref) and ref > 0):
+        raise ValueError("reference_speed_mps must be a positive number")
+    if ref is not None:
+        runs = [_with_reference(r, ref) if r.status == "ok" else r for r in runs]
+        dated = [r for r in runs if r.local_date or r.started_at_ns is not None]
+        ok_runs = [r for r in runs if r.status == "ok"]
+
+    # the economy-change model
+    ctx = {k: dict(v) for k, v in (run_context or {}).items()}
+    ev = []
+    zi = zone_info(tz)
+    for e in events:
+        t = e.get("at_ns", e.get("at"))
+        if t is None and e.get("date"):  # a local calendar date: the event counts from that day's start
+            d = _date_or_none(e["date"])
+            t = int(_dt.datetime.combine(d, _dt.time(0), tzinfo=zi).timestamp()) * 1_000_000_000
+        if t is None:
+            raise ValueError("each event needs at (ISO-8601 UTC), at_ns or date (local YYYY-MM-DD)")
+        kind = str(e.get("kind") or "event")
+        ev.append({**e, "kind": "hr_sensor" if kind in ("hr_strap", "hr_sensor") else kind,
+                   "at_ns": _parse_time_ns(t)})
+    econ: dict[str, Any] = {}
+    excluded_proxy: list[dict] = []
+    if w0 is not None and start is not None:
+        # load covariates from running *time*, not TRIMP: TRIMP is computed from HR, the outcome of the
+        # HR-based proxies (a better economy lowers HR, so TRIMP, so a TRIMP-based CTL would absorb the effect)
+        _, vmin = daily_load([r.started_at_ns for r in dated if r.duration_s and r.started_at_ns is not None],
+                                 [r.duration_s / 60.0 for r in dated if r.duration_s and r.started_at_ns is not None],
+                                 tz, first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
+        vseed, _ = load_seed(vmin)
+        vctl, vatl, _ = fitness_fatigue(vmin, ctl0=vseed, atl0=vseed)
+        rows, excluded_proxy, steps = run_rows(ok_runs, tz=tz, week0=w0, days0=w0, ctl=vctl, atl=vatl,
+                                               heavy_session_times_ns=start.heavy_session_times_ns,
+                                               run_context=ctx, events=ev)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acwr = np.where(wk_ctl > 0, wk_atl / wk_ctl, np.nan)
+        shoe_known = any(e.get("kind") == "shoe" for e in ev) or any(c.get("shoe") for c in ctx.values())
+        econ = analyse_economy_change(
+            rows, start, week0=w0, excluded=excluded_proxy, steps=steps, acwr_by_week=acwr,
+            swc_pct=settings.get("swc_pct"), swc_source=settings.get("swc_source"),
+            primary_override=settings.get("primary_proxy"), model=model, se=se, shoe_known=shoe_known)
+    hidden = {(x["activity_id"], p) for x in excluded_proxy for p in x["proxies"]}
+    shown = [dataclasses.replace(r, **{p: None for p in PROXIES if (r.activity_id, p) in hidden})
+             if any((r.activity_id, p) in hidden for p in PROXIES) else r for r in dated]
+    ws = weekly_series(shown, tz, first_week=first, last_week=last)
+
+    # periods of the model
     period: list[str | None] = [None] * n_w
-    baseline_mask = np.zeros(n_w, bool)
-    block_mask = np.zeros(n_w, bool)
     baseline = latest = None
-    if blocks:
-        baseline_mask[: blocks[0][0]] = True
-        lb = blocks[-1]
-        block_mask[lb[0] : lb[1] + 1] = True
-        if blocks[0][0] > 0:
-            baseline = {"first_week": ws.week_start[0], "last_week": ws.week_start[blocks[0][0] - 1],
-                        "n_weeks": int(blocks[0][0])}
+    if start is not None and start.week is not None:
+        b0, t0 = start.baseline_first_week, start.week
+        for i in range(n_w):
+            period[i] = "baseline" if b0 <= i < t0 else ("block" if i >= t0 else None)
+        if t0 > b0:
+            baseline = {"first_week": ws.week_start[b0], "last_week": ws.week_start[t0 - 1], "n_weeks": t0 - b0}
         else:
             notes.append("strength training started in the first week of data: no pre-strength baseline")
-        latest = {"first_week": ws.week_start[lb[0]], "last_week": ws.week_start[lb[1]], "n_weeks": lb[1] - lb[0] + 1}
+        latest = {"first_week": ws.week_start[t0], "last_week": ws.week_start[n_w - 1], "n_weeks": n_w - t0,
+                  "start_source": start.source}
     elif n_w:
-        notes.append("no strength sessions: no block to compare with a baseline")
-    for i in range(n_w):
-        period[i] = "baseline" if baseline_mask[i] else ("block" if block_mask[i] else None)
-
-    # per-proxy statistics
-    te, changes, regs = {}, {}, {}
-    for name, spec in PROXIES.items():
-        y = ws.values[name]
-        te[name] = typical_error(np.where(baseline_mask, y, np.nan), log_scale=spec.log_scale).to_dict()
-        ce = step_change(
-            y, baseline_mask, block_mask, n_runs=ws.counts[name],
-            covariates={"heat excess over 20 C": ws.mean_heat_excess_c}, proxy=name,
-        )
-        changes[name] = ce.to_dict()
-        if not include_regressions:
-            continue
-        rr = lagged_regression(
-            y, sessions, lags=lags, n_runs=ws.counts[name], proxy=name,
-            covariates={"CTL (week end)": wk_ctl, "heat excess over 20 C": ws.mean_heat_excess_c},
-            n_boot=n_boot, seed=seed,
-        )
-        regs[name] = rr.to_dict()
+        notes.append("no heavy lower-body strength session: no strength block to compare with a baseline")
+    blocks = strength_blocks(sessions)
 
     # merged weekly rows
-    rows = ws.to_rows()
-    for i, row in enumerate(rows):
-        row.update({"trimp": wk_trimp[i], "ctl": wk_ctl[i], "atl": wk_atl[i], "tsb": wk_tsb[i], "period": period[i]})
+    rows_out = ws.to_rows()
+    hpw = start.heavy_sessions_per_week if start is not None else [0] * n_w
+    for i, row in enumerate(rows_out):
+        row.update({"trimp": wk_trimp[i], "ctl": wk_ctl[i], "atl": wk_atl[i], "tsb": wk_tsb[i], "period": period[i],
+                    "heavy_lower_body_sessions": int(hpw[i]) if i < len(hpw) else 0})
         if st:
             sd = st[i].to_dict()
             sd.pop("week_start")
@@ -363,13 +418,16 @@ def summarise_athlete(
                         "prescription_met": False, "bilateral_trained": False, "unilateral_trained": False,
                         "session_details": []})
 
-    run_rows = [
+    run_rows_out = [
         {
             "activity_id": r.activity_id, "local_date": r.local_date, "local_hour": r.local_hour,
             "ef_proxy": r.ef_proxy, "hr_at_reference_speed_bpm": r.hr_at_reference_speed_bpm,
             "speed_per_w_per_kg": r.speed_per_w_per_kg, "decoupling_pct": r.decoupling_pct,
             "decoupled": r.decoupled, "steady_minutes": r.steady_minutes,
             "mean_temperature_c": r.mean_temperature_c, "trimp": r.trimp,
+            "air_temperature_c": ctx.get(r.activity_id, {}).get("air_temperature_c"),
+            "hr_sensor": ctx.get(r.activity_id, {}).get("hr_sensor"),
+            "excluded_from": sorted(p for p in PROXIES if (r.activity_id, p) in hidden),
         }
         for r in sorted(ok_runs, key=lambda r: r.started_at_ns or 0)
     ]
@@ -388,19 +446,19 @@ def summarise_athlete(
         n_runs_excluded=len(runs) - len(ok_runs),
         n_weeks=n_w,
         proxies={k: {"label": v.label, "unit": v.unit, "higher_is_better": v.higher_is_better} for k, v in PROXIES.items()},
-        weeks=rows,
+        weeks=rows_out,
         daily=daily_rows,
         strength_blocks=[{"first_week": ws.week_start[a], "last_week": ws.week_start[b], "weeks": b - a + 1}
                          for a, b in blocks],
         baseline=baseline,
         latest_block=latest,
-        typical_error=te,
-        changes=changes,
-        regressions=regs,
+        typical_error=econ.get("typical_error", {}),
+        changes=econ.get("changes", {}),
+        economy_change={k: v for k, v in econ.items() if k not in ("changes", "typical_error")},
         literature=[dict(x) for x in LITERATURE_CONTEXT],
         literature_caveat=LITERATURE_CAVEAT,
         proxy_caveat=PROXY_CAVEAT,
-        runs=run_rows,
+        runs=run_rows_out,
         excluded_runs=excluded,
         neuromuscular=neuromuscular_trends,
         notes=notes,

@@ -11,26 +11,30 @@ How a session is processed (details in the modules named)
 2. A *movement* is the stretch between two rests. A still run counts as the
    rest that closes a movement when it lasts ``stillness_window_s`` (0.15 s;
    the still-test window adds 50 ms of look-ahead, so the bar must be still
-   for ~0.2 s) and the velocity integrated up to it is below 0.12 m/s + 0.03 m/s
-   per second of movement (a constant-velocity stretch also looks still to an
-   accelerometer), or when it lasts 2 s whatever the velocity. When the bar is
-   back where the movement started (drift-corrected displacement within
-   max(4 cm, 15 % of the largest excursion): the top of a squat, the floor
-   after a deadlift) a still run of 0.08 s is enough. When it is further than
-   max(4 cm, 25 % of the excursion) away in the direction of the rep (below the
-   start of a lift that begins with the lowering: a pause in the hole, a stall or
-   a grind on the way up; above the start of one that begins with the lift: a
-   grind, the lockout before the lowering) the rep is not over: only the 2 s
-   forced rest closes the movement there, so a pause never ends a rep early.
-   After the first rest a still block must also keep mean |f| near the rest's own
-   (a slow, steadily accelerating lift passes the variance test).
+   for ~0.2 s) and the bar can be at rest there by the drift model
+   (:func:`analysis.movement.end_state`: the integrated velocity within 3 SD of
+   zero -- a constant-velocity stretch also looks still to an accelerometer),
+   or when it lasts 2 s whatever the velocity. When the bar is back where the
+   movement started (the displacement with v = 0 there within 3.5 SD of zero: the
+   top of a squat, the floor after a deadlift) a still run of 0.08 s is enough.
+   When it is further away in the direction of the rep (below the start of a lift
+   that begins with the lowering: a pause in the hole, a stall, a grind or a creep
+   into lockout on the way up; above the start of one that begins with the lift)
+   the rep is not over: only the 2 s forced rest closes the movement there, so a
+   pause never ends a rep early. After the first rest a still block must also keep
+   mean |f| near the rest's own (a slow, steadily accelerating lift passes the
+   variance test); a still run whose reading moved off it (a drifting bias) but
+   holds steady for 2 s is a rest with its own reading. A close is undone when the
+   small movement after it, from the short rest it began, shows the bar was still
+   moving (:meth:`BarbellEngine._reopen`): its reps are reported again, revised.
 3. For each movement (:mod:`analysis.movement`, pure functions over
    :mod:`analysis.kinematics`): orientation (fused angles,
    else gyro + accelerometer at the rests), vertical acceleration with the
    gravity reading of the rests removed, trapezoid integration from v = 0;
    still stretches inside the movement (pauses, holds) are zero-velocity updates
-   and the drift is removed linearly between them (:mod:`analysis.zupt`);
-   position.
+   and heights known (back at the start, lockouts between touch-and-go reps) are
+   height updates of a model of the velocity's error (:mod:`analysis.drift`,
+   :mod:`analysis.zupt`); position.
 4. Legs between turning points, reps from legs (:mod:`analysis.reps`); each
    concentric phase runs from the last instant before its velocity peak at which
    the bar was at rest or moving down to the first instant after it at which it
@@ -46,6 +50,7 @@ ending mid-movement, or longer than 30 s) is discarded and listed in
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -54,12 +59,13 @@ import numpy as np
 
 from analysis.blocks import REST_DRIFT_MPS2, TRIM_MIN_BLOCKS, BlockTrack, FrozenReference, RestReference
 from analysis.buffers import SampleHistory
+from analysis.drift import OFFSET_SD_DEFAULT_MPS2, DriftPrior
 from analysis.exercises import exercise_info
 from analysis.movement import (
     ACTIVE_VELOCITY_MPS,
-    RETURN_TOLERANCE_FRACTION,
-    RETURN_TOLERANCE_M,
+    RETURN_HEIGHT_SD_M,
     EndState,
+    LiftGeometry,
     analyse_movement,
     end_state,
     vertical_specific_force,
@@ -68,15 +74,17 @@ from analysis.rep_metrics import set_velocity_loss_pct
 from analysis.reps import (
     BLOCK_NS,
     BREAK,
+    STILL,
     AssembledRep,
     RepAssembler,
     StillnessThresholds,
     block_index,
 )
+from analysis.zupt import V_STILL_MPS
 from records.imu import ImuSamples
 
 __all__ = [
-    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_TOLERANCE_FRACTION", "RETURN_TOLERANCE_M",
+    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_HEIGHT_SD_M",
     "BarbellAnalysis", "BarbellEngine", "DiscardedMovement", "Mode", "RepMetrics", "SetSummary",
     "analyse_session", "summarise_sets",
 ]
@@ -98,6 +106,11 @@ MAX_MOVEMENT_S: float = 30.0
 """Movements longer than this without a rest are discarded (s)."""
 BACK_OFF_S: float = 0.25
 """Integration of a movement starts this long before the detector saw it move (within the rest)."""
+REOPEN_SIGMAS: float = 2.0
+"""A movement too small to be a rep that starts from the short rest right after a close reopens it when its
+velocity at a still run is more than this many SDs (+ V_STILL_MPS) from rest (and the two together end at
+rest, back where the first started): the bar was still moving at the close (:meth:`BarbellEngine._reopen`).
+Two SDs rather than three: undoing a close that was right only reports its reps again, unchanged."""
 LONG_REST_S: float = 0.4
 """A rest at least this long gives the gravity reference; shorter rests reuse the last one (s)."""
 
@@ -228,6 +241,70 @@ def summarise_sets(reps: list[RepMetrics]) -> list[SetSummary]:
     return out
 
 
+@dataclass
+class _Closed:
+    """The engine's state just before a movement was closed, kept until the rest after it is confirmed: if the
+    next movement shows that the bar was still moving at the close (a creep into lockout that the still test
+    let through), the close is undone and the two movements are one (:meth:`BarbellEngine._reopen`)."""
+
+    rest_start: int
+    rest_end: int
+    moving_ref: FrozenReference
+    end_cache: dict[int, EndState]
+    close_block: int
+    z_base: float
+    g_ref: float | None
+    g_history: list[float]
+    g_times: list[float]
+    assembler: RepAssembler
+    sets: SetTracker
+    n_reps: int
+
+
+def reading_wander(readings: list[float], times_s: list[float]) -> tuple[float, float]:
+    """How a held bar's gravity reading moves between rests: (variance of one reading about the bar's
+    true value, bias random-walk rate^2 per second).
+
+    A reading differs from another by breathing and noise (independent each time) and by any wander of
+    the bias (growing with the time between them): ``(g_i - g_j)^2 ~ (2 s_r^2 + q^2 |t_i - t_j|) chi2_1``.
+    Robustly (a rest spoilt by a slow creep gives one wild reading, dropped when it lies more than
+    WILD_READING_MADS normal-SDs-by-MAD from the median of readings that otherwise hold still): for each lag
+    k (readings k apart) the
+    median of the squared differences over the median of chi2_1 (0.455) estimates ``2 s_r^2 + q^2 T_k``, T_k
+    the median time between them; a Theil-Sen line through these gives q^2 (its slope, >= 0) and s_r^2
+    (half its intercept). OFFSET_SD_DEFAULT_MPS2 counts as one more reading difference, so that two or three
+    rests cannot make the reading's variance implausibly small."""
+    g = np.asarray(readings, dtype=np.float64)
+    t = np.asarray(times_s, dtype=np.float64)
+    if g.size >= 3:  # a wild reading: far off the others in a series that otherwise holds still
+        dev = np.abs(g - np.median(g))
+        keep = dev <= WILD_READING_MADS * max(MAD_TO_SD * float(np.median(dev)), OFFSET_SD_DEFAULT_MPS2 / 4.0)
+        g, t = g[keep], t[keep]
+    if g.size < 2:
+        return OFFSET_SD_DEFAULT_MPS2**2, 0.0
+    lag_t, lag_m = [], []
+    for k in range(1, g.size):
+        d = g[k:] - g[:-k]
+        lag_t.append(float(np.median(t[k:] - t[:-k])))
+        lag_m.append(float(np.median(d * d)) / CHI2_1_MEDIAN)
+    x, y = np.array(lag_t), np.array(lag_m)
+    walk2 = 0.0
+    if x.size >= 2 and np.ptp(x) > 0:
+        i, j = np.triu_indices(x.size, 1)
+        ok = x[j] != x[i]
+        walk2 = max(float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok])), 0.0)
+    var_r = max(float(np.median(y - walk2 * x)), 0.0) / 2.0
+    m = float(g.size - 1)
+    return (OFFSET_SD_DEFAULT_MPS2**2 + m * var_r) / (1.0 + m), walk2
+
+
+CHI2_1_MEDIAN: float = 0.4549
+"""Median of the chi-squared distribution with one degree of freedom."""
+WILD_READING_MADS: float = 5.0
+MAD_TO_SD: float = 1.4826
+"""SD of a normal distribution per unit of median absolute deviation."""
+
+
 class Mode(Enum):
     """Where the engine is in the stream of blocks."""
 
@@ -331,10 +408,15 @@ class BarbellEngine:
         self._rest_ref: RestReference | None = None  # in a rest: its running |f| reference
         self._moving_ref = FrozenReference()  # while moving: the reference the rest before ended with
         self._end_cache: dict[int, EndState] = {}  # still-run start -> _end_state()
+        self._closed: _Closed | None = None  # the last close, while it can still be undone
+        self._reference_reset = False  # the next rest builds its |f| reference afresh (a drifting bias)
         # between movements
         self.z_base = 0.0
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
+        self._g_times: list[float] = []  # when each reading was taken (s from the first sample)
+        self._wander_key: tuple = ()
+        self._wander: tuple[float, float] = (0.0, 0.0)
         # outputs
         self.reps: list[RepMetrics] = []
         self.discarded: list[DiscardedMovement] = []
@@ -423,6 +505,8 @@ class BarbellEngine:
                 # the rest ends at the first block that is not still, or whose mean |f| drifts away from
                 # the rest's own (a slow, smooth start, e.g. a heavy deadlift, passes the variance test)
                 b = self.blocks.first(self.scan, n, False, self._rest_ref)
+                if self._closed is not None and min(b, n) - self.rest_start >= self.long_rest_blocks:
+                    self._closed = None  # a long rest after the close: it stands
                 if b >= n:
                     self.scan = max(self.scan, n)  # a rest closed early is confirmed up to its full window
                 else:
@@ -445,6 +529,16 @@ class BarbellEngine:
     def _advance_moving(self, n: int, final: bool, out: list[RepMetrics]) -> bool:
         w = self.w_blocks
         s, e = self.blocks.next_still_run(self.scan, n, self._moving_ref)
+        # A still run whose mean |f| has moved away from the rest before the movement (a drifting bias) but
+        # holds steady is a rest once it has lasted the forced-rest time: a steady acceleration that long
+        # would have moved the bar by metres (0.15 m/s^2 for 2 s: 0.3 m/s). Its reference is then its own.
+        b_rest = self._steady_still_run(n, n if s is None else s)
+        if b_rest is not None:
+            self._closed = None
+            out.extend(self._close_movement(b_rest, w))
+            self._reference_reset = True
+            self._enter_rest(b_rest, w)
+            return True
         upto = n if s is None else s
         if np.any(self.blocks.codes_between(self.scan, upto) == BREAK):
             self.broken = True
@@ -468,8 +562,7 @@ class BarbellEngine:
             if s not in self._end_cache:
                 self._end_cache[s] = self._end_state(s)
             end = self._end_cache[s]
-            v_limit = REST_VELOCITY_CHECK_MPS + REST_VELOCITY_CHECK_MPS_PER_S * end.since_s
-            is_rest = abs(end.v_end_mps) <= v_limit
+            is_rest = end.velocity_at_rest
             # back where it started (top of a squat, floor of a deadlift): the short window is enough.
             # Decided from data up to block s + w_return_blocks only, so live and batch agree.
             returned = is_rest and not self.broken and self.w_return_blocks < w and end.back_at_start
@@ -479,6 +572,10 @@ class BarbellEngine:
             # not over. Closing there would end it early (the rise so far taken for the whole concentric
             # phase), so only a forced rest closes it; a pause is a zero-velocity update inside the
             # movement instead (analysis.zupt).
+            if (self._closed is not None and self.rest_start == self._closed.close_block and not self.broken
+                    and end.excursion_m < self.info.min_rom_m
+                    and abs(end.v_end_mps) > V_STILL_MPS + REOPEN_SIGMAS * end.v_sd_mps and self._reopen(s, out)):
+                return True
             order = self.assembler.eccentric_first
             mid_rep = not self.broken and ((order is True and end.below_start) or (order is False and end.above_start))
             need = self.w_return_blocks if returned else (self.force_blocks if mid_rep else w)
@@ -487,10 +584,14 @@ class BarbellEngine:
                 if self.broken:
                     self._discard(self.rest_end, s, "break in the data during the movement")
                     self.assembler.reset()
+                    self._closed = None
                     self._enter_rest(s, post_len)
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
-                    out.extend(self._close_movement(s, post_len))
+                    self._closed = _Closed(self.rest_start, self.rest_end, self._moving_ref, self._end_cache, s,
+                                           self.z_base, self.g_ref, list(self._g_history), list(self._g_times),
+                                           copy.deepcopy(self.assembler), copy.deepcopy(self._sets), len(self.reps))
+                    out.extend(self._close_movement(s, post_len, returned))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
                     self._enter_rest(s, min(length, w) if final and e >= n else w)
                     return True
@@ -505,13 +606,74 @@ class BarbellEngine:
         self.scan = e
         return True
 
+    def _steady_still_run(self, n: int, before: int) -> int | None:
+        """Start of FORCED_REST_S of still blocks (the variance test alone) from the scan position on whose
+        windowed mean |f| stays within +-REST_DRIFT_MPS2 of its middle while its median is away from the rest
+        before the movement by more than that rest's tolerance; None if none yet. Each candidate start is
+        judged on its own FORCED_REST_S of blocks only, the first that qualifies wins, and only starts before
+        block ``before`` (the next still run the usual test sees, judged first): live and batch agree. A
+        scan position inside a still run counts from the run's start."""
+        if self.broken:
+            return None
+        f = self.force_blocks
+        start = self.scan
+        while start < n:
+            s_any, e_any = self.blocks.next_still_run(start, n, None)
+            if s_any is None:
+                return None
+            while s_any > self.rest_end and self.blocks.code(s_any - 1) == STILL:  # scan may be inside the run
+                s_any -= 1
+            if s_any >= before:
+                return None
+            e_cand = min(e_any, before - 1 + f)  # only starts before `before` are candidates
+            if e_cand - s_any >= f:
+                wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_cand - self.blocks.codes_first]
+                win = np.lib.stride_tricks.sliding_window_view(wm, f)
+                steady = (np.ptp(win, axis=1) <= 2.0 * REST_DRIFT_MPS2) & (
+                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2)
+                hit = np.flatnonzero(steady)
+                if hit.size and s_any + int(hit[0]) < before:
+                    return s_any + int(hit[0])
+            if e_any >= before:
+                return None
+            start = e_any
+        return None
+
     def _enter_rest(self, s: int, length: int) -> None:
-        prior = self._moving_ref if self.mode is Mode.MOVING else None
+        prior = self._moving_ref if self.mode is Mode.MOVING and not self._reference_reset else None
+        self._reference_reset = False
         self.mode, self.rest_start, self.scan = Mode.REST, s, s + length
         self._rest_ref = RestReference(self.blocks, s, length, prior)
 
+    def _reopen(self, s: int, out: list[RepMetrics]) -> bool:
+        """Undo the last close if the movement since then says the bar was still moving at it.
+
+        The current movement started from the short rest that began at the close (shorter than
+        ``LONG_REST_S``), is too small to be a rep, and its velocity at the still run at block s is not that
+        of a bar at rest (REOPEN_SIGMAS): the bar was not at rest at its start (a creep into lockout that
+        looked still, whose end is a deceleration the rest detector saw as a new movement), or s is not a
+        rest. If the two movements taken as one
+        would end at s at rest and back where the first started, they are one: the close is undone
+        (its reps are withdrawn and will be reported again, revised, when the whole movement closes),
+        and the still run at s is judged for the whole movement. Returns True if it reopened."""
+        c = self._closed
+        assert c is not None
+        merged = self._end_state(s, c)
+        if not (merged.velocity_at_rest and merged.back_at_start):
+            return False
+        self._closed = None
+        self.mode, self.rest_start, self.rest_end = Mode.MOVING, c.rest_start, c.rest_end
+        self._moving_ref, self._end_cache = c.moving_ref, {**c.end_cache, s: merged}
+        self.z_base, self.g_ref, self._g_history, self._g_times = c.z_base, c.g_ref, c.g_history, c.g_times
+        self.assembler, self._sets = c.assembler, c.sets
+        del self.reps[c.n_reps :]
+        out[:] = [r for r in out if r.index <= c.n_reps]
+        self.scan, self.broken = s, False
+        return True
+
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
+        self._closed = None
         self.discarded.append(
             DiscardedMovement(self.t0_ns + b0 * BLOCK_NS, self.t0_ns + b1 * BLOCK_NS, reason)
         )
@@ -524,6 +686,9 @@ class BarbellEngine:
             keep_blk = max(self.rest_start, self.scan - self.ctx_blocks - self.back_blocks - 2)
         else:
             keep_blk = max(self.rest_start, self.rest_end - self.ctx_blocks - self.back_blocks)
+        if self._closed is not None:  # the close may be undone: keep its movement
+            keep_blk = min(keep_blk, max(self._closed.rest_start,
+                                         self._closed.rest_end - self.ctx_blocks - self.back_blocks))
         # block codes are only read from self.scan on; stats only for the last windows
         self.blocks.trim(min(self.scan, keep_blk))
         hist = self._samples
@@ -538,26 +703,32 @@ class BarbellEngine:
         assert self.t0_ns is not None and self._samples is not None
         return (self._samples.t_ns[i0:i1] - self.t0_ns).astype(np.float64) * 1e-9
 
-    def _pre_context(self) -> tuple[int, int, int]:
+    def _pre_context(self, closed: _Closed | None = None) -> tuple[int, int, int]:
         """Sample indices (p0, lo, m0): gravity reference [p0, lo), integration from lo, movement from m0.
 
         Integration starts ``BACK_OFF_S`` before the first moving block (a slow start from rest, e.g.
-        a deadlift's lift-off, looks still to the detector for a while), within the rest.
+        a deadlift's lift-off, looks still to the detector for a while), within the rest. With ``closed``:
+        those of the movement that close ended.
         """
         assert self._samples is not None
-        back = min(self.back_blocks, (self.rest_end - self.rest_start) // 2)
-        b_lo = self.rest_end - back
-        p0, lo = self._samples.index_range(max(self.rest_start, b_lo - self.ctx_blocks), b_lo)
-        _, m0 = self._samples.index_range(self.rest_end, self.rest_end)
+        rest_start, rest_end = (self.rest_start, self.rest_end) if closed is None else (closed.rest_start,
+                                                                                        closed.rest_end)
+        back = min(self.back_blocks, (rest_end - rest_start) // 2)
+        b_lo = rest_end - back
+        p0, lo = self._samples.index_range(max(rest_start, b_lo - self.ctx_blocks), b_lo)
+        _, m0 = self._samples.index_range(rest_end, rest_end)
         if lo - p0 < 1:
             p0 = min(p0, max(lo - 1, 0))
         return p0, lo, m0
 
-    def _rest_is_long(self) -> bool:
+    def _rest_is_long(self, closed: _Closed | None = None) -> bool:
+        if closed is not None:
+            return closed.rest_end - closed.rest_start >= self.long_rest_blocks
         return self.rest_end - self.rest_start >= self.long_rest_blocks
 
     def _vertical_accel(self, p0: int, lo: int, i1: int, t: np.ndarray, up_end: np.ndarray | None,
-                        blend: tuple[float, float] | None) -> tuple[np.ndarray, float]:
+                        blend: tuple[float, float] | None,
+                        closed: _Closed | None = None) -> tuple[np.ndarray, float]:
         """Vertical acceleration of samples [p0, i1) (gravity removed) and the gravity reading of [p0, lo).
 
         Gravity is the reading of the rest before, or of the recent long rests when this one is short;
@@ -568,25 +739,43 @@ class BarbellEngine:
         ang = hist.angles[p0:i1] if hist.angles is not None else None
         f = vertical_specific_force(t, hist.accel[p0:i1], hist.gyro[p0:i1], ang, lo - p0, up_end, blend)
         g_here = float(f[: lo - p0].mean())
-        g_ref = g_here if (self.g_ref is None or self._rest_is_long()) else self.g_ref
+        g_prev = self.g_ref if closed is None else closed.g_ref
+        g_ref = g_here if (g_prev is None or self._rest_is_long(closed)) else g_prev
         return f - g_ref, g_here
 
-    def _end_state(self, s: int) -> EndState:
+    def _end_state(self, s: int, closed: _Closed | None = None) -> EndState:
         """The movement as it would end at block s (:func:`analysis.movement.end_state`, integrated from
-        the rest before the movement)."""
+        the rest before the movement; with ``closed``, from the rest before the movement that close ended)."""
         hist = self._samples
         assert hist is not None
-        p0, lo, _m0 = self._pre_context()
+        p0, lo, _m0 = self._pre_context(closed)
         _, m1 = hist.index_range(s, s)
         m1 = min(m1, len(hist) - 1)
         if lo - p0 < 1 or m1 <= lo:
             return EndState(0.0, False, False)
         t = self._t_s(p0, m1 + 1)
-        a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None)
-        noise = float(np.std(a[: lo - p0])) if lo - p0 >= 3 else 0.0
-        return end_state(t[lo - p0 :], a[lo - p0 :], noise)
+        a, _ = self._vertical_accel(p0, lo, m1 + 1, t, None, None, closed)
+        return end_state(t[lo - p0 :], a[lo - p0 :], self._drift_prior(a[: lo - p0], closed), self._lift(closed))
 
-    def _close_movement(self, s: int, post_len: int) -> list[RepMetrics]:
+    def _lift(self, closed: _Closed | None = None) -> LiftGeometry:
+        order = self.assembler.eccentric_first if closed is None else closed.assembler.eccentric_first
+        return LiftGeometry(order, self.info.min_rom_m, self.min_swing_m)
+
+    def _drift_prior(self, a_ref: np.ndarray, closed: _Closed | None = None) -> DriftPrior:
+        """The error sources of a movement's integrated velocity (:class:`analysis.drift.DriftPrior`): the
+        white noise measured in the gravity reference window ``a_ref`` (vertical acceleration there), and
+        the SD of the reference's offset and the bias walk, from how the readings of the recent rests differ
+        (:func:`reading_wander`), the offset combined with the standard error of the reading's mean."""
+        n = a_ref.size
+        noise = float(np.std(a_ref)) if n >= 3 else 0.0
+        g, gt = (self._g_history, self._g_times) if closed is None else (closed.g_history, closed.g_times)
+        key = (tuple(g), tuple(gt))
+        if self._wander_key != key:  # the readings change only when a movement closes
+            self._wander_key, self._wander = key, reading_wander(g, gt)
+        var_reading, walk2 = self._wander
+        return DriftPrior(noise, float(np.sqrt(noise * noise / max(n, 1) + var_reading)), float(np.sqrt(walk2)))
+
+    def _close_movement(self, s: int, post_len: int, returned: bool = False) -> list[RepMetrics]:
         hist = self._samples
         assert hist is not None
         p0, lo_abs, m0 = self._pre_context()
@@ -603,9 +792,11 @@ class BarbellEngine:
         if self._rest_is_long() or self.g_ref is None:
             # median of the recent long rests: one still-looking stretch of a movement cannot poison it
             self._g_history = [*self._g_history[-8:], g_here]
+            self._g_times = [*self._g_times[-8:], self.rest_end * BLOCK_NS * 1e-9]
             self.g_ref = float(np.median(self._g_history))
         mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
-                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg)
+                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,
+                               prior=self._drift_prior(a[:lo]), returned=returned, lift=self._lift())
         self.z_base = float(mov.z_m[-1])
         return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 

@@ -17,9 +17,9 @@ steady parts of a run and must be named as such wherever it is shown:
 
 Because HR is not proportional to oxygen uptake (the HR-VO2 line has an
 intercept), a percentage change in an HR-based proxy is **not** a percentage
-change in running economy. Temperature (HR rises in the heat: at ~59 % VO2max HR rose
-11 % between minutes 15 and 45 at 35 C against 2 % at 22 C, Wingo 2008) and
-time of day are kept as covariates on every run.
+change in running economy. Temperature (HR rises in the heat: cycling at ~59 % VO2max, HR rose
+11 % between minutes 15 and 45 at 35 C against 2 % at 22 C; Lafrenz, Wingo, Ganio & Cureton
+2008, Med Sci Sports Exerc 40:1065) and time of day are kept as covariates on every run.
 
 Grade adjustment uses the Minetti et al. (2002) cost-of-running polynomial
 (J Appl Physiol 93:1039), see :mod:`analysis.grade`.
@@ -372,7 +372,7 @@ def run_economy(
       halves of the steady seconds (Allen & Coggan Pa:HR), flagged above 5 %.
 
     Covariates on every run: mean temperature and local start hour/date in
-    ``tz`` (heat raises HR at a given pace: Wingo 2008). Runs without HR,
+    ``tz`` (heat raises HR at a given pace: Lafrenz et al. 2008). Runs without HR,
     without speed/distance, or with too little steady running get
     ``status='insufficient'`` and a ``reason``; they are returned, never dropped.
 

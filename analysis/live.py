@@ -25,6 +25,16 @@ For concentric-first lifts (deadlift from the floor) a rep is complete only when
 the bar is back at rest on the floor, after the lowering. A rep with no rest after
 it (touch-and-go, a walk back to the rack right after the last rep) is reported
 when the bar next rests.
+
+Revised reps
+------------
+When the small movement after a close shows that the bar was still moving at it (a
+creep into lockout whose final deceleration the rest detector saw as a new
+movement), the close is undone and the two movements are analysed as one
+(:meth:`analysis.barbell.BarbellEngine._reopen`): :meth:`LiveRepDetector.push` then
+returns the rep again, with the same ``index`` and its revised values, and
+:attr:`LiveRepDetector.reps` holds the revised list (identical to the batch
+analysis). A consumer lets a later report of an index replace the earlier one.
 """
 
 from __future__ import annotations
@@ -90,7 +100,8 @@ class LiveRepDetector:
         self.report_delay_s: float = RETURN_STILLNESS_WINDOW_S + (2 * HALF_WINDOW_BLOCKS + 1) * BLOCK_NS * 1e-9
 
     def push(self, samples: ImuSamples) -> list[RepMetrics]:
-        """Add a chunk of samples (time order); return the reps that became complete with it."""
+        """Add a chunk of samples (time order); return the reps that became complete with it, and any
+        earlier rep revised by it (same ``index``: it replaces the earlier report; module docstring)."""
         return self._engine.push(samples)
 
     def mark_gap(self, start_ns: int, end_ns: int) -> None:

@@ -10,10 +10,12 @@ position carried over from the previous movement.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.drift import DriftPrior, HeightUpdate, VelocityDrift
 from analysis.kinematics import (
     cumulative_trapezoid,
     up_from_angles,
@@ -22,17 +24,21 @@ from analysis.kinematics import (
 from analysis.kinematics import vertical_specific_force as _project
 from analysis.rep_metrics import concentric_metrics
 from analysis.reps import Leg, find_legs
-from analysis.zupt import anchored_velocity, still_stretches
+from analysis.zupt import NOISE_SIGMAS, V_STILL_MPS, still_stretches
 
-RETURN_TOLERANCE_M: float = 0.04
-RETURN_TOLERANCE_FRACTION: float = 0.15
-"""'Back where it started': |drift-corrected displacement| at the still run's start within
-max(0.04 m, 15 % of the movement's largest excursion)."""
-MID_REP_FRACTION: float = 0.25
-"""'Mid-rep': the bar is further than max(RETURN_TOLERANCE_M, 25 % of the largest excursion) from where
-the movement started, in the direction of the rep (a pause in the hole, a stall or a grind on the way
-up). The margin over the 'back where it started' tolerance covers the drift of the displacement at the
-top of a long rep (a few cm)."""
+RETURN_HEIGHT_SD_M: float = 0.005
+"""SD (m) of the bar's height at a standing lockout or on the floor about where the movement started: a
+held bar moves by up to ~1 cm peak to peak with breathing. Used for the test below and as the SD of the
+height updates (:func:`lockout_heights`, the end of a movement back where it started)."""
+Z_SIGMAS: float = 3.5
+"""'Back where it started': |displacement| at the still run's start (with v = 0 there) within Z_SIGMAS x
+hypot(its SD from the drift model, RETURN_HEIGHT_SD_M); further away in the direction of the rep is mid-rep
+(a pause in the hole, a stall, a grind, or a creep into lockout: a creep at c m/s looks still, and v = 0
+imposed there moves the displacement by about -c T / 2 over the T seconds since the last update). 3.5 SD:
+a rest taken for mid-rep costs its rep the 2 s forced rest, so it must be rare (0.02 %)."""
+HEIGHT_PASSES: int = 3
+"""Lockouts between reps are found on the velocity estimate, which their height updates improve: at most
+this many passes (:func:`lockout_heights`)."""
 ONSET_ACCEL_MPS2: float = 0.35
 """Within the back-off window, integration starts where |vertical acceleration| (30 ms average) first
 exceeds this (m/s^2), less ONSET_MARGIN_S: velocity is anchored to 0 right where the bar starts to move."""
@@ -70,24 +76,65 @@ def vertical_specific_force(
 
 
 @dataclass(frozen=True)
+class LiftGeometry:
+    """What the lift's reps look like, for height updates between them (:func:`lockout_heights`).
+
+    ``eccentric_first``: True for lifts that start each rep at the top (squat, bench), False for lifts
+    from the floor (deadlift), None while unknown; ``min_rom_m``: the smallest rep; ``min_swing_m``: the
+    zig-zag filter of the legs."""
+
+    eccentric_first: bool | None
+    min_rom_m: float
+    min_swing_m: float
+
+
+def lockout_heights(t_s: np.ndarray, v_mps: np.ndarray, lift: LiftGeometry | None) -> list[HeightUpdate]:
+    """Height updates at the turns between the reps of a movement (touch-and-go sets).
+
+    A lift that starts each rep at the top returns to that height between reps: every turn from a rise of
+    at least the minimum ROM into a lowering of at least the minimum ROM is at the height the movement
+    started from, within RETURN_HEIGHT_SD_M (a standing lifter's lockout); a lift from the floor touches
+    the floor between reps (a lowering into a rise). The turns are found on the velocity estimate
+    ``v_mps`` (their height hardly depends on their timing: the bar is turning there)."""
+    if lift is None or lift.eccentric_first is None or t_s.size < 3:
+        return []
+    z = cumulative_trapezoid(v_mps, t_s)
+    legs = find_legs(t_s, v_mps, z, lift.min_swing_m)
+    out = []
+    sign = 1.0 if lift.eccentric_first else -1.0
+    for a, b in itertools.pairwise(legs):
+        if sign * a.swing_m >= lift.min_rom_m and -sign * b.swing_m >= lift.min_rom_m and 0 < a.i1 < t_s.size - 1:
+            out.append(HeightUpdate(a.i1, 0.0, RETURN_HEIGHT_SD_M))
+    return out
+
+
+@dataclass(frozen=True)
 class EndState:
     """The movement as it would be if it ended at a still run (:func:`end_state`).
 
     Attributes
     ----------
     v_end_mps : float
-        Velocity integrated from the rest before or the last pause or hold inside the movement, without
-        drift correction (a constant-velocity stretch also looks still to an accelerometer).
+        Velocity at the still run's start: integrated from the rest before, the error expected from the
+        drift model (:mod:`analysis.drift`) given the turning-point holds inside the movement removed.
+    v_sd_mps : float
+        Its uncertainty (SD): grows with the time since the last hold (a constant-velocity stretch also
+        looks still to an accelerometer; only this tells it from rest).
     since_s : float
-        Time over which ``v_end_mps`` was integrated (its drift grows with it).
+        Time since the last turning-point hold (or the start of integration).
+    z_end_m, z_sd_m : float
+        If the bar were at rest at the still run, its displacement there from where the movement started
+        (v = 0 there and at the holds), and the SD of that displacement from the drift model.
+    excursion_m : float
+        The largest |displacement| from where the movement started, on the same velocity.
     back_at_start : bool
-        The drift-corrected displacement is within max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION
-        x the largest excursion) of where the movement started.
+        ``|z_end| <= Z_SIGMAS hypot(z_sd, RETURN_HEIGHT_SD_M)``.
     below_start, above_start : bool
-        The bar is lower (higher) than where it started by more than max(RETURN_TOLERANCE_M,
-        MID_REP_FRACTION x the largest excursion): for a lift that starts with the lowering, in the
-        hole or on the way up; for one that starts with the lift, up or on the way up -- a pause, a
-        stall or a grind mid-rep, not its end.
+        ``z_end`` below (above) minus (plus) that tolerance: for a lift that starts with the lowering,
+        the bar in the hole, on the way up, or creeping into lockout (a creep at a steady velocity c
+        looks still, but v = 0 imposed there moves the displacement by about -c T / 2 over the T seconds
+        of integration); for one that starts with the lift, up or on the way up -- a pause, a stall, a
+        grind or a creep mid-rep, not its end.
     """
 
     v_end_mps: float
@@ -95,36 +142,67 @@ class EndState:
     below_start: bool
     above_start: bool = False
     since_s: float = 0.0
+    v_sd_mps: float = 0.0
+    z_end_m: float = 0.0
+    z_sd_m: float = 0.0
+    excursion_m: float = 0.0
+
+    @property
+    def velocity_at_rest(self) -> bool:
+        """|v_end| within ``V_STILL_MPS + NOISE_SIGMAS v_sd``: the still run can be a rest."""
+        return abs(self.v_end_mps) <= V_STILL_MPS + NOISE_SIGMAS * self.v_sd_mps
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray, noise_mps2: float = 0.0) -> EndState:
+def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0,
+              lift: LiftGeometry | None = None) -> EndState:
     """The movement as it would end at the last sample.
 
     ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run;
-    ``noise_mps2``: the acceleration noise at rest (:func:`analysis.zupt.still_stretches`). The velocity
-    is integrated from the last pause or hold inside the movement (from its start if none): that is the
-    velocity check. With the zero-velocity updates at those pauses and v = 0 at the end, the displacement
-    there against the largest excursion tells a rep's end from a pause or stall mid-rep, which also looks
-    still but leaves the bar far from where it started. A long movement (touch-and-go reps, a drifting
-    sensor) is re-anchored at every hold, so neither drifts with the movement's length.
+    ``prior``: the error sources of the integrated velocity (:class:`analysis.drift.DriftPrior`, or the
+    acceleration noise at rest). Only the turning-point holds inside the movement are zero-velocity
+    updates here (a hold at lockout before the lowering, a pause at the bottom; whether the last sample
+    is at rest is the question, so no stretch may be accepted because the velocity, drift-corrected to 0
+    there, looks slow). The velocity at the end, forward from them, is the velocity check; with v = 0 at
+    the end too, the displacement there tells a rep's end from a pause, a stall or a creep mid-rep, which
+    also look still but leave the bar away from where it started. A long movement (touch-and-go reps, a
+    drifting sensor) is re-anchored at every hold, and (``lift``) at the height of every lockout between
+    reps (:func:`lockout_heights`).
     """
     t = np.asarray(t_s, dtype=np.float64)
-    v_raw = cumulative_trapezoid(a_mps2, t)
-    if t.size <= 3:
+    a = np.asarray(a_mps2, dtype=np.float64)
+    v_raw = cumulative_trapezoid(a, t)
+    n = t.size
+    if n <= 3:
         return EndState(float(v_raw[-1]), False, False, since_s=float(t[-1] - t[0]))
-    # only the turning points (a hold at lockout before the lowering, a pause at the bottom) are anchors
-    # here: whether the last sample is at rest is the question, so no stretch may be accepted because the
-    # velocity, drift-corrected to 0 there, looks slow (a grind would)
-    turns = still_stretches(t, a_mps2, noise_mps2).turns
-    v, _ = anchored_velocity(t, a_mps2, [(0, 0), *turns, (t.size - 1, t.size - 1)], v_raw)
+    zr = still_stretches(t, a, prior, end_at_rest=False)
+    heights: list[HeightUpdate] = []
+    for _ in range(HEIGHT_PASSES):
+        assert zr.posterior is not None
+        found = lockout_heights(t, v_raw - zr.posterior.mean(), lift)
+        if [h.index for h in found] == [h.index for h in heights]:
+            break
+        heights = found
+        zr = still_stretches(t, a, prior, end_at_rest=False, heights=heights)
+    turns = zr.turns
+    model = VelocityDrift(t, a, prior, v_raw)
+    obs = [i for s in turns for i in s]
+    post = model.posterior(np.array(obs, dtype=np.int64), heights)
+    last = np.array([n - 1])
+    v_end = float(v_raw[-1] - post.mean(last)[0])
+    v_sd = float(post.sd(last)[0])
     k = turns[-1][1] if turns else 0
+    # if the bar were at rest at the end
+    post_end = model.posterior(np.array([*obs, n - 1], dtype=np.int64), heights)
+    v = v_raw - post_end.mean()
+    for s0, s1 in turns:
+        v[s0 : s1 + 1] = 0.0
     z = cumulative_trapezoid(v, t)
-    excursion = float(np.max(np.abs(z)))
-    tol = max(RETURN_TOLERANCE_M, RETURN_TOLERANCE_FRACTION * excursion)
     z_end = float(z[-1])
-    far = max(RETURN_TOLERANCE_M, MID_REP_FRACTION * excursion)
-    return EndState(float(v_raw[-1] - v_raw[k]), abs(z_end) <= tol, z_end < -far, z_end > far,
-                    since_s=float(t[-1] - t[k]))
+    z_sd = post_end.integral_sd()
+    excursion = float(np.max(np.abs(z)))
+    tol = Z_SIGMAS * float(np.hypot(z_sd, RETURN_HEIGHT_SD_M))
+    return EndState(v_end, abs(z_end) <= tol, z_end < -tol, z_end > tol, since_s=float(t[-1] - t[k]),
+                    v_sd_mps=v_sd, z_end_m=z_end, z_sd_m=z_sd, excursion_m=excursion)
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:
@@ -172,6 +250,9 @@ def analyse_movement(
     min_swing_m: float,
     min_rom_m: float,
     load_kg: float,
+    prior: DriftPrior | None = None,
+    returned: bool = False,
+    lift: LiftGeometry | None = None,
 ) -> MovementResult:
     """Integrate one movement and cut it into legs with their concentric metrics.
 
@@ -189,6 +270,13 @@ def analyse_movement(
         Position at the first sample (carried over from the previous movement).
     min_swing_m, min_rom_m, load_kg : float
         Zig-zag filter of the legs, smallest rise that gets metrics, bar load.
+    prior : DriftPrior or None
+        Error sources of the integrated velocity (default: the noise of the samples before ``lo``).
+    returned : bool
+        The movement ends back where it started (the engine's test at its closing rest): its displacement
+        is then a height update, 0 within RETURN_HEIGHT_SD_M.
+    lift : LiftGeometry or None
+        With it, the lockouts between reps are height updates too (:func:`lockout_heights`).
     """
     t = t_s
     a = a_mps2.copy()
@@ -202,8 +290,19 @@ def analyse_movement(
         v_on = cumulative_trapezoid(a[lo : onset + 1], t[lo : onset + 1])[-1]
         if abs(v_on) <= ONSET_MAX_VELOCITY_MPS:
             lo = onset
-    noise = float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0
-    zr = still_stretches(t[lo:hi], a[lo:hi], noise)
+    if prior is None:
+        prior = DriftPrior(float(np.std(a_mps2[:lo_rest])) if lo_rest >= 3 else 0.0)
+    # a movement that ends back where it started (the top of a squat, the floor after a deadlift) ends at
+    # that height, within a standing lifter's RETURN_HEIGHT_SD_M: a height update
+    end_height = [HeightUpdate(hi - lo - 1, 0.0, RETURN_HEIGHT_SD_M)] if returned and hi - lo > 2 else []
+    zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=end_height)
+    tops: list[HeightUpdate] = []
+    for _ in range(HEIGHT_PASSES):  # and at every lockout between reps (touch-and-go sets)
+        found = lockout_heights(t[lo:hi], zr.v_mps, lift)
+        if [h.index for h in found] == [h.index for h in tops]:
+            break
+        tops = found
+        zr = still_stretches(t[lo:hi], a[lo:hi], prior, heights=end_height + tops)
     a[lo:hi] = zr.a_mps2
     v = np.zeros(t.size)
     v[lo:hi] = zr.v_mps

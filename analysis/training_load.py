@@ -11,6 +11,9 @@ Testing of Elite Athletes. Human Kinetics. (TRIMP weighting 0.64 e^(1.92 x)
 for men, 0.86 e^(1.67 x) for women.)
 Coggan A / TrainingPeaks Performance Manager: CTL and ATL as 42- and 7-day
 exponentially weighted averages of daily load, TSB = CTL - ATL.
+
+Running load only: the loads passed here are the runs' TRIMP, never the strength sessions', so the
+treatment (strength training) cannot leak into the load covariates of the economy model.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from analysis.exercises import exercise_info
 from records.times import local_date, week_start, zone_info
 
 __all__ = [
+    "LOWER_BODY_EXERCISES",
     "StrengthSet",
     "WeeklyStrength",
     "banister_trimp",
     "daily_load",
     "fitness_fatigue",
+    "heavy_lower_body_sessions",
+    "load_seed",
     "local_date",
     "strength_sets_from_dicts",
     "week_start",
@@ -158,6 +164,28 @@ def _ewma(x: np.ndarray, k: float, y0: float) -> np.ndarray:
     return y
 
 
+def load_seed(daily_load: np.ndarray, *, days: int = 42) -> tuple[float, int]:
+    """Starting value of CTL and ATL: the mean daily load of the first ``days`` days (4-6 weeks).
+
+    Starting CTL at 0 makes it ramp up through the first months of data whatever the athlete
+    did, so as a covariate of a pre-strength baseline it mostly encodes "weeks since the data
+    began" (and can take the sign of any trend). Seeding both EWMAs with the athlete's mean
+    daily load of the first 6 weeks (with fewer days of data, the mean of what there is) starts
+    them near their steady state for that load.
+
+    Returns
+    -------
+    (seed, days_used) : float, int
+    """
+    x = np.asarray(daily_load, dtype=np.float64)
+    if x.ndim != 1 or not np.all(np.isfinite(x)):
+        raise ValueError("daily_load must be a finite 1-D array")
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    n = min(days, x.size)
+    return (float(x[:n].mean()) if n else 0.0), int(n)
+
+
 def daily_load(started_at_ns: Sequence[int], loads: Sequence[float], tz: str, *,
                first_day: _dt.date | None = None, last_day: _dt.date | None = None
                ) -> tuple[list[_dt.date], np.ndarray]:
@@ -276,6 +304,88 @@ def _laterality(exercise: str | None) -> str | None:
         return None
     lat = exercise_info(exercise).laterality
     return lat if lat in ("bilateral", "unilateral") else None
+
+
+def _session_keys(rows: Sequence[StrengthSet], session_gap_s: float) -> list[str]:
+    """Session identity of time-sorted active sets (rules in :func:`weekly_strength`)."""
+    keys: list[str] = []
+    last_t: int | None = None
+    anon = 0
+    prev_t: int | None = None
+    for s in rows:
+        if s.source == "sensor":
+            if prev_t is not None and (s.started_at_ns - prev_t) / 1e9 < session_gap_s:
+                keys.append(keys[-1])
+            else:
+                keys.append(f"s:{s.session_key or s.started_at_ns}")
+        elif s.session_key:
+            keys.append(f"k:{s.session_key}")
+        else:
+            if last_t is None or (s.started_at_ns - last_t) / 1e9 > session_gap_s:
+                anon += 1
+            keys.append(f"a:{anon}")
+            last_t = s.started_at_ns
+        prev_t = s.started_at_ns
+    return keys
+
+
+#: Lifts that load the legs (hip and knee extensors): a heavy set of one of them starts the strength
+#: block of the economy model and counts as "heavy lower-body session" for the acute covariate.
+LOWER_BODY_EXERCISES = frozenset({
+    "back_squat", "front_squat", "deadlift", "romanian_deadlift", "hip_thrust", "lunge", "split_squat",
+    "bulgarian_split_squat", "step_up",
+})
+
+
+def heavy_lower_body_sessions(
+    sets: Iterable[StrengthSet | Mapping[str, Any]],
+    *,
+    e5rm_kg: Mapping[str, float] | None = None,
+    zone_reps: tuple[int, int] = (3, 5),
+    zone_pct_e5rm: tuple[float, float] = (0.80, 1.00),
+    session_gap_s: float = 3 * 3600.0,
+) -> list[dict[str, Any]]:
+    """Strength sessions with at least one heavy set of a lower-body lift, oldest first.
+
+    A set is heavy when it is a *zone set* of a lower-body lift (:data:`LOWER_BODY_EXERCISES`):
+    3-5 reps at 80-100 % of that exercise's estimated 5RM (the prescription zone of
+    :func:`weekly_strength`). A loaded 3-5-rep lower-body set whose exercise has no e5RM cannot be
+    placed in or out of the zone: such a session is returned with ``decided = False`` (heavy
+    only by the rep count), so the caller can fall back to it when no session is decided.
+
+    Returns
+    -------
+    list of dict
+        ``started_at_ns`` (first set of the session), ``ended_at_ns`` (last set), ``decided``
+        (a zone set with a known e5RM), ``exercises`` (the heavy lower-body lifts).
+    """
+    lo_r, hi_r = zone_reps
+    lo_p, hi_p = zone_pct_e5rm
+    e5 = dict(e5rm_kg or {})
+    rows = [s for s in strength_sets_from_dicts(sets) if s.set_type == "active"]
+    rows.sort(key=lambda s: s.started_at_ns)
+    keys = _session_keys(rows, session_gap_s)
+    sess: dict[str, dict[str, Any]] = {}
+    for s, key in zip(rows, keys, strict=True):
+        d = sess.setdefault(key, {"started_at_ns": s.started_at_ns, "ended_at_ns": s.started_at_ns,
+                                  "decided": False, "undecided": False, "exercises": set()})
+        d["ended_at_ns"] = max(d["ended_at_ns"], s.started_at_ns)
+        if s.exercise not in LOWER_BODY_EXERCISES or s.reps is None or not (lo_r <= s.reps <= hi_r):
+            continue
+        if s.load_kg is None or s.load_kg <= 0:
+            continue
+        ref = e5.get(s.exercise)
+        if ref is None:
+            d["undecided"] = True
+            d["exercises"].add(s.exercise)
+        elif lo_p * ref - 1e-9 <= s.load_kg <= hi_p * ref + 1e-9:
+            d["decided"] = True
+            d["exercises"].add(s.exercise)
+    out = [{"started_at_ns": d["started_at_ns"], "ended_at_ns": d["ended_at_ns"], "decided": d["decided"],
+            "exercises": sorted(d["exercises"])}
+           for d in sess.values() if d["decided"] or d["undecided"]]
+    out.sort(key=lambda d: d["started_at_ns"])
+    return out
 
 
 @dataclass
@@ -411,25 +521,7 @@ def weekly_strength(
             raise ValueError(f"e5rm_kg[{k!r}] must be a positive number of kg")
     rows = [s for s in strength_sets_from_dicts(sets) if s.set_type == "active"]
     rows.sort(key=lambda s: s.started_at_ns)
-    # session identity
-    keys: list[str] = []
-    last_t: int | None = None
-    anon = 0
-    prev_t: int | None = None
-    for s in rows:
-        if s.source == "sensor":
-            if prev_t is not None and (s.started_at_ns - prev_t) / 1e9 < session_gap_s:
-                keys.append(keys[-1])
-            else:
-                keys.append(f"s:{s.session_key or s.started_at_ns}")
-        elif s.session_key:
-            keys.append(f"k:{s.session_key}")
-        else:
-            if last_t is None or (s.started_at_ns - last_t) / 1e9 > session_gap_s:
-                anon += 1
-            keys.append(f"a:{anon}")
-            last_t = s.started_at_ns
-        prev_t = s.started_at_ns
+    keys = _session_keys(rows, session_gap_s)
     zi = zone_info(tz)
     weeks_of = [week_start(_dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()) for s in rows]
     cand = [*weeks_of, *(week_start(w) for w in (first_week, last_week) if w is not None)]

@@ -1,45 +1,50 @@
-"""Zero-velocity updates inside a movement: still stretches of the bar and piecewise drift correction.
+"""Zero-velocity updates inside a movement: still stretches of the bar, and the velocity between them.
 
 A bar held still (the bottom of a paused squat, a competition pause on the chest, the top before the
-next rep) is a velocity measurement: v = 0 there. Integrated acceleration drifts (sensor noise, bias
-changes, orientation errors), so within a movement the integrated velocity hovers around zero in a
-pause, and its zero crossings there are noise. Using the still stretches as zero-velocity updates
-(ZUPT; Foxlin 2005, IEEE Comput Graph Appl 25(6):38-46; detection evaluated by Skog et al. 2010, IEEE
-Trans Biomed Eng 57:2657-2666) and removing the drift linearly in time between consecutive ones
-(as in foot-mounted gait analysis: Mariani et al. 2010, J Biomech 43:2999-3006) gives v = 0 exactly
-where the bar was still and a velocity re-anchored at every pause.
+next rep) is a velocity measurement: v = 0 there. Integrated acceleration drifts (sensor noise, the
+error of the gravity reference, bias changes, the integration error of impacts), so within a movement the
+integrated velocity hovers around zero in a pause, and its zero crossings there are noise. The still
+stretches are zero-velocity updates (ZUPT; Foxlin 2005, IEEE Comput Graph Appl 25(6):38-46; detection
+evaluated by Skog et al. 2010, IEEE Trans Biomed Eng 57:2657-2666) of a model of the velocity's error
+(:mod:`analysis.drift`): the error is observed there, estimated with its uncertainty in between (with
+white noise only this is the linear drift removal between consecutive updates of foot-mounted gait
+analysis: Mariani et al. 2010, J Biomech 43:2999-3006), and v = 0 on them.
 
 Which stretches are still (:func:`still_stretches`)
 -------------------------------------------------
-An accelerometer cannot tell a still bar from one moving at constant velocity (a slow grind), so a
-stretch is still when both hold:
+An accelerometer cannot tell a still bar from one moving at constant velocity (a slow grind, a creep into
+lockout, a steady stretch of a lowering), so a stretch is still when both hold:
 
 1. **Flat**: over every window of ``STILL_MIN_S`` (100 ms) centred in it, the integrated velocity
    varies by at most ``2 V_STILL_MPS + 3 sigma_w`` -- a bar with |v| < 0.005 m/s varies by at most
    0.01 m/s, plus three standard deviations of the velocity noise integrated over one window
    (``sigma_w = sigma_a sqrt(dt W)``, sigma_a the per-sample noise of the vertical acceleration,
    measured at the rest before the movement).
-2. **Slow**: the mean velocity over the stretch, with the drift removed between the still stretches
-   already accepted, is within ``min(V_STILL_MPS + 3 sigma_v, V_TOL_MAX_MPS)`` of zero. sigma_v is
-   the standard deviation of white acceleration noise integrated from the nearest accepted still
-   stretches on both sides (a Brownian bridge: ``sigma_a sqrt(dt (t - t_A)(t_B - t)/(t_B - t_A))``).
-   The cap, 0.0175 m/s, is midway between a still bar (|v| < 0.005 m/s) and the slowest movement that
-   is not a pause: a sticking point, where velocity dips but stays >= 0.03 m/s. A slow grind at a
-   steady 0.05 m/s is flat but not slow.
+2. **At rest by the drift model**: its mean velocity, the error the model expects there removed (given
+   the updates already accepted), is within ``V_STILL_MPS + 3 sigma`` of zero, sigma the model's
+   posterior SD there. For an ordinary stretch the tolerance is capped at V_TOL_MAX_MPS (0.0175 m/s,
+   midway between a still bar, |v| < 0.005 m/s, and the slowest movement that is not a pause, a sticking
+   point at >= 0.03 m/s: a grind at a steady 0.05 m/s is flat but not at rest). A **turning point** --
+   the nearest motion at least V_CLEAR_MPS faster or slower than the stretch goes one way before it and
+   the other after it, with no other still-looking stretch at another velocity in between (a creep into
+   lockout slows down to one: the bar at rest) -- is capped at V_CLEAR_MPS instead: the bar's velocity
+   changes sign near it, so only the drift can make it look moving, and a steady stretch of a lowering
+   (0.3-0.6 m/s) stays out.
 
-Stretches are accepted one at a time, the most certain first (smallest |mean velocity| relative to
-its tolerance), and the velocity is re-anchored after each, so a pause next to an accepted one is
-judged on a better estimate. The first and last stretches of a movement are its bounding rests.
+Stretches are accepted one at a time, the most certain first (smallest |velocity| relative to its
+tolerance), and the model is updated after each, so a pause next to an accepted one is judged on a better
+estimate. The first and last stretches of a movement are its bounding rests; height updates (the bar back
+at a known height) join the velocity updates.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.drift import DriftPosterior, DriftPrior, HeightUpdate, VelocityDrift, as_prior
 from analysis.kinematics import cumulative_trapezoid
 from analysis.reps import runs
 
@@ -65,20 +70,22 @@ class ZuptResult:
     Attributes
     ----------
     v_mps : numpy.ndarray
-        Velocity: 0 on the still stretches, drift removed linearly in time between them.
+        Velocity: 0 on the still stretches, the error the drift model expects removed between them.
     a_mps2 : numpy.ndarray
-        Acceleration with each segment's constant drift offset removed (the mean acceleration of each
-        still stretch is removed there).
+        Acceleration with the model's smooth drift rate removed (the mean acceleration of each still
+        stretch is removed there).
     still : list of (int, int)
         Still stretches, inclusive sample index ranges, in time order (the first contains sample 0,
         the last the final sample).
     rest_tol_mps : numpy.ndarray
         Per sample, the velocity up to which the bar cannot be told from a bar at rest: 0 on the still
-        stretches (v = 0 there), elsewhere ``min(V_STILL_MPS, 3 sigma_v)`` with sigma_v the integrated
-        noise since the nearest still stretch (Brownian bridge between the two around the sample).
+        stretches (v = 0 there), elsewhere ``min(V_STILL_MPS, 3 sigma_v)`` with sigma_v the drift model's
+        posterior SD there.
     turns : list of (int, int)
-        The still stretches inside the movement that are turning points (accepted whatever the drift
-        says: they do not depend on v = 0 at the last sample).
+        The still stretches inside the movement that are turning points (they do not depend on v = 0 at
+        the last sample: :func:`analysis.movement.end_state` uses them).
+    posterior : DriftPosterior or None
+        The drift model given every update used.
     """
 
     v_mps: np.ndarray
@@ -86,6 +93,7 @@ class ZuptResult:
     still: list[tuple[int, int]]
     rest_tol_mps: np.ndarray
     turns: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    posterior: DriftPosterior | None = None
 
 
 def window_range(t_s: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
@@ -159,7 +167,10 @@ def anchored_velocity(t_s: np.ndarray, a_mps2: np.ndarray, still: list[tuple[int
 def still_stretches(
     t_s: np.ndarray,
     a_mps2: np.ndarray,
-    noise_mps2: float,
+    prior: float | DriftPrior,
+    *,
+    end_at_rest: bool = True,
+    heights: list[HeightUpdate] | tuple = (),
 ) -> ZuptResult:
     """Find the still stretches of a movement and the velocity anchored on them (module docstring).
 
@@ -167,9 +178,18 @@ def still_stretches(
     ----------
     t_s, a_mps2 : numpy.ndarray
         Times and vertical acceleration (gravity removed) of one movement; the bar is at rest at the
-        first sample (integration starts there) and at the last (the confirmed rest after it).
-    noise_mps2 : float
-        Per-sample standard deviation of the vertical acceleration at rest (>= 0).
+        first sample (integration starts there) and, with ``end_at_rest``, at the last (the confirmed
+        rest after it).
+    prior : float or DriftPrior
+        The error sources of the integrated velocity (:class:`analysis.drift.DriftPrior`); a float is
+        the per-sample SD of the vertical acceleration at rest (>= 0), with the default offset SD.
+    end_at_rest : bool
+        False: whether the last sample is at rest is the question (:func:`analysis.movement.end_state`):
+        the stretch holding it is not used, and only turning points are accepted, on the velocity
+        integrated forward from the updates before them.
+    heights : list of HeightUpdate
+        Known heights of the bar (:class:`analysis.drift.HeightUpdate`), e.g. back where it started at
+        the end; used with the zero-velocity updates.
 
     Returns
     -------
@@ -178,11 +198,12 @@ def still_stretches(
     t = np.asarray(t_s, dtype=np.float64)
     a = np.asarray(a_mps2, dtype=np.float64)
     n = t.size
+    prior = as_prior(prior)
+    noise_mps2 = prior.noise_mps2
     if n < 3:
         return ZuptResult(np.zeros(n), a.copy(), [(0, max(n - 1, 0))], np.zeros(n))
-    if not noise_mps2 >= 0:
-        raise ValueError(f"noise_mps2 must be >= 0, got {noise_mps2}")
     v_raw = cumulative_trapezoid(a, t)
+    model = VelocityDrift(t, a, prior, v_raw)
     dt = float(np.median(np.diff(t)))
     var_step = noise_mps2 * noise_mps2 * dt
     sigma_w = noise_mps2 * np.sqrt(dt * STILL_MIN_S)
@@ -204,70 +225,97 @@ def still_stretches(
     lo_idx = np.searchsorted(t, t - 0.5 * STILL_MIN_S, side="left")
     hi_idx = np.searchsorted(t, t + 0.5 * STILL_MIN_S, side="right") - 1
     cands: list[tuple[int, int]] = []
+    first: list[tuple[int, int]] = []
     for c0, c1 in zip(r0.tolist(), (r1 - 1).tolist(), strict=True):
-        if c0 == 0:
-            continue
         e0, e1 = _trim(t, a, (int(lo_idx[c0]), int(hi_idx[c1])), var_step)
+        if c0 == 0:
+            first = [(max(c0, e0), min(c1, e1))]
+            continue
         if e1 < n - 1 and t[e1] - t[e0] < STILL_MIN_S - 2.0 * dt:  # each edge known to a sample
             continue
         span = (max(c0, e0), min(c1, e1))
         if span[1] >= span[0]:
             cands.append(span)
-    last = cands.pop() if cands and cands[-1][1] == n - 1 else (n - 1, n - 1)
-    still = [(0, 0), last]
+    tail: list[tuple[int, int]] = []
+    if end_at_rest:
+        last = cands.pop() if cands and cands[-1][1] == n - 1 else (n - 1, n - 1)
+        fixed = [last]
+    else:
+        tail = [c for c in cands if c[1] == n - 1]
+        cands = [c for c in cands if c[1] < n - 1]
+        last = None
+        fixed = []
+    post = model.posterior(_obs(fixed), heights)
     # a flat stretch between motions in opposite directions (a bottom pause, a hold at lockout before
-    # the lowering) is a turning point: the velocity changes sign across it while varying by less than
-    # the band, so the bar is still there, whatever the drift says
-    v_lin = v_raw - v_raw[-1] * (t - t[0]) / max(t[-1] - t[0], 1e-9)
-    pending = []
-    for c0, c1 in cands:
-        if _turning_point(v_lin, v_raw, c0, c1):
-            still.append((c0, c1))
-        else:
-            pending.append((c0, c1))
-    still.sort()
-    turns = still[1:-1]
+    # the lowering) is a turning point: the bar's velocity crosses zero near it, so it is held to the
+    # drift model's uncertainty there up to V_CLEAR_MPS (a speed the drift cannot flip: a steady stretch
+    # of a touch-and-go set's lowering stays out), not to the cap that keeps sticking points from being
+    # zeroed
+    every = first + cands + ([last] if last is not None else tail)
+    turn_flags = [_turning_point(v_raw, every, c0, c1, band) for c0, c1 in cands]
+    pending = [(c, f) for c, f in zip(cands, turn_flags, strict=True) if f or end_at_rest]
+    accepted: list[tuple[tuple[int, int], bool]] = []
     while pending:
-        v, _ = anchored_velocity(t, a, still, v_raw)
-        ends = np.array([e for _, e in still])
         best, best_score = -1, np.inf
-        for idx, (c0, c1) in enumerate(pending):
-            j = int(np.searchsorted(ends, c0)) - 1
-            t_a, t_b = t[still[j][1]], t[still[j + 1][0]]
-            tc = 0.5 * (t[c0] + t[c1])
-            sigma_v = np.sqrt(var_step * max(tc - t_a, 0.0) * max(t_b - tc, 0.0) / max(t_b - t_a, 1e-9))
-            tol = min(V_STILL_MPS + NOISE_SIGMAS * sigma_v, V_TOL_MAX_MPS)
-            score = abs(float(v[c0 : c1 + 1].mean())) / tol
+        for idx, ((c0, c1), is_turn) in enumerate(pending):
+            mid = np.array([(c0 + c1) // 2])
+            sd = float(post.sd(mid)[0])
+            tol = min(V_STILL_MPS + NOISE_SIGMAS * sd, V_CLEAR_MPS if is_turn else V_TOL_MAX_MPS)
+            span = np.arange(c0, c1 + 1)
+            score = abs(float(v_raw[c0 : c1 + 1].mean() - post.mean(span).mean())) / tol
             if score < best_score:
                 best, best_score = idx, score
         if best_score > 1.0:
             break
-        still = sorted([*still, pending.pop(best)])
-    v, a_out = anchored_velocity(t, a, still, v_raw)
-    return ZuptResult(v, a_out, still, _rest_tolerance(t, still, var_step), turns)
+        accepted.append(pending.pop(best))
+        post = model.posterior(_obs(fixed + [c for c, _ in accepted]), heights)
+    still = sorted([(0, 0), *fixed, *[c for c, _ in accepted]])
+    turns = sorted(c for c, f in accepted if f)
+    v = v_raw - post.mean()
+    a_out = a - post.smooth_slope()
+    for s0, e0 in still:
+        v[s0 : e0 + 1] = 0.0
+        if e0 > s0:  # on a still stretch the bar's acceleration is 0: remove the stretch's own mean
+            a_out[s0 : e0 + 1] = a[s0 : e0 + 1] - a[s0 : e0 + 1].mean()
+    tol_all = np.minimum(V_STILL_MPS, NOISE_SIGMAS * post.sd(np.arange(n)))
+    for s0, e0 in still:
+        tol_all[s0 : e0 + 1] = 0.0
+    if last is None:
+        still.append((n - 1, n - 1))
+    return ZuptResult(v, a_out, still, tol_all, turns, post)
 
 
-def _direction(v: np.ndarray, i: int, side: int, relative: bool) -> float:
-    """Direction of the motion just before (side -1) or after (side +1) sample i: the sign of v at the
-    nearest sample where |v| >= V_CLEAR_MPS, or (``relative``) of v - v[i] at the nearest sample where
-    |v - v[i]| >= V_CLEAR_MPS; 0 if there is none."""
-    ref = v[i] if relative else 0.0
+def _obs(stretches: list[tuple[int, int]]) -> np.ndarray:
+    """Observation points of still stretches: both ends of each."""
+    return np.array([i for s in stretches for i in s], dtype=np.int64)
+
+
+def _clear_motion(v: np.ndarray, i: int, side: int) -> int:
+    """Index of the nearest sample before (side -1) or after (side +1) sample i whose velocity differs from
+    v[i] by at least V_CLEAR_MPS (relative: only the drift over that stretch of time matters); -1 if none."""
+    ref = v[i]
     if side < 0:
         far = np.nonzero(np.abs(v[:i] - ref) >= V_CLEAR_MPS)[0]
-        return float(np.sign(v[far[-1]] - ref)) if far.size else 0.0
+        return int(far[-1]) if far.size else -1
     far = np.nonzero(np.abs(v[i + 1 :] - ref) >= V_CLEAR_MPS)[0]
-    return float(np.sign(v[i + 1 + far[0]] - ref)) if far.size else 0.0
+    return i + 1 + int(far[0]) if far.size else -1
 
 
-def _turning_point(v_lin: np.ndarray, v_raw: np.ndarray, c0: int, c1: int) -> bool:
-    """The bar moves one way into the stretch and the other way out of it, read two ways that fail
-    differently: on the drift-corrected velocity (wrong where the drift of the whole movement is large,
-    e.g. after an impact that rattles the plates and leaves a velocity step), and on the velocity
-    relative to the stretch's own (only the drift over a fraction of a second matters, but a stretch of
-    steady motion that the bar entered faster and leaves reversing looks like a turn)."""
-    absolute = _direction(v_lin, c0, -1, False) * _direction(v_lin, c1, +1, False)
-    relative = _direction(v_raw, c0, -1, True) * _direction(v_raw, c1, +1, True)
-    return absolute < 0 and relative < 0
+def _turning_point(v_raw: np.ndarray, stretches: list[tuple[int, int]], c0: int, c1: int, band: float) -> bool:
+    """The bar moves one way into the stretch and the other way out of it, and reverses there: the nearest
+    motion at least V_CLEAR_MPS faster or slower than the stretch before and after it goes in opposite
+    directions (relative to the stretch's own velocity, so that only the drift over a fraction of a second
+    matters), and no other still-looking stretch (of ``stretches``) at a velocity more than ``band`` away
+    from the stretch's lies between it and either: a creep into lockout slows down to a second still-looking
+    stretch -- the bar at rest -- before the bar moves the other way. A stretch of steady motion entered
+    faster and left reversing passes this, and is told from a pause by its velocity (:func:`still_stretches`)."""
+    i0 = _clear_motion(v_raw, c0, -1)
+    i1 = _clear_motion(v_raw, c1, +1)
+    if i0 < 0 or i1 < 0 or np.sign(v_raw[i0] - v_raw[c0]) * np.sign(v_raw[i1] - v_raw[c1]) >= 0:
+        return False
+    level = float(v_raw[c0 : c1 + 1].mean())
+    return not any(((i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1))
+                   and abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band for s0, s1 in stretches)
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:
@@ -295,16 +343,3 @@ def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: floa
     new1 = c + int(after[0]) - 1 if after.size else s1
     new0 = s0 + int(before[-1]) + 1 if before.size else s0
     return new0, max(new1, new0)
-
-
-def _rest_tolerance(t: np.ndarray, still: list[tuple[int, int]], var_step: float) -> np.ndarray:
-    """min(V_STILL_MPS, 3 sigma_v) between still stretches (Brownian bridge of the integrated noise), 0 on them."""
-    tol = np.zeros(t.size)
-    for (_, e0), (s1, _) in itertools.pairwise(still):
-        if s1 - e0 < 2:
-            continue
-        ts = t[e0 + 1 : s1]
-        t_a, t_b = t[e0], t[s1]
-        var = var_step * (ts - t_a) * (t_b - ts) / max(t_b - t_a, 1e-9)
-        tol[e0 + 1 : s1] = np.minimum(V_STILL_MPS, NOISE_SIGMAS * np.sqrt(var))
-    return tol

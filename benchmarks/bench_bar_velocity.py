@@ -173,13 +173,28 @@ worst ROM error."""
 
 
 def _live_reps(smp, s, chunk_s: float = 0.02) -> list:
-    """LiveRepDetector fed chunk_s chunks (about one BLE connection event), then finished."""
+    """LiveRepDetector fed chunk_s chunks (about one BLE connection event), then finished. Each rep's
+    ``report_s``: the simulator time of the last sample pushed when the detector first returned a rep with
+    its index (``inf`` if only at ``finish``)."""
     det = LiveRepDetector(s.exercise, s.load_kg, s.rate_hz)
     step = max(1, round(s.rate_hz * chunk_s))
+    first: dict[int, float] = {}
     for i in range(0, len(smp), step):
-        det.push(smp.slice(i, i + step))
+        chunk = smp.slice(i, i + step)
+        for r in det.push(chunk):
+            first.setdefault(r.index, float(chunk.t_ns[-1]) * 1e-9)
     det.finish()
-    return list(det.reps)
+    return [Reported(r, first.get(r.index, float("inf"))) for r in det.reps]
+
+
+class Reported:
+    """A live rep and when it was first reported (simulator clock, s)."""
+
+    def __init__(self, rep, report_s: float) -> None:
+        self.rep, self.report_s = rep, report_s
+
+    def __getattr__(self, name):
+        return getattr(self.rep, name)
 
 
 def _match(est: list, truth: list) -> list[tuple]:
@@ -200,12 +215,29 @@ def _match(est: list, truth: list) -> list[tuple]:
     return pairs
 
 
+_RESTED: dict[int, bool] = {}
+"""id(true rep) -> the bar rests >= 0.3 s right after its lockout (only those reps can be reported at once)."""
+
+
+def _note_rests(s) -> None:
+    """Mark the true reps of a session after which the bar is still (|v| < 0.01 m/s) for 0.3 s within 0.25 s of
+    the concentric end: a rep followed by the next lowering, a walk-in or sway is reported when the bar next rests,
+    and one of a lift that starts from the floor once the bar is back on the floor."""
+    for t in s.reps:
+        if s.exercise == "deadlift":
+            _RESTED[id(t)] = False
+            continue
+        tt = np.linspace(t.concentric_end_s, t.concentric_end_s + 0.55, 111)
+        still = np.abs(s.exact.v(tt)) < 0.01
+        _RESTED[id(t)] = any(bool(np.all(still[k:k + 61])) for k in range(0, 51))
+
+
 def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -> dict:
     """Errors (estimate - truth) of one scenario/path/rate over its sessions: [(estimated reps, true reps)]."""
     exact = all(len(e) == len(t) for e, t in results)
     found = sum(len(e) for e, _ in results)
     n_true = sum(len(t) for _, t in results)
-    mcv, pv, rom, ds, de, shapes = [], [], [], [], [], []
+    mcv, pv, rom, ds, de, shapes, lat = [], [], [], [], [], [], []
     missed, extra = [], []  # shapes of true reps with no estimate; of the true rep an extra estimate falls in
     for est, tru in results:
         pairs = _match(est, tru)
@@ -223,6 +255,8 @@ def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -
             ds.append(r.concentric_start_ns * 1e-9 - t.concentric_start_s)
             de.append(r.concentric_end_ns * 1e-9 - t.concentric_end_s)
             shapes.append(t.shape)
+            lat.append(getattr(r, "report_s", float("nan")) - t.concentric_end_s if _RESTED.get(id(t), False)
+                       else float("nan"))
     e = np.array(mcv)
     row = {"scenario": label, "path": path, "rate_hz": rate, "found": found, "truth": n_true, "counts_exact": exact,
            "matched": int(e.size), "mcv_bias": float(e.mean()) if e.size else float("nan"),
@@ -232,7 +266,7 @@ def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -
            "rom_worst": float(np.abs(rom).max()) if e.size else float("nan"),
            "start_err_s": (float(min(ds)), float(max(ds))) if ds else None,
            "end_err_s": (float(min(de)), float(max(de))) if de else None,
-           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, strict=True)], "missed": missed,
+           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, lat, strict=True)], "missed": missed,
            "extra": extra}
     row["within"] = bool(exact and e.size > 1 and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
                          and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
@@ -254,33 +288,20 @@ def _print_rows(rows: list[dict], first: str) -> None:
               f"{'within' if r['within'] else 'OUTSIDE'}")
 
 
-def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
-    """Per rep-shape scenario, rate and path (batch ``analyse_session``, live ``LiveRepDetector``)."""
-    print(f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
-          f"errors = estimate - truth (truth: concentric phase = the lifting phase, see sim/rep_truth.py)")
-    rows: list[dict] = []
-    for name in SHAPE_SCENARIOS:
-        for rate in SHAPE_RATES_HZ:
-            batch, live = [], []
-            for seed in seeds:
-                s = simulate_scenario(name, seed, rate)
-                smp = s.to_imu_samples()
-                batch.append((analyse_session(smp, s.exercise, s.load_kg).reps, s.reps))
-                live.append((_live_reps(smp, s), s.reps))
-            rows.append(_row(name, "batch", rate, batch))
-            rows.append(_row(name, "live", rate, live))
-    _print_rows(rows, "scenario")
+_OTHER_SENSOR = {name for name, kw in SHAPE_SCENARIOS.items() if kw.get("sensor", "rattle") != "rattle"}
+"""Scenarios run with another sensor model than the shape scenarios' default."""
 
-    # the same errors pooled by the shape of each true rep (over every scenario, per path and rate)
-    print("\nBy rep shape (every scenario pooled; mixed sets contribute each rep to its own shape; a missed rep counts"
-          " against its shape, an extra one against the shape of the true rep it falls in)")
+
+def _pool_by_shape(rows: list[dict], shapes: list[str]) -> list[dict]:
+    """Rows of errors pooled by the shape of each true rep, per shape, rate and path."""
     pooled: list[dict] = []
-    shapes = sorted({e[0] for r in rows for e in r["errors"]})
     for shape in shapes:
         for rate in SHAPE_RATES_HZ:
             for path in ("batch", "live"):
                 sel = [r for r in rows if r["path"] == path and r["rate_hz"] == rate]
                 errs = [e for r in sel for e in r["errors"] if e[0] == shape]
+                if len(errs) < 2:
+                    continue
                 n_missed = sum(r["missed"].count(shape) for r in sel)
                 n_extra = sum(r["extra"].count(shape) for r in sel)
                 m = np.array([e[1] for e in errs])
@@ -296,7 +317,52 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
                                      and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
                                      and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
                 pooled.append(row)
-    _print_rows(pooled, "rep shape")
+    return pooled
+
+
+def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
+    """Per rep-shape scenario, rate and path (batch ``analyse_session``, live ``LiveRepDetector``)."""
+    print(f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
+          f"errors = estimate - truth (truth: concentric phase = the lifting phase, see sim/rep_truth.py)")
+    rows: list[dict] = []
+    for name in SHAPE_SCENARIOS:
+        for rate in SHAPE_RATES_HZ:
+            batch, live = [], []
+            for seed in seeds:
+                s = simulate_scenario(name, seed, rate)
+                _note_rests(s)
+                smp = s.to_imu_samples()
+                batch.append((analyse_session(smp, s.exercise, s.load_kg).reps, s.reps))
+                live.append((_live_reps(smp, s), s.reps))
+            rows.append(_row(name, "batch", rate, batch))
+            rows.append(_row(name, "live", rate, live))
+    _print_rows(rows, "scenario")
+
+    # the same errors pooled by the shape of each true rep, per path and rate: over the scenarios with the
+    # default sensor model (white noise + plate rattle), and over those with the other sensor models
+    shapes = sorted({e[0] for r in rows for e in r["errors"]})
+    pooled: list[dict] = []
+    for label, group in (("default sensor model (white + rattle)", False), ("other sensor models", True)):
+        print(f"\nBy rep shape, {label} (one-shape and mixed sets; mixed sets contribute each rep to its own shape;"
+              " a missed rep counts against its shape, an extra one against the shape of the true rep it falls in)")
+        part = _pool_by_shape([r for r in rows if (r["scenario"] in _OTHER_SENSOR) == group], shapes)
+        for row in part:
+            row["sensor"] = "other" if group else "default"
+        _print_rows(part, "rep shape")
+        pooled += part
+    print("\nLive report latency (20 ms chunks; simulator clock, first report of each rep - true concentric end), reps"
+          " followed by a still bar (>= 0.3 s within 0.25 s of lockout):")
+    print(f"{'rep shape':14s} {'Hz':>3s} {'n':>4s} {'p50 s':>6s} {'p90 s':>6s} {'p99 s':>6s} {'max s':>6s} {'> 0.4 s':>7s}")
+    for shape in shapes:
+        for rate in SHAPE_RATES_HZ:
+            la = np.array([e[6] for r in rows if r["path"] == "live" and r["rate_hz"] == rate for e in r["errors"]
+                           if e[0] == shape and np.isfinite(e[6])])
+            if la.size:
+                print(f"{shape:14s} {rate:3.0f} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} "
+                      f"{np.percentile(la, 99):6.3f} {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
+    la = np.array([e[6] for r in rows if r["path"] == "live" for e in r["errors"] if np.isfinite(e[6])])
+    print(f"{'all':14s} {'':3s} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} {np.percentile(la, 99):6.3f}"
+          f" {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
     n_in = sum(r["within"] for r in rows)
     all_mcv = np.array([e[1] for r in rows for e in r["errors"]])
     print(f"Limits: counts exact in every session, |MCV bias| <= {LIMITS['mcv_bias']}, SD <= {LIMITS['mcv_sd']}, "
@@ -314,15 +380,65 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
               f"SD {pe.std(ddof=1):.4f}, worst {np.abs(pe).max():.4f} m/s")
     if json_path:
         out = {"limits": LIMITS, "scenarios": rows, "by_shape": pooled,
-               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s"]}
+               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s", "report_latency_s"]}
         Path(json_path).write_text(json.dumps(out, indent=1))
         print(f"(rows written to {json_path})")
     return rows
 
 
+def oracle_table() -> None:
+    """What an IMU can resolve at a slow lockout with the accelerometer bias known exactly: white noise only.
+
+    (1) Reps whose true velocity dips near zero (< 0.02 m/s) after the peak and rises again by > 0.01 m/s:
+    the velocity error at the dip is then the Brownian bridge of the integrated white noise between the
+    rests around the rep, ``sigma_a sqrt(dt (t - tA)(tB - t) / (tB - tA))``; the probability that the
+    estimate reaches the rest level (0.005 m/s) there, and the MCV error if the phase then ends at the dip.
+    (2) The slowest creep the displacement test reveals: 3.5 SD of the displacement error (white noise,
+    ``sigma_a sqrt(dt) T^1.5 / sqrt(12)``) combined with the lifter's 5 mm, over c T / 2."""
+    from math import erf, sqrt
+
+    from analysis.movement import RETURN_HEIGHT_SD_M, Z_SIGMAS
+
+    noise = 0.008 * 9.80665  # the simulators' white accelerometer noise per sample (m/s^2)
+    print("\nOracle (bias known, white noise only): slow-lockout reps whose velocity dips near zero and rises again")
+    print(f"{'scenario':22s} {'Hz':>4s} {'seed':>4s} {'rep':>3s} {'v dip':>7s} {'SD':>7s} {'P(<=5mm/s)':>10s} "
+          f"{'MCV if ended there':>18s}")
+    for name in ("slow_lockout_squat", "slow_lockout_bench"):
+        for rate in SHAPE_RATES_HZ:
+            for seed in SEEDS:
+                s = simulate_scenario(name, seed, rate)
+                still = np.abs(s.true_velocity_mps) < 1e-4
+                for r in s.reps:
+                    tt = np.linspace(r.concentric_start_s, r.concentric_end_s, 4000)
+                    v = s.exact.v(tt)
+                    k = int(np.argmax(v))
+                    after = v[k:]
+                    for i in range(1, after.size - 1):
+                        if (after[i] <= after[i - 1] and after[i] <= after[i + 1] and after[i] < 0.02
+                                and after[i + 1 :].max() - after[i] > 0.01):
+                            t_dip = float(tt[k + i])
+                            before = np.nonzero(still & (s.t_s < r.start_s + 0.01))[0]
+                            later = np.nonzero(still & (s.t_s > r.concentric_end_s))[0]
+                            ta = float(s.t_s[before[-1]]) if before.size else r.start_s
+                            tb = float(s.t_s[later[0]]) if later.size else r.concentric_end_s
+                            sd = noise * sqrt((t_dip - ta) * (tb - t_dip) / (tb - ta) / rate)
+                            p = 0.5 * (1 + erf((0.005 - float(after[i])) / (sd * sqrt(2))))
+                            z = s.exact.z(np.array([r.concentric_start_s, t_dip]))
+                            d_mcv = (z[1] - z[0]) / (t_dip - r.concentric_start_s) - r.mean_velocity_mps
+                            print(f"{name:22s} {rate:4.0f} {seed:4d} {r.index:3d} {after[i]:7.4f} {sd:7.4f} {p:10.2f} "
+                                  f"{d_mcv:+18.3f}")
+                            break
+    for rate in SHAPE_RATES_HZ:
+        t_rep = 2.3
+        sd_z = noise * sqrt(1.0 / rate) * t_rep**1.5 / sqrt(12.0)
+        tol = Z_SIGMAS * float(np.hypot(sd_z, RETURN_HEIGHT_SD_M))
+        print(f"creep test at {rate:.0f} Hz, {t_rep} s into a rep: displacement SD {sd_z * 1000:.1f} mm, tolerance "
+              f"{tol * 100:.1f} cm, slowest creep revealed {2 * tol / t_rep:.3f} m/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["accuracy", "shapes", "latency", "speed"], help="run one part only")
+    ap.add_argument("--only", choices=["accuracy", "shapes", "latency", "speed", "oracle"], help="run one part only")
     ap.add_argument("--seeds", type=int, default=5, help="seeds per rep-shape scenario (default 5)")
     ap.add_argument("--json", help="write the rep-shape rows to this file")
     args = ap.parse_args()
@@ -335,6 +451,8 @@ def main() -> None:
         latency_table()
     if args.only in (None, "speed"):
         speed()
+    if args.only in (None, "oracle"):
+        oracle_table()
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 

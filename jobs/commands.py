@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from jobs.recovery import merge_and_analyse
-from store import athletes, corrections, readers
+from store import athletes, corrections, economy_inputs, readers
 from store.athletes import AthleteError, validate_slug
 from store.connection import (
     Connection,
@@ -49,6 +49,7 @@ __all__ = [
     "athlete",
     "correct",
     "default_db_path",
+    "event",
     "exercise_warning",
     "export",
     "import_files",
@@ -144,17 +145,28 @@ def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: flo
 
 def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_mass_kg: float | None = None,
             sex: str | None = None, hr_rest_bpm: float | None = None, hr_max_bpm: float | None = None,
-            tz: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+            tz: str | None = None, strength_start: str | None = None, primary_proxy: str | None = None,
+            swc_pct: float | None = None, swc_source: str | None = None,
+            lake: LakeConfig | None = None) -> dict[str, Any]:
     """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``; on a
-    lake also every Parquet file that held them: ``store.lake_erasure``)."""
+    lake also every Parquet file that held them: ``store.lake_erasure``); ``set`` also takes the economy
+    model's per-athlete overrides (``economy_inputs.set_settings``)."""
     with opened(db_path, slug, wait_s=wait_s, lake=lake) as con:
         if action == "set":
             prof = athletes.set_profile(con, slug, body_mass_kg=body_mass_kg, sex=sex, hr_rest_bpm=hr_rest_bpm,
                                         hr_max_bpm=hr_max_bpm, tz=tz)
-            return {"athlete": prof.to_dict()}
+            doc: dict[str, Any] = {"athlete": prof.to_dict()}
+            if any(v is not None for v in (strength_start, primary_proxy, swc_pct, swc_source)):
+                doc["economy"] = economy_inputs.set_settings(con, slug, strength_start=strength_start,
+                                                             primary_proxy=primary_proxy, swc_pct=swc_pct,
+                                                             swc_source=swc_source)
+            else:
+                doc["economy"] = economy_inputs.get_settings(con, slug)
+            return doc
         if action == "show":
             found = athletes.get_profile(con, slug)
-            return {"athlete": (found or athletes.Profile(slug)).to_dict(), "exists": found is not None}
+            return {"athlete": (found or athletes.Profile(slug)).to_dict(), "exists": found is not None,
+                    "economy": economy_inputs.get_settings(con, slug)}
         if action == "list":
             return {"athletes": [p.to_dict() for p in athletes.list_athletes(con)]}
         if action == "delete":
@@ -171,9 +183,14 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
 
 def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | None = None,
             exercise: str | None = None, exclude: str | None = None, include: str | None = None,
-            reason: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
-    """``correct``: a set's exercise, or a run excluded from (or included again in) the economy analysis."""
+            reason: str | None = None, context: str | None = None, air_temperature_c: float | None = None,
+            shoe: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+    """``correct``: a set's exercise, a run excluded from (or included again in) the economy analysis,
+    or a run's context (air temperature, shoe) for the economy model."""
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
+        if context is not None:
+            return economy_inputs.set_run_context(con, athlete, context, air_temperature_c=air_temperature_c,
+                                                  shoe=shoe)
         if set_id is not None:
             assert exercise is not None
             corrections.correct_set_exercise(con, athlete, set_id, exercise)
@@ -185,6 +202,18 @@ def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | N
         assert include is not None
         existed = corrections.include_activity(con, athlete, include)
         return {"activity_id": include, "excluded": False, "was_excluded": existed}
+
+
+def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind: str | None = None,
+          at: dt.datetime | None = None, note: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+    """``event add|list|delete``: logged shoe or HR-sensor changes the economy model steps over."""
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
+        if action == "list":
+            return {"events": economy_inputs.list_events(con, athlete)}
+        assert kind is not None and at is not None
+        if action == "add":
+            return {"event": economy_inputs.add_event(con, athlete, kind, at, note)}
+        return {"deleted": economy_inputs.delete_event(con, athlete, kind, at)}
 
 
 def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.datetime | None, wait_s: float,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jobs.stream_finish import analyse_session_contract, session_rows
+from jobs.stream_finish import analyse_session_contract, analysis_method, session_rows
 from records.imu import ImuSamples
 from records.times import utc_anchor_ns
 from store import streams
@@ -64,7 +64,8 @@ def _analyse_one(con: Connection, ref: streams.SessionRef) -> int | None:
                                       body_mass_kg=profile.body_mass_kg if profile else None)
     reps, sets = session_rows(result, session_id=ref.session_id, exercise=ref.exercise, load_kg=ref.load_kg,
                               started_at=ref.started_at, anchor_t_ns=ref.anchor_t_ns)
-    streams.store_session_results(con, ref.athlete, ref.session_id, reps, sets)
+    streams.store_session_results(con, ref.athlete, ref.session_id, reps, sets,
+                                  analysis_method=analysis_method(samples))
     return len(reps)
 
 

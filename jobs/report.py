@@ -169,6 +169,7 @@ def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetim
     econ = [_undated(e) if r.get("time_reference", "utc") != "utc" else e for r, e in zip(runs, econ, strict=True)]
     sets = rq.strength_sets(con, athlete, since=since)
     reps = rq.reps(con, athlete, since=since)
+    inputs = rq.economy_inputs(con, athlete)
     summary = summarise(
         athlete=athlete,
         profile=profile,
@@ -177,6 +178,9 @@ def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetim
         sets=sets,
         reps=reps,
         reference_loads=rq.reference_loads(con, athlete),
+        run_context=inputs["run_context"],
+        events=inputs["events"],
+        settings=inputs["settings"],
     )
     section = athlete_section(row, profile=profile, runs=runs, economies=econ, reps=reps, summary=summary,
                               data_health=rq.data_health(con, athlete), simulated=rq.simulated_share(con, athlete))

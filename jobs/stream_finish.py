@@ -53,6 +53,28 @@ def analyse_session_contract(samples: ImuSamples, exercise: str, load_kg: float,
                            gaps_ns=gaps_ns).to_contract()
 
 
+def analysis_method(samples: ImuSamples | None) -> str | None:
+    """The bar-velocity method version recorded with a session (None without IMU samples: no analysis)."""
+    if samples is None:
+        return None
+    from analysis.version import BAR_VELOCITY_METHOD_VERSION
+
+    return BAR_VELOCITY_METHOD_VERSION
+
+
+def summary_document(*, session_id: str, exercise: str, load_kg: float, sensor: str, sample_rate_hz: float,
+                     result: dict[str, Any], notifications: int, samples: int, lost_samples: int, reconnects: int,
+                     gaps: list[tuple[int, int]]) -> dict[str, Any]:
+    """The ``replay`` JSON document plus its ``stream`` block (docs/cli.md)."""
+    return {
+        "session_id": session_id, "exercise": exercise, "load_kg": load_kg, "sensor": sensor,
+        "sample_rate_hz": sample_rate_hz,
+        **result,
+        "stream": {"notifications": notifications, "samples": samples, "lost_samples": lost_samples,
+                   "reconnects": reconnects, "gaps": [{"start_ns": int(s), "end_ns": int(e)} for s, e in gaps]},
+    }
+
+
 def whole_session_result(samples: ImuSamples | None, exercise: str, load_kg: float, *,
                          body_mass_kg: float | None, set_rest_s: float, gaps_ns: list[tuple[int, int]],
                          analyse: Analyse | None = None) -> dict[str, Any]:
@@ -86,7 +108,11 @@ def session_rows(result: dict[str, Any], *, session_id: str, exercise: str, load
                            started_at=utc_at(start), exercise=exercise, exercise_candidates=[exercise],
                            fit_category=None, fit_category_subtype=None, set_type="active", reps=int(s["reps"]),
                            load_kg=load_kg, duration_s=None if start is None or end is None else (end - start) / 1e9,
-                           source="sensor", activity_id=None, session_id=session_id))
+                           source="sensor", activity_id=None, session_id=session_id,
+                           best_mean_velocity_mps=s.get("best_mean_velocity_mps"),
+                           velocity_loss_pct=s.get("velocity_loss_pct"),
+                           best_mean_propulsive_velocity_mps=s.get("best_mean_propulsive_velocity_mps"),
+                           velocity_loss_mpv_pct=s.get("velocity_loss_mpv_pct")))
     return reps, sets
 
 

@@ -281,7 +281,8 @@ class StreamSession:
             "device_name": self.device_name, "device_address": a.device_address,
             "started_at": a.started_at, "anchor_t_ns": int(a.anchor_t_ns or 0),
             "configured_rate_hz": a.configured_rate_hz, "exercise": self.exercise,
-            "load_kg": self.load_kg, "notifications": a.notifications, "samples": a.samples,
+            "load_kg": self.load_kg, "body_mass_kg": self.body_mass_kg,
+            "notifications": a.notifications, "samples": a.samples,
             "reconnects": a.reconnects, "status": status, **extra,
         }
 
@@ -326,20 +327,16 @@ class StreamSession:
                                                 load_kg=self.load_kg, started_at=a.started_at,
                                                 anchor_t_ns=int(a.anchor_t_ns or 0))
         row = self._session_row("complete", sample_rate_hz=whole.sample_rate_hz, lost_samples=whole.lost_samples,
-                                ended_at=a.ended_at)
+                                ended_at=a.ended_at, analysis_method=stream_finish.analysis_method(whole.samples))
         self.sink.finish(row, reps, sets)
         assert self.sink.path is not None
         self.merge_error = stream_finish.merge_landed_session(self.db_path, self.sink.path, wait_s=self.wait_s,
                                                               on_message=self.on_message, lake=self.lake)
         self.merged = self.merge_error is None
-        summary = {
-            "session_id": session_id, "exercise": self.exercise, "load_kg": self.load_kg,
-            "sensor": a.profile.name, "sample_rate_hz": whole.sample_rate_hz,
-            **result,
-            "stream": {"notifications": a.notifications, "samples": a.samples,
-                       "lost_samples": whole.lost_samples, "reconnects": a.reconnects,
-                       "gaps": [{"start_ns": int(s), "end_ns": int(e)} for s, e in whole.gaps]},
-        }
+        summary = stream_finish.summary_document(
+            session_id=session_id, exercise=self.exercise, load_kg=self.load_kg, sensor=a.profile.name,
+            sample_rate_hz=whole.sample_rate_hz, result=result, notifications=a.notifications, samples=a.samples,
+            lost_samples=whole.lost_samples, reconnects=a.reconnects, gaps=whole.gaps)
         self.summary = summary
         return summary
 

@@ -9,6 +9,7 @@ store, analysis, report, sim and jobs may all import it. One type per concept:
 * :mod:`records.activities` - activities, laps, strength sets and the source-file ledger entry;
 * :mod:`records.reps` - the stored row of one barbell rep;
 * :mod:`records.identity` - stream session identity (session and pending ids);
+* :mod:`records.columns` - byte-string and dictionary-coded columns for bulk rows;
 * :mod:`records.units` - physical constants;
 * :mod:`records.times` - UTC instants, ISO-8601 text and the athlete's local calendar.
 

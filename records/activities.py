@@ -43,6 +43,11 @@ class SetRow:
     source: str = "fit"  # 'fit' | 'sensor'
     activity_id: str | None = None
     session_id: str | None = None
+    # sensor sets: the set figures of the bar-velocity analysis (None for FIT sets)
+    best_mean_velocity_mps: float | None = None
+    velocity_loss_pct: float | None = None
+    best_mean_propulsive_velocity_mps: float | None = None
+    velocity_loss_mpv_pct: float | None = None
 
 
 @dataclass
@@ -62,6 +67,8 @@ class ActivityData:
     total_ascent_m: float | None = None
     utc_offset_s: int | None = None
     device: str | None = None
+    #: heart-rate source from FIT device_info ("strap:<maker>/<product>:SN<serial>" or "built-in"), None if no HR
+    hr_sensor: str | None = None
     name: str | None = None
     #: 'utc', or 'device_relative' when the FIT clock counted from device power-on (no date known)
     time_reference: str = "utc"

@@ -15,7 +15,7 @@ REP_METRIC_FIELDS: tuple[str, ...] = (
     "start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
     "mean_propulsive_velocity_mps", "peak_velocity_mps", "time_to_peak_velocity_s", "rom_m",
     "mean_power_w", "peak_force_n", "peak_system_force_n", "peak_rfd_n_per_s", "rfd_0_100ms_n_per_s",
-    "velocity_loss_pct",
+    "velocity_loss_pct", "velocity_loss_mpv_pct",
 )
 
 
@@ -44,3 +44,4 @@ class RepRow:
     peak_rfd_n_per_s: float | None = None
     rfd_0_100ms_n_per_s: float | None = None
     velocity_loss_pct: float | None = None
+    velocity_loss_mpv_pct: float | None = None

@@ -22,7 +22,7 @@ from analysis.economy import RunEconomy
 from records.times import iso_z
 
 #: bump when the report's content changes: an unchanged store is then still re-rendered
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 PAGE_PREFIX = "athlete-"
 REPORT_FILES = ("index.html", "report.json", "index.html.tmp", "report.json.tmp")
 

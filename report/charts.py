@@ -286,10 +286,13 @@ def series_chart(
     band_label: str | None = None,
     baseline_end: str | None = None,
     extra: Sequence[tuple[str, Sequence[str], Sequence[float | None]]] = (),
+    hlines: Sequence[tuple[float, str]] = (),
     desc: str = "",
 ) -> str | FewPoints:
-    """Points over time, optionally a horizontal reference band (given, not computed here); with fewer
-    than :data:`MIN_TIME_POINTS` dates a :class:`FewPoints` instead of a chart."""
+    """Points over time, optionally a horizontal reference band and labelled horizontal dashed lines
+    (``hlines``: (value, legend label); lines sharing a label get one legend entry), all given, not
+    computed here; with fewer than :data:`MIN_TIME_POINTS` dates a :class:`FewPoints` instead of a
+    chart."""
     pts = [(d, v) for d, v in zip(_dates(dates), values, strict=True) if v is not None]
     if not pts:
         return empty_chart(title, "No values to show yet")
@@ -314,6 +317,11 @@ def series_chart(
                     linestyle="--", label=label, gid=_data_gid())
     if baseline_end is not None:
         ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
+    seen: set[str] = set()
+    for value, label in hlines:
+        ax.axhline(value, color=OKABE_ITO["orange"], linestyle="--", linewidth=1,
+                   label=None if label in seen else label)
+        seen.add(label)
     ax.set_ylabel(ylabel)
     _date_axis(ax)
     ax.legend(loc="best", fontsize=9, framealpha=0.9)

@@ -12,8 +12,8 @@ from report.html import Safe, el, fmt, page, table
 
 LITERATURE_TEXT = (
     "Context from the literature (not on this page's scale): heavy or explosive strength training added to "
-    "running improved laboratory running economy, the oxygen cost of running, by about 2-8 % over 6-14 weeks "
-    "(Yamamoto et al. 2008: 4.6 %; Denadai et al. 2016: heavy -3.65 %, explosive -4.83 % oxygen cost; "
+    "running improved laboratory running economy, the oxygen cost of running, by about 2-8 % in most studies "
+    "of 4 weeks or more (Blagrove et al. 2018, Sports Med 48:1117; Yamamoto et al. 2008: 4.6 %; Denadai et al. 2016: heavy -3.65 %, explosive -4.83 % oxygen cost; "
     "Balsalobre-Fernández et al. 2016: standardised mean difference -1.42)."
 )
 PROXY_CAVEAT = (

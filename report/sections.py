@@ -96,7 +96,6 @@ def _unit(u: str | None) -> str:
 
 def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
     last = weeks[-1] if weeks else {}
-    ef = s.get("changes", {}).get("ef_proxy", {})
     block = s.get("latest_block")
     base = s.get("baseline")
     cards = [
@@ -111,16 +110,31 @@ def _cards(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> Safe:
          "note": (f"{_lat_text(last)}"
                   + (f"; {last['sessions_zone_undecidable']} undecidable (no e5RM)"
                      if last.get("sessions_zone_undecidable") else ""))},
-        {"label": "Latest strength block", "value": f"{block['n_weeks']} wk" if block else "—",
-         "note": f"from {block['first_week']} to {block['last_week']}" if block else "no strength block yet"},
-        {"label": "EF proxy, block vs baseline",
-         "value": fmt(ef.get("estimate"), 1, "%", signed=True) if ef.get("estimate") is not None else "not estimable",
-         "note": (f"90 % interval {_ci(ef.get('ci90_low'), ef.get('ci90_high'), 1, ' %')}; "
-                  f"n = {ef.get('n_runs', 0)} runs, {ef.get('n_weeks', 0)} weeks")},
+        {"label": "Strength block (since the first heavy lower-body week)",
+         "value": f"{block['n_weeks']} wk" if block else "—",
+         "note": (f"from {block['first_week']} ({block.get('start_source', 'detected')}) to {block['last_week']}"
+                  if block else "no heavy lower-body session yet")},
+        _primary_card(s),
         {"label": "Fitness (CTL) at the latest week end", "value": fmt(last.get("ctl"), 0),
          "note": f"fatigue (ATL) {fmt(last.get('atl'), 0)}, form (TSB) {fmt(last.get('tsb'), 0)}"},
     ]
     return definition_cards(cards)
+
+
+def _primary_card(s: Mapping[str, Any]) -> dict[str, Any]:
+    ec = s.get("economy_change") or {}
+    prim = (ec.get("primary") or {}).get("proxy")
+    ch = s.get("changes", {}).get(prim or "", {})
+    if not prim:
+        return {"label": "Primary economy proxy, change net of the pre-strength trend", "value": "not estimable",
+                "note": ec.get("reason") or "no strength start yet"}
+    est = ch.get("estimate")
+    return {"label": f"Primary proxy ({s.get('proxies', {}).get(prim, {}).get('label', prim)}): change in the last "
+                     "week net of the pre-strength trend",
+            "value": fmt(est, 1, "%", signed=True) if est is not None else "not estimable",
+            "note": (f"90 % interval {_ci(ch.get('ci90_low'), ch.get('ci90_high'), 1, ' %')}; "
+                     f"n = {ch.get('n_runs', 0)} runs, {ch.get('n_weeks', 0)} weeks" if est is not None
+                     else (ch.get("reason") or ""))}
 
 
 def _lat_text(w: Mapping[str, Any]) -> str:
@@ -285,10 +299,13 @@ def _lv(rep: Mapping[str, Any], s: Mapping[str, Any]) -> list[Safe]:
 def _economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[Safe]:
     out = [el("h2", "Running-economy proxies over time", id="economy")]
     ref = s.get("reference_speed_mps")
+    ec = s.get("economy_change") or {}
     out.append(el("p", "Weekly means of per-run proxies over steady segments (first 10 min dropped, steady speed, "
-                       "flat or grade-adjusted, at least 20 min per run). The shaded band is the baseline mean ± the "
-                       "smallest worthwhile change (0.2 x the between-week SD of the pre-strength baseline weeks); "
-                       "weeks inside it are not distinguishable from baseline by that yardstick."
+                       "flat or grade-adjusted, at least 20 min per run; runs with aerobic decoupling above 5 % left "
+                       "out of the HR-based proxies). The shaded band is the baseline mean ± the typical error of the "
+                       "baseline weeks (how much weekly means vary without any change); the dashed lines mark the "
+                       "smallest worthwhile change, "
+                       + (f"{ec['swc_pct']:g} % ({ec.get('swc_source', '')})." if ec.get("swc_pct") else "—.")
                        + (f" Reference speed for HR: {ref:.2f} m/s." if ref else "")))
     bands = s.get("reference_bands", {})
     base = s.get("baseline")
@@ -301,65 +318,105 @@ def _economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> list[S
         label = spec["label"]
         cap = (f"{label}, unit {spec['unit']}; {'higher' if spec['higher_is_better'] else 'lower'} is better "
                f"for the proxy. n = {n_runs} runs in {n_weeks} weeks.")
+        hl = []
         if b:
-            cap += (f" Band: baseline mean {b['baseline_mean']:.3g} ± SWC {b['swc']:.2f}{_unit(b.get('units'))}; "
-                    f"typical error {fmt(b.get('typical_error'), 2)}{_unit(b.get('units'))} "
-                    f"(n = {te.get('n_weeks', 0)} baseline weeks).")
+            cap += (f" Band: baseline mean {b['baseline_mean']:.3g} ± typical error {b['typical_error']:.2f} % "
+                    f"(n = {te.get('n_weeks', 0)} baseline weeks); dashed: ± smallest worthwhile change "
+                    f"{b['swc']:g} %.")
+            if b.get("swc_low") is not None:
+                hl = [(b["swc_low"], "baseline ± smallest worthwhile change"),
+                      (b["swc_high"], "baseline ± smallest worthwhile change")]
         else:
             cap += " No reference band: too few baseline weeks."
         out.append(_fig(charts.series_chart(
             f"Weekly {label}", [w["week_start"] for w in weeks], vals, ylabel=spec["unit"],
-            band=(b["low"], b["high"]) if b else None, band_label="baseline ± SWC",
-            baseline_end=base["last_week"] if base else None), cap))
+            band=(b["low"], b["high"]) if b else None, band_label="baseline ± typical error",
+            baseline_end=base["last_week"] if base else None, hlines=hl), cap))
     return out
 
 
 def _linkage(s: Mapping[str, Any]) -> list[Safe]:
     out = [el("h2", "Strength training and the economy proxies: the n-of-1 estimate", id="linkage")]
     changes = s.get("changes", {})
-    regs = s.get("regressions", {})
     proxies = s.get("proxies", {})
-    ratio = [n for n in proxies if changes.get(n, {}).get("units") == "%"]
+    ec = s.get("economy_change") or {}
+    prim = ec.get("primary") or {}
+    pname = prim.get("proxy")
+    st = ec.get("strength_start") or {}
+    if pname:
+        pc = changes.get(pname, {})
+        head = [el("strong", f"Primary proxy: {prim.get('label', pname)}"),
+                f" (chosen {('by the rule' if prim.get('source') == 'rule' else 'by the user')} on "
+                f"{prim.get('decided_on')}, {prim.get('frozen', '')}; {prim.get('why', '')}). "]
+        if pc.get("estimate") is not None:
+            head += [f"Change in the last observed week ({pc.get('last_week')}, {pc.get('weeks_since_start')} weeks "
+                     f"after the strength start of {st.get('week_start')}), net of the pre-strength level and "
+                     f"trend: {pc['estimate']:+.1f} % (90 % interval {pc['ci90_low']:+.1f} to {pc['ci90_high']:+.1f} %), "
+                     f"n = {pc.get('n_runs')} runs over {pc.get('n_weeks')} weeks. ",
+                     el("strong", _reading(pc.get("wording"))), "."]
+        else:
+            head.append(f"No estimate: {pc.get('reason') or 'too few weeks'}.")
+        out.append(el("p", head))
+        te = (s.get("typical_error", {}).get(pname) or {}).get("typical_error")
+        out.append(el("p", [f"Typical error of the baseline weeks: {fmt(te, 2)} % (Hopkins 2000: SD of week-to-week "
+                            f"differences / √2). Smallest worthwhile change: {ec.get('swc_pct', 0):g} %, "
+                            f"{ec.get('swc_source', '')}; it is an outside criterion, not derived from this "
+                            "athlete's noise."]))
+        if ec.get("sensitivity"):
+            out.append(el("p", ["Sensitivity: ", ec["sensitivity"].get("text", "")]))
+        out.append(el("p", ec.get("multiplicity", ""), class_="muted"))
+    elif ec.get("reason"):
+        out.append(el("p", f"No estimate: {ec['reason']}."))
     out.append(el("div", el("p", s.get("literature_caveat", "")), el("ul", [
         el("li", f"{x.get('source')}: {x.get('note', '')}") for x in s.get("literature", [])
-    ]), el("p", "Laboratory studies report about 2-8 % lower oxygen cost over 6-14 weeks. This is shown as context "
-                "beside the estimates, not as a band on the proxies' scale."), class_="context", role="note"))
+    ]), el("p", "Laboratory studies report about 2-8 % lower oxygen cost after 4 weeks or more of added strength "
+                "training (Blagrove et al. 2018). This is shown as context beside the estimates, not as a band on "
+                "the proxies' scale."), class_="context", role="note"))
+    names = [n for n in proxies if changes.get(n, {}).get("estimate") is not None]
     out.append(_fig(charts.interval_chart(
-        "Change in the latest strength block vs baseline, % with 90 % interval",
-        [proxies[n]["label"] for n in ratio], [changes[n].get("estimate") for n in ratio],
-        [changes[n].get("ci90_low") for n in ratio], [changes[n].get("ci90_high") for n in ratio],
+        "Change in the last observed week net of the pre-strength trend, % with 90 % interval",
+        [proxies[n]["label"] + (" (primary)" if n == pname else "") for n in names],
+        [changes[n].get("estimate") for n in names],
+        [changes[n].get("ci90_low") for n in names], [changes[n].get("ci90_high") for n in names],
         xlabel="change in the proxy, % (not a change in oxygen cost)"),
-        "Diamonds: adjusted change (block minus baseline); bars: 90 % intervals. An interval crossing 0 is not "
-        "distinguishable from no change."))
+        "Diamonds: estimated change in the last observed week against the pre-strength level and trend "
+        "extrapolated to it; bars: 90 % intervals. An interval crossing 0 is not distinguishable from no change."))
     rows = []
     for n, spec in proxies.items():
         c = changes.get(n, {})
         u = _unit(c.get("units"))
-        rows.append([spec["label"], fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
+        rows.append([spec["label"], c.get("role", "—"),
+                     fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
                      _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u), fmt(c.get("n_runs")),
                      f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
                      ", ".join(c.get("covariates") or []) or "none", _reading(c.get("wording"))])
-    out.append(table(["proxy", "change", "90 % interval", "n runs", "weeks (baseline + block)", "adjusted for",
-                      "reading"], rows, caption="Latest strength block against the pre-strength baseline"))
-    rrows = []
-    for n, spec in proxies.items():
-        r = regs.get(n, {})
-        lag_txt = "; ".join(
-            f"lag {lag}: {fmt(c, 2, signed=True)} ({_ci(*(ci or (None, None)))})"
-            for lag, c, ci in zip(r.get("lags", []), r.get("coef", []), r.get("ci90", []), strict=False))
-        rrows.append([spec["label"], lag_txt or "—",
-                      f"{fmt(r.get('total'), 2, signed=True)} ({_ci(*(r.get('total_ci90') or (None, None)))})",
-                      fmt(r.get("n")), fmt(r.get("n_runs")), ", ".join(r.get("covariates") or []) or "none",
-                      _reading(r.get("wording"))])
-    out.append(table(["proxy", "per strength session/week, by lag (weeks)", "sum over lags (90 % interval)",
-                      "n weeks", "n runs", "adjusted for", "reading"], rrows,
-                     caption="Lagged regression of the weekly proxy on strength sessions per week "
-                             "(moving-block-bootstrap 90 % intervals)"))
-    out.append(el("p", "Each reading is an association in one athlete, not proof of cause; the full wording per "
-                       "proxy is in report.json (changes / regressions).", class_="muted"))
+    out.append(table(["proxy", "role", "change", "90 % interval", "n runs", "weeks (baseline + block)",
+                      "adjusted for", "reading"], rows,
+                     caption="Change in the last observed week against the pre-strength course"))
+    if ec:
+        out.append(el("p", [f"Method {ec.get('method_version', '')}: {ec.get('model', '')}; errors: "
+                            + ("AR(1) weeks plus run noise by REML, generalised least squares, Kenward-Roger "
+                               "small-sample interval" if ec.get("se_method") == "ar1_gls" else
+                               "Newey-West HAC") +
+                            ". Run-level covariates (heat: air temperature when known, else the watch's skin-warmed "
+                            "reading with a higher threshold; a run within 24 h after a heavy lower-body session, "
+                            "Doma et al. 2015; running form; start hour) are adjusted within weeks; shoe and HR-sensor "
+                            "changes and running volume enter the weekly model. Validated on independent synthetic "
+                            "athletes (docs/statistics.md)."], class_="muted"))
+    disc = ec.get("disclosures") or []
+    if disc:
+        out.append(el("h3", "What this estimate cannot tell apart from an effect"))
+        out.append(el("ul", [el("li", [el("strong", ("Applies here: " if d.get("applies") else "")), d.get("text", "")])
+                             for d in disc]))
+    ex = ec.get("excluded_from_proxies") or []
+    if ex:
+        out.append(el("p", f"{len(ex)} run(s) left out of the HR-based proxies because their aerobic decoupling "
+                           "exceeded 5 % (not a steady state; decoupling is a quality flag, not an outcome); they "
+                           "are listed in report.json (economy_change.excluded_from_proxies).", class_="muted"))
     out.append(el("p", "Readings say \"consistent with\" or \"not distinguishable from\": this is one athlete's "
-                       "observational data, an association that other changes (season, heat, fitness, sensors) can "
-                       "also produce. It is never evidence that strength training caused a change.", class_="caveat"))
+                       "observational data, an association that other changes (season, heat, fitness, sensors, "
+                       "shoes) can also produce. It is never evidence that strength training caused a change.",
+                  class_="caveat"))
     return out
 
 

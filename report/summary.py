@@ -1,10 +1,11 @@
 """Hand the store's rows to the analysis and get back the JSON-ready numbers the page shows.
 
 No statistics here: :func:`analysis.athlete_summary.summarise_athlete` computes the weekly series,
-typical error, changes, regressions and loads; :func:`analysis.neuromuscular.neuromuscular_trends`
+typical error, the economy-change model and loads; :func:`analysis.neuromuscular.neuromuscular_trends`
 the load-velocity profiles and e5RM. This module only converts row shapes, marks the runs the
 user excluded (so the analysis lists them with their reason), and derives the display band of a
-proxy from the analysis' baseline mean and smallest worthwhile change (a unit conversion).
+proxy from the analysis' baseline mean, typical error and smallest worthwhile change (a unit
+conversion from % to the proxy's scale).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from analysis.athlete_summary import rfd_session_medians, summarise_athlete
 from analysis.economy import RunEconomy
 from analysis.neuromuscular import neuromuscular_trends as neuromuscular
 
-#: moving-block-bootstrap replicates per proxy (the analysis default is 2000)
-N_BOOT = 1000
 #: proxies on a ratio scale: their typical error / SWC are in % of the value
 RATIO_PROXIES = ("ef_proxy", "hr_at_reference_speed_bpm", "speed_per_w_per_kg")
 
@@ -42,18 +41,16 @@ def _set_rows(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def reference_band(baseline_mean: float | None, swc: float | None, proxy: str) -> tuple[float, float] | None:
-    """Baseline mean ± smallest worthwhile change, on the proxy's own scale (display only).
+def reference_band(baseline_mean: float | None, pct: float | None, proxy: str) -> tuple[float, float] | None:
+    """Baseline mean x exp(-pct/100) .. x exp(+pct/100) on the proxy's own scale (display only).
 
-    For ratio proxies the analysis gives the SWC in % (log scale): the band is
-    ``mean * exp(±SWC/100)``; otherwise the SWC is in the proxy's unit: ``mean ± SWC``.
+    The analysis gives the typical error and the smallest worthwhile change of ratio proxies in %
+    (log scale); this converts such a ± % to the proxy's unit around the baseline mean.
     """
-    if baseline_mean is None or swc is None:
+    if baseline_mean is None or pct is None or proxy not in RATIO_PROXIES:
         return None
-    if proxy in RATIO_PROXIES:
-        f = math.exp(swc / 100.0)
-        return (baseline_mean / f, baseline_mean * f)
-    return (baseline_mean - swc, baseline_mean + swc)
+    f = math.exp(pct / 100.0)
+    return (baseline_mean / f, baseline_mean * f)
 
 
 def summarise(
@@ -65,6 +62,9 @@ def summarise(
     sets: Sequence[Mapping[str, Any]],
     reps: Sequence[Mapping[str, Any]],
     reference_loads: Mapping[str, float],
+    run_context: Mapping[str, Mapping[str, Any]] | None = None,
+    events: Sequence[Mapping[str, Any]] = (),
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     tz = profile.get("tz") or "UTC"
     econ = _mark_excluded(runs, economies)
@@ -74,15 +74,17 @@ def summarise(
     if isinstance(nm, Mapping) and isinstance(nm.get("e5rm_kg"), Mapping):
         e5rm = {k: v for k, v in nm["e5rm_kg"].items() if v}
     s = summarise_athlete(econ, None, set_rows, dict(profile), tz, e5rm_kg=e5rm, neuromuscular_trends=nm,
-                          n_boot=N_BOOT).to_dict()
+                          run_context=run_context, events=events, settings=settings).to_dict()
     bands = {}
     for name in s.get("proxies", {}):
-        ch = s.get("changes", {}).get(name, {})
         te = s.get("typical_error", {}).get(name, {})
-        band = reference_band(ch.get("baseline_mean"), te.get("swc"), name)
-        bands[name] = None if band is None else {"low": band[0], "high": band[1], "swc": te.get("swc"),
-                                                 "typical_error": te.get("typical_error"),
-                                                 "units": te.get("units"), "baseline_mean": ch.get("baseline_mean")}
+        mean = te.get("baseline_mean")
+        band = reference_band(mean, te.get("typical_error"), name)
+        swc = reference_band(mean, te.get("swc"), name)
+        bands[name] = None if band is None else {
+            "low": band[0], "high": band[1], "typical_error": te.get("typical_error"), "units": te.get("units"),
+            "baseline_mean": mean, "swc": te.get("swc"), "swc_source": te.get("swc_source"),
+            "swc_low": swc[0] if swc else None, "swc_high": swc[1] if swc else None}
     s["reference_bands"] = bands
     s["rfd_sessions"] = rfd_session_medians(reps, tz)
     s["athlete"] = athlete

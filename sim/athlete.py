@@ -21,7 +21,7 @@ Physiological model (the truth the analysis should recover)
   fixed speed steps down by the factor ``1 / (1 + effect)``.
 * Cardiovascular drift from minute 10: HR x (1 + D(T) (t_min - 10) / 30),
   ``D(T) = 0.02 + 0.0069 max(T - 22 C, 0)``: +2 % over 30 min at 22 C and
-  +11 % at 35 C (Wingo 2008). Temperature
+  +11 % at 35 C (Lafrenz, Wingo, Ganio & Cureton 2008, MSSE 40:1065, cycling). Temperature
   follows a seasonal cycle + day noise + occasional heat days.
 * HR follows its target with a 30 s first-order lag, 1 bpm noise, integer bpm.
 * Speed: a 10 min warm-up ramp, then pace blocks of 6-12 min, runner holds

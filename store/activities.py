@@ -93,6 +93,7 @@ class ActivityBuffer:
                     "total_ascent_m": a.total_ascent_m,
                     "utc_offset_s": a.utc_offset_s,
                     "device": a.device,
+                    "hr_sensor": a.hr_sensor,
                     "name": a.name,
                     "sets": len(a.sets),
                     "time_reference": a.time_reference,

@@ -19,7 +19,7 @@ SEXES = ("female", "male")
 #: Tables keyed by athlete directly.
 ATHLETE_TABLES = (
     "source_file", "import_event", "activity", "record", "lap", "strength_set", "set_correction",
-    "activity_exclusion", "rep", "run_metric", "reference_load",
+    "activity_exclusion", "rep", "run_metric", "reference_load", "run_context", "athlete_event", "economy_setting",
 )
 #: Raw stream tables: each row names its athlete too (migration 3), so a session id shared by two
 #: athletes (the same capture replayed under both) never lets one athlete's delete touch the other.

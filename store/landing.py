@@ -64,6 +64,7 @@ from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
 from store.lake import athlete_scope, write_transaction
+from store.processes import pid_alive, process_start_ticks
 from store.schema import migrate
 from store.writers import columns_to_arrow, insert_columns, insert_rows, row_dict
 
@@ -85,6 +86,7 @@ MERGE_CHUNK_BATCHES = 2000
 
 _DDL_CACHE: dict[str, str] = {}
 _COLUMNS_CACHE: dict[str, frozenset[str]] = {}
+_TYPES_CACHE: dict[str, dict[str, str]] = {}
 
 
 _ALIAS_COUNTER = itertools.count(1)
@@ -109,8 +111,10 @@ def _main_ddl() -> dict[str, str]:
                 if row is None:
                     raise RuntimeError(f"the main schema has no table {name!r}")
                 _DDL_CACHE[name] = row[0]
-                _COLUMNS_CACHE[name] = frozenset(r[0] for r in mem.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall())
+                cols = mem.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                   "ORDER BY column_index", [name]).fetchall()
+                _COLUMNS_CACHE[name] = frozenset(c for c, _ in cols)
+                _TYPES_CACHE[name] = dict(cols)
         finally:
             mem.close()
     return _DDL_CACHE
@@ -137,32 +141,6 @@ def landing_files(db_path: str | Path, *, pending: bool) -> list[Path]:
         return []
     found = [*directory.glob("*/*.duckdb"), *directory.glob("*.duckdb")]
     return sorted(p for p in found if p.name.startswith(PENDING_PREFIX) == pending)
-
-
-def _process_start_ticks(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused PID apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _pid_alive(pid: int, start_ticks: int | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if start_ticks is not None:
-        now = _process_start_ticks(pid)
-        if now is not None and now != start_ticks:
-            return False  # the PID was reused by another process
-    return True
 
 
 class LandingBusyError(StoreError):
@@ -221,7 +199,7 @@ class LandingWriter:
             self.con.execute("DELETE FROM landing_owner")
             self.con.execute(
                 "INSERT INTO landing_owner VALUES (?, ?, ?, ?, ?, NULL)",
-                [os.getpid(), socket.gethostname(), _process_start_ticks(os.getpid()),
+                [os.getpid(), socket.gethostname(), process_start_ticks(os.getpid()),
                  session_id, datetime.now(UTC)])
             self._upsert("stream_session", session_row)
             self.con.execute("COMMIT")
@@ -238,6 +216,13 @@ class LandingWriter:
             for name in LANDING_SESSION_TABLES:
                 if name not in existing:
                     self.con.execute(ddl[name])
+                    continue
+                # a file written before a migration added columns: add them (NULL in the old rows)
+                have = {r[0] for r in self.con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()}
+                for col, typ in _TYPES_CACHE[name].items():
+                    if col not in have:
+                        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
             if "landing_batch" not in existing:
                 self.con.execute(LANDING_BATCH_DDL)
             if "landing_owner" not in existing:
@@ -377,6 +362,14 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
         "AND database_name = current_database() ORDER BY column_index", [table, schema]).fetchall()
     return [r[0] for r in rows]
+
+
+def _shared_columns(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> list[str]:
+    """The main table's columns that the attached landing file's table has too, in the main order: a
+    landing file written before a migration added columns lacks them (they get their default)."""
+    theirs = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ?", [alias, table]).fetchall()}
+    return [c for c in _columns(con, table) if c in theirs]
 
 
 def _count(result: MergeResult, table: str, n: int) -> None:
@@ -547,7 +540,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
             f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
             "WHERE list_contains(?::BIGINT[], l.batch_seq)", [athlete, new])
-        ss_cols = _columns(main_con, "stream_session")
+        ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
         # A complete session in the main file is never downgraded by a partial landing file
         # (a replay of it that was cut off): replace the row only with a complete one.
@@ -566,7 +559,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
         if has_final:
             for table in ("rep", "strength_set"):
-                cols = _columns(main_con, table)
+                cols = _shared_columns(main_con, alias, table)
                 names = ", ".join(f'"{c}"' for c in cols)
                 main_con.execute(
                     f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
@@ -709,7 +702,7 @@ def _may_be_writing(owner: LandingOwner) -> bool:
         return False
     if owner.host != socket.gethostname():
         return True
-    return owner.pid != os.getpid() and _pid_alive(owner.pid, owner.pid_start_ticks)
+    return owner.pid != os.getpid() and pid_alive(owner.pid, owner.pid_start_ticks)
 
 
 def _session_athlete(path: Path) -> str | None:

@@ -26,9 +26,10 @@ def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime 
         """
         SELECT a.activity_id, a.source_sha256, a.sport, a.sub_sport, a.started_at, a.duration_s, a.distance_m,
                a.records, a.avg_heart_rate_bpm, a.avg_speed_mps, a.avg_power_w, a.sets, a.name, a.device,
-               e.reason, a.time_reference
+               e.reason, a.time_reference, a.hr_sensor, c.air_temperature_c, c.shoe
         FROM activity a
         LEFT JOIN activity_exclusion e USING (athlete, activity_id)
+        LEFT JOIN run_context c USING (athlete, activity_id)
         WHERE a.athlete = ? AND (?::TIMESTAMPTZ IS NULL OR a.started_at >= ?::TIMESTAMPTZ)
         ORDER BY a.started_at, a.activity_id
         """,
@@ -54,6 +55,9 @@ def activities(con: duckdb.DuckDBPyConnection, athlete: str, since: dt.datetime 
                 "device": r[13],
                 "excluded_reason": r[14],
                 "time_reference": r[15],
+                "hr_sensor": r[16],
+                "air_temperature_c": _num(r[17]),
+                "shoe": r[18],
             }
         )
     return out

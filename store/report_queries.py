@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from records.times import iso_z
+from store.economy_inputs import economy_inputs  # noqa: F401  (re-exported for the report)
 from store.lake import athlete_scope, in_transaction, write_transaction
 from store.writers import insert_rows
 
@@ -218,12 +219,16 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                (SELECT string_agg(concat_ws('|', athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz), ';'
                                   ORDER BY athlete) FROM athlete),
                (SELECT string_agg(concat_ws('|', athlete, activity_id, reason), ';' ORDER BY athlete, activity_id)
-                FROM activity_exclusion)
+                FROM activity_exclusion),
+               (SELECT max(updated_at) FROM run_context), (SELECT count(*) FROM run_context),
+               (SELECT max(logged_at) FROM athlete_event), (SELECT count(*) FROM athlete_event),
+               (SELECT max(updated_at) FROM economy_setting)
         """
     ).fetchall()[0]
     names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
              "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
-             "import_events", "athletes", "reference_loads", "last_reference_load_at", "profiles", "exclusion_list")
+             "import_events", "athletes", "reference_loads", "last_reference_load_at", "profiles", "exclusion_list",
+             "last_run_context_at", "run_contexts", "last_event_at", "events", "last_economy_setting_at")
     return {k: _iso(v) for k, v in zip(names, row, strict=True)}
 
 

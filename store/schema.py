@@ -433,6 +433,67 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "analysis method and body mass per stream session; velocity loss on MPV per rep, velocity figures per sensor set",
+        """
+        -- The bar-velocity method that produced a session's reps and sets
+        -- (analysis.version.BAR_VELOCITY_METHOD_VERSION); NULL = analysed before it was recorded.
+        -- `reanalyse` re-runs the analysis of every sensor session and sets it.
+        ALTER TABLE stream_session ADD COLUMN analysis_method VARCHAR;
+        -- The athlete's body mass the analysis was given (peak_system_force_n), so a re-analysis
+        -- uses the same; NULL = none given (or analysed before it was recorded).
+        ALTER TABLE stream_session ADD COLUMN body_mass_kg DOUBLE;
+        -- Velocity loss on mean propulsive velocity (Sanchez-Medina & Gonzalez-Badillo 2011), as the
+        -- replay/stream JSON has it; the analysis computed it, the store dropped it.
+        ALTER TABLE rep ADD COLUMN velocity_loss_mpv_pct DOUBLE;
+        -- Sensor sets (source 'sensor'): the set figures of the replay/stream JSON. NULL for FIT sets.
+        ALTER TABLE strength_set ADD COLUMN best_mean_velocity_mps DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN velocity_loss_pct DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN best_mean_propulsive_velocity_mps DOUBLE;
+        ALTER TABLE strength_set ADD COLUMN velocity_loss_mpv_pct DOUBLE;
+        """,
+    ),
+    Migration(
+        5,
+        "economy model inputs: activity.hr_sensor, run_context, athlete_event, economy_setting",
+        """
+        -- The heart-rate source FIT device_info reveals: 'strap:<maker>/<product>:SN<serial>' or 'built-in'.
+        ALTER TABLE activity ADD COLUMN hr_sensor VARCHAR;
+
+        -- What a run's records do not hold, logged by the user (kept apart from imported rows, so
+        -- re-imports never undo it): air temperature (a weather reading, not the watch's own sensor)
+        -- and the shoe worn.
+        CREATE TABLE run_context (
+            athlete            VARCHAR NOT NULL,
+            activity_id        VARCHAR NOT NULL,
+            air_temperature_c  DOUBLE,
+            shoe               VARCHAR,
+            updated_at         TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (athlete, activity_id)
+        );
+
+        -- Logged changes the economy model treats as steps ('shoe', 'hr_sensor', ...).
+        CREATE TABLE athlete_event (
+            athlete      VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,
+            event_at     TIMESTAMPTZ NOT NULL,
+            note         VARCHAR,
+            logged_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (athlete, kind, event_at)
+        );
+
+        -- Per-athlete overrides of the economy model (NULL = the rule / the default).
+        CREATE TABLE economy_setting (
+            athlete         VARCHAR PRIMARY KEY,
+            strength_start  DATE,
+            primary_proxy   VARCHAR,
+            swc_pct         DOUBLE,
+            swc_source      VARCHAR,
+            updated_at      TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 

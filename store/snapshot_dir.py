@@ -28,6 +28,8 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from store.processes import pid_alive
+
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -52,15 +54,7 @@ def _pid_of(name: str) -> int | None:
 def _writer_alive(pid: int | None) -> bool:
     """Whether the process that named a generation may still be writing it (never this process:
     its own earlier generations are finished)."""
-    if pid is None or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid is not None and pid != os.getpid() and pid_alive(pid)
 
 
 def write_new_file(path: Path, data: bytes | str) -> None:

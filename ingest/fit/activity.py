@@ -271,6 +271,35 @@ def _device(fit: DecodedFit) -> str | None:
     return f"{man or '?'}/{prod or '?'}"
 
 
+#: ANT+ device type number of a heart-rate monitor (FIT profile, type antplus_device_type)
+ANTPLUS_HEART_RATE = 120
+
+
+def hr_sensor(fit: DecodedFit, has_hr: bool) -> str | None:
+    """The heart-rate source the FIT ``device_info`` messages reveal.
+
+    ``"strap:<manufacturer>/<product>:SN<serial>"`` for the first external heart-rate device
+    (``antplus_device_type`` or ``ble_device_type`` ``heart_rate``, or the numeric ANT+ device type
+    120 of older files), else ``"built-in"`` when the records have heart rate (the watch's own,
+    usually optical, sensor), else None. A change between runs is a measurement change that the
+    economy model adjusts for (HR straps and optical sensors read a few bpm apart).
+    """
+    di = fit.get("device_info")
+    if di.n:
+        kinds = [di.objects(k) for k in ("antplus_device_type", "ble_device_type", "device_type")]
+        man = di.objects("manufacturer")
+        prod = [g if g is not None else p for g, p in zip(di.objects("garmin_product"), di.objects("product"),
+                                                           strict=True)]
+        serial = di.objects("serial_number")
+        for i in range(di.n):
+            vals = [k[i] for k in kinds]
+            if "heart_rate" in vals or any(isinstance(v, float) and v == ANTPLUS_HEART_RATE for v in vals):
+                sn = serial[i]
+                sn_txt = str(int(sn)) if isinstance(sn, float) else (str(sn) if sn is not None else "?")
+                return f"strap:{_name(man[i]) or '?'}/{_name(prod[i]) or '?'}:SN{sn_txt}"
+    return "built-in" if has_hr else None
+
+
 def _utc_offset_s(fit: DecodedFit) -> int | None:
     act = fit.get("activity")
     if act.n == 0:
@@ -338,6 +367,7 @@ def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
     sport_names = fit.get("sport").objects("name") if fit.get("sport").n else []
     device = _device(fit)
     utc_offset = _utc_offset_s(fit)
+    hr_src = hr_sensor(fit, any(bool(np.isfinite(a.heart_rate_bpm).any()) for a in record_arrays))
     elapsed = sessions.numeric("total_elapsed_time") if sessions.n else None
     dist = sessions.numeric("total_distance") if sessions.n else None
     ascent = sessions.numeric("total_ascent") if sessions.n else None
@@ -370,6 +400,7 @@ def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
                 total_ascent_m=_opt(ascent[i]) if ascent is not None else None,
                 utc_offset_s=utc_offset,
                 device=device,
+                hr_sensor=hr_src if np.isfinite(arrays.heart_rate_bpm).any() else None,
                 name=_name(name),
                 time_reference="device_relative" if w.start_s < RELATIVE_TIME_LIMIT_S else "utc",
             )

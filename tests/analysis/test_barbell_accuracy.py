@@ -185,6 +185,13 @@ CLOSED_FORM = {
     "grind 0.05 m/s": dict(bottoms=[[]] * 3, con=[Cos(0.4, 0.3), Cos(0.4, 0.05), Hold(1.0), Cos(0.4, 0.25),
                                                  Cos(0.5, 0.0)], bias_drift=0.0),
     "touch and go": dict(bottoms=[[]] * 5, con=[Lin(0.35, 0.9), Cos(0.45, 0.0)], top_rest_s=0.05),
+    # a creep into lockout at a steady ~0.09 m/s (0.3 s) or ~0.05 m/s (0.4 s), then a constant deceleration to
+    # rest: still to the accelerometer (before issue 11's second pass the rep ended where the creep began:
+    # MCV +0.25 m/s, ROM -9 cm)
+    "creep into lockout 0.09 m/s": dict(bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.06), Hold(0.3),
+                                                              Lin(0.3, 0.0)]),
+    "creep into lockout 0.05 m/s": dict(bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.03), Hold(0.4),
+                                                              Lin(0.3, 0.0)]),
 }
 
 
@@ -205,14 +212,11 @@ def test_closed_form_shapes_within_limits(shape, path):
     _check_limits(pairs)
 
 
-_KNOWN_OUTSIDE = {
-    ("slow_lockout_squat", 100.0), ("slow_lockout_squat", 200.0), ("slow_lockout_bench", 100.0),
-    ("slow_lockout_bench", 200.0), ("grind_squat", 100.0), ("grind_squat", 200.0), ("grind_deadlift", 100.0),
-    ("touch_and_go_deadlift", 100.0),
-}
-"""Scenario x rate rows outside the limits (docs/bar-velocity.md, 'Rep shapes'): a steady creep into
-lockout at 0.03-0.05 m/s looks like rest to an accelerometer (the rep ends where the creep starts); the
-ROM of a 2-3 s grind drifts by 3-7 cm; an impact at the end of a deadlift movement leaves a velocity step."""
+_KNOWN_OUTSIDE = {("slow_lockout_squat", 100.0), ("slow_lockout_squat", 200.0)}
+"""Scenario x rate rows outside the limits over these 3 seeds (docs/bar-velocity.md, 'Rep shapes' and 'Limits'):
+worst MCV error only (bias and SD within): one rep's velocity dips to 0.005 m/s 0.46 s before its lockout and
+rises again, and another creeps at ~0.02 m/s into it -- below what the IMU resolves even with the bias known
+(the oracle analysis in docs/bar-velocity.md)."""
 
 
 def _shape_cases():
@@ -239,3 +243,22 @@ def test_rep_shape_scenarios_within_limits(scenario, rate, path):
             _live(smp, s.exercise, s.load_kg, rate)
         pairs.append((est, s.reps))
     _check_limits(pairs)
+
+
+@pytest.mark.parametrize("step_mps2", [0.2, 0.3])
+def test_a_bias_step_mid_set_loses_no_rep(step_mps2):
+    """The accelerometer bias steps by 0.2-0.3 m/s^2 during the second rep's lowering (a knock, a temperature
+    jump): every rest after it reads |f| that far from the rest before the movement, more than the quiet test
+    tolerates (0.15 m/s^2). A still run that holds steady there for 2 s is a rest with its own reading: all four
+    reps are found (before: the first only, the rest of the set discarded as 'data ended during a movement')."""
+    pieces, windows = squat_reps([[Lin(0.25, 1.0), Cos(0.5, 0.0)]] * 4, bottoms=[[]] * 4, top_rest_s=2.5)
+    for seed in range(3):
+        s = shape_session(pieces, windows, rate_hz=100.0, seed=seed)
+        smp = s.samples
+        t = (smp.t_ns - smp.t_ns[0]) * 1e-9
+        acc = smp.accel_mps2.copy()
+        acc[t > windows[1][0] - 0.6] += np.array([0.0, 0.0, step_mps2])
+        res = analyse_session(ImuSamples(smp.t_ns, acc, smp.gyro_radps, smp.angles_rad), "back_squat", 100.0)
+        assert len(res.reps) == 4 and not res.discarded
+        errs = np.array([r.mean_velocity_mps - tr.mean_velocity_mps for r, tr in zip(res.reps, s.reps, strict=True)])
+        assert np.abs(errs).max() <= 0.02

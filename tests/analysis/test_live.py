@@ -192,3 +192,32 @@ def test_live_equals_batch_on_rep_shapes(scenario, seed):
     det.finish()
     assert len(batch.reps) == len(s.reps)
     assert det.reps == batch.reps
+
+
+@pytest.mark.slow
+def test_a_close_inside_a_creep_is_revised():
+    """slow_lockout_squat seed 3, rep 1 creeps at ~0.02-0.035 m/s for 0.35 s into lockout: the bar looks at rest
+    and back where it started when the creep begins, so the movement closes there (MCV 0.54 m/s, truth 0.41).
+    The creep's end is a small movement from the short rest that followed, whose velocity says the bar was
+    moving at the close: the close is undone, and the rep is reported again, revised, with the same index,
+    within 0.4 s of the true concentric end. The detector's final reps are the batch analysis's."""
+    from sim.scenarios import simulate_scenario
+
+    s = simulate_scenario("slow_lockout_squat", 3, 100.0)
+    smp = s.to_imu_samples()
+    det = LiveRepDetector(s.exercise, s.load_kg, 100.0)
+    reports = []
+    for i in range(0, len(smp), 2):
+        chunk = smp.slice(i, i + 2)
+        reports += [(chunk.t_ns[-1] * 1e-9, r) for r in det.push(chunk)]
+    det.finish()
+    first = [r for _, r in reports if r.index == 1]
+    assert len(first) == 2
+    truth = s.reps[0]
+    assert first[0].concentric_end_ns * 1e-9 < truth.concentric_end_s - 0.2  # closed inside the creep
+    assert first[1].concentric_end_ns * 1e-9 == pytest.approx(truth.concentric_end_s, abs=0.05)
+    assert first[1].mean_velocity_mps == pytest.approx(truth.mean_velocity_mps, abs=0.02)
+    revised_at = next(w for w, r in reports if r is first[1])
+    assert 0 < revised_at - truth.concentric_end_s <= 0.4
+    assert det.reps == analyse_session(smp, s.exercise, s.load_kg).reps
+    assert [r.index for r in det.reps] == [1, 2, 3, 4, 5]

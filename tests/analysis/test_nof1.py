@@ -1,4 +1,4 @@
-"""n-of-1 statistics: typical error, step change, lagged regression, wording, against independent answers."""
+"""n-of-1 building blocks: typical error, primary-proxy rule, heat covariate, wording, weekly series."""
 
 import datetime as dt
 import math
@@ -6,16 +6,18 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import stats
 
 from analysis.economy import RunEconomy
 from analysis.nof1 import (
+    AIR_HEAT_THRESHOLD_C,
+    DEFAULT_SWC_PCT,
+    DEFAULT_SWC_SOURCE,
+    DEVICE_HEAT_THRESHOLD_C,
     LITERATURE_CONTEXT,
+    PROXIES,
+    choose_primary_proxy,
     describe_change,
-    lagged_regression,
-    step_change,
+    heat_excess_c,
     strength_blocks,
     typical_error,
     weekly_series,
@@ -23,13 +25,13 @@ from analysis.nof1 import (
 
 
 def test_typical_error_by_hand():
-    x = np.array([10.0, 12.0, 10.0, 12.0, 10.0])
-    te = typical_error(x, log_scale=False)
+    x = np.exp(np.array([10.0, 12.0, 10.0, 12.0, 10.0]) / 100.0)  # 100 ln x = 10, 12, 10, 12, 10
+    te = typical_error(x)
     # differences +2, -2, +2, -2: SD = sqrt(16/3)
     assert te.typical_error == pytest.approx(math.sqrt(16 / 3) / math.sqrt(2))
-    assert te.between_week_sd == pytest.approx(statistics.stdev(x.tolist()))
-    assert te.swc == pytest.approx(0.2 * statistics.stdev(x.tolist()))
-    assert (te.n_weeks, te.n_pairs) == (5, 4)
+    assert te.between_week_sd == pytest.approx(statistics.stdev([10.0, 12.0, 10.0, 12.0, 10.0]))
+    assert (te.n_weeks, te.n_pairs, te.units) == (5, 4, "%")
+    assert not hasattr(te, "swc")  # the SWC is an outside criterion, never the athlete's own noise
 
 
 def test_typical_error_log_scale_and_gaps():
@@ -39,43 +41,34 @@ def test_typical_error_log_scale_and_gaps():
     assert te.n_pairs == 2
     assert te.typical_error == pytest.approx(statistics.stdev(d) / math.sqrt(2))
     assert typical_error(np.array([1.0, 2.0])).typical_error is None
+    with pytest.raises(ValueError, match="positive"):
+        typical_error(np.array([1.0, -1.0, 2.0]))
 
 
-def test_step_change_matches_pooled_t_interval():
-    rng = np.random.default_rng(4)
-    y = np.exp(rng.normal(0, 0.02, 20)) * 1.3
-    y[8:] *= 1.05
-    base = np.arange(20) < 8
-    blk = ~base
-    ce = step_change(y, base, blk, n_runs=np.full(20, 3))
-    ly = 100 * np.log(y)
-    ref = stats.ttest_ind(ly[blk], ly[base], equal_var=True).confidence_interval(0.90)
-    diff = ly[blk].mean() - ly[base].mean()
-    assert ce.estimate == pytest.approx(100 * (math.exp(diff / 100) - 1))
-    assert ce.ci90_low == pytest.approx(100 * (math.exp(ref.low / 100) - 1))
-    assert ce.ci90_high == pytest.approx(100 * (math.exp(ref.high / 100) - 1))
-    assert (ce.n_runs, ce.n_weeks, ce.n_baseline_weeks, ce.n_block_weeks, ce.df) == (60, 20, 8, 12, 18)
-    assert "consistent with an improvement" in ce.wording and "n = 60 runs over 20 weeks" in ce.wording
+def test_swc_default_is_an_outside_criterion_with_its_source():
+    assert DEFAULT_SWC_PCT == 2.0
+    assert "Saunders" in DEFAULT_SWC_SOURCE and "1.5-5 %" in DEFAULT_SWC_SOURCE
 
 
-def test_step_change_covariate_removes_confounding_exactly():
-    # y depends on a covariate that is higher in the block; with no true step the adjusted estimate is 0
-    z = np.array([0, 1, 0, 2, 1, 0, 5, 6, 4, 7, 5, 6], float)
-    y = np.exp(-0.01 * z)
-    base = np.arange(12) < 6
-    adj = step_change(y, base, ~base, covariates={"heat": z})
-    raw = step_change(y, base, ~base)
-    assert adj.estimate == pytest.approx(0.0, abs=1e-9)
-    assert raw.estimate < -3.0
-    assert adj.covariates == ["heat"]
+def test_heat_excess_prefers_air_and_uses_a_higher_device_threshold():
+    assert heat_excess_c(30.0, 40.0) == (pytest.approx(30.0 - AIR_HEAT_THRESHOLD_C), "air")
+    assert heat_excess_c(None, 30.0) == (pytest.approx(30.0 - DEVICE_HEAT_THRESHOLD_C), "device")
+    assert heat_excess_c(float("nan"), 20.0) == (0.0, "device")
+    assert heat_excess_c(None, None) == (0.0, None)
+    assert DEVICE_HEAT_THRESHOLD_C > AIR_HEAT_THRESHOLD_C
 
 
-def test_step_change_not_estimable_and_validation():
-    y = np.array([1.0, 1.1, np.nan, 1.2, 1.3])
-    ce = step_change(y, np.array([1, 1, 1, 0, 0], bool), np.array([0, 0, 0, 1, 1], bool))
-    assert ce.estimate is None and "not estimable" in ce.wording and ce.n_baseline_weeks == 2
-    with pytest.raises(ValueError, match="overlap"):
-        step_change(y, np.ones(5, bool), np.ones(5, bool))
+def test_primary_proxy_rule():
+    six = {"speed_per_w_per_kg": 6, "hr_at_reference_speed_bpm": 6, "ef_proxy": 8}
+    power = {"speed_per_w_per_kg": [1.0] * 19 + [None], "ef_proxy": [1.0] * 20}
+    assert choose_primary_proxy(20, power, six)[0] == "speed_per_w_per_kg"  # 95 % of runs have power
+    patchy = {"speed_per_w_per_kg": [1.0] * 17 + [None] * 3, "ef_proxy": [1.0] * 20}
+    p, why = choose_primary_proxy(20, patchy, six)
+    assert p == "hr_at_reference_speed_bpm" and "17 of 20" in why  # 85 % < 90 %
+    few = dict(six, hr_at_reference_speed_bpm=5)
+    assert choose_primary_proxy(20, patchy, few)[0] == "ef_proxy"
+    assert choose_primary_proxy(20, power, dict(six, speed_per_w_per_kg=5))[0] == "hr_at_reference_speed_bpm"
+    assert set(PROXIES) == {"speed_per_w_per_kg", "hr_at_reference_speed_bpm", "ef_proxy"}  # decoupling is a flag
 
 
 def test_wording_rules_and_no_causal_language():
@@ -96,34 +89,6 @@ def test_wording_rules_and_no_causal_language():
     assert "not estimable" in describe_change(None, None, None, higher_is_better=True)
 
 
-def test_lagged_regression_recovers_lag_and_is_deterministic():
-    rng = np.random.default_rng(0)
-    n = 60
-    x = rng.integers(0, 3, n).astype(float)
-    ctl = rng.normal(40, 5, n)
-    y = 100 + 2.0 * np.concatenate(([0.0], x[:-1])) + 0.1 * ctl + rng.normal(0, 0.3, n)
-    y[[5, 17]] = np.nan  # weeks without runs
-    r = lagged_regression(y, x, lags=(0, 1), covariates={"ctl": ctl}, log_scale=False, n_boot=500, seed=3)
-    assert r.n == n - 1 - 2
-    assert r.coef[1] == pytest.approx(2.0, abs=0.2) and r.ci90[1][0] < 2.0 < r.ci90[1][1]
-    assert r.ci90[0][0] < 0.0 < r.ci90[0][1]
-    assert r.covariate_coef["ctl"] == pytest.approx(0.1, abs=0.05)
-    assert r.block_length == math.ceil(r.n ** (1 / 3)) and r.n_boot_used == 500
-    r2 = lagged_regression(y, x, lags=(0, 1), covariates={"ctl": ctl}, log_scale=False, n_boot=500, seed=3)
-    assert r2.ci90 == r.ci90
-    # point estimates equal an independent OLS fit
-    use = np.isfinite(y)
-    use[0] = False
-    X = np.column_stack([np.ones(n), x, np.concatenate(([np.nan], x[:-1])), ctl - ctl[use].mean()])[use]
-    beta = np.linalg.lstsq(X, y[use], rcond=None)[0]
-    assert r.coef == pytest.approx(beta[1:3].tolist())
-
-
-def test_lagged_regression_too_few_weeks():
-    r = lagged_regression(np.ones(6), np.arange(6.0), lags=(0, 1))
-    assert r.coef == [None, None] and "not estimable" in r.wording
-
-
 def test_strength_blocks():
     s = np.array([0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 2, 1])
     assert strength_blocks(s, max_gap_weeks=2) == [(2, 6), (10, 11)]
@@ -142,7 +107,6 @@ def test_weekly_series_local_weeks():
     assert ws.week_start == ["2025-03-03", "2025-03-10", "2025-03-17", "2025-03-24"]
     assert ws.n_runs.tolist() == [2, 0, 0, 1] and ws.n_excluded.tolist() == [0, 1, 0, 0]
     assert ws.values["ef_proxy"][0] == pytest.approx(1.3) and np.isnan(ws.values["ef_proxy"][1])
-    assert ws.mean_heat_excess_c[0] == pytest.approx(5.0)
     assert ws.trimp.tolist()[:2] == [100.0, 50.0] and np.isnan(ws.trimp[2])
     rows = ws.to_rows()
     assert rows[1]["ef_proxy"] is None and rows[0]["ef_proxy_n"] == 2
@@ -150,6 +114,8 @@ def test_weekly_series_local_weeks():
 
 def test_literature_is_data_with_sources():
     assert any(d.get("improvement_pct") == 4.6 for d in LITERATURE_CONTEXT)
+    review = next(d for d in LITERATURE_CONTEXT if d.get("improvement_pct_range"))
+    assert review["improvement_pct_range"] == [2.0, 8.0] and "Blagrove" in review["source"] and "48(5):1117" in review["source"]
     den = next(d for d in LITERATURE_CONTEXT if "Denadai" in d["source"])
     assert den["oxygen_cost_change_pct"] == {"heavy_strength": -3.65, "explosive": -4.83}
     assert any(d.get("standardised_mean_difference") == -1.42 for d in LITERATURE_CONTEXT)
@@ -160,25 +126,3 @@ def test_weekly_series_rejects_runs_without_time():
     with pytest.raises(ValueError, match="local_date"):
         weekly_series([RunEconomy("z", "ok", None, None)], "UTC")
     assert len(weekly_series([], "UTC", first_week=dt.date(2025, 1, 1), last_week=dt.date(2025, 1, 20))) == 4  # Wed 1 Jan is in the week of Mon 30 Dec
-
-
-def test_lagged_regression_drops_constant_covariate():
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 3, 30).astype(float)
-    y = 100 + 1.5 * x + rng.normal(0, 0.5, 30)
-    r = lagged_regression(y, x, lags=(0,), covariates={"heat": np.zeros(30)}, log_scale=False, n_boot=200)
-    assert r.covariates == [] and r.covariates_dropped == ["heat"]
-    assert r.coef[0] == pytest.approx(1.5, abs=0.3)
-
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.integers(0, 10_000), st.floats(0.01, 100.0))
-def test_step_change_is_scale_invariant_on_the_log_scale(seed, scale):
-    rng = np.random.default_rng(seed)
-    y = np.exp(rng.normal(0, 0.03, 16))
-    base = np.arange(16) < 6
-    a = step_change(y, base, ~base)
-    b = step_change(y * scale, base, ~base)
-    assert b.estimate == pytest.approx(a.estimate, abs=1e-9)
-    assert b.ci90_low == pytest.approx(a.ci90_low, abs=1e-9) and b.ci90_high == pytest.approx(a.ci90_high, abs=1e-9)

@@ -1,11 +1,9 @@
-"""The synthetic athlete (determinism, agreement of the 1 Hz and fast paths) and the coverage study.
+"""The demo's synthetic athlete (sim.athlete): determinism, agreement of the 1 Hz and fast paths.
 
-Coverage study: for a fixed list of 200 seeds, an athlete whose EF proxy steps
-up by +4 % when strength training starts (week 8 of 24) and a null athlete
-(no step) are summarised by the same code the report uses
-(:func:`analysis.athlete_summary.summarise_athlete`, fast per-run path). The
-90 % interval of the EF step-change estimate must cover the true +4 % for
-82-97 % of seeds, and for the null athlete exclude 0 for at most 14 % of seeds.
+The coverage of the economy-change model is validated on the independent field athletes of
+:mod:`sim.field_athletes` (tests/analysis/test_economy_validation.py and
+benchmarks/bench_economy_validation.py), not on this simulator, which shares the old model's
+assumptions (instant step, independent weeks, no trend).
 """
 
 import datetime as dt
@@ -16,8 +14,6 @@ import pytest
 from analysis.athlete_summary import summarise_athlete
 from analysis.economy import run_economy
 from sim.athlete import simulate_athlete
-
-SEEDS = list(range(200))
 
 
 def test_simulation_is_deterministic_and_seed_dependent():
@@ -48,7 +44,7 @@ def test_simulation_structure():
 
 
 def test_heat_raises_hr_like_wingo():
-    # same run, 22 C vs 35 C: HR rise between minutes 15 and 45 is ~2 % vs ~11 % (Wingo 2008)
+    # same run, 22 C vs 35 C: HR rise between minutes 15 and 45 is ~2 % vs ~11 % (Lafrenz et al. 2008)
     a = simulate_athlete(seed=3, weeks=4, heat_day_prob=0.0)
     p = next(p for p in a.plans if p.moving_s >= 50 * 60 and p.pause_at_s is None and p.has_hr)
     from dataclasses import replace
@@ -81,7 +77,8 @@ def test_fast_path_agrees_with_1hz_path():
 
 
 def test_1hz_pipeline_recovers_the_step_for_one_athlete():
-    """End to end on 1 Hz data (one seed: a smoke check; calibration is the coverage study below)."""
+    """End to end on 1 Hz data (one seed: a smoke check of the path; calibration is the field validation).
+    This simulator's effect is an instant step, the shape of the level+slope model, which is used here."""
     a = simulate_athlete(seed=11, weeks=24, effect=0.04)
     p = a.profile
     econ = [
@@ -89,30 +86,14 @@ def test_1hz_pipeline_recovers_the_step_for_one_athlete():
                     hr_max_bpm=p["hr_max_bpm"], sex=p["sex"])
         for r in a.iter_run_records()
     ]
-    s = summarise_athlete(econ, None, a.strength_sets, p, p["tz"], e5rm_kg=a.e5rm_kg, n_boot=300)
+    s = summarise_athlete(econ, None, a.strength_sets, p, p["tz"], e5rm_kg=a.e5rm_kg, model="level_slope")
     ce = s.changes["ef_proxy"]
     assert ce["ci90_low"] < 4.0 < ce["ci90_high"]
-    assert ce["ci90_high"] - ce["ci90_low"] < 5.0
     hr = s.changes["hr_at_reference_speed_bpm"]
     assert hr["ci90_low"] < a.truth["hr_at_fixed_speed_step_pct"] < hr["ci90_high"]
-
-
-def _ef_interval(seed: int, effect: float) -> tuple[float, float]:
-    a = simulate_athlete(seed=seed, effect=effect, weeks=24, strength_start_week=8)
-    s = summarise_athlete(a.fast_economy(), None, a.strength_sets, a.profile, a.profile["tz"],
-                          include_regressions=False)
-    ce = s.changes["ef_proxy"]
-    assert ce["n_baseline_weeks"] >= 3 and ce["n_runs"] > 0
-    return ce["ci90_low"], ce["ci90_high"]
-
-
-@pytest.mark.slow
-def test_coverage_of_the_step_change_interval():
-    covered = sum(lo <= 4.0 <= hi for lo, hi in (_ef_interval(s, 0.04) for s in SEEDS))
-    false_pos = sum(not (lo <= 0.0 <= hi) for lo, hi in (_ef_interval(s, 0.0) for s in SEEDS))
-    coverage, fp = covered / len(SEEDS), false_pos / len(SEEDS)
-    assert 0.82 <= coverage <= 0.97, f"coverage {coverage:.3f}"
-    assert fp <= 0.14, f"null false-positive rate {fp:.3f}"
+    pw = s.changes["speed_per_w_per_kg"]  # power does not change in this simulator: truth 0
+    assert pw["role"] == "primary" and pw["ci90_low"] < 0.0 < pw["ci90_high"]
+    assert s.economy_change["strength_start"]["week"] == 8
 
 
 def test_sim_strength_follows_the_prescription_and_e5rm_override():

@@ -224,3 +224,44 @@ def test_session_prescription_only_bilateral_week_and_dict_source():
     assert [d["zone_sets_by_exercise"] for d in w.session_details] == [{"back_squat": 4}, {"back_squat": 5}]
     with pytest.raises(ValueError, match="zone_sets_per_session"):
         weekly_strength(sets, "UTC", zone_sets_per_session=(5, 3))
+
+
+def test_load_seed_is_the_mean_of_the_first_six_weeks_and_removes_the_ramp():
+    from analysis.training_load import load_seed
+
+    x = np.r_[np.full(42, 60.0), np.full(20, 90.0)]
+    assert load_seed(x) == (60.0, 42)
+    assert load_seed(np.array([10.0, 20.0])) == (15.0, 2)  # fewer days: the mean of what there is
+    ctl, atl, _ = fitness_fatigue(x, ctl0=60.0, atl0=60.0)
+    assert ctl[:42] == pytest.approx(np.full(42, 60.0))  # seeded at the steady state: no ramp from 0
+    assert atl[:42] == pytest.approx(np.full(42, 60.0))
+    unseeded, _, _ = fitness_fatigue(x)
+    assert unseeded[41] == pytest.approx(60.0 * (1 - (1 - 1 / 42) ** 42))  # from 0: still ramping after 6 weeks
+
+
+def test_heavy_lower_body_sessions_need_a_zone_set_of_a_lower_body_lift():
+    from analysis.training_load import heavy_lower_body_sessions
+
+    t0 = 1_740_000_000 * 10**9
+    h = 3600 * 10**9
+    sets = [
+        # session A: heavy bench press only (upper body): not a heavy lower-body session
+        {"started_at_ns": t0, "exercise": "bench_press", "reps": 5, "load_kg": 80.0, "activity_id": "A"},
+        # session B: light squats (60 % of the e5RM): not heavy
+        {"started_at_ns": t0 + 48 * h, "exercise": "back_squat", "reps": 5, "load_kg": 60.0, "activity_id": "B"},
+        # session C: one zone set of squats (85 %): heavy, decided
+        {"started_at_ns": t0 + 96 * h, "exercise": "back_squat", "reps": 5, "load_kg": 85.0, "activity_id": "C"},
+        {"started_at_ns": t0 + 96 * h + 600 * 10**9, "exercise": "back_squat", "reps": 8, "load_kg": 85.0,
+         "activity_id": "C"},
+        # session D: loaded 3-5-rep split squats without an e5RM: heavy only by rep count (undecided)
+        {"started_at_ns": t0 + 150 * h, "exercise": "split_squat", "reps": 4, "load_kg": 30.0, "activity_id": "D"},
+        # a rest set never counts
+        {"started_at_ns": t0 + 200 * h, "exercise": "back_squat", "reps": 5, "load_kg": 90.0, "activity_id": "E",
+         "set_type": "rest"},
+    ]
+    e5 = {"back_squat": 100.0, "bench_press": 90.0}
+    out = heavy_lower_body_sessions(sets, e5rm_kg=e5)
+    assert [(d["started_at_ns"], d["decided"], d["exercises"]) for d in out] == [
+        (t0 + 96 * h, True, ["back_squat"]), (t0 + 150 * h, False, ["split_squat"])]
+    assert out[0]["ended_at_ns"] == t0 + 96 * h + 600 * 10**9
+    assert heavy_lower_body_sessions(sets[:2], e5rm_kg=e5) == []

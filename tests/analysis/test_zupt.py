@@ -110,3 +110,37 @@ def test_still_stretches_edge_cases():
     assert np.all(zr.v_mps == 0.0) and zr.still[0][0] == 0 and zr.still[-1][1] == t.size - 1
     with pytest.raises(ValueError, match="noise_mps2"):
         still_stretches(t, np.zeros(t.size), -1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_creep_into_lockout_is_not_a_pause(seed):
+    """A rise that creeps at ~0.06 m/s for 0.3 s, decelerates to a stop, rests 0.6 s, then a small lowering: the
+    creep is flat and lies between an upward and a downward motion, but the bar slows down from it to a second
+    still-looking stretch (the rest) before it moves down -- so it is no turning point, and at 0.06 m/s not slow
+    either: never zeroed; the rest is."""
+    pieces = [Rest(0.5), Cos(0.4, -0.9), Lin(0.6, 0.0), Lin(0.3, 0.9), Cos(0.35, 0.06), Hold(0.3), Lin(0.3, 0.0),
+              Rest(0.6), Cos(0.3, -0.3), Cos(0.3, 0.0), Rest(0.4)]
+    t, a, v_true = _sampled(pieces, drift_mps2=0.01, seed=seed)
+    zr = still_stretches(t, a, NOISE_MPS2)
+    creep0 = 0.5 + 0.4 + 0.6 + 0.3 + 0.35
+    creep = (t > creep0) & (t < creep0 + 0.3)
+    rest = (t > creep0 + 0.6 + 0.05) & (t < creep0 + 0.6 + 0.55)
+    for i, j in zr.still:
+        assert not np.any(creep[i : j + 1]), (t[i], t[j])
+    assert any(np.any(rest[i : j + 1]) for i, j in zr.still)
+    assert np.abs(zr.v_mps - v_true)[creep].max() < 0.03
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_steady_stretch_of_a_lowering_is_not_zeroed(seed):
+    """A lift, then a lowering that holds a steady 0.35 m/s for 0.3 s before it speeds up: relative to its own
+    velocity the motion before it is upward and after it downward, like a turning point, but its velocity is
+    far from zero by the drift model."""
+    pieces = [Rest(0.5), Lin(0.3, 0.8), Cos(0.4, 0.0), Cos(0.3, -0.35), Hold(0.3), Cos(0.3, -0.6), Cos(0.3, 0.0),
+              Rest(0.5)]
+    t, a, v_true = _sampled(pieces, drift_mps2=0.01, seed=seed)
+    zr = still_stretches(t, a, NOISE_MPS2)
+    steady = (t > 1.5) & (t < 1.8)
+    for i, j in zr.still:
+        assert not np.any(steady[i : j + 1]), (t[i], t[j])
+    assert np.abs(zr.v_mps - v_true)[steady].max() < 0.03

@@ -14,7 +14,8 @@ from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
-COMMANDS = ["import", "activities", "sets", "stream", "replay", "athlete", "correct", "report", "nightly",
+COMMANDS = ["import", "activities", "sets", "stream", "replay", "reanalyse", "athlete", "correct", "event", "report",
+            "nightly",
             "export", "demo"]
 
 
@@ -117,3 +118,42 @@ def test_replay_of_a_damaged_capture_is_a_one_line_error(tmp_path):
     cap.write_text('{"format": "something-else"}\n')
     r = run("replay", str(cap), "--exercise", "back_squat", "--load-kg", "100", db=tmp_path / "x.duckdb")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "bad.capture.jsonl" in r.stderr
+
+
+@pytest.mark.slow
+def test_economy_settings_events_and_run_context_round_trip(tmp_path):
+    """The economy model's inputs through the CLI: per-athlete overrides, logged events, a run's air
+    temperature and shoe, and the HR sensor that FIT device_info reveals."""
+    db = tmp_path / "e.duckdb"
+    assert run("import", str(SAMPLE / "runs/garmin-fenix-5-run.fit"), db=db).returncode == 0
+    acts = json.loads(run("activities", "--json", db=db).stdout)["activities"]
+    aid = acts[0]["activity_id"]
+    assert acts[0]["hr_sensor"] == "strap:garmin/hrm4_run:SN3944483460"  # an HRM-Run chest strap
+    assert (acts[0]["air_temperature_c"], acts[0]["shoe"]) == (None, None)
+    r = run("correct", "--context", aid, "--air-temperature-c", "24.5", "--shoe", "Pegasus 40", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"activity_id": aid, "air_temperature_c": 24.5, "shoe": "Pegasus 40"}
+    a = json.loads(run("activities", "--json", db=db).stdout)["activities"][0]
+    assert (a["air_temperature_c"], a["shoe"]) == (24.5, "Pegasus 40")
+    assert run("correct", "--context", aid, db=db).returncode == 2  # nothing to set
+    assert run("correct", "--context", "nope-0", "--shoe", "x", db=db).returncode == 1
+    r = run("event", "add", "--kind", "shoe", "--at", "2025-03-04", "--note", "new shoes", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["event"] == {"kind": "shoe", "at": "2025-03-04T00:00:00Z", "note": "new shoes"}
+    assert json.loads(run("event", "list", "--json", db=db).stdout)["events"] == [
+        {"kind": "shoe", "at": "2025-03-04T00:00:00Z", "note": "new shoes"}]
+    assert run("event", "add", "--kind", "tyres", "--at", "2025-03-04", db=db).returncode == 2
+    r = run("athlete", "set", "--strength-start", "2025-02-03", "--primary-proxy", "ef_proxy", "--swc-pct", "3",
+            "--swc-source", "lab retest CV of this runner", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["economy"] == {"strength_start": "2025-02-03", "primary_proxy": "ef_proxy",
+                                               "swc_pct": 3.0, "swc_source": "lab retest CV of this runner"}
+    assert run("athlete", "set", "--swc-pct", "0", db=db).returncode == 2
+    assert run("athlete", "set", "--strength-start", "March", db=db).returncode == 2
+    r = run("athlete", "set", "--primary-proxy", "auto", "--strength-start", "auto", "--json", db=db)
+    assert json.loads(r.stdout)["economy"]["primary_proxy"] is None
+    shown = json.loads(run("athlete", "show", "--json", db=db).stdout)["economy"]
+    assert shown == {"strength_start": None, "primary_proxy": None, "swc_pct": 3.0,
+                     "swc_source": "lab retest CV of this runner"}
+    assert json.loads(run("event", "delete", "--kind", "shoe", "--at", "2025-03-04", "--json", db=db).stdout) == {
+        "deleted": True}

@@ -51,6 +51,16 @@ def test_demo_end_to_end(tmp_path):
     summ = sim["summary"]
     assert summ["baseline"]["n_weeks"] >= 6
     assert summ["changes"]["ef_proxy"]["estimate"] is not None
+    # the economy section: the trend-adjusted change of the primary proxy, TE and SWC with sources, sensitivity
+    ec = summ["economy_change"]
+    prim = ec["primary"]["proxy"]
+    assert summ["changes"][prim]["role"] == "primary" and summ["changes"][prim]["ci90_low"] is not None
+    assert ec["method_version"] and ec["se_method"] == "ar1_gls" and ec["validation"]["seeds_per_scenario"] == 200
+    assert ec["swc_pct"] == 2.0 and "Saunders" in ec["swc_source"] and ec["sensitivity"]["text"]
+    for text in ("net of the pre-strength level and trend", "Typical error of the baseline weeks",
+                 "Smallest worthwhile change: 2 %", "Saunders et al. 2004", "Sensitivity:", "Primary proxy:"):
+        assert text in sim_page, text
+    assert "lagged regression" not in sim_page.lower() and "0.2 x the between-week SD" not in sim_page
     lifted = [w for w in summ["weeks"] if w["sessions"]]
     assert sum(w["zone_sets"] for w in lifted) >= 3 * len(lifted)
     assert sum(w["sessions_meeting_prescription"] for w in lifted) >= len(lifted)

@@ -113,6 +113,7 @@ def test_dropped_link_reconnects_marks_the_gap_and_loses_nothing_outside_it(tmp_
     # the session knows the samples inside the gap are missing: none arrived between its bounds
     received_t = [n.t_ns for n in read_capture(tmp_path / "set.capture.jsonl").records if isinstance(n, Notification)]
     assert not [t for t in received_t if gap["start_ns"] < t < gap["end_ns"]]
+    replays_as_stored(tmp_path, doc)
 
 
 @pytest.mark.slow
@@ -127,6 +128,23 @@ def test_injected_loss_is_detected_from_timing(tmp_path: Path) -> None:
     assert lost_inside >= 10  # ~2% of ~2,000 samples
     assert abs(stream_lost(doc) - lost_inside) <= timebase_slack(lost_inside)
     assert doc["stream"]["notifications"] == doc["stream"]["samples"] == len(matched)
+    replays_as_stored(tmp_path, doc)
+
+
+def replays_as_stored(tmp_path: Path, doc: dict[str, Any]) -> None:
+    """The batch replay of the run's recorded capture stores what the live run stored: the same
+    document, session row, reps (bounds within a sample, MCV/MPV within 0.002 m/s), sets, frames,
+    ledger and gaps; the same samples at times within 3 periods (the live rows carry the online
+    timebase's times, the replay the whole-session reconstruction)."""
+    from tests.jobs.test_replay import PERIOD_NS, assert_stored_alike, stored
+
+    fresh = tmp_path / "replayed.duckdb"
+    out = replay_capture(tmp_path / "set.capture.jsonl", db_path=fresh, athlete="jane", exercise="back_squat",
+                         load_kg=100.0)
+    assert {k: v for k, v in out.items() if k != "stream"} == {k: v for k, v in doc.items() if k != "stream"}
+    assert {k: out["stream"][k] for k in ("notifications", "samples", "lost_samples", "reconnects", "gaps")} == {
+        k: doc["stream"][k] for k in ("notifications", "samples", "lost_samples", "reconnects", "gaps")}
+    assert_stored_alike(stored(tmp_path / "rs.duckdb", "jane"), stored(fresh, "jane"), sample_time_tol_ns=3 * PERIOD_NS)
 
 
 def stream_lost(doc: dict[str, Any]) -> int:

@@ -359,3 +359,48 @@ def test_promote_into_an_existing_landing_file_copies_only_missing_batches(tmp_p
     seqs = got["ble_frame"]["seq"].to_pylist()
     assert len(seqs) == len(set(seqs)) == 100
     assert not list(landing_dir(db).rglob("pending-*"))
+
+
+def _as_before_migration_4(path: Path) -> None:
+    """Turn a landing file into one written before migration 4 (no analysis_method, body_mass_kg,
+    velocity_loss_mpv_pct, set velocity columns)."""
+    con = duckdb.connect(str(path))
+    try:
+        for table, col in (("stream_session", "analysis_method"), ("stream_session", "body_mass_kg"),
+                           ("rep", "velocity_loss_mpv_pct"), ("strength_set", "best_mean_velocity_mps"),
+                           ("strength_set", "velocity_loss_pct"), ("strength_set", "best_mean_propulsive_velocity_mps"),
+                           ("strength_set", "velocity_loss_mpv_pct")):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
+    finally:
+        con.close()
+
+
+def test_a_landing_file_from_before_migration_4_merges_and_reopens(tmp_path: Path) -> None:
+    """Migration 4 added columns to stream_session, rep and strength_set; a landing file left by the
+    version before (a crash, a locked store) still merges (the new columns NULL), and a writer
+    reopening it adds them."""
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(4), reps=2)
+    path = landing_path(db, "ann", "0123456789abcdef")
+    _as_before_migration_4(path)
+    con = open_store(db)
+    try:
+        res = merge_landing(con, path)
+        assert (res.batches_merged, res.reps, res.sets) == (4, 2, 1)
+        assert con.execute("SELECT analysis_method, body_mass_kg FROM stream_session").fetchone() == (None, None)
+        assert con.execute("SELECT count(*) FROM rep WHERE velocity_loss_mpv_pct IS NULL").fetchone()[0] == 2
+    finally:
+        con.close()
+    write_session(db, range(2), sid="1111111111111111", finish=False)
+    older = landing_path(db, "ann", "1111111111111111")
+    _as_before_migration_4(older)
+    w = LandingWriter(db, "1111111111111111", session_row("1111111111111111"))
+    w.finish({**session_row("1111111111111111", "complete"), "analysis_method": "v", "body_mass_kg": 70.0})
+    w.close()
+    con = open_store(db)
+    try:
+        merge_landing(con, older)
+        assert con.execute("SELECT analysis_method, body_mass_kg FROM stream_session WHERE session_id = ?",
+                           ["1111111111111111"]).fetchone() == ("v", 70.0)
+    finally:
+        con.close()

@@ -100,10 +100,11 @@ def raw_to_si(raw_i16: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"raw_i16 must have shape (n, 9), got {raw.shape}")
     if not np.issubdtype(raw.dtype, np.integer):
         raise ValueError(f"raw_i16 must be an integer array, got dtype {raw.dtype}")
-    r = raw.astype(np.float64)
-    accel = r[:, 0:3] * WITMOTION_ACCEL_MPS2_PER_COUNT
-    gyro = r[:, 3:6] * WITMOTION_GYRO_RADPS_PER_COUNT
-    angles = r[:, 6:9] * WITMOTION_ANGLE_RAD_PER_COUNT
+    # three columns at a time: the same numbers as converting the (n, 9) array at once, without a
+    # float64 copy of all nine columns beside the results (52 MB for an hour at 200 Hz)
+    accel = raw[:, 0:3].astype(np.float64) * WITMOTION_ACCEL_MPS2_PER_COUNT
+    gyro = raw[:, 3:6].astype(np.float64) * WITMOTION_GYRO_RADPS_PER_COUNT
+    angles = raw[:, 6:9].astype(np.float64) * WITMOTION_ANGLE_RAD_PER_COUNT
     return accel, gyro, angles
 
 
