@@ -40,6 +40,7 @@ from ingest.fit.sources import iter_sources, printable
 from ingest.fit.workers import decode_pool, die_with_importer
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from records.activities import ActivityData, SourceFile
+from store.activities import DELETED_REASON as _STORE_DELETED_REASON
 from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
 from store.connection import Connection
 
@@ -337,7 +338,8 @@ def import_paths(
     queued: set[str] = set()
     outcome: dict[str, FileResult] = {}
     writer = ImportWriter(con, athlete, lift_tombstones=undelete,
-                          on_failed=lambda sha, error: _fail(outcome[sha], error))
+                          on_failed=lambda sha, error: _fail(outcome[sha], error),
+                          on_skipped=lambda sha, reason: _skip(outcome[sha], reason))
     duplicates: list[tuple[FileResult, str]] = []
     work_files = work_bytes = 0
     try:
@@ -395,7 +397,7 @@ def import_paths(
 
 
 #: ``skipped`` reason of a file whose athlete was deleted (``import --undelete`` imports it again).
-DELETED_REASON = "deleted athlete"
+DELETED_REASON = _STORE_DELETED_REASON
 
 
 def _event(result: FileResult) -> ImportEvent:
@@ -406,6 +408,16 @@ def _event(result: FileResult) -> ImportEvent:
 def _fail(result: FileResult, error: str) -> None:
     result.status = "failed"
     result.error = error
+    result.activity_ids = []
+    result.records = 0
+    result.sets = 0
+
+
+def _skip(result: FileResult, reason: str) -> None:
+    """A file the writer left out: stored meanwhile by another station (``duplicate``) or deleted."""
+    result.status = "skipped"
+    result.reason = reason
+    result.error = None
     result.activity_ids = []
     result.records = 0
     result.sets = 0
