@@ -2,7 +2,8 @@
 exit codes. No logic of its own lives here, and it imports nothing but ``jobs`` (docs/design.md).
 
 Exit codes: 0 success; 1 some inputs failed or were only partly readable; 2 usage error;
-3 the database is locked by another process and did not free up within --wait seconds.
+3 the database is locked by another process and did not free up within --wait seconds;
+4 the lake's catalog (--lake) cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
 
 class UsageError(Exception):
@@ -107,7 +108,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from jobs import commands
 
     summary = commands.import_files(args.db, args.athlete, args.paths, wait_s=args.wait, undelete=args.undelete,
-                                    show_progress=not (args.quiet or args.json), on_message=info)
+                                    show_progress=not (args.quiet or args.json), on_message=info,
+                                    lake=args.lake_config)
     doc = summary.to_contract()
 
     def human(d: dict[str, Any]) -> str:
@@ -141,7 +143,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_activities(args: argparse.Namespace) -> int:
     from jobs import commands
 
-    rows = commands.activities(args.db, args.athlete, since=args.since, wait_s=args.wait)
+    rows = commands.activities(args.db, args.athlete, since=args.since, wait_s=args.wait, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if not d["activities"]:
@@ -163,7 +165,7 @@ def cmd_activities(args: argparse.Namespace) -> int:
 def cmd_sets(args: argparse.Namespace) -> int:
     from jobs import commands
 
-    rows = commands.sets(args.db, args.athlete, activity=args.activity, wait_s=args.wait)
+    rows = commands.sets(args.db, args.athlete, activity=args.activity, wait_s=args.wait, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if not d["sets"]:
@@ -196,7 +198,8 @@ def cmd_athlete(args: argparse.Namespace) -> int:
     doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
                            sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
                            strength_start=args.strength_start, primary_proxy=args.primary_proxy,
-                           swc_pct=args.swc_pct, swc_source=args.swc_source, weight_unit=args.weight_unit)
+                           swc_pct=args.swc_pct, swc_source=args.swc_source, weight_unit=args.weight_unit,
+                           lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
@@ -224,7 +227,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
                            exclude=args.exclude, include=args.include, reason=args.reason, context=args.context,
                            air_temperature_c=args.air_temperature_c, shoe=args.shoe, split=args.split,
-                           merge=args.merge)
+                           merge=args.merge, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "training_sessions" in d:
@@ -244,7 +247,7 @@ def cmd_event(args: argparse.Namespace) -> int:
     if args.action != "list" and (not args.kind or args.at is None):
         raise UsageError(f"`event {args.action}` needs --kind and --at")
     doc = commands.event(args.db, args.athlete, args.action, wait_s=args.wait, kind=args.kind, at=args.at,
-                         note=args.note)
+                         note=args.note, lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "events" in d:
@@ -293,11 +296,12 @@ def _warn_exercise(exercise: str) -> None:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from jobs.commands import refuse_newer_store, validate_slug
+    from jobs.commands import refuse_newer_target, validate_slug
     from jobs.stream import STREAM_ERRORS, run_stream
 
     validate_slug(args.athlete)
-    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
+    # before a landing file is written for a store that cannot take it
+    refuse_newer_target(args.db, args.lake_config, wait_s=args.wait)
     _warn_exercise(args.exercise)
     if not (args.address or args.name or args.virtual):
         raise UsageError("stream needs one of --address, --name or --virtual")
@@ -319,23 +323,24 @@ def _run_stream(args: argparse.Namespace, run_stream: Callable[..., dict[str, An
         duration_s=args.duration, record=Path(args.record) if args.record else None, vl_stop_pct=args.vl_stop,
         reps=args.reps, seed=args.seed, virtual_loss=args.virtual_loss,
         virtual_disconnect_at=args.virtual_disconnect_at, virtual_rate_hz=args.virtual_rate_hz,
-        wait_s=args.wait, on_rep=_rep_printer(args), on_message=info,
+        wait_s=args.wait, on_rep=_rep_printer(args), on_message=info, lake=args.lake_config,
     )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from jobs.commands import refuse_newer_store, validate_slug
+    from jobs.commands import refuse_newer_target, validate_slug
     from jobs.replay import replay_capture
 
     validate_slug(args.athlete)
-    refuse_newer_store(args.db)  # before a landing file is written for a store that cannot take it
+    # before a landing file is written for a store that cannot take it
+    refuse_newer_target(args.db, args.lake_config, wait_s=args.wait)
     _warn_exercise(args.exercise)
     with _bars(args) as bars:
         doc = replay_capture(
             Path(args.capture), db_path=Path(args.db), athlete=args.athlete, exercise=args.exercise,
             load_kg=args.load_kg, athlete_mass_kg=args.athlete_mass_kg, wait_s=args.wait,
             on_rep=_rep_printer(args) if not args.json else None, on_message=info,
-            progress=bars.task("replay", unit="kB"),
+            progress=bars.task("replay", unit="kB"), lake=args.lake_config,
         )
     emit(args, doc, _summary_human)
     return EXIT_OK
@@ -346,7 +351,7 @@ def cmd_reanalyse(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = reanalyse(Path(args.db), athlete=args.athlete if args.athlete_given else None, wait_s=args.wait,
-                        on_message=info, progress=bars.task("reanalyse", unit="sessions"))
+                        on_message=info, progress=bars.task("reanalyse", unit="sessions"), lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         text = (f"re-analysed {d['sessions']} sensor session(s) with method {d['method_version']}: "
@@ -366,7 +371,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = commands.report(args.db, args.athlete, args.out, since=args.since, wait_s=args.wait, on_message=info,
-                              progress=bars.task("report", unit="runs"), templates_dir=args.templates)
+                              progress=bars.task("report", unit="runs"), templates_dir=args.templates,
+                              lake=args.lake_config)
     emit(args, doc, lambda d: f"report written to {d.get('index_html', Path(args.out) / 'index.html')}")
     return EXIT_OK
 
@@ -378,7 +384,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     validate_slug(args.athlete)
     try:
         doc = run_nightly(db_path=Path(args.db), watch_dir=Path(args.watch), out_dir=Path(args.out),
-                          athlete=args.athlete, wait_s=args.wait, templates_dir=args.templates)
+                          athlete=args.athlete, wait_s=args.wait, templates_dir=args.templates,
+                          lake=args.lake_config)
     except NotADirectoryError as exc:
         raise UsageError(str(exc)) from None
     emit(args, doc, lambda d: d.get("log_line") or json.dumps(d, default=str))
@@ -390,14 +397,42 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with _bars(args) as bars:
         doc = commands.export(args.db, args.athlete, args.parquet, wait_s=args.wait,
-                              progress=bars.task("export", unit="rows"))
+                              progress=bars.task("export", unit="rows"), lake=args.lake_config)
     emit(args, doc, lambda d: f"exported to {args.parquet}")
+    return EXIT_OK
+
+
+def cmd_lake(args: argparse.Namespace) -> int:
+    from jobs import lake
+
+    if args.lake_config is None:
+        raise UsageError(f"`lake {args.action}` needs --lake CATALOG (or RUNSTRONG_LAKE)")
+    if args.action == "pull" and not args.athlete_given:
+        raise UsageError("`lake pull` needs --athlete A: it copies one athlete's data")
+    with _bars(args) as bars:
+        progress = bars.task(f"lake {args.action}", unit="steps")
+        if args.action == "push":
+            doc = lake.push(args.db, args.lake_config, athlete=args.athlete if args.athlete_on_command_line else None,
+                            wait_s=args.wait, progress=progress)
+        else:
+            doc = lake.pull(args.db, args.lake_config, athlete=args.athlete, wait_s=args.wait, progress=progress)
+
+    def human(d: dict[str, Any]) -> str:
+        rows = sum(d["rows"].values())
+        what = f"{d.get('files', 0)} file(s), {d.get('sessions', 0)} session(s), " if d["direction"] == "push" else ""
+        return (f"{d['direction']}: {', '.join(d['athletes']) or 'no athlete'}: {what}{rows} row(s) "
+                f"in {d['seconds']:.1f} s")
+
+    emit(args, doc, human)
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from jobs.demo import run_demo
 
+    if args.lake_config is not None:
+        raise UsageError("demo builds its own DuckDB file from bundled and simulated data: run it without "
+                         "--lake (or RUNSTRONG_LAKE), then `lake push` what you want in the lake")
     out = Path(args.out)
     db = Path(args.db) if args.db_given else None
     index = run_demo(out_dir=out, db_path=db)
@@ -420,6 +455,15 @@ def _globals(p: argparse.ArgumentParser, top: bool) -> None:
                    help="seconds to wait for a database held by another process (default 30)")
     p.add_argument("--quiet", action="store_true", default=d(False), help="no progress bar on stderr (there is none "
                    "either with --json or when stderr is not a terminal)")
+    p.add_argument("--lake", default=d(None), metavar="CATALOG",
+                   help="work on this DuckLake instead of --db: 'postgres:dbname=... host=... port=...' or "
+                   "'sqlite:/path/catalog.sqlite' (default: $RUNSTRONG_LAKE); landing files stay beside --db")
+    p.add_argument("--lake-data", default=d(None), metavar="DIR",
+                   help="the lake's Parquet data path, needed when the lake is created (default: "
+                   "$RUNSTRONG_LAKE_DATA)")
+    p.add_argument("--lake-encrypted", action="store_true", default=d(False),
+                   help="when the lake is created: encrypt its data files (DuckLake's ENCRYPTED; the keys stay in "
+                   "the catalog)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -536,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("export", cmd_export, "export the store as Hive-partitioned Parquet")
     sp.add_argument("--parquet", required=True, metavar="DIR")
 
+    sp = add("lake", cmd_lake, "copy a DuckDB store into the lake (push), or one athlete back out (pull)")
+    sp.add_argument("action", choices=["push", "pull"])
+
     sp = add("demo", cmd_demo, "run the whole pipeline on the bundled sample data")
     sp.add_argument("--out", default="demo-output", metavar="DIR")
     return p
@@ -545,6 +592,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     args.db_given = args.db is not None
     args.athlete_given = args.athlete is not None or "RUNSTRONG_ATHLETE" in os.environ
+    args.athlete_on_command_line = args.athlete is not None  # `lake push` without it copies every athlete
     if args.command == "demo" and args.db is None:
         args.db = str(Path(args.out) / "runstrong.duckdb")
     if args.db is None:
@@ -553,21 +601,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.db = str(default_db_path())
     if args.athlete is None:
         args.athlete = os.environ.get("RUNSTRONG_ATHLETE", "default")
+    if args.lake is None:
+        args.lake = os.environ.get("RUNSTRONG_LAKE") or None
+    if args.lake_data is None:
+        args.lake_data = os.environ.get("RUNSTRONG_LAKE_DATA") or None
+    args.lake_config = None  # built in main(), where its errors map to exit codes
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="runstrong: %(message)s", stream=sys.stderr)
     args = parse_args(argv)
-    from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, USAGE_ERRORS
+    from jobs.commands import FAILED_ERRORS, LOCKED_ERRORS, UNREACHABLE_ERRORS, USAGE_ERRORS, lake_config
 
     usage: tuple[type[Exception], ...] = (UsageError, *USAGE_ERRORS)
     failed: tuple[type[Exception], ...] = (CommandFailed, *FAILED_ERRORS)
     try:
+        args.lake_config = lake_config(args.lake, args.lake_data, encrypted=args.lake_encrypted)
         return int(args.func(args))
     except LOCKED_ERRORS as exc:
         info(f"runstrong: {exc}")
         return EXIT_LOCKED
+    except UNREACHABLE_ERRORS as exc:
+        info(f"runstrong {args.command}: {exc}")
+        return EXIT_UNREACHABLE
     except usage as exc:
         info(f"runstrong {args.command}: {exc}")
         return EXIT_USAGE

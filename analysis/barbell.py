@@ -415,7 +415,7 @@ class BarbellEngine:
         self.g_ref: float | None = None  # gravity reading of the recent long rests (median, m/s^2)
         self._g_history: list[float] = []
         self._g_times: list[float] = []  # when each reading was taken (s from the first sample)
-        self._wander_key: tuple = ()
+        self._wander_key: tuple[tuple[float, ...], tuple[float, ...]] | tuple[()] = ()
         self._wander: tuple[float, float] = (0.0, 0.0)
         # outputs
         self.reps: list[RepMetrics] = []
@@ -846,7 +846,7 @@ def analyse_session(
     *,
     body_mass_kg: float | None = None,
     set_rest_s: float = 30.0,
-    gaps_ns: list[tuple[int, int]] | tuple = (),
+    gaps_ns: list[tuple[int, int]] | tuple[tuple[int, int], ...] = (),
 ) -> BarbellAnalysis:
     """Find the reps and sets of a barbell session and compute their metrics.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.buffers import AppendBuffer
 from analysis.reps import (
@@ -146,15 +147,18 @@ class BlockTrack:
         whatever the chunking). A :class:`FrozenReference` (moving): the value the rest before the
         movement ended with.
         """
-        q = self.codes_between(b0, b1) == STILL
+        q: npt.NDArray[np.bool_] = self.codes_between(b0, b1) == STILL
         if reference is None or b1 <= b0:
             return q
         wm = self.wmean[b0 - self.codes_first : b1 - self.codes_first]
+        ref: np.ndarray | float
+        thr: np.ndarray | float
         if isinstance(reference, RestReference):
             ref, thr = reference.at(np.arange(b0, b1))
         else:
             ref, thr = reference.mean_mps2, reference.tolerance_mps2
-        return q & (np.abs(wm - ref) <= thr)
+        quiet: npt.NDArray[np.bool_] = q & (np.abs(wm - ref) <= thr)
+        return quiet
 
     def first(self, start: int, n: int, want_quiet: bool,
               reference: RestReference | FrozenReference | None) -> int:

@@ -32,10 +32,15 @@ the correction where the integration was uncertain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.kinematics import cumulative_trapezoid
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 TRAPEZOID_FACTOR: float = 1.0 / np.sqrt(12.0)
 """RMS integration error of one sample interval per unit of ``dt |D|`` (D the discrete second difference of
@@ -105,8 +110,8 @@ class VelocityDrift:
     integral of ``e`` from the start: the raw displacement less the known one.
     """
 
-    def __init__(self, t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior,
-                 v_raw: np.ndarray | None = None) -> None:
+    def __init__(self, t_s: FloatArray, a_mps2: FloatArray, prior: float | DriftPrior,
+                 v_raw: FloatArray | None = None) -> None:
         self.prior = as_prior(prior)
         self.t = np.asarray(t_s, dtype=np.float64)
         a = np.asarray(a_mps2, dtype=np.float64)
@@ -138,52 +143,52 @@ class VelocityDrift:
         else:
             self.z_raw = self.W1 = self.W2 = self.M1 = self.t.copy()
 
-    def walk_v(self, i: np.ndarray) -> np.ndarray:
+    def walk_v(self, i: IntArray) -> FloatArray:
         """Bias-walk features of e at samples i: (t - r_k)_+ (rows: samples, columns: knots)."""
         return np.maximum(self.tau[i][:, None] - self.knots[None, :], 0.0)
 
-    def walk_z(self, s: np.ndarray) -> np.ndarray:
+    def walk_z(self, s: IntArray) -> FloatArray:
         """Bias-walk features of the integral of e up to samples s: (t - r_k)_+^2 / 2."""
         d = np.maximum(self.tau[s][:, None] - self.knots[None, :], 0.0)
         return 0.5 * d * d
 
     # covariances: e at samples ("v") and its integral from the start up to samples ("z")
-    def kernel(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def kernel(self, i: IntArray, j: IntArray) -> FloatArray:
         """Prior covariance of e between samples i (rows) and j (columns)."""
         c2 = self.prior.offset_sd_mps2**2
-        k = c2 * self.tau[i][:, None] * self.tau[j][None, :] + self.V[np.minimum(i[:, None], j[None, :])]
+        k: FloatArray = c2 * self.tau[i][:, None] * self.tau[j][None, :] + self.V[np.minimum(i[:, None], j[None, :])]
         if self.knots.size:
             k = k + self.walk_w * (self.walk_v(i) @ self.walk_v(j).T)
         return k
 
-    def kernel_zv(self, s: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def kernel_zv(self, s: IntArray, j: IntArray) -> FloatArray:
         """Covariance of the integral of e up to samples s (rows) with e at samples j (columns)."""
         c2 = self.prior.offset_sd_mps2**2
         ts, tj = self.tau[s][:, None], self.tau[j][None, :]
         bm = self.W1[np.minimum(s[:, None], j[None, :])] + np.maximum(ts - tj, 0.0) * self.V[j][None, :]
-        k = c2 * 0.5 * ts * ts * tj + bm
+        k: FloatArray = c2 * 0.5 * ts * ts * tj + bm
         if self.knots.size:
             k = k + self.walk_w * (self.walk_z(s) @ self.walk_v(j).T)
         return k
 
-    def kernel_zz(self, s: np.ndarray, r: np.ndarray) -> np.ndarray:
+    def kernel_zz(self, s: IntArray, r: IntArray) -> FloatArray:
         """Covariance of the integrals of e up to samples s (rows) and r (columns)."""
         c2 = self.prior.offset_sd_mps2**2
         ts, tr = self.tau[s][:, None], self.tau[r][None, :]
         lo = np.minimum(s[:, None], r[None, :])
         bm = self.W2[lo] + np.maximum(ts, tr) * self.W1[lo] - self.M1[lo]
-        k = c2 * 0.25 * ts * ts * tr * tr + bm
+        k: FloatArray = c2 * 0.25 * ts * ts * tr * tr + bm
         if self.knots.size:
             k = k + self.walk_w * (self.walk_z(s) @ self.walk_z(r).T)
         return k
 
-    def prior_var(self, i: np.ndarray) -> np.ndarray:
-        var = self.prior.offset_sd_mps2**2 * self.tau[i] ** 2 + self.V[i]
+    def prior_var(self, i: IntArray) -> FloatArray:
+        var: FloatArray = self.prior.offset_sd_mps2**2 * self.tau[i] ** 2 + self.V[i]
         if self.knots.size:
             var = var + self.walk_w * np.sum(self.walk_v(i) ** 2, axis=1)
         return var
 
-    def posterior(self, obs: np.ndarray, heights: list[HeightUpdate] | tuple = ()) -> DriftPosterior:
+    def posterior(self, obs: IntArray, heights: list[HeightUpdate] | tuple[HeightUpdate, ...] = ()) -> DriftPosterior:
         """The posterior of e given e = v_raw at the sample indices ``obs`` (the bar still there) and the
         height updates."""
         return DriftPosterior(self, np.unique(np.asarray(obs, dtype=np.int64)), list(heights))
@@ -192,7 +197,7 @@ class VelocityDrift:
 class DriftPosterior:
     """Posterior mean and SD of the velocity error given zero-velocity and height updates."""
 
-    def __init__(self, model: VelocityDrift, obs: np.ndarray, heights: list[HeightUpdate]) -> None:
+    def __init__(self, model: VelocityDrift, obs: IntArray, heights: list[HeightUpdate]) -> None:
         self.model = model
         self.obs = obs[obs > 0] if obs.size else obs  # e(t0) = 0 is known without observing it
         self.hidx = np.array([h.index for h in heights], dtype=np.int64)
@@ -212,19 +217,19 @@ class DriftPosterior:
             self._chol = np.zeros((0, 0))
             self.alpha = np.zeros(0)
 
-    def _cov_obs_obs(self) -> np.ndarray:
+    def _cov_obs_obs(self) -> FloatArray:
         md, o, h = self.model, self.obs, self.hidx
         kvv = md.kernel(o, o)
         kzv = md.kernel_zv(h, o)
         kzz = md.kernel_zz(h, h)
         return np.block([[kvv, kzv.T], [kzv, kzz]])
 
-    def _cov_obs_v(self, idx: np.ndarray) -> np.ndarray:
+    def _cov_obs_v(self, idx: IntArray) -> FloatArray:
         """Covariance of the observations (rows) with e at samples idx (columns)."""
         md = self.model
         return np.vstack([md.kernel(self.obs, idx), md.kernel_zv(self.hidx, idx)])
 
-    def mean(self, idx: np.ndarray | None = None) -> np.ndarray:
+    def mean(self, idx: IntArray | None = None) -> FloatArray:
         """Posterior mean of e at samples idx (all samples if None)."""
         model = self.model
         if idx is None:
@@ -234,7 +239,7 @@ class DriftPosterior:
             return np.zeros(idx.size)
         return self.alpha @ self._cov_obs_v(idx)
 
-    def sd(self, idx: np.ndarray) -> np.ndarray:
+    def sd(self, idx: IntArray) -> FloatArray:
         """Posterior SD of e at samples idx."""
         idx = np.asarray(idx, dtype=np.int64)
         var = self.model.prior_var(idx)
@@ -243,7 +248,7 @@ class DriftPosterior:
             var = var - np.sum(w * w, axis=0)
         return np.sqrt(np.maximum(var, 0.0))
 
-    def smooth_slope(self) -> np.ndarray:
+    def smooth_slope(self) -> FloatArray:
         """Time derivative of the posterior mean without the transients' share (m/s^2 per sample): the
         drift rate that a constant acceleration offset over each stretch between updates explains."""
         model = self.model
@@ -279,5 +284,5 @@ class DriftPosterior:
         return float(np.sqrt(max(var, 0.0)))
 
 
-def _chol_solve(chol: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _chol_solve(chol: npt.NDArray[np.floating[Any]], y: FloatArray) -> npt.NDArray[np.floating[Any]]:
     return np.linalg.solve(chol.T, np.linalg.solve(chol, y))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -302,7 +303,7 @@ class RunEconomy:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (floats or None, lists of str)."""
         d = asdict(self)
         d["notes"] = list(self.notes)
@@ -324,14 +325,15 @@ def hr_at_speed(
     """
     if speed_mps is None or not np.isfinite(speed_mps) or speed_mps <= 0:
         raise ValueError("speed_mps must be a positive number")
-    if econ.hr_vs_gap_slope_bpm_per_mps is None or econ.hr_vs_gap_min_mps is None:
-        return None
+    slope, intercept = econ.hr_vs_gap_slope_bpm_per_mps, econ.hr_vs_gap_intercept_bpm
     lo, hi = econ.hr_vs_gap_min_mps, econ.hr_vs_gap_max_mps
+    if slope is None or intercept is None or lo is None or hi is None:
+        return None
     if hi - lo < min_span_mps:
         return None
     if speed_mps < lo - max_extrapolation_mps or speed_mps > hi + max_extrapolation_mps:
         return None
-    return float(econ.hr_vs_gap_intercept_bpm + econ.hr_vs_gap_slope_bpm_per_mps * speed_mps)
+    return float(intercept + slope * speed_mps)
 
 
 def _local(started_at_ns: int, tz: ZoneInfo) -> tuple[str, float]:
@@ -406,6 +408,8 @@ def run_economy(
     if run.n_samples < 2:
         res.reason = "no samples" if run.n_samples == 0 else "a single sample"
         return res
+    if run.started_at_ns is None:
+        raise ValueError(f"run {run.activity_id!r} has samples but no start time (started_at_ns is None)")
     res.local_date, res.local_hour = _local(run.started_at_ns, zi)
     t = run.t_ns
     res.duration_s = float((t[-1] - t[0]) / 1e9)
@@ -417,7 +421,7 @@ def run_economy(
     hr = run.heart_rate_bpm
     hr = np.where((hr > 25) & (hr < 250), hr, np.nan)
     has_hr = bool(np.isfinite(hr).any())
-    if has_hr and None not in (hr_rest_bpm, hr_max_bpm, sex):
+    if has_hr and hr_rest_bpm is not None and hr_max_bpm is not None and sex is not None:
         from analysis.training_load import banister_trimp
 
         res.trimp = banister_trimp(t, hr, hr_rest_bpm=hr_rest_bpm, hr_max_bpm=hr_max_bpm, sex=sex)

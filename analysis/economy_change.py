@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis import its
 from analysis.economy import DECOUPLING_FLAG_PCT, RunEconomy, zone_info
@@ -132,17 +133,24 @@ class StrengthStart:
     heavy_session_times_ns: list[tuple[int, int]] = field(default_factory=list)
     note: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("heavy_session_times_ns")
         return d
+
+
+def _start_ns(r: RunEconomy) -> int:
+    """The run's start (ns since epoch); only called on runs already filtered to a known start."""
+    if r.started_at_ns is None:
+        raise ValueError(f"run {r.activity_id!r} has no start time")
+    return int(r.started_at_ns)
 
 
 def _week_index(d: _dt.date, week0: _dt.date) -> int:
     return ((d - _dt.timedelta(days=d.weekday())) - week0).days // 7
 
 
-def _local(t_ns: int, zi) -> _dt.datetime:
+def _local(t_ns: int, zi: _dt.tzinfo) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(t_ns / 1e9, tz=_dt.UTC).astimezone(zi)
 
 
@@ -255,7 +263,7 @@ def run_rows(
     heavy_session_times_ns: Sequence[tuple[int, int]],
     run_context: Mapping[str, Mapping[str, Any]] | None = None,
     events: Sequence[Mapping[str, Any]] = (),
-) -> tuple[list[dict], list[dict], list[dict]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-run proxies (``100 ln``) and covariates of the ok runs, the proxy exclusions, the events.
 
     ``ctl`` / ``atl`` are the 42- and 7-day EWMAs of a daily *running* load from ``days0`` on (the
@@ -273,10 +281,9 @@ def run_rows(
     """
     zi = zone_info(tz)
     ctx = run_context or {}
-    ok = sorted((r for r in runs if r.status == "ok" and r.started_at_ns is not None),
-                key=lambda r: r.started_at_ns)
+    ok = sorted((r for r in runs if r.status == "ok" and r.started_at_ns is not None), key=_start_ns)
     # step events: logged, then detected from the runs' context (HR sensor from FIT device_info, logged shoe)
-    steps: list[dict] = []
+    steps: list[dict[str, Any]] = []
     for e in events:
         t = e.get("at_ns")
         if t is None:
@@ -285,7 +292,7 @@ def run_rows(
         steps.append({"t_ns": int(t), "kind": kind, "source": "logged",
                       "date": _local(int(t), zi).date().isoformat(), "note": e.get("note")})
     for key, kind in (("hr_sensor", "hr_sensor"), ("shoe", "shoe")):
-        seq = [(int(r.started_at_ns), (ctx.get(r.activity_id) or {}).get(key)) for r in ok]
+        seq = [(_start_ns(r), (ctx.get(r.activity_id) or {}).get(key)) for r in ok]
         for t, old, new in _change_points(seq):
             d = _local(t, zi).date()
             # a logged event of the same kind within a week of the detected change is the same change
@@ -300,11 +307,11 @@ def run_rows(
     heavy_end = sorted(e for _, e in heavy_session_times_ns)
     rows, excl = [], []
     for r in ok:
-        lt = _local(int(r.started_at_ns), zi)
+        lt = _local(_start_ns(r), zi)
         c = ctx.get(r.activity_id) or {}
         heat, heat_src = heat_excess_c(c.get("air_temperature_c"), r.mean_temperature_c)
-        i = int(np.searchsorted(heavy_end, int(r.started_at_ns), side="left")) - 1
-        hours = (int(r.started_at_ns) - heavy_end[i]) / 3.6e12 if i >= 0 else math.inf
+        i = int(np.searchsorted(heavy_end, _start_ns(r), side="left")) - 1
+        hours = (_start_ns(r) - heavy_end[i]) / 3.6e12 if i >= 0 else math.inf
         day = (lt.date() - days0).days - 1
         ctl_prev = float(ctl[day]) if 0 <= day < ctl.size else (float(ctl[0]) if ctl.size else 0.0)
         atl_prev = float(atl[day]) if 0 <= day < atl.size else (float(atl[0]) if atl.size else 0.0)
@@ -333,9 +340,9 @@ def run_rows(
             "start hour (local)": lt.hour + lt.minute / 60.0,
         }
         # week-level covariates: steps and the slow running fitness, in the weekly model
-        zw = {s["label"]: float(int(r.started_at_ns) >= s["t_ns"]) for s in steps}
+        zw = {s["label"]: float(_start_ns(r) >= s["t_ns"]) for s in steps}
         zw["running volume: 42-day running time (min/day, day before)"] = ctl_prev
-        rows.append({"activity_id": r.activity_id, "t_ns": int(r.started_at_ns), "week": _week_index(lt.date(), week0),
+        rows.append({"activity_id": r.activity_id, "t_ns": _start_ns(r), "week": _week_index(lt.date(), week0),
                      "y": y, "z_run": zr, "z_week": zw, "heat_source": heat_src})
     return rows, excl, steps
 
@@ -352,7 +359,7 @@ def run_rows(
 MIN_RUN_LEVEL_T = 2.0
 
 
-def _within_week_adjust(use: Sequence[dict], proxy: str, min_df: int = 10) -> dict[str, Any]:
+def _within_week_adjust(use: Sequence[dict[str, Any]], proxy: str, min_df: int = 10) -> dict[str, Any]:
     """Effects of the run-level covariates from the variation *between runs of the same week*.
 
     OLS (statsmodels) of the within-week deviations of ``100 ln proxy`` on the within-week
@@ -378,7 +385,7 @@ def _within_week_adjust(use: Sequence[dict], proxy: str, min_df: int = 10) -> di
     if not use or dof_w < 1:
         return out
 
-    def demean(a):
+    def demean(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         m = np.zeros((cnt.size, *a.shape[1:]))
         np.add.at(m, inv, a)
         return a - (m / cnt.reshape((-1, *([1] * (a.ndim - 1)))))[inv]
@@ -427,7 +434,7 @@ def _within_week_adjust(use: Sequence[dict], proxy: str, min_df: int = 10) -> di
     return out
 
 
-def _weekly(rows: Sequence[dict], proxy: str, first_week: int, *, adjust: bool = True) -> dict[str, Any]:
+def _weekly(rows: Sequence[dict[str, Any]], proxy: str, first_week: int, *, adjust: bool = True) -> dict[str, Any]:
     use = [r for r in rows if r["y"][proxy] is not None and r["week"] >= first_week]
     if not use:
         return {"week": np.zeros(0, int), "y": np.zeros(0), "n": np.zeros(0, int), "z": {}, "within_var": None,
@@ -469,16 +476,17 @@ def _exposure_at(weeks: np.ndarray, sessions_per_week: Sequence[int], start: int
     s = np.asarray(sessions_per_week, dtype=float).copy()
     s[:start] = 0.0
     x = its.exponential_exposure(s, target=target)
-    return x[weeks]
+    at_weeks: npt.NDArray[np.float64] = x[weeks]
+    return at_weeks
 
 
 def analyse_economy_change(
-    rows: Sequence[dict],
+    rows: Sequence[dict[str, Any]],
     start: StrengthStart,
     *,
     week0: _dt.date,
-    excluded: Sequence[dict] = (),
-    steps: Sequence[dict] = (),
+    excluded: Sequence[dict[str, Any]] = (),
+    steps: Sequence[dict[str, Any]] = (),
     acwr_by_week: Sequence[float] | None = None,
     swc_pct: float | None = None,
     swc_source: str | None = None,
@@ -628,7 +636,7 @@ def analyse_economy_change(
     return out
 
 
-def _sensitivity(fit: its.ItsFit, wk: dict, t0: int, model: str, te: float | None) -> dict[str, Any]:
+def _sensitivity(fit: its.ItsFit, wk: dict[str, Any], t0: int, model: str, te: float | None) -> dict[str, Any]:
     base = wk["week"] < t0
     if fit.sd_week_pct is None or fit.se_log is None or base.sum() < 2:
         return {"weeks": None, "text": "no sensitivity figure: the model could not be fitted"}
@@ -654,8 +662,8 @@ def _sensitivity(fit: its.ItsFit, wk: dict, t0: int, model: str, te: float | Non
             "text": text}
 
 
-def _disclosures(out: dict, start: StrengthStart, acwr: Sequence[float] | None, shoe_known: bool,
-                 steps: Sequence[dict]) -> list[dict[str, Any]]:
+def _disclosures(out: dict[str, Any], start: StrengthStart, acwr: Sequence[float] | None, shoe_known: bool,
+                 steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     items = []
     t0 = start.week or 0
     high = []

@@ -56,10 +56,12 @@ hypothetical continuation of the block.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import optimize, stats
 
 __all__ = [
@@ -72,6 +74,9 @@ __all__ = [
     "fit_change",
     "weeks_to_detect",
 ]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 #: mean model and standard-error method the report uses (chosen by the validation, docs/statistics.md:
 #: every AR(1)-GLS variant kept coverage on the field athletes; the exposure terms give narrower intervals
@@ -150,12 +155,12 @@ class ItsFit:
     confidence: float = 0.90
     reason: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def exponential_exposure(sessions_per_week: Sequence[float], *, target: float = 2.0,
-                         tau_weeks: float = DEFAULT_TAU_WEEKS) -> np.ndarray:
+def exponential_exposure(sessions_per_week: Sequence[float] | FloatArray, *, target: float = 2.0,
+                         tau_weeks: float = DEFAULT_TAU_WEEKS) -> FloatArray:
     """Exponentially weighted strength exposure per week, 0 before the first session.
 
     ``X_w = X_(w-1) + k (s_w / target - X_(w-1))`` with ``k = 1 - e^(-1/tau)`` (an EWMA of the
@@ -181,12 +186,14 @@ def exponential_exposure(sessions_per_week: Sequence[float], *, target: float = 
 # --------------------------------------------------------------------------------------------
 
 
-def _covariance(t: np.ndarray, n: np.ndarray, s2_u: float, rho: float, s2_run: float) -> np.ndarray:
+def _covariance(t: IntArray, n: FloatArray, s2_u: float, rho: float, s2_run: float) -> FloatArray:
     lag = np.abs(t[:, None] - t[None, :]).astype(np.float64)
-    return s2_u * rho ** lag + np.diag(s2_run / n)
+    V: FloatArray = s2_u * rho ** lag + np.diag(s2_run / n)
+    return V
 
 
-def _neg_reml(s2_u: float, rho: float, t, n, X, y, s2_run) -> float:
+def _neg_reml(s2_u: float, rho: float, t: IntArray, n: FloatArray, X: FloatArray, y: FloatArray,
+              s2_run: float) -> float:
     V = _covariance(t, n, s2_u, rho, s2_run)
     try:
         L = np.linalg.cholesky(V)
@@ -200,10 +207,10 @@ def _neg_reml(s2_u: float, rho: float, t, n, X, y, s2_run) -> float:
         return np.inf
     beta = np.linalg.solve(XtX, Xt.T @ yt)
     r = yt - Xt @ beta
-    return 0.5 * (2.0 * float(np.log(np.diag(L)).sum()) + logdet_xx + float(r @ r))
+    return 0.5 * (2.0 * float(np.log(np.diag(L)).sum()) + float(logdet_xx) + float(r @ r))
 
 
-def _reml(t, n, X, y, s2_run) -> tuple[float, float]:
+def _reml(t: IntArray, n: FloatArray, X: FloatArray, y: FloatArray, s2_run: float) -> tuple[float, float]:
     """(s2_u, rho) maximising the restricted likelihood: a grid, then a bounded quasi-Newton step."""
     p = X.shape[1]
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -219,7 +226,7 @@ def _reml(t, n, X, y, s2_run) -> tuple[float, float]:
             if v < best[0]:
                 best = (v, s2, rho)
 
-    def f(z):
+    def f(z: FloatArray) -> float:
         return _neg_reml(math.exp(z[0]), z[1], t, n, X, y, s2_run)
 
     res = optimize.minimize(f, x0=[math.log(best[1]), best[2]], method="L-BFGS-B",
@@ -229,7 +236,8 @@ def _reml(t, n, X, y, s2_run) -> tuple[float, float]:
     return float(best[1]), float(best[2])
 
 
-def _kenward_roger(t, n, X, V, phi, Lvec, s2_u: float, rho: float) -> tuple[float, float]:
+def _kenward_roger(t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi: FloatArray, Lvec: FloatArray,
+                   s2_u: float, rho: float) -> tuple[float, float]:
     """Variance of ``L'beta`` and its degrees of freedom with the Kenward & Roger (1997) adjustment.
 
     The plug-in GLS variance ``L' Phi L`` (``Phi = (X'V^-1X)^-1``) treats the REML estimates of
@@ -283,7 +291,8 @@ def _kenward_roger(t, n, X, V, phi, Lvec, s2_u: float, rho: float) -> tuple[floa
 # --------------------------------------------------------------------------------------------
 
 
-def _adjustment_var(series: Sequence[Sequence[float]], cov: np.ndarray | None, estimator) -> float:
+def _adjustment_var(series: Sequence[Sequence[float]], cov: np.ndarray | None,
+                    estimator: Callable[[FloatArray], float]) -> float:
     """``e' C e``: variance the estimate inherits from coefficients estimated outside the weekly model."""
     if not len(series) or cov is None or np.size(cov) == 0:
         return 0.0
@@ -295,7 +304,7 @@ def _adjustment_var(series: Sequence[Sequence[float]], cov: np.ndarray | None, e
 
 
 def _hac_maxlags(n: int) -> int:
-    return max(1, math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+    return max(1, math.floor(4.0 * float((n / 100.0) ** (2.0 / 9.0))))
 
 
 def _pct(x: float) -> float:
@@ -309,7 +318,7 @@ def fit_change(
     start_week: int,
     *,
     covariates: Mapping[str, Sequence[float]] | None = None,
-    exposure: Sequence[float] | None = None,
+    exposure: Sequence[float] | FloatArray | None = None,
     within_week_var: float | None = None,
     model: str = DEFAULT_MODEL,
     se: str = DEFAULT_SE,
@@ -498,8 +507,8 @@ def fit_change(
 
 
 def design_se(
-    weeks: Sequence[int],
-    runs: Sequence[float],
+    weeks: Sequence[int] | IntArray,
+    runs: Sequence[float] | FloatArray,
     start_week: int,
     *,
     sd_week_pct: float,

@@ -28,6 +28,7 @@ Pipeline (docs/design.md section 6)
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.imu import as_angles
 
@@ -195,7 +196,8 @@ def rotate_about_axis(v: np.ndarray, axis: np.ndarray, angle_rad: np.ndarray) ->
     s = np.sin(angle_rad)[:, None]
     kxv = np.cross(np.broadcast_to(k, v.shape), v)
     kdv = (v @ k)[:, None]
-    return v * c + kxv * s + k * kdv * (1.0 - c)
+    out: npt.NDArray[np.float64] = v * c + kxv * s + k * kdv * (1.0 - c)
+    return out
 
 
 def up_from_gyro(
@@ -252,7 +254,8 @@ def vertical_specific_force(accel_mps2: np.ndarray, up: np.ndarray) -> np.ndarra
     a = np.asarray(accel_mps2, dtype=np.float64)
     if a.shape != np.shape(up):
         raise ValueError(f"accel_mps2 and up must have the same shape, got {a.shape} and {np.shape(up)}")
-    return np.einsum("ij,ij->i", a, up)
+    f_up: npt.NDArray[np.float64] = np.einsum("ij,ij->i", a, up)
+    return f_up
 
 
 def linear_drift_correction(v_mps: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, float]:

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ HR_PROXIES = tuple(k for k, v in PROXIES.items() if v.hr_based)
 
 #: Published effects of strength training on *laboratory* running economy (oxygen cost), for display
 #: beside the proxies. Negative oxygen-cost changes are improvements. Not on the proxies' scale.
-LITERATURE_CONTEXT: tuple[dict, ...] = (
+LITERATURE_CONTEXT: tuple[dict[str, Any], ...] = (
     {
         "source": "Blagrove RC, Howatson G, Hayes PR 2018, Sports Med 48(5):1117-1149 (systematic review)",
         "measure": "laboratory running economy (oxygen cost of running)",
@@ -197,7 +198,7 @@ class WeeklySeries:
     def __len__(self) -> int:
         return len(self.week_start)
 
-    def to_rows(self) -> list[dict]:
+    def to_rows(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per week (NaN -> None)."""
         rows = []
         for i, w in enumerate(self.week_start):
@@ -212,11 +213,11 @@ class WeeklySeries:
         return rows
 
 
-def _none(x) -> float | None:
+def _none(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def _week_of(r: RunEconomy, zi) -> _dt.date:
+def _week_of(r: RunEconomy, zi: _dt.tzinfo) -> _dt.date:
     if r.local_date:
         d = _dt.date.fromisoformat(r.local_date)
     elif r.started_at_ns is not None:
@@ -332,7 +333,7 @@ class TypicalError:
     n_pairs: int
     units: str = "%"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -381,7 +382,7 @@ PRIMARY_RULE = (
 )
 
 
-def choose_primary_proxy(baseline_runs: int, baseline_values: dict[str, Sequence[float]],
+def choose_primary_proxy(baseline_runs: int, baseline_values: Mapping[str, Sequence[float | None]],
                          baseline_weeks_with_value: dict[str, int]) -> tuple[str, str]:
     """The primary proxy by :data:`PRIMARY_RULE` and the reason, from baseline data only.
 

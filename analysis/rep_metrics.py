@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.kinematics import interp_crossing, position_at
 from records.units import STANDARD_GRAVITY_MPS2
@@ -74,7 +75,8 @@ class ConcentricMetrics:
     propulsive_end_s: float
 
 
-def _validate(t_s, v_mps, a_mps2, z_m) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _validate(t_s: npt.ArrayLike, v_mps: npt.ArrayLike, a_mps2: npt.ArrayLike,
+              z_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t = np.asarray(t_s, dtype=np.float64)
     v = np.asarray(v_mps, dtype=np.float64)
     a = np.asarray(a_mps2, dtype=np.float64)
@@ -148,7 +150,9 @@ def central_difference_rate(
     if not half_step_s > 0:
         raise ValueError(f"half_step_s must be > 0, got {half_step_s}")
     at = np.asarray(at_s, dtype=np.float64)
-    return (np.interp(at + half_step_s, t_s, y) - np.interp(at - half_step_s, t_s, y)) / (2.0 * half_step_s)
+    d: npt.NDArray[np.float64] = (np.interp(at + half_step_s, t_s, y) - np.interp(at - half_step_s, t_s, y)) / (
+        2.0 * half_step_s)
+    return d
 
 
 def concentric_metrics(

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.exercises import exercise_info
 from records.times import local_date, week_start, zone_info
@@ -160,6 +161,7 @@ def _ewma(x: np.ndarray, k: float, y0: float) -> np.ndarray:
 
     if x.size == 0:
         return x.copy()
+    y: npt.NDArray[np.float64]
     y, _ = lfilter([k], [1.0, -(1.0 - k)], x, zi=[(1.0 - k) * y0])
     return y
 
@@ -273,7 +275,7 @@ def _parse_time_ns(v: Any) -> int:
     raise ValueError(f"cannot read a time from {v!r}")
 
 
-def strength_sets_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[StrengthSet]:
+def strength_sets_from_dicts(rows: Iterable[StrengthSet | Mapping[str, Any]]) -> list[StrengthSet]:
     """Convert ``sets`` rows (docs/cli.md JSON: started_at ISO UTC, exercise, reps, load_kg,
     set_type, activity_id/session_id) or :class:`StrengthSet` objects into StrengthSets."""
     out: list[StrengthSet] = []
@@ -450,10 +452,10 @@ class WeeklyStrength:
     prescription_met: bool = False
     bilateral_trained: bool = False
     unilateral_trained: bool = False
-    session_details: list[dict] = field(default_factory=list)
+    session_details: list[dict[str, Any]] = field(default_factory=list)
     exercises: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

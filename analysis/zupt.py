@@ -43,6 +43,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from analysis.drift import DriftPosterior, DriftPrior, HeightUpdate, VelocityDrift, as_prior
 from analysis.kinematics import cumulative_trapezoid
@@ -124,7 +125,8 @@ def window_range(t_s: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
     j = i1 - (1 << lev)
     hi = np.maximum(mx[lev, i0], mx[lev, j])
     lo = np.minimum(mn[lev, i0], mn[lev, j])
-    return hi - lo
+    rng: npt.NDArray[np.float64] = hi - lo
+    return rng
 
 
 def anchored_velocity(t_s: np.ndarray, a_mps2: np.ndarray, still: list[tuple[int, int]],
@@ -170,7 +172,7 @@ def still_stretches(
     prior: float | DriftPrior,
     *,
     end_at_rest: bool = True,
-    heights: list[HeightUpdate] | tuple = (),
+    heights: list[HeightUpdate] | tuple[HeightUpdate, ...] = (),
 ) -> ZuptResult:
     """Find the still stretches of a movement and the velocity anchored on them (module docstring).
 
@@ -261,8 +263,8 @@ def still_stretches(
             mid = np.array([(c0 + c1) // 2])
             sd = float(post.sd(mid)[0])
             tol = min(V_STILL_MPS + NOISE_SIGMAS * sd, V_CLEAR_MPS if is_turn else V_TOL_MAX_MPS)
-            span = np.arange(c0, c1 + 1)
-            score = abs(float(v_raw[c0 : c1 + 1].mean() - post.mean(span).mean())) / tol
+            cand_idx = np.arange(c0, c1 + 1, dtype=np.int64)
+            score = abs(float(v_raw[c0 : c1 + 1].mean() - post.mean(cand_idx).mean())) / tol
             if score < best_score:
                 best, best_score = idx, score
         if best_score > 1.0:

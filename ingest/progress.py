@@ -54,7 +54,7 @@ class TerminalProgress:
         self._stream = stream
         self._refresh = refresh_per_second
         self._progress: Any = None
-        self._rerouted: list[tuple[logging.StreamHandler, Any]] = []
+        self._rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def __enter__(self) -> TerminalProgress:
         self.start()
@@ -117,7 +117,7 @@ def _rate(task: Any) -> float | None:
     """Units per second: rich's windowed speed, else the average since the bar started (rich drops
     its speed samples whenever a task's total changes, as it does while an import still finds
     files)."""
-    speed = task.finished_speed or task.speed
+    speed: float | None = task.finished_speed or task.speed
     if speed is None and task.completed and task.elapsed:
         speed = task.completed / task.elapsed
     return speed

@@ -16,7 +16,8 @@ from ingest.apps.dates import local_to_utc, zone
 from ingest.apps.model import KG_PER_UNIT, M_PER_UNIT
 from store import app_sessions
 from store.athletes import Profile
-from store.connection import Connection, transaction
+from store.connection import Connection
+from store.lake import athlete_scope, write_transaction
 
 #: the distance unit a caller's weight unit implies (ingest.apps.parse_export's default)
 DISTANCE_UNIT_OF = {"kg": "km", "lb": "mi"}
@@ -30,7 +31,8 @@ def apply_profile_change(con: Connection, athlete: str, before: Profile | None, 
     old_wu = (before.weight_unit if before else None) or "kg"
     new_wu = after.weight_unit or "kg"
     out: dict[str, Any] = {}
-    with transaction(con):
+
+    def write() -> None:
         if old_tz != new_tz:
             zi = zone(new_tz)
             n = app_sessions.rezone(con, athlete, new_tz, lambda local: local_to_utc(local, zi))
@@ -50,4 +52,6 @@ def apply_profile_change(con: Connection, athlete: str, before: Profile | None, 
             n = app_sessions.rescale_sessions(con, athlete, changes)
             if n:
                 out["weight_unit"] = n
+
+    write_transaction(con, write, scope=athlete_scope(athlete))  # on a lake: under the athlete's claim
     return out

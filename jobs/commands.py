@@ -32,6 +32,7 @@ from store.connection import (
     refuse_newer_store,
 )
 from store.corrections import CorrectionError
+from store.lake import LakeBusyError, LakeConfig, LakeError, LakeUnreachableError, errors_translated
 from store.landing import LandingBusyError
 from store.schema import NewerStoreError
 from store.snapshot_dir import OutputDirError
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FAILED_ERRORS",
     "LOCKED_ERRORS",
+    "UNREACHABLE_ERRORS",
     "USAGE_ERRORS",
+    "LakeConfig",
     "activities",
     "athlete",
     "correct",
@@ -51,38 +54,57 @@ __all__ = [
     "exercise_warning",
     "export",
     "import_files",
+    "lake_config",
     "progress_bars",
     "refuse_newer_store",
+    "refuse_newer_target",
     "report",
     "sets",
     "validate_slug",
 ]
 
-LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyError)
-"""Exit code 3: the database (or a landing file) is held by another process."""
-USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError, TemplateDirError)
+LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyError, LakeBusyError)
+"""Exit code 3: the database (or a landing file, or on a lake the athlete's claim) is held by another
+process."""
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (LakeUnreachableError,)
+"""Exit code 4: the lake's catalog (its PostgreSQL server, its SQLite file) cannot be reached."""
+USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError, TemplateDirError,
+                                             LakeError)
 """Exit code 2: bad arguments found by the library (a bad slug or profile value, an output folder that
 is not ours, a store written by a newer runstrong or DuckDB, a --templates folder that is missing or
-whose template fails)."""
+whose template fails, a ``--lake`` that cannot be used)."""
 FAILED_ERRORS: tuple[type[Exception], ...] = (CorrectionError, StoreError, FileNotFoundError, ValueError)
 """Exit code 1: an expected failure with a one-line message."""
 
 Say = Callable[[str], None]
 
 
+def lake_config(catalog: str | None, data_path: str | None = None, *, encrypted: bool = False) -> LakeConfig | None:
+    """``--lake`` / ``--lake-data`` / ``--lake-encrypted`` as a :class:`store.lake.LakeConfig`
+    (None: the DuckDB file)."""
+    if not catalog:
+        if data_path or encrypted:
+            raise LakeError(f"{'--lake-data' if data_path else '--lake-encrypted'} needs --lake (or RUNSTRONG_LAKE)")
+        return None
+    return LakeConfig(catalog, data_path or None, encrypted).check()
+
+
 @contextmanager
 def opened(db_path: str | Path, athlete: str, *, wait_s: float, merge_landed: bool = False,
-           on_message: Say | None = None) -> Iterator[Connection]:
-    """The store at ``db_path`` for ``athlete`` (slug validated), waiting up to ``wait_s`` for a
-    lock; with ``merge_landed``, stream sessions left in landing files are merged first."""
+           on_message: Say | None = None, lake: LakeConfig | None = None) -> Iterator[Connection]:
+    """The store at ``db_path`` (or the ``lake``) for ``athlete`` (slug validated), waiting up to
+    ``wait_s`` for a lock; with ``merge_landed``, stream sessions left in landing files (beside
+    ``db_path`` in either case) are merged first. On a lake, an error while its catalog is
+    unreachable becomes :class:`store.lake.LakeUnreachableError`."""
     validate_slug(athlete)
-    con = open_store(db_path, wait_s=wait_s)
+    con = open_store(db_path, wait_s=wait_s, lake=lake)
     try:
-        if merge_landed:
-            merged = merge_and_analyse(con, Path(db_path))
-            if merged and on_message is not None:
-                on_message(f"merged {len(merged)} streamed session(s) from landing files")
-        yield con
+        with errors_translated(con):
+            if merge_landed:
+                merged = merge_and_analyse(con, Path(db_path))
+                if merged and on_message is not None:
+                    on_message(f"merged {len(merged)} streamed session(s) from landing files")
+            yield con
     finally:
         con.close()
 
@@ -98,28 +120,32 @@ def exercise_warning(exercise: str) -> str | None:
 
 
 def import_files(db_path: str | Path, athlete: str, paths: Sequence[str | Path], *, wait_s: float,
-                 undelete: bool = False, show_progress: bool = True, on_message: Say | None = None) -> ImportSummary:
+                 undelete: bool = False, show_progress: bool = True, on_message: Say | None = None,
+                 lake: LakeConfig | None = None) -> ImportSummary:
     """``import``: FIT files, folders and archives for ``athlete`` (``ingest.fit.importer``); the
     decoding workers start before the store is opened (``DecodePool``)."""
     from ingest.fit.importer import DecodePool, import_paths
 
     validate_slug(athlete)
-    with DecodePool() as pool, opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
+    with DecodePool() as pool, opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message,
+                                          lake=lake) as con:
         return import_paths(con, paths, athlete=athlete, show_progress=show_progress, undelete=undelete, pool=pool)
 
 
-def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float) -> list[dict[str, Any]]:
+def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float,
+               lake: LakeConfig | None = None) -> list[dict[str, Any]]:
     """``activities``: contract rows, oldest first."""
-    with opened(db_path, athlete, wait_s=wait_s) as con:
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         return readers.activities(con, athlete, since=since)
 
 
-def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float) -> list[dict[str, Any]]:
+def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float,
+         lake: LakeConfig | None = None) -> list[dict[str, Any]]:
     """``sets``: the strength ledger's rows (watch, sensor and app sets reconciled, the user's
     corrections applied: :func:`jobs.ledger.sets_rows`)."""
     from jobs.ledger import load_ledger, sets_rows
 
-    with opened(db_path, athlete, wait_s=wait_s) as con:
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         return sets_rows(load_ledger(con, athlete), activity=activity)
 
 
@@ -127,12 +153,13 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
             sex: str | None = None, hr_rest_bpm: float | None = None, hr_max_bpm: float | None = None,
             tz: str | None = None, strength_start: str | None = None, primary_proxy: str | None = None,
             swc_pct: float | None = None, swc_source: str | None = None,
-            weight_unit: str | None = None) -> dict[str, Any]:
-    """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``);
-    ``set`` also takes the economy model's per-athlete overrides (``economy_inputs.set_settings``).
-    A new ``--tz`` reads the athlete's stored app workouts again in it, a new ``--weight-unit``
-    those whose export did not name its unit (:mod:`jobs.app_settings`)."""
-    with opened(db_path, slug, wait_s=wait_s) as con:
+            weight_unit: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+    """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``; on a
+    lake also every Parquet file that held them: ``store.lake_erasure``); ``set`` also takes the economy
+    model's per-athlete overrides (``economy_inputs.set_settings``). A new ``--tz`` reads the athlete's
+    stored app workouts again in it, a new ``--weight-unit`` those whose export did not name its unit
+    (:mod:`jobs.app_settings`)."""
+    with opened(db_path, slug, wait_s=wait_s, lake=lake) as con:
         if action == "set":
             from jobs.app_settings import apply_profile_change
 
@@ -159,7 +186,12 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
         if action == "delete":
             from store.erasure import erase_athlete
 
-            return {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
+            doc: dict[str, Any] = {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
+            if lake is not None:
+                from store.lake_erasure import erase_from_lake_files
+
+                doc["lake"] = erase_from_lake_files(con, slug)
+            return doc
     raise ValueError(f"unknown athlete action {action!r}")
 
 
@@ -167,14 +199,14 @@ def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | N
             exercise: str | None = None, exclude: str | None = None, include: str | None = None,
             reason: str | None = None, context: str | None = None, air_temperature_c: float | None = None,
             shoe: str | None = None, split: Sequence[str] | None = None,
-            merge: Sequence[str] | None = None) -> dict[str, Any]:
+            merge: Sequence[str] | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``correct``: a set's exercise, a run excluded from (or included again in) the economy analysis,
     a run's context (air temperature, shoe) for the economy model, or the strength ledger's
     reconciliation (``split`` source sessions off their training session, ``merge`` training
     sessions: :mod:`jobs.ledger`)."""
     from jobs import ledger
 
-    with opened(db_path, athlete, wait_s=wait_s) as con:
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         if context is not None:
             return economy_inputs.set_run_context(con, athlete, context, air_temperature_c=air_temperature_c,
                                                   shoe=shoe)
@@ -195,9 +227,9 @@ def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | N
 
 
 def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind: str | None = None,
-          at: dt.datetime | None = None, note: str | None = None) -> dict[str, Any]:
+          at: dt.datetime | None = None, note: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``event add|list|delete``: logged shoe or HR-sensor changes the economy model steps over."""
-    with opened(db_path, athlete, wait_s=wait_s) as con:
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         if action == "list":
             return {"events": economy_inputs.list_events(con, athlete)}
         assert kind is not None and at is not None
@@ -208,22 +240,31 @@ def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind
 
 def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.datetime | None, wait_s: float,
            on_message: Say | None = None, progress: ProgressFn | None = None,
-           templates_dir: str | Path | None = None) -> dict[str, Any]:
+           templates_dir: str | Path | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``report``: merge landed sessions, then :func:`jobs.report.build_report` (with ``--templates``:
     the pages from the templates in that folder, over the package's)."""
     from jobs.report import build_report
 
-    with opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message) as con:
+    with opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message, lake=lake) as con:
         return build_report(con, Path(out_dir), since=since, progress=progress, templates_dir=templates_dir)
 
 
 def export(db_path: str | Path, athlete: str, out_dir: str | Path, *, wait_s: float,
-           progress: ProgressFn | None = None) -> dict[str, Any]:
+           progress: ProgressFn | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``export --parquet``: the store as Hive-partitioned Parquet (``store.export``)."""
     from store.export import export_parquet
 
-    with opened(db_path, athlete, wait_s=wait_s) as con:
+    with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         return export_parquet(con, Path(out_dir), progress=progress)
+
+
+def refuse_newer_target(db_path: str | Path, lake: LakeConfig | None = None, *, wait_s: float = 30.0) -> None:
+    """:func:`store.connection.refuse_newer_store` for the DuckDB file, or for the lake: attaching it
+    checks (and brings up to date) its schema and raises if it cannot be reached."""
+    if lake is None:
+        refuse_newer_store(db_path)
+        return
+    open_store(db_path, wait_s=wait_s, lake=lake).close()
 
 
 def progress_bars(*, quiet: bool, json_output: bool) -> TerminalProgress:

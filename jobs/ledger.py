@@ -25,8 +25,9 @@ from analysis.ledger import Correction, Ledger, LedgerSession, LedgerSet
 from records.times import iso_z
 from store import app_sessions as apps
 from store import ledger_sources as src
-from store.connection import Connection, transaction
+from store.connection import Connection
 from store.corrections import CorrectionError, correct_set_exercise
+from store.lake import athlete_scope, write_transaction
 
 __all__ = ["AthleteLedger", "correct_exercise", "load_ledger", "merge_sessions", "sets_rows", "split_sessions"]
 
@@ -270,8 +271,8 @@ def session_summary(s: LedgerSession) -> dict[str, Any]:
 
 
 def _store_correction(con: Connection, athlete: str, c: Correction) -> None:
-    with transaction(con):
-        apps.add_ledger_correction(con, athlete, c.action, c.refs)
+    write_transaction(con, lambda: apps.add_ledger_correction(con, athlete, c.action, c.refs),
+                      scope=athlete_scope(athlete))
 
 
 def split_sessions(con: Connection, athlete: str, tokens: Sequence[str]) -> dict[str, Any]:
@@ -322,6 +323,5 @@ def correct_exercise(con: Connection, athlete: str, set_id: str, exercise: str) 
         if found is None:
             raise CorrectionError(f"no set {set_id!r} for athlete {athlete!r} (see `sets`)")
         target = found.source_set_ids[found.source][0]
-    with transaction(con):
-        correct_set_exercise(con, athlete, target, exercise)
+    correct_set_exercise(con, athlete, target, exercise)  # one transaction (under the claim on a lake)
     return {"set_id": target, "exercise": exercise.strip()}

@@ -25,6 +25,7 @@ from typing import Any
 from jobs.recovery import merge_and_analyse
 from jobs.report import build_report
 from store.connection import open_store
+from store.lake import LakeConfig, errors_translated
 from store.report_queries import log_run
 
 
@@ -41,6 +42,7 @@ def run_nightly(
     wait_s: float = 30.0,
     log: Callable[[str], None] = _stderr,
     templates_dir: Path | str | None = None,
+    lake: LakeConfig | None = None,
 ) -> dict[str, Any]:
     """Import new files under ``watch_dir`` for ``athlete``, merge pending stream sessions, rebuild
     the report in ``out_dir`` if anything changed. Returns a JSON-ready summary.
@@ -67,8 +69,9 @@ def run_nightly(
         raise FileNotFoundError(f"watch folder {watch} does not exist")
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
-        con = open_store(db, wait_s=wait_s, on_wait=log)
+        con = open_store(db, wait_s=wait_s, on_wait=log, lake=lake)
         stack.callback(con.close)
+        stack.enter_context(errors_translated(con))  # a lake whose catalog went away: exit 4
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False, pool=pool)
         pool.close()
         merged = merge_and_analyse(con, db)

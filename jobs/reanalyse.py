@@ -36,6 +36,7 @@ from store import streams
 from store.athletes import get_profile as athlete_profile
 from store.athletes import validate_slug
 from store.connection import Connection, open_store
+from store.lake import LakeConfig
 
 
 def imu_sensors() -> list[str]:
@@ -45,7 +46,7 @@ def imu_sensors() -> list[str]:
 
 def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float = 30.0,
               on_message: Callable[[str], None] | None = None, progress: ProgressFn | None = None,
-              set_rest_s: float = 30.0) -> dict[str, Any]:
+              set_rest_s: float = 30.0, lake: LakeConfig | None = None) -> dict[str, Any]:
     """Re-run the analysis of every stored sensor session (of ``athlete``, or of everyone); return
     the ``reanalyse`` JSON document (docs/cli.md): ``sessions``, ``reps_before``, ``reps_after``,
     ``method_version``, plus ``failed`` (``[{"athlete", "session_id", "error"}]``), ``skipped``
@@ -54,7 +55,7 @@ def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float 
 
     if athlete is not None:
         validate_slug(athlete)
-    con = open_store(db_path, wait_s=wait_s, on_wait=on_message)
+    con = open_store(db_path, wait_s=wait_s, on_wait=on_message, lake=lake)
     try:
         merged = merge_and_analyse(con, Path(db_path))
         if merged and on_message is not None:

@@ -35,6 +35,7 @@ from ingest.progress import ProgressFn
 from jobs import stream_finish
 from jobs.memory import release_freed_memory
 from store.connection import Connection, open_store
+from store.lake import LakeConfig
 from store.session_writer import finish_session, write_session_raw
 
 
@@ -51,6 +52,7 @@ def replay_capture(
     on_message: Callable[[str], None] | None = None,
     set_rest_s: float = 30.0,
     progress: ProgressFn | None = None,
+    lake: LakeConfig | None = None,
 ) -> dict[str, Any]:
     """Replay ``capture_path`` into the store at ``db_path``; return the ``replay`` JSON document
     (with its ``stream`` block).
@@ -60,7 +62,8 @@ def replay_capture(
     ``wait_s``, ``store.connection.DatabaseLockedError`` is raised and nothing is stored (the CLI
     exits with code 3; the capture is the copy: replay it again). ``on_rep`` hears of each
     rep once the session is stored; ``progress(done, total)`` of the kilobytes of the file read,
-    and once more when the session is stored.
+    and once more when the session is stored. With ``lake``, the session goes to that DuckLake
+    (``store.lake``) instead of ``db_path``.
     """
     if not load_kg > 0:
         raise ValueError(f"load_kg must be > 0, got {load_kg}")
@@ -92,7 +95,7 @@ def replay_capture(
     reps, sets = stream_finish.session_rows(result, session_id=whole.session_id, exercise=exercise,
                                             load_kg=float(load_kg), started_at=whole.started_at,
                                             anchor_t_ns=whole.anchor_t_ns)
-    con = open_store(db_path, wait_s=wait_s, on_wait=on_message)
+    con = open_store(db_path, wait_s=wait_s, on_wait=on_message, lake=lake)
     try:
         written = write_session_raw(con, athlete, row, whole, sample_table=whole.profile.sample_table)
         if not written.beyond:

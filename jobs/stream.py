@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.ble.client import LinkLostError, LinkPolicy, QueueItem, SensorClient, SensorClientError
 from ingest.ble.virtual import VirtualLink
@@ -29,6 +29,9 @@ from jobs.stream_session import StreamSession, consume
 MAX_DEVICE_RATE_HZ = 200.0
 QUIET_S = 0.3  # after the simulated set ends: done once nothing new arrived for this long
 DRAIN_MAX_S = 30.0
+
+if TYPE_CHECKING:
+    from store.lake import LakeConfig
 
 
 class StreamError(Exception):
@@ -113,7 +116,7 @@ async def stream_async(
     on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
     virtual_motion: SimulatedSet | None = None, virtual_connection_interval_s: float | None = None,
     virtual_frames_per_notification: int = 1, policy: LinkPolicy | None = None,
-    virtual_one_rm_kg: float | None = None,
+    virtual_one_rm_kg: float | None = None, lake: LakeConfig | None = None,
 ) -> StreamRun:
     """The stream as a coroutine; see ``run_stream``.
 
@@ -182,7 +185,7 @@ async def stream_async(
         started_at=started_at, anchor_t_ns=anchor_t_ns, device_address=client.device.address,
         device_name=client.device.name, configured_rate_hz=device_rate_hz if virtual else client.rate_hz,
         vl_stop_pct=vl_stop_pct, on_rep=rep_seen, on_vl_stop=vl_cue, on_message=say, wait_s=wait_s,
-        capture_path=record)
+        capture_path=record, lake=lake)
     run = StreamRun({}, client, session, device)
     # The consumer shares the loop (a worker thread was tried: at 1 kHz the GIL convoy between a busy
     # consumer thread and the select-driven loop stalled the link for seconds).
@@ -248,7 +251,7 @@ def run_stream(
     reps: int = 5, seed: int = 0, virtual_loss: float = 0.0, virtual_disconnect_at: float | None = None,
     virtual_rate_hz: float | None = None, wait_s: float = 30.0,
     on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
-    virtual_one_rm_kg: float | None = None,
+    virtual_one_rm_kg: float | None = None, lake: LakeConfig | None = None,
 ) -> dict[str, Any]:
     """Stream one sensor until Ctrl-C, ``duration_s`` or (virtual) the end of the simulated set.
 
@@ -261,6 +264,6 @@ def run_stream(
         virtual=virtual, sensor=sensor, rate_hz=rate_hz, duration_s=duration_s, record=record,
         vl_stop_pct=vl_stop_pct, reps=reps, seed=seed, virtual_loss=virtual_loss,
         virtual_disconnect_at=virtual_disconnect_at, virtual_rate_hz=virtual_rate_hz, wait_s=wait_s,
-        on_rep=on_rep, on_message=on_message, virtual_one_rm_kg=virtual_one_rm_kg))
+        on_rep=on_rep, on_message=on_message, virtual_one_rm_kg=virtual_one_rm_kg, lake=lake))
     return run.doc
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from records.activities import SetRow
 from records.imu import ImuSamples
@@ -23,6 +23,9 @@ from records.reps import REP_METRIC_FIELDS, RepRow
 
 Analyse = Callable[..., dict[str, Any]]
 """``analyse(samples, exercise, load_kg, *, body_mass_kg, set_rest_s, gaps_ns) -> contract dict``."""
+
+if TYPE_CHECKING:
+    from store.lake import LakeConfig
 
 
 def empty_result() -> dict[str, Any]:
@@ -114,22 +117,25 @@ def session_rows(result: dict[str, Any], *, session_id: str, exercise: str, load
 
 
 def merge_landed_session(db_path: str | Path, landing_path: Path, *, wait_s: float,
-                         on_message: Callable[[str], None] | None = None) -> Exception | None:
-    """Merge a finished session's landing file into the main database if it is free within
-    ``wait_s``. Returns None when merged, else the ``DatabaseLockedError`` that kept it out (the
-    session stays in its landing file, merged by the next command that opens the database)."""
+                         on_message: Callable[[str], None] | None = None, lake: LakeConfig | None = None) -> Exception | None:
+    """Merge a finished session's landing file into the main database (or the ``lake``, a
+    ``store.lake.LakeConfig``) if it is free within ``wait_s``. Returns None when merged, else the
+    ``DatabaseLockedError`` (on a lake: ``LakeBusyError`` or ``LakeUnreachableError``) that kept it
+    out: the session stays in its landing file, merged by the next command that opens the store."""
     from store.connection import DatabaseLockedError, open_store
+    from store.lake import LakeBusyError, LakeUnreachableError, errors_translated
     from store.landing import merge_landing
 
     try:
-        con = open_store(db_path, wait_s=wait_s, on_wait=on_message)
-    except DatabaseLockedError as exc:
+        con = open_store(db_path, wait_s=wait_s, on_wait=on_message, lake=lake)
+        try:
+            with errors_translated(con):
+                merge_landing(con, landing_path)
+        finally:
+            con.close()
+    except (DatabaseLockedError, LakeBusyError, LakeUnreachableError) as exc:
         if on_message is not None:
             on_message(f"{exc} The session stays in {landing_path} and is merged by the next "
-                       "runstrong command that opens the database.")
+                       "runstrong command that opens the store.")
         return exc
-    try:
-        merge_landing(con, landing_path)
-    finally:
-        con.close()
     return None

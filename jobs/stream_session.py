@@ -29,7 +29,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.ble.assembler import (
     BATCH_INTERVAL_NS,
@@ -54,6 +54,9 @@ __all__ = ["LINK_EVENT", "StreamSession", "consume"]
 
 RepCallback = Callable[[dict[str, Any]], None]
 MessageCallback = Callable[[str], None]
+
+if TYPE_CHECKING:
+    from store.lake import LakeConfig
 
 
 def _default_live_detector(exercise: str, load_kg: float, rate_hz: float, body_mass_kg: float | None,
@@ -122,6 +125,7 @@ class StreamSession:
         on_vl_stop: RepCallback | None = None,
         on_message: MessageCallback | None = None,
         wait_s: float = 30.0,
+        lake: LakeConfig | None = None,
         capture_path: str | Path | None = None,
         batch_interval_ns: int = BATCH_INTERVAL_NS,
         batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
@@ -147,6 +151,7 @@ class StreamSession:
         self.on_vl_stop = on_vl_stop
         self.on_message = on_message
         self.wait_s = wait_s
+        self.lake = lake  # a store.lake.LakeConfig: the session merges into the lake (landing file local)
         self.db_path = Path(db_path).expanduser()
         self.sink = LandingSink(self.db_path, athlete)
         self.reps_live: list[dict[str, Any]] = []
@@ -326,7 +331,7 @@ class StreamSession:
         self.sink.finish(row, reps, sets)
         assert self.sink.path is not None
         self.merge_error = stream_finish.merge_landed_session(self.db_path, self.sink.path, wait_s=self.wait_s,
-                                                              on_message=self.on_message)
+                                                              on_message=self.on_message, lake=self.lake)
         self.merged = self.merge_error is None
         summary = stream_finish.summary_document(
             session_id=session_id, exercise=self.exercise, load_kg=self.load_kg, sensor=a.profile.name,

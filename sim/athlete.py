@@ -45,10 +45,12 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import lfilter
 
 from analysis.economy import RunEconomy
@@ -135,7 +137,7 @@ class SimAthlete:
     effect: float
     effect_start_week: int
     strength_start_week: int | None
-    profile: dict
+    profile: dict[str, Any]
     plans: list[RunPlan]
     strength_sets: list[StrengthSet]
     e5rm_kg: dict[str, float]
@@ -143,7 +145,7 @@ class SimAthlete:
     hr_a_bpm: float
     hr_b_bpm_per_mps: float
     re: float
-    truth: dict = field(default_factory=dict)
+    truth: dict[str, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- 1 Hz rendering
     def run_records(self, i: int) -> RunRecords:
@@ -215,6 +217,9 @@ class SimAthlete:
         return out
 
 
+_T = TypeVar("_T")
+
+
 class _Scalars:
     """Fast deterministic scalar draws (Python's Mersenne Twister, seeded by a string).
 
@@ -228,12 +233,20 @@ class _Scalars:
     def random(self) -> float:
         return self._r.random()
 
-    def uniform(self, a: float, b: float, size: int | None = None):
+    @overload
+    def uniform(self, a: float, b: float, size: None = None) -> float: ...
+    @overload
+    def uniform(self, a: float, b: float, size: int) -> list[float]: ...
+    def uniform(self, a: float, b: float, size: int | None = None) -> float | list[float]:
         if size is None:
             return self._r.uniform(a, b)
         return [self._r.uniform(a, b) for _ in range(size)]
 
-    def normal(self, mu: float, sd: float, size: int | None = None):
+    @overload
+    def normal(self, mu: float, sd: float, size: None = None) -> float: ...
+    @overload
+    def normal(self, mu: float, sd: float, size: int) -> npt.NDArray[np.float64]: ...
+    def normal(self, mu: float, sd: float, size: int | None = None) -> float | npt.NDArray[np.float64]:
         if size is None:
             return self._r.gauss(mu, sd)
         return np.array([self._r.gauss(mu, sd) for _ in range(size)])
@@ -241,11 +254,16 @@ class _Scalars:
     def integers(self, lo: int, hi: int) -> int:
         return self._r.randrange(int(lo), int(hi))
 
-    def choice(self, pop, size: int, replace: bool = False) -> list:
+    @overload
+    def choice(self, pop: int, size: int, replace: bool = False) -> list[int]: ...
+    @overload
+    def choice(self, pop: Iterable[_T], size: int, replace: bool = False) -> list[_T]: ...
+    def choice(self, pop: int | Iterable[_T], size: int, replace: bool = False) -> list[int] | list[_T]:
         if replace:
             raise ValueError("only sampling without replacement is supported")
-        seq = list(range(pop)) if isinstance(pop, int) else list(pop)
-        return self._r.sample(seq, size)
+        if isinstance(pop, int):
+            return self._r.sample(list(range(pop)), size)
+        return self._r.sample(list(pop), size)
 
     def poisson(self, lam: float) -> int:
         # Knuth's multiplication method (fine for the small means used here)
@@ -256,7 +274,7 @@ class _Scalars:
         return k
 
 
-def _trimp_closed(mean_hr: float, minutes: float, profile: dict) -> float:
+def _trimp_closed(mean_hr: float, minutes: float, profile: dict[str, Any]) -> float:
     hrr = min(max((mean_hr - profile["hr_rest_bpm"]) / (profile["hr_max_bpm"] - profile["hr_rest_bpm"]), 0.0), 1.0)
     a, b = (0.64, 1.92) if profile["sex"] == "male" else (0.86, 1.67)
     return float(minutes * hrr * a * math.exp(b * hrr))
@@ -447,8 +465,8 @@ def simulate_athlete(
         # strength sessions
         if strength_start_week is not None and w >= strength_start_week:
             free = [d for d in range(7) if d not in run_days] or list(range(7))
-            k = min(strength_sessions_per_week, len(free))
-            sdays = sorted(rng.choice(free, size=k))
+            n_sessions = min(strength_sessions_per_week, len(free))
+            sdays = sorted(rng.choice(free, size=n_sessions))
             for d in sdays:
                 if rng.random() >= strength_attendance:
                     continue

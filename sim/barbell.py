@@ -32,8 +32,10 @@ optional. Output is deterministic for a given seed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.interpolate import CubicHermiteSpline
 
 from analysis.exercises import exercise_info
@@ -41,7 +43,7 @@ from ingest.ble.protocols.witmotion import samples_from_raw
 from records.imu import ImuSamples
 from records.units import STANDARD_GRAVITY_MPS2
 from sim.imu_model import BarKinematics, imu_frames
-from sim.rep_truth import ExactKinematics, Kinematics, RepTruth, concentric_truth
+from sim.rep_truth import ExactKinematics, Fn, Kinematics, RepTruth, concentric_truth
 
 __all__ = ["RepTruth", "SimulatedSession", "simulate_session"]
 
@@ -329,7 +331,7 @@ def simulate_session(
 
     kz = _Knots()
     kx = _Knots()
-    rep_plan: list[dict] = []
+    rep_plan: list[dict[str, Any]] = []
 
     def sync_x() -> None:
         if kz.now > kx.now + 1e-9:
@@ -424,15 +426,21 @@ def simulate_session(
     sway_ph = rng.uniform(0, 2 * np.pi, 3)
 
     def z_true(t: np.ndarray) -> np.ndarray:
-        return z_spline(t) + np.sum(sway_amp[:, None] * np.sin(2 * np.pi * sway_f[:, None] * t + sway_ph[:, None]), 0)
+        result: npt.NDArray[np.float64] = (
+            z_spline(t) + np.sum(sway_amp[:, None] * np.sin(2 * np.pi * sway_f[:, None] * t + sway_ph[:, None]), 0))
+        return result
 
     def v_true(t: np.ndarray) -> np.ndarray:
         w = 2 * np.pi * sway_f[:, None]
-        return vz_spline(t) + np.sum(sway_amp[:, None] * w * np.cos(w * t + sway_ph[:, None]), 0)
+        result: npt.NDArray[np.float64] = (
+            vz_spline(t) + np.sum(sway_amp[:, None] * w * np.cos(w * t + sway_ph[:, None]), 0))
+        return result
 
     def a_true(t: np.ndarray) -> np.ndarray:
         w = 2 * np.pi * sway_f[:, None]
-        return az_spline(t) - np.sum(sway_amp[:, None] * w * w * np.sin(w * t + sway_ph[:, None]), 0)
+        result: npt.NDArray[np.float64] = (
+            az_spline(t) - np.sum(sway_amp[:, None] * w * w * np.sin(w * t + sway_ph[:, None]), 0))
+        return result
 
     # sample times
     n_nom = int(np.floor(duration * rate_hz)) + 1
@@ -484,7 +492,8 @@ def _last_dip(k: _Knots) -> float:
     return sum(hermite_integral(t[i + 1] - t[i], v[i], v[i + 1], a[i], a[i + 1]) for i in (len(t) - 3, len(t) - 2))
 
 
-def _rep_truths(plan, z_true, v_true, a_true, gaps) -> list[RepTruth]:
+def _rep_truths(plan: list[dict[str, Any]], z_true: Fn, v_true: Fn, a_true: Fn,
+                gaps: list[tuple[float, float]]) -> list[RepTruth]:
     out = []
     for p in plan:
         c = concentric_truth(v_true, z_true, a_true, window=(max(0.0, p["start_knot"] - 0.2), p["end_knot"] + 0.2),

@@ -165,9 +165,11 @@ import math
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import lfilter
 
 from analysis.grade import MINETTI_FLAT_COST_J_PER_KG_M, minetti_cost_j_per_kg_m
@@ -264,7 +266,7 @@ class ScenarioSpec:
     runs_per_week: tuple[float, float] = (2.0, 6.0)
 
 
-def _spec(name: str, tier: str, description: str, **kw) -> tuple[str, ScenarioSpec]:
+def _spec(name: str, tier: str, description: str, **kw: Any) -> tuple[str, ScenarioSpec]:
     return name, ScenarioSpec(name=name, tier=tier, description=description, **kw)
 
 
@@ -441,7 +443,7 @@ class FieldRun:
 
 
 #: Small LRU of rendered runs: repeated access is cheap, memory stays bounded (~10 MB).
-_RENDER_CACHE: OrderedDict[tuple, RunRecords] = OrderedDict()
+_RENDER_CACHE: OrderedDict[tuple[object, ...], RunRecords] = OrderedDict()
 _RENDER_CACHE_SIZE = 32
 
 
@@ -473,11 +475,11 @@ class FieldAthlete:
     scenario: str
     seed: int
     tz: str
-    profile: dict
+    profile: dict[str, Any]
     runs: list[FieldRun]
-    strength_sets: list[dict]
+    strength_sets: list[dict[str, Any]]
     e5rm_kg: dict[str, float]
-    events: list[dict]
+    events: list[dict[str, Any]]
     truth: Truth
     _model: _Model = field(repr=False)
 
@@ -528,7 +530,7 @@ class _Model:
     vo2_week: np.ndarray  # log VO2max offset per calendar week
     mech_week: np.ndarray  # log power-proxy offset per calendar week
     phi_week: np.ndarray  # fitness index (EF-equivalent log units)
-    routes: list[dict]
+    routes: list[dict[str, Any]]
     overreach_weeks: tuple[int, ...] = ()
     strap_change_ns: int | None = None
     wrist_bias_bpm: float = 0.0
@@ -603,7 +605,8 @@ def _vo2net(m: _Model, v: np.ndarray, grade: np.ndarray, econ_total_log: float, 
     """Net oxygen uptake (mL/kg/min) at speed v (m/s) on slope grade."""
     cost = m.c0 * (1.0 + m.kappa * (v - 3.0)) * _grade_cost_ratio(grade)
     run = cost * v * 60.0 * math.exp(-econ_total_log) * (1.0 + acute_frac)
-    return np.maximum(run, 1.5)  # standing: ~1.5 mL/kg/min above rest
+    vo2: npt.NDArray[np.float64] = np.maximum(run, 1.5)  # standing: ~1.5 mL/kg/min above rest
+    return vo2
 
 
 def _hr_true(m: _Model, v: np.ndarray, grade: np.ndarray, t_s: np.ndarray, p: _RunPlan) -> np.ndarray:
@@ -626,10 +629,11 @@ def _hr_true(m: _Model, v: np.ndarray, grade: np.ndarray, t_s: np.ndarray, p: _R
     x = target - hr0
     af, asl = math.exp(-1.0 / 15.0), math.exp(-1.0 / 70.0)
     y = 0.55 * lfilter([1 - af], [1, -af], x) + 0.45 * lfilter([1 - asl], [1, -asl], x)
-    return hr0 + y
+    result: npt.NDArray[np.float64] = hr0 + y
+    return result
 
 
-def _route_profile(route: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _route_profile(route: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Altitude (m) and grade along the loop at cumulative distances x (m), from its 1 m grid."""
     if not route["terms"]:
         return np.full(x.shape, route["base_m"]), np.zeros(x.shape)
@@ -660,7 +664,8 @@ def _circadian(m: _Model, hour: float) -> float:
 
 def _ar1(rng: np.random.Generator, n: int, tau_s: float, sd: float) -> np.ndarray:
     a = math.exp(-1.0 / tau_s)
-    return lfilter([1.0], [1.0, -a], rng.standard_normal(n)) * sd * math.sqrt(1 - a * a)
+    result: npt.NDArray[np.float64] = lfilter([1.0], [1.0, -a], rng.standard_normal(n)) * sd * math.sqrt(1 - a * a)
+    return result
 
 
 def _render(m: _Model, p: _RunPlan) -> RunRecords:
@@ -809,7 +814,7 @@ def _iso_z(t_ns: int) -> str:
     return _dt.datetime.fromtimestamp(t_ns / _NS, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _make_routes(seed: int) -> list[dict]:
+def _make_routes(seed: int) -> list[dict[str, Any]]:
     rng = _rng(seed, "routes")
     routes = []
     for kind in ("flat", "flat", "rolling", "rolling", "hilly"):
@@ -887,7 +892,8 @@ def _segments(rng: np.random.Generator, kind: str) -> tuple[list[int], list[floa
     return dur, fac
 
 
-def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float], n_pauses: int):
+def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float],
+                   n_pauses: int) -> tuple[list[int], list[float], list[bool]]:
     total = sum(dur)
     pause = [False] * len(dur)
     for _ in range(n_pauses):
@@ -912,8 +918,8 @@ def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float], n
 
 def _strength_sets_for_session(
     rng: np.random.Generator, activity_id: str, t0_ns: int, day_a: bool, pct: float, e5: dict[str, float]
-) -> list[dict]:
-    rows: list[dict] = []
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     t = t0_ns
 
     def emit(ex: str, reps: int, load: float) -> None:
@@ -958,8 +964,8 @@ def _strength_sets_for_session(
     return rows
 
 
-def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict]:
-    rows = []
+def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     t = t0_ns
     for ex in ("back_squat", "split_squat", "romanian_deadlift"):
         for _ in range(2):
@@ -982,10 +988,10 @@ def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: d
     return rows
 
 
-def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict]:
+def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict[str, Any]]:
     """Upper-body session: 3 sets each of bench and overhead press, 5-8 reps at 75-90 % of the 5RM
     (some are zone sets of an upper-body lift, which must not start the strength block)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     t = t0_ns
     for ex in ("bench_press", "overhead_press"):
         load = round(e5[ex] * float(rng.uniform(0.75, 0.9)) / 2.5) * 2.5
@@ -1157,7 +1163,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
     rs = _rng(seed, "strength")
     heavy_ns: list[int] = []
     light_ns: list[int] = []
-    sets: list[dict] = []
+    sets: list[dict[str, Any]] = []
     start_ns = None
     for w in range(S - 1, W):
         if w == S - 1:
@@ -1213,7 +1219,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
     if not noise:
         nu = np.zeros(W)
         mech_noise = np.zeros(W)
-        phi = spec.trend_pct_per_week / 100.0 * np.arange(W)
+        phi = spec.trend_pct_per_week / 100.0 * np.arange(W, dtype=np.float64)
     # first-order effects of economy (E) and VO2max (F) on ln EF at the reference speed
     vo2net_ref = c0 * (1 + kappa * (v_ref - 3.0)) * v_ref * 60.0
     frac_ref = vo2net_ref / (vo2max - 3.5)
@@ -1415,7 +1421,7 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
                      + ", ".join(str(monday0 + _dt.timedelta(weeks=o)) for o in overreach_weeks))
     notes.append(f"acute economy impairment after heavy lower-body sessions: {100 * acute:.1f} % of oxygen cost "
                  "at 6-24 h (first bout), excluded from the truth")
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     if spec.shoe_change_pct and spec.shoe_logged:
         events.append({"date": strength_start_date.isoformat(), "kind": "shoe",
                        "note": f"new shoes: {shoe_names[1]} (was {shoe_names[0]})"})

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import lfilter
 
 from ingest.ble.protocols.witmotion import si_to_raw
@@ -146,7 +147,9 @@ def imu_frames(rng: np.random.Generator, t: np.ndarray, k: BarKinematics, tilt_d
     if model.coloured:
         accel_meas += _lowpass_noise(rng, t, model.coloured_noise_g * G, model.coloured_cutoff_hz)
     if model.rattle and impacts_s:
-        vib = sum(_rattle(rng, t, t_hit) for t_hit in impacts_s)
+        vib = np.zeros((t.size, 3))
+        for t_hit in impacts_s:
+            vib += _rattle(rng, t, t_hit)
         # world-frame vibration -> sensor frame (R^T v: dot products with the columns of R)
         accel_meas[:, 0] += r00 * vib[:, 0] + r10 * vib[:, 1] + r20 * vib[:, 2]
         accel_meas[:, 1] += r01 * vib[:, 0] + r11 * vib[:, 1] + r21 * vib[:, 2]
@@ -171,7 +174,7 @@ def _lowpass_noise(rng: np.random.Generator, t: np.ndarray, sd: float, cutoff_hz
     dt = float(np.median(np.diff(t))) if t.size > 1 else 0.01
     alpha = np.exp(-2 * np.pi * cutoff_hz * dt)
     w = rng.normal(0.0, sd * np.sqrt(1 - alpha * alpha), (t.size, 3))
-    y = lfilter([1.0], [1.0, -alpha], w, axis=0)
+    y: npt.NDArray[np.float64] = lfilter([1.0], [1.0, -alpha], w, axis=0)
     # start in the stationary state: drop the filter's warm-up by adding the decaying initial value
     y += rng.normal(0.0, sd, 3)[None, :] * alpha ** np.arange(t.size)[:, None]
     return y
@@ -208,5 +211,6 @@ def _lagged(t: np.ndarray, angles: np.ndarray, delay_s: float, tau_s: float) -> 
     dt = float(np.median(np.diff(t))) if t.size > 1 else 0.01
     alpha = np.exp(-dt / tau_s)
     zi = (alpha * delayed[0])[None, :]
+    out: npt.NDArray[np.float64]
     out, _ = lfilter([1.0 - alpha], [1.0, -alpha], delayed, axis=0, zi=zi)
     return out

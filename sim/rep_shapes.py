@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -142,7 +143,9 @@ def simulate_shapes(
     )
 
 
-def _check(exercise, reps, shapes, rate_hz, pause_s, families, sensor, tilt_deg, lead_in_s, tail_s) -> SensorModel:
+def _check(exercise: str, reps: int, shapes: Sequence[str], rate_hz: float, pause_s: tuple[float, float],
+           families: Sequence[str], sensor: str | SensorModel, tilt_deg: float, lead_in_s: float,
+           tail_s: float) -> SensorModel:
     if exercise not in _LIFTS:
         raise ValueError(f"exercise must be one of {sorted(_LIFTS)}, got {exercise!r}")
     if reps < 1:
@@ -245,7 +248,7 @@ class _Generator:
         self.kz = Track()
         self.kx = Track()
         self.impacts: list[float] = []
-        self.plans: list[dict] = []
+        self.plans: list[dict[str, Any]] = []
 
     # --- helpers -------------------------------------------------------------------------------
     def u(self, lo: float, hi: float) -> float:
@@ -356,7 +359,7 @@ class _Generator:
         te = rom / (lift.ecc_mean_mps * self.u(0.85, 1.15))
         bottom = {"bottom_pause": "pause", "bounce": "bounce", "touch_and_go": "touch"}.get(shape, "turn")
         fam = self.families[int(self.rng.integers(len(self.families)))]
-        plan: dict = {"index": r + 1, "shape": shape, "start": kz.now, "pause": 0.0}
+        plan: dict[str, Any] = {"index": r + 1, "shape": shape, "start": kz.now, "pause": 0.0}
         # lowering
         if bottom == "pause":
             self.lower_to_rest(rom, te, fam)
@@ -406,7 +409,7 @@ class _Generator:
     def rep_floor(self, r: int, shape: str, mcv: float, last: bool) -> None:
         kz, lift = self.kz, self.lift
         rom = lift.rom_m * (1 + self.rng.normal(0, 0.03))
-        plan: dict = {"index": r + 1, "shape": shape, "start": kz.now, "pause": self.floor_rest}
+        plan: dict[str, Any] = {"index": r + 1, "shape": shape, "start": kz.now, "pause": self.floor_rest}
         fam = self.family_for(shape, 0.0)
         plan["family"] = fam
         sway = self.top_motion(shape)
@@ -480,7 +483,10 @@ class _Generator:
         """Clamped C2 spline through vias scaled to disp; PCHIP if the spline overshoots (changes sign
         inside, or drops below floor_mps in floor_window)."""
         for kind in ("clamped", "pchip"):
-            segs, _ = _scaled(lambda k, kind=kind: _spline(vias, k, kind, slopes), disp)
+            def build(k: float, kind: str = kind) -> list[Segment]:
+                return _spline(vias, k, kind, slopes)
+
+            segs, _ = _scaled(build, disp)
             t, v = _sample(segs)
             inner = v[1:-1] * sign
             start_neg = vias[0].v * sign < 0
@@ -497,7 +503,7 @@ class _Generator:
         raise RuntimeError("no valid spline through the via-points")  # PCHIP cannot overshoot
 
     def lift_phase(self, fam: str, shape: str, v0: float, a0: float, disp: float, tc: float,
-                   a_end: float) -> dict:
+                   a_end: float) -> dict[str, Any]:
         """Append the lift from velocity v0 (acceleration a0) rising disp in about tc seconds, ending at v = 0."""
         t0 = self.kz.now
         for _ in range(12):
@@ -579,7 +585,8 @@ class _Generator:
                                  peak_window=(p["c_from"], p["c_to"]))
             vmin = None
             if p.get("between_peaks") is not None:
-                tt = np.linspace(*p["between_peaks"], 4001)
+                t_lo, t_hi = p["between_peaks"]
+                tt = np.linspace(t_lo, t_hi, 4001)
                 vmin = float(kz.v(tt).min())
             out.append(RepTruth(
                 index=p["index"], set_index=1, start_s=float(p["start"]), end_s=float(p["end"]),

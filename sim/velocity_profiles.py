@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from scipy.interpolate import CubicSpline, PchipInterpolator, PPoly
 from scipy.optimize import brentq
 from scipy.special import beta as beta_fn
@@ -110,6 +111,7 @@ class Ramp(Segment):
             raise ValueError(f"duration_s must be > 0, got {self.duration_s}")
         if self.full_s is None:
             self.full_s = self.duration_s
+        self._full: float = self.full_s  # full_s once defaulted (the methods need a float)
         if self.offset_s < 0 or self.offset_s + self.duration_s > self.full_s * (1 + 1e-12):
             raise ValueError("the part [offset_s, offset_s + duration_s] must lie within [0, full_s]")
         self._z0 = float(self._zfull(np.array([self.offset_s / self.full_s]))[0])
@@ -147,7 +149,7 @@ class Ramp(Segment):
 
     def _tau(self, s: np.ndarray) -> np.ndarray:
         s = np.clip(np.asarray(s, float), 0.0, self.duration_s)
-        return (s + self.offset_s) / self.full_s
+        return (s + self.offset_s) / self._full
 
     def v(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
@@ -157,11 +159,11 @@ class Ramp(Segment):
     def a(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
         ds = 30 * x * x * (1 - x) ** 2 if self.kind == "minjerk" else 0.5 * np.pi * np.sin(np.pi * x)
-        return (self.v1 - self.v0) * ds / self.full_s
+        return (self.v1 - self.v0) * ds / self._full
 
     def _zfull(self, x: np.ndarray) -> np.ndarray:
         si = x**4 * (2.5 - 3 * x + x * x) if self.kind == "minjerk" else 0.5 * x - np.sin(np.pi * x) / (2 * np.pi)
-        return self.full_s * (self.v0 * x + (self.v1 - self.v0) * si)
+        return self._full * (self.v0 * x + (self.v1 - self.v0) * si)
 
     def z(self, s: np.ndarray) -> np.ndarray:
         return self._zfull(self._tau(s)) - self._z0
@@ -194,17 +196,22 @@ class BetaPulse(Segment):
 
     def v(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
-        return self.peak_mps * x**self.p * (1 - x) ** self.q / self._m
+        result: npt.NDArray[np.float64] = self.peak_mps * x**self.p * (1 - x) ** self.q / self._m
+        return result
 
     def a(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
         p, q = self.p, self.q
-        return self.peak_mps / (self._m * self.duration_s) * x ** (p - 1) * (1 - x) ** (q - 1) * (p - (p + q) * x)
+        result: npt.NDArray[np.float64] = (
+            self.peak_mps / (self._m * self.duration_s) * x ** (p - 1) * (1 - x) ** (q - 1) * (p - (p + q) * x))
+        return result
 
     def z(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
         p, q = self.p, self.q
-        return self.peak_mps * self.duration_s / self._m * beta_fn(p + 1, q + 1) * betainc(p + 1, q + 1, x)
+        result: npt.NDArray[np.float64] = (
+            self.peak_mps * self.duration_s / self._m * beta_fn(p + 1, q + 1) * betainc(p + 1, q + 1, x))
+        return result
 
 
 @dataclass
@@ -235,16 +242,20 @@ class SplineSegment(Segment):
         self._z = self._v.antiderivative()
 
     def _s(self, s: np.ndarray) -> np.ndarray:
-        return np.clip(np.asarray(s, float), 0.0, self.duration_s)
+        result: npt.NDArray[np.float64] = np.clip(np.asarray(s, float), 0.0, self.duration_s)
+        return result
 
     def v(self, s: np.ndarray) -> np.ndarray:
-        return self._v(self._s(s))
+        result: npt.NDArray[np.float64] = self._v(self._s(s))
+        return result
 
     def a(self, s: np.ndarray) -> np.ndarray:
-        return self._a(self._s(s))
+        result: npt.NDArray[np.float64] = self._a(self._s(s))
+        return result
 
     def z(self, s: np.ndarray) -> np.ndarray:
-        return self._z(self._s(s))
+        result: npt.NDArray[np.float64] = self._z(self._s(s))
+        return result
 
 
 @dataclass

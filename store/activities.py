@@ -19,6 +19,7 @@ from records.app_exports import AppExportFile, AppImportOutcome
 from records.runs import RECORD_FIELDS, RunRecords
 from store.app_sessions import write_app_export
 from store.athletes import ensure_athlete
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_columns, insert_rows
 
 
@@ -218,14 +219,22 @@ class ImportWriter:
 
     A chunk is committed after :data:`COMMIT_FILES` files, :data:`COMMIT_RECORDS` records or
     :data:`COMMIT_SECONDS` seconds, whichever comes first, and by :meth:`commit`.
+
+    Each chunk's transaction reads the ledger again and leaves out the files stored (or, unless
+    ``lift_tombstones``, deleted) since the import began: on a lake, another station may have
+    imported the same file meanwhile (the transaction holds the athlete's claim, ``store.lake``).
+    Such a file is reported through ``on_skipped(sha256, reason)`` (``duplicate`` or ``deleted
+    athlete``) once the chunk committed.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool = False,
-                 on_failed: Callable[[str, str], None] | None = None) -> None:
+                 on_failed: Callable[[str, str], None] | None = None,
+                 on_skipped: Callable[[str, str], None] | None = None) -> None:
         self.con = con
         self.athlete = athlete
         self.lift_tombstones = lift_tombstones
         self.on_failed = on_failed
+        self.on_skipped = on_skipped
         self._files: list[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]] = []
         self._events: list[ImportEvent] = []
         self._records = 0
@@ -279,19 +288,19 @@ class ImportWriter:
         if it is partial. Returns (what it did, None), or (None, ``could not be stored: ...``) when
         the database refused it (the importer logs that as a failed import event)."""
         con = self.con
+
+        def write() -> AppImportOutcome:
+            ensure_athlete(con, self.athlete)
+            if self.lift_tombstones:
+                lift_tombstones(con, self.athlete, [f.source.sha256])
+            written = write_app_export(con, self.athlete, f)
+            if event is not None:
+                log_import_events(con, self.athlete, [(event.path, event.status, event.reason, event.sha256)])
+            return written
+
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                ensure_athlete(con, self.athlete)
-                if self.lift_tombstones:
-                    lift_tombstones(con, self.athlete, [f.source.sha256])
-                outcome = write_app_export(con, self.athlete, f)
-                if event is not None:
-                    log_import_events(con, self.athlete, [(event.path, event.status, event.reason, event.sha256)])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            # on a lake: under the athlete's claim, retried on a conflict; an unreachable catalog raises
+            outcome = write_transaction(con, write, scope=athlete_scope(self.athlete))
         except duckdb.Error as exc:
             return None, f"could not be stored: {_first_line(exc)}"
         return outcome, None
@@ -299,21 +308,46 @@ class ImportWriter:
     def _transaction(self, files: Sequence[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]],
                      events: Sequence[ImportEvent]) -> None:
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
+
+        def write() -> list[tuple[str, str]]:
+            skipped: list[tuple[str, str]] = []
+            keep = list(files)
             if files:
+                stored = _present(con, "source_file", self.athlete, [s.sha256 for s, _, _ in files])
+                gone = set() if self.lift_tombstones else _present(con, "deleted_file", self.athlete,
+                                                                  [s.sha256 for s, _, _ in files])
+                keep = [f for f in files if f[0].sha256 not in stored and f[0].sha256 not in gone]
+                skipped = [(s.sha256, "duplicate" if s.sha256 in stored else DELETED_REASON)
+                           for s, _, _ in files if s.sha256 in stored or s.sha256 in gone]
+            if keep:
                 ensure_athlete(con, self.athlete)
                 if self.lift_tombstones:
-                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in files])
+                    lift_tombstones(con, self.athlete, [s.sha256 for s, _, _ in keep])
                 buffer = ActivityBuffer()
-                for source, activities, _ in files:
+                for source, activities, _ in keep:
                     buffer.add(self.athlete, source, activities)
                 buffer.flush(con)
-            log_import_events(con, self.athlete, [(e.path, e.status, e.reason, e.sha256) for e in events])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            dropped = {sha for sha, _ in skipped}
+            log_import_events(con, self.athlete, [(e.path, e.status, e.reason, e.sha256) for e in events
+                                                  if e.sha256 is None or e.sha256 not in dropped
+                                                  or e.status != "partial"])
+            return skipped
+
+        skipped = write_transaction(con, write, scope=athlete_scope(self.athlete))
+        if self.on_skipped is not None:
+            for sha, reason in skipped:
+                self.on_skipped(sha, reason)
+
+
+#: ``skipped`` reason of a file whose athlete was deleted (``ingest.fit.importer`` reports it too).
+DELETED_REASON = "deleted athlete"
+
+
+def _present(con: duckdb.DuckDBPyConnection, table: str, athlete: str, sha256s: Sequence[str]) -> set[str]:
+    """Which of ``sha256s`` the ledger ``table`` (``source_file``, ``deleted_file``) holds for ``athlete``."""
+    return {r[0] for r in con.execute(
+        f"SELECT sha256 FROM {table} WHERE athlete = ? AND list_contains(?::VARCHAR[], sha256)",
+        [athlete, list(sha256s)]).fetchall()}
 
 
 def _first_line(exc: BaseException) -> str:

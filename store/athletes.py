@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from records.times import zone_info
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_rows
 
 #: the whole name (\Z, not $: "$" would also accept a trailing newline)
@@ -86,8 +87,17 @@ def set_profile(
     tz: str | None = None,
     weight_unit: str | None = None,
 ) -> Profile:
-    """Update the given profile fields (others unchanged), validating each."""
-    ensure_athlete(con, athlete)
+    """Update the given profile fields (others unchanged), validating each; one transaction."""
+    validate_slug(athlete)
+    return write_transaction(con, lambda: _set_profile(con, athlete, body_mass_kg=body_mass_kg, sex=sex,
+                                                       hr_rest_bpm=hr_rest_bpm, hr_max_bpm=hr_max_bpm, tz=tz,
+                                                       weight_unit=weight_unit),
+                             scope=athlete_scope(athlete))
+
+
+def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: float | None, sex: str | None,
+                 hr_rest_bpm: float | None, hr_max_bpm: float | None, tz: str | None,
+                 weight_unit: str | None) -> Profile:
     if body_mass_kg is not None and not 20 <= body_mass_kg <= 300:
         raise AthleteError(f"body mass {body_mass_kg} kg is outside 20-300 kg")
     if sex is not None and sex not in SEXES:
@@ -103,8 +113,7 @@ def set_profile(
             raise AthleteError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Oslo)") from None
     if weight_unit is not None and weight_unit not in WEIGHT_UNITS:
         raise AthleteError(f"weight unit must be one of {', '.join(WEIGHT_UNITS)}")
-    current = get_profile(con, athlete)
-    assert current is not None
+    current = get_profile(con, athlete) or Profile(athlete)
     updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz,
                "weight_unit": weight_unit}
     merged = {k: (v if v is not None else getattr(current, k)) for k, v in updates.items()}
@@ -112,12 +121,17 @@ def set_profile(
         merged["hr_rest_bpm"] >= merged["hr_max_bpm"]
     ):
         raise AthleteError("resting HR must be below maximum HR")
-    con.execute(
-        "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ?, weight_unit = ? "
-        "WHERE athlete = ?",
-        [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"],
-         merged["weight_unit"], athlete],
-    )
+    if get_profile(con, athlete) is None:
+        # a new athlete's row written whole: no insert and update of one row in one transaction (with
+        # data inlining on, DuckLake 0.3 fails to commit that: docs/store.md, "The lake")
+        insert_rows(con, "athlete", [{"athlete": athlete, **merged, "created_at": dt.datetime.now(dt.UTC)}])
+    else:
+        con.execute(
+            "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ?, weight_unit = ? "
+            "WHERE athlete = ?",
+            [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"],
+             merged["weight_unit"], athlete],
+        )
     return Profile(athlete, **merged)
 
 
@@ -129,17 +143,18 @@ def delete_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, in
     discarded rather than merged back. Landing files are removed by :func:`store.erasure.erase_athlete`.
     """
     validate_slug(athlete)
-    counts: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("INSERT OR IGNORE INTO deleted_file SELECT athlete, sha256, now() FROM source_file "
-                    "WHERE athlete = ?", [athlete])
+
+    def delete() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        # tombstones: each file once (no key on a lake: the anti-join does what INSERT OR IGNORE did)
+        con.execute("INSERT INTO deleted_file SELECT DISTINCT f.athlete, f.sha256, now() FROM source_file f "
+                    "WHERE f.athlete = ? AND NOT EXISTS (SELECT 1 FROM deleted_file d "
+                    "WHERE d.athlete = f.athlete AND d.sha256 = f.sha256)", [athlete])
         con.execute("INSERT INTO deleted_athlete VALUES (?, now())", [athlete])
         for t in (*ATHLETE_TABLES, *SESSION_TABLES, "stream_session", "athlete"):
             n = con.execute(f"DELETE FROM {t} WHERE athlete = ?", [athlete]).fetchone()
             counts[t] = int(n[0]) if n else 0
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        return counts
+
+    counts = write_transaction(con, delete, scope=athlete_scope(athlete))
     return {k: v for k, v in counts.items() if v}

@@ -26,6 +26,9 @@ from pathlib import Path
 
 import duckdb
 
+from store.errors import StoreError as StoreError
+from store.hooks import test_pause as _test_pause
+from store.lake import LakeConfig
 from store.schema import NewerStoreError, check_not_newer, migrate
 
 Connection = duckdb.DuckDBPyConnection
@@ -34,10 +37,6 @@ layers annotate with this name and never import duckdb themselves."""
 
 DEFAULT_DB = Path("~/.local/share/runstrong/runstrong.duckdb")
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
-
-
-class StoreError(Exception):
-    """Base class of store errors that reach the user as a one-line message."""
 
 
 class DatabaseLockedError(StoreError):
@@ -114,7 +113,8 @@ def newer_duckdb_message(path: Path, exc: BaseException) -> str | None:
     """One line naming both DuckDB versions when ``exc`` says the file's storage format is newer
     than this DuckDB reads (None for any other error)."""
     text = str(exc)
-    if "created with a newer version of DuckDB" not in text:
+    # 1.1-1.3 say "created with a newer version of DuckDB", 1.4 "created with an newer version"
+    if "newer version of DuckDB" not in text:
         return None
     # DuckDB >= 1.2: "... storage version number N, but we can only read storage versions between A and B";
     # DuckDB 1.1: "... version number N, but we can only read version A"
@@ -140,21 +140,6 @@ def _writer_version(path: Path) -> str | None:
         return None
     text = head[52:84].split(b"\0", 1)[0].decode("ascii", "replace").strip()
     return text or None
-
-
-def _test_pause(stage: str) -> None:
-    """Test hook: with ``RUNSTRONG_TEST_PAUSE=<stage>:<file>``, stop at ``stage`` (say so on stderr)
-    until ``<file>`` exists, so that a test can run another process at exactly this point."""
-    spec = os.environ.get("RUNSTRONG_TEST_PAUSE")
-    if not spec:
-        return
-    want, _, release = spec.partition(":")
-    if want != stage or not release:
-        return
-    print(f"runstrong-test: paused at {stage}", file=sys.stderr, flush=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(release) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def create_store(db: Path) -> bool:
@@ -228,11 +213,18 @@ def open_store(
     *,
     wait_s: float = 30.0,
     on_wait: Callable[[str], None] | None = _stderr,
+    lake: LakeConfig | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating and migrating) the main store read-write.
+    """Open (creating and migrating) the main store read-write: the DuckDB file ``path``, or with
+    ``lake`` the DuckLake it names (``store.lake``; ``path`` then only places the landing files).
 
     Raises :class:`NewerStoreError` for a store written by a newer runstrong or DuckDB (nothing is
-    written to it), :class:`DatabaseLockedError` when it stays held for ``wait_s`` seconds."""
+    written to it), :class:`DatabaseLockedError` when it stays held for ``wait_s`` seconds,
+    :class:`store.lake.LakeUnreachableError` when the lake's catalog cannot be reached."""
+    if lake is not None:
+        from store.lake_schema import open_lake
+
+        return open_lake(lake, wait_s=wait_s)
     db = Path(path).expanduser() if path is not None else default_db_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     create_store(db)

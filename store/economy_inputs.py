@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from store.athletes import ensure_athlete
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_rows
 
 #: proxies a user may make primary (names of analysis.nof1.PROXIES; store/ does not import analysis)
@@ -42,14 +43,18 @@ def set_run_context(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: s
         raise EconomyInputError(f"air temperature {air_temperature_c} C is outside -40..55 C")
     if shoe is not None and not shoe.strip():
         raise EconomyInputError("shoe must not be empty")
-    row = con.execute("SELECT air_temperature_c, shoe FROM run_context WHERE athlete = ? AND activity_id = ?",
-                      [athlete, activity_id]).fetchone()
-    air = air_temperature_c if air_temperature_c is not None else (row[0] if row else None)
-    sh = shoe.strip() if shoe is not None else (row[1] if row else None)
-    con.execute("DELETE FROM run_context WHERE athlete = ? AND activity_id = ?", [athlete, activity_id])
-    insert_rows(con, "run_context", [{"athlete": athlete, "activity_id": activity_id, "air_temperature_c": air,
-                                      "shoe": sh, "updated_at": _now()}])
-    return {"activity_id": activity_id, "air_temperature_c": air, "shoe": sh}
+
+    def write() -> dict[str, Any]:
+        row = con.execute("SELECT air_temperature_c, shoe FROM run_context WHERE athlete = ? AND activity_id = ?",
+                          [athlete, activity_id]).fetchone()
+        air = air_temperature_c if air_temperature_c is not None else (row[0] if row else None)
+        sh = shoe.strip() if shoe is not None else (row[1] if row else None)
+        con.execute("DELETE FROM run_context WHERE athlete = ? AND activity_id = ?", [athlete, activity_id])
+        insert_rows(con, "run_context", [{"athlete": athlete, "activity_id": activity_id, "air_temperature_c": air,
+                                          "shoe": sh, "updated_at": _now()}])
+        return {"activity_id": activity_id, "air_temperature_c": air, "shoe": sh}
+
+    return write_transaction(con, write, scope=athlete_scope(athlete))
 
 
 def add_event(con: duckdb.DuckDBPyConnection, athlete: str, kind: str, at: dt.datetime,
@@ -59,17 +64,24 @@ def add_event(con: duckdb.DuckDBPyConnection, athlete: str, kind: str, at: dt.da
         raise EconomyInputError(f"event kind must be one of {', '.join(EVENT_KINDS)}")
     if at.tzinfo is None:
         raise EconomyInputError("event time must be timezone-aware (UTC)")
-    ensure_athlete(con, athlete)
-    con.execute("DELETE FROM athlete_event WHERE athlete = ? AND kind = ? AND event_at = ?", [athlete, kind, at])
-    insert_rows(con, "athlete_event", [{"athlete": athlete, "kind": kind, "event_at": at, "note": note,
-                                        "logged_at": _now()}])
+
+    def write() -> None:
+        ensure_athlete(con, athlete)
+        con.execute("DELETE FROM athlete_event WHERE athlete = ? AND kind = ? AND event_at = ?", [athlete, kind, at])
+        insert_rows(con, "athlete_event", [{"athlete": athlete, "kind": kind, "event_at": at, "note": note,
+                                            "logged_at": _now()}])
+
+    write_transaction(con, write, scope=athlete_scope(athlete))
     return {"kind": kind, "at": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), "note": note}
 
 
 def delete_event(con: duckdb.DuckDBPyConnection, athlete: str, kind: str, at: dt.datetime) -> bool:
-    n = con.execute("DELETE FROM athlete_event WHERE athlete = ? AND kind = ? AND event_at = ?",
-                    [athlete, kind, at]).fetchone()
-    return bool(n and n[0])
+    def write() -> bool:
+        n = con.execute("DELETE FROM athlete_event WHERE athlete = ? AND kind = ? AND event_at = ?",
+                        [athlete, kind, at]).fetchone()
+        return bool(n and n[0])
+
+    return write_transaction(con, write, scope=athlete_scope(athlete))
 
 
 def list_events(con: duckdb.DuckDBPyConnection, athlete: str) -> list[dict[str, Any]]:
@@ -92,7 +104,14 @@ def get_settings(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]
 def set_settings(con: duckdb.DuckDBPyConnection, athlete: str, *, strength_start: dt.date | str | None = None,
                  primary_proxy: str | None = None, swc_pct: float | None = None,
                  swc_source: str | None = None) -> dict[str, Any]:
-    """Update the given economy settings (others unchanged); ``"auto"`` clears an override."""
+    """Update the given economy settings (others unchanged); ``"auto"`` clears an override. One
+    transaction (on a lake, under the athlete's claim)."""
+    return write_transaction(con, lambda: _set_settings(con, athlete, strength_start, primary_proxy, swc_pct,
+                                                        swc_source), scope=athlete_scope(athlete))
+
+
+def _set_settings(con: duckdb.DuckDBPyConnection, athlete: str, strength_start: dt.date | str | None,
+                  primary_proxy: str | None, swc_pct: float | None, swc_source: str | None) -> dict[str, Any]:
     ensure_athlete(con, athlete)
     cur = get_settings(con, athlete)
     if strength_start is not None:

@@ -81,7 +81,7 @@ _SESSION_TABLES: tuple[str, ...] = (
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
-        "ORDER BY ordinal_position",
+        "AND table_catalog = current_database() ORDER BY ordinal_position",
         [table],
     ).fetchall()
     return [r[0] for r in rows]
@@ -90,7 +90,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_type = 'BASE TABLE' ORDER BY table_name"
+        "AND table_type = 'BASE TABLE' AND table_catalog = current_database() ORDER BY table_name"
     ).fetchall()
     return [r[0] for r in rows]
 

@@ -63,6 +63,7 @@ import pyarrow.ipc as pa_ipc
 from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
+from store.lake import athlete_scope, write_transaction
 from store.processes import pid_alive, process_start_ticks
 from store.schema import migrate
 from store.writers import columns_to_arrow, insert_columns, insert_rows, row_dict
@@ -408,23 +409,21 @@ def _decode_batches(rows: Sequence[tuple[Any, ...]], athlete: str) -> dict[str, 
     return out
 
 
-def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, result: MergeResult) -> None:
-    """Version-2 layout: decode the new batches' Arrow IPC blobs, insert them table by table."""
-    # the batch numbers first: the inserts below run on the same connection, which would end an
-    # open result set
-    seqs = [r[0] for r in main_con.execute("SELECT batch_seq FROM _new_batches ORDER BY 1").fetchall()]
+def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int],
+                  result: MergeResult) -> None:
+    """Version-2 layout: decode the new batches' (``seqs``, in order) Arrow IPC blobs, insert them
+    table by table."""
     for k in range(0, len(seqs), MERGE_CHUNK_BATCHES):
         chunk = seqs[k:k + MERGE_CHUNK_BATCHES]
         rows = main_con.execute(
-            f"SELECT {_BATCH_ROW_SQL} FROM {alias}.landing_batch l SEMI JOIN _new_batches b "
-            "ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq "
-            "WHERE l.batch_seq BETWEEN ? AND ? ORDER BY l.batch_seq", [chunk[0], chunk[-1]]).fetchall()
+            f"SELECT {_BATCH_ROW_SQL} FROM {alias}.landing_batch l "
+            "WHERE list_contains(?::BIGINT[], l.batch_seq) ORDER BY l.batch_seq", [chunk]).fetchall()
         for table, rows_of_table in _decode_batches(rows, athlete).items():
             columns = {name: rows_of_table.column(name) for name in rows_of_table.column_names if name != "batch_seq"}
             _count(result, table, insert_columns(main_con, table, columns))
 
 
-def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str,
+def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int],
                                result: MergeResult) -> None:
     """First layout: row tables with a ``batch_seq`` column (and no athlete), copied in SQL."""
     for table in BATCH_TABLES:
@@ -432,8 +431,7 @@ def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, 
         names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
         n = main_con.execute(
             f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
-            "SEMI JOIN _new_batches b ON x.session_id = b.session_id AND x.batch_seq = b.batch_seq"
-        ).fetchone()[0]
+            "WHERE list_contains(?::BIGINT[], x.batch_seq)", [seqs]).fetchone()[0]
         _count(result, table, n)
 
 
@@ -515,26 +513,33 @@ def _written_before_deletion(main_con: duckdb.DuckDBPyConnection, alias: str, at
 
 def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, layout_v2: bool,
                     recovered: bool, result: MergeResult) -> None:
-    """The merge transaction of :func:`merge_landing` (the landing file attached as ``alias``)."""
+    """The merge transaction of :func:`merge_landing` (the landing file attached as ``alias``).
+
+    One transaction, under the athlete's claim on a lake (``store.lake``): the ledger is read inside
+    it, so a session merged by two stations at once, or twice, is stored once. No temporary table
+    and no ``INSERT OR IGNORE``: a lake transaction writes to the lake only, and has no keys."""
     ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
-    main_con.execute("BEGIN TRANSACTION")
-    try:
+
+    def merge() -> None:
+        for name in ("batches_merged", "batches_skipped", "frames", "samples", "reps", "sets"):
+            setattr(result, name, 0)
+        result.sample_rows = {}
         ensure_athlete(main_con, athlete)
-        main_con.execute(
-            f"CREATE TEMP TABLE _new_batches AS SELECT l.session_id, l.batch_seq FROM {ledger} l "
+        new = [int(r[0]) for r in main_con.execute(
+            f"SELECT l.batch_seq FROM {ledger} l "
             "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
-            "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq", [athlete])
-        result.batches_merged = main_con.execute("SELECT count(*) FROM _new_batches").fetchone()[0]
+            "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq ORDER BY 1", [athlete]).fetchall()]
+        result.batches_merged = len(new)
         total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
         result.batches_skipped = total - result.batches_merged
         if layout_v2:
-            _copy_batches(main_con, alias, athlete, result)
+            _copy_batches(main_con, alias, athlete, new, result)
         else:
-            _copy_batches_first_layout(main_con, alias, athlete, result)
+            _copy_batches_first_layout(main_con, alias, athlete, new, result)
         main_con.execute(
             f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
             f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
-            "SEMI JOIN _new_batches b ON l.session_id = b.session_id AND l.batch_seq = b.batch_seq", [athlete])
+            "WHERE list_contains(?::BIGINT[], l.batch_seq)", [athlete, new])
         ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
         # A complete session in the main file is never downgraded by a partial landing file
@@ -543,10 +548,12 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             f"DELETE FROM stream_session m WHERE EXISTS (SELECT 1 FROM {alias}.stream_session l "
             "WHERE l.athlete = m.athlete AND l.session_id = m.session_id "
             "AND (l.status = 'complete' OR m.status <> 'complete'))")
-        sel = ", ".join("CASE WHEN status = 'complete' THEN status ELSE 'recovered' END"
-                        if c == "status" and recovered else f'"{c}"' for c in ss_cols)
+        sel = ", ".join("CASE WHEN l.status = 'complete' THEN l.status ELSE 'recovered' END"
+                        if c == "status" and recovered else f'l."{c}"' for c in ss_cols)
         main_con.execute(
-            f"INSERT OR IGNORE INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session")
+            f"INSERT INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session l "
+            "WHERE NOT EXISTS (SELECT 1 FROM stream_session m WHERE m.athlete = l.athlete "
+            "AND m.session_id = l.session_id)")
         # Reps and sets are the session's final analysis: replace them as a whole.
         has_final = main_con.execute(
             f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
@@ -565,11 +572,8 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
                     result.sets = n
         row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
         result.status = ("recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None))
-        main_con.execute("DROP TABLE _new_batches")
-        main_con.execute("COMMIT")
-    except BaseException:
-        main_con.execute("ROLLBACK")
-        raise
+
+    write_transaction(main_con, merge, scope=athlete_scope(athlete))
 
 
 def _open_read_only(landing: str | Path) -> duckdb.DuckDBPyConnection:

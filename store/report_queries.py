@@ -17,6 +17,7 @@ import duckdb
 
 from records.times import iso_z
 from store.economy_inputs import economy_inputs  # noqa: F401  (re-exported for the report)
+from store.lake import athlete_scope, in_transaction, write_transaction
 from store.writers import insert_rows
 
 #: FIT sports whose records feed the running-economy proxies
@@ -265,10 +266,8 @@ def put_run_metrics(
     if not payloads:
         return 0
     ids = list(payloads)
-    own = not _in_transaction(con)
-    if own:
-        con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> None:
         con.execute("DELETE FROM run_metric WHERE athlete = ? AND list_contains(?, activity_id)", [athlete, ids])
         now = dt.datetime.now(dt.UTC)
         insert_rows(con, "run_metric", [
@@ -276,22 +275,16 @@ def put_run_metrics(
              "payload": json.dumps(payloads[aid], allow_nan=False)}
             for aid in ids
         ])
-        if own:
-            con.execute("COMMIT")
-    except BaseException:
-        if own:
-            con.execute("ROLLBACK")
-        raise
+
+    if _in_transaction(con):
+        write()
+    else:
+        write_transaction(con, write, scope=athlete_scope(athlete))
     return len(ids)
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        return True
-    con.execute("ROLLBACK")
-    return False
+    return in_transaction(con)
 
 
 def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetime, seconds: float,

@@ -14,6 +14,7 @@ ledgers instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -587,7 +588,7 @@ class NewerStoreError(Exception):
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The store's schema version (None: a new, empty store). Reads only."""
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
-                         "AND table_name = 'schema_migration'").fetchone()
+                         "AND table_name = 'schema_migration' AND database_name = current_database()").fetchone()
     if not exists or not exists[0]:
         return None
     row = con.execute("SELECT max(version) FROM schema_migration").fetchone()
@@ -602,16 +603,19 @@ def check_not_newer(con: duckdb.DuckDBPyConnection) -> None:
                               "use that version of runstrong with it")
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def migrate(con: duckdb.DuckDBPyConnection, *, transform: Callable[[str], str] | None = None) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied now.
 
     A store whose schema is newer than this code is refused (:class:`NewerStoreError`) before
-    anything is written: its tables may mean something this code does not know."""
+    anything is written: its tables may mean something this code does not know. ``transform``
+    rewrites each migration's SQL first (a DuckLake takes the same migrations without keys:
+    ``store.lake_schema``)."""
     check_not_newer(con)
-    con.execute(
+    sql_of = transform or (lambda sql: sql)
+    con.execute(sql_of(
         "CREATE TABLE IF NOT EXISTS schema_migration ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
+    ))
     done = {row[0] for row in con.execute("SELECT version FROM schema_migration").fetchall()}
     applied: list[int] = []
     for m in MIGRATIONS:
@@ -619,7 +623,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(m.sql)
+            con.execute(sql_of(m.sql))
             con.execute(
                 "INSERT INTO schema_migration VALUES (?, ?, now())", [m.version, m.name]
             )

@@ -41,6 +41,7 @@ import duckdb
 import numpy as np
 
 from store.athletes import ensure_athlete
+from store.lake import athlete_scope, is_lake, write_transaction
 from store.streams import replace_session_rows
 from store.writers import insert_columns, insert_rows
 
@@ -100,15 +101,9 @@ class WrittenSession:
     transactions: int = 0
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> Any:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        out = fn(*args)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return out
+def _in_transaction(con: duckdb.DuckDBPyConnection, athlete: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in one transaction (on a lake: under the athlete's claim, retried on a conflict)."""
+    return write_transaction(con, lambda: fn(*args), scope=athlete_scope(athlete))
 
 
 def _stored_ledger(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str) -> dict[int, int]:
@@ -161,7 +156,7 @@ def write_session_raw(
             insert_rows(con, "stream_session", [{**session_row, "athlete": athlete, "status": "open"}])
         return _stored_ledger(con, athlete, session_id)
 
-    stored = _in_transaction(con, start)
+    stored = _in_transaction(con, athlete, start)
     result = WrittenSession("new" if not stored else "kept", transactions=1,
                             beyond=sum(1 for b in stored if b >= count))
     missing = [b for b in range(count) if b not in stored]
@@ -171,6 +166,12 @@ def write_session_raw(
             result.raw = "added"
         elif stored:
             result.raw = "continued"
+        if is_lake(con):
+            # a lake's data goes to Parquet files as each transaction commits: no checkpoint here
+            # (DuckLake's CHECKPOINT is its maintenance: compaction and clean-up)
+            result.transactions += _write_ranges(con, rows, result, plan, sample_table=sample_table, consts=consts,
+                                                 chunk_rows=chunk_rows or CHUNK_ROWS)
+            return result
         con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
         try:
             result.transactions += _write_ranges(con, rows, result, plan, sample_table=sample_table, consts=consts,
@@ -187,7 +188,8 @@ def finish_session(con: duckdb.DuckDBPyConnection, athlete: str, session_row: Ma
     """One transaction: the session row becomes ``session_row`` (status ``complete``), its reps and
     sets ``reps`` / ``sets`` (``records.reps.RepRow`` / ``records.activities.SetRow``, or row
     mappings). Returns the rep and set rows written."""
-    written: tuple[int, int] = _in_transaction(con, replace_session_rows, con, athlete, session_row, reps, sets)
+    written: tuple[int, int] = _in_transaction(con, athlete, replace_session_rows, con, athlete, session_row, reps,
+                                               sets)
     return written
 
 
@@ -236,14 +238,19 @@ def _write_ranges(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: Wri
             continue
         n0, n1 = (int(x) for x in np.searchsorted(plan.frame_batch, [b0, b1], side="left"))
         s0, s1 = (plan.sample_lo + int(x) for x in np.searchsorted(attributed, [b0, b1], side="left"))
-        _in_transaction(con, _write_range, con, rows, result, plan, sample_table, consts, (b0, b1, n0, n1, s0, s1))
+        _in_transaction(con, consts["athlete"], _write_range, con, rows, result, plan, sample_table, consts,
+                        (b0, b1, n0, n1, s0, s1))
         transactions += 1
     return transactions
 
 
 def _write_range(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: WrittenSession, plan: _Plan,
                  sample_table: str, consts: dict[str, Any], bounds: tuple[int, int, int, int, int, int]) -> None:
-    """Batches ``b0:b1`` (notifications ``n0:n1``, sample rows ``s0:s1``): rows, gaps, ledger."""
+    """Batches ``b0:b1`` (notifications ``n0:n1``, sample rows ``s0:s1``): rows, gaps, ledger.
+
+    A range any of whose batches to write is already in the ledger is skipped: on a lake (no keys), another
+    station replaying the same capture at the same time wrote it under the athlete's claim (two
+    replays of one capture plan the same ranges); on a file the single writer makes it impossible."""
     b0, b1, n0, n1, s0, s1 = bounds
     frames = rows.frame_columns(n0, n1)
     samples = rows.sample_columns(s0, s1)
@@ -256,6 +263,11 @@ def _write_range(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: Writ
         frame_of = frame_of[plan.keep[frame_of]]
         sample_of = sample_of[plan.keep[sample_of]]
         batches = batches[plan.keep[b0:b1]]
+    already = con.execute("SELECT count(*) FROM stream_batch WHERE athlete = ? AND session_id = ? "
+                          "AND list_contains(?::BIGINT[], batch_seq)",
+                          [consts["athlete"], consts["session_id"], batches.tolist()]).fetchone()
+    if already and already[0]:
+        return
     result.frames += insert_columns(con, "ble_frame", frames, constants=consts)
     result.samples += insert_columns(con, sample_table, samples, constants=consts)
     gaps = [g for b in batches.tolist() for g in plan.gaps_by_batch.get(b, [])]

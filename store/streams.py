@@ -19,6 +19,7 @@ import numpy as np
 
 from records.columns import BinaryColumn, DictionaryColumn
 from records.imu import ImuSamples
+from store.lake import athlete_scope, write_transaction
 from store.writers import insert_rows, row_dict
 
 IMU_COLUMNS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps", "roll_rad", "pitch_rad", "yaw_rad")
@@ -75,20 +76,20 @@ def store_session_results(con: duckdb.DuckDBPyConnection, athlete: str, session_
     """Store the reps and sets of a session without reps (``records.reps.RepRow``,
     ``records.activities.SetRow``) in one transaction, replacing the session's sets; record the
     analysis method that found them."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def write() -> None:
         con.execute("DELETE FROM strength_set WHERE athlete = ? AND session_id = ?", [athlete, session_id])
         if reps:
+            # the reps of a session without reps: inside the claim, a second recovery of the same
+            # session (another station) finds them and writes none
+            con.execute("DELETE FROM rep WHERE athlete = ? AND session_id = ?", [athlete, session_id])
             insert_rows(con, "rep", [row_dict(athlete, r) for r in reps])
         if sets:
             insert_rows(con, "strength_set", [row_dict(athlete, s) for s in sets])
         if analysis_method is not None:
             con.execute("UPDATE stream_session SET analysis_method = ? WHERE athlete = ? AND session_id = ?",
                         [analysis_method, athlete, session_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    write_transaction(con, write, scope=athlete_scope(athlete))
 
 
 def replace_session_rows(con: duckdb.DuckDBPyConnection, athlete: str, session_row: Mapping[str, Any],
@@ -193,6 +194,10 @@ def session_frames(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str
 
     cur = con.cursor()  # a relation of its own: Arrow straight from the query, without a DB-API copy
     try:
+        # a cursor starts in the default database: on a lake, the connection USEs the lake's
+        current = con.execute("SELECT current_database()").fetchone()
+        if current is not None:
+            cur.execute(f'USE "{current[0]}"')
         table = cur.sql("SELECT seq, t_ns, char, payload FROM ble_frame WHERE athlete = $athlete AND session_id = $sid "
                         "ORDER BY seq", params={"athlete": athlete, "sid": session_id}).to_arrow_table()
     finally:
@@ -222,19 +227,15 @@ def replace_session_results(con: duckdb.DuckDBPyConnection, athlete: str, sessio
     """One transaction: the session's reps and sets become ``reps`` and ``sets``, and its
     ``stream_session`` row takes ``session_values`` (e.g. ``analysis_method``, ``sample_rate_hz``).
     User corrections (``set_correction``) are kept: they live apart, keyed by set id."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def write() -> tuple[int, int]:
         if session_values:
             names = list(session_values)
             con.execute(f"UPDATE stream_session SET {', '.join(f'{n} = ?' for n in names)} "
                         "WHERE athlete = ? AND session_id = ?",
                         [*(session_values[n] for n in names), athlete, session_id])
-        out = _replace_results(con, athlete, session_id, reps, sets)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return out
+        return _replace_results(con, athlete, session_id, reps, sets)
+
+    return write_transaction(con, write, scope=athlete_scope(athlete))
 
 
 def orphaned_corrections(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str) -> int:

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from ingest.apps.dates import LocalStamp, local_to_utc
 from ingest.apps.exercises import map_exercise
@@ -161,7 +162,7 @@ def content_hash(app: App, title: str, start_local: dt.datetime, duration_s: flo
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def assemble(app: App, rows: Sequence[ParsedRow], tz_name: str, zi) -> tuple[AppSession, ...]:
+def assemble(app: App, rows: Sequence[ParsedRow], tz_name: str, zi: ZoneInfo) -> tuple[AppSession, ...]:
     """Group accepted rows into sessions by (local start, title), in file order inside each."""
     groups: dict[tuple[dt.datetime, str], list[ParsedRow]] = {}
     for r in rows:

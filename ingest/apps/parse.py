@@ -63,11 +63,9 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
     if det.app == "strong":
         cols = StrongColumns(det.header, weight_unit, distance_unit)
         date_idx = [cols.date]
-        row_fn = strong_row
     else:
         cols = HevyColumns(det.header, weight_unit, distance_unit)
         date_idx = [i for i in (cols.start, cols.end) if i is not None]
-        row_fn = hevy_row
     rule = decide_date_rule(
         (r.line, r.fields[i]) for r in rows if len(r.fields) == cols.n for i in date_idx if r.fields[i].strip())
     units_seen: dict[str, set[str]] = {"weight": set(), "distance": set()}
@@ -75,7 +73,8 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
     bad: list[RowNote] = []
     skipped: list[RowNote] = []
     for r in rows:
-        res = row_fn(r, cols, rule, det.delimiter, units_seen)  # type: ignore[arg-type]
+        res = (strong_row(r, cols, rule, det.delimiter, units_seen) if isinstance(cols, StrongColumns)
+               else hevy_row(r, cols, rule, det.delimiter, units_seen))
         if isinstance(res, ParsedRow):
             parsed.append(res)
         elif isinstance(res, tuple):

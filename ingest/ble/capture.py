@@ -150,7 +150,7 @@ class CaptureWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._raw: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         self._gz: gzip.GzipFile | None = gzip.GzipFile(fileobj=self._raw, mode="wb") if _is_gzip(self.path) else None
-        self._out: IO[bytes] = self._gz if self._gz is not None else self._raw
+        self._out: gzip.GzipFile | IO[bytes] = self._gz if self._gz is not None else self._raw
         self._pending = 0
         self._last_flush = time.monotonic()
         self.lines = 0
@@ -193,7 +193,7 @@ class CaptureWriter:
         self.close()
 
 
-def _open_text(path: Path) -> IO[bytes]:
+def _open_text(path: Path) -> gzip.GzipFile | IO[bytes]:
     if _is_gzip(path):
         return gzip.open(path, "rb")
     return open(path, "rb")

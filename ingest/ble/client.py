@@ -132,8 +132,11 @@ class SensorClient:
 
     async def _scan(self, timeout_s: float) -> BLEDevice:
         try:
-            device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s,
-                                                              backend=self._scanner_backend)
+            if self._scanner_backend is None:  # bleak's default backend for the platform
+                device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s)
+            else:
+                device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s,
+                                                                  backend=self._scanner_backend)
         except OSError as exc:  # BlueZ: no D-Bus system bus socket, no adapter
             raise BluetoothUnavailableError(f"Bluetooth is not available on this machine ({exc}); "
                                             "try --virtual") from exc

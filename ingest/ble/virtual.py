@@ -82,7 +82,7 @@ class VirtualService:
 class VirtualPeripheral:
     """A peripheral Bumble Device serving the given services; the device model drives it."""
 
-    def __init__(self, device: Device, name: str, chars: dict[str, gatt.Characteristic]) -> None:
+    def __init__(self, device: Device, name: str, chars: dict[str, gatt.Characteristic[bytes]]) -> None:
         self._device = device
         self.name = name
         self.address = device.random_address.to_string(False)
@@ -105,7 +105,7 @@ class VirtualPeripheral:
         if self.on_disconnect:
             self.on_disconnect()
 
-    def _on_subscription(self, _conn: Connection, char: gatt.Characteristic, notify: bool, indicate: bool) -> None:
+    def _on_subscription(self, _conn: Connection, char: gatt.Characteristic[bytes], notify: bool, indicate: bool) -> None:
         if self.on_subscribe:
             self.on_subscribe(uuid_str(char.uuid), bool(notify or indicate))
 
@@ -158,7 +158,7 @@ class VirtualLink:
 
     async def _new_device(self, name: str) -> Device:
         if self._link is None:
-            self._link = LocalLink()
+            self._link = LocalLink()  # type: ignore[no-untyped-call]  # bumble: LocalLink.__init__ unannotated
         address = f"F0:00:00:00:00:{next(self._numbers):02X}"  # non-zero (static random) address
         controller = Controller(name, link=self._link, public_address=address)
         device = Device(name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
@@ -173,7 +173,7 @@ class VirtualLink:
 
     async def add_peripheral(self, name: str, services: Iterable[VirtualService]) -> VirtualPeripheral:
         device = await self._new_device(name)
-        chars: dict[str, gatt.Characteristic] = {}
+        chars: dict[str, gatt.Characteristic[bytes]] = {}
         for service in services:
             built = [self._characteristic(c) for c in service.characteristics]
             chars.update({c.uuid.lower(): b for c, b in zip(service.characteristics, built, strict=True)})
@@ -181,7 +181,7 @@ class VirtualLink:
         return VirtualPeripheral(device, name, chars)
 
     @staticmethod
-    def _characteristic(spec: VirtualCharacteristic) -> gatt.Characteristic:
+    def _characteristic(spec: VirtualCharacteristic) -> gatt.Characteristic[bytes]:
         flags = gatt.Characteristic.Properties(0)
         for name in spec.properties:
             flags |= _PROPERTY_FLAGS[name]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ingest.fit import exercises
 from ingest.fit.model import DecodedFit, MessageColumns
@@ -100,7 +101,8 @@ def _windows(sessions: MessageColumns, record_t: np.ndarray) -> list[_Window]:
 
 def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
     """Index of the window each time belongs to (rule in the module docstring)."""
-    owner = np.full(len(t_s), -1, dtype=np.int32 if len(windows) < 2**31 else np.int64)
+    owner: npt.NDArray[np.int32] | npt.NDArray[np.int64] = (
+        np.full(len(t_s), -1, dtype=np.int32) if len(windows) < 2**31 else np.full(len(t_s), -1, dtype=np.int64))
     for i in reversed(range(len(windows))):  # reversed: the first containing window wins
         w = windows[i]
         owner[(t_s >= w.start_s) & (t_s <= w.end_s)] = i
@@ -308,7 +310,7 @@ def _utc_offset_s(fit: DecodedFit) -> int | None:
     utc = act.numeric("timestamp")[0]
     if np.isnan(local) or np.isnan(utc):
         return None
-    return round((local - utc) / 60.0) * 60
+    return round(float(local - utc) / 60.0) * 60
 
 
 def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,

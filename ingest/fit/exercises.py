@@ -12,6 +12,8 @@ its FIT name and counts as training volume only. A category without a subtype (e
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingest.fit.fitparse_boundary import enum_value_name
 
 UNKNOWN_CATEGORY = 65534
@@ -92,7 +94,7 @@ def exercise_name(category: str | None, subtype: str | None) -> str | None:
     return category
 
 
-def _as_tuple(v: object) -> tuple:
+def _as_tuple(v: object) -> tuple[Any, ...]:  # raw FIT field values (int, str or None)
     if v is None:
         return ()
     if isinstance(v, tuple | list):

@@ -40,6 +40,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ingest.fit.model import MAX_MESSAGES, STORED_MESSAGES, DecodedFit, FitTooLarge, MessageColumns
 from ingest.fit.profile_tables import (
@@ -109,7 +110,8 @@ def _crc_word_table() -> np.ndarray:
     """State after two bytes: with a 16-bit state it depends only on state ^ (b0 | b1 << 8)."""
     v = np.arange(65536, dtype=np.uint32)
     t = _CRC_TABLE[v & 0xFF]
-    return ((t >> 8) ^ _CRC_TABLE[((v >> 8) ^ t) & 0xFF]).astype(np.uint16)
+    word_table: npt.NDArray[np.uint16] = ((t >> 8) ^ _CRC_TABLE[((v >> 8) ^ t) & 0xFF]).astype(np.uint16)
+    return word_table
 
 
 _CRC_WORD_TABLE = _crc_word_table()
@@ -159,13 +161,13 @@ def fit_crc16(data: bytes | memoryview | np.ndarray) -> int:
     padded = np.zeros(m * chunk, dtype=np.uint8)
     padded[m * chunk - n:] = arr
     cols = padded.view("<u2").reshape(m, words_per_chunk).T.copy()
-    crc = np.zeros(m, dtype=np.uint16)
+    chunk_crc = np.zeros(m, dtype=np.uint16)
     table = _CRC_WORD_TABLE
     for j in range(words_per_chunk):
-        crc = table.take(crc ^ cols[j])
+        chunk_crc = table.take(chunk_crc ^ cols[j])
     lo, hi = _crc_zero_shift_tables(words_per_chunk)
     total = 0
-    for c in crc.tolist():
+    for c in chunk_crc.tolist():
         total = lo[total & 0xFF] ^ hi[total >> 8] ^ c
     return total
 
@@ -192,14 +194,14 @@ class _Group:
     fields: tuple[tuple[int, int, BaseSpec], ...]  # (def_num, size, base type)
     dev_fields: tuple[tuple[int, int, int, _DevField], ...]  # (def_num, size, dev index, field)
     size: int
-    offs: array = field(default_factory=lambda: array("q"))  # payload offsets (after the header byte), 8 B each
+    offs: array[int] = field(default_factory=lambda: array("q"))  # payload offsets (after the header byte), 8 B each
 
 
 @dataclass
 class _Walk:
     groups: list[_Group]
     resets: list[tuple[int, int, int]]  # (definition offset, mesg_num, component target def_num)
-    compressed: array  # header offsets of compressed-timestamp data messages
+    compressed: array[int]  # header offsets of compressed-timestamp data messages
     segments: list[int]  # offsets where each chained FIT file starts
     error: str | None
 
@@ -563,7 +565,7 @@ class _Raw:
     """One field of one group, as fitparse's parsed raw values, in column form."""
 
     kind: str  # 'num' (scalar number), 'multi' (array), 'str', 'bytes'
-    vals: Any  # num: 1-D array; multi: 2-D array; str/bytes: object array
+    vals: np.ndarray  # num: 1-D array; multi: 2-D array; str/bytes: object array
     valid: np.ndarray  # num: 1-D bool; multi: 2-D bool; str/bytes: 1-D bool (value is not None)
     base: BaseSpec
     fvals: np.ndarray | None = None  # num: the values as float64, NaN where invalid
@@ -812,7 +814,8 @@ def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
         return b
     if b is None:
         return a
-    return a & b
+    both: npt.NDArray[np.bool_] = a & b
+    return both
 
 
 def _component_raw(c: ComponentSpec, raw: _Raw) -> tuple[np.ndarray, np.ndarray] | None:
@@ -999,7 +1002,8 @@ def _segmented_accumulate(pos: np.ndarray, kind: np.ndarray, val: np.ndarray, bi
     last_full = np.maximum.accumulate(np.where(full, idx, -1))
     base = np.where(last_full >= 0, val[np.maximum(last_full, 0)], 0)
     cs_at = np.where(last_full >= 0, cs[np.maximum(last_full, 0)], 0)
-    return base + cs - cs_at
+    acc: np.ndarray = base + cs - cs_at
+    return acc
 
 
 def _compressed_timestamps(walk: _Walk, data_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -1137,7 +1141,7 @@ def _value_damage(walk: _Walk, data_u8: np.ndarray) -> tuple[int, str] | None:
         for num, size, base in g.fields:
             fs = spec.fields.get(num)
             kind = fs.special if fs is not None else None
-            if kind in ("date_time", "local_date_time", "localtime_into_day"):
+            if fs is not None and kind in ("date_time", "local_date_time", "localtime_into_day"):
                 bad = _bad_time_rows(data_u8, g, start, size, base, kind)
                 if bad is not None:
                     off = g.offs[bad] - 1

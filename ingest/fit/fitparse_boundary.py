@@ -79,4 +79,5 @@ def enum_value_name(type_name: str, value: int) -> str | None:
     ftype = fit_profile.FIELD_TYPES.get(type_name)
     if ftype is None or not ftype.values:
         return None
-    return ftype.values.get(value)
+    name: str | None = ftype.values.get(value)
+    return name

@@ -49,6 +49,7 @@ from ingest.fit.workers import decode_pool, die_with_importer
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from records.activities import ActivityData, SourceFile
 from records.app_exports import AppImportOutcome
+from store.activities import DELETED_REASON as _STORE_DELETED_REASON
 from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
 from store.athletes import get_profile
 from store.connection import Connection
@@ -350,7 +351,8 @@ def import_paths(
     queued: set[str] = set()
     outcome: dict[str, FileResult] = {}
     writer = ImportWriter(con, athlete, lift_tombstones=undelete,
-                          on_failed=lambda sha, error: _fail(outcome[sha], error))
+                          on_failed=lambda sha, error: _fail(outcome[sha], error),
+                          on_skipped=lambda sha, reason: _skip(outcome[sha], reason))
     duplicates: list[tuple[FileResult, str]] = []
     work_files = work_bytes = 0
     apps = AppSettings.of(con, athlete)
@@ -414,7 +416,7 @@ def import_paths(
 
 
 #: ``skipped`` reason of a file whose athlete was deleted (``import --undelete`` imports it again).
-DELETED_REASON = "deleted athlete"
+DELETED_REASON = _STORE_DELETED_REASON
 #: ``skipped`` reason of a CSV whose header is neither Strong's nor Hevy's
 NOT_AN_APP_EXPORT = "not a Strong or Hevy export (header not recognised)"
 
@@ -490,6 +492,16 @@ def _event(result: FileResult) -> ImportEvent:
 def _fail(result: FileResult, error: str) -> None:
     result.status = "failed"
     result.error = error
+    result.activity_ids = []
+    result.records = 0
+    result.sets = 0
+
+
+def _skip(result: FileResult, reason: str) -> None:
+    """A file the writer left out: stored meanwhile by another station (``duplicate``) or deleted."""
+    result.status = "skipped"
+    result.reason = reason
+    result.error = None
     result.activity_ids = []
     result.records = 0
     result.sets = 0

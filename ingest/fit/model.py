@@ -77,7 +77,8 @@ class MessageColumns:
             return [None] * self.n
         if col.dtype == np.float64:
             return [None if np.isnan(v) else v for v in col.tolist()]
-        return col.tolist()
+        values: list[Any] = col.tolist()
+        return values
 
 
 @dataclass

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 #: Modules the fork server imports once, so that each worker it forks starts with them loaded.
@@ -68,9 +69,11 @@ def die_with_importer(importer_pid: int) -> None:
 def decode_pool(n_workers: int) -> ProcessPoolExecutor:
     """A process pool for decoding FIT files (module docstring)."""
     methods = multiprocessing.get_all_start_methods()
+    ctx: BaseContext
     if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
+        fs_ctx = multiprocessing.get_context("forkserver")
+        fs_ctx.set_forkserver_preload(PRELOAD)
+        ctx = fs_ctx
     else:
         ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=die_with_importer,

@@ -92,6 +92,28 @@ def test_a_store_of_a_newer_duckdb_is_refused_naming_both_versions(tmp_path: Pat
     assert _snapshot(tmp_path) == before
 
 
+#: A runstrong store created by ``open_store`` under DuckDB 2.0.1 (schema 3), gzipped: that DuckDB writes
+#: storage version 999 in the header, which DuckDB 1.4 cannot read.
+WRITTEN_BY_2_0_1 = REPO / "tests" / "fixtures" / "duckdb" / "store-written-by-duckdb-2.0.1.duckdb.gz"
+
+
+@pytest.mark.parametrize("command", [["activities"], ["import", str(RUNS / "garmin-fenix-5-run.fit")]])
+def test_a_store_written_by_duckdb_2_0_1_is_refused_naming_both_versions(command: list[str], tmp_path: Path) -> None:
+    import gzip
+
+    db = tmp_path / "x.duckdb"
+    db.write_bytes(gzip.decompress(WRITTEN_BY_2_0_1.read_bytes()))
+    with pytest.raises(duckdb.IOException, match="newer version of DuckDB"):
+        duckdb.connect(str(db))  # the premise: this DuckDB itself refuses the real file
+    before = _snapshot(tmp_path)
+    r = _cli("--db", str(db), *command)
+    assert r.returncode == 2, r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert "written by a newer DuckDB (v2.0.1)" in line and f"DuckDB {duckdb.__version__}" in line, line
+    assert "storage format 999" in line, line
+    assert _snapshot(tmp_path) == before
+
+
 def test_open_store_raises_the_newer_store_error(tmp_path: Path) -> None:
     db = tmp_path / "x.duckdb"
     _newer_schema_store(db, 7)

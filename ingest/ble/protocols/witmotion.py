@@ -201,7 +201,7 @@ class RegisterReply:
     def from_bytes(cls, data: bytes) -> RegisterReply:
         _check_frame(data, KIND_REGISTER)
         reg, *vals = _REG_REPLY.unpack_from(data, 2)
-        return cls(reg, tuple(vals))  # type: ignore[arg-type]
+        return cls(reg, tuple(vals))
 
     def __bytes__(self) -> bytes:
         return bytes((HEADER, KIND_REGISTER)) + _REG_REPLY.pack(self.register, *self.values)
