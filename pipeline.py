@@ -119,6 +119,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                 lines.append(f"{f['status']:8} {f['path']}: {f['error']}")
             elif f["status"] == "skipped" and f["reason"] != "duplicate":
                 lines.append(f"skipped  {f['path']}: {f['reason']}")
+            a = f.get("app")
+            if a and "new" in a:
+                what = ", ".join(f"{a[k]} {k.replace('_', ' ')}" for k in ("new", "updated", "unchanged", "kept_newer",
+                                                                             "flagged_deleted", "restored") if a[k])
+                lines.append(f"{a['app']:8} {f['path']}: {a['sessions']} workout(s), {f['sets']} set(s)"
+                             f"{f' ({what})' if what else ''}; {f['reason']}")
+                for b in a["bad_rows"]:
+                    lines.append(f"         line {b['line']}: {b['reason']}")
+                if a["unmapped_exercises"]:
+                    lines.append(f"         unmapped exercise names (see `sets`, `correct --set ID --exercise EX`): "
+                                 f"{', '.join(a['unmapped_exercises'])}")
         lines.append(
             f"{d['imported']} imported, {d['skipped']} skipped, {d['partial']} partial, {d['failed']} failed; "
             f"{d['records']} records in {d['seconds']:.1f} s"
@@ -160,10 +171,14 @@ def cmd_sets(args: argparse.Namespace) -> int:
         if not d["sets"]:
             return "no sets"
         return _table(
-            [[s["set_id"], s["started_at"] or "-", s["set_type"], s["exercise"] or "-", _fmt(s["reps"]),
-              _fmt(s["load_kg"]), s["source"]] for s in d["sets"]],
-            ["set_id", "started_at", "type", "exercise", "reps", "kg", "source"],
-        )
+            [[s["set_id"], (s["started_at"] or "-") + ("" if s.get("started_at_known", True) else "*"),
+              s["set_type"] if s["set_type"] != "active" else (s.get("set_role") or "active"),
+              s["exercise"] or f"? {s.get('exercise_as_recorded') or ''}".strip(), _fmt(s["reps"]),
+              _fmt(s["load_kg"]), "+".join(s.get("sources") or [s["source"]]),
+              (s.get("training_session_id") or "-")[:11]] for s in d["sets"]],
+            ["set_id", "started_at", "role", "exercise", "reps", "kg", "sources", "session"],
+        ) + ("\n* the session's start: the app logs no time per set" if any(
+            not s.get("started_at_known", True) for s in d["sets"]) else "")
 
     emit(args, {"sets": rows}, human)
     return EXIT_OK
@@ -183,7 +198,8 @@ def cmd_athlete(args: argparse.Namespace) -> int:
     doc = commands.athlete(args.db, args.athlete, args.action, wait_s=args.wait, body_mass_kg=args.body_mass_kg,
                            sex=args.sex, hr_rest_bpm=args.hr_rest, hr_max_bpm=args.hr_max, tz=args.tz,
                            strength_start=args.strength_start, primary_proxy=args.primary_proxy,
-                           swc_pct=args.swc_pct, swc_source=args.swc_source, lake=args.lake_config)
+                           swc_pct=args.swc_pct, swc_source=args.swc_source, weight_unit=args.weight_unit,
+                           lake=args.lake_config)
 
     def human(d: dict[str, Any]) -> str:
         if "athletes" in d:
@@ -210,8 +226,17 @@ def cmd_correct(args: argparse.Namespace) -> int:
         raise UsageError("--context needs --air-temperature-c and/or --shoe")
     doc = commands.correct(args.db, args.athlete, wait_s=args.wait, set_id=args.set, exercise=args.exercise,
                            exclude=args.exclude, include=args.include, reason=args.reason, context=args.context,
-                           air_temperature_c=args.air_temperature_c, shoe=args.shoe, lake=args.lake_config)
-    emit(args, doc, lambda d: "ok: " + ", ".join(f"{k}={v}" for k, v in d.items()))
+                           air_temperature_c=args.air_temperature_c, shoe=args.shoe, split=args.split,
+                           merge=args.merge, lake=args.lake_config)
+
+    def human(d: dict[str, Any]) -> str:
+        if "training_sessions" in d:
+            return "\n".join([f"{d['action']}: {', '.join(d['refs'])}"] + [
+                f"  {t['training_session_id']}  {t['started_at']}  {'+'.join(t['sources'])}  {t['sets']} sets"
+                for t in d["training_sessions"]])
+        return "ok: " + ", ".join(f"{k}={v}" for k, v in d.items())
+
+    emit(args, doc, human)
     return EXIT_OK
 
 
@@ -456,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    sp = add("import", cmd_import, "import FIT files, folders, .fit.gz and zip archives (Garmin/Strava exports)")
+    sp = add("import", cmd_import, "import FIT files, folders, .fit.gz and zip archives (Garmin/Strava exports) and "
+             "Strong / Hevy CSV exports")
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp.add_argument("--undelete", action="store_true",
                     help="import files of a deleted athlete again (otherwise skipped as 'deleted athlete')")
@@ -464,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("activities", cmd_activities, "list imported activities")
     sp.add_argument("--since", type=_date, metavar="DATE")
 
-    sp = add("sets", cmd_sets, "list strength sets (FIT set messages and sensor sets)")
+    sp = add("sets", cmd_sets, "list strength sets: watch (FIT), sensor and phone-app (Strong, Hevy) sets reconciled "
+             "into one ledger")
     sp.add_argument("--activity", metavar="ID")
 
     sp = add("stream", cmd_stream, "stream a Bluetooth barbell sensor (or --virtual) and print each rep live")
@@ -503,7 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sex", choices=["female", "male"])
     sp.add_argument("--hr-rest", type=_positive, metavar="BPM")
     sp.add_argument("--hr-max", type=_positive, metavar="BPM")
-    sp.add_argument("--tz", metavar="ZONE")
+    sp.add_argument("--tz", metavar="ZONE", help="IANA zone; phone-app exports (local times) are read in it")
+    sp.add_argument("--weight-unit", choices=["kg", "lb"],
+                    help="unit of a phone-app export that does not name its own (Strong's classic CSV; default kg)")
     sp.add_argument("--strength-start", metavar="DATE|auto",
                     help="economy model: first strength week (default auto: the first heavy lower-body session)")
     sp.add_argument("--primary-proxy", choices=["speed_per_w_per_kg", "hr_at_reference_speed_bpm", "ef_proxy", "auto"],
@@ -514,9 +543,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--yes", action="store_true", help="confirm delete")
 
     sp = add("correct", cmd_correct, "correct a set's exercise, exclude/include a run from the economy analysis, "
-             "or log a run's air temperature and shoe")
+             "log a run's air temperature and shoe, or split / merge training sessions of the strength ledger")
     g = sp.add_mutually_exclusive_group(required=True)
     g.add_argument("--set", metavar="SET_ID")
+    g.add_argument("--split", nargs="+", metavar="SOURCE_SESSION",
+                   help="move these source sessions (a FIT activity id, stream session id or app_session_id, or "
+                        "<source>:<id>) out of their training session into one of their own")
+    g.add_argument("--merge", nargs="+", metavar="SESSION",
+                   help="make these training sessions (training_session_id, or one of their source sessions) one")
     g.add_argument("--exclude", metavar="ACTIVITY_ID")
     g.add_argument("--include", metavar="ACTIVITY_ID")
     g.add_argument("--context", metavar="ACTIVITY_ID", help="log a run's air temperature and/or shoe")

@@ -84,7 +84,15 @@ class AthleteSummary:
     daily : list of dict
         ``date, trimp, ctl, atl, tsb`` per local day (CTL/ATL: 42/7-day EWMA of running TRIMP,
         k = 1/tau, both started from the mean daily load of the first 6 weeks,
-        :func:`analysis.training_load.load_seed`).
+        :func:`analysis.training_load.load_seed`); with strength loads also ``strength_load_au``
+        (session RPE x duration, Foster 2001, summed per local day) and the documented option
+        ``combined_ctl, combined_atl, combined_tsb``: the same EWMAs of TRIMP + strength load, two
+        different arbitrary units added (a choice, not an equivalence). Weekly rows carry
+        ``strength_load_au`` (weekly sum) and the combined values at the week's last day.
+    strength_load : dict
+        ``method``, ``units``, ``sessions`` (one :class:`analysis.strength_load.SessionLoad` dict per
+        training session, each counted once), counts of substitute and default RPEs, and the
+        ``combined_option`` note. The economy model's load covariates never include it.
     strength_blocks : list of dict
         ``first_week, last_week, weeks`` of each block of weeks with strength sessions (session-free
         gaps of up to 4 weeks stay inside a block; display only).
@@ -142,6 +150,7 @@ class AthleteSummary:
     excluded_runs: list[dict]
     neuromuscular: Any = None
     notes: list[str] = field(default_factory=list)
+    strength_load: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready dict: numpy scalars to Python, NaN/inf to None."""
@@ -208,6 +217,7 @@ def summarise_athlete(
     settings: Mapping[str, Any] | None = None,
     model: str = its.DEFAULT_MODEL,
     se: str = its.DEFAULT_SE,
+    strength_loads: Sequence[Any] | None = None,
 ) -> AthleteSummary:
     """Summarise one athlete: weekly proxies, load, strength adherence, the economy-change model.
 
@@ -249,6 +259,13 @@ def summarise_athlete(
         ``swc_source``.
     model, se : str
         Mean model and standard errors of :func:`analysis.its.fit_change` (default: the validated ones).
+    strength_loads : sequence, optional
+        Session-RPE loads of the reconciled strength sessions
+        (:class:`analysis.strength_load.SessionLoad`, or mappings with ``training_session_id``,
+        ``started_at_ns`` and ``load_au``), one per training session (a session given twice is
+        refused: it would count twice). Shown as their own daily and weekly series and in the
+        combined ATL/TSB option; never in the economy model's covariates (the treatment must not
+        leak into them).
 
     Returns
     -------
@@ -261,6 +278,7 @@ def summarise_athlete(
         if not isinstance(r, RunEconomy):
             raise ValueError("runs_economy must contain RunEconomy objects")
     sets = strength_sets_from_dicts(strength_sets)
+    s_loads = _strength_loads(strength_loads or ())
     notes: list[str] = []
     ok_runs = [r for r in runs if r.status == "ok"]
     if not runs:
@@ -282,7 +300,7 @@ def summarise_athlete(
             load_x.append(row.get("trimp"))
 
     # common range of local dates
-    instants = [*load_t, *(s.started_at_ns for s in sets)]
+    instants = [*load_t, *(s.started_at_ns for s in sets), *(x["started_at_ns"] for x in s_loads)]
     dates = [local_date(min(instants), tz), local_date(max(instants), tz)] if instants else []
     dates += [_dt.date.fromisoformat(r.local_date) if r.local_date else local_date(r.started_at_ns, tz)
               for r in runs if r.local_date or r.started_at_ns is not None]
@@ -296,19 +314,29 @@ def summarise_athlete(
     # daily load -> seeded CTL/ATL/TSB
     daily_rows: list[dict] = []
     wk_trimp = wk_ctl = wk_atl = wk_tsb = np.full(n_w, np.nan)
+    wk_strength = wk_cctl = wk_catl = wk_ctsb = np.full(n_w, np.nan)
     ctl = atl = np.zeros(0)
     if first is not None:
         days, dl = daily_load(load_t, load_x, tz, first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
         seed, seed_days = load_seed(dl)
         ctl, atl, tsb = fitness_fatigue(dl, ctl0=seed, atl0=seed)
+        # strength session-RPE load beside TRIMP, and the documented combined option (TRIMP + strength)
+        _, sl = daily_load([x["started_at_ns"] for x in s_loads], [x["load_au"] for x in s_loads], tz,
+                           first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
+        cseed, _ = load_seed(dl + sl)
+        cctl, catl, ctsb = fitness_fatigue(dl + sl, ctl0=cseed, atl0=cseed)
         daily_rows = [
-            {"date": d.isoformat(), "trimp": float(x), "ctl": float(c), "atl": float(a), "tsb": float(b)}
-            for d, x, c, a, b in zip(days, dl, ctl, atl, tsb, strict=True)
+            {"date": d.isoformat(), "trimp": float(x), "ctl": float(c), "atl": float(a), "tsb": float(b),
+             **({"strength_load_au": float(y), "combined_ctl": float(cc), "combined_atl": float(ca),
+                 "combined_tsb": float(cb)} if s_loads else {})}
+            for d, x, c, a, b, y, cc, ca, cb in zip(days, dl, ctl, atl, tsb, sl, cctl, catl, ctsb, strict=True)
         ]
         idx = np.array([(d - w0).days // 7 for d in days])
         wk_trimp = np.bincount(idx, weights=dl, minlength=n_w)[:n_w]
+        wk_strength = np.bincount(idx, weights=sl, minlength=n_w)[:n_w]
         last_day = np.array([np.flatnonzero(idx == i).max() for i in range(n_w)])
         wk_ctl, wk_atl, wk_tsb = ctl[last_day], atl[last_day], tsb[last_day]
+        wk_cctl, wk_catl, wk_ctsb = cctl[last_day], catl[last_day], ctsb[last_day]
         if not load_t:
             notes.append("no TRIMP available (no HR profile or no HR): running load is zero, CTL not informative")
         else:
@@ -408,6 +436,9 @@ def summarise_athlete(
     for i, row in enumerate(rows_out):
         row.update({"trimp": wk_trimp[i], "ctl": wk_ctl[i], "atl": wk_atl[i], "tsb": wk_tsb[i], "period": period[i],
                     "heavy_lower_body_sessions": int(hpw[i]) if i < len(hpw) else 0})
+        if s_loads:
+            row.update({"strength_load_au": wk_strength[i], "combined_ctl": wk_cctl[i], "combined_atl": wk_catl[i],
+                        "combined_tsb": wk_ctsb[i]})
         if st:
             sd = st[i].to_dict()
             sd.pop("week_start")
@@ -462,7 +493,49 @@ def summarise_athlete(
         excluded_runs=excluded,
         neuromuscular=neuromuscular_trends,
         notes=notes,
+        strength_load=_strength_load_doc(s_loads),
     )
+
+
+#: the strength load's method, and what adding it to TRIMP means (docs/strength-ledger.md)
+STRENGTH_LOAD_METHOD = ("session RPE (CR-10) x duration in minutes per reconciled training session (Foster et al. "
+                        "2001; applies to resistance training: Day et al. 2004); a session logged by several sources "
+                        "counts once")
+COMBINED_LOAD_NOTE = ("Combined ATL/TSB (an option): the same 42/7-day averages of running TRIMP + strength "
+                      "session-RPE load per day. The two are different arbitrary units (heart-rate-weighted minutes, "
+                      "Banister 1991; RPE x minutes, Foster 2001): their sum is a choice, not an equivalence, so both "
+                      "series are shown on their own too. The economy model's load covariates stay running-only.")
+
+
+def _strength_loads(loads: Sequence[Any]) -> list[dict]:
+    """Session loads as dicts (``SessionLoad`` or mappings), refusing a training session given twice."""
+    out: list[dict] = []
+    seen: set[str] = set()
+    for x in loads:
+        d = dict(x) if isinstance(x, Mapping) else x.to_dict()
+        tid = str(d["training_session_id"])
+        if tid in seen:
+            raise ValueError(f"training session {tid} given twice: its load would be counted twice")
+        seen.add(tid)
+        d["started_at_ns"] = _parse_time_ns(d["started_at_ns"])
+        out.append(d)
+    return out
+
+
+def _strength_load_doc(loads: Sequence[dict]) -> dict:
+    if not loads:
+        return {}
+    return {
+        "method": STRENGTH_LOAD_METHOD, "units": "AU (RPE x min)", "combined_option": COMBINED_LOAD_NOTE,
+        "sessions": [{**x, "sources": list(x.get("sources") or ())} for x in
+                     sorted(loads, key=lambda x: (x["started_at_ns"], x["training_session_id"]))],
+        "n_sessions": len(loads),
+        "n_session_rpe": sum(1 for x in loads if x.get("rpe_source") == "session"),
+        "n_max_set_rpe": sum(1 for x in loads if x.get("rpe_source") == "max_set_rpe"),
+        "n_default_rpe": sum(1 for x in loads if x.get("rpe_source") == "default"),
+        "n_without_load": sum(1 for x in loads if x.get("load_au") is None),
+        "total_au": float(sum(x["load_au"] for x in loads if x.get("load_au") is not None)),
+    }
 
 
 def _rep_time_ns(rep: Mapping[str, Any]) -> int | None:

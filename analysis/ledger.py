@@ -27,7 +27,9 @@ Matching rule
    and load (reps and load break the ties, e.g. where the watch missed a warm-up set).
    Then the sets left over on both sides whose exercise one side does not know or only the
    watch guessed (the watch's guess is often wrong) are aligned the same way, in session
-   order, but a pair must agree on reps (+-1) and load (+-2.5 kg or 5 %).
+   order, but a pair must agree on reps (+-1) and load (+-2.5 kg or 5 %). Two apps' sets
+   pair this way only when their names as written agree (case and spacing aside): a name
+   the user typed is a statement, even when runstrong cannot map it.
 5. **Fields per set, the richer source first** (``FIELD_PRIORITY``): the app for load,
    reps, RPE and the set's role; the sensor for velocity; the watch for the set's time and
    heart rate. ``source`` is the primary source (the first of strong, hevy, sensor, fit
@@ -395,7 +397,7 @@ class Ledger:
     warnings : tuple of str
         Corrections naming source sessions that no longer exist, and similar.
     params : dict
-        The matching parameters used.
+        The matching parameters used, and the exercise overrides (so split and merge rebuild alike).
     inputs : tuple
         (source sessions, source sets) as given to :func:`build_ledger`.
     """
@@ -648,10 +650,28 @@ def _cost_any(e: _Entry, s: SourceSet) -> float | None:
         return c
     if not (e.exercise is None or e.exercise_only_guessed or s.exercise is None):
         return None
+    if _written_names_differ(e, s):
+        return None
     r, ld = _reps_load(e)
     if not _compatible(r, ld, s.reps, s.load_kg):
         return None
     return _diss(r, ld, s.reps, s.load_kg) + 0.5
+
+
+def _written(name: str | None) -> str | None:
+    return " ".join(name.casefold().split()) or None if name else None
+
+
+def _written_names_differ(e: _Entry, s: SourceSet) -> bool:
+    """Two apps' sets that do not map to one exercise (:func:`_cost_same` takes those): the names as
+    written are what the user said, so different names are different exercises (e.g. 'Shrug
+    (Cable)' in Hevy is not the 'Seated Row (Cable)' of a Strong log that overlaps it in time,
+    whatever their reps and load)."""
+    if s.source not in _APPS:
+        return False
+    mine = _written(s.exercise_as_recorded)
+    theirs = {_written(m.exercise_as_recorded) for m in e.members if m.source in _APPS} - {None}
+    return mine is not None and bool(theirs) and mine not in theirs
 
 
 def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost) -> list[tuple[int, int]]:
@@ -766,7 +786,7 @@ def _add_app_source(entries: list[_Entry], app_sets: Sequence[SourceSet]) -> lis
     return entries
 
 
-def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
+def _finish_set(e: _Entry, tsid: str, overrides: Mapping[Ref, str]) -> dict[str, Any]:
     vals: dict[str, Any] = {}
     fsrc: dict[str, str] = {}
     for name, order in FIELD_PRIORITY.items():
@@ -774,6 +794,11 @@ def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
         vals[name] = v
         if src is not None:
             fsrc[name] = src
+    refs = {m.ref for m in e.members}
+    user = [ex for ref, ex in overrides.items() if ref in refs]
+    if user:  # the user's correction of any source's version of the set wins; a later one over an earlier
+        vals["exercise"] = user[-1]
+        fsrc["exercise"] = "user"
     sources = tuple(s for s in SOURCES if e.has(s))
     primary = sources[0]
     role = vals["set_role"] or "working"
@@ -796,7 +821,7 @@ def _finish_set(e: _Entry, tsid: str) -> dict[str, Any]:
 
 
 def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess: Mapping[Ref, list[SourceSet]],
-                   set_tol_ns: int, corrected: bool) -> LedgerSession:
+                   set_tol_ns: int, corrected: bool, overrides: Mapping[Ref, str]) -> LedgerSession:
     refs = sorted(refs, key=lambda r: (SOURCES.index(r[0]), sess[r].start, r[1]))
     tsid = _digest("ts-", refs)
     members = [x for r in refs for x in sets_by_sess.get(r, [])]
@@ -806,7 +831,7 @@ def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess:
         app_sets = _app_sequence([x for x in members if x.source == app], starts)
         if app_sets:
             entries = _add_app_source(entries, app_sets)
-    rows = [_finish_set(e, tsid) for e in entries]
+    rows = [_finish_set(e, tsid, overrides) for e in entries]
     ex_rank: dict[str | None, int] = {}
     per_ex: dict[str | None, int] = {}
     out_sets = []
@@ -847,6 +872,7 @@ def build_ledger(
     tolerance_s: float = 300.0,
     sensor_gap_s: float = 3600.0,
     set_tolerance_s: float = 15.0,
+    exercise_overrides: Mapping[Ref, str] | None = None,
 ) -> Ledger:
     """Reconcile the sources into one ledger (see the module docstring for the rule).
 
@@ -867,6 +893,11 @@ def build_ledger(
         A sensor-only training session this close after the previous one's end joins it.
     set_tolerance_s : float
         Watch and sensor sets closer than this (interval gap) can be the same set.
+    exercise_overrides : mapping, optional
+        (source, source_set_id) -> exercise: the user's corrections (``correct --set``). A ledger
+        set holding a corrected source set takes the corrected exercise whatever the sources say
+        (``field_sources["exercise"] = "user"``); of several, the later in the mapping's order wins.
+        Give the corrected exercise on the source sets too, so that the matching uses it.
 
     Returns
     -------
@@ -899,10 +930,12 @@ def build_ledger(
     sess = _intervals(ss, sets_by_sess)
     clusters = _cluster(sess, round(tolerance_s * _NS), round(sensor_gap_s * _NS), zi)
     clusters, touched, warnings = _apply_corrections(clusters, corr, set(sess))
-    built = [_build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)))
+    overrides = {(str(a), str(b)): str(ex) for (a, b), ex in (exercise_overrides or {}).items()}
+    built = [_build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)), overrides)
              for c in clusters]
     built.sort(key=lambda s: (s.start_ns, s.training_session_id))
-    params = {"tz": tz, "tolerance_s": tolerance_s, "sensor_gap_s": sensor_gap_s, "set_tolerance_s": set_tolerance_s}
+    params = {"tz": tz, "tolerance_s": tolerance_s, "sensor_gap_s": sensor_gap_s, "set_tolerance_s": set_tolerance_s,
+              "exercise_overrides": overrides}
     return Ledger(tuple(built), corr, tuple(warnings), params, (given, tuple(xs)))
 
 

@@ -141,24 +141,35 @@ def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, 
 
 def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float,
          lake: LakeConfig | None = None) -> list[dict[str, Any]]:
-    """``sets``: contract rows with the user's corrections applied."""
+    """``sets``: the strength ledger's rows (watch, sensor and app sets reconciled, the user's
+    corrections applied: :func:`jobs.ledger.sets_rows`)."""
+    from jobs.ledger import load_ledger, sets_rows
+
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
-        return readers.sets(con, athlete, activity_id=activity)
+        return sets_rows(load_ledger(con, athlete), activity=activity)
 
 
 def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_mass_kg: float | None = None,
             sex: str | None = None, hr_rest_bpm: float | None = None, hr_max_bpm: float | None = None,
             tz: str | None = None, strength_start: str | None = None, primary_proxy: str | None = None,
             swc_pct: float | None = None, swc_source: str | None = None,
-            lake: LakeConfig | None = None) -> dict[str, Any]:
+            weight_unit: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``; on a
     lake also every Parquet file that held them: ``store.lake_erasure``); ``set`` also takes the economy
-    model's per-athlete overrides (``economy_inputs.set_settings``)."""
+    model's per-athlete overrides (``economy_inputs.set_settings``). A new ``--tz`` reads the athlete's
+    stored app workouts again in it, a new ``--weight-unit`` those whose export did not name its unit
+    (:mod:`jobs.app_settings`)."""
     with opened(db_path, slug, wait_s=wait_s, lake=lake) as con:
         if action == "set":
+            from jobs.app_settings import apply_profile_change
+
+            before = athletes.get_profile(con, slug)
             prof = athletes.set_profile(con, slug, body_mass_kg=body_mass_kg, sex=sex, hr_rest_bpm=hr_rest_bpm,
-                                        hr_max_bpm=hr_max_bpm, tz=tz)
+                                        hr_max_bpm=hr_max_bpm, tz=tz, weight_unit=weight_unit)
+            moved = apply_profile_change(con, slug, before, prof)
             doc: dict[str, Any] = {"athlete": prof.to_dict()}
+            if moved:
+                doc["app_sessions_reread"] = moved
             if any(v is not None for v in (strength_start, primary_proxy, swc_pct, swc_source)):
                 doc["economy"] = economy_inputs.set_settings(con, slug, strength_start=strength_start,
                                                              primary_proxy=primary_proxy, swc_pct=swc_pct,
@@ -187,17 +198,25 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
 def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | None = None,
             exercise: str | None = None, exclude: str | None = None, include: str | None = None,
             reason: str | None = None, context: str | None = None, air_temperature_c: float | None = None,
-            shoe: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+            shoe: str | None = None, split: Sequence[str] | None = None,
+            merge: Sequence[str] | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
     """``correct``: a set's exercise, a run excluded from (or included again in) the economy analysis,
-    or a run's context (air temperature, shoe) for the economy model."""
+    a run's context (air temperature, shoe) for the economy model, or the strength ledger's
+    reconciliation (``split`` source sessions off their training session, ``merge`` training
+    sessions: :mod:`jobs.ledger`)."""
+    from jobs import ledger
+
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         if context is not None:
             return economy_inputs.set_run_context(con, athlete, context, air_temperature_c=air_temperature_c,
                                                   shoe=shoe)
+        if split:
+            return ledger.split_sessions(con, athlete, split)
+        if merge:
+            return ledger.merge_sessions(con, athlete, merge)
         if set_id is not None:
             assert exercise is not None
-            corrections.correct_set_exercise(con, athlete, set_id, exercise)
-            return {"set_id": set_id, "exercise": exercise}
+            return ledger.correct_exercise(con, athlete, set_id, exercise)
         if exclude is not None:
             assert reason is not None
             corrections.exclude_activity(con, athlete, exclude, reason)

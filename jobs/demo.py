@@ -10,6 +10,11 @@
    weeks of running only (the baseline the n-of-1 estimate needs); the strength sets follow
    the prescription at 80-98 % of the lifter's 5RM, the back squat's being
    :data:`DEMO_BACK_SQUAT_E5RM_KG` (the lifter of the streamed sets below);
+   The lifter also logged every strength session in a phone app: the first half in Strong, the
+   rest in Hevy (each exercise opening with a warm-up set the watch did not record), written by
+   :mod:`sim.app_exports` to ``DIR/apps/`` and imported like a user's exports, so the report's
+   ledger shows each session once with the watch and the app as its sources
+   (docs/strength-ledger.md);
 4. streams simulated barbell sets through the virtual BLE device (``run_stream(virtual=True)``)
    for the simulated athlete, at three loads so a load-velocity profile exists;
 5. writes the report to ``DIR/report/index.html`` and returns that path.
@@ -154,6 +159,23 @@ def write_simulated_history(con: Any, athlete: str, sim: Any, *, label: str = SI
     return {"runs": runs, "strength_sessions": sessions, "records": records}
 
 
+def write_app_exports(out_dir: Path, sim: Any) -> list[Path]:
+    """The simulated lifter's strength sessions as a Strong export (the first half of its sessions)
+    and a Hevy export (the rest), both in kg with a warm-up set per exercise; returns their paths."""
+    from sim.app_exports import HEVY_NAMES, sim_workouts, write_hevy, write_strong
+
+    tz = sim.profile["tz"]
+    sets = sorted(sim.strength_sets, key=lambda x: x.started_at_ns)
+    keys = list(dict.fromkeys(x.session_key for x in sets))
+    first = set(keys[: len(keys) // 2])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    strong, hevy = out_dir / "strong-export.csv", out_dir / "hevy-export.csv"
+    strong.write_bytes(write_strong(sim_workouts([x for x in sets if x.session_key in first], tz, warmups=True)))
+    hevy.write_bytes(write_hevy(sim_workouts([x for x in sets if x.session_key not in first], tz,
+                                             names=HEVY_NAMES, warmups=True)))
+    return [strong, hevy]
+
+
 def _sample_paths(sample_root: Path) -> list[Path]:
     return [sample_root / d for d in SAMPLE_DIRS if (sample_root / d).is_dir()]
 
@@ -242,6 +264,10 @@ def run_demo(
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
         log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
             f"sessions for '{SIM_ATHLETE}'")
+        apps = import_paths(con, write_app_exports(out / "apps", sim), athlete=SIM_ATHLETE, workers=1,
+                            show_progress=False)
+        workouts = ", ".join(f"{f.app['app']}: {f.app['sessions']} workouts" for f in apps.files if f.app)
+        log(f"demo: imported the simulated lifter's Strong and Hevy exports ({workouts})")
     if stream:
         _stream_sets(db, SIM_ATHLETE, log)
     con = open_store(db, wait_s=30.0, on_wait=log)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from analysis.economy import RunEconomy, run_economy
+from jobs.ledger import load_ledger
 from records.runs import RunRecords
 from records.times import iso_z
 from report.build import (
@@ -174,6 +175,11 @@ def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetim
     sets = rq.strength_sets(con, athlete, since=since)
     reps = rq.reps(con, athlete, since=since)
     inputs = rq.economy_inputs(con, athlete)
+    strength = load_ledger(con, athlete, tz=profile.get("tz") or "UTC")
+    ledger = strength.ledger
+    if since is not None:  # reconciled over all data (merges do not depend on --since), shown from --since
+        since_ns = int(since.timestamp()) * 1_000_000_000
+        ledger = dataclasses.replace(ledger, sessions=tuple(s for s in ledger.sessions if s.start_ns >= since_ns))
     summary = summarise(
         athlete=athlete,
         profile=profile,
@@ -185,6 +191,8 @@ def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetim
         run_context=inputs["run_context"],
         events=inputs["events"],
         settings=inputs["settings"],
+        ledger=ledger,
+        deleted_in_app=sorted(strength.deleted_in_app()),
     )
     section = athlete_section(row, profile=profile, runs=runs, economies=econ, reps=reps, summary=summary,
                               data_health=rq.data_health(con, athlete), simulated=rq.simulated_share(con, athlete))

@@ -23,7 +23,7 @@ from analysis.economy import RunEconomy
 from records.times import iso_z
 
 #: bump when the report's content changes: an unchanged store is then still re-rendered
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 PAGE_PREFIX = "athlete-"
 REPORT_FILES = ("index.html", "report.json", "index.html.tmp", "report.json.tmp")
 
@@ -99,7 +99,7 @@ def athlete_section(
         "simulated": simulated,
         "profile": dict(profile),
         "counts": {k: row.get(k) for k in ("activities", "runs", "strength_sets", "stream_sessions",
-                                             "files_imported", "files_failed")},
+                                             "files_imported", "files_failed", "app_sessions", "app_sets")},
         "first_activity_at": row.get("first_activity_at"),
         "last_activity_at": row.get("last_activity_at"),
         "last_import_at": row.get("last_import_at"),

@@ -86,6 +86,33 @@ def data_quality(rep: Mapping[str, Any]) -> dict[str, Any]:
         "sessions_with_gaps": [[g["session_id"], when(g.get("started_at")), g.get("exercise"), fmt(g.get("gaps")),
                                 fmt(g.get("gap_s"), 1, "s"), fmt(g.get("lost_samples")), g.get("status")]
                                for g in h.get("sessions_with_gaps", [])],
+        "ledger": ledger_quality(rep),
+    }
+
+
+def ledger_quality(rep: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The strength ledger's data-quality items (``summary.strength_ledger.data_quality``): ``line`` (one
+    sentence with the counts and the unmapped names), ``unmapped``, ``merged`` and ``deleted`` rows,
+    ``conflicts`` and ``warnings``; None without a ledger."""
+    led = (rep.get("summary") or {}).get("strength_ledger") or {}
+    dq = led.get("data_quality")
+    if not led.get("sessions") or dq is None:
+        return None
+    unmapped = dq.get("unmapped_exercises") or []
+    merged = dq.get("merged_sessions") or []
+    names = ", ".join(u["name"] for u in unmapped[:8]) + (f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else "")
+    line = (f"Strength ledger: {len(unmapped)} exercise name(s) not mapped to the exercise vocabulary"
+            + (f" ({names}; correct --set ID --exercise EX maps one)" if unmapped else "")
+            + f"; {len(merged)} of {led.get('counts', {}).get('sessions', 0)} training sessions merged across sources"
+            + f"; {dq.get('exercise_conflicts', 0)} set(s) whose sources named different exercises.")
+    return {
+        "line": line,
+        "unmapped": [[u["name"], fmt(u.get("sets")), ", ".join(u.get("sources") or [])] for u in unmapped],
+        "merged": [[m.get("local_date"), m.get("title") or "—", " + ".join(m.get("sources") or []), fmt(m.get("sets"))]
+                   for m in reversed(merged)],
+        "deleted": [[d.get("local_date"), d.get("title") or "—", ", ".join(d.get("deleted_in_app") or [])]
+                    for d in dq.get("deleted_in_app") or []],
+        "warnings": list(dq.get("warnings") or []),
     }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from report import charts
 from report.templating import chart_markup
-from report.text import fmt
+from report.text import fmt, minutes
 
 #: weeks before the first strength session that the strength charts still show (context)
 LEAD_WEEKS = 8
@@ -393,6 +393,68 @@ def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: the latest training sessions whose sets the page lists (report.json has more: LATEST_SESSIONS there)
+LEDGER_SETS_SESSIONS = 4
+#: the latest training sessions the page's session table lists (report.json has every session)
+LEDGER_SESSION_ROWS = 20
+
+_RPE_SOURCE = {"session": "session RPE", "max_set_rpe": "highest set RPE, a substitute",
+               "default": "default, assumed"}
+
+
+def _sources(xs: Sequence[str] | None) -> str:
+    return " + ".join(xs or []) or "—"
+
+
+def _exercise(x: Mapping[str, Any]) -> str:
+    if x.get("exercise"):
+        return str(x["exercise"]) + (" (corrected)" if x.get("exercise_user_corrected") else "")
+    return f"{x.get('exercise_as_recorded') or '(no name)'} (unmapped)"
+
+
+def ledger(s: Mapping[str, Any]) -> dict[str, Any]:
+    """The strength ledger (``summary.strength_ledger`` and ``strength_load``): ``present``; the weekly
+    strength-load ``figure``; ``sessions`` (rows and caption, newest first, each once with its sources and
+    load); ``latest`` (per latest session: ``heading``, ``rows``, ``caption``); ``load_note``, ``n_sessions``."""
+    led = s.get("strength_ledger") or {}
+    rows_all = led.get("sessions") or []
+    if not rows_all:
+        return {"present": False}
+    sl = s.get("strength_load") or {}
+    weeks = [w for w in s.get("weeks", []) if w.get("strength_load_au") is not None]
+    lifted = next((i for i, w in enumerate(weeks) if w.get("strength_load_au")), None)
+    shown = weeks if lifted is None else weeks[max(0, lifted - LEAD_WEEKS):]
+    n_loaded = sum(1 for r in rows_all if r.get("load_au") is not None)
+    fig = figure(charts.series_chart(
+        "Weekly strength load (session RPE x minutes)", [w["week_start"] for w in shown],
+        [w.get("strength_load_au") for w in shown], ylabel="AU (RPE x min)"),
+        f"Sum per local week of session RPE x duration (Foster et al. 2001) over the reconciled training sessions "
+        f"(n = {n_loaded} sessions with a load, {len(shown)} weeks): a session logged by the watch, an app and the "
+        "bar sensor counts once. Its own series beside running TRIMP (the running load chart below); "
+        f"{sl.get('n_max_set_rpe', 0)} session(s) used the highest set RPE and {sl.get('n_default_rpe', 0)} the "
+        "default RPE as substitutes.")
+    srows = []
+    for r in reversed(rows_all[-LEDGER_SESSION_ROWS:]):
+        rpe = "—" if r.get("rpe") is None else f"{r['rpe']:g} ({_RPE_SOURCE.get(r.get('rpe_source'), r.get('rpe_source'))})"
+        srows.append([r.get("local_date"), r.get("title") or "—", _sources(r.get("sources")),
+                      f"{r.get('working_sets', 0)} + {r.get('warmup_sets', 0)}", minutes(r.get("duration_s")), rpe,
+                      fmt(r.get("load_au"), 0) if r.get("load_au") is not None else (r.get("load_reason") or "—")])
+    sessions = {"rows": srows, "caption": (
+        f"Latest {len(srows)} of {len(rows_all)} training sessions, newest first (local dates, {s.get('tz', 'UTC')}); "
+        "sets: working + warm-up (warm-ups never count toward the prescription)")}
+    latest = []
+    for r in (led.get("latest_sessions") or [])[:LEDGER_SETS_SESSIONS]:
+        rows = [[_exercise(x), x.get("set_role") or "—", fmt(x.get("reps"), 0), fmt(x.get("load_kg"), 1, "kg"),
+                 fmt(x.get("rpe"), 1), fmt(x.get("mean_velocity_mps"), 2, "m/s"), x.get("source") or "—",
+                 _sources(x.get("sources"))] for x in r.get("set_rows") or []]
+        latest.append({"heading": f"{r.get('local_date')}: {r.get('title') or 'untitled'} ({_sources(r.get('sources'))})",
+                       "rows": rows,
+                       "caption": f"{r.get('local_date')}: {len(rows)} sets in logging order; source: the primary "
+                                  "source of each set, sources: every source that reported it"})
+    return {"present": True, "figure": fig, "sessions": sessions, "latest": latest,
+            "n_sessions": len(rows_all), "load_note": sl.get("combined_option") or ""}
+
+
 def running_load(s: Mapping[str, Any]) -> dict[str, Any]:
     d = s.get("daily", [])
     return {"figure": figure(
@@ -409,6 +471,7 @@ def summary_sections(rep: Mapping[str, Any]) -> dict[str, Any]:
         "headline": headline(s, weeks),
         "adherence": adherence(s, weeks),
         "strength": strength(rep, weeks),
+        "ledger": ledger(s),
         "load_velocity": load_velocity(rep, s),
         "economy": economy(s, weeks),
         "linkage": linkage(s),

@@ -17,7 +17,10 @@ from typing import Any
 
 from analysis.athlete_summary import rfd_session_medians, summarise_athlete
 from analysis.economy import RunEconomy
+from analysis.ledger import Ledger
 from analysis.neuromuscular import neuromuscular_trends as neuromuscular
+from analysis.strength_load import session_loads
+from analysis.strength_report import ledger_report
 
 #: proxies on a ratio scale: their typical error / SWC are in % of the value
 RATIO_PROXIES = ("ef_proxy", "hr_at_reference_speed_bpm", "speed_per_w_per_kg")
@@ -65,16 +68,27 @@ def summarise(
     run_context: Mapping[str, Mapping[str, Any]] | None = None,
     events: Sequence[Mapping[str, Any]] = (),
     settings: Mapping[str, Any] | None = None,
+    ledger: Ledger | None = None,
+    deleted_in_app: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
+    """The athlete's summary dict. With the strength ``ledger`` (``jobs.ledger``: watch, sensor and app
+    sets reconciled), the strength numbers come from it: each training session once, warm-ups left out
+    of the prescription (``Ledger.strength_sets``), the session-RPE load per training session
+    (``analysis.strength_load``) and the ledger's report part (``analysis.strength_report``) as
+    ``strength_ledger``; without it, from the ``sets`` rows as they are."""
     tz = profile.get("tz") or "UTC"
     econ = _mark_excluded(runs, economies)
-    set_rows = _set_rows(sets)
-    nm = neuromuscular(set_rows, reps, reference_loads, tz)
+    loads = session_loads(ledger.sessions) if ledger is not None else None
+    set_rows: Sequence[Any] = ledger.strength_sets() if ledger is not None else _set_rows(sets)
+    nm = neuromuscular([] if ledger is not None else set_rows, reps, reference_loads, tz)  # (sets: not used)
     e5rm = None
     if isinstance(nm, Mapping) and isinstance(nm.get("e5rm_kg"), Mapping):
         e5rm = {k: v for k, v in nm["e5rm_kg"].items() if v}
     s = summarise_athlete(econ, None, set_rows, dict(profile), tz, e5rm_kg=e5rm, neuromuscular_trends=nm,
-                          run_context=run_context, events=events, settings=settings).to_dict()
+                          run_context=run_context, events=events, settings=settings,
+                          strength_loads=loads).to_dict()
+    if ledger is not None and loads is not None:
+        s["strength_ledger"] = ledger_report(ledger, loads, tz=tz, deleted_in_app=deleted_in_app)
     bands = {}
     for name in s.get("proxies", {}):
         te = s.get("typical_error", {}).get(name, {})

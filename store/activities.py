@@ -15,7 +15,9 @@ import duckdb
 import numpy as np
 
 from records.activities import ActivityData, SourceFile
+from records.app_exports import AppExportFile, AppImportOutcome
 from records.runs import RECORD_FIELDS, RunRecords
+from store.app_sessions import write_app_export
 from store.athletes import ensure_athlete
 from store.lake import athlete_scope, write_transaction
 from store.writers import insert_columns, insert_rows
@@ -278,6 +280,30 @@ class ImportWriter:
                     events = [e for e in events if e is not own] + [
                         ImportEvent(source.path, "failed", error, source.sha256)]
             self._transaction([], events)
+
+    def write_app_file(self, f: AppExportFile, *, event: ImportEvent | None = None
+                       ) -> tuple[AppImportOutcome | None, str | None]:
+        """Store one phone-app export now, in a transaction of its own (its workouts are compared
+        with the stored ones: ``store.app_sessions.write_app_export``), with its ``import_event``
+        if it is partial. Returns (what it did, None), or (None, ``could not be stored: ...``) when
+        the database refused it (the importer logs that as a failed import event)."""
+        con = self.con
+
+        def write() -> AppImportOutcome:
+            ensure_athlete(con, self.athlete)
+            if self.lift_tombstones:
+                lift_tombstones(con, self.athlete, [f.source.sha256])
+            written = write_app_export(con, self.athlete, f)
+            if event is not None:
+                log_import_events(con, self.athlete, [(event.path, event.status, event.reason, event.sha256)])
+            return written
+
+        try:
+            # on a lake: under the athlete's claim, retried on a conflict; an unreachable catalog raises
+            outcome = write_transaction(con, write, scope=athlete_scope(self.athlete))
+        except duckdb.Error as exc:
+            return None, f"could not be stored: {_first_line(exc)}"
+        return outcome, None
 
     def _transaction(self, files: Sequence[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]],
                      events: Sequence[ImportEvent]) -> None:

@@ -16,11 +16,14 @@ from store.writers import insert_rows
 #: the whole name (\Z, not $: "$" would also accept a trailing newline)
 SLUG_RE = re.compile(r"\A[a-z0-9_-]{1,64}\Z")
 SEXES = ("female", "male")
+#: units of the phone-app exports that do not name theirs (``athlete set --weight-unit``)
+WEIGHT_UNITS = ("kg", "lb")
 
 #: Tables keyed by athlete directly.
 ATHLETE_TABLES = (
     "source_file", "import_event", "activity", "record", "lap", "strength_set", "set_correction",
     "activity_exclusion", "rep", "run_metric", "reference_load", "run_context", "athlete_event", "economy_setting",
+    "app_session", "app_set", "ledger_correction",
 )
 #: Raw stream tables: each row names its athlete too (migration 3), so a session id shared by two
 #: athletes (the same capture replayed under both) never lets one athlete's delete touch the other.
@@ -46,6 +49,8 @@ class Profile:
     hr_rest_bpm: float | None = None
     hr_max_bpm: float | None = None
     tz: str | None = None
+    #: unit of an app export that does not say (Strong's classic CSV); None = kg
+    weight_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,14 +64,14 @@ def ensure_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> None:
 
 def get_profile(con: duckdb.DuckDBPyConnection, athlete: str) -> Profile | None:
     row = con.execute(
-        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz FROM athlete WHERE athlete = ?", [athlete]
+        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz, weight_unit FROM athlete WHERE athlete = ?", [athlete]
     ).fetchone()
     return Profile(*row) if row else None
 
 
 def list_athletes(con: duckdb.DuckDBPyConnection) -> list[Profile]:
     rows = con.execute(
-        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz FROM athlete ORDER BY athlete"
+        "SELECT athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz, weight_unit FROM athlete ORDER BY athlete"
     ).fetchall()
     return [Profile(*r) for r in rows]
 
@@ -80,16 +85,19 @@ def set_profile(
     hr_rest_bpm: float | None = None,
     hr_max_bpm: float | None = None,
     tz: str | None = None,
+    weight_unit: str | None = None,
 ) -> Profile:
     """Update the given profile fields (others unchanged), validating each; one transaction."""
     validate_slug(athlete)
     return write_transaction(con, lambda: _set_profile(con, athlete, body_mass_kg=body_mass_kg, sex=sex,
-                                                       hr_rest_bpm=hr_rest_bpm, hr_max_bpm=hr_max_bpm, tz=tz),
+                                                       hr_rest_bpm=hr_rest_bpm, hr_max_bpm=hr_max_bpm, tz=tz,
+                                                       weight_unit=weight_unit),
                              scope=athlete_scope(athlete))
 
 
 def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: float | None, sex: str | None,
-                 hr_rest_bpm: float | None, hr_max_bpm: float | None, tz: str | None) -> Profile:
+                 hr_rest_bpm: float | None, hr_max_bpm: float | None, tz: str | None,
+                 weight_unit: str | None) -> Profile:
     if body_mass_kg is not None and not 20 <= body_mass_kg <= 300:
         raise AthleteError(f"body mass {body_mass_kg} kg is outside 20-300 kg")
     if sex is not None and sex not in SEXES:
@@ -103,8 +111,11 @@ def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: 
             zone_info(tz)
         except ValueError:
             raise AthleteError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Oslo)") from None
+    if weight_unit is not None and weight_unit not in WEIGHT_UNITS:
+        raise AthleteError(f"weight unit must be one of {', '.join(WEIGHT_UNITS)}")
     current = get_profile(con, athlete) or Profile(athlete)
-    updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz}
+    updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz,
+               "weight_unit": weight_unit}
     merged = {k: (v if v is not None else getattr(current, k)) for k, v in updates.items()}
     if merged["hr_rest_bpm"] is not None and merged["hr_max_bpm"] is not None and (
         merged["hr_rest_bpm"] >= merged["hr_max_bpm"]
@@ -116,9 +127,10 @@ def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: 
         insert_rows(con, "athlete", [{"athlete": athlete, **merged, "created_at": dt.datetime.now(dt.UTC)}])
     else:
         con.execute(
-            "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ? WHERE athlete = ?",
+            "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ?, weight_unit = ? "
+            "WHERE athlete = ?",
             [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"],
-             athlete],
+             merged["weight_unit"], athlete],
         )
     return Profile(athlete, **merged)
 

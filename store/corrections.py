@@ -1,4 +1,5 @@
-"""User corrections that survive re-imports: a set's exercise, and runs excluded from analysis."""
+"""User corrections that survive re-imports: a set's exercise (a watch, sensor or phone-app set), and
+runs excluded from analysis. (The ledger's split / merge corrections: ``store.app_sessions``.)"""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ def correct_set_exercise(con: duckdb.DuckDBPyConnection, athlete: str, set_id: s
         raise CorrectionError("exercise name must not be empty")
 
     def write() -> None:
-        if con.execute("SELECT 1 FROM strength_set WHERE athlete = ? AND set_id = ?",
-                       [athlete, set_id]).fetchone() is None:
+        known = con.execute("SELECT 1 FROM strength_set WHERE athlete = ? AND set_id = ? "
+                            "UNION ALL SELECT 1 FROM app_set WHERE athlete = ? AND set_id = ?",
+                            [athlete, set_id, athlete, set_id]).fetchall()
+        if not known:
             raise CorrectionError(f"no set {set_id!r} for athlete {athlete!r} (see `sets`)")
         con.execute("DELETE FROM set_correction WHERE athlete = ? AND set_id = ?", [athlete, set_id])
         insert_rows(con, "set_correction", [{"athlete": athlete, "set_id": set_id, "exercise": exercise.strip(),

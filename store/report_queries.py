@@ -62,6 +62,8 @@ def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                (SELECT count(*) FROM strength_set s WHERE s.athlete = n.athlete AND s.set_type = 'active')
                    AS strength_sets,
                (SELECT count(*) FROM stream_session s WHERE s.athlete = n.athlete) AS stream_sessions,
+               (SELECT count(*) FROM app_session s WHERE s.athlete = n.athlete) AS app_sessions,
+               (SELECT count(*) FROM app_set s WHERE s.athlete = n.athlete) AS app_sets,
                (SELECT max(imported_at) FROM source_file f WHERE f.athlete = n.athlete) AS last_import_at,
                (SELECT count(*) FROM source_file f WHERE f.athlete = n.athlete) AS files_imported,
                (SELECT count(DISTINCT path) FROM import_event e WHERE e.athlete = n.athlete
@@ -222,13 +224,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                 FROM activity_exclusion),
                (SELECT max(updated_at) FROM run_context), (SELECT count(*) FROM run_context),
                (SELECT max(logged_at) FROM athlete_event), (SELECT count(*) FROM athlete_event),
-               (SELECT max(updated_at) FROM economy_setting)
+               (SELECT max(updated_at) FROM economy_setting),
+               (SELECT count(*) FROM app_session), (SELECT max(updated_at) FROM app_session),
+               (SELECT count(*) FROM app_session WHERE missing_since IS NOT NULL), (SELECT count(*) FROM app_set),
+               (SELECT count(*) FROM ledger_correction), (SELECT max(corrected_at) FROM ledger_correction),
+               (SELECT string_agg(concat_ws('|', athlete, weight_unit), ';' ORDER BY athlete) FROM athlete)
         """
     ).fetchall()[0]
     names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
              "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
              "import_events", "athletes", "reference_loads", "last_reference_load_at", "profiles", "exclusion_list",
-             "last_run_context_at", "run_contexts", "last_event_at", "events", "last_economy_setting_at")
+             "last_run_context_at", "run_contexts", "last_event_at", "events", "last_economy_setting_at",
+             "app_sessions", "last_app_session_update_at", "app_sessions_deleted_in_app", "app_sets",
+             "ledger_corrections", "last_ledger_correction_at", "weight_units")
     return {k: _iso(v) for k, v in zip(names, row, strict=True)}
 
 

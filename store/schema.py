@@ -494,6 +494,85 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "strength ledger: app workouts and sets (Strong, Hevy), ledger corrections, athlete.weight_unit",
+        """
+        -- The unit of a phone-app export that does not name its own (Strong's classic CSV): 'kg' | 'lb';
+        -- NULL = kg.
+        ALTER TABLE athlete ADD COLUMN weight_unit VARCHAR;
+
+        -- One workout of a Strong or Hevy export (docs/strength-ledger.md). Keyed by session_key =
+        -- app + local start + title: a later, longer export of the same app updates the row when its
+        -- content_sha256 changed, never adds a second one. The export the stored version came from is
+        -- source_sha256 (a source_file row), and export_as_of its latest workout start: an older export
+        -- never overwrites a newer one's version. A workout missing from a later export that covers its
+        -- date was deleted in the app: it stays, flagged by missing_since / missing_from_sha256 / missing_as_of.
+        CREATE TABLE app_session (
+            athlete              VARCHAR NOT NULL,
+            session_key          VARCHAR NOT NULL,
+            app                  VARCHAR NOT NULL,      -- 'strong' | 'hevy'
+            title                VARCHAR NOT NULL,
+            start_local          TIMESTAMP NOT NULL,    -- wall-clock start as the app wrote it (no zone)
+            start_precision      VARCHAR NOT NULL,      -- 'second' | 'minute' | 'day'
+            started_at           TIMESTAMPTZ NOT NULL,  -- start_local read in tz
+            duration_s           DOUBLE,
+            tz                   VARCHAR NOT NULL,      -- the athlete's zone the local times were read in
+            local_time_note      VARCHAR,               -- a daylight-saving gap or repeat at the start
+            notes                VARCHAR,
+            session_rpe          DOUBLE,                -- CR-10 (Foster 2001); neither app exports one today
+            weight_unit          VARCHAR,               -- 'kg' | 'lb' | 'mixed' | 'none'
+            weight_unit_source   VARCHAR,               -- 'header' | 'column' | 'caller' (the athlete's setting)
+            distance_unit        VARCHAR,               -- 'km' | 'mi' | 'm' | 'ft' | 'mixed' | 'none'
+            distance_unit_source VARCHAR,
+            content_sha256       VARCHAR NOT NULL,
+            source_sha256        VARCHAR NOT NULL,
+            export_as_of         TIMESTAMP NOT NULL,    -- latest workout start (local) of that export
+            first_imported_at    TIMESTAMPTZ NOT NULL,
+            updated_at           TIMESTAMPTZ NOT NULL,
+            missing_since        TIMESTAMPTZ,
+            missing_from_sha256  VARCHAR,
+            missing_as_of        TIMESTAMP,             -- export_as_of of the export that lacked it
+            PRIMARY KEY (athlete, session_key)
+        );
+
+        -- The sets of an app workout, replaced with the workout when the app edited it.
+        -- set_id = session_key + '/' + position (1-based, in the export's order).
+        CREATE TABLE app_set (
+            athlete              VARCHAR NOT NULL,
+            session_key          VARCHAR NOT NULL,
+            set_id               VARCHAR NOT NULL,
+            position             INTEGER NOT NULL,
+            exercise             VARCHAR,               -- the project's name, NULL when unmapped
+            exercise_as_written  VARCHAR NOT NULL,
+            equipment            VARCHAR,
+            exercise_order       INTEGER NOT NULL,
+            set_order            INTEGER NOT NULL,
+            set_order_as_written VARCHAR NOT NULL,
+            set_role             VARCHAR NOT NULL,      -- 'warmup' | 'working' | 'drop' | 'failure'
+            reps                 INTEGER,
+            load_kg              DOUBLE,
+            distance_m           DOUBLE,
+            duration_s           DOUBLE,
+            rpe                  DOUBLE,                -- the app's set RPE (repetitions in reserve scale)
+            notes                VARCHAR,
+            superset_id          VARCHAR,
+            line                 INTEGER,               -- line of the row in its export
+            PRIMARY KEY (athlete, set_id)
+        );
+
+        -- `correct --split / --merge` of the reconciled ledger (analysis.ledger.Correction): in source-session
+        -- terms (refs = [[source, source_session_id], ...]), applied in seq order, a later one winning.
+        CREATE TABLE ledger_correction (
+            athlete      VARCHAR NOT NULL,
+            seq          INTEGER NOT NULL,
+            action       VARCHAR NOT NULL,              -- 'split' | 'merge'
+            refs         JSON NOT NULL,
+            corrected_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (athlete, seq)
+        );
+        """,
+    ),
 )
 
 

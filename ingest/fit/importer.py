@@ -1,4 +1,10 @@
-"""`import`: FIT sources -> decode -> canonical activities -> the store.
+"""`import`: FIT sources -> decode -> canonical activities -> the store; and phone-app CSV exports.
+
+Strong and Hevy CSV exports met on the way (``.csv`` files, in folders and archives too,
+recognised by their header: ``ingest.apps.detect``) are parsed here, in this process (a parse is
+milliseconds), with the athlete's time zone and weight unit, and stored through
+:meth:`store.activities.ImportWriter.write_app_file` by the update rule of
+``store.app_sessions`` (docs/strength-ledger.md). They get the same statuses as FIT files.
 
 * Idempotent: the ledger is keyed by (athlete, sha256 of the decompressed bytes); a duplicate is
   recognised before decoding, so a re-import costs a hash per file.
@@ -33,15 +39,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.apps import AppExport, AppExportError, detect, parse_export
+from ingest.apps.store_rows import export_file
 from ingest.fit.activity import NoActivityData, NotAnActivity, build_activities, date_records
 from ingest.fit.fitparse_boundary import decode_fitparse
 from ingest.fit.model import DecodedFit, FitTooLarge
-from ingest.fit.sources import iter_sources, printable
+from ingest.fit.sources import is_csv_name, iter_sources, printable
 from ingest.fit.workers import decode_pool, die_with_importer
 from ingest.progress import ProgressFn, TerminalProgress, bar_wanted
 from records.activities import ActivityData, SourceFile
+from records.app_exports import AppImportOutcome
 from store.activities import DELETED_REASON as _STORE_DELETED_REASON
 from store.activities import ImportEvent, ImportWriter, deleted_hashes, imported_hashes
+from store.athletes import get_profile
 from store.connection import Connection
 
 log = logging.getLogger("runstrong.import")
@@ -65,6 +75,8 @@ class FileResult:
     error: str | None = None
     reason: str | None = None
     decoder: str | None = None
+    #: a phone-app export: what was read and what storing it did (None for FIT files)
+    app: dict[str, Any] | None = None
 
     def to_contract(self) -> dict[str, Any]:
         return {
@@ -77,6 +89,7 @@ class FileResult:
             "sets": self.sets,
             "error": self.error,
             "reason": self.reason,
+            "app": self.app,
         }
 
 
@@ -342,6 +355,7 @@ def import_paths(
                           on_skipped=lambda sha, reason: _skip(outcome[sha], reason))
     duplicates: list[tuple[FileResult, str]] = []
     work_files = work_bytes = 0
+    apps = AppSettings.of(con, athlete)
     try:
         bars.start()
         bar = bars.task("import", unit="files", total=None)
@@ -359,6 +373,11 @@ def import_paths(
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
+            elif bad is not None and (is_csv_name(item.path) or detect(item.data) is not None):
+                assert sha is not None and item.data is not None
+                queued.add(sha)  # a phone-app export (or a CSV that is not one): read and stored here
+                outcome[sha] = result = import_app_export(writer, item.path, item.data, sha, apps)
+                pending.add_result(result)
             elif bad is not None:  # not FIT at all: no need to ship it to a worker
                 assert sha is not None
                 queued.add(sha)
@@ -398,6 +417,71 @@ def import_paths(
 
 #: ``skipped`` reason of a file whose athlete was deleted (``import --undelete`` imports it again).
 DELETED_REASON = _STORE_DELETED_REASON
+#: ``skipped`` reason of a CSV whose header is neither Strong's nor Hevy's
+NOT_AN_APP_EXPORT = "not a Strong or Hevy export (header not recognised)"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """How an app export is read for this athlete: their zone (the apps write local times without
+    one) and the weight unit of an export that does not name its own."""
+
+    tz: str
+    tz_source: str  # 'athlete' | 'default'
+    weight_unit: str
+    weight_unit_source: str  # 'athlete' | 'default'
+
+    @classmethod
+    def of(cls, con: Connection, athlete: str) -> AppSettings:
+        p = get_profile(con, athlete)
+        tz, wu = (p.tz, p.weight_unit) if p is not None else (None, None)
+        return cls(tz or "UTC", "athlete" if tz else "default", wu or "kg", "athlete" if wu else "default")
+
+    def zone_note(self) -> str:
+        if self.tz_source == "athlete":
+            return f"times read in {self.tz}, the athlete's time zone (the export has none)"
+        return ("times read in UTC: the athlete has no time zone (`athlete set --tz ZONE` reads them again in "
+                "it); the export has none")
+
+
+def _app_doc(exp: AppExport, settings: AppSettings, outcome: AppImportOutcome | None) -> dict[str, Any]:
+    """The ``app`` object of an app export's import result (docs/cli.md)."""
+    return {
+        "app": exp.app, "variant": exp.variant, "encoding": exp.encoding, "delimiter": exp.delimiter,
+        "sessions": len(exp.sessions), **(outcome.to_dict() if outcome is not None else {}),
+        "bad_rows": [{"line": b.line, "reason": b.reason} for b in exp.bad_rows],
+        "skipped_rows": len(exp.skipped_rows),
+        "unmapped_exercises": list(exp.unmapped_exercises),
+        "tz": exp.tz, "zone_assumed": exp.zone_assumed, "tz_source": settings.tz_source,
+        "date_rule": {"day_month_order": exp.date_rule.day_month_order, "decided_by": exp.date_rule.decided_by},
+        "weight_unit": exp.weight_unit,
+        "weight_unit_source": exp.weight_unit_source if exp.weight_unit_source != "caller" else
+        f"caller ({'the athlete' if settings.weight_unit_source == 'athlete' else 'default'}: "
+        f"`athlete set --weight-unit`)",
+    }
+
+
+def import_app_export(writer: ImportWriter, path: str, data: bytes, sha256: str,
+                      settings: AppSettings) -> FileResult:
+    """Parse one CSV and store it if it is a Strong or Hevy export (see the module docstring).
+
+    ``skipped`` when the header is neither app's; ``failed`` when the export is refused whole
+    (its dates undecidable, no readable row...) or the database refused it; ``partial`` when rows
+    were refused (each listed with its line and reason in ``app.bad_rows``), the rest kept."""
+    if detect(data) is None:
+        return FileResult(path=path, status="skipped", sha256=sha256, reason=NOT_AN_APP_EXPORT)
+    try:
+        exp = parse_export(data, tz=settings.tz, weight_unit=settings.weight_unit)  # type: ignore[arg-type]
+    except AppExportError as exc:
+        return FileResult(path=path, status="failed", sha256=sha256, error=f"app export refused: {exc.reason}")
+    f = export_file(exp, path, len(data))
+    result = FileResult(path=path, status=exp.status, sha256=sha256, sets=exp.sets, error=f.source.error,
+                        reason=settings.zone_note(), decoder=f.source.decoder)
+    outcome, error = writer.write_app_file(f, event=_event(result) if exp.status == "partial" else None)
+    if error is not None:
+        _fail(result, error)
+    result.app = _app_doc(exp, settings, outcome)
+    return result
 
 
 def _event(result: FileResult) -> ImportEvent:

@@ -1,4 +1,5 @@
-"""Expanding import arguments into FIT byte strings: files, folders, .fit.gz and zip archives.
+"""Expanding import arguments into file byte strings: FIT files (.fit, .fit.gz), phone-app CSV exports
+(.csv: Strong, Hevy; recognised by their header downstream), folders and zip archives.
 
 Lazy and bounded, whatever the input holds (docs/operations.md, "Limits"):
 
@@ -9,7 +10,8 @@ Lazy and bounded, whatever the input holds (docs/operations.md, "Limits"):
   reading; a file that turns into one between the check and the open is caught by ``fstat`` on
   the descriptor, which was opened non-blocking, so no read ever waits.
 * Every read is bounded: a FIT file (or archive member) of more than :data:`MAX_FIT_BYTES` after
-  decompression is refused without producing more than that, whatever its size fields claim.
+  decompression is refused without producing more than that, whatever its size fields claim; a CSV
+  of more than :data:`MAX_CSV_BYTES` likewise.
 * Archives are read from disk as they are iterated, member by member, and never extracted: a
   member name such as ``../../etc/passwd`` cannot write anywhere (such names are still refused:
   an archive that carries them is not a watch export). A nested archive is spooled to a temporary
@@ -50,14 +52,18 @@ MAX_ARCHIVE_MEMBERS = 250_000
 SPOOL_BYTES = 16 * 1024 * 1024
 #: Read size of the bounded readers.
 READ_CHUNK = 1024 * 1024
+#: Largest CSV export we read (a decade of daily logging in Strong or Hevy is a few MB; the parser
+#: holds the rows in memory, some 100 bytes per field).
+MAX_CSV_BYTES = 64 * 1024 * 1024
 
 FIT_SUFFIXES = (".fit", ".fit.gz")
 ARCHIVE_SUFFIXES = (".zip",)
+CSV_SUFFIXES = (".csv",)
 
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One candidate FIT file: its display path and bytes, or why it could not be read (``error``,
+    """One candidate file (FIT or CSV): its display path and bytes, or why it could not be read (``error``,
     the file is ``failed``) or was not read (``skip``, the file is ``skipped``)."""
 
     path: str
@@ -76,6 +82,14 @@ def is_fit_name(name: str) -> bool:
 
 def is_archive_name(name: str) -> bool:
     return _lower(name).endswith(ARCHIVE_SUFFIXES)
+
+
+def is_csv_name(name: str) -> bool:
+    return _lower(name).endswith(CSV_SUFFIXES)
+
+
+def _wanted(name: str) -> bool:
+    return is_fit_name(name) or is_archive_name(name) or is_csv_name(name)
 
 
 def printable(text: str) -> str:
@@ -188,7 +202,8 @@ def unsafe_member_name(name: str) -> bool:
 
 
 def _fit_from(name: str, read: Callable[[int], bytes], head: bytes = b"", what: str = "file") -> bytes:
-    """The FIT bytes of a stream named ``name`` (gunzipped when it is gzip), bounded."""
+    """The bytes of a stream named ``name`` (gunzipped when it is gzip), bounded (a CSV by
+    :data:`MAX_CSV_BYTES`, anything else by :data:`MAX_FIT_BYTES`)."""
     first = [head] if head else []
 
     def read_with_head(n: int) -> bytes:
@@ -198,7 +213,7 @@ def _fit_from(name: str, read: Callable[[int], bytes], head: bytes = b"", what: 
 
     if head[:2] == b"\x1f\x8b" or _lower(name).endswith(".gz"):
         return _gunzip_bounded(read_with_head)
-    return _read_bounded(read_with_head, MAX_FIT_BYTES, what)
+    return _read_bounded(read_with_head, MAX_CSV_BYTES if is_csv_name(name) else MAX_FIT_BYTES, what)
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,7 +268,7 @@ def _iter_zipfile(fh: IO[bytes], display: str, depth: int) -> Iterator[SourceIte
         for info in zf.infolist():
             if info.is_dir():
                 continue
-            if not (is_fit_name(info.filename) or is_archive_name(info.filename)):
+            if not _wanted(info.filename):
                 continue
             member = f"{display}!{printable(info.filename)}"
             if unsafe_member_name(info.filename):
@@ -263,8 +278,9 @@ def _iter_zipfile(fh: IO[bytes], display: str, depth: int) -> Iterator[SourceIte
                 if is_archive_name(info.filename):
                     yield from _iter_nested(zf, info, member, depth)
                 else:
-                    if info.file_size > MAX_FIT_BYTES and not _lower(info.filename).endswith(".gz"):
-                        raise TooLarge(f"member declares {info.file_size} bytes, over the {_mib(MAX_FIT_BYTES)} limit")
+                    limit = MAX_CSV_BYTES if is_csv_name(info.filename) else MAX_FIT_BYTES
+                    if info.file_size > limit and not _lower(info.filename).endswith(".gz"):
+                        raise TooLarge(f"member declares {info.file_size} bytes, over the {_mib(limit)} limit")
                     with zf.open(info) as m:  # the declared size can lie: the read is bounded
                         item = SourceItem(member, data=_fit_from(info.filename, m.read, what="member"))
                     # no local keeps the bytes while this generator waits: the consumer's reference
@@ -355,7 +371,7 @@ def iter_file(path: Path) -> Iterator[SourceItem]:
 
 
 def iter_sources(paths: Iterator[str | Path] | list[str | Path]) -> Iterator[SourceItem]:
-    """Every FIT file reachable from ``paths`` (files, folders recursively, archives), lazily."""
+    """Every FIT file and CSV reachable from ``paths`` (files, folders recursively, archives), lazily."""
     for p in paths:
         path = Path(p)
         try:
@@ -371,7 +387,7 @@ def iter_sources(paths: Iterator[str | Path] | list[str | Path]) -> Iterator[Sou
             for root, dirs, files in os.walk(path, onerror=None):
                 dirs.sort()
                 for name in sorted(files):
-                    if is_fit_name(name) or is_archive_name(name):
+                    if _wanted(name):
                         yield from iter_file(Path(root) / name)
             continue
         yield from iter_file(path)

@@ -192,6 +192,29 @@ def test_two_apps_logging_the_same_session_are_one() -> None:
     assert all(s.source == "strong" for s in ts.sets)
 
 
+def test_two_apps_pair_unmapped_sets_only_by_the_same_written_name() -> None:
+    """Strong and Hevy overlapping in time (the real sample exports do, on 5 Sep 2025): an unmapped
+    set of one app pairs with the other app's set only when the user wrote the same name; reps and
+    load agreeing is not enough (found on the real exports: 7 of 7461 sets vanished before)."""
+    s1 = SourceSession("strong", "s", T0, T0 + 3600 * NS, title="Fridays")
+    s2 = SourceSession("hevy", "h", T0 + 600 * NS, T0 + 3000 * NS, title="Pull")
+    x1 = [SourceSet("strong", "s/1", "s", None, "Seated Row (Cable)", "working", order=1, reps=10, load_kg=30.0),
+          SourceSet("strong", "s/2", "s", "back_squat", "Squat (Barbell)", "working", order=2, reps=10, load_kg=30.0),
+          SourceSet("strong", "s/3", "s", None, "Lat Pulldown (Cable)", "working", order=3, reps=8, load_kg=45.0)]
+    x2 = [SourceSet("hevy", "h/1", "h", None, "Shrug (Cable)", "working", order=1, reps=10, load_kg=30.0),
+          SourceSet("hevy", "h/2", "h", None, "Face Pull", "working", order=2, reps=10, load_kg=30.0),
+          SourceSet("hevy", "h/3", "h", None, "lat  pulldown (cable)", "working", order=3, reps=9, load_kg=45.0)]
+    (ts,) = build_ledger([s1, s2], [*x1, *x2]).sessions
+    assert len(ts.sets) == 5  # 6 app sets; only the pulldowns are one set
+    assert sorted(tuple(sorted(i for v in s.source_set_ids.values() for i in v)) for s in ts.sets) == [
+        ("h/1",), ("h/2",), ("h/3", "s/3"), ("s/1",), ("s/2",)]
+    # a watch set is still paired by reps and load when its exercise is unknown (only the apps wrote names)
+    fit = [fit_set(1, 700, None, 10, 30.0, act="w")]
+    w = SourceSession("fit", "w", T0 + 650 * NS, T0 + 800 * NS)
+    (ts,) = build_ledger([s1, w], [*x1, *fit]).sessions
+    assert len(ts.sets) == 3 and [s.sources for s in ts.sets].count(("strong", "fit")) == 1
+
+
 def test_sensor_only_sets_chain_into_one_session() -> None:
     xs = [sensor_set(k, 600 * k, "back_squat", 5, 100.0, 0.5) for k in range(1, 5)]
     led = build_ledger([], xs)

@@ -67,3 +67,17 @@ def test_demo_end_to_end(tmp_path):
     assert all(w["bilateral_trained"] and w["unilateral_trained"] for w in lifted)
     assert {r["load_kg"] for r in summ["rfd_sessions"]} == {load for load, _, _ in DEMO_STREAM_SETS}
     assert sim["last_activity_at"] <= doc["generated_at"]
+    # the lifter's Strong and Hevy exports: every strength session once, the watch and one app its sources
+    led = summ["strength_ledger"]
+    by_source = led["counts"]["sessions_by_source"]
+    n_sessions = led["counts"]["sessions"]
+    # the streamed sets are one session of their own unless the demo runs within an hour of a simulated one
+    sensor_alone = sum(s["sources"] == ["sensor"] for s in led["sessions"])
+    assert by_source["strong"] + by_source["hevy"] == by_source["fit"] == n_sessions - sensor_alone
+    assert by_source["strong"] == by_source["fit"] // 2 and by_source["sensor"] == 1
+    assert led["counts"]["merged_sessions"] == by_source["fit"]
+    assert sum(w["sessions"] for w in lifted) == n_sessions
+    assert {tuple(x for x in s["sources"] if x != "sensor") for s in led["sessions"] if "fit" in s["sources"]} == {
+        ("strong", "fit"), ("hevy", "fit")}
+    assert all(s["warmup_sets"] > 0 for s in led["sessions"] if "fit" in s["sources"])
+    assert summ["strength_load"]["n_sessions"] == n_sessions

@@ -89,3 +89,36 @@ def test_economy_inputs_on_the_lake(lake: LakeConfig, tmp_path: Path) -> None:
         ("shoe", "same day, new note")]
     shown = json.loads(cli("--json", "--athlete", "eve", "athlete", "show", db=db, lake=lake).stdout)
     assert shown["economy"]["strength_start"] == "2026-03-02"
+
+
+@pytest.mark.slow
+def test_app_exports_and_ledger_corrections_on_the_lake_equal_the_file(lake: LakeConfig, tmp_path: Path) -> None:
+    """Strong and Hevy exports imported from two stations into a lake store each workout once, as a
+    DuckDB file does; a ledger correction made on the lake is read back by `sets`."""
+    from tests.paths import REPO_ROOT
+
+    exports = [str(REPO_ROOT / "sample_data" / "apps" / "strong" / "strong-statistics-classic-2025.csv"),
+               str(REPO_ROOT / "sample_data" / "apps" / "hevy" / "strong-statistics-hevy-kg.csv")]
+    file_db = tmp_path / "file.duckdb"
+    assert cli("--athlete", "kim", "import", *exports, db=file_db, lake=None).returncode in (0, 1)
+    con = duckdb.connect(str(file_db), read_only=True)
+    expected = {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = 'kim'").fetchone()[0]
+                for t in ("app_session", "app_set", "source_file")}
+    con.close()
+    assert expected["app_session"] > 10 and expected["app_set"] > 100
+    for station in ("gym.duckdb", "laptop.duckdb"):
+        r = cli("--athlete", "kim", "import", *exports, db=tmp_path / station, lake=lake)
+        assert r.returncode in (0, 1), r.stderr
+    lk = plain_lake(lake)
+    got = {t: lk.execute(f"SELECT count(*) FROM lake.{t} WHERE athlete = 'kim'").fetchone()[0] for t in expected}
+    lk.close()
+    assert got == expected
+    on_file = json.loads(cli("--json", "--athlete", "kim", "sets", db=file_db, lake=None).stdout)["sets"]
+    on_lake = json.loads(cli("--json", "--athlete", "kim", "sets", db=tmp_path / "gym.duckdb", lake=lake).stdout)["sets"]
+    assert len(on_lake) == len(on_file) > 100
+    target = on_lake[0]["set_id"]
+    r = cli("--json", "--athlete", "kim", "correct", "--set", target, "--exercise", "front_squat",
+            db=tmp_path / "laptop.duckdb", lake=lake)
+    assert r.returncode == 0, r.stderr
+    after = json.loads(cli("--json", "--athlete", "kim", "sets", db=tmp_path / "gym.duckdb", lake=lake).stdout)["sets"]
+    assert next(s for s in after if s["set_id"] == target)["exercise"] == "front_squat"

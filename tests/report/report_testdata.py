@@ -137,7 +137,8 @@ def build_history(con, athlete: str = "alice", *, weeks: int = 10, hostile: bool
     con.execute("INSERT INTO import_event VALUES (?, ?, NULL, 'failed', ?, now())",
                 [athlete, "broken/" + (HOSTILE if hostile else "bad") + ".fit", "FitCRCError: CRC mismatch"])
     con.execute(
-        "INSERT INTO athlete VALUES (?, 70.0, 'female', 50.0, 190.0, 'Europe/Oslo', now()) ON CONFLICT DO NOTHING",
+        "INSERT INTO athlete (athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz, created_at) "
+        "VALUES (?, 70.0, 'female', 50.0, 190.0, 'Europe/Oslo', now()) ON CONFLICT DO NOTHING",
         [athlete],
     )
     return {"run_ids": run_ids, "excluded": excluded}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -77,14 +78,18 @@ def browser(chromium):
 
 
 RUNNER = "runner"
+CORE_TITLE = "Core finisher"
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
     """alice: 6 weeks of runs and strength sessions with hostile strings; runner: 12 simulated weeks (a baseline
     and a strength block, so the n-of-1 forest plot with its long proxy names is drawn) and one day of
-    barbell sets at three loads (one e1RM day, one session of RFD medians)."""
-    from jobs.demo import write_simulated_history
+    barbell sets at three loads (one e1RM day, one session of RFD medians); the runner also logged the strength
+    sessions in Strong and Hevy (reconciled with the watch's) and one last Hevy workout with an unmapped name."""
+    from ingest.fit.importer import import_paths
+    from jobs.demo import write_app_exports, write_simulated_history
+    from sim.app_exports import ExportSet, ExportWorkout, write_hevy
     from sim.athlete import simulate_athlete
     from store.connection import open_store
 
@@ -96,6 +101,15 @@ def report_dir(tmp_path_factory) -> Path:
         write_simulated_history(con, RUNNER, sim)
         last = max(p.started_at_ns for p in sim.plans) // 1_000_000_000
         barbell_day(con, RUNNER, dt.datetime.fromtimestamp(last, dt.UTC) - dt.timedelta(days=1))
+        apps = write_app_exports(tmp / "apps", sim)
+        core = dt.datetime.fromtimestamp(last, dt.UTC).astimezone(ZoneInfo(sim.profile["tz"])).replace(
+            tzinfo=None, hour=20, minute=0, second=0, microsecond=0)
+        (tmp / "apps" / "core.csv").write_bytes(write_hevy([ExportWorkout(CORE_TITLE, core, 1200, (
+            ExportSet("Cable Crunch", "working", 15, 30.0, rpe=7.0), ExportSet("Cable Crunch", "working", 12, 35.0,
+                                                                               rpe=8.0)))]))
+        imported = import_paths(con, [*apps, tmp / "apps" / "core.csv"], athlete=RUNNER, workers=1,
+                                show_progress=False)
+        assert [f.status for f in imported.files] == ["imported"] * 3
         build_report(con, tmp / "out")
     finally:
         con.close()
@@ -295,6 +309,21 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
         assert "the only date so far; a chart over time is drawn from 3 dates on." in ev["bodyText"]
         assert ("Rate of force development per session (median of reps, experimental): back_squat: one date so far"
                 in ev["bodyText"])
+        # the strength ledger: its load chart, every session once with its sources, the latest sessions' sets with
+        # theirs (the last one the app-only core workout, with its unmapped name), and the data-quality line
+        assert "Weekly strength load (session RPE x minutes)" in ev["svgTitles"]
+        body = ev["bodyText"]
+        assert "Strength sessions from every source" in body
+        assert "strong + fit" in body and "hevy + fit" in body
+        assert f"{CORE_TITLE} (hevy)" in body and "Cable Crunch (unmapped)" in body
+        assert ("Strength ledger: 1 exercise name(s) not mapped to the exercise vocabulary (Cable Crunch; "
+                in body)
+        assert "Training sessions merged across sources, counted once (n = " in body
+        # by hand: the core workout's 20 min x its highest set RPE 8 = 160 AU (Foster 2001), no warm-up, Hevy alone
+        assert f"{CORE_TITLE}\thevy\t2 + 0\t20 min\t8 (highest set RPE, a substitute)\t160" in body
+        # the app logged warm-ups the watch did not: each merged session shows them apart (the simulator's 12 sets of
+        # 4 exercises per session, sim.athlete seed 3, + a warm-up per exercise from sim_workouts(warmups=True))
+        assert "Strength\tstrong + fit\t12 + 4\t" in body and "Strength\thevy + fit\t12 + 4\t" in body
     _assert_no_clipped_text(ev["clipping"], n_svgs=len(ev["svgTitles"]))
 
 
