@@ -7,6 +7,7 @@ again one per transaction so that one file's failure stays that file's.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -50,12 +51,15 @@ class ActivityBuffer:
     """
 
     def __init__(self) -> None:
-        self.sources: list[dict] = []
-        self.activities: list[dict] = []
-        self.laps: list[dict] = []
-        self.sets: list[dict] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sources: list[dict[str, object]] = []
+        self.activities: list[dict[str, object]] = []
+        self.laps: list[dict[str, object]] = []
+        self.sets: list[dict[str, object]] = []
         self.records: list[tuple[str, str, RunRecords]] = []
-        self.exclusions: list[dict] = []
+        self.exclusions: list[dict[str, object]] = []
         self.files = 0
         self.record_count = 0
 
@@ -122,7 +126,7 @@ class ActivityBuffer:
         insert_rows(con, "activity_exclusion", self.exclusions)
         for cols in _record_slices(self.records):
             insert_columns(con, "record", cols)
-        self.__init__()
+        self._reset()
 
 
 #: Records written per INSERT: the columns of one statement are copied (concatenated, then
@@ -186,9 +190,7 @@ def log_import_events(con: duckdb.DuckDBPyConnection, athlete: str,
                                            "logged_at": now} for p, st, r, h in events])
 
 
-def _now():
-    import datetime as dt
-
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 

@@ -114,25 +114,29 @@ def _set_profile(con: duckdb.DuckDBPyConnection, athlete: str, *, body_mass_kg: 
     if weight_unit is not None and weight_unit not in WEIGHT_UNITS:
         raise AthleteError(f"weight unit must be one of {', '.join(WEIGHT_UNITS)}")
     current = get_profile(con, athlete) or Profile(athlete)
-    updates = {"body_mass_kg": body_mass_kg, "sex": sex, "hr_rest_bpm": hr_rest_bpm, "hr_max_bpm": hr_max_bpm, "tz": tz,
-               "weight_unit": weight_unit}
-    merged = {k: (v if v is not None else getattr(current, k)) for k, v in updates.items()}
-    if merged["hr_rest_bpm"] is not None and merged["hr_max_bpm"] is not None and (
-        merged["hr_rest_bpm"] >= merged["hr_max_bpm"]
-    ):
+    merged = Profile(
+        athlete,
+        body_mass_kg=body_mass_kg if body_mass_kg is not None else current.body_mass_kg,
+        sex=sex if sex is not None else current.sex,
+        hr_rest_bpm=hr_rest_bpm if hr_rest_bpm is not None else current.hr_rest_bpm,
+        hr_max_bpm=hr_max_bpm if hr_max_bpm is not None else current.hr_max_bpm,
+        tz=tz if tz is not None else current.tz,
+        weight_unit=weight_unit if weight_unit is not None else current.weight_unit,
+    )
+    if merged.hr_rest_bpm is not None and merged.hr_max_bpm is not None and merged.hr_rest_bpm >= merged.hr_max_bpm:
         raise AthleteError("resting HR must be below maximum HR")
     if get_profile(con, athlete) is None:
         # a new athlete's row written whole: no insert and update of one row in one transaction (with
         # data inlining on, DuckLake 0.3 fails to commit that: docs/store.md, "The lake")
-        insert_rows(con, "athlete", [{"athlete": athlete, **merged, "created_at": dt.datetime.now(dt.UTC)}])
+        insert_rows(con, "athlete", [{**merged.to_dict(), "created_at": dt.datetime.now(dt.UTC)}])
     else:
         con.execute(
             "UPDATE athlete SET body_mass_kg = ?, sex = ?, hr_rest_bpm = ?, hr_max_bpm = ?, tz = ?, weight_unit = ? "
             "WHERE athlete = ?",
-            [merged["body_mass_kg"], merged["sex"], merged["hr_rest_bpm"], merged["hr_max_bpm"], merged["tz"],
-             merged["weight_unit"], athlete],
+            [merged.body_mass_kg, merged.sex, merged.hr_rest_bpm, merged.hr_max_bpm, merged.tz,
+             merged.weight_unit, athlete],
         )
-    return Profile(athlete, **merged)
+    return merged
 
 
 def delete_athlete(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, int]:

@@ -153,11 +153,20 @@ def _ipc_bytes(columns: Mapping[str, Any]) -> bytes:
     sink = pa.BufferOutputStream()
     with pa_ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()  # pyarrow has no type stubs
+    return data
 
 
 def _ipc_table(blob: bytes) -> pa.Table:
     return pa_ipc.open_stream(pa.py_buffer(blob)).read_all()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """The first value of the one row ``sql`` returns (a count, an INSERT's row count)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise StoreError(f"expected one row, the query returned none: {sql}")
+    return row[0]
 
 
 def _sql_literal(value: str) -> str:
@@ -318,10 +327,11 @@ class LandingWriter:
         under this writer's session id, in one INSERT; returns how many were copied."""
         with _attached(self.con, Path(source), read_only=True) as alias:
             rest = ", ".join(LANDING_BATCH_COLUMNS[1:])
-            n = self.con.execute(
+            n = _scalar(
+                self.con,
                 f"INSERT INTO landing_batch ({', '.join(LANDING_BATCH_COLUMNS)}) SELECT {self._sid_sql}, {rest} "
                 f"FROM {alias}.landing_batch WHERE batch_seq NOT IN "
-                f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})").fetchone()[0]
+                f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})")
         self.committed = self._committed_seqs()
         return int(n)
 
@@ -429,9 +439,10 @@ def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, 
     for table in BATCH_TABLES:
         cols = ", ".join(_sql_literal(athlete) if c == "athlete" else f'x."{c}"' for c in _columns(main_con, table))
         names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
-        n = main_con.execute(
+        n = _scalar(
+            main_con,
             f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
-            "WHERE list_contains(?::BIGINT[], x.batch_seq)", [seqs]).fetchone()[0]
+            "WHERE list_contains(?::BIGINT[], x.batch_seq)", [seqs])
         _count(result, table, n)
 
 
@@ -530,7 +541,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
             "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq ORDER BY 1", [athlete]).fetchall()]
         result.batches_merged = len(new)
-        total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
+        total = _scalar(main_con, f"SELECT count(*) FROM {ledger}")
         result.batches_skipped = total - result.batches_merged
         if layout_v2:
             _copy_batches(main_con, alias, athlete, new, result)
@@ -555,8 +566,8 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             "WHERE NOT EXISTS (SELECT 1 FROM stream_session m WHERE m.athlete = l.athlete "
             "AND m.session_id = l.session_id)")
         # Reps and sets are the session's final analysis: replace them as a whole.
-        has_final = main_con.execute(
-            f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
+        has_final = _scalar(
+            main_con, f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'") > 0
         if has_final:
             for table in ("rep", "strength_set"):
                 cols = _shared_columns(main_con, alias, table)
@@ -564,8 +575,7 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
                 main_con.execute(
                     f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
                     f"(SELECT athlete, session_id FROM {alias}.stream_session)")
-                n = main_con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"'
-                                     ).fetchone()[0]
+                n = _scalar(main_con, f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"')
                 if table == "rep":
                     result.reps = n
                 else:

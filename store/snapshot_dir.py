@@ -74,10 +74,11 @@ def replaced_atomically(out: Path | str, check_existing: Callable[[Path], None])
     """
     target = Path(out).expanduser().absolute()
     if target.is_symlink():
-        current: Path | None = target.parent / os.readlink(target)
-        if not _is_generation(target, current):
-            if current.is_dir():
-                check_existing(current)  # a user's link to a folder: left as it is, the link replaced
+        linked = target.parent / os.readlink(target)
+        current: Path | None = linked
+        if not _is_generation(target, linked):
+            if linked.is_dir():
+                check_existing(linked)  # a user's link to a folder: left as it is, the link replaced
             current = None
     elif target.is_dir():
         check_existing(target)

@@ -77,7 +77,7 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[
             con.unregister("_runstrong_batch")
         raise
     con.unregister("_runstrong_batch")
-    return arrow.num_rows
+    return int(arrow.num_rows)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
