@@ -47,9 +47,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from analysis.economy import zone_info
 from analysis.training_load import StrengthSet
@@ -501,7 +502,8 @@ def _intervals(sessions: Sequence[SourceSession], sets_by_sess: Mapping[Ref, lis
     return out
 
 
-def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int, zi) -> list[list[Ref]]:
+def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int,
+             zi: ZoneInfo | None) -> list[list[Ref]]:
     timed = sorted((r for r, s in sess.items() if s.ss.start_precision != "day"),
                    key=lambda r: (sess[r].start, r))
     clusters: list[list[Ref]] = []
@@ -596,7 +598,8 @@ class _Entry:
 
     @property
     def exercise(self) -> str | None:
-        return self.first("exercise", FIELD_PRIORITY["exercise"])[0]
+        exercise: str | None = self.first("exercise", FIELD_PRIORITY["exercise"])[0]
+        return exercise
 
     @property
     def exercise_only_guessed(self) -> bool:
@@ -632,6 +635,10 @@ def _compatible(a_reps: int | None, a_load: float | None, b_reps: int | None, b_
 
 def _reps_load(e: _Entry) -> tuple[int | None, float | None]:
     return e.first("reps", FIELD_PRIORITY["reps"])[0], e.first("load_kg", FIELD_PRIORITY["load_kg"])[0]
+
+
+#: ``cost(entry, set)``: a pair's cost in [0, 2.5], or None when the pair is not allowed
+_PairCost = Callable[[_Entry, SourceSet], float | None]
 
 
 def _cost_same(e: _Entry, s: SourceSet) -> float | None:
@@ -674,7 +681,7 @@ def _written_names_differ(e: _Entry, s: SourceSet) -> bool:
     return mine is not None and bool(theirs) and mine not in theirs
 
 
-def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost) -> list[tuple[int, int]]:
+def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost: _PairCost) -> list[tuple[int, int]]:
     """Monotone alignment maximising matched pairs, then minimising the summed pair cost.
 
     ``cost(entry, set)`` is a number in [0, 2.5] or None (the pair is not allowed).
@@ -751,7 +758,7 @@ def _add_app_source(entries: list[_Entry], app_sets: Sequence[SourceSet]) -> lis
     entries = sorted(entries, key=lambda e: e.pos)
     matched: dict[int, int] = {}  # app index -> entry index
 
-    def run(li: list[int], ai: list[int], cost) -> None:
+    def run(li: list[int], ai: list[int], cost: _PairCost) -> None:
         for p, q in _align([entries[k] for k in li], [app_sets[k] for k in ai], cost):
             matched[ai[q]] = li[p]
 
