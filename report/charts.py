@@ -28,6 +28,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -39,6 +40,9 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from report.text import visible
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {
@@ -54,7 +58,7 @@ OKABE_ITO = {
 INK = "#1a1a1a"
 GRID = "#d0d0d0"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "path",
     "svg.hashsalt": "runstrong",
     "font.family": "DejaVu Sans",
@@ -202,10 +206,13 @@ def _plain_texts(fig: Figure) -> None:
             t.set_text(visible(s))
 
 
-def to_svg(fig: Figure, *, title: str, desc: str = "") -> ChartSvg:
-    """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
+def to_svg(fig: Figure, *, title: str, desc: str = "", laid_out: bool = False) -> ChartSvg:
+    """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids.
+
+    ``laid_out``: the caller set the subplot margins itself (else they are set from the figure's
+    height and number of axes); :func:`_fit_inside` widens them either way."""
     _plain_texts(fig)
-    if not getattr(fig, "_runstrong_laid_out", False):
+    if not laid_out:
         h = fig.get_figheight()
         right = 0.88 if len(fig.axes) > 1 else 0.975
         fig.subplots_adjust(left=0.11, right=right, bottom=min(0.45, 0.5 / h), top=1 - min(0.3, 0.2 / h))
@@ -261,7 +268,8 @@ def adherence_chart(
     ax.set_ylim(0, max([target_sessions, *sessions]) + 0.6)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax2 = ax.twinx()
-    ax2.plot(x, zone_sets, color=OKABE_ITO["orange"], marker="o", markersize=3, linestyle=":",
+    # dates on x: matplotlib's date converter takes them, its annotations name only numbers and arrays
+    ax2.plot(x, zone_sets, color=OKABE_ITO["orange"], marker="o", markersize=3, linestyle=":",  # type: ignore[arg-type]
              label="zone sets (dots)")
     ax2.set_ylabel("sets at 3-5 reps, 80-100 % 5RM")
     ax2.grid(False)
@@ -275,10 +283,9 @@ def adherence_chart(
               framealpha=0.9)
     fig.set_figheight(4.2)
     fig.subplots_adjust(left=0.11, right=0.88, bottom=0.32, top=0.96)
-    fig._runstrong_laid_out = True
     desc = (f"{len(weeks)} weeks; sessions per week as light bars, sessions meeting the prescription as dark "
             f"hatched bars, target {target_sessions} as a dashed line, zone sets as dots.")
-    return to_svg(fig, title=title, desc=desc)
+    return to_svg(fig, title=title, desc=desc, laid_out=True)
 
 
 def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral_kg: Sequence[float]) -> ChartSvg:
@@ -340,7 +347,9 @@ def series_chart(
             ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
                     linestyle="--", label=label, gid=_data_gid())
     if baseline_end is not None:
-        ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
+        # a date on x: matplotlib's date converter takes it, its annotations name only a number
+        ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1,  # type: ignore[arg-type]
+                   label="end of baseline")
     seen: set[str] = set()
     for value, label in hlines:
         ax.axhline(value, color=OKABE_ITO["orange"], linestyle="--", linewidth=1,
@@ -352,7 +361,7 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
-def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> ChartSvg | FewPoints:
+def rfd_chart(exercise: str, rows: Sequence[dict[str, Any]], *, max_loads: int = 4) -> ChartSvg | FewPoints:
     """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
     colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
     :func:`analysis.athlete_summary.rfd_session_medians`. Fewer than :data:`MIN_TIME_POINTS` session
@@ -360,7 +369,7 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> Cha
     title = f"Rate of force development per session (median of reps, experimental): {exercise}"
     if not rows:
         return empty_chart(title, "No reps with RFD yet")
-    by_load: dict[float | None, list[dict]] = {}
+    by_load: dict[float | None, list[dict[str, Any]]] = {}
     for r in rows:
         by_load.setdefault(r.get("load_kg"), []).append(r)
     loads = sorted(sorted(by_load, key=lambda x: -len(by_load[x]))[:max_loads], key=lambda x: (x is None, x or 0))
@@ -393,10 +402,9 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> Cha
     fig.set_figheight(3.0 + 0.22 * ((n_entries + 1) // 2))
     fig.subplots_adjust(left=0.12, right=0.975, bottom=(0.75 + 0.22 * ((n_entries + 1) // 2)) / fig.get_figheight(),
                         top=1 - 0.2 / fig.get_figheight())
-    fig._runstrong_laid_out = True
     shown = ", ".join("?" if x is None else f"{x:g} kg" for x in loads)
     return to_svg(fig, title=title, desc=f"{len(rows)} session medians at loads {shown}; filled markers peak RFD, "
-                                         "hollow markers RFD 0-100 ms.")
+                                         "hollow markers RFD 0-100 ms.", laid_out=True)
 
 
 def lv_profile_chart(
@@ -470,8 +478,7 @@ def interval_chart(
     ax.grid(axis="y", visible=False)
     # the left margin starts small: to_svg widens it to the longest (wrapped) label
     fig.subplots_adjust(left=0.05, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
-    fig._runstrong_laid_out = True
-    return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
+    return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.", laid_out=True)
 
 
 def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
@@ -488,13 +495,15 @@ def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], 
     if few is not None:
         return few
     fig, ax = _fig()
-    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())
-    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label=names[1], gid=_data_gid())
-    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label=names[2], gid=_data_gid())
+    # dates on x: matplotlib's date converter takes them, its annotations name only numbers and arrays
+    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())  # type: ignore[arg-type]
+    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label=names[1],  # type: ignore[arg-type]
+            gid=_data_gid())
+    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label=names[2],  # type: ignore[arg-type]
+            gid=_data_gid())
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, framealpha=0.9)
     fig.set_figheight(3.6)
     fig.subplots_adjust(left=0.11, right=0.975, bottom=0.27, top=0.95)
-    fig._runstrong_laid_out = True
-    return to_svg(fig, title=title, desc=f"{len(days)} days.")
+    return to_svg(fig, title=title, desc=f"{len(days)} days.", laid_out=True)
