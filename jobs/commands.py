@@ -186,7 +186,7 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
         if action == "delete":
             from store.erasure import erase_athlete
 
-            doc: dict[str, Any] = {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
+            doc = {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
             if lake is not None:
                 from store.lake_erasure import erase_from_lake_files
 

@@ -21,7 +21,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +236,7 @@ class _Steps:
     """Progress over the athletes' runs plus one step per page; the total starts from the store's run
     counts and is corrected as each athlete's runs are listed (``--since`` lists fewer)."""
 
-    def __init__(self, progress: Callable[[int, int], None] | None, rows: list[Mapping[str, Any]]) -> None:
+    def __init__(self, progress: Callable[[int, int], None] | None, rows: Sequence[Mapping[str, Any]]) -> None:
         self.progress = progress
         self.planned = {r["athlete"]: int(r.get("runs") or 0) for r in rows}
         self.done = 0

@@ -104,7 +104,11 @@ def _install_interrupt(stop: asyncio.Event, ended: list[str]) -> Callable[[], No
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
         return lambda: None
-    return lambda: loop.remove_signal_handler(signal.SIGINT)
+
+    def remove() -> None:
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return remove
 
 
 async def stream_async(
@@ -197,7 +201,12 @@ async def stream_async(
     loop = asyncio.get_running_loop()
     timers = []
     if duration_s is not None:
-        timers.append(loop.call_later(duration_s, lambda: (ended.append("duration"), stop.set())))
+
+        def end_of_duration() -> None:
+            ended.append("duration")
+            stop.set()
+
+        timers.append(loop.call_later(duration_s, end_of_duration))
 
     async def end_of_set() -> None:
         """The simulated set is over once the device has played it and the link has delivered its backlog."""

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from records.times import iso_z
-from store.economy_inputs import economy_inputs  # noqa: F401  (re-exported for the report)
+from store.economy_inputs import economy_inputs as economy_inputs  # re-exported for the report
 from store.lake import athlete_scope, in_transaction, write_transaction
 from store.writers import insert_rows
 

@@ -373,7 +373,7 @@ def import_paths(
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
-            elif bad is not None and (is_csv_name(item.path) or detect(item.data) is not None):
+            elif bad is not None and item.data is not None and (is_csv_name(item.path) or detect(item.data) is not None):
                 assert sha is not None and item.data is not None
                 queued.add(sha)  # a phone-app export (or a CSV that is not one): read and stored here
                 outcome[sha] = result = import_app_export(writer, item.path, item.data, sha, apps)

@@ -34,7 +34,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -233,7 +233,7 @@ def zip_member_count(fh: IO[bytes]) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return None
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    count: int = struct.unpack("<H", tail[at + 10:at + 12])[0]
     loc = at - 20
     if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
         (eocd64,) = struct.unpack("<Q", tail[loc + 8:loc + 16])
@@ -308,7 +308,7 @@ def _iter_nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, depth:
                     raise TooLarge(f"member inflates past the {_mib(MAX_NESTED_ZIP_BYTES)} limit (zip bomb?)")
                 spool.write(chunk)
         spool.seek(0)
-        yield from _iter_zipfile(spool, member, depth + 1)  # type: ignore[arg-type]
+        yield from _iter_zipfile(spool, member, depth + 1)
 
 
 def iter_zip(data: bytes, display: str, depth: int = 0) -> Iterator[SourceItem]:
@@ -370,7 +370,7 @@ def iter_file(path: Path) -> Iterator[SourceItem]:
     yield SourceItem(display, data=data)
 
 
-def iter_sources(paths: Iterator[str | Path] | list[str | Path]) -> Iterator[SourceItem]:
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
     """Every FIT file and CSV reachable from ``paths`` (files, folders recursively, archives), lazily."""
     for p in paths:
         path = Path(p)
