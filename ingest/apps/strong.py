@@ -111,18 +111,17 @@ class StrongColumns:
         self.rpe, _ = find("rpe")
         hw = _WEIGHT_UNITS.get(_unit_in_header(wname) or "") if wname else None
         hd = _DIST_UNITS.get(_unit_in_header(dname) or "") if dname else None
-        if self.weight_unit_col is not None:
-            self.weight_unit, self.weight_unit_source = "per-row", "column"
-        elif hw:
-            self.weight_unit, self.weight_unit_source = hw, "header"
-        else:
-            self.weight_unit, self.weight_unit_source = weight_unit, "caller"
-        if self.distance_unit_col is not None:
-            self.distance_unit, self.distance_unit_source = "per-row", "column"
-        elif hd:
-            self.distance_unit, self.distance_unit_source = hd, "header"
-        else:
-            self.distance_unit, self.distance_unit_source = distance_unit, "caller"
+        self.weight_unit, self.weight_unit_source = _unit_and_source(self.weight_unit_col, hw, weight_unit)
+        self.distance_unit, self.distance_unit_source = _unit_and_source(self.distance_unit_col, hd, distance_unit)
+
+
+def _unit_and_source(column: int | None, in_header: str | None, caller: str) -> tuple[str, str]:
+    """A quantity's unit and where it comes from: a unit column ("per-row"), the header, or the caller."""
+    if column is not None:
+        return "per-row", "column"
+    if in_header:
+        return in_header, "header"
+    return caller, "caller"
 
 
 def _unit_in_column(text: str, units: Mapping[str, str], what: str, value: float | None) -> str | None:
