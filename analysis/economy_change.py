@@ -51,6 +51,7 @@ from analysis.nof1 import (
     choose_primary_proxy,
     describe_change,
     heat_excess_c,
+    strength_blocks,
     typical_error,
 )
 
@@ -194,14 +195,7 @@ def locate_strength_start(
     prev_end: int | None = None
     start: int | None = None
     if heavy_weeks.size:
-        blocks = []
-        b0 = prev = int(heavy_weeks[0])
-        for w in heavy_weeks[1:]:
-            if w - prev - 1 > BLOCK_GAP_WEEKS:
-                blocks.append((b0, prev))
-                b0 = int(w)
-            prev = int(w)
-        blocks.append((b0, prev))
+        blocks = strength_blocks(per_week, max_gap_weeks=BLOCK_GAP_WEEKS)
         start = blocks[-1][0]
         prev_end = blocks[-2][1] if len(blocks) > 1 else None
     note = ""

@@ -916,6 +916,25 @@ def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float],
     return dur, fac, pause
 
 
+def _fit_set_row(
+    activity_id: str, n: int, t_ns: int, exercise: str, reps: int, load_kg: float, duration_s: float
+) -> dict[str, Any]:
+    """One CLI ``sets --json`` row of a FIT strength set: the ``n``-th set of ``activity_id``."""
+    return {
+        "set_id": f"{activity_id}-{n:02d}",
+        "activity_id": activity_id,
+        "session_id": None,
+        "started_at": _iso_z(t_ns),
+        "exercise": exercise,
+        "exercise_candidates": [],
+        "set_type": "active",
+        "reps": reps,
+        "load_kg": load_kg,
+        "duration_s": duration_s,
+        "source": "fit",
+    }
+
+
 def _strength_sets_for_session(
     rng: np.random.Generator, activity_id: str, t0_ns: int, day_a: bool, pct: float, e5: dict[str, float]
 ) -> list[dict[str, Any]]:
@@ -924,21 +943,8 @@ def _strength_sets_for_session(
 
     def emit(ex: str, reps: int, load: float) -> None:
         nonlocal t
-        rows.append(
-            {
-                "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                "activity_id": activity_id,
-                "session_id": None,
-                "started_at": _iso_z(t),
-                "exercise": ex,
-                "exercise_candidates": [],
-                "set_type": "active",
-                "reps": int(reps),
-                "load_kg": float(load),
-                "duration_s": round(float(reps * rng.uniform(2.5, 4.0) + 3.0), 1),
-                "source": "fit",
-            }
-        )
+        duration_s = round(float(reps * rng.uniform(2.5, 4.0) + 3.0), 1)
+        rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, int(reps), float(load), duration_s))
         t += int(rng.integers(120, 241)) * _NS
 
     main = "back_squat" if day_a else "deadlift"
@@ -969,21 +975,9 @@ def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: d
     t = t0_ns
     for ex in ("back_squat", "split_squat", "romanian_deadlift"):
         for _ in range(2):
-            rows.append(
-                {
-                    "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                    "activity_id": activity_id,
-                    "session_id": None,
-                    "started_at": _iso_z(t),
-                    "exercise": ex,
-                    "exercise_candidates": [],
-                    "set_type": "active",
-                    "reps": 8,
-                    "load_kg": float(round(e5[ex] * 0.65 / 2.5) * 2.5),
-                    "duration_s": round(float(8 * rng.uniform(2.5, 3.5) + 3.0), 1),
-                    "source": "fit",
-                }
-            )
+            load_kg = float(round(e5[ex] * 0.65 / 2.5) * 2.5)
+            duration_s = round(float(8 * rng.uniform(2.5, 3.5) + 3.0), 1)
+            rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, 8, load_kg, duration_s))
             t += int(rng.integers(90, 181)) * _NS
     return rows
 
@@ -996,21 +990,9 @@ def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: d
     for ex in ("bench_press", "overhead_press"):
         load = round(e5[ex] * float(rng.uniform(0.75, 0.9)) / 2.5) * 2.5
         for _ in range(3):
-            rows.append(
-                {
-                    "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                    "activity_id": activity_id,
-                    "session_id": None,
-                    "started_at": _iso_z(t),
-                    "exercise": ex,
-                    "exercise_candidates": [],
-                    "set_type": "active",
-                    "reps": int(rng.integers(5, 9)),
-                    "load_kg": float(load),
-                    "duration_s": round(float(rng.uniform(15, 30)), 1),
-                    "source": "fit",
-                }
-            )
+            reps = int(rng.integers(5, 9))  # drawn before the duration, as before
+            duration_s = round(float(rng.uniform(15, 30)), 1)
+            rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, reps, float(load), duration_s))
             t += int(rng.integers(90, 181)) * _NS
     return rows
 

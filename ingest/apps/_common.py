@@ -9,13 +9,14 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ingest.apps.dates import LocalStamp, local_to_utc
 from ingest.apps.exercises import map_exercise
 from ingest.apps.model import (
+    KG_PER_UNIT,
     App,
     AppSession,
     AppSet,
@@ -110,6 +111,38 @@ def rpe_value(x: float | None) -> float | None:
     if not 1.0 <= x <= 10.0:
         raise ValueError(f"RPE must be between 1 and 10, got {x:g}")
     return x
+
+
+def cell(fields: list[str], i: int | None) -> str:
+    """The cell in column ``i``, or "" where the export has no such column."""
+    return fields[i] if i is not None else ""
+
+
+def set_numbers(
+    fields: list[str], delimiter: str, weight: int | None, reps: int | None, distance: int | None,
+    seconds: tuple[int | None, str], rpe: tuple[int | None, str],
+) -> tuple[float | None, int | None, float | None, float | None, float | None]:
+    """A set row's checked numbers ``(weight, reps, distance, seconds, rpe)`` from their columns;
+    ``seconds`` and ``rpe`` are ``(column, the name errors give it)``. Raises ValueError."""
+    w = non_negative(number(cell(fields, weight), delimiter, "weight"), "weight")
+    n = count(number(cell(fields, reps), delimiter, "reps"), "reps")
+    dist = non_negative(number(cell(fields, distance), delimiter, "distance"), "distance")
+    secs = non_negative(number(cell(fields, seconds[0]), delimiter, seconds[1]), seconds[1])
+    r = rpe_value(number(cell(fields, rpe[0]), delimiter, rpe[1]))
+    return w, n, dist, secs, r
+
+
+def load_kg(weight: float | None, reps: int | None, unit: str | None,
+            units_seen: Mapping[str, set[str]]) -> float | None:
+    """The external load of a set in kg from the weight as written and its unit (noted in
+    ``units_seen["weight"]``)."""
+    if weight is None or (weight == 0 and reps is None):
+        return None  # 0 without reps: "not applicable" (a timed or distance set, or nothing)
+    if weight == 0:
+        return 0.0  # a body-weight set: no external load
+    assert unit is not None  # a weight with no unit is refused by the parsers
+    units_seen["weight"].add(unit)
+    return weight * KG_PER_UNIT[unit]
 
 
 def text_or_none(t: str) -> str | None:

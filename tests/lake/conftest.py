@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,23 +114,27 @@ def remove_server(server: PgServer) -> None:
     shutil.rmtree(server.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """A started cluster, stopped and removed on the way out."""
     server = start_server()
     try:
         yield server
     finally:
         remove_server(server)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture
 def own_pg_server() -> Iterator[PgServer]:
     """A cluster of the test's own (a test that stops its server)."""
-    server = start_server()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        remove_server(server)
 
 
 @pytest.fixture

@@ -13,17 +13,13 @@ import pytest
 from store.lake import LakeConfig
 from tests.jobs.test_replay import record_live_lossy
 from tests.lake.helpers import RUNS, cli, duplicates, plain_lake, table_counts
+from tests.store.rows import rows_of_athlete
 
 SESSION_TABLES = ("stream_session", "stream_batch", "ble_frame", "imu_sample", "rep", "strength_set")
 
 
 def _file_counts(db: Path, athlete: str) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0]
-                for t in SESSION_TABLES}
-    finally:
-        con.close()
+    return rows_of_athlete(db, athlete, SESSION_TABLES)
 
 
 @pytest.mark.slow

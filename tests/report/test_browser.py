@@ -24,7 +24,6 @@ import pytest
 
 from jobs.report import build_report
 from report.build import page_name
-from tests.report.conftest import browser_unavailable
 from tests.report.report_testdata import HOSTILE, barbell_day, build_history
 
 pytestmark = pytest.mark.browser
@@ -63,18 +62,6 @@ PROBE = (
     " timeCharts: (\n" + TIME_CHART_DATES + "\n)(),"
     " clipping: (\n" + TEXT_CLIPPING + "\n)()})"
 )
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    try:
-        from tests.report.page_visit import Chromium
-    except ImportError as exc:  # playwright comes with the test extra
-        browser_unavailable(f"Playwright cannot be imported ({exc}); install the test extra")
-
-    b = Chromium(chromium)
-    yield b
-    b.close()
 
 
 RUNNER = "runner"

@@ -36,7 +36,6 @@ import pytest
 
 from report.build import page_name
 from report.templating import CSP
-from tests.report.conftest import browser_unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a 16-week store (~8 s), then six page visits
 
@@ -253,17 +252,6 @@ def findings(v, plain: dict[str, Any], harmless: str) -> dict[str, list[str]]:
 
 def _plain_dom(browser, folder: Path, name: str) -> dict[str, Any]:
     return _visit(browser, folder / name).evaluated
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    try:
-        from tests.report.page_visit import Chromium
-    except ImportError as exc:  # playwright comes with the test extra
-        browser_unavailable(f"Playwright cannot be imported ({exc}); install the test extra")
-    b = Chromium(chromium)
-    yield b
-    b.close()
 
 
 PAGES = ["index.html", page_name(ATHLETE)]

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,8 @@ from analysis.economy import run_economy
 from jobs.report import build_report
 from report.build import page_name
 from store import readers
+from tests.report.html_tags import parse_html as _parse
 from tests.report.report_testdata import HOSTILE, build_history
-
-
-class _Collect(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(html: str) -> _Collect:
-    p = _Collect()
-    p.feed(html)
-    return p
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jinja2
@@ -26,28 +25,10 @@ from report.templating import (
     render_macro,
     render_page,
 )
+from tests.report.html_tags import parse_html as _parse
 from tests.report.report_testdata import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(html: str) -> _Tags:
-    p = _Tags()
-    p.feed(html)
-    return p
 
 
 def _doc() -> dict:

@@ -18,6 +18,7 @@ from store.erasure import erase_athlete
 from store.landing import LandingBusyError, LandingWriter, landing_files, merge_pending
 from tests.jobs.test_replay import record_live
 from tests.paths import REPO_ROOT
+from tests.store.rows import rows_of_athlete
 from tests.store.test_landing import batch, session_row, write_session
 
 ROOT = REPO_ROOT
@@ -26,12 +27,7 @@ STREAM_TABLES = ("stream_batch", "ble_frame", "imu_sample", "stream_gap", "strea
 
 
 def per_athlete(db: Path, athlete: str) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0]
-                for t in STREAM_TABLES}
-    finally:
-        con.close()
+    return rows_of_athlete(db, athlete, STREAM_TABLES)
 
 
 def test_deleting_one_athlete_leaves_anothers_copy_of_the_same_capture(tmp_path: Path) -> None:

@@ -107,15 +107,22 @@ def _snapshot(out) -> dict[str, int]:
     return got
 
 
-def test_a_failing_export_leaves_the_previous_one_whole(make_store, tmp_path, monkeypatch):
-    import store.export as export
-
-    con, _ = make_store()
+def _exported_then_bob_deleted(make_store, tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path, Path, dict[str, int]]:
+    """A filled store exported to ``tmp_path/pq``, then bob's records deleted in the store:
+    ``(con, db, out, rows per table of that export)``."""
+    con, db = make_store()
     _fill(con)
     out = tmp_path / "pq"
     export_parquet(con, out)
     before = _snapshot(out)
     con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    return con, db, out, before
+
+
+def test_a_failing_export_leaves_the_previous_one_whole(make_store, tmp_path, monkeypatch):
+    import store.export as export
+
+    con, _, out, before = _exported_then_bob_deleted(make_store, tmp_path)
     real, calls = export._export_table, []
 
     def failing(con_, table, n, gen):
@@ -165,12 +172,7 @@ print("done", flush=True)
 def test_kill_9_during_a_reexport_shows_the_old_or_the_new_export(make_store, tmp_path, kill_after):
     from tests.kill9 import kill_9_when
 
-    con, db = make_store()
-    _fill(con)
-    out = tmp_path / "pq"
-    export_parquet(con, out)
-    old = _snapshot(out)
-    con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    con, db, out, old = _exported_then_bob_deleted(make_store, tmp_path)
     con.close()
     lines = kill_9_when(["-c", _EXPORT_CHILD, str(db), str(out)],
                         lambda line: line == f"wrote {kill_after}" or line == kill_after)

@@ -102,6 +102,25 @@ def _activity(builder: FitFileBuilder, end: dt.datetime, total_s: float, utc_off
     builder.add(a)
 
 
+def _lap_and_session(builder: FitFileBuilder, start: dt.datetime, end: dt.datetime, total_s: float,
+                     sport: int, sub_sport: int, **totals: float | int) -> None:
+    """One lap and the session over ``start``..``end`` (the same times, sport and ``totals``)."""
+    for msg_cls in (LapMessage, SessionMessage):
+        m = msg_cls()
+        m.timestamp = _ms(end)
+        m.start_time = _ms(start)
+        m.total_elapsed_time = total_s
+        m.total_timer_time = total_s
+        for name, value in totals.items():
+            setattr(m, name, value)
+        m.sport = sport
+        m.sub_sport = sub_sport
+        if isinstance(m, SessionMessage):
+            m.num_laps = 1
+            m.first_lap_index = 0
+        builder.add(m)
+
+
 def make_strength_fit(
     sets: list[dict[str, Any]],
     start: dt.datetime,
@@ -176,24 +195,7 @@ def make_strength_fit(
         b.add(msg)
 
     _timer_event(b, end, False)
-    lap = LapMessage()
-    lap.timestamp = _ms(end)
-    lap.start_time = _ms(start)
-    lap.total_elapsed_time = total_s
-    lap.total_timer_time = total_s
-    lap.sport = _enum_value(pt.Sport, sport)
-    lap.sub_sport = _enum_value(pt.SubSport, sub_sport)
-    b.add(lap)
-    ses = SessionMessage()
-    ses.timestamp = _ms(end)
-    ses.start_time = _ms(start)
-    ses.total_elapsed_time = total_s
-    ses.total_timer_time = total_s
-    ses.sport = _enum_value(pt.Sport, sport)
-    ses.sub_sport = _enum_value(pt.SubSport, sub_sport)
-    ses.num_laps = 1
-    ses.first_lap_index = 0
-    b.add(ses)
+    _lap_and_session(b, start, end, total_s, _enum_value(pt.Sport, sport), _enum_value(pt.SubSport, sub_sport))
     _activity(b, end, total_s, utc_offset_s)
     return bytes(b.build().to_bytes())
 
@@ -265,23 +267,10 @@ def make_run_fit(
     end = start + dt.timedelta(seconds=n_records - 1)
     total_s = float(max(n_records - 1, 1))
     _timer_event(b, end, False)
-    for msg_cls in (LapMessage, SessionMessage):
-        m = msg_cls()
-        m.timestamp = _ms(end)
-        m.start_time = _ms(start)
-        m.total_elapsed_time = total_s
-        m.total_timer_time = total_s
-        m.total_distance = float(dist[-1])
-        m.avg_speed = float(dist[-1] / total_s)
-        m.max_speed = float(speed.max())
-        m.avg_heart_rate = round(float(hr.mean()))
-        m.max_heart_rate = int(hr.max())
-        m.sport = pt.Sport.RUNNING.value
-        m.sub_sport = pt.SubSport.ROAD.value
-        if msg_cls is SessionMessage:
-            m.num_laps = 1
-            m.first_lap_index = 0
-        b.add(m)
+    _lap_and_session(b, start, end, total_s, pt.Sport.RUNNING.value, pt.SubSport.ROAD.value,
+                     total_distance=float(dist[-1]), avg_speed=float(dist[-1] / total_s),
+                     max_speed=float(speed.max()), avg_heart_rate=round(float(hr.mean())),
+                     max_heart_rate=int(hr.max()))
     _activity(b, end, total_s, utc_offset_s)
     return bytes(b.build().to_bytes())
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import os
-import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from ingest.fit.importer import import_paths
 from store import readers
 from store.connection import open_store
+from tests.ingest.fit.archives import zip_bytes as _zip
 from tests.ingest.fit.fitgen import make_run_fit, make_strength_fit
 from tests.paths import SAMPLE_FIT
 
@@ -155,14 +154,6 @@ def test_developer_power_and_running_cadence(corpus_db):
     assert row[1] == pytest.approx(148.0)
     assert row[2] == pytest.approx(0.0783)
     assert row[3] == pytest.approx(0.3485)
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_archives_gz_and_duplicates_across_containers(tmp_path):

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 import ingest.fit.sources as sources
 from ingest.fit.importer import import_paths
 from store.connection import open_store
+from tests.ingest.fit.archives import zip_bytes as _zip
 
 REPO = Path(__file__).resolve().parents[3]
 RUN = (REPO / "sample_data" / "fit" / "runs" / "garmin-fenix-5-run.fit").read_bytes()
@@ -25,14 +25,6 @@ WALK = (REPO / "sample_data" / "fit" / "other" / "garmin-fenix-5-walk.fit").read
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_a_fifo_is_skipped_and_nothing_blocks(tmp_path: Path) -> None:
