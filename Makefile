@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) pipeline.py demo --out demo-output
 
-# CI: everything. `ruff format --check` joins once the branches of issue 13's time are merged and
-# the tree is formatted (see `format-check` below).
+# CI: everything (lint, format, layer rules, types, every test).
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest -q
@@ -27,6 +27,7 @@ test: $(STAMP)
 # The same without the tests marked slow (over ~5 s each).
 test-fast: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"

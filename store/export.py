@@ -147,8 +147,9 @@ def _check_previous_export(folder: Path) -> None:
             raise ExportError(f"refusing to replace {folder}: {p} is not part of a Parquet export")
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def export_parquet(
+    con: duckdb.DuckDBPyConnection, out_dir: Path | str, *, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     """Write every table of the store under ``out_dir`` as Hive-partitioned, zstd Parquet.
 
     The whole export is written into a new folder and swapped in atomically

@@ -42,8 +42,9 @@ def _generation_prefix(target: Path) -> str:
 
 
 def _is_generation(target: Path, path: Path) -> bool:
-    return path.parent == target.parent and path.name.startswith(_generation_prefix(target)) \
-        and ".link-" not in path.name
+    return (
+        path.parent == target.parent and path.name.startswith(_generation_prefix(target)) and ".link-" not in path.name
+    )
 
 
 def _pid_of(name: str) -> int | None:

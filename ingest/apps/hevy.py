@@ -40,8 +40,13 @@ __all__ = ["HevyColumns", "hevy_row"]
 
 _ROLE: dict[str, SetRole] = {"normal": "working", "warmup": "warmup", "failure": "failure", "dropset": "drop"}
 _WEIGHT_COLS = {"weight_kg": "kg", "weight_lbs": "lb", "weight_lb": "lb"}
-_DIST_COLS = {"distance_km": "km", "distance_miles": "mi", "distance_mi": "mi", "distance_meters": "m",
-              "distance_m": "m"}
+_DIST_COLS = {
+    "distance_km": "km",
+    "distance_miles": "mi",
+    "distance_mi": "mi",
+    "distance_meters": "m",
+    "distance_m": "m",
+}
 
 
 class HevyColumns:
@@ -67,13 +72,16 @@ class HevyColumns:
         wname = next((c for c in _WEIGHT_COLS if c in idx), None)
         dname = next((c for c in _DIST_COLS if c in idx), None)
         self.weight_unit, self.weight_unit_source = (
-            (_WEIGHT_COLS[wname], "header") if wname else (weight_unit, "caller"))
+            (_WEIGHT_COLS[wname], "header") if wname else (weight_unit, "caller")
+        )
         self.distance_unit, self.distance_unit_source = (
-            (_DIST_COLS[dname], "header") if dname else (distance_unit, "caller"))
+            (_DIST_COLS[dname], "header") if dname else (distance_unit, "caller")
+        )
 
 
-def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
-             units_seen: Mapping[str, set[str]]) -> ParsedRow | RowNote | tuple[str, RowNote]:
+def hevy_row(
+    row: Row, cols: HevyColumns, rule: DateRule, delim: str, units_seen: Mapping[str, set[str]]
+) -> ParsedRow | RowNote | tuple[str, RowNote]:
     """One data row -> a :class:`ParsedRow`, a refused row (``RowNote``), or ``("skip", RowNote)``."""
     f = row.fields
     if len(f) != cols.n:
@@ -94,8 +102,9 @@ def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
         idx = number(idx_txt, delim, "set_index")
         if idx is None or idx < 0 or idx != int(idx):
             raise ValueError(f"set_index must be a whole number >= 0, got {idx_txt!r}")
-        w, reps, dist, secs, rpe = set_numbers(f, delim, cols.weight, cols.reps, cols.distance,
-                                               (cols.duration, "duration_seconds"), (cols.rpe, "rpe"))
+        w, reps, dist, secs, rpe = set_numbers(
+            f, delim, cols.weight, cols.reps, cols.distance, (cols.duration, "duration_seconds"), (cols.rpe, "rpe")
+        )
     except ValueError as e:
         return note(row, delim, str(e))
     load = load_kg(w, reps, cols.weight_unit, units_seen)
@@ -107,8 +116,20 @@ def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
     if reps is None and not load and dist_m is None and secs is None:
         return ("skip", note(row, delim, "empty set (no reps, load, distance or time logged)"))
     return ParsedRow(
-        line=row.line, title=f[cols.title].strip(), start=start, duration_s=None,
-        session_notes=text_or_none(cell(f, cols.description)), exercise=exercise,
-        set_order_as_written=idx_txt, set_role=_ROLE[st], reps=reps, load_kg=load, distance_m=dist_m,
-        duration_set_s=secs, rpe=rpe, notes=text_or_none(cell(f, cols.exercise_notes)),
-        superset_id=text_or_none(cell(f, cols.superset)), end=end)
+        line=row.line,
+        title=f[cols.title].strip(),
+        start=start,
+        duration_s=None,
+        session_notes=text_or_none(cell(f, cols.description)),
+        exercise=exercise,
+        set_order_as_written=idx_txt,
+        set_role=_ROLE[st],
+        reps=reps,
+        load_kg=load,
+        distance_m=dist_m,
+        duration_set_s=secs,
+        rpe=rpe,
+        notes=text_or_none(cell(f, cols.exercise_notes)),
+        superset_id=text_or_none(cell(f, cols.superset)),
+        end=end,
+    )

@@ -45,9 +45,21 @@ __all__ = ["StrongColumns", "parse_duration", "strong_row"]
 
 _ROLE: dict[str, SetRole] = {"w": "warmup", "d": "drop", "f": "failure"}
 _WEIGHT_UNITS = {"kg": "kg", "kgs": "kg", "lb": "lb", "lbs": "lb"}
-_DIST_UNITS = {"km": "km", "mi": "mi", "mile": "mi", "miles": "mi", "m": "m", "meter": "m", "meters": "m",
-               "metres": "m", "ft": "ft", "feet": "ft"}
-_DUR_TOKENS = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+_DIST_UNITS = {
+    "km": "km",
+    "mi": "mi",
+    "mile": "mi",
+    "miles": "mi",
+    "m": "m",
+    "meter": "m",
+    "meters": "m",
+    "metres": "m",
+    "ft": "ft",
+    "feet": "ft",
+}
+_DUR_TOKENS = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
+)
 _DUR_CLOCK = re.compile(r"^\s*(\d+):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -134,8 +146,9 @@ def _unit_in_column(text: str, units: Mapping[str, str], what: str, value: float
     return units.get(u_txt)
 
 
-def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
-               units_seen: Mapping[str, set[str]]) -> ParsedRow | RowNote | tuple[str, RowNote]:
+def strong_row(
+    row: Row, cols: StrongColumns, rule: DateRule, delim: str, units_seen: Mapping[str, set[str]]
+) -> ParsedRow | RowNote | tuple[str, RowNote]:
     """One data row -> a :class:`ParsedRow`, a refused row (``RowNote``), or ``("skip", RowNote)``."""
     f = row.fields
     if len(f) != cols.n:
@@ -159,12 +172,19 @@ def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
     else:
         return note(row, delim, f"unknown set order {order!r} (expected a number, W, D or F)")
     try:
-        w, reps, dist, secs, rpe = set_numbers(f, delim, cols.weight, cols.reps, cols.distance,
-                                               (cols.seconds, "seconds"), (cols.rpe, "RPE"))
-        wu = (_unit_in_column(f[cols.weight_unit_col], _WEIGHT_UNITS, "weight", w)
-              if cols.weight_unit_col is not None else cols.weight_unit)
-        du = (_unit_in_column(f[cols.distance_unit_col], _DIST_UNITS, "distance", dist)
-              if cols.distance_unit_col is not None else cols.distance_unit)
+        w, reps, dist, secs, rpe = set_numbers(
+            f, delim, cols.weight, cols.reps, cols.distance, (cols.seconds, "seconds"), (cols.rpe, "RPE")
+        )
+        wu = (
+            _unit_in_column(f[cols.weight_unit_col], _WEIGHT_UNITS, "weight", w)
+            if cols.weight_unit_col is not None
+            else cols.weight_unit
+        )
+        du = (
+            _unit_in_column(f[cols.distance_unit_col], _DIST_UNITS, "distance", dist)
+            if cols.distance_unit_col is not None
+            else cols.distance_unit
+        )
     except ValueError as e:
         return note(row, delim, str(e))
     warning = None
@@ -185,7 +205,19 @@ def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
     if reps is None and not load and dist_m is None and secs is None:
         return ("skip", note(row, delim, "empty set (no reps, load, distance or time logged)"))
     return ParsedRow(
-        line=row.line, title=title, start=start, duration_s=duration,
-        session_notes=text_or_none(cell(f, cols.workout_notes)), exercise=exercise,
-        set_order_as_written=order, set_role=role, reps=reps, load_kg=load, distance_m=dist_m,
-        duration_set_s=secs, rpe=rpe, notes=text_or_none(cell(f, cols.notes)), warning=warning)
+        line=row.line,
+        title=title,
+        start=start,
+        duration_s=duration,
+        session_notes=text_or_none(cell(f, cols.workout_notes)),
+        exercise=exercise,
+        set_order_as_written=order,
+        set_role=role,
+        reps=reps,
+        load_kg=load,
+        distance_m=dist_m,
+        duration_set_s=secs,
+        rpe=rpe,
+        notes=text_or_none(cell(f, cols.notes)),
+        warning=warning,
+    )

@@ -109,8 +109,7 @@ def printable(text: str) -> str:
 
 
 # bidirectional overrides and isolates reorder what a terminal shows (CVE-2021-42574)
-_BIDI_CONTROLS = frozenset({0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068,
-                            0x2069})
+_BIDI_CONTROLS = frozenset({0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069})
 
 
 def _mib(n: int) -> str:
@@ -130,9 +129,13 @@ class NotRegular(Exception):
 
 
 def file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISDIR, "a folder")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return kind
     return "not a regular file"
@@ -189,7 +192,7 @@ def _bounded_gunzip(data: bytes, limit: int | None = None) -> bytes:
 
     def read(n: int) -> bytes:
         nonlocal pos
-        out = bytes(view[pos:pos + n])
+        out = bytes(view[pos : pos + n])
         pos += len(out)
         return out
 
@@ -233,10 +236,10 @@ def zip_member_count(fh: IO[bytes]) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return None
-    count: int = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    count: int = struct.unpack("<H", tail[at + 10 : at + 12])[0]
     loc = at - 20
-    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
-        (eocd64,) = struct.unpack("<Q", tail[loc + 8:loc + 16])
+    if loc >= 0 and tail[loc : loc + 4] == b"PK\x06\x07":
+        (eocd64,) = struct.unpack("<Q", tail[loc + 8 : loc + 16])
         if eocd64 + 56 <= size:
             fh.seek(eocd64)
             rec = fh.read(56)
@@ -391,4 +394,3 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
                         yield from iter_file(Path(root) / name)
             continue
         yield from iter_file(path)
-

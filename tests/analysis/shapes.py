@@ -214,9 +214,17 @@ def shape_session(
     return ShapeSession(smp, reps, t, v, z)
 
 
-def squat_reps(concentrics: list[list[Piece]], *, rom_m: float = 0.5, descent_s: float = 1.0,
-               bottom: list[Piece] | None = None, bottoms: list[list[Piece]] | None = None, top_rest_s: float = 1.2,
-               lead_s: float = 2.0, tail_s: float = 2.0) -> tuple[list[Piece], list[tuple[float, float]]]:
+def squat_reps(
+    concentrics: list[list[Piece]],
+    *,
+    rom_m: float = 0.5,
+    descent_s: float = 1.0,
+    bottom: list[Piece] | None = None,
+    bottoms: list[list[Piece]] | None = None,
+    top_rest_s: float = 1.2,
+    lead_s: float = 2.0,
+    tail_s: float = 2.0,
+) -> tuple[list[Piece], list[tuple[float, float]]]:
     """Eccentric-first reps: a constant-acceleration-then-cosine descent of ``rom_m``, the ``bottom``
     pieces (e.g. a pause; or ``bottoms``, one list per rep), each concentric (scaled so that it rises
     ``rom_m``), a rest at the top.

@@ -25,8 +25,12 @@ def chromium_path() -> str | None:
     """Chromium's binary; ``RUNSTRONG_CHROMIUM=none`` pretends it is missing (to check the skip policy)."""
     if os.environ.get("RUNSTRONG_CHROMIUM", "").lower() == "none":
         return None
-    for cand in (os.environ.get("RUNSTRONG_CHROMIUM") or None, "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
+    for cand in (
+        os.environ.get("RUNSTRONG_CHROMIUM") or None,
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if cand and Path(cand).exists():
             return cand
     return None

@@ -12,7 +12,6 @@ def rows_of_athlete(db: Path, athlete: str, tables: Iterable[str]) -> dict[str, 
     """``{table: rows of athlete}`` for each of ``tables`` in the store file ``db``."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0]
-                for t in tables}
+        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0] for t in tables}
     finally:
         con.close()

@@ -102,8 +102,15 @@ def _activity(builder: FitFileBuilder, end: dt.datetime, total_s: float, utc_off
     builder.add(a)
 
 
-def _lap_and_session(builder: FitFileBuilder, start: dt.datetime, end: dt.datetime, total_s: float,
-                     sport: int, sub_sport: int, **totals: float | int) -> None:
+def _lap_and_session(
+    builder: FitFileBuilder,
+    start: dt.datetime,
+    end: dt.datetime,
+    total_s: float,
+    sport: int,
+    sub_sport: int,
+    **totals: float | int,
+) -> None:
     """One lap and the session over ``start``..``end`` (the same times, sport and ``totals``)."""
     for msg_cls in (LapMessage, SessionMessage):
         m = msg_cls()
@@ -267,10 +274,19 @@ def make_run_fit(
     end = start + dt.timedelta(seconds=n_records - 1)
     total_s = float(max(n_records - 1, 1))
     _timer_event(b, end, False)
-    _lap_and_session(b, start, end, total_s, pt.Sport.RUNNING.value, pt.SubSport.ROAD.value,
-                     total_distance=float(dist[-1]), avg_speed=float(dist[-1] / total_s),
-                     max_speed=float(speed.max()), avg_heart_rate=round(float(hr.mean())),
-                     max_heart_rate=int(hr.max()))
+    _lap_and_session(
+        b,
+        start,
+        end,
+        total_s,
+        pt.Sport.RUNNING.value,
+        pt.SubSport.ROAD.value,
+        total_distance=float(dist[-1]),
+        avg_speed=float(dist[-1] / total_s),
+        max_speed=float(speed.max()),
+        avg_heart_rate=round(float(hr.mean())),
+        max_heart_rate=int(hr.max()),
+    )
     _activity(b, end, total_s, utc_offset_s)
     return bytes(b.build().to_bytes())
 
@@ -279,15 +295,46 @@ def make_run_fit(
 # Raw writer
 
 _BASE_FMT: dict[int, str] = {
-    0x00: "B", 0x01: "b", 0x02: "B", 0x83: "h", 0x84: "H", 0x85: "i", 0x86: "I", 0x07: "s",
-    0x88: "f", 0x89: "d", 0x0A: "B", 0x8B: "H", 0x8C: "I", 0x0D: "B", 0x8E: "q", 0x8F: "Q", 0x90: "Q",
+    0x00: "B",
+    0x01: "b",
+    0x02: "B",
+    0x83: "h",
+    0x84: "H",
+    0x85: "i",
+    0x86: "I",
+    0x07: "s",
+    0x88: "f",
+    0x89: "d",
+    0x0A: "B",
+    0x8B: "H",
+    0x8C: "I",
+    0x0D: "B",
+    0x8E: "q",
+    0x8F: "Q",
+    0x90: "Q",
 }
 
 
 def fit_crc(data: bytes, crc: int = 0) -> int:
     """The FIT CRC-16 (the SDK's nibble-table algorithm), for the raw writer."""
-    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+    table = (
+        0x0000,
+        0xCC01,
+        0xD801,
+        0x1400,
+        0xF001,
+        0x3C00,
+        0x2800,
+        0xE401,
+        0xA001,
+        0x6C00,
+        0x7800,
+        0xB401,
+        0x5000,
+        0x9C01,
+        0x8801,
+        0x4400,
+    )
     for byte in data:
         tmp = table[crc & 0xF]
         crc = (crc >> 4) & 0x0FFF
@@ -380,8 +427,9 @@ class RawFitWriter:
         self._body += data
 
     def to_bytes(self, *, header_size: int = 14, corrupt_crc: bool = False) -> bytes:
-        hdr = struct.pack("<BBHI4s", header_size, self._protocol_version, self._profile_version,
-                          len(self._body), b".FIT")
+        hdr = struct.pack(
+            "<BBHI4s", header_size, self._protocol_version, self._profile_version, len(self._body), b".FIT"
+        )
         if header_size == 14:
             hdr += struct.pack("<H", fit_crc(hdr))
         body = hdr + bytes(self._body)
