@@ -16,17 +16,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) pipeline.py demo --out demo-output
 
-# CI: everything. `ruff format --check` and `mypy` join once the branches of issue 13's time are
-# merged and the tree is formatted and type-clean (see `format-check` and `typecheck` below).
+# CI: everything (lint, format, layer rules, types, every test).
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 # The same without the tests marked slow (over ~5 s each).
 test-fast: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)

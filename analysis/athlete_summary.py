@@ -21,7 +21,7 @@ import numpy as np
 
 from analysis import its
 from analysis.economy import RunEconomy, hr_at_speed, zone_info
-from analysis.economy_change import analyse_economy_change, locate_strength_start, run_rows
+from analysis.economy_change import StrengthStart, analyse_economy_change, locate_strength_start, run_rows
 from analysis.nof1 import (
     LITERATURE_CAVEAT,
     LITERATURE_CONTEXT,
@@ -128,33 +128,34 @@ class AthleteSummary:
     """
 
     tz: str
-    profile: dict
+    profile: dict[str, Any]
     reference_speed_mps: float | None
     n_runs_total: int
     n_runs_ok: int
     n_runs_excluded: int
     n_weeks: int
-    proxies: dict
-    weeks: list[dict]
-    daily: list[dict]
-    strength_blocks: list[dict]
-    baseline: dict | None
-    latest_block: dict | None
-    typical_error: dict
-    changes: dict
-    economy_change: dict
-    literature: list[dict]
+    proxies: dict[str, dict[str, Any]]
+    weeks: list[dict[str, Any]]
+    daily: list[dict[str, Any]]
+    strength_blocks: list[dict[str, Any]]
+    baseline: dict[str, Any] | None
+    latest_block: dict[str, Any] | None
+    typical_error: dict[str, Any]
+    changes: dict[str, Any]
+    economy_change: dict[str, Any]
+    literature: list[dict[str, Any]]
     literature_caveat: str
     proxy_caveat: str
-    runs: list[dict]
-    excluded_runs: list[dict]
+    runs: list[dict[str, Any]]
+    excluded_runs: list[dict[str, Any]]
     neuromuscular: Any = None
     notes: list[str] = field(default_factory=list)
-    strength_load: dict = field(default_factory=dict)
+    strength_load: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: numpy scalars to Python, NaN/inf to None."""
-        return _clean(dataclasses.asdict(self))
+        cleaned: dict[str, Any] = _clean(dataclasses.asdict(self))
+        return cleaned
 
 
 def _clean(x: Any) -> Any:
@@ -199,6 +200,32 @@ def _date_or_none(v: Any) -> _dt.date | None:
     if isinstance(v, _dt.date):
         return v
     return _dt.date.fromisoformat(str(v)[:10])
+
+
+def _run_date(r: RunEconomy, tz: str) -> _dt.date | None:
+    """The run's local date: its ``local_date``, else the local date of its start, else None."""
+    if r.local_date:
+        return _dt.date.fromisoformat(r.local_date)
+    if r.started_at_ns is not None:
+        return local_date(r.started_at_ns, tz)
+    return None
+
+
+def _model_weeks(start: StrengthStart | None) -> tuple[int, int] | None:
+    """``(baseline_first_week, week)`` of a located strength start, None without one."""
+    if start is None or start.week is None:
+        return None
+    if start.baseline_first_week is None:
+        raise ValueError(f"strength start in week {start.week} has no baseline first week")
+    return start.baseline_first_week, start.week
+
+
+def _without_proxies(r: RunEconomy, proxies: Sequence[str]) -> RunEconomy:
+    """A copy of the run with these proxies absent (None); the caller's object stays untouched."""
+    out = copy.copy(r)
+    for p in proxies:
+        setattr(out, p, None)
+    return out
 
 
 def summarise_athlete(
@@ -297,38 +324,62 @@ def summarise_athlete(
             if t is None:
                 raise ValueError("each run load needs started_at_ns or started_at")
             load_t.append(_parse_time_ns(t))
-            load_x.append(row.get("trimp"))
+            trimp = row.get("trimp")
+            load_x.append(math.nan if trimp is None else trimp)  # daily_load counts None and NaN alike, as 0
 
     # common range of local dates
     instants = [*load_t, *(s.started_at_ns for s in sets), *(x["started_at_ns"] for x in s_loads)]
     dates = [local_date(min(instants), tz), local_date(max(instants), tz)] if instants else []
-    dates += [_dt.date.fromisoformat(r.local_date) if r.local_date else local_date(r.started_at_ns, tz)
-              for r in runs if r.local_date or r.started_at_ns is not None]
+    dates += [d for d in (_run_date(r, tz) for r in runs) if d is not None]
     if as_of is not None:
         dates.append(as_of)
-    first, last = (min(dates), max(dates)) if dates else (None, None)
+    first: _dt.date | None = None
+    last: _dt.date | None = None
+    w0: _dt.date | None = None
+    n_w = 0
+    if dates:
+        first, last = min(dates), max(dates)
+        w0 = week_start(first)
+        n_w = (week_start(last) - w0).days // 7 + 1
     dated = [r for r in runs if r.local_date or r.started_at_ns is not None]
-    w0 = week_start(first) if first else None
-    n_w = ((week_start(last) - w0).days // 7 + 1) if first else 0
 
     # daily load -> seeded CTL/ATL/TSB
-    daily_rows: list[dict] = []
+    daily_rows: list[dict[str, Any]] = []
     wk_trimp = wk_ctl = wk_atl = wk_tsb = np.full(n_w, np.nan)
     wk_strength = wk_cctl = wk_catl = wk_ctsb = np.full(n_w, np.nan)
     ctl = atl = np.zeros(0)
-    if first is not None:
+    if w0 is not None:
         days, dl = daily_load(load_t, load_x, tz, first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
         seed, seed_days = load_seed(dl)
         ctl, atl, tsb = fitness_fatigue(dl, ctl0=seed, atl0=seed)
         # strength session-RPE load beside TRIMP, and the documented combined option (TRIMP + strength)
-        _, sl = daily_load([x["started_at_ns"] for x in s_loads], [x["load_au"] for x in s_loads], tz,
-                           first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
+        _, sl = daily_load(
+            [x["started_at_ns"] for x in s_loads],
+            [x["load_au"] for x in s_loads],
+            tz,
+            first_day=w0,
+            last_day=w0 + _dt.timedelta(days=7 * n_w - 1),
+        )
         cseed, _ = load_seed(dl + sl)
         cctl, catl, ctsb = fitness_fatigue(dl + sl, ctl0=cseed, atl0=cseed)
         daily_rows = [
-            {"date": d.isoformat(), "trimp": float(x), "ctl": float(c), "atl": float(a), "tsb": float(b),
-             **({"strength_load_au": float(y), "combined_ctl": float(cc), "combined_atl": float(ca),
-                 "combined_tsb": float(cb)} if s_loads else {})}
+            {
+                "date": d.isoformat(),
+                "trimp": float(x),
+                "ctl": float(c),
+                "atl": float(a),
+                "tsb": float(b),
+                **(
+                    {
+                        "strength_load_au": float(y),
+                        "combined_ctl": float(cc),
+                        "combined_atl": float(ca),
+                        "combined_tsb": float(cb),
+                    }
+                    if s_loads
+                    else {}
+                ),
+            }
             for d, x, c, a, b, y, cc, ca, cb in zip(days, dl, ctl, atl, tsb, sl, cctl, catl, ctsb, strict=True)
         ]
         idx = np.array([(d - w0).days // 7 for d in days])
@@ -340,16 +391,22 @@ def summarise_athlete(
         if not load_t:
             notes.append("no TRIMP available (no HR profile or no HR): running load is zero, CTL not informative")
         else:
-            notes.append(f"CTL and ATL start from the mean daily running load of the first {seed_days} days "
-                         f"({seed:.0f} TRIMP/day), not from 0")
+            notes.append(
+                f"CTL and ATL start from the mean daily running load of the first {seed_days} days "
+                f"({seed:.0f} TRIMP/day), not from 0"
+            )
 
     # strength: weekly rollup, heavy lower-body sessions, the start of the economy model
     st = weekly_strength(sets, tz, e5rm_kg=e5rm_kg, first_week=first, last_week=last) if first else []
     sessions = np.array([w.sessions for w in st], dtype=float) if st else np.zeros(n_w)
     heavy = heavy_lower_body_sessions(sets, e5rm_kg=e5rm_kg)
-    start = (locate_strength_start(heavy, tz=tz, week0=w0, n_weeks=n_w,
-                                   override=_date_or_none(settings.get("strength_start")))
-             if w0 is not None else None)
+    start = (
+        locate_strength_start(
+            heavy, tz=tz, week0=w0, n_weeks=n_w, override=_date_or_none(settings.get("strength_start"))
+        )
+        if w0 is not None
+        else None
+    )
     if start is not None and start.note:
         notes.append(f"strength start: {start.note}")
 
@@ -357,16 +414,19 @@ def summarise_athlete(
     ref = reference_speed_mps
     if ref is None:
         pool = ok_runs
-        if start is not None and start.week is not None:
-            b_lo = w0 + _dt.timedelta(weeks=start.baseline_first_week)
-            b_hi = w0 + _dt.timedelta(weeks=start.week)
+        model_weeks = _model_weeks(start)
+        if w0 is not None and model_weeks is not None:
+            b_lo = w0 + _dt.timedelta(weeks=model_weeks[0])
+            b_hi = w0 + _dt.timedelta(weeks=model_weeks[1])
             base_ok = [r for r in ok_runs if r.local_date and b_lo <= _dt.date.fromisoformat(r.local_date) < b_hi]
             pool = base_ok or ok_runs
         gaps = [r.mean_steady_gap_mps for r in pool if r.mean_steady_gap_mps is not None]
         if gaps:
             ref = round(float(np.median(gaps)) / 0.05) * 0.05
-            notes.append(f"reference speed = median steady grade-adjusted speed of the "
-                         f"{'baseline' if pool is not ok_runs else 'usable'} runs, {ref:.2f} m/s")
+            notes.append(
+                f"reference speed = median steady grade-adjusted speed of the "
+                f"{'baseline' if pool is not ok_runs else 'usable'} runs, {ref:.2f} m/s"
+            )
     elif not (math.isfinite(ref) and ref > 0):
         raise ValueError("reference_speed_mps must be a positive number")
     if ref is not None:
@@ -382,50 +442,82 @@ def summarise_athlete(
         t = e.get("at_ns", e.get("at"))
         if t is None and e.get("date"):  # a local calendar date: the event counts from that day's start
             d = _date_or_none(e["date"])
-            t = int(_dt.datetime.combine(d, _dt.time(0), tzinfo=zi).timestamp()) * 1_000_000_000
+            if d is not None:
+                t = int(_dt.datetime.combine(d, _dt.time(0), tzinfo=zi).timestamp()) * 1_000_000_000
         if t is None:
             raise ValueError("each event needs at (ISO-8601 UTC), at_ns or date (local YYYY-MM-DD)")
         kind = str(e.get("kind") or "event")
-        ev.append({**e, "kind": "hr_sensor" if kind in ("hr_strap", "hr_sensor") else kind,
-                   "at_ns": _parse_time_ns(t)})
+        ev.append({**e, "kind": "hr_sensor" if kind in ("hr_strap", "hr_sensor") else kind, "at_ns": _parse_time_ns(t)})
     econ: dict[str, Any] = {}
-    excluded_proxy: list[dict] = []
+    excluded_proxy: list[dict[str, Any]] = []
     if w0 is not None and start is not None:
         # load covariates from running *time*, not TRIMP: TRIMP is computed from HR, the outcome of the
         # HR-based proxies (a better economy lowers HR, so TRIMP, so a TRIMP-based CTL would absorb the effect)
-        _, vmin = daily_load([r.started_at_ns for r in dated if r.duration_s and r.started_at_ns is not None],
-                                 [r.duration_s / 60.0 for r in dated if r.duration_s and r.started_at_ns is not None],
-                                 tz, first_day=w0, last_day=w0 + _dt.timedelta(days=7 * n_w - 1))
+        _, vmin = daily_load(
+            [r.started_at_ns for r in dated if r.duration_s and r.started_at_ns is not None],
+            [r.duration_s / 60.0 for r in dated if r.duration_s and r.started_at_ns is not None],
+            tz,
+            first_day=w0,
+            last_day=w0 + _dt.timedelta(days=7 * n_w - 1),
+        )
         vseed, _ = load_seed(vmin)
         vctl, vatl, _ = fitness_fatigue(vmin, ctl0=vseed, atl0=vseed)
-        rows, excluded_proxy, steps = run_rows(ok_runs, tz=tz, week0=w0, days0=w0, ctl=vctl, atl=vatl,
-                                               heavy_session_times_ns=start.heavy_session_times_ns,
-                                               run_context=ctx, events=ev)
+        rows, excluded_proxy, steps = run_rows(
+            ok_runs,
+            tz=tz,
+            week0=w0,
+            days0=w0,
+            ctl=vctl,
+            atl=vatl,
+            heavy_session_times_ns=start.heavy_session_times_ns,
+            run_context=ctx,
+            events=ev,
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             acwr = np.where(wk_ctl > 0, wk_atl / wk_ctl, np.nan)
         shoe_known = any(e.get("kind") == "shoe" for e in ev) or any(c.get("shoe") for c in ctx.values())
         econ = analyse_economy_change(
-            rows, start, week0=w0, excluded=excluded_proxy, steps=steps, acwr_by_week=acwr,
-            swc_pct=settings.get("swc_pct"), swc_source=settings.get("swc_source"),
-            primary_override=settings.get("primary_proxy"), model=model, se=se, shoe_known=shoe_known)
+            rows,
+            start,
+            week0=w0,
+            excluded=excluded_proxy,
+            steps=steps,
+            acwr_by_week=acwr.tolist(),
+            swc_pct=settings.get("swc_pct"),
+            swc_source=settings.get("swc_source"),
+            primary_override=settings.get("primary_proxy"),
+            model=model,
+            se=se,
+            shoe_known=shoe_known,
+        )
     hidden = {(x["activity_id"], p) for x in excluded_proxy for p in x["proxies"]}
-    shown = [dataclasses.replace(r, **{p: None for p in PROXIES if (r.activity_id, p) in hidden})
-             if any((r.activity_id, p) in hidden for p in PROXIES) else r for r in dated]
+    shown = [
+        _without_proxies(r, [p for p in PROXIES if (r.activity_id, p) in hidden])
+        if any((r.activity_id, p) in hidden for p in PROXIES)
+        else r
+        for r in dated
+    ]
     ws = weekly_series(shown, tz, first_week=first, last_week=last)
 
     # periods of the model
     period: list[str | None] = [None] * n_w
-    baseline = latest = None
-    if start is not None and start.week is not None:
-        b0, t0 = start.baseline_first_week, start.week
+    baseline: dict[str, Any] | None = None
+    latest: dict[str, Any] | None = None
+    model_weeks = _model_weeks(start)
+    if start is not None and model_weeks is not None:
+        b0, t0 = model_weeks
         for i in range(n_w):
             period[i] = "baseline" if b0 <= i < t0 else ("block" if i >= t0 else None)
         if t0 > b0:
             baseline = {"first_week": ws.week_start[b0], "last_week": ws.week_start[t0 - 1], "n_weeks": t0 - b0}
         else:
             notes.append("strength training started in the first week of data: no pre-strength baseline")
-        latest = {"first_week": ws.week_start[t0], "last_week": ws.week_start[n_w - 1], "n_weeks": n_w - t0,
-                  "start_source": start.source}
+        latest = {
+            "first_week": ws.week_start[t0],
+            "last_week": ws.week_start[n_w - 1],
+            "n_weeks": n_w - t0,
+            "start_source": start.source,
+        }
     elif n_w:
         notes.append("no heavy lower-body strength session: no strength block to compare with a baseline")
     blocks = strength_blocks(sessions)
@@ -434,28 +526,58 @@ def summarise_athlete(
     rows_out = ws.to_rows()
     hpw = start.heavy_sessions_per_week if start is not None else [0] * n_w
     for i, row in enumerate(rows_out):
-        row.update({"trimp": wk_trimp[i], "ctl": wk_ctl[i], "atl": wk_atl[i], "tsb": wk_tsb[i], "period": period[i],
-                    "heavy_lower_body_sessions": int(hpw[i]) if i < len(hpw) else 0})
+        row.update(
+            {
+                "trimp": wk_trimp[i],
+                "ctl": wk_ctl[i],
+                "atl": wk_atl[i],
+                "tsb": wk_tsb[i],
+                "period": period[i],
+                "heavy_lower_body_sessions": int(hpw[i]) if i < len(hpw) else 0,
+            }
+        )
         if s_loads:
-            row.update({"strength_load_au": wk_strength[i], "combined_ctl": wk_cctl[i], "combined_atl": wk_catl[i],
-                        "combined_tsb": wk_ctsb[i]})
+            row.update(
+                {
+                    "strength_load_au": wk_strength[i],
+                    "combined_ctl": wk_cctl[i],
+                    "combined_atl": wk_catl[i],
+                    "combined_tsb": wk_ctsb[i],
+                }
+            )
         if st:
             sd = st[i].to_dict()
             sd.pop("week_start")
             row.update(sd)
         else:
-            row.update({"sessions": 0, "cumulative_sessions": 0, "volume_load_kg": 0.0, "zone_sets": 0,
-                        "sessions_meeting_prescription": 0, "sessions_zone_undecidable": 0,
-                        "prescription_met": False, "bilateral_trained": False, "unilateral_trained": False,
-                        "session_details": []})
+            row.update(
+                {
+                    "sessions": 0,
+                    "cumulative_sessions": 0,
+                    "volume_load_kg": 0.0,
+                    "zone_sets": 0,
+                    "sessions_meeting_prescription": 0,
+                    "sessions_zone_undecidable": 0,
+                    "prescription_met": False,
+                    "bilateral_trained": False,
+                    "unilateral_trained": False,
+                    "session_details": [],
+                }
+            )
 
     run_rows_out = [
         {
-            "activity_id": r.activity_id, "local_date": r.local_date, "local_hour": r.local_hour,
-            "ef_proxy": r.ef_proxy, "hr_at_reference_speed_bpm": r.hr_at_reference_speed_bpm,
-            "speed_per_w_per_kg": r.speed_per_w_per_kg, "decoupling_pct": r.decoupling_pct,
-            "decoupled": r.decoupled, "steady_minutes": r.steady_minutes,
-            "mean_temperature_c": r.mean_temperature_c, "trimp": r.trimp,
+            "activity_id": r.activity_id,
+            "local_date": r.local_date,
+            "local_hour": r.local_hour,
+            "ef_proxy": r.ef_proxy,
+            "hr_at_reference_speed_bpm": r.hr_at_reference_speed_bpm,
+            "speed_per_w_per_kg": r.speed_per_w_per_kg,
+            "decoupling_pct": r.decoupling_pct,
+            "decoupled": r.decoupled,
+            "steady_minutes": r.steady_minutes,
+            "mean_temperature_c": r.mean_temperature_c,
+            "trimp": r.trimp,
             "air_temperature_c": ctx.get(r.activity_id, {}).get("air_temperature_c"),
             "hr_sensor": ctx.get(r.activity_id, {}).get("hr_sensor"),
             "excluded_from": sorted(p for p in PROXIES if (r.activity_id, p) in hidden),
@@ -463,9 +585,14 @@ def summarise_athlete(
         for r in sorted(ok_runs, key=lambda r: r.started_at_ns or 0)
     ]
     excluded = [
-        {"activity_id": r.activity_id, "started_at": _iso_utc(r.started_at_ns), "local_date": r.local_date,
-         "reason": r.reason or "excluded"}
-        for r in sorted(runs, key=lambda r: r.started_at_ns or 0) if r.status != "ok"
+        {
+            "activity_id": r.activity_id,
+            "started_at": _iso_utc(r.started_at_ns),
+            "local_date": r.local_date,
+            "reason": r.reason or "excluded",
+        }
+        for r in sorted(runs, key=lambda r: r.started_at_ns or 0)
+        if r.status != "ok"
     ]
     prof = {k: _profile_get(profile, k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm")}
     return AthleteSummary(
@@ -476,11 +603,14 @@ def summarise_athlete(
         n_runs_ok=len(ok_runs),
         n_runs_excluded=len(runs) - len(ok_runs),
         n_weeks=n_w,
-        proxies={k: {"label": v.label, "unit": v.unit, "higher_is_better": v.higher_is_better} for k, v in PROXIES.items()},
+        proxies={
+            k: {"label": v.label, "unit": v.unit, "higher_is_better": v.higher_is_better} for k, v in PROXIES.items()
+        },
         weeks=rows_out,
         daily=daily_rows,
-        strength_blocks=[{"first_week": ws.week_start[a], "last_week": ws.week_start[b], "weeks": b - a + 1}
-                         for a, b in blocks],
+        strength_blocks=[
+            {"first_week": ws.week_start[a], "last_week": ws.week_start[b], "weeks": b - a + 1} for a, b in blocks
+        ],
         baseline=baseline,
         latest_block=latest,
         typical_error=econ.get("typical_error", {}),
@@ -498,18 +628,22 @@ def summarise_athlete(
 
 
 #: the strength load's method, and what adding it to TRIMP means (docs/strength-ledger.md)
-STRENGTH_LOAD_METHOD = ("session RPE (CR-10) x duration in minutes per reconciled training session (Foster et al. "
-                        "2001; applies to resistance training: Day et al. 2004); a session logged by several sources "
-                        "counts once")
-COMBINED_LOAD_NOTE = ("Combined ATL/TSB (an option): the same 42/7-day averages of running TRIMP + strength "
-                      "session-RPE load per day. The two are different arbitrary units (heart-rate-weighted minutes, "
-                      "Banister 1991; RPE x minutes, Foster 2001): their sum is a choice, not an equivalence, so both "
-                      "series are shown on their own too. The economy model's load covariates stay running-only.")
+STRENGTH_LOAD_METHOD = (
+    "session RPE (CR-10) x duration in minutes per reconciled training session (Foster et al. "
+    "2001; applies to resistance training: Day et al. 2004); a session logged by several sources "
+    "counts once"
+)
+COMBINED_LOAD_NOTE = (
+    "Combined ATL/TSB (an option): the same 42/7-day averages of running TRIMP + strength "
+    "session-RPE load per day. The two are different arbitrary units (heart-rate-weighted minutes, "
+    "Banister 1991; RPE x minutes, Foster 2001): their sum is a choice, not an equivalence, so both "
+    "series are shown on their own too. The economy model's load covariates stay running-only."
+)
 
 
-def _strength_loads(loads: Sequence[Any]) -> list[dict]:
+def _strength_loads(loads: Sequence[Any]) -> list[dict[str, Any]]:
     """Session loads as dicts (``SessionLoad`` or mappings), refusing a training session given twice."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for x in loads:
         d = dict(x) if isinstance(x, Mapping) else x.to_dict()
@@ -522,13 +656,17 @@ def _strength_loads(loads: Sequence[Any]) -> list[dict]:
     return out
 
 
-def _strength_load_doc(loads: Sequence[dict]) -> dict:
+def _strength_load_doc(loads: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if not loads:
         return {}
     return {
-        "method": STRENGTH_LOAD_METHOD, "units": "AU (RPE x min)", "combined_option": COMBINED_LOAD_NOTE,
-        "sessions": [{**x, "sources": list(x.get("sources") or ())} for x in
-                     sorted(loads, key=lambda x: (x["started_at_ns"], x["training_session_id"]))],
+        "method": STRENGTH_LOAD_METHOD,
+        "units": "AU (RPE x min)",
+        "combined_option": COMBINED_LOAD_NOTE,
+        "sessions": [
+            {**x, "sources": list(x.get("sources") or ())}
+            for x in sorted(loads, key=lambda x: (x["started_at_ns"], x["training_session_id"]))
+        ],
         "n_sessions": len(loads),
         "n_session_rpe": sum(1 for x in loads if x.get("rpe_source") == "session"),
         "n_max_set_rpe": sum(1 for x in loads if x.get("rpe_source") == "max_set_rpe"),
@@ -543,7 +681,7 @@ def _rep_time_ns(rep: Mapping[str, Any]) -> int | None:
     return None if t is None else _parse_time_ns(t)
 
 
-def rfd_session_medians(reps: Sequence[Mapping[str, Any]], tz: str = "UTC") -> list[dict]:
+def rfd_session_medians(reps: Sequence[Mapping[str, Any]], tz: str = "UTC") -> list[dict[str, Any]]:
     """Per-session medians of the bar sensor's RFD, one row per (exercise, session, load).
 
     RFD depends on the load, so reps are grouped by exercise, sensor session and load; each
@@ -579,24 +717,30 @@ def rfd_session_medians(reps: Sequence[Mapping[str, Any]], tz: str = "UTC") -> l
             continue
         load = r.get("load_kg")
         groups.setdefault((str(ex), str(r["session_id"]), None if load is None else float(load)), []).append(r)
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for (ex, sid, load), rr in groups.items():
         times = [t for t in (_rep_time_ns(r) for r in rr) if t is not None]
         peak = np.array([r["peak_rfd_n_per_s"] for r in rr if _finite(r.get("peak_rfd_n_per_s"))], dtype=float)
-        early = np.array([r["rfd_0_100ms_n_per_s"] for r in rr if _finite(r.get("rfd_0_100ms_n_per_s"))],
-                         dtype=float)
+        early = np.array([r["rfd_0_100ms_n_per_s"] for r in rr if _finite(r.get("rfd_0_100ms_n_per_s"))], dtype=float)
         if not peak.size and not early.size:
             continue
         t0 = min(times) if times else None
-        out.append({
-            "exercise": ex, "session_id": sid, "load_kg": load,
-            "date": local_date(t0, tz).isoformat() if t0 is not None else None, "started_at_ns": t0,
-            "n_reps": len(rr),
-            "peak_rfd_median_n_per_s": float(np.median(peak)) if peak.size else None, "n_peak_rfd": int(peak.size),
-            "rfd_0_100ms_median_n_per_s": float(np.median(early)) if early.size else None,
-            "n_rfd_0_100ms": int(early.size), "n_rfd_0_100ms_nonpositive": int(np.sum(early <= 0)),
-            "eccentric_first": exercise_info(ex).eccentric_first,
-        })
+        out.append(
+            {
+                "exercise": ex,
+                "session_id": sid,
+                "load_kg": load,
+                "date": local_date(t0, tz).isoformat() if t0 is not None else None,
+                "started_at_ns": t0,
+                "n_reps": len(rr),
+                "peak_rfd_median_n_per_s": float(np.median(peak)) if peak.size else None,
+                "n_peak_rfd": int(peak.size),
+                "rfd_0_100ms_median_n_per_s": float(np.median(early)) if early.size else None,
+                "n_rfd_0_100ms": int(early.size),
+                "n_rfd_0_100ms_nonpositive": int(np.sum(early <= 0)),
+                "eccentric_first": exercise_info(ex).eccentric_first,
+            }
+        )
     out.sort(key=lambda d: (d["started_at_ns"] is None, d["started_at_ns"] or 0, d["exercise"], d["load_kg"] or 0))
     return out
 

@@ -84,9 +84,17 @@ from analysis.zupt import V_STILL_MPS
 from records.imu import ImuSamples
 
 __all__ = [
-    "ACTIVE_VELOCITY_MPS", "REST_DRIFT_MPS2", "RETURN_HEIGHT_SD_M",
-    "BarbellAnalysis", "BarbellEngine", "DiscardedMovement", "Mode", "RepMetrics", "SetSummary",
-    "analyse_session", "summarise_sets",
+    "ACTIVE_VELOCITY_MPS",
+    "REST_DRIFT_MPS2",
+    "RETURN_HEIGHT_SD_M",
+    "BarbellAnalysis",
+    "BarbellEngine",
+    "DiscardedMovement",
+    "Mode",
+    "RepMetrics",
+    "SetSummary",
+    "analyse_session",
+    "summarise_sets",
 ]
 
 DEFAULT_STILLNESS_WINDOW_S: float = 0.15
@@ -113,6 +121,7 @@ rest, back where the first started): the bar was still moving at the close (:met
 Two SDs rather than three: undoing a close that was right only reports its reps again, unchanged."""
 LONG_REST_S: float = 0.4
 """A rest at least this long gives the gravity reference; shorter rests reuse the last one (s)."""
+
 
 @dataclass(frozen=True)
 class RepMetrics:
@@ -208,11 +217,14 @@ class BarbellAnalysis:
         """
         last = self.sets[-1] if self.sets else None
         set_obj = (
-            {"reps": last.reps, "best_mean_velocity_mps": last.best_mean_velocity_mps,
-             "velocity_loss_pct": last.velocity_loss_pct, "velocity_loss_mpv_pct": last.velocity_loss_mpv_pct}
+            {
+                "reps": last.reps,
+                "best_mean_velocity_mps": last.best_mean_velocity_mps,
+                "velocity_loss_pct": last.velocity_loss_pct,
+                "velocity_loss_mpv_pct": last.velocity_loss_mpv_pct,
+            }
             if last is not None
-            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
-                  "velocity_loss_mpv_pct": None}
+            else {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None, "velocity_loss_mpv_pct": None}
         )
         return {
             "reps": [r.to_contract() for r in self.reps],
@@ -232,9 +244,13 @@ def summarise_sets(reps: list[RepMetrics]) -> list[SetSummary]:
         mpv = [r.mean_propulsive_velocity_mps for r in rs]
         out.append(
             SetSummary(
-                set_index=si, reps=len(rs), best_mean_velocity_mps=float(max(mv)),
+                set_index=si,
+                reps=len(rs),
+                best_mean_velocity_mps=float(max(mv)),
                 velocity_loss_pct=float(set_velocity_loss_pct(mv)) if min(mv) > 0 else 0.0,
-                start_ns=rs[0].start_ns, end_ns=rs[-1].end_ns, best_mean_propulsive_velocity_mps=float(max(mpv)),
+                start_ns=rs[0].start_ns,
+                end_ns=rs[-1].end_ns,
+                best_mean_propulsive_velocity_mps=float(max(mpv)),
                 velocity_loss_mpv_pct=float(set_velocity_loss_pct(mpv)) if min(mpv) > 0 else 0.0,
             )
         )
@@ -454,12 +470,20 @@ class BarbellEngine:
             raise ValueError("all chunks must consistently have fused angles or not")
         if len(hist) and samples.t_ns[0] < hist.t_ns[-1]:
             raise ValueError("samples must be pushed in time order")
-        if not (np.isfinite(samples.accel_mps2).all() and np.isfinite(samples.gyro_radps).all()
-                and (samples.angles_rad is None or np.isfinite(samples.angles_rad).all())):
+        if not (
+            np.isfinite(samples.accel_mps2).all()
+            and np.isfinite(samples.gyro_radps).all()
+            and (samples.angles_rad is None or np.isfinite(samples.angles_rad).all())
+        ):
             raise ValueError("accel_mps2, gyro_radps and angles_rad must be finite (no NaN/inf)")
         assert self.t0_ns is not None
-        hist.extend(samples.t_ns, samples.accel_mps2, samples.gyro_radps, samples.angles_rad,
-                    block_index(samples.t_ns, self.t0_ns))
+        hist.extend(
+            samples.t_ns,
+            samples.accel_mps2,
+            samples.gyro_radps,
+            samples.angles_rad,
+            block_index(samples.t_ns, self.t0_ns),
+        )
         last_complete = int(hist.block[-1])  # blocks < this are complete
         self.blocks.update(hist.block, hist.accel, hist.gyro, last_complete)
         return self._advance()
@@ -572,9 +596,14 @@ class BarbellEngine:
             # not over. Closing there would end it early (the rise so far taken for the whole concentric
             # phase), so only a forced rest closes it; a pause is a zero-velocity update inside the
             # movement instead (analysis.zupt).
-            if (self._closed is not None and self.rest_start == self._closed.close_block and not self.broken
-                    and end.excursion_m < self.info.min_rom_m
-                    and abs(end.v_end_mps) > V_STILL_MPS + REOPEN_SIGMAS * end.v_sd_mps and self._reopen(s, out)):
+            if (
+                self._closed is not None
+                and self.rest_start == self._closed.close_block
+                and not self.broken
+                and end.excursion_m < self.info.min_rom_m
+                and abs(end.v_end_mps) > V_STILL_MPS + REOPEN_SIGMAS * end.v_sd_mps
+                and self._reopen(s, out)
+            ):
                 return True
             order = self.assembler.eccentric_first
             mid_rep = not self.broken and ((order is True and end.below_start) or (order is False and end.above_start))
@@ -588,9 +617,20 @@ class BarbellEngine:
                     self._enter_rest(s, post_len)
                     return True
                 if is_rest or length >= self.force_blocks or (final and e >= n):
-                    self._closed = _Closed(self.rest_start, self.rest_end, self._moving_ref, self._end_cache, s,
-                                           self.z_base, self.g_ref, list(self._g_history), list(self._g_times),
-                                           copy.deepcopy(self.assembler), copy.deepcopy(self._sets), len(self.reps))
+                    self._closed = _Closed(
+                        self.rest_start,
+                        self.rest_end,
+                        self._moving_ref,
+                        self._end_cache,
+                        s,
+                        self.z_base,
+                        self.g_ref,
+                        list(self._g_history),
+                        list(self._g_times),
+                        copy.deepcopy(self.assembler),
+                        copy.deepcopy(self._sets),
+                        len(self.reps),
+                    )
                     out.extend(self._close_movement(s, post_len, returned))
                     # the rest itself is confirmed (and its |f| reference built) as with the long window
                     self._enter_rest(s, min(length, w) if final and e >= n else w)
@@ -630,7 +670,8 @@ class BarbellEngine:
                 wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_cand - self.blocks.codes_first]
                 win = np.lib.stride_tricks.sliding_window_view(wm, f)
                 steady = (np.ptp(win, axis=1) <= 2.0 * REST_DRIFT_MPS2) & (
-                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2)
+                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2
+                )
                 hit = np.flatnonzero(steady)
                 if hit.size and s_any + int(hit[0]) < before:
                     return s_any + int(hit[0])
@@ -674,9 +715,7 @@ class BarbellEngine:
     def _discard(self, b0: int, b1: int, reason: str) -> None:
         assert self.t0_ns is not None
         self._closed = None
-        self.discarded.append(
-            DiscardedMovement(self.t0_ns + b0 * BLOCK_NS, self.t0_ns + b1 * BLOCK_NS, reason)
-        )
+        self.discarded.append(DiscardedMovement(self.t0_ns + b0 * BLOCK_NS, self.t0_ns + b1 * BLOCK_NS, reason))
         self.assembler.reset()
 
     def _trim(self) -> None:
@@ -687,8 +726,9 @@ class BarbellEngine:
         else:
             keep_blk = max(self.rest_start, self.rest_end - self.ctx_blocks - self.back_blocks)
         if self._closed is not None:  # the close may be undone: keep its movement
-            keep_blk = min(keep_blk, max(self._closed.rest_start,
-                                         self._closed.rest_end - self.ctx_blocks - self.back_blocks))
+            keep_blk = min(
+                keep_blk, max(self._closed.rest_start, self._closed.rest_end - self.ctx_blocks - self.back_blocks)
+            )
         # block codes are only read from self.scan on; stats only for the last windows
         self.blocks.trim(min(self.scan, keep_blk))
         hist = self._samples
@@ -711,8 +751,9 @@ class BarbellEngine:
         those of the movement that close ended.
         """
         assert self._samples is not None
-        rest_start, rest_end = (self.rest_start, self.rest_end) if closed is None else (closed.rest_start,
-                                                                                        closed.rest_end)
+        rest_start, rest_end = (
+            (self.rest_start, self.rest_end) if closed is None else (closed.rest_start, closed.rest_end)
+        )
         back = min(self.back_blocks, (rest_end - rest_start) // 2)
         b_lo = rest_end - back
         p0, lo = self._samples.index_range(max(rest_start, b_lo - self.ctx_blocks), b_lo)
@@ -726,9 +767,16 @@ class BarbellEngine:
             return closed.rest_end - closed.rest_start >= self.long_rest_blocks
         return self.rest_end - self.rest_start >= self.long_rest_blocks
 
-    def _vertical_accel(self, p0: int, lo: int, i1: int, t: np.ndarray, up_end: np.ndarray | None,
-                        blend: tuple[float, float] | None,
-                        closed: _Closed | None = None) -> tuple[np.ndarray, float]:
+    def _vertical_accel(
+        self,
+        p0: int,
+        lo: int,
+        i1: int,
+        t: np.ndarray,
+        up_end: np.ndarray | None,
+        blend: tuple[float, float] | None,
+        closed: _Closed | None = None,
+    ) -> tuple[np.ndarray, float]:
         """Vertical acceleration of samples [p0, i1) (gravity removed) and the gravity reading of [p0, lo).
 
         Gravity is the reading of the rest before, or of the recent long rests when this one is short;
@@ -794,9 +842,20 @@ class BarbellEngine:
             self._g_history = [*self._g_history[-8:], g_here]
             self._g_times = [*self._g_times[-8:], self.rest_end * BLOCK_NS * 1e-9]
             self.g_ref = float(np.median(self._g_history))
-        mov = analyse_movement(t, a, lo, m0 - p0, i_m1, z_base_m=self.z_base, min_swing_m=self.min_swing_m,
-                               min_rom_m=self.info.min_rom_m, load_kg=self.load_kg,
-                               prior=self._drift_prior(a[:lo]), returned=returned, lift=self._lift())
+        mov = analyse_movement(
+            t,
+            a,
+            lo,
+            m0 - p0,
+            i_m1,
+            z_base_m=self.z_base,
+            min_swing_m=self.min_swing_m,
+            min_rom_m=self.info.min_rom_m,
+            load_kg=self.load_kg,
+            prior=self._drift_prior(a[:lo]),
+            returned=returned,
+            lift=self._lift(),
+        )
         self.z_base = float(mov.z_m[-1])
         return [self._make_rep(r) for r in self.assembler.add(mov.legs) if "metrics" in r.concentric.payload]
 
@@ -813,14 +872,26 @@ class BarbellEngine:
         if self.body_mass_kg is not None:
             psf = m.peak_force_n * (self.load_kg + self.body_mass_kg) / self.load_kg
         r = RepMetrics(
-            index=len(self.reps) + 1, set_index=set_index, start_ns=start_ns, end_ns=end_ns,
-            concentric_start_ns=self._ns(m.start_s), concentric_end_ns=self._ns(m.end_s),
-            mean_velocity_mps=mcv, mean_propulsive_velocity_mps=m.mean_propulsive_velocity_mps,
-            peak_velocity_mps=m.peak_velocity_mps, time_to_peak_velocity_s=m.time_to_peak_velocity_s,
-            rom_m=m.rom_m, mean_power_w=m.mean_power_w, peak_force_n=m.peak_force_n,
-            peak_rfd_n_per_s=m.peak_rfd_n_per_s, rfd_0_100ms_n_per_s=m.rfd_0_100ms_n_per_s,
-            velocity_loss_pct=vl, peak_system_force_n=psf, eccentric_rom_m=float(rep.eccentric_rom_m),
-            index_in_set=index_in_set, velocity_loss_mpv_pct=vl_mpv,
+            index=len(self.reps) + 1,
+            set_index=set_index,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            concentric_start_ns=self._ns(m.start_s),
+            concentric_end_ns=self._ns(m.end_s),
+            mean_velocity_mps=mcv,
+            mean_propulsive_velocity_mps=m.mean_propulsive_velocity_mps,
+            peak_velocity_mps=m.peak_velocity_mps,
+            time_to_peak_velocity_s=m.time_to_peak_velocity_s,
+            rom_m=m.rom_m,
+            mean_power_w=m.mean_power_w,
+            peak_force_n=m.peak_force_n,
+            peak_rfd_n_per_s=m.peak_rfd_n_per_s,
+            rfd_0_100ms_n_per_s=m.rfd_0_100ms_n_per_s,
+            velocity_loss_pct=vl,
+            peak_system_force_n=psf,
+            eccentric_rom_m=float(rep.eccentric_rom_m),
+            index_in_set=index_in_set,
+            velocity_loss_mpv_pct=vl_mpv,
         )
         self.reps.append(r)
         return r
@@ -834,8 +905,13 @@ class BarbellEngine:
             if dt.size:
                 rate = float(1e9 / np.median(dt))
         return BarbellAnalysis(
-            exercise=self.exercise, load_kg=self.load_kg, reps=list(self.reps), sets=summarise_sets(self.reps),
-            discarded=list(self.discarded), warnings=list(self.warnings), sample_rate_hz=rate,
+            exercise=self.exercise,
+            load_kg=self.load_kg,
+            reps=list(self.reps),
+            sets=summarise_sets(self.reps),
+            discarded=list(self.discarded),
+            warnings=list(self.warnings),
+            sample_rate_hz=rate,
         )
 
 
@@ -886,5 +962,3 @@ def analyse_session(
         if dt.size:
             res.sample_rate_hz = float(1e9 / np.median(dt))
     return res
-
-

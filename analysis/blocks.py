@@ -111,8 +111,9 @@ class BlockTrack:
         counts = self.stats[lo - self.stats_first : self.n_stats_blocks - self.stats_first, 0]
         starts, ends = runs(counts == 0)
         for rs, re_ in zip(starts + lo, ends + lo, strict=True):
-            if re_ - rs >= BREAK_MIN_EMPTY_BLOCKS or (rs == lo and lo > self.stats_first + h and re_ - rs > 0
-                                                      and self._long_empty_before(lo)):
+            if re_ - rs >= BREAK_MIN_EMPTY_BLOCKS or (
+                rs == lo and lo > self.stats_first + h and re_ - rs > 0 and self._long_empty_before(lo)
+            ):
                 a0, a1 = max(rs, done), min(re_, n_classifiable)
                 if a1 > a0:
                     codes[a0 - done : a1 - done] = BREAK
@@ -160,8 +161,7 @@ class BlockTrack:
         quiet: npt.NDArray[np.bool_] = q & (np.abs(wm - ref) <= thr)
         return quiet
 
-    def first(self, start: int, n: int, want_quiet: bool,
-              reference: RestReference | FrozenReference | None) -> int:
+    def first(self, start: int, n: int, want_quiet: bool, reference: RestReference | FrozenReference | None) -> int:
         """First block >= start (< n) that is quiet (or not quiet); n if none. Searches in growing windows
         so that a long session is not rescanned from each movement to its end."""
         lo, width = start, 512
@@ -174,8 +174,9 @@ class BlockTrack:
             lo, width = hi, width * 2
         return n
 
-    def next_still_run(self, start: int, n: int,
-                       reference: RestReference | FrozenReference | None) -> tuple[int | None, int]:
+    def next_still_run(
+        self, start: int, n: int, reference: RestReference | FrozenReference | None
+    ) -> tuple[int | None, int]:
         """(first quiet block >= start, first not-quiet block after it); (None, n) if none before n."""
         s = self.first(start, n, True, reference)
         if s >= n:
@@ -203,8 +204,9 @@ class RestReference:
     movement that just ended) the mean is kept within ``REST_REF_SLACK_MPS2`` of it.
     """
 
-    def __init__(self, track: BlockTrack, rest_start: int, confirmed_len: int,
-                 prior: FrozenReference | None = None) -> None:
+    def __init__(
+        self, track: BlockTrack, rest_start: int, confirmed_len: int, prior: FrozenReference | None = None
+    ) -> None:
         self._track = track
         self._origin = min(rest_start + HALF_WINDOW_BLOCKS, rest_start + confirmed_len - 1)
         self._cum = np.zeros((0, 3))

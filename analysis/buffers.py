@@ -27,7 +27,7 @@ class AppendBuffer:
 
     @property
     def view(self) -> np.ndarray:
-        return self._data[self._start:self._end]
+        return self._data[self._start : self._end]
 
     def __len__(self) -> int:
         return self._end - self._start
@@ -38,9 +38,9 @@ class AppendBuffer:
         if self._end + m > self._data.shape[0]:
             live = self._end - self._start
             grown = np.empty((max(2 * (live + m), 1024), *self._data.shape[1:]), dtype=self._data.dtype)
-            grown[:live] = self._data[self._start:self._end]
+            grown[:live] = self._data[self._start : self._end]
             self._data, self._start, self._end = grown, 0, live
-        self._data[self._end:self._end + m] = rows
+        self._data[self._end : self._end + m] = rows
         self._end += m
         return self.view
 
@@ -72,8 +72,9 @@ class SampleHistory:
     def __len__(self) -> int:
         return len(self._t)
 
-    def extend(self, t_ns: np.ndarray, accel: np.ndarray, gyro: np.ndarray, angles: np.ndarray | None,
-               block: np.ndarray) -> None:
+    def extend(
+        self, t_ns: np.ndarray, accel: np.ndarray, gyro: np.ndarray, angles: np.ndarray | None, block: np.ndarray
+    ) -> None:
         """Append samples (``angles`` must be given exactly when the history was made with angles)."""
         if (angles is None) != (self._ang is None):
             raise ValueError("all chunks must consistently have fused angles or not")

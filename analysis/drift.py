@@ -110,8 +110,9 @@ class VelocityDrift:
     integral of ``e`` from the start: the raw displacement less the known one.
     """
 
-    def __init__(self, t_s: FloatArray, a_mps2: FloatArray, prior: float | DriftPrior,
-                 v_raw: FloatArray | None = None) -> None:
+    def __init__(
+        self, t_s: FloatArray, a_mps2: FloatArray, prior: float | DriftPrior, v_raw: FloatArray | None = None
+    ) -> None:
         self.prior = as_prior(prior)
         self.t = np.asarray(t_s, dtype=np.float64)
         a = np.asarray(a_mps2, dtype=np.float64)
@@ -207,11 +208,9 @@ class DriftPosterior:
             k = self._cov_obs_obs()
             # velocity observations exact up to a small jitter (keeps K well conditioned); heights with their SD
             jit = 1e-15 + 1e-9 * float(np.max(np.diag(k)))
-            noise = np.concatenate([np.full(self.obs.size, jit),
-                                    np.array([h.sd_m**2 + 1e-12 for h in heights])])
+            noise = np.concatenate([np.full(self.obs.size, jit), np.array([h.sd_m**2 + 1e-12 for h in heights])])
             self._chol = np.linalg.cholesky(k + np.diag(noise))
-            y = np.concatenate([model.v_raw[self.obs],
-                                np.array([model.z_raw[h.index] - h.height_m for h in heights])])
+            y = np.concatenate([model.v_raw[self.obs], np.array([model.z_raw[h.index] - h.height_m for h in heights])])
             self.alpha = _chol_solve(self._chol, y)
         else:
             self._chol = np.zeros((0, 0))

@@ -51,6 +51,7 @@ from analysis.nof1 import (
     choose_primary_proxy,
     describe_change,
     heat_excess_c,
+    strength_blocks,
     typical_error,
 )
 
@@ -87,7 +88,7 @@ VALIDATION = {
     "seeds_per_scenario": 200,
     "scenarios": 15,
     "result": "12 of 12 must-meet scenarios met (coverage of the true change 92.0-97.0 %, null readings <= 8.0 %); "
-              "3 must-disclose scenarios shown; docs/statistics.md, section 4",
+    "3 must-disclose scenarios shown; docs/statistics.md, section 4",
 }
 
 MULTIPLICITY_NOTE = (
@@ -194,14 +195,7 @@ def locate_strength_start(
     prev_end: int | None = None
     start: int | None = None
     if heavy_weeks.size:
-        blocks = []
-        b0 = prev = int(heavy_weeks[0])
-        for w in heavy_weeks[1:]:
-            if w - prev - 1 > BLOCK_GAP_WEEKS:
-                blocks.append((b0, prev))
-                b0 = int(w)
-            prev = int(w)
-        blocks.append((b0, prev))
+        blocks = strength_blocks(per_week, max_gap_weeks=BLOCK_GAP_WEEKS)
         start = blocks[-1][0]
         prev_end = blocks[-2][1] if len(blocks) > 1 else None
     note = ""
@@ -220,8 +214,10 @@ def locate_strength_start(
     else:
         src = kind
         if not decided:
-            note = ("no lower-body set could be checked against an e5RM: the start is the first session with a "
-                    "loaded 3-5-rep lower-body set")
+            note = (
+                "no lower-body set could be checked against an e5RM: the start is the first session with a "
+                "loaded 3-5-rep lower-body set"
+            )
     if start is None:
         return StrengthStart(None, None, src, None, per_week.tolist(), sorted(times), note)
     first = max(0, start - MAX_BASELINE_WEEKS)
@@ -229,9 +225,17 @@ def locate_strength_start(
         first = max(first, prev_end + 1 + WASHOUT_WEEKS)
         note = (note + "; " if note else "") + (
             f"an earlier strength block ended in week {(week0 + _dt.timedelta(weeks=prev_end)).isoformat()}: the "
-            f"baseline starts {WASHOUT_WEEKS} weeks after it")
-    return StrengthStart(start, (week0 + _dt.timedelta(weeks=start)).isoformat(), src, min(first, start),
-                         per_week.tolist(), sorted(times), note)
+            f"baseline starts {WASHOUT_WEEKS} weeks after it"
+        )
+    return StrengthStart(
+        start,
+        (week0 + _dt.timedelta(weeks=start)).isoformat(),
+        src,
+        min(first, start),
+        per_week.tolist(),
+        sorted(times),
+        note,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,8 +293,15 @@ def run_rows(
         if t is None:
             continue
         kind = str(e.get("kind") or "event")
-        steps.append({"t_ns": int(t), "kind": kind, "source": "logged",
-                      "date": _local(int(t), zi).date().isoformat(), "note": e.get("note")})
+        steps.append(
+            {
+                "t_ns": int(t),
+                "kind": kind,
+                "source": "logged",
+                "date": _local(int(t), zi).date().isoformat(),
+                "note": e.get("note"),
+            }
+        )
     for key, kind in (("hr_sensor", "hr_sensor"), ("shoe", "shoe")):
         seq = [(_start_ns(r), (ctx.get(r.activity_id) or {}).get(key)) for r in ok]
         for t, old, new in _change_points(seq):
@@ -298,8 +309,15 @@ def run_rows(
             # a logged event of the same kind within a week of the detected change is the same change
             if any(s["kind"] == kind and abs(s["t_ns"] - t) <= 7 * 86400 * 10**9 for s in steps):
                 continue
-            steps.append({"t_ns": t, "kind": kind, "source": "detected" if key == "hr_sensor" else "logged per run",
-                          "date": d.isoformat(), "note": f"{old} -> {new}"})
+            steps.append(
+                {
+                    "t_ns": t,
+                    "kind": kind,
+                    "source": "detected" if key == "hr_sensor" else "logged per run",
+                    "date": d.isoformat(),
+                    "note": f"{old} -> {new}",
+                }
+            )
     steps.sort(key=lambda s: s["t_ns"])
     for s in steps:
         what = {"hr_sensor": "HR sensor change", "shoe": "shoe change"}.get(s["kind"], f"{s['kind']} event")
@@ -328,22 +346,38 @@ def run_rows(
                 continue
             y[p] = 100.0 * math.log(v)
         if dropped:
-            excl.append({"activity_id": r.activity_id, "local_date": lt.date().isoformat(), "proxies": dropped,
-                         "reason": f"aerobic decoupling {r.decoupling_pct:.1f} % > {DECOUPLING_FLAG_PCT:g} %: not a "
-                                   "steady state, excluded from the HR-based proxies"})
+            excl.append(
+                {
+                    "activity_id": r.activity_id,
+                    "local_date": lt.date().isoformat(),
+                    "proxies": dropped,
+                    "reason": f"aerobic decoupling {r.decoupling_pct:.1f} % > {DECOUPLING_FLAG_PCT:g} %: not a "
+                    "steady state, excluded from the HR-based proxies",
+                }
+            )
         # run-level covariates: adjusted within weeks (they vary from run to run inside a week)
         zr = {
             f"heat (C above {AIR_HEAT_THRESHOLD_C:g} air / {DEVICE_HEAT_THRESHOLD_C:g} device)": heat,
-            f"run within {ACUTE_STRENGTH_WINDOW_H:g} h after a heavy lower-body session":
-                float(0.0 <= hours <= ACUTE_STRENGTH_WINDOW_H),
+            f"run within {ACUTE_STRENGTH_WINDOW_H:g} h after a heavy lower-body session": float(
+                0.0 <= hours <= ACUTE_STRENGTH_WINDOW_H
+            ),
             "running form: 42-day minus 7-day running time (min/day, day before)": ctl_prev - atl_prev,
             "start hour (local)": lt.hour + lt.minute / 60.0,
         }
         # week-level covariates: steps and the slow running fitness, in the weekly model
         zw = {s["label"]: float(_start_ns(r) >= s["t_ns"]) for s in steps}
         zw["running volume: 42-day running time (min/day, day before)"] = ctl_prev
-        rows.append({"activity_id": r.activity_id, "t_ns": _start_ns(r), "week": _week_index(lt.date(), week0),
-                     "y": y, "z_run": zr, "z_week": zw, "heat_source": heat_src})
+        rows.append(
+            {
+                "activity_id": r.activity_id,
+                "t_ns": _start_ns(r),
+                "week": _week_index(lt.date(), week0),
+                "y": y,
+                "z_run": zr,
+                "z_week": zw,
+                "heat_source": heat_src,
+            }
+        )
     return rows, excl, steps
 
 
@@ -380,8 +414,16 @@ def _within_week_adjust(use: Sequence[dict[str, Any]], proxy: str, min_df: int =
     _, inv, cnt = np.unique(wk, return_inverse=True, return_counts=True)
     multi = cnt[inv] >= 2
     dof_w = int((cnt - 1).sum())
-    out: dict[str, Any] = {"y_adj": y.copy(), "coef": {}, "se": {}, "cov": np.zeros((0, 0)), "dropped": {},
-                           "s2_run": None, "df": 0, "kept": []}
+    out: dict[str, Any] = {
+        "y_adj": y.copy(),
+        "coef": {},
+        "se": {},
+        "cov": np.zeros((0, 0)),
+        "dropped": {},
+        "s2_run": None,
+        "df": 0,
+        "kept": [],
+    }
     if not use or dof_w < 1:
         return out
 
@@ -409,8 +451,9 @@ def _within_week_adjust(use: Sequence[dict[str, Any]], proxy: str, min_df: int =
         weakest = int(np.argmin(t))
         if t[weakest] >= MIN_RUN_LEVEL_T:
             break
-        out["dropped"][names[keep[weakest]]] = (f"within-week effect not distinguishable from 0 "
-                                                 f"(|t| {t[weakest]:.1f} < {MIN_RUN_LEVEL_T:g})")
+        out["dropped"][names[keep[weakest]]] = (
+            f"within-week effect not distinguishable from 0 (|t| {t[weakest]:.1f} < {MIN_RUN_LEVEL_T:g})"
+        )
         keep.pop(weakest)
         fit = None
     if fit is not None and keep:
@@ -437,12 +480,30 @@ def _within_week_adjust(use: Sequence[dict[str, Any]], proxy: str, min_df: int =
 def _weekly(rows: Sequence[dict[str, Any]], proxy: str, first_week: int, *, adjust: bool = True) -> dict[str, Any]:
     use = [r for r in rows if r["y"][proxy] is not None and r["week"] >= first_week]
     if not use:
-        return {"week": np.zeros(0, int), "y": np.zeros(0), "n": np.zeros(0, int), "z": {}, "within_var": None,
-                "z_run_means": [], "run_level_cov": np.zeros((0, 0)),
-                "run_level": {"coef": {}, "se": {}, "dropped": {}, "df": 0}}
-    adj = _within_week_adjust(use, proxy) if adjust else {
-        "y_adj": np.array([r["y"][proxy] for r in use]), "coef": {}, "se": {}, "cov": np.zeros((0, 0)),
-        "dropped": {}, "s2_run": None, "df": 0, "kept": []}
+        return {
+            "week": np.zeros(0, int),
+            "y": np.zeros(0),
+            "n": np.zeros(0, int),
+            "z": {},
+            "within_var": None,
+            "z_run_means": [],
+            "run_level_cov": np.zeros((0, 0)),
+            "run_level": {"coef": {}, "se": {}, "dropped": {}, "df": 0},
+        }
+    adj = (
+        _within_week_adjust(use, proxy)
+        if adjust
+        else {
+            "y_adj": np.array([r["y"][proxy] for r in use]),
+            "coef": {},
+            "se": {},
+            "cov": np.zeros((0, 0)),
+            "dropped": {},
+            "s2_run": None,
+            "df": 0,
+            "kept": [],
+        }
+    )
     weeks = sorted({r["week"] for r in use})
     idx = {w: i for i, w in enumerate(weeks)}
     k = len(weeks)
@@ -466,10 +527,17 @@ def _weekly(rows: Sequence[dict[str, Any]], proxy: str, first_week: int, *, adju
         ss = sum((r["y"][proxy] - ym[idx[r["week"]]]) ** 2 for r in use)
         dof = int((n - 1).sum())
         within = ss / dof if dof > 0 else None
-    return {"week": np.array(weeks), "y": ysum / n, "y_raw": yraw / n, "n": n,
-            "z": {nm: v / n for nm, v in zsum.items()}, "within_var": within,
-            "z_run_means": [rsum[nm] / n for nm in adj["kept"]], "run_level_cov": adj["cov"],
-            "run_level": {k2: adj[k2] for k2 in ("coef", "se", "dropped", "df")}}
+    return {
+        "week": np.array(weeks),
+        "y": ysum / n,
+        "y_raw": yraw / n,
+        "n": n,
+        "z": {nm: v / n for nm, v in zsum.items()},
+        "within_var": within,
+        "z_run_means": [rsum[nm] / n for nm in adj["kept"]],
+        "run_level_cov": adj["cov"],
+        "run_level": {k2: adj[k2] for k2 in ("coef", "se", "dropped", "df")},
+    }
 
 
 def _exposure_at(weeks: np.ndarray, sessions_per_week: Sequence[int], start: int, target: float) -> np.ndarray:
@@ -531,17 +599,19 @@ def analyse_economy_change(
     out: dict[str, Any] = {
         "method_version": METHOD_VERSION,
         "validation": dict(VALIDATION),
-        "model": {"level_slope": "interrupted time series: pre-strength level and slope, change in level and in "
-                                 "slope from the strength start",
-                  "exposure": f"pre-strength level and slope + exponentially weighted strength exposure (tau "
-                              f"{its.DEFAULT_TAU_WEEKS:g} weeks)",
-                  "level_exposure": f"interrupted time series: pre-strength level and slope, a level change at the "
-                                    f"strength start and an exponentially weighted strength exposure (tau "
-                                    f"{its.DEFAULT_TAU_WEEKS:g} weeks)"}[model],
+        "model": {
+            "level_slope": "interrupted time series: pre-strength level and slope, change in level and in "
+            "slope from the strength start",
+            "exposure": f"pre-strength level and slope + exponentially weighted strength exposure (tau "
+            f"{its.DEFAULT_TAU_WEEKS:g} weeks)",
+            "level_exposure": f"interrupted time series: pre-strength level and slope, a level change at the "
+            f"strength start and an exponentially weighted strength exposure (tau "
+            f"{its.DEFAULT_TAU_WEEKS:g} weeks)",
+        }[model],
         "model_name": model,
         "se_method": se,
         "estimand": "change of the proxy in the last observed week against the pre-strength level and trend "
-                    "extrapolated to that week (log scale, reported in %)",
+        "extrapolated to that week (log scale, reported in %)",
         "strength_start": start.to_dict(),
         "swc_pct": swc,
         "swc_source": swc_src,
@@ -561,8 +631,13 @@ def analyse_economy_change(
     if start.week is None:
         out["reason"] = f"no strength start: {start.note or 'no heavy lower-body session'}"
         for p, spec in PROXIES.items():
-            out["changes"][p] = {"proxy": p, "label": spec.label, "estimate": None, "reason": out["reason"],
-                                 "wording": f"not estimable for {spec.label}: {out['reason']}"}
+            out["changes"][p] = {
+                "proxy": p,
+                "label": spec.label,
+                "estimate": None,
+                "reason": out["reason"],
+                "wording": f"not estimable for {spec.label}: {out['reason']}",
+            }
         return out
     t0 = start.week
     b0 = start.baseline_first_week or 0
@@ -575,49 +650,100 @@ def analyse_economy_change(
         for w, v in zip(wk["week"], wk["y"], strict=True):
             series[w - b0] = math.exp(v / 100.0)
         te = typical_error(series).to_dict()
-        te.update({"swc": swc, "swc_source": swc_src, "baseline_mean": (math.exp(float(np.mean(wk["y"])) / 100.0)
-                                                                        if wk["y"].size else None)})
+        te.update(
+            {
+                "swc": swc,
+                "swc_source": swc_src,
+                "baseline_mean": (math.exp(float(np.mean(wk["y"])) / 100.0) if wk["y"].size else None),
+            }
+        )
         out["typical_error"][p] = te
     decided_on = start.week_start
     if primary_override:
         primary, why, src = primary_override, "set by the user", "set by the user"
     else:
-        primary, why = choose_primary_proxy(len(base_rows), {p: [(None if r["y"][p] is None else r["y"][p])
-                                                                 for r in base_rows] for p in PROXIES}, weeks_with)
+        primary, why = choose_primary_proxy(
+            len(base_rows),
+            {p: [(None if r["y"][p] is None else r["y"][p]) for r in base_rows] for p in PROXIES},
+            weeks_with,
+        )
         src = "rule"
-    out["primary"] = {"proxy": primary, "label": PROXIES[primary].label, "source": src, "why": why,
-                      "decided_on": decided_on,
-                      "frozen": ("chosen from the baseline weeks before the strength start, so later data cannot "
-                                 "change it" if src == "rule" else "set by the user")}
+    out["primary"] = {
+        "proxy": primary,
+        "label": PROXIES[primary].label,
+        "source": src,
+        "why": why,
+        "decided_on": decided_on,
+        "frozen": (
+            "chosen from the baseline weeks before the strength start, so later data cannot change it"
+            if src == "rule"
+            else "set by the user"
+        ),
+    }
     for p, spec in PROXIES.items():
         wk = _weekly(rows, p, b0)
         exposure = None
         if model in ("exposure", "level_exposure"):
             exposure = _exposure_at(wk["week"], start.heavy_sessions_per_week, t0, target_sessions)
-        fit = its.fit_change(wk["week"], wk["y"], wk["n"], t0, covariates=wk["z"], exposure=exposure,
-                             within_week_var=wk["within_var"], model=model, se=se,
-                             adjusted_for=wk["z_run_means"], adjustment_cov=wk["run_level_cov"])
+        fit = its.fit_change(
+            wk["week"],
+            wk["y"],
+            wk["n"],
+            t0,
+            covariates=wk["z"],
+            exposure=exposure,
+            within_week_var=wk["within_var"],
+            model=model,
+            se=se,
+            adjusted_for=wk["z_run_means"],
+            adjustment_cov=wk["run_level_cov"],
+        )
         ch = {
-            "proxy": p, "label": spec.label, "role": "primary" if p == primary else "secondary",
-            "estimate": fit.estimate_pct, "ci90_low": fit.ci_low_pct, "ci90_high": fit.ci_high_pct, "units": "%",
-            "n_runs": fit.n_runs, "n_weeks": fit.n_weeks, "n_baseline_weeks": fit.n_baseline_weeks,
-            "n_block_weeks": fit.n_block_weeks, "weeks_since_start": fit.weeks_since_start,
-            "last_week": (week0 + _dt.timedelta(weeks=fit.last_week)).isoformat() if fit.last_week is not None
+            "proxy": p,
+            "label": spec.label,
+            "role": "primary" if p == primary else "secondary",
+            "estimate": fit.estimate_pct,
+            "ci90_low": fit.ci_low_pct,
+            "ci90_high": fit.ci_high_pct,
+            "units": "%",
+            "n_runs": fit.n_runs,
+            "n_weeks": fit.n_weeks,
+            "n_baseline_weeks": fit.n_baseline_weeks,
+            "n_block_weeks": fit.n_block_weeks,
+            "weeks_since_start": fit.weeks_since_start,
+            "last_week": (week0 + _dt.timedelta(weeks=fit.last_week)).isoformat()
+            if fit.last_week is not None
             else None,
             "covariates": [*wk["run_level"]["coef"], *fit.covariates],
-            "covariates_run_level": wk["run_level"], "covariates_week_level": fit.covariates,
-            "covariates_dropped": {**wk["run_level"]["dropped"], **fit.covariates_dropped}, "df": fit.df,
-            "rho": fit.rho, "sd_week_pct": fit.sd_week_pct, "sd_run_pct": fit.sd_run_pct, "coef": fit.coef,
-            "higher_is_better": spec.higher_is_better, "method": fit.method, "model": model, "se_method": se,
-            "typical_error": out["typical_error"][p]["typical_error"], "swc": swc, "reason": fit.reason,
+            "covariates_run_level": wk["run_level"],
+            "covariates_week_level": fit.covariates,
+            "covariates_dropped": {**wk["run_level"]["dropped"], **fit.covariates_dropped},
+            "df": fit.df,
+            "rho": fit.rho,
+            "sd_week_pct": fit.sd_week_pct,
+            "sd_run_pct": fit.sd_run_pct,
+            "coef": fit.coef,
+            "higher_is_better": spec.higher_is_better,
+            "method": fit.method,
+            "model": model,
+            "se_method": se,
+            "typical_error": out["typical_error"][p]["typical_error"],
+            "swc": swc,
+            "reason": fit.reason,
         }
         if fit.estimate_pct is None:
             ch["wording"] = f"not estimable for {spec.label}: {fit.reason}"
         else:
-            ch["wording"] = describe_change(fit.estimate_pct, fit.ci_low_pct, fit.ci_high_pct,
-                                            higher_is_better=spec.higher_is_better, swc=swc,
-                                            label=f"{spec.label}, net of the pre-strength trend",
-                                            n_runs=fit.n_runs, n_weeks=fit.n_weeks)
+            ch["wording"] = describe_change(
+                fit.estimate_pct,
+                fit.ci_low_pct,
+                fit.ci_high_pct,
+                higher_is_better=spec.higher_is_better,
+                swc=swc,
+                label=f"{spec.label}, net of the pre-strength trend",
+                n_runs=fit.n_runs,
+                n_weeks=fit.n_weeks,
+            )
         out["changes"][p] = ch
         if p == primary:
             out["sensitivity"] = _sensitivity(fit, wk, t0, model, out["typical_error"][p]["typical_error"])
@@ -627,12 +753,17 @@ def analyse_economy_change(
         why = (pc.get("covariates_dropped") or {}).get(s["label"], "")
         if why.startswith("collinear"):
             what = {"hr_sensor": "HR-sensor change", "shoe": "shoe change"}.get(s["kind"], f"{s['kind']} event")
-            out["disclosures"].append({
-                "risk": f"{what} at the strength start", "applies": True,
-                "text": (f"The {what} of {s['date']} ({s['source']}) falls where the strength block starts: the model "
-                         "cannot separate its step from a change due to strength training, so part or all of the "
-                         "estimate may be the " + ("shoes'" if s["kind"] == "shoe" else "sensor's") + "."),
-            })
+            out["disclosures"].append(
+                {
+                    "risk": f"{what} at the strength start",
+                    "applies": True,
+                    "text": (
+                        f"The {what} of {s['date']} ({s['source']}) falls where the strength block starts: the model "
+                        "cannot separate its step from a change due to strength training, so part or all of the "
+                        "estimate may be the " + ("shoes'" if s["kind"] == "shoe" else "sensor's") + "."
+                    ),
+                }
+            )
     return out
 
 
@@ -642,57 +773,95 @@ def _sensitivity(fit: its.ItsFit, wk: dict[str, Any], t0: int, model: str, te: f
         return {"weeks": None, "text": "no sensitivity figure: the model could not be fitted"}
     rho = min(fit.rho or 0.0, 0.97)
     rpw = float(np.mean(wk["n"])) if wk["n"].size else 0.0
-    now = its.design_se(wk["week"], wk["n"], t0, sd_week_pct=fit.sd_week_pct, rho=rho, sd_run_pct=fit.sd_run_pct,
-                        model=model)
+    now = its.design_se(
+        wk["week"], wk["n"], t0, sd_week_pct=fit.sd_week_pct, rho=rho, sd_run_pct=fit.sd_run_pct, model=model
+    )
     inflation = max(1.0, fit.se_log / now) if now else 1.0
     weeks = its.weeks_to_detect(
-        SENSITIVITY_CHANGE_PCT, baseline_weeks=wk["week"][base], baseline_runs=wk["n"][base], runs_per_week=rpw,
-        sd_week_pct=fit.sd_week_pct, rho=rho, sd_run_pct=fit.sd_run_pct, model=model, inflation=inflation)
+        SENSITIVITY_CHANGE_PCT,
+        baseline_weeks=wk["week"][base],
+        baseline_runs=wk["n"][base],
+        runs_per_week=rpw,
+        sd_week_pct=fit.sd_week_pct,
+        rho=rho,
+        sd_run_pct=fit.sd_run_pct,
+        model=model,
+        inflation=inflation,
+    )
     te_txt = f"typical error of {te:.1f} % between weeks" if te is not None else "week-to-week variation"
-    head = (f"With this athlete's {te_txt} ({int(base.sum())} baseline weeks, {rpw:.1f} runs a week), a "
-            f"{SENSITIVITY_CHANGE_PCT:g} % change in the primary proxy")
+    head = (
+        f"With this athlete's {te_txt} ({int(base.sum())} baseline weeks, {rpw:.1f} runs a week), a "
+        f"{SENSITIVITY_CHANGE_PCT:g} % change in the primary proxy"
+    )
     if weeks is None:
-        text = (head + " would not be detected within two years of strength training net of the pre-strength trend "
-                "(90 % interval excluding 0 in 4 of 5 cases): a longer or steadier baseline, or more runs a week, "
-                "would be needed.")
+        text = (
+            head + " would not be detected within two years of strength training net of the pre-strength trend "
+            "(90 % interval excluding 0 in 4 of 5 cases): a longer or steadier baseline, or more runs a week, "
+            "would be needed."
+        )
     else:
-        text = (head + f" would be detected (90 % interval excluding 0 in 4 of 5 cases) from about {weeks} "
-                f"week{'s' if weeks != 1 else ''} of strength training on.")
-    return {"weeks": weeks, "runs_per_week": rpw, "baseline_weeks": int(base.sum()), "inflation": inflation,
-            "text": text}
+        text = (
+            head + f" would be detected (90 % interval excluding 0 in 4 of 5 cases) from about {weeks} "
+            f"week{'s' if weeks != 1 else ''} of strength training on."
+        )
+    return {
+        "weeks": weeks,
+        "runs_per_week": rpw,
+        "baseline_weeks": int(base.sum()),
+        "inflation": inflation,
+        "text": text,
+    }
 
 
-def _disclosures(out: dict[str, Any], start: StrengthStart, acwr: Sequence[float] | None, shoe_known: bool,
-                 steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _disclosures(
+    out: dict[str, Any],
+    start: StrengthStart,
+    acwr: Sequence[float] | None,
+    shoe_known: bool,
+    steps: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
     items = []
     t0 = start.week or 0
     high = []
     if acwr is not None:
         a = np.asarray(acwr, dtype=float)
         high = [i for i in range(t0, a.size) if math.isfinite(a[i]) and a[i] > OVERREACHING_ACWR]
-    items.append({
-        "risk": "overreaching",
-        "applies": bool(high),
-        "text": ("A few weeks of overreaching (much more running load than usual) can lower heart rate at a "
-                 "given speed by a few beats per minute (Le Meur et al. 2013, Med Sci Sports Exerc 45:2061), "
-                 "which the HR-based proxies read as better economy. The model adjusts for running form (TSB) "
-                 "but cannot separate such a period from an effect of strength training."
-                 + (f" Running load rose above {OVERREACHING_ACWR:g} x the chronic load in "
-                    f"{len(high)} week(s) since strength training started." if high else
-                    " No week since the strength start had an acute:chronic running-load ratio above "
-                    f"{OVERREACHING_ACWR:g}.")),
-    })
+    items.append(
+        {
+            "risk": "overreaching",
+            "applies": bool(high),
+            "text": (
+                "A few weeks of overreaching (much more running load than usual) can lower heart rate at a "
+                "given speed by a few beats per minute (Le Meur et al. 2013, Med Sci Sports Exerc 45:2061), "
+                "which the HR-based proxies read as better economy. The model adjusts for running form (TSB) "
+                "but cannot separate such a period from an effect of strength training."
+                + (
+                    f" Running load rose above {OVERREACHING_ACWR:g} x the chronic load in "
+                    f"{len(high)} week(s) since strength training started."
+                    if high
+                    else " No week since the strength start had an acute:chronic running-load ratio above "
+                    f"{OVERREACHING_ACWR:g}."
+                )
+            ),
+        }
+    )
     shoe_steps = [s for s in steps if s["kind"] == "shoe"]
-    items.append({
-        "risk": "unlogged shoe change",
-        "applies": not shoe_known,
-        "text": ("New shoes change the energy cost of running by a few percent (up to ~4 % in Hoogkamer et al. "
-                 "2018, Sports Med 48:1009) and so every proxy; a change at the time strength training started "
-                 "looks exactly like an effect of it. "
-                 + ("Shoe changes are logged for this athlete and enter the model as steps"
+    items.append(
+        {
+            "risk": "unlogged shoe change",
+            "applies": not shoe_known,
+            "text": (
+                "New shoes change the energy cost of running by a few percent (up to ~4 % in Hoogkamer et al. "
+                "2018, Sports Med 48:1009) and so every proxy; a change at the time strength training started "
+                "looks exactly like an effect of it. "
+                + (
+                    "Shoe changes are logged for this athlete and enter the model as steps"
                     + (f" ({len(shoe_steps)} here)." if shoe_steps else " (none in these weeks).")
-                    if shoe_known else
-                    "No shoes are logged for this athlete: log shoe changes (`event add --kind shoe`) so the "
-                    "model can adjust for them.")),
-    })
+                    if shoe_known
+                    else "No shoes are logged for this athlete: log shoe changes (`event add --kind shoe`) so the "
+                    "model can adjust for them."
+                )
+            ),
+        }
+    )
     return items

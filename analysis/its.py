@@ -159,8 +159,9 @@ class ItsFit:
         return asdict(self)
 
 
-def exponential_exposure(sessions_per_week: Sequence[float] | FloatArray, *, target: float = 2.0,
-                         tau_weeks: float = DEFAULT_TAU_WEEKS) -> FloatArray:
+def exponential_exposure(
+    sessions_per_week: Sequence[float] | FloatArray, *, target: float = 2.0, tau_weeks: float = DEFAULT_TAU_WEEKS
+) -> FloatArray:
     """Exponentially weighted strength exposure per week, 0 before the first session.
 
     ``X_w = X_(w-1) + k (s_w / target - X_(w-1))`` with ``k = 1 - e^(-1/tau)`` (an EWMA of the
@@ -188,12 +189,13 @@ def exponential_exposure(sessions_per_week: Sequence[float] | FloatArray, *, tar
 
 def _covariance(t: IntArray, n: FloatArray, s2_u: float, rho: float, s2_run: float) -> FloatArray:
     lag = np.abs(t[:, None] - t[None, :]).astype(np.float64)
-    V: FloatArray = s2_u * rho ** lag + np.diag(s2_run / n)
+    V: FloatArray = s2_u * rho**lag + np.diag(s2_run / n)
     return V
 
 
-def _neg_reml(s2_u: float, rho: float, t: IntArray, n: FloatArray, X: FloatArray, y: FloatArray,
-              s2_run: float) -> float:
+def _neg_reml(
+    s2_u: float, rho: float, t: IntArray, n: FloatArray, X: FloatArray, y: FloatArray, s2_run: float
+) -> float:
     V = _covariance(t, n, s2_u, rho, s2_run)
     try:
         L = np.linalg.cholesky(V)
@@ -229,15 +231,20 @@ def _reml(t: IntArray, n: FloatArray, X: FloatArray, y: FloatArray, s2_run: floa
     def f(z: FloatArray) -> float:
         return _neg_reml(math.exp(z[0]), z[1], t, n, X, y, s2_run)
 
-    res = optimize.minimize(f, x0=[math.log(best[1]), best[2]], method="L-BFGS-B",
-                            bounds=[(math.log(floor), math.log(s2_tot * 100 + floor)), (0.0, RHO_MAX)])
+    res = optimize.minimize(
+        f,
+        x0=[math.log(best[1]), best[2]],
+        method="L-BFGS-B",
+        bounds=[(math.log(floor), math.log(s2_tot * 100 + floor)), (0.0, RHO_MAX)],
+    )
     if res.success and res.fun <= best[0]:
         return math.exp(float(res.x[0])), float(res.x[1])
     return float(best[1]), float(best[2])
 
 
-def _kenward_roger(t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi: FloatArray, Lvec: FloatArray,
-                   s2_u: float, rho: float) -> tuple[float, float]:
+def _kenward_roger(
+    t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi: FloatArray, Lvec: FloatArray, s2_u: float, rho: float
+) -> tuple[float, float]:
     """Variance of ``L'beta`` and its degrees of freedom with the Kenward & Roger (1997) adjustment.
 
     The plug-in GLS variance ``L' Phi L`` (``Phi = (X'V^-1X)^-1``) treats the REML estimates of
@@ -254,7 +261,7 @@ def _kenward_roger(t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi
     :data:`RHO_MAX`, ``s2_u`` at its floor) is treated as known.
     """
     lag = np.abs(t[:, None] - t[None, :]).astype(np.float64)
-    R = rho ** lag
+    R = rho**lag
     dV = []
     if s2_u > 1e-6 * max(float(np.max(np.diag(V))), 1e-12):
         dV.append(R)
@@ -282,7 +289,7 @@ def _kenward_roger(t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi
     var_a = max(float(Lvec @ (phi + 2.0 * phi @ adj @ phi) @ Lvec), v0)
     g = np.array([-float(Lvec @ phi @ p_ @ phi @ Lvec) for p_ in Pi])
     denom = float(g @ W @ g)
-    nu = 2.0 * var_a ** 2 / denom if denom > 0 else df_max
+    nu = 2.0 * var_a**2 / denom if denom > 0 else df_max
     return var_a, float(min(max(nu, 2.0), df_max))
 
 
@@ -291,8 +298,9 @@ def _kenward_roger(t: IntArray, n: FloatArray, X: FloatArray, V: FloatArray, phi
 # --------------------------------------------------------------------------------------------
 
 
-def _adjustment_var(series: Sequence[Sequence[float]], cov: np.ndarray | None,
-                    estimator: Callable[[FloatArray], float]) -> float:
+def _adjustment_var(
+    series: Sequence[Sequence[float]], cov: np.ndarray | None, estimator: Callable[[FloatArray], float]
+) -> float:
     """``e' C e``: variance the estimate inherits from coefficients estimated outside the weekly model."""
     if not len(series) or cov is None or np.size(cov) == 0:
         return 0.0
@@ -396,12 +404,21 @@ def fit_change(
         if xexp.shape != t.shape or not np.all(np.isfinite(xexp)):
             raise ValueError("exposure must be finite and match week")
     blk = t >= start_week
-    res = ItsFit(model=model, se_method=se, confidence=confidence, start_week=int(start_week),
-                 n_weeks=int(t.size), n_baseline_weeks=int((~blk).sum()), n_block_weeks=int(blk.sum()),
-                 n_runs=int(n.sum()))
+    res = ItsFit(
+        model=model,
+        se_method=se,
+        confidence=confidence,
+        start_week=int(start_week),
+        n_weeks=int(t.size),
+        n_baseline_weeks=int((~blk).sum()),
+        n_block_weeks=int(blk.sum()),
+        n_runs=int(n.sum()),
+    )
     if res.n_baseline_weeks < min_baseline_weeks:
-        res.reason = (f"{res.n_baseline_weeks} pre-strength baseline weeks with data "
-                      f"(at least {min_baseline_weeks} are needed to estimate the pre-strength level and trend)")
+        res.reason = (
+            f"{res.n_baseline_weeks} pre-strength baseline weeks with data "
+            f"(at least {min_baseline_weeks} are needed to estimate the pre-strength level and trend)"
+        )
         return res
     if res.n_block_weeks < min_block_weeks:
         res.reason = f"{res.n_block_weeks} weeks with data since strength training started (need >= {min_block_weeks})"
@@ -440,10 +457,12 @@ def fit_change(
             continue
         base = np.column_stack(cols)
         fitted = base @ np.linalg.lstsq(base, z, rcond=None)[0]
-        r2 = 1.0 - float(np.sum((z - fitted) ** 2)) / float(np.sum(z ** 2))
+        r2 = 1.0 - float(np.sum((z - fitted) ** 2)) / float(np.sum(z**2))
         if r2 > MAX_COVARIATE_R2:
-            res.covariates_dropped[k] = (f"collinear with the level, trend and strength terms (R2 {r2:.2f} > "
-                                         f"{MAX_COVARIATE_R2:g}): its effect cannot be told apart from theirs")
+            res.covariates_dropped[k] = (
+                f"collinear with the level, trend and strength terms (R2 {r2:.2f} > "
+                f"{MAX_COVARIATE_R2:g}): its effect cannot be told apart from theirs"
+            )
             continue
         cols.append(z)
         names.append(k)
@@ -459,47 +478,56 @@ def fit_change(
         fit = sm.GLS(yy, X, sigma=V).fit()
         res.rho, res.sd_week_pct = rho, math.sqrt(s2_u)
         res.sd_run_pct = math.sqrt(s2_run) if s2_run else None
-        extra = _adjustment_var(adjusted_for, adjustment_cov,
-                                lambda z: float(Lvec @ (fit.normalized_cov_params @ (X.T @ np.linalg.solve(V, z)))))
+        extra = _adjustment_var(
+            adjusted_for,
+            adjustment_cov,
+            lambda z: float(Lvec @ (fit.normalized_cov_params @ (X.T @ np.linalg.solve(V, z)))),
+        )
         if se == "ar1_gls":
             est = float(Lvec @ fit.params)
             var_kr, df = _kenward_roger(t, n, X, V, fit.normalized_cov_params, Lvec, s2_u, rho)
             sd = math.sqrt(var_kr + extra)
             q = float(stats.t.ppf(1.0 - alpha / 2.0, df))
             lo, hi = est - q * sd, est + q * sd
-            res.method = (f"GLS with AR(1) week errors (rho {rho:.2f}) + run noise / runs per week, variance "
-                          f"components by REML; Kenward-Roger covariance, Satterthwaite {df:.1f} df, "
-                          f"{confidence:.0%} Student-t interval (statsmodels GLS)")
+            res.method = (
+                f"GLS with AR(1) week errors (rho {rho:.2f}) + run noise / runs per week, variance "
+                f"components by REML; Kenward-Roger covariance, Satterthwaite {df:.1f} df, "
+                f"{confidence:.0%} Student-t interval (statsmodels GLS)"
+            )
         else:  # the plug-in GLS interval, kept for the validation that showed why the adjustment is needed
             tt = fit.t_test(Lvec)
             est, sd = float(np.squeeze(tt.effect)), float(np.squeeze(tt.sd))
             lo, hi = (float(v) for v in np.squeeze(tt.conf_int(alpha=alpha)))
             df = float(fit.df_resid)
             if extra > 0:
-                sd = math.sqrt(sd ** 2 + extra)
+                sd = math.sqrt(sd**2 + extra)
                 q = float(stats.t.ppf(1.0 - alpha / 2.0, df))
                 lo, hi = est - q * sd, est + q * sd
-            res.method = (f"GLS with AR(1) week errors (rho {rho:.2f}) + run noise, REML, plug-in covariance, "
-                          f"Student-t {confidence:.0%} interval, {df:.0f} df (statsmodels GLS)")
+            res.method = (
+                f"GLS with AR(1) week errors (rho {rho:.2f}) + run noise, REML, plug-in covariance, "
+                f"Student-t {confidence:.0%} interval, {df:.0f} df (statsmodels GLS)"
+            )
         res.df = float(df)
     else:
         ml = _hac_maxlags(t.size)
-        fit = sm.WLS(yy, X, weights=n).fit(cov_type="HAC", cov_kwds={"maxlags": ml, "use_correction": True},
-                                           use_t=True)
+        fit = sm.WLS(yy, X, weights=n).fit(cov_type="HAC", cov_kwds={"maxlags": ml, "use_correction": True}, use_t=True)
         tt = fit.t_test(Lvec)
         est = float(np.squeeze(tt.effect))
         sd = float(np.squeeze(tt.sd))
         lo, hi = (float(v) for v in np.squeeze(tt.conf_int(alpha=alpha)))
         res.df = float(fit.df_resid)
         w = n / n.sum()
-        extra = _adjustment_var(adjusted_for, adjustment_cov,
-                                lambda z: float(Lvec @ np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * z))))
+        extra = _adjustment_var(
+            adjusted_for, adjustment_cov, lambda z: float(Lvec @ np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * z)))
+        )
         if extra > 0:
-            sd = math.sqrt(sd ** 2 + extra)
+            sd = math.sqrt(sd**2 + extra)
             q = float(stats.t.ppf(1.0 - alpha / 2.0, fit.df_resid))
             lo, hi = est - q * sd, est + q * sd
-        res.method = (f"WLS (weights = runs per week) with Newey-West HAC standard errors ({ml} lags), "
-                      f"Student-t {confidence:.0%} interval, {int(fit.df_resid)} df (statsmodels)")
+        res.method = (
+            f"WLS (weights = runs per week) with Newey-West HAC standard errors ({ml} lags), "
+            f"Student-t {confidence:.0%} interval, {int(fit.df_resid)} df (statsmodels)"
+        )
     res.estimate_log, res.se_log, res.ci_low_log, res.ci_high_log = est, sd, lo, hi
     res.estimate_pct, res.ci_low_pct, res.ci_high_pct = _pct(est), _pct(lo), _pct(hi)
     res.coef = {nm: float(b) for nm, b in zip(names, fit.params, strict=True)}
@@ -540,7 +568,7 @@ def design_se(
         Lv = np.array([0.0, 0.0, 1.0, float(xexp[-1])])
     if np.linalg.matrix_rank(X) < X.shape[1]:
         return None
-    V = _covariance(t, n, sd_week_pct ** 2, rho, (sd_run_pct or 0.0) ** 2)
+    V = _covariance(t, n, sd_week_pct**2, rho, (sd_run_pct or 0.0) ** 2)
     try:
         C = np.linalg.inv(X.T @ np.linalg.solve(V, X))
     except np.linalg.LinAlgError:
@@ -598,8 +626,9 @@ def weeks_to_detect(
     for B in range(1, max_weeks + 1):
         t = np.concatenate([bw, t0 + np.arange(B)])
         n = np.concatenate([bn, np.full(B, runs_per_week)])
-        se = design_se(t, n, t0, sd_week_pct=sd_week_pct, rho=rho, sd_run_pct=sd_run_pct, model=model,
-                       tau_weeks=tau_weeks)
+        se = design_se(
+            t, n, t0, sd_week_pct=sd_week_pct, rho=rho, sd_run_pct=sd_run_pct, model=model, tau_weeks=tau_weeks
+        )
         if se is not None and target >= z * se * inflation:
             first = B if first is None else first
         else:

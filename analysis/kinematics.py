@@ -296,5 +296,3 @@ def position_at(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, t: float) -
     tau = t - t_s[k]
     slope = (v_mps[k + 1] - v_mps[k]) / dt
     return float(z_m[k] + v_mps[k] * tau + 0.5 * slope * tau * tau)
-
-

@@ -47,9 +47,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from analysis.economy import zone_info
 from analysis.training_load import StrengthSet
@@ -169,10 +170,17 @@ class SourceSession:
         start = _time_ns(m.get("start_ns", m.get("start")))
         if start is None:
             raise ValueError("a source session needs start_ns")
-        return cls(source=str(m["source"]), source_session_id=str(m["source_session_id"]), start_ns=start,
-                   end_ns=_time_ns(m.get("end_ns", m.get("end"))), start_precision=str(m.get("start_precision") or "second"),
-                   local_date=m.get("local_date"), title=m.get("title"), session_rpe=_opt_float(m.get("session_rpe")),
-                   avg_heart_rate_bpm=_opt_float(m.get("avg_heart_rate_bpm")))
+        return cls(
+            source=str(m["source"]),
+            source_session_id=str(m["source_session_id"]),
+            start_ns=start,
+            end_ns=_time_ns(m.get("end_ns", m.get("end"))),
+            start_precision=str(m.get("start_precision") or "second"),
+            local_date=m.get("local_date"),
+            title=m.get("title"),
+            session_rpe=_opt_float(m.get("session_rpe")),
+            avg_heart_rate_bpm=_opt_float(m.get("avg_heart_rate_bpm")),
+        )
 
 
 @dataclass(frozen=True)
@@ -231,15 +239,23 @@ class SourceSet:
         if sid is None:
             raise ValueError("a source set needs source_session_id (or activity_id / session_id)")
         return cls(
-            source=source, source_set_id=str(m.get("source_set_id") or m["set_id"]), source_session_id=str(sid),
-            exercise=m.get("exercise"), exercise_as_recorded=m.get("exercise_as_recorded"),
-            set_role=m.get("set_role"), set_type=str(m.get("set_type") or "active"), order=_opt_int(m.get("order")),
+            source=source,
+            source_set_id=str(m.get("source_set_id") or m["set_id"]),
+            source_session_id=str(sid),
+            exercise=m.get("exercise"),
+            exercise_as_recorded=m.get("exercise_as_recorded"),
+            set_role=m.get("set_role"),
+            set_type=str(m.get("set_type") or "active"),
+            order=_opt_int(m.get("order")),
             started_at_ns=_time_ns(m.get("started_at_ns", m.get("started_at"))),
-            duration_s=_opt_float(m.get("duration_s")), reps=_opt_int(m.get("reps")),
-            load_kg=_opt_float(m.get("load_kg")), rpe=_opt_float(m.get("rpe")),
+            duration_s=_opt_float(m.get("duration_s")),
+            reps=_opt_int(m.get("reps")),
+            load_kg=_opt_float(m.get("load_kg")),
+            rpe=_opt_float(m.get("rpe")),
             mean_velocity_mps=_opt_float(m.get("mean_velocity_mps", m.get("best_mean_velocity_mps"))),
             velocity_loss_pct=_opt_float(m.get("velocity_loss_pct")),
-            avg_heart_rate_bpm=_opt_float(m.get("avg_heart_rate_bpm")))
+            avg_heart_rate_bpm=_opt_float(m.get("avg_heart_rate_bpm")),
+        )
 
     @property
     def ref(self) -> Ref:
@@ -436,8 +452,17 @@ class Ledger:
             for s in ss.sets:
                 if s.set_role == "warmup" and not include_warmups:
                     continue
-                out.append(StrengthSet(s.started_at_ns if s.started_at_ns is not None else ss.start_ns,
-                                       s.exercise, s.reps, s.load_kg, "active", ss.training_session_id, "ledger"))
+                out.append(
+                    StrengthSet(
+                        s.started_at_ns if s.started_at_ns is not None else ss.start_ns,
+                        s.exercise,
+                        s.reps,
+                        s.load_kg,
+                        "active",
+                        ss.training_session_id,
+                        "ledger",
+                    )
+                )
         return out
 
     def to_rows(self) -> list[dict[str, Any]]:
@@ -449,26 +474,28 @@ class Ledger:
             for s in ss.sets:
                 t = s.started_at_ns if s.started_at_ns is not None else ss.start_ns
                 started = _dt.datetime.fromtimestamp(t // _NS, tz=_dt.UTC).replace(microsecond=(t % _NS) // 1000)
-                rows.append({
-                    "set_id": s.set_id,
-                    "activity_id": s.source_session_ids.get("fit"),
-                    "session_id": s.source_session_ids.get("sensor"),
-                    "started_at": started.isoformat().replace("+00:00", "Z"),
-                    "started_at_known": s.started_at_ns is not None,
-                    "exercise": s.exercise,
-                    "exercise_as_recorded": s.exercise_as_recorded,
-                    "set_type": "active",
-                    "reps": s.reps,
-                    "load_kg": s.load_kg,
-                    "duration_s": s.duration_s,
-                    "rpe": s.rpe,
-                    "source": s.source,
-                    "sources": list(s.sources),
-                    "training_session_id": s.training_session_id,
-                    "set_role": s.set_role,
-                    "counts_toward_prescription": s.counts_toward_prescription,
-                    "field_sources": dict(s.field_sources),
-                })
+                rows.append(
+                    {
+                        "set_id": s.set_id,
+                        "activity_id": s.source_session_ids.get("fit"),
+                        "session_id": s.source_session_ids.get("sensor"),
+                        "started_at": started.isoformat().replace("+00:00", "Z"),
+                        "started_at_known": s.started_at_ns is not None,
+                        "exercise": s.exercise,
+                        "exercise_as_recorded": s.exercise_as_recorded,
+                        "set_type": "active",
+                        "reps": s.reps,
+                        "load_kg": s.load_kg,
+                        "duration_s": s.duration_s,
+                        "rpe": s.rpe,
+                        "source": s.source,
+                        "sources": list(s.sources),
+                        "training_session_id": s.training_session_id,
+                        "set_role": s.set_role,
+                        "counts_toward_prescription": s.counts_toward_prescription,
+                        "field_sources": dict(s.field_sources),
+                    }
+                )
         return rows
 
 
@@ -501,9 +528,8 @@ def _intervals(sessions: Sequence[SourceSession], sets_by_sess: Mapping[Ref, lis
     return out
 
 
-def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int, zi) -> list[list[Ref]]:
-    timed = sorted((r for r, s in sess.items() if s.ss.start_precision != "day"),
-                   key=lambda r: (sess[r].start, r))
+def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int, zi: ZoneInfo | None) -> list[list[Ref]]:
+    timed = sorted((r for r, s in sess.items() if s.ss.start_precision != "day"), key=lambda r: (sess[r].start, r))
     clusters: list[list[Ref]] = []
     ends: list[int] = []
     for r in timed:
@@ -533,8 +559,11 @@ def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int, z
         hits = []
         if day is not None and zi is not None:
             for i, c in enumerate(joined):
-                days = {_dt.datetime.fromtimestamp(sess[x].start / _NS, tz=_dt.UTC).astimezone(zi).date().isoformat()
-                        for x in c if sess[x].ss.start_precision != "day"}
+                days = {
+                    _dt.datetime.fromtimestamp(sess[x].start / _NS, tz=_dt.UTC).astimezone(zi).date().isoformat()
+                    for x in c
+                    if sess[x].ss.start_precision != "day"
+                }
                 if day in days:
                     hits.append(i)
         if len(hits) == 1:
@@ -544,8 +573,9 @@ def _cluster(sess: Mapping[Ref, _Sess], tolerance_ns: int, sensor_gap_ns: int, z
     return joined
 
 
-def _apply_corrections(clusters: list[list[Ref]], corrections: Sequence[Correction], known: set[Ref]
-                       ) -> tuple[list[list[Ref]], set[Ref], list[str]]:
+def _apply_corrections(
+    clusters: list[list[Ref]], corrections: Sequence[Correction], known: set[Ref]
+) -> tuple[list[list[Ref]], set[Ref], list[str]]:
     cl = [list(c) for c in clusters]
     touched: set[Ref] = set()
     warnings: list[str] = []
@@ -596,7 +626,8 @@ class _Entry:
 
     @property
     def exercise(self) -> str | None:
-        return self.first("exercise", FIELD_PRIORITY["exercise"])[0]
+        exercise: str | None = self.first("exercise", FIELD_PRIORITY["exercise"])[0]
+        return exercise
 
     @property
     def exercise_only_guessed(self) -> bool:
@@ -632,6 +663,10 @@ def _compatible(a_reps: int | None, a_load: float | None, b_reps: int | None, b_
 
 def _reps_load(e: _Entry) -> tuple[int | None, float | None]:
     return e.first("reps", FIELD_PRIORITY["reps"])[0], e.first("load_kg", FIELD_PRIORITY["load_kg"])[0]
+
+
+#: ``cost(entry, set)``: a pair's cost in [0, 2.5], or None when the pair is not allowed
+_PairCost = Callable[[_Entry, SourceSet], float | None]
 
 
 def _cost_same(e: _Entry, s: SourceSet) -> float | None:
@@ -674,7 +709,7 @@ def _written_names_differ(e: _Entry, s: SourceSet) -> bool:
     return mine is not None and bool(theirs) and mine not in theirs
 
 
-def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost) -> list[tuple[int, int]]:
+def _align(left: Sequence[_Entry], right: Sequence[SourceSet], cost: _PairCost) -> list[tuple[int, int]]:
     """Monotone alignment maximising matched pairs, then minimising the summed pair cost.
 
     ``cost(entry, set)`` is a number in [0, 2.5] or None (the pair is not allowed).
@@ -743,15 +778,22 @@ def _timed_entries(sets: Sequence[SourceSet], set_tol_ns: int) -> list[_Entry]:
 
 
 def _app_sequence(sets: Sequence[SourceSet], sess_start: Mapping[str, int]) -> list[SourceSet]:
-    return sorted(sets, key=lambda s: (sess_start.get(s.source_session_id, 0), s.source_session_id,
-                                       s.order if s.order is not None else 0, s.source_set_id))
+    return sorted(
+        sets,
+        key=lambda s: (
+            sess_start.get(s.source_session_id, 0),
+            s.source_session_id,
+            s.order if s.order is not None else 0,
+            s.source_set_id,
+        ),
+    )
 
 
 def _add_app_source(entries: list[_Entry], app_sets: Sequence[SourceSet]) -> list[_Entry]:
     entries = sorted(entries, key=lambda e: e.pos)
     matched: dict[int, int] = {}  # app index -> entry index
 
-    def run(li: list[int], ai: list[int], cost) -> None:
+    def run(li: list[int], ai: list[int], cost: _PairCost) -> None:
         for p, q in _align([entries[k] for k in li], [app_sets[k] for k in ai], cost):
             matched[ai[q]] = li[p]
 
@@ -811,17 +853,37 @@ def _finish_set(e: _Entry, tsid: str, overrides: Mapping[Ref, str]) -> dict[str,
         ids.setdefault(m.source, []).append(m.source_set_id)
         sids.setdefault(m.source, m.source_session_id)
     return dict(
-        set_id=_digest("ls-", [m.ref for m in e.members]), training_session_id=tsid, source=primary,
-        sources=sources, source_set_ids=ids, source_session_ids=sids, set_role=role, counts_toward_prescription=role != "warmup",
-        exercise=vals["exercise"], exercise_as_recorded=as_rec, exercise_conflict=conflict,
-        started_at_ns=vals["started_at_ns"], duration_s=vals["duration_s"], reps=vals["reps"],
-        load_kg=vals["load_kg"], rpe=vals["rpe"], mean_velocity_mps=vals["mean_velocity_mps"],
-        velocity_loss_pct=vals["velocity_loss_pct"], avg_heart_rate_bpm=vals["avg_heart_rate_bpm"],
-        field_sources=fsrc)
+        set_id=_digest("ls-", [m.ref for m in e.members]),
+        training_session_id=tsid,
+        source=primary,
+        sources=sources,
+        source_set_ids=ids,
+        source_session_ids=sids,
+        set_role=role,
+        counts_toward_prescription=role != "warmup",
+        exercise=vals["exercise"],
+        exercise_as_recorded=as_rec,
+        exercise_conflict=conflict,
+        started_at_ns=vals["started_at_ns"],
+        duration_s=vals["duration_s"],
+        reps=vals["reps"],
+        load_kg=vals["load_kg"],
+        rpe=vals["rpe"],
+        mean_velocity_mps=vals["mean_velocity_mps"],
+        velocity_loss_pct=vals["velocity_loss_pct"],
+        avg_heart_rate_bpm=vals["avg_heart_rate_bpm"],
+        field_sources=fsrc,
+    )
 
 
-def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess: Mapping[Ref, list[SourceSet]],
-                   set_tol_ns: int, corrected: bool, overrides: Mapping[Ref, str]) -> LedgerSession:
+def _build_session(
+    refs: Sequence[Ref],
+    sess: Mapping[Ref, _Sess],
+    sets_by_sess: Mapping[Ref, list[SourceSet]],
+    set_tol_ns: int,
+    corrected: bool,
+    overrides: Mapping[Ref, str],
+) -> LedgerSession:
     refs = sorted(refs, key=lambda r: (SOURCES.index(r[0]), sess[r].start, r[1]))
     tsid = _digest("ts-", refs)
     members = [x for r in refs for x in sets_by_sess.get(r, [])]
@@ -856,11 +918,19 @@ def _build_session(refs: Sequence[Ref], sess: Mapping[Ref, _Sess], sets_by_sess:
 
     sources = tuple(s for s in SOURCES if any(r[0] == s for r in refs))
     return LedgerSession(
-        training_session_id=tsid, start_ns=start, end_ns=end, sources=sources, source_sessions=tuple(refs),
-        title=first_attr("title", (*_APPS, "sensor", "fit")), session_rpe=first_attr("session_rpe", SOURCES),
-        avg_heart_rate_bpm=first_attr("avg_heart_rate_bpm", ("fit",)), sets=tuple(out_sets),
-        merged=len(sources) > 1, corrected=corrected,
-        day_precision_only=all(s.ss.start_precision == "day" for s in ss))
+        training_session_id=tsid,
+        start_ns=start,
+        end_ns=end,
+        sources=sources,
+        source_sessions=tuple(refs),
+        title=first_attr("title", (*_APPS, "sensor", "fit")),
+        session_rpe=first_attr("session_rpe", SOURCES),
+        avg_heart_rate_bpm=first_attr("avg_heart_rate_bpm", ("fit",)),
+        sets=tuple(out_sets),
+        merged=len(sources) > 1,
+        corrected=corrected,
+        day_precision_only=all(s.ss.start_precision == "day" for s in ss),
+    )
 
 
 def build_ledger(
@@ -931,11 +1001,18 @@ def build_ledger(
     clusters = _cluster(sess, round(tolerance_s * _NS), round(sensor_gap_s * _NS), zi)
     clusters, touched, warnings = _apply_corrections(clusters, corr, set(sess))
     overrides = {(str(a), str(b)): str(ex) for (a, b), ex in (exercise_overrides or {}).items()}
-    built = [_build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)), overrides)
-             for c in clusters]
+    built = [
+        _build_session(c, sess, sets_by_sess, round(set_tolerance_s * _NS), bool(touched & set(c)), overrides)
+        for c in clusters
+    ]
     built.sort(key=lambda s: (s.start_ns, s.training_session_id))
-    params = {"tz": tz, "tolerance_s": tolerance_s, "sensor_gap_s": sensor_gap_s, "set_tolerance_s": set_tolerance_s,
-              "exercise_overrides": overrides}
+    params = {
+        "tz": tz,
+        "tolerance_s": tolerance_s,
+        "sensor_gap_s": sensor_gap_s,
+        "set_tolerance_s": set_tolerance_s,
+        "exercise_overrides": overrides,
+    }
     return Ledger(tuple(built), corr, tuple(warnings), params, (given, tuple(xs)))
 
 
@@ -971,5 +1048,3 @@ def merge(ledger: Ledger, training_session_ids: Iterable[str]) -> tuple[Ledger, 
     refs = tuple(r for i in ids for r in ledger.session(i).source_sessions)
     c = Correction("merge", refs)
     return _rebuild(ledger, c), c
-
-

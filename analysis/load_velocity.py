@@ -68,8 +68,9 @@ class LoadVelocityProfile:
         return float((load_kg - self.intercept_kg) / self.slope_kg_per_mps)
 
 
-def fit_load_velocity(loads_kg: list[float] | np.ndarray, velocities_mps: list[float] | np.ndarray,
-                      min_distinct_loads: int = 3) -> LoadVelocityProfile:
+def fit_load_velocity(
+    loads_kg: list[float] | np.ndarray, velocities_mps: list[float] | np.ndarray, min_distinct_loads: int = 3
+) -> LoadVelocityProfile:
     """Fit the individual load-velocity line (load regressed on mean concentric velocity).
 
     Parameters
@@ -194,8 +195,13 @@ class SetIntensity:
     label: str
 
 
-def set_intensity(load_kg: float, reps: int, e5rm_kg: float, zone_pct: tuple[float, float] = (80.0, 100.0),
-                  zone_reps: tuple[int, int] = (3, 5)) -> SetIntensity:
+def set_intensity(
+    load_kg: float,
+    reps: int,
+    e5rm_kg: float,
+    zone_pct: tuple[float, float] = (80.0, 100.0),
+    zone_reps: tuple[int, int] = (3, 5),
+) -> SetIntensity:
     """Intensity of a set relative to the e5RM and the prescription-zone flag.
 
     ``pct = 100 load / e5RM``; in zone when ``zone_reps[0] <= reps <= zone_reps[1]``

@@ -153,8 +153,9 @@ class EndState:
         return abs(self.v_end_mps) <= V_STILL_MPS + NOISE_SIGMAS * self.v_sd_mps
 
 
-def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0,
-              lift: LiftGeometry | None = None) -> EndState:
+def end_state(
+    t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0.0, lift: LiftGeometry | None = None
+) -> EndState:
     """The movement as it would end at the last sample.
 
     ``t_s``, ``a_mps2``: from the start of integration (the bar at rest) to the start of a still run;
@@ -201,8 +202,17 @@ def end_state(t_s: np.ndarray, a_mps2: np.ndarray, prior: float | DriftPrior = 0
     z_sd = post_end.integral_sd()
     excursion = float(np.max(np.abs(z)))
     tol = Z_SIGMAS * float(np.hypot(z_sd, RETURN_HEIGHT_SD_M))
-    return EndState(v_end, abs(z_end) <= tol, z_end < -tol, z_end > tol, since_s=float(t[-1] - t[k]),
-                    v_sd_mps=v_sd, z_end_m=z_end, z_sd_m=z_sd, excursion_m=excursion)
+    return EndState(
+        v_end,
+        abs(z_end) <= tol,
+        z_end < -tol,
+        z_end > tol,
+        since_s=float(t[-1] - t[k]),
+        v_sd_mps=v_sd,
+        z_end_m=z_end,
+        z_sd_m=z_sd,
+        excursion_m=excursion,
+    )
 
 
 def motion_onset(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> int:

@@ -19,8 +19,9 @@ from analysis import load_velocity as lv
 from records.times import local_day
 
 
-def neuromuscular_trends(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mapping[str, Any]],
-                         reference_loads: Mapping[str, float], tz: str) -> dict[str, Any]:
+def neuromuscular_trends(
+    sets: Sequence[Mapping[str, Any]], reps: Sequence[Mapping[str, Any]], reference_loads: Mapping[str, float], tz: str
+) -> dict[str, Any]:
     """Profiles, e5RM per exercise and the e1RM and velocity-at-reference-load trends (JSON-ready).
 
     ``reps`` are rep rows (``exercise``, ``session_id``, ``set_index``, ``load_kg``,
@@ -45,8 +46,14 @@ def neuromuscular_trends(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mappi
     for ex, pts in by_ex.items():
         loads = [float(p["load_kg"]) for p in pts]
         vels = [float(p["mean_velocity_mps"]) for p in pts]
-        entry: dict[str, Any] = {"exercise": ex, "loads_kg": loads, "velocities_mps": vels, "n_sets": len(pts),
-                                 "n_loads": len(set(loads)), "point": "best rep of each set (MCV)"}
+        entry: dict[str, Any] = {
+            "exercise": ex,
+            "loads_kg": loads,
+            "velocities_mps": vels,
+            "n_sets": len(pts),
+            "n_loads": len(set(loads)),
+            "point": "best rep of each set (MCV)",
+        }
         try:
             prof = lv.fit_load_velocity(loads, vels)
         except ValueError as exc:
@@ -55,12 +62,24 @@ def neuromuscular_trends(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mappi
             continue
         lo, hi = min(loads), max(loads)
         orm = lv.one_rm_for_exercise(ex, prof)
-        entry.update({"slope_kg_per_mps": prof.slope_kg_per_mps, "intercept_kg": prof.intercept_kg,
-                      "r_squared": prof.r_squared,
-                      "line_points": [[lo, prof.velocity_at_load_mps(lo)], [hi, prof.velocity_at_load_mps(hi)]]})
+        entry.update(
+            {
+                "slope_kg_per_mps": prof.slope_kg_per_mps,
+                "intercept_kg": prof.intercept_kg,
+                "r_squared": prof.r_squared,
+                "line_points": [[lo, prof.velocity_at_load_mps(lo)], [hi, prof.velocity_at_load_mps(hi)]],
+            }
+        )
         if orm is not None:
-            entry.update({"mvt_mps": orm.mvt_mps, "e1rm_kg": orm.e1rm_kg, "e5rm_kg": orm.e5rm_kg,
-                          "mvt_reliable": orm.reliable, "note": orm.note})
+            entry.update(
+                {
+                    "mvt_mps": orm.mvt_mps,
+                    "e1rm_kg": orm.e1rm_kg,
+                    "e5rm_kg": orm.e5rm_kg,
+                    "mvt_reliable": orm.reliable,
+                    "note": orm.note,
+                }
+            )
             e5rm[ex] = orm.e5rm_kg
             ref = reference_loads.get(ex) or lv.reference_load_kg(orm.e1rm_kg)
             entry["reference_load_kg"] = ref
@@ -78,11 +97,24 @@ def neuromuscular_trends(sets: Sequence[Mapping[str, Any]], reps: Sequence[Mappi
                 continue
             so = lv.one_rm_for_exercise(ex, sprof)
             if so is not None:
-                e1_trend.append({"exercise": ex, "session_id": sid, "date": day, "e1rm_kg": so.e1rm_kg,
-                                 "n_sets": len(sp)})
+                e1_trend.append(
+                    {"exercise": ex, "session_id": sid, "date": day, "e1rm_kg": so.e1rm_kg, "n_sets": len(sp)}
+                )
             if entry.get("reference_load_kg"):
-                vref_trend.append({"exercise": ex, "session_id": sid, "date": day, "n_sets": len(sp),
-                                   "reference_load_kg": entry["reference_load_kg"],
-                                   "velocity_mps": lv.velocity_at_reference_load_mps(sprof, entry["reference_load_kg"])})
-    return {"profiles": profiles, "e5rm_kg": e5rm, "e1rm_trend": e1_trend, "velocity_at_reference_load": vref_trend,
-            "source": "analysis.neuromuscular over analysis.load_velocity"}
+                vref_trend.append(
+                    {
+                        "exercise": ex,
+                        "session_id": sid,
+                        "date": day,
+                        "n_sets": len(sp),
+                        "reference_load_kg": entry["reference_load_kg"],
+                        "velocity_mps": lv.velocity_at_reference_load_mps(sprof, entry["reference_load_kg"]),
+                    }
+                )
+    return {
+        "profiles": profiles,
+        "e5rm_kg": e5rm,
+        "e1rm_trend": e1_trend,
+        "velocity_at_reference_load": vref_trend,
+        "source": "analysis.neuromuscular over analysis.load_velocity",
+    }

@@ -83,8 +83,9 @@ PROXIES: dict[str, ProxySpec] = {
     "hr_at_reference_speed_bpm": ProxySpec(
         "hr_at_reference_speed_bpm", "HR at the reference speed (proxy)", "bpm", False, True
     ),
-    "ef_proxy": ProxySpec("ef_proxy", "efficiency factor proxy (grade-adjusted m/min per bpm)", "(m/min)/bpm",
-                          True, True),
+    "ef_proxy": ProxySpec(
+        "ef_proxy", "efficiency factor proxy (grade-adjusted m/min per bpm)", "(m/min)/bpm", True, True
+    ),
 }
 #: Proxies from which runs with decoupling above the flag are excluded (HR-based: a run whose HR
 #: drifted is not at a steady state, so its HR at a speed says little about economy).
@@ -98,7 +99,7 @@ LITERATURE_CONTEXT: tuple[dict[str, Any], ...] = (
         "measure": "laboratory running economy (oxygen cost of running)",
         "improvement_pct_range": [2.0, 8.0],
         "note": "running economy improved by 2-8 % against running-only controls in most of the 20 studies that "
-                "measured it (interventions of 4 weeks or more), though not in all",
+        "measured it (interventions of 4 weeks or more), though not in all",
     },
     {
         "source": "Yamamoto LM et al. 2008, J Strength Cond Res 22(6):2036-2044 (systematic review)",
@@ -136,9 +137,11 @@ ACUTE_STRENGTH_WINDOW_H = 24.0
 #: Smallest worthwhile change of a proxy, %, unless the athlete's settings give another: the lower end
 #: of the test-retest variation of laboratory running economy.
 DEFAULT_SWC_PCT = 2.0
-DEFAULT_SWC_SOURCE = ("default: 2 %, the lower end of the 1.5-5 % test-retest variation of laboratory running "
-                      "economy (Saunders et al. 2004, Sports Med 34:465; typical error 2.4 % in Saunders et al. "
-                      "2004, Med Sci Sports Exerc 36:1972)")
+DEFAULT_SWC_SOURCE = (
+    "default: 2 %, the lower end of the 1.5-5 % test-retest variation of laboratory running "
+    "economy (Saunders et al. 2004, Sports Med 34:465; typical error 2.4 % in Saunders et al. "
+    "2004, Med Sci Sports Exerc 36:1972)"
+)
 
 LITERATURE_CAVEAT = (
     "Published figures are changes in laboratory oxygen cost. The watch-based values here are HR- or "
@@ -259,8 +262,16 @@ def weekly_series(
     cand = [*weeks, *(w - _dt.timedelta(days=w.weekday()) for w in (first_week, last_week) if w is not None)]
     if not cand:
         empty = np.zeros(0)
-        return WeeklySeries([], empty.astype(int), empty.astype(int), {p: empty for p in proxies},
-                            {p: empty.astype(int) for p in proxies}, empty, empty, empty)
+        return WeeklySeries(
+            [],
+            empty.astype(int),
+            empty.astype(int),
+            {p: empty for p in proxies},
+            {p: empty.astype(int) for p in proxies},
+            empty,
+            empty,
+            empty,
+        )
     w0, w1 = min(cand), max(cand)
     n = (w1 - w0).days // 7 + 1
     n_runs = np.zeros(n, int)
@@ -382,8 +393,9 @@ PRIMARY_RULE = (
 )
 
 
-def choose_primary_proxy(baseline_runs: int, baseline_values: Mapping[str, Sequence[float | None]],
-                         baseline_weeks_with_value: dict[str, int]) -> tuple[str, str]:
+def choose_primary_proxy(
+    baseline_runs: int, baseline_values: Mapping[str, Sequence[float | None]], baseline_weeks_with_value: dict[str, int]
+) -> tuple[str, str]:
     """The primary proxy by :data:`PRIMARY_RULE` and the reason, from baseline data only.
 
     Parameters
@@ -395,20 +407,28 @@ def choose_primary_proxy(baseline_runs: int, baseline_values: Mapping[str, Seque
     baseline_weeks_with_value : dict
         proxy -> baseline weeks with at least one value.
     """
+
     def n_vals(name: str) -> int:
         return sum(1 for v in baseline_values.get(name, ()) if v is not None and math.isfinite(v))
 
-    if (baseline_runs and n_vals("speed_per_w_per_kg") >= POWER_COVERAGE * baseline_runs
-            and baseline_weeks_with_value.get("speed_per_w_per_kg", 0) >= MIN_BASELINE_WEEKS):
-        return "speed_per_w_per_kg", (f"power on {n_vals('speed_per_w_per_kg')} of {baseline_runs} baseline runs "
-                                      f"(>= {POWER_COVERAGE:.0%})")
+    if (
+        baseline_runs
+        and n_vals("speed_per_w_per_kg") >= POWER_COVERAGE * baseline_runs
+        and baseline_weeks_with_value.get("speed_per_w_per_kg", 0) >= MIN_BASELINE_WEEKS
+    ):
+        return "speed_per_w_per_kg", (
+            f"power on {n_vals('speed_per_w_per_kg')} of {baseline_runs} baseline runs (>= {POWER_COVERAGE:.0%})"
+        )
     if baseline_weeks_with_value.get("hr_at_reference_speed_bpm", 0) >= MIN_BASELINE_WEEKS:
         return "hr_at_reference_speed_bpm", (
             f"power on {n_vals('speed_per_w_per_kg')} of {baseline_runs} baseline runs (< {POWER_COVERAGE:.0%}); "
-            f"HR at the reference speed in {baseline_weeks_with_value['hr_at_reference_speed_bpm']} baseline weeks")
-    return "ef_proxy", (f"neither power (on {n_vals('speed_per_w_per_kg')} of {baseline_runs} baseline runs) nor HR at "
-                        f"the reference speed (in {baseline_weeks_with_value.get('hr_at_reference_speed_bpm', 0)} "
-                        f"baseline weeks) covers the baseline")
+            f"HR at the reference speed in {baseline_weeks_with_value['hr_at_reference_speed_bpm']} baseline weeks"
+        )
+    return "ef_proxy", (
+        f"neither power (on {n_vals('speed_per_w_per_kg')} of {baseline_runs} baseline runs) nor HR at "
+        f"the reference speed (in {baseline_weeks_with_value.get('hr_at_reference_speed_bpm', 0)} "
+        f"baseline weeks) covers the baseline"
+    )
 
 
 # --------------------------------------------------------------------------------------------

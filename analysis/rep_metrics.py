@@ -75,8 +75,9 @@ class ConcentricMetrics:
     propulsive_end_s: float
 
 
-def _validate(t_s: npt.ArrayLike, v_mps: npt.ArrayLike, a_mps2: npt.ArrayLike,
-              z_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _validate(
+    t_s: npt.ArrayLike, v_mps: npt.ArrayLike, a_mps2: npt.ArrayLike, z_m: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t = np.asarray(t_s, dtype=np.float64)
     v = np.asarray(v_mps, dtype=np.float64)
     a = np.asarray(a_mps2, dtype=np.float64)
@@ -151,7 +152,8 @@ def central_difference_rate(
         raise ValueError(f"half_step_s must be > 0, got {half_step_s}")
     at = np.asarray(at_s, dtype=np.float64)
     d: npt.NDArray[np.float64] = (np.interp(at + half_step_s, t_s, y) - np.interp(at - half_step_s, t_s, y)) / (
-        2.0 * half_step_s)
+        2.0 * half_step_s
+    )
     return d
 
 
@@ -250,10 +252,19 @@ def concentric_metrics(
     else:
         rfd_100 = None
     return ConcentricMetrics(
-        start_s=float(start_s), end_s=float(end_s), mean_velocity_mps=float(mcv),
-        mean_propulsive_velocity_mps=float(mpv), peak_velocity_mps=peak_v, time_to_peak_velocity_s=ttp,
-        rom_m=float(rom), mean_power_w=mean_power, peak_force_n=peak_force, peak_rfd_n_per_s=peak_rfd,
-        rfd_0_100ms_n_per_s=rfd_100, peak_accel_mps2=float(np.max(aa)), propulsive_end_s=float(tp),
+        start_s=float(start_s),
+        end_s=float(end_s),
+        mean_velocity_mps=float(mcv),
+        mean_propulsive_velocity_mps=float(mpv),
+        peak_velocity_mps=peak_v,
+        time_to_peak_velocity_s=ttp,
+        rom_m=float(rom),
+        mean_power_w=mean_power,
+        peak_force_n=peak_force,
+        peak_rfd_n_per_s=peak_rfd,
+        rfd_0_100ms_n_per_s=rfd_100,
+        peak_accel_mps2=float(np.max(aa)),
+        propulsive_end_s=float(tp),
     )
 
 

@@ -141,8 +141,10 @@ def classify_blocks(
     mean = win[:, 1] / nn
     var = np.maximum(win[:, 2] / nn - mean * mean, 0.0)
     gmean = win[:, 3] / nn
-    still = (var < thresholds.accel_sd_mps2**2) & (np.abs(mean) < thresholds.accel_mean_dev_mps2) & (
-        gmean < thresholds.gyro_radps
+    still = (
+        (var < thresholds.accel_sd_mps2**2)
+        & (np.abs(mean) < thresholds.accel_mean_dev_mps2)
+        & (gmean < thresholds.gyro_radps)
     )
     codes = np.where(ok, np.where(still, STILL, MOVING), BREAK).astype(np.int8)
     return codes, np.where(n > 0, mean, np.nan)
@@ -219,8 +221,9 @@ class Leg:
         return self.top_z1_m - self.top_z0_m
 
 
-def _leg_bounds(t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool,
-                rest_tol: np.ndarray | None = None) -> tuple[float, float]:
+def _leg_bounds(
+    t: np.ndarray, v: np.ndarray, a: int, b: int, rising: bool, rest_tol: np.ndarray | None = None
+) -> tuple[float, float]:
     """Bounds of the leg's phase between samples a and b (sub-sample, linear interpolation).
 
     The phase starts at the last instant before the leg's fastest sample at which the bar was at rest
@@ -265,8 +268,9 @@ BOUND_MAX_SHIFT_S: float = 0.15
 """Largest shift (s) of a phase bound by the extrapolation to v = 0."""
 
 
-def _extrapolate_to_zero(t: np.ndarray, raw: np.ndarray, rest_tol: np.ndarray, tb: float, i0: int, i1: int,
-                         side: int) -> float:
+def _extrapolate_to_zero(
+    t: np.ndarray, raw: np.ndarray, rest_tol: np.ndarray, tb: float, i0: int, i1: int, side: int
+) -> float:
     """Move a bound found at ``raw = rest_tol`` (time ``tb``) to where the velocity reaches zero.
 
     The bar leaves rest (or comes to rest) with a force that changes continuously, so the acceleration
@@ -304,8 +308,9 @@ def _extrapolate_to_zero(t: np.ndarray, raw: np.ndarray, rest_tol: np.ndarray, t
     return min(tb + shift, limit)
 
 
-def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float,
-              rest_tol_mps: np.ndarray | None = None) -> list[Leg]:
+def find_legs(
+    t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: float, rest_tol_mps: np.ndarray | None = None
+) -> list[Leg]:
     """Split a movement (from rest to rest) into monotone legs with a zig-zag filter.
 
     Parameters
@@ -388,9 +393,20 @@ def find_legs(t_s: np.ndarray, v_mps: np.ndarray, z_m: np.ndarray, min_swing_m: 
         za = position_at(t, v, z, ta)
         zb = position_at(t, v, z, tb)
         legs.append(
-            Leg(i0=a, i1=b, t0_s=ta, t1_s=tb, z0_m=za, z1_m=zb, first_in_segment=j == 0,
-                last_in_segment=j == len(refined) - 2, segment_start_s=float(t[0]), segment_end_s=float(t[-1]),
-                pivot_z0_m=float(z[a]), pivot_z1_m=float(z[b]))
+            Leg(
+                i0=a,
+                i1=b,
+                t0_s=ta,
+                t1_s=tb,
+                z0_m=za,
+                z1_m=zb,
+                first_in_segment=j == 0,
+                last_in_segment=j == len(refined) - 2,
+                segment_start_s=float(t[0]),
+                segment_end_s=float(t[-1]),
+                pivot_z0_m=float(z[a]),
+                pivot_z1_m=float(z[b]),
+            )
         )
     return legs
 
@@ -448,7 +464,11 @@ class RepAssembler:
         if big and leg.swing_m > 0 and self._since:
             highest = max(x.top_z0_m for x in self._since)
             descent = highest - leg.top_z0_m
-            if descent >= self.min_rom_m and descent >= self.ratio * leg.swing_m and leg.swing_m >= self.ratio * descent:
+            if (
+                descent >= self.min_rom_m
+                and descent >= self.ratio * leg.swing_m
+                and leg.swing_m >= self.ratio * descent
+            ):
                 # the rep starts where the lowering that ends at this bottom began
                 down = self._since[-1]
                 start = down.segment_start_s if down.first_in_segment else down.t0_s

@@ -62,9 +62,12 @@ __all__ = [
 
 #: Session type -> (default CR-10 session RPE, why). Used only when no source rated the session.
 DEFAULT_SESSION_RPE: dict[str, tuple[float, str]] = {
-    "strength": (5.0, "assumed 'hard' (5), the CR-10 anchor of the session-RPE scale (Foster et al. 2001), "
-                      "for an unrated heavy strength session (3-5 reps at 80-100 % of 5RM); an assumption, "
-                      "not a measurement"),
+    "strength": (
+        5.0,
+        "assumed 'hard' (5), the CR-10 anchor of the session-RPE scale (Foster et al. 2001), "
+        "for an unrated heavy strength session (3-5 reps at 80-100 % of 5RM); an assumption, "
+        "not a measurement",
+    ),
 }
 
 _NS = 1_000_000_000
@@ -132,12 +135,15 @@ def session_load(
             rpe = float(max(set_rpes))
             _check_rpe(rpe, "set RPE")
             src, sub = "max_set_rpe", True
-            note = (f"highest of {len(set_rpes)} working-set RPEs (repetitions-in-reserve scale, Zourdos 2016) "
-                    "stands in for the session RPE")
+            note = (
+                f"highest of {len(set_rpes)} working-set RPEs (repetitions-in-reserve scale, Zourdos 2016) "
+                "stands in for the session RPE"
+            )
         else:
             if session_type not in defaults:
-                raise ValueError(f"no default session RPE for session type {session_type!r} "
-                                 f"(known: {', '.join(sorted(defaults))})")
+                raise ValueError(
+                    f"no default session RPE for session type {session_type!r} (known: {', '.join(sorted(defaults))})"
+                )
             rpe, note = defaults[session_type]
             _check_rpe(rpe, "default RPE")
             src, sub = "default", True
@@ -145,10 +151,24 @@ def session_load(
     reason = None
     if max_duration_s is not None and dur > max_duration_s:
         load = None
-        reason = (f"duration {dur / 3600:.1f} h exceeds {max_duration_s / 3600:.1f} h: probably a timer left running; "
-                  "no load counted")
-    return SessionLoad(session.training_session_id, session.start_ns, session_type, dur, duration_source, rpe, src,
-                       sub, note, load, reason, session.sources)
+        reason = (
+            f"duration {dur / 3600:.1f} h exceeds {max_duration_s / 3600:.1f} h: probably a timer left running; "
+            "no load counted"
+        )
+    return SessionLoad(
+        session.training_session_id,
+        session.start_ns,
+        session_type,
+        dur,
+        duration_source,
+        rpe,
+        src,
+        sub,
+        note,
+        load,
+        reason,
+        session.sources,
+    )
 
 
 def _check_rpe(x: float, what: str) -> None:
@@ -156,9 +176,13 @@ def _check_rpe(x: float, what: str) -> None:
         raise ValueError(f"{what} must be in [0, 10], got {x}")
 
 
-def session_loads(sessions: Iterable[LedgerSession], *, session_types: Mapping[str, str] | None = None,
-                  default_rpe: Mapping[str, tuple[float, str]] | None = None,
-                  max_duration_s: float | None = 4 * 3600.0) -> list[SessionLoad]:
+def session_loads(
+    sessions: Iterable[LedgerSession],
+    *,
+    session_types: Mapping[str, str] | None = None,
+    default_rpe: Mapping[str, tuple[float, str]] | None = None,
+    max_duration_s: float | None = 4 * 3600.0,
+) -> list[SessionLoad]:
     """:func:`session_load` of every session (``session_types``: training_session_id -> type,
     default ``strength``). A training session given twice is refused: it would count twice."""
     out: list[SessionLoad] = []
@@ -172,8 +196,9 @@ def session_loads(sessions: Iterable[LedgerSession], *, session_types: Mapping[s
     return out
 
 
-def daily_strength_load(loads: Sequence[SessionLoad], tz: str, *, first_day: _dt.date | None = None,
-                        last_day: _dt.date | None = None) -> tuple[list[_dt.date], np.ndarray]:
+def daily_strength_load(
+    loads: Sequence[SessionLoad], tz: str, *, first_day: _dt.date | None = None, last_day: _dt.date | None = None
+) -> tuple[list[_dt.date], np.ndarray]:
     """Session loads summed per local calendar day (zeros between; sessions without a load add 0).
 
     Dated by each session's start in the athlete's zone ``tz``, like running TRIMP
@@ -182,13 +207,18 @@ def daily_strength_load(loads: Sequence[SessionLoad], tz: str, *, first_day: _dt
     ids = [x.training_session_id for x in loads]
     if len(set(ids)) != len(ids):
         raise ValueError("a training session appears twice: it would be counted twice")
-    return daily_load([x.started_at_ns for x in loads],
-                      [np.nan if x.load_au is None else x.load_au for x in loads], tz,
-                      first_day=first_day, last_day=last_day)
+    return daily_load(
+        [x.started_at_ns for x in loads],
+        [np.nan if x.load_au is None else x.load_au for x in loads],
+        tz,
+        first_day=first_day,
+        last_day=last_day,
+    )
 
 
-def combine_daily(days_a: Sequence[_dt.date], load_a: np.ndarray, days_b: Sequence[_dt.date], load_b: np.ndarray
-                  ) -> tuple[list[_dt.date], np.ndarray, np.ndarray, np.ndarray]:
+def combine_daily(
+    days_a: Sequence[_dt.date], load_a: np.ndarray, days_b: Sequence[_dt.date], load_b: np.ndarray
+) -> tuple[list[_dt.date], np.ndarray, np.ndarray, np.ndarray]:
     """Two daily series (e.g. running TRIMP and strength session-RPE load) on one day range.
 
     Returns ``(days, a, b, a + b)``; days missing from a series are 0 in it. The sum mixes

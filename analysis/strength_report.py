@@ -40,17 +40,32 @@ def _iso(t_ns: int) -> str:
 
 
 def _set_row(s: LedgerSet) -> dict[str, Any]:
-    return {"exercise": s.exercise, "exercise_as_recorded": s.exercise_as_recorded, "set_role": s.set_role,
-            "reps": s.reps, "load_kg": s.load_kg, "rpe": s.rpe, "source": s.source, "sources": list(s.sources),
-            "mean_velocity_mps": s.mean_velocity_mps, "velocity_loss_pct": s.velocity_loss_pct,
-            "started_at": _iso(s.started_at_ns) if s.started_at_ns is not None else None,
-            "counts_toward_prescription": s.counts_toward_prescription,
-            "exercise_user_corrected": s.field_sources.get("exercise") == "user"}
+    return {
+        "exercise": s.exercise,
+        "exercise_as_recorded": s.exercise_as_recorded,
+        "set_role": s.set_role,
+        "reps": s.reps,
+        "load_kg": s.load_kg,
+        "rpe": s.rpe,
+        "source": s.source,
+        "sources": list(s.sources),
+        "mean_velocity_mps": s.mean_velocity_mps,
+        "velocity_loss_pct": s.velocity_loss_pct,
+        "started_at": _iso(s.started_at_ns) if s.started_at_ns is not None else None,
+        "counts_toward_prescription": s.counts_toward_prescription,
+        "exercise_user_corrected": s.field_sources.get("exercise") == "user",
+    }
 
 
-def ledger_report(ledger: Ledger, loads: Sequence[SessionLoad], *, tz: str,
-                  deleted_in_app: Collection[tuple[str, str]] = (), latest: int = LATEST_SESSIONS,
-                  since_ns: int | None = None) -> dict[str, Any]:
+def ledger_report(
+    ledger: Ledger,
+    loads: Sequence[SessionLoad],
+    *,
+    tz: str,
+    deleted_in_app: Collection[tuple[str, str]] = (),
+    latest: int = LATEST_SESSIONS,
+    since_ns: int | None = None,
+) -> dict[str, Any]:
     """The ledger's part of an athlete's ``report.json`` (see the module docstring).
 
     Parameters
@@ -87,18 +102,31 @@ def ledger_report(ledger: Ledger, loads: Sequence[SessionLoad], *, tz: str,
     for s in sessions:
         ld = by_id.get(s.training_session_id)
         gone = [f"{a}:{b}" for a, b in s.source_sessions if (a, b) in deleted]
-        rows.append({
-            "training_session_id": s.training_session_id, "started_at": _iso(s.start_ns),
-            "local_date": _dt.datetime.fromtimestamp(s.start_ns / _NS, tz=_dt.UTC).astimezone(zi).date().isoformat(),
-            "duration_s": s.duration_s, "sources": list(s.sources),
-            "source_sessions": [f"{a}:{b}" for a, b in s.source_sessions], "title": s.title, "merged": s.merged,
-            "corrected": s.corrected, "deleted_in_app": gone, "sets": len(s.sets),
-            "working_sets": sum(x.counts_toward_prescription for x in s.sets),
-            "warmup_sets": sum(not x.counts_toward_prescription for x in s.sets),
-            "load_au": None if ld is None else ld.load_au, "rpe": None if ld is None else ld.rpe,
-            "rpe_source": None if ld is None else ld.rpe_source, "substitute": None if ld is None else ld.substitute,
-            "load_reason": None if ld is None else ld.reason,
-        })
+        rows.append(
+            {
+                "training_session_id": s.training_session_id,
+                "started_at": _iso(s.start_ns),
+                "local_date": _dt.datetime.fromtimestamp(s.start_ns / _NS, tz=_dt.UTC)
+                .astimezone(zi)
+                .date()
+                .isoformat(),
+                "duration_s": s.duration_s,
+                "sources": list(s.sources),
+                "source_sessions": [f"{a}:{b}" for a, b in s.source_sessions],
+                "title": s.title,
+                "merged": s.merged,
+                "corrected": s.corrected,
+                "deleted_in_app": gone,
+                "sets": len(s.sets),
+                "working_sets": sum(x.counts_toward_prescription for x in s.sets),
+                "warmup_sets": sum(not x.counts_toward_prescription for x in s.sets),
+                "load_au": None if ld is None else ld.load_au,
+                "rpe": None if ld is None else ld.rpe,
+                "rpe_source": None if ld is None else ld.rpe_source,
+                "substitute": None if ld is None else ld.substitute,
+                "load_reason": None if ld is None else ld.reason,
+            }
+        )
         for x in s.sets:
             conflicts += bool(x.exercise_conflict)
             if x.exercise is not None and x.exercise in EXERCISES:
@@ -108,7 +136,7 @@ def ledger_report(ledger: Ledger, loads: Sequence[SessionLoad], *, tz: str,
             u["sets"] += 1
             u["sources"] |= set(x.sources)
     merged = [r for r in rows if r["merged"]]
-    newest = sorted(sessions, key=lambda s: (s.start_ns, s.training_session_id), reverse=True)[:max(0, latest)]
+    newest = sorted(sessions, key=lambda s: (s.start_ns, s.training_session_id), reverse=True)[: max(0, latest)]
     by_row = {r["training_session_id"]: r for r in rows}
     latest_rows = [{**by_row[s.training_session_id], "set_rows": [_set_row(x) for x in s.sets]} for s in newest]
     by_source: dict[str, int] = {}
@@ -119,16 +147,26 @@ def ledger_report(ledger: Ledger, loads: Sequence[SessionLoad], *, tz: str,
         "sessions": rows,
         "latest_sessions": latest_rows,
         "data_quality": {
-            "unmapped_exercises": sorted(({**u, "sources": sorted(u["sources"])} for u in unmapped.values()),
-                                         key=lambda u: (-u["sets"], u["name"])),
-            "merged_sessions": [{k: r[k] for k in ("training_session_id", "local_date", "sources", "title", "sets")}
-                                for r in merged],
-            "deleted_in_app": [{k: r[k] for k in ("training_session_id", "local_date", "deleted_in_app", "title")}
-                               for r in rows if r["deleted_in_app"]],
+            "unmapped_exercises": sorted(
+                ({**u, "sources": sorted(u["sources"])} for u in unmapped.values()),
+                key=lambda u: (-u["sets"], u["name"]),
+            ),
+            "merged_sessions": [
+                {k: r[k] for k in ("training_session_id", "local_date", "sources", "title", "sets")} for r in merged
+            ],
+            "deleted_in_app": [
+                {k: r[k] for k in ("training_session_id", "local_date", "deleted_in_app", "title")}
+                for r in rows
+                if r["deleted_in_app"]
+            ],
             "exercise_conflicts": conflicts,
             "warnings": list(ledger.warnings),
         },
-        "counts": {"sessions": len(rows), "sets": sum(r["sets"] for r in rows),
-                   "working_sets": sum(r["working_sets"] for r in rows), "merged_sessions": len(merged),
-                   "sessions_by_source": by_source},
+        "counts": {
+            "sessions": len(rows),
+            "sets": sum(r["sets"] for r in rows),
+            "working_sets": sum(r["working_sets"] for r in rows),
+            "merged_sessions": len(merged),
+            "sessions_by_source": by_source,
+        },
     }

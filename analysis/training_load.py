@@ -188,9 +188,14 @@ def load_seed(daily_load: np.ndarray, *, days: int = 42) -> tuple[float, int]:
     return (float(x[:n].mean()) if n else 0.0), int(n)
 
 
-def daily_load(started_at_ns: Sequence[int], loads: Sequence[float], tz: str, *,
-               first_day: _dt.date | None = None, last_day: _dt.date | None = None
-               ) -> tuple[list[_dt.date], np.ndarray]:
+def daily_load(
+    started_at_ns: Sequence[int],
+    loads: Sequence[float],
+    tz: str,
+    *,
+    first_day: _dt.date | None = None,
+    last_day: _dt.date | None = None,
+) -> tuple[list[_dt.date], np.ndarray]:
     """Sum session loads into consecutive local calendar days (zeros on days without sessions).
 
     Parameters
@@ -333,10 +338,19 @@ def _session_keys(rows: Sequence[StrengthSet], session_gap_s: float) -> list[str
 
 #: Lifts that load the legs (hip and knee extensors): a heavy set of one of them starts the strength
 #: block of the economy model and counts as "heavy lower-body session" for the acute covariate.
-LOWER_BODY_EXERCISES = frozenset({
-    "back_squat", "front_squat", "deadlift", "romanian_deadlift", "hip_thrust", "lunge", "split_squat",
-    "bulgarian_split_squat", "step_up",
-})
+LOWER_BODY_EXERCISES = frozenset(
+    {
+        "back_squat",
+        "front_squat",
+        "deadlift",
+        "romanian_deadlift",
+        "hip_thrust",
+        "lunge",
+        "split_squat",
+        "bulgarian_split_squat",
+        "step_up",
+    }
+)
 
 
 def heavy_lower_body_sessions(
@@ -369,8 +383,16 @@ def heavy_lower_body_sessions(
     keys = _session_keys(rows, session_gap_s)
     sess: dict[str, dict[str, Any]] = {}
     for s, key in zip(rows, keys, strict=True):
-        d = sess.setdefault(key, {"started_at_ns": s.started_at_ns, "ended_at_ns": s.started_at_ns,
-                                  "decided": False, "undecided": False, "exercises": set()})
+        d = sess.setdefault(
+            key,
+            {
+                "started_at_ns": s.started_at_ns,
+                "ended_at_ns": s.started_at_ns,
+                "decided": False,
+                "undecided": False,
+                "exercises": set(),
+            },
+        )
         d["ended_at_ns"] = max(d["ended_at_ns"], s.started_at_ns)
         if s.exercise not in LOWER_BODY_EXERCISES or s.reps is None or not (lo_r <= s.reps <= hi_r):
             continue
@@ -383,9 +405,16 @@ def heavy_lower_body_sessions(
         elif lo_p * ref - 1e-9 <= s.load_kg <= hi_p * ref + 1e-9:
             d["decided"] = True
             d["exercises"].add(s.exercise)
-    out = [{"started_at_ns": d["started_at_ns"], "ended_at_ns": d["ended_at_ns"], "decided": d["decided"],
-            "exercises": sorted(d["exercises"])}
-           for d in sess.values() if d["decided"] or d["undecided"]]
+    out = [
+        {
+            "started_at_ns": d["started_at_ns"],
+            "ended_at_ns": d["ended_at_ns"],
+            "decided": d["decided"],
+            "exercises": sorted(d["exercises"]),
+        }
+        for d in sess.values()
+        if d["decided"] or d["undecided"]
+    ]
     out.sort(key=lambda d: d["started_at_ns"])
     return out
 
@@ -525,14 +554,18 @@ def weekly_strength(
     rows.sort(key=lambda s: s.started_at_ns)
     keys = _session_keys(rows, session_gap_s)
     zi = zone_info(tz)
-    weeks_of = [week_start(_dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()) for s in rows]
+    weeks_of = [
+        week_start(_dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()) for s in rows
+    ]
     cand = [*weeks_of, *(week_start(w) for w in (first_week, last_week) if w is not None)]
     if not cand:
         return []
     w0, w1 = min(cand), max(cand)
     n_weeks = (w1 - w0).days // 7 + 1
     out = [
-        WeeklyStrength(week_start=(w0 + _dt.timedelta(days=7 * i)).isoformat(), target_sessions=target_sessions_per_week)
+        WeeklyStrength(
+            week_start=(w0 + _dt.timedelta(days=7 * i)).isoformat(), target_sessions=target_sessions_per_week
+        )
         for i in range(n_weeks)
     ]
     sessions_in_week: list[set[str]] = [set() for _ in range(n_weeks)]
@@ -547,8 +580,15 @@ def weekly_strength(
         sess = per_session.get(key)
         if sess is None:
             day = _dt.datetime.fromtimestamp(s.started_at_ns / 1e9, tz=_dt.UTC).astimezone(zi).date()
-            sess = per_session[key] = {"week": i, "local_date": day.isoformat(), "sets": 0, "zone": {},
-                                       "undecided": {}, "bilateral": False, "unilateral": False}
+            sess = per_session[key] = {
+                "week": i,
+                "local_date": day.isoformat(),
+                "sets": 0,
+                "zone": {},
+                "undecided": {},
+                "bilateral": False,
+                "unilateral": False,
+            }
         sess["sets"] += 1
         ws = out[i]
         sessions_in_week[i].add(key)
@@ -582,16 +622,22 @@ def weekly_strength(
     for sess in per_session.values():
         ws = out[sess["week"]]
         meets = any(lo_s <= n <= hi_s for n in sess["zone"].values())
-        undecidable = not meets and any(
-            sess["zone"].get(ex, 0) + n >= lo_s for ex, n in sess["undecided"].items())
+        undecidable = not meets and any(sess["zone"].get(ex, 0) + n >= lo_s for ex, n in sess["undecided"].items())
         ws.sessions_meeting_prescription += meets
         ws.sessions_zone_undecidable += undecidable
         ws.bilateral_trained |= sess["bilateral"]
         ws.unilateral_trained |= sess["unilateral"]
-        ws.session_details.append({
-            "local_date": sess["local_date"], "sets": sess["sets"], "zone_sets_by_exercise": dict(sess["zone"]),
-            "meets_prescription": meets, "zone_undecidable": undecidable,
-            "bilateral": sess["bilateral"], "unilateral": sess["unilateral"]})
+        ws.session_details.append(
+            {
+                "local_date": sess["local_date"],
+                "sets": sess["sets"],
+                "zone_sets_by_exercise": dict(sess["zone"]),
+                "meets_prescription": meets,
+                "zone_undecidable": undecidable,
+                "bilateral": sess["bilateral"],
+                "unilateral": sess["unilateral"],
+            }
+        )
     cum = 0
     for ws, ss in zip(out, sessions_in_week, strict=True):
         ws.sessions = len(ss)

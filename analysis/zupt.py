@@ -129,8 +129,9 @@ def window_range(t_s: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
     return rng
 
 
-def anchored_velocity(t_s: np.ndarray, a_mps2: np.ndarray, still: list[tuple[int, int]],
-                      v_raw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def anchored_velocity(
+    t_s: np.ndarray, a_mps2: np.ndarray, still: list[tuple[int, int]], v_raw: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Velocity integrated from each still stretch with v = 0 on it and the drift removed linearly in time
     so that v = 0 again at the next one; and the acceleration with each segment's offset removed.
 
@@ -316,8 +317,10 @@ def _turning_point(v_raw: np.ndarray, stretches: list[tuple[int, int]], c0: int,
     if i0 < 0 or i1 < 0 or np.sign(v_raw[i0] - v_raw[c0]) * np.sign(v_raw[i1] - v_raw[c1]) >= 0:
         return False
     level = float(v_raw[c0 : c1 + 1].mean())
-    return not any(((i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1))
-                   and abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band for s0, s1 in stretches)
+    return not any(
+        ((i0 < s0 and s1 < c0) or (c1 < s0 and s1 < i1)) and abs(float(v_raw[s0 : s1 + 1].mean()) - level) > band
+        for s0, s1 in stretches
+    )
 
 
 def _trim(t: np.ndarray, a: np.ndarray, stretch: tuple[int, int], var_step: float) -> tuple[int, int]:

@@ -53,9 +53,11 @@ def _simulate(kw: dict, seed: int):
 
 def accuracy_table() -> None:
     print("Accuracy vs simulator truth (5 seeds per scenario, tilt 15 deg; errors = estimate - truth)")
-    head = (f"{'scenario':24s} {'path':6s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
-            f"{'MPV max':>8s} {'PV SD':>6s} {'ROM max':>8s} {'F %SD':>6s} {'P %SD':>6s} {'RFDpk SD':>9s} "
-            f"{'RFD100 SD':>9s}")
+    head = (
+        f"{'scenario':24s} {'path':6s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
+        f"{'MPV max':>8s} {'PV SD':>6s} {'ROM max':>8s} {'F %SD':>6s} {'P %SD':>6s} {'RFDpk SD':>9s} "
+        f"{'RFD100 SD':>9s}"
+    )
     print(head)
     print("-" * len(head))
     for name, kw in SCENARIOS.items():
@@ -79,27 +81,41 @@ def accuracy_table() -> None:
                     pv.append(r.peak_velocity_mps - t.peak_velocity_mps)
                     rom.append(r.rom_m - t.rom_m)
                     # force, power, RFD: truth = the same definitions on the simulator's true kinematics
-                    tm = concentric_metrics(s.t_s, s.true_velocity_mps, s.true_accel_mps2, s.true_position_m,
-                                            t.concentric_start_s, t.concentric_end_s, s.load_kg)
+                    tm = concentric_metrics(
+                        s.t_s,
+                        s.true_velocity_mps,
+                        s.true_accel_mps2,
+                        s.true_position_m,
+                        t.concentric_start_s,
+                        t.concentric_end_s,
+                        s.load_kg,
+                    )
                     force.append(100 * (r.peak_force_n - tm.peak_force_n) / tm.peak_force_n)
                     power.append(100 * (r.mean_power_w - tm.mean_power_w) / tm.mean_power_w)
                     rfd.append(r.peak_rfd_n_per_s - tm.peak_rfd_n_per_s)
                     if r.rfd_0_100ms_n_per_s is not None and tm.rfd_0_100ms_n_per_s is not None:
                         rfd100.append(r.rfd_0_100ms_n_per_s - tm.rfd_0_100ms_n_per_s)
             e = np.array(mcv)
-            print(f"{name:24s} {path:6s} {found:4d}/{truth:<4d} {e.mean():+9.4f} {e.std(ddof=1):7.4f} "
-                  f"{np.abs(e).max():8.4f} {np.abs(mpv).max():8.4f} {np.std(pv, ddof=1):6.4f} {np.abs(rom).max():8.4f}"
-                  f" {np.std(force, ddof=1):6.2f} {np.std(power, ddof=1):6.2f} {np.std(rfd, ddof=1):9.0f}"
-                  f" {np.std(rfd100, ddof=1):9.0f}")
+            print(
+                f"{name:24s} {path:6s} {found:4d}/{truth:<4d} {e.mean():+9.4f} {e.std(ddof=1):7.4f} "
+                f"{np.abs(e).max():8.4f} {np.abs(mpv).max():8.4f} {np.std(pv, ddof=1):6.4f} {np.abs(rom).max():8.4f}"
+                f" {np.std(force, ddof=1):6.2f} {np.std(power, ddof=1):6.2f} {np.std(rfd, ddof=1):9.0f}"
+                f" {np.std(rfd100, ddof=1):9.0f}"
+            )
     print("Targets: counts exact, |MCV bias| <= 0.02 m/s, MCV SD <= 0.05, worst <= 0.10, PV SD <= 0.08, ROM <= 0.03 m")
     print("F/P %SD: peak force / mean power error SD in %; RFD columns: error SD in N/s (RFD is experimental)")
 
 
 def latency_table() -> None:
-    print("\nLive report latency on the simulated clock (LiveRepDetector fed 10 ms chunks): report time - concentric end")
-    for name, kw in [("squat 100Hz", SCENARIOS["squat 100Hz unrack"]), ("bench 100Hz", SCENARIOS["bench 100Hz"]),
-                     ("split squat 100Hz", SCENARIOS["split squat 100Hz alt"]),
-                     ("deadlift 100Hz (after lowering)", SCENARIOS["deadlift 100Hz"])]:
+    print(
+        "\nLive report latency on the simulated clock (LiveRepDetector fed 10 ms chunks): report time - concentric end"
+    )
+    for name, kw in [
+        ("squat 100Hz", SCENARIOS["squat 100Hz unrack"]),
+        ("bench 100Hz", SCENARIOS["bench 100Hz"]),
+        ("split squat 100Hz", SCENARIOS["split squat 100Hz alt"]),
+        ("deadlift 100Hz (after lowering)", SCENARIOS["deadlift 100Hz"]),
+    ]:
         lat = []
         for seed in range(3):
             s = _simulate(kw, seed)
@@ -148,9 +164,11 @@ def speed() -> None:
             reps = len(res.reps)
         rows.append((label, best, base, reps))
     for label, best, base, reps in rows:
-        print(f"  {label:13s} {best:6.2f} s  = {best / base:5.1f} x one numpy trapezoid pass ({base * 1e3:.0f} ms)"
-              f"  {n / best / 1e6:5.2f} M samples/s  {s.duration_s / best:6.0f} x real time  reps {reps}/150"
-              + (f"  {'OK' if best < 2.0 else 'OVER'} (target < 2 s)" if label == "fused angles" else ""))
+        print(
+            f"  {label:13s} {best:6.2f} s  = {best / base:5.1f} x one numpy trapezoid pass ({base * 1e3:.0f} ms)"
+            f"  {n / best / 1e6:5.2f} M samples/s  {s.duration_s / best:6.0f} x real time  reps {reps}/150"
+            + (f"  {'OK' if best < 2.0 else 'OVER'} (target < 2 s)" if label == "fused angles" else "")
+        )
 
     # live path: 10 minutes at 200 Hz in 20 ms chunks
     s2 = simulate_session("back_squat", 100.0, 8, sets=4, rate_hz=200.0, rest_between_sets_s=120.0, seed=1)
@@ -161,8 +179,10 @@ def speed() -> None:
         det.push(smp2.slice(i, i + 4))
     det.finish()
     live_s = time.perf_counter() - t0
-    print(f"  live detector, 200 Hz in 20 ms chunks: {s2.duration_s / live_s:5.0f} x real time "
-          f"({live_s / (len(smp2) / 4) * 1e6:.0f} us per chunk), reps {len(det.reps)}/{len(s2.reps)}")
+    print(
+        f"  live detector, 200 Hz in 20 ms chunks: {s2.duration_s / live_s:5.0f} x real time "
+        f"({live_s / (len(smp2) / 4) * 1e6:.0f} us per chunk), reps {len(det.reps)}/{len(s2.reps)}"
+    )
 
 
 # --- rep shapes (issue 11) ------------------------------------------------------------------------
@@ -205,8 +225,9 @@ def _match(est: list, truth: list) -> list[tuple]:
         for k, r in enumerate(est):
             if k in used:
                 continue
-            ov = min(r.concentric_end_ns * 1e-9, t.concentric_end_s) - max(r.concentric_start_ns * 1e-9,
-                                                                               t.concentric_start_s)
+            ov = min(r.concentric_end_ns * 1e-9, t.concentric_end_s) - max(
+                r.concentric_start_ns * 1e-9, t.concentric_start_s
+            )
             if ov > best_ov:
                 best, best_ov = k, ov
         if best is not None:
@@ -229,7 +250,7 @@ def _note_rests(s) -> None:
             continue
         tt = np.linspace(t.concentric_end_s, t.concentric_end_s + 0.55, 111)
         still = np.abs(s.exact.v(tt)) < 0.01
-        _RESTED[id(t)] = any(bool(np.all(still[k:k + 61])) for k in range(0, 51))
+        _RESTED[id(t)] = any(bool(np.all(still[k : k + 61])) for k in range(0, 51))
 
 
 def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -> dict:
@@ -255,37 +276,57 @@ def _row(label: str, path: str, rate: float, results: list[tuple[list, list]]) -
             ds.append(r.concentric_start_ns * 1e-9 - t.concentric_start_s)
             de.append(r.concentric_end_ns * 1e-9 - t.concentric_end_s)
             shapes.append(t.shape)
-            lat.append(getattr(r, "report_s", float("nan")) - t.concentric_end_s if _RESTED.get(id(t), False)
-                       else float("nan"))
+            lat.append(
+                getattr(r, "report_s", float("nan")) - t.concentric_end_s if _RESTED.get(id(t), False) else float("nan")
+            )
     e = np.array(mcv)
-    row = {"scenario": label, "path": path, "rate_hz": rate, "found": found, "truth": n_true, "counts_exact": exact,
-           "matched": int(e.size), "mcv_bias": float(e.mean()) if e.size else float("nan"),
-           "mcv_sd": float(e.std(ddof=1)) if e.size > 1 else float("nan"),
-           "mcv_worst": float(np.abs(e).max()) if e.size else float("nan"),
-           "pv_sd": float(np.std(pv, ddof=1)) if e.size > 1 else float("nan"),
-           "rom_worst": float(np.abs(rom).max()) if e.size else float("nan"),
-           "start_err_s": (float(min(ds)), float(max(ds))) if ds else None,
-           "end_err_s": (float(min(de)), float(max(de))) if de else None,
-           "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, lat, strict=True)], "missed": missed,
-           "extra": extra}
-    row["within"] = bool(exact and e.size > 1 and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
-                         and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
-                         and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
+    row = {
+        "scenario": label,
+        "path": path,
+        "rate_hz": rate,
+        "found": found,
+        "truth": n_true,
+        "counts_exact": exact,
+        "matched": int(e.size),
+        "mcv_bias": float(e.mean()) if e.size else float("nan"),
+        "mcv_sd": float(e.std(ddof=1)) if e.size > 1 else float("nan"),
+        "mcv_worst": float(np.abs(e).max()) if e.size else float("nan"),
+        "pv_sd": float(np.std(pv, ddof=1)) if e.size > 1 else float("nan"),
+        "rom_worst": float(np.abs(rom).max()) if e.size else float("nan"),
+        "start_err_s": (float(min(ds)), float(max(ds))) if ds else None,
+        "end_err_s": (float(min(de)), float(max(de))) if de else None,
+        "errors": [list(x) for x in zip(shapes, mcv, pv, rom, ds, de, lat, strict=True)],
+        "missed": missed,
+        "extra": extra,
+    }
+    row["within"] = bool(
+        exact
+        and e.size > 1
+        and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
+        and row["mcv_sd"] <= LIMITS["mcv_sd"]
+        and row["mcv_worst"] <= LIMITS["mcv_worst"]
+        and row["pv_sd"] <= LIMITS["pv_sd"]
+        and row["rom_worst"] <= LIMITS["rom_worst"]
+    )
     return row
 
 
 def _print_rows(rows: list[dict], first: str) -> None:
-    head = (f"{first:26s} {'path':5s} {'Hz':>3s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
-            f"{'PV SD':>6s} {'ROM max':>8s} {'start err s':>13s} {'end err s':>13s}  limits")
+    head = (
+        f"{first:26s} {'path':5s} {'Hz':>3s} {'reps':>9s} {'MCV bias':>9s} {'MCV SD':>7s} {'MCV max':>8s} "
+        f"{'PV SD':>6s} {'ROM max':>8s} {'start err s':>13s} {'end err s':>13s}  limits"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         cnt = f"{r['found']:4d}/{r['truth']:<4d}" + ("" if r["counts_exact"] else "!")
         se = "{:+.2f}..{:+.2f}".format(*r["start_err_s"]) if r["start_err_s"] else "-"
         ee = "{:+.2f}..{:+.2f}".format(*r["end_err_s"]) if r["end_err_s"] else "-"
-        print(f"{r['scenario']:26s} {r['path']:5s} {r['rate_hz']:3.0f} {cnt:10s}{r['mcv_bias']:+8.4f} {r['mcv_sd']:7.4f} "
-              f"{r['mcv_worst']:8.4f} {r['pv_sd']:6.4f} {r['rom_worst']:8.4f} {se:>13s} {ee:>13s}  "
-              f"{'within' if r['within'] else 'OUTSIDE'}")
+        print(
+            f"{r['scenario']:26s} {r['path']:5s} {r['rate_hz']:3.0f} {cnt:10s}{r['mcv_bias']:+8.4f} {r['mcv_sd']:7.4f} "
+            f"{r['mcv_worst']:8.4f} {r['pv_sd']:6.4f} {r['rom_worst']:8.4f} {se:>13s} {ee:>13s}  "
+            f"{'within' if r['within'] else 'OUTSIDE'}"
+        )
 
 
 _OTHER_SENSOR = {name for name, kw in SHAPE_SCENARIOS.items() if kw.get("sensor", "rattle") != "rattle"}
@@ -305,25 +346,40 @@ def _pool_by_shape(rows: list[dict], shapes: list[str]) -> list[dict]:
                 n_missed = sum(r["missed"].count(shape) for r in sel)
                 n_extra = sum(r["extra"].count(shape) for r in sel)
                 m = np.array([e[1] for e in errs])
-                row = {"scenario": shape, "path": path, "rate_hz": rate, "found": len(errs) + n_extra,
-                       "truth": len(errs) + n_missed, "counts_exact": n_missed == 0 and n_extra == 0,
-                       "matched": len(errs),
-                       "mcv_bias": float(m.mean()), "mcv_sd": float(m.std(ddof=1)), "mcv_worst": float(np.abs(m).max()),
-                       "pv_sd": float(np.std([e[2] for e in errs], ddof=1)),
-                       "rom_worst": float(np.abs([e[3] for e in errs]).max()),
-                       "start_err_s": (min(e[4] for e in errs), max(e[4] for e in errs)),
-                       "end_err_s": (min(e[5] for e in errs), max(e[5] for e in errs))}
-                row["within"] = bool(row["counts_exact"] and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
-                                     and row["mcv_sd"] <= LIMITS["mcv_sd"] and row["mcv_worst"] <= LIMITS["mcv_worst"]
-                                     and row["pv_sd"] <= LIMITS["pv_sd"] and row["rom_worst"] <= LIMITS["rom_worst"])
+                row = {
+                    "scenario": shape,
+                    "path": path,
+                    "rate_hz": rate,
+                    "found": len(errs) + n_extra,
+                    "truth": len(errs) + n_missed,
+                    "counts_exact": n_missed == 0 and n_extra == 0,
+                    "matched": len(errs),
+                    "mcv_bias": float(m.mean()),
+                    "mcv_sd": float(m.std(ddof=1)),
+                    "mcv_worst": float(np.abs(m).max()),
+                    "pv_sd": float(np.std([e[2] for e in errs], ddof=1)),
+                    "rom_worst": float(np.abs([e[3] for e in errs]).max()),
+                    "start_err_s": (min(e[4] for e in errs), max(e[4] for e in errs)),
+                    "end_err_s": (min(e[5] for e in errs), max(e[5] for e in errs)),
+                }
+                row["within"] = bool(
+                    row["counts_exact"]
+                    and abs(row["mcv_bias"]) <= LIMITS["mcv_bias"]
+                    and row["mcv_sd"] <= LIMITS["mcv_sd"]
+                    and row["mcv_worst"] <= LIMITS["mcv_worst"]
+                    and row["pv_sd"] <= LIMITS["pv_sd"]
+                    and row["rom_worst"] <= LIMITS["rom_worst"]
+                )
                 pooled.append(row)
     return pooled
 
 
 def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
     """Per rep-shape scenario, rate and path (batch ``analyse_session``, live ``LiveRepDetector``)."""
-    print(f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
-          f"errors = estimate - truth (truth: concentric phase = the lifting phase, see sim/rep_truth.py)")
+    print(
+        f"\nRep shapes (sim.rep_shapes, issue 11): {len(seeds)} seeds per scenario, tilt 15 deg, "
+        f"errors = estimate - truth (truth: concentric phase = the lifting phase, see sim/rep_truth.py)"
+    )
     rows: list[dict] = []
     for name in SHAPE_SCENARIOS:
         for rate in SHAPE_RATES_HZ:
@@ -343,44 +399,72 @@ def shape_tables(seeds: range, json_path: str | None = None) -> list[dict]:
     shapes = sorted({e[0] for r in rows for e in r["errors"]})
     pooled: list[dict] = []
     for label, group in (("default sensor model (white + rattle)", False), ("other sensor models", True)):
-        print(f"\nBy rep shape, {label} (one-shape and mixed sets; mixed sets contribute each rep to its own shape;"
-              " a missed rep counts against its shape, an extra one against the shape of the true rep it falls in)")
+        print(
+            f"\nBy rep shape, {label} (one-shape and mixed sets; mixed sets contribute each rep to its own shape;"
+            " a missed rep counts against its shape, an extra one against the shape of the true rep it falls in)"
+        )
         part = _pool_by_shape([r for r in rows if (r["scenario"] in _OTHER_SENSOR) == group], shapes)
         for row in part:
             row["sensor"] = "other" if group else "default"
         _print_rows(part, "rep shape")
         pooled += part
-    print("\nLive report latency (20 ms chunks; simulator clock, first report of each rep - true concentric end), reps"
-          " followed by a still bar (>= 0.3 s within 0.25 s of lockout):")
-    print(f"{'rep shape':14s} {'Hz':>3s} {'n':>4s} {'p50 s':>6s} {'p90 s':>6s} {'p99 s':>6s} {'max s':>6s} {'> 0.4 s':>7s}")
+    print(
+        "\nLive report latency (20 ms chunks; simulator clock, first report of each rep - true concentric end), reps"
+        " followed by a still bar (>= 0.3 s within 0.25 s of lockout):"
+    )
+    print(
+        f"{'rep shape':14s} {'Hz':>3s} {'n':>4s} {'p50 s':>6s} {'p90 s':>6s} {'p99 s':>6s} {'max s':>6s} {'> 0.4 s':>7s}"
+    )
     for shape in shapes:
         for rate in SHAPE_RATES_HZ:
-            la = np.array([e[6] for r in rows if r["path"] == "live" and r["rate_hz"] == rate for e in r["errors"]
-                           if e[0] == shape and np.isfinite(e[6])])
+            la = np.array(
+                [
+                    e[6]
+                    for r in rows
+                    if r["path"] == "live" and r["rate_hz"] == rate
+                    for e in r["errors"]
+                    if e[0] == shape and np.isfinite(e[6])
+                ]
+            )
             if la.size:
-                print(f"{shape:14s} {rate:3.0f} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} "
-                      f"{np.percentile(la, 99):6.3f} {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
+                print(
+                    f"{shape:14s} {rate:3.0f} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} "
+                    f"{np.percentile(la, 99):6.3f} {la.max():6.3f} {int(np.sum(la > 0.4)):7d}"
+                )
     la = np.array([e[6] for r in rows if r["path"] == "live" for e in r["errors"] if np.isfinite(e[6])])
-    print(f"{'all':14s} {'':3s} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} {np.percentile(la, 99):6.3f}"
-          f" {la.max():6.3f} {int(np.sum(la > 0.4)):7d}")
+    print(
+        f"{'all':14s} {'':3s} {la.size:4d} {np.median(la):6.3f} {np.percentile(la, 90):6.3f} {np.percentile(la, 99):6.3f}"
+        f" {la.max():6.3f} {int(np.sum(la > 0.4)):7d}"
+    )
     n_in = sum(r["within"] for r in rows)
     all_mcv = np.array([e[1] for r in rows for e in r["errors"]])
-    print(f"Limits: counts exact in every session, |MCV bias| <= {LIMITS['mcv_bias']}, SD <= {LIMITS['mcv_sd']}, "
-          f"worst <= {LIMITS['mcv_worst']} m/s, PV SD <= {LIMITS['pv_sd']}, ROM <= {LIMITS['rom_worst']} m. "
-          f"'!' = a count differs (errors then over the matched reps).")
+    print(
+        f"Limits: counts exact in every session, |MCV bias| <= {LIMITS['mcv_bias']}, SD <= {LIMITS['mcv_sd']}, "
+        f"worst <= {LIMITS['mcv_worst']} m/s, PV SD <= {LIMITS['pv_sd']}, ROM <= {LIMITS['rom_worst']} m. "
+        f"'!' = a count differs (errors then over the matched reps)."
+    )
     extra_between = sum(r["extra"].count("(between reps)") for r in rows)
     if extra_between:
         print(f"Extra reps outside any true rep (not in the by-shape rows): {extra_between}")
-    print(f"Scenario rows within the limits: {n_in}/{len(rows)}; all matched reps: n={all_mcv.size}, "
-          f"MCV bias {all_mcv.mean():+.4f}, SD {all_mcv.std(ddof=1):.4f}, worst {np.abs(all_mcv).max():.4f} m/s")
+    print(
+        f"Scenario rows within the limits: {n_in}/{len(rows)}; all matched reps: n={all_mcv.size}, "
+        f"MCV bias {all_mcv.mean():+.4f}, SD {all_mcv.std(ddof=1):.4f}, worst {np.abs(all_mcv).max():.4f} m/s"
+    )
     for path in ("batch", "live"):  # the issue's comparison: pauses and slow lockouts together
-        pe = np.array([e[1] for r in rows if r["path"] == path for e in r["errors"]
-                       if e[0] in ("bottom_pause", "slow_lockout")])
-        print(f"bottom_pause + slow_lockout reps, {path} (both rates): n={pe.size}, MCV bias {pe.mean():+.4f}, "
-              f"SD {pe.std(ddof=1):.4f}, worst {np.abs(pe).max():.4f} m/s")
+        pe = np.array(
+            [e[1] for r in rows if r["path"] == path for e in r["errors"] if e[0] in ("bottom_pause", "slow_lockout")]
+        )
+        print(
+            f"bottom_pause + slow_lockout reps, {path} (both rates): n={pe.size}, MCV bias {pe.mean():+.4f}, "
+            f"SD {pe.std(ddof=1):.4f}, worst {np.abs(pe).max():.4f} m/s"
+        )
     if json_path:
-        out = {"limits": LIMITS, "scenarios": rows, "by_shape": pooled,
-               "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s", "report_latency_s"]}
+        out = {
+            "limits": LIMITS,
+            "scenarios": rows,
+            "by_shape": pooled,
+            "errors_columns": ["shape", "mcv", "pv", "rom", "start_s", "end_s", "report_latency_s"],
+        }
         Path(json_path).write_text(json.dumps(out, indent=1))
         print(f"(rows written to {json_path})")
     return rows
@@ -401,8 +485,10 @@ def oracle_table() -> None:
 
     noise = 0.008 * 9.80665  # the simulators' white accelerometer noise per sample (m/s^2)
     print("\nOracle (bias known, white noise only): slow-lockout reps whose velocity dips near zero and rises again")
-    print(f"{'scenario':22s} {'Hz':>4s} {'seed':>4s} {'rep':>3s} {'v dip':>7s} {'SD':>7s} {'P(<=5mm/s)':>10s} "
-          f"{'MCV if ended there':>18s}")
+    print(
+        f"{'scenario':22s} {'Hz':>4s} {'seed':>4s} {'rep':>3s} {'v dip':>7s} {'SD':>7s} {'P(<=5mm/s)':>10s} "
+        f"{'MCV if ended there':>18s}"
+    )
     for name in ("slow_lockout_squat", "slow_lockout_bench"):
         for rate in SHAPE_RATES_HZ:
             for seed in SEEDS:
@@ -414,8 +500,12 @@ def oracle_table() -> None:
                     k = int(np.argmax(v))
                     after = v[k:]
                     for i in range(1, after.size - 1):
-                        if (after[i] <= after[i - 1] and after[i] <= after[i + 1] and after[i] < 0.02
-                                and after[i + 1 :].max() - after[i] > 0.01):
+                        if (
+                            after[i] <= after[i - 1]
+                            and after[i] <= after[i + 1]
+                            and after[i] < 0.02
+                            and after[i + 1 :].max() - after[i] > 0.01
+                        ):
                             t_dip = float(tt[k + i])
                             before = np.nonzero(still & (s.t_s < r.start_s + 0.01))[0]
                             later = np.nonzero(still & (s.t_s > r.concentric_end_s))[0]
@@ -425,15 +515,19 @@ def oracle_table() -> None:
                             p = 0.5 * (1 + erf((0.005 - float(after[i])) / (sd * sqrt(2))))
                             z = s.exact.z(np.array([r.concentric_start_s, t_dip]))
                             d_mcv = (z[1] - z[0]) / (t_dip - r.concentric_start_s) - r.mean_velocity_mps
-                            print(f"{name:22s} {rate:4.0f} {seed:4d} {r.index:3d} {after[i]:7.4f} {sd:7.4f} {p:10.2f} "
-                                  f"{d_mcv:+18.3f}")
+                            print(
+                                f"{name:22s} {rate:4.0f} {seed:4d} {r.index:3d} {after[i]:7.4f} {sd:7.4f} {p:10.2f} "
+                                f"{d_mcv:+18.3f}"
+                            )
                             break
     for rate in SHAPE_RATES_HZ:
         t_rep = 2.3
         sd_z = noise * sqrt(1.0 / rate) * t_rep**1.5 / sqrt(12.0)
         tol = Z_SIGMAS * float(np.hypot(sd_z, RETURN_HEIGHT_SD_M))
-        print(f"creep test at {rate:.0f} Hz, {t_rep} s into a rep: displacement SD {sd_z * 1000:.1f} mm, tolerance "
-              f"{tol * 100:.1f} cm, slowest creep revealed {2 * tol / t_rep:.3f} m/s")
+        print(
+            f"creep test at {rate:.0f} Hz, {t_rep} s into a rep: displacement SD {sd_z * 1000:.1f} mm, tolerance "
+            f"{tol * 100:.1f} cm, slowest creep revealed {2 * tol / t_rep:.3f} m/s"
+        )
 
 
 def main() -> None:

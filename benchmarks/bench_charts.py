@@ -26,17 +26,45 @@ def _page() -> None:
     weeks = [(dt.date(2024, 1, 1) + dt.timedelta(weeks=i)).isoformat() for i in range(104)]
     days = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(728)]
     for k in range(4):
-        charts.series_chart(f"Weekly proxy {k}", weeks, [1.0 + 0.01 * (i % 7) for i in range(104)],
-                            ylabel="m/min per bpm", band=(0.98, 1.02), baseline_end=weeks[8])
-    charts.load_chart(days, [50.0 + i % 30 for i in range(728)], [60.0 + i % 11 for i in range(728)],
-                      [-10.0 + i % 9 for i in range(728)])
-    charts.interval_chart("forest", ["efficiency factor proxy (grade-adjusted m/min per bpm)",
-                                     "HR at the reference speed (proxy)",
-                                     "speed per W/kg (Stryd running-effectiveness proxy)"],
-                          [4.7, -6.1, 0.4], [2.7, -7.5, -0.2], [6.8, -4.6, 1.0], xlabel="change, %")
-    charts.rfd_chart("back_squat", [{"date": w, "load_kg": load, "peak_rfd_median_n_per_s": 3000.0 - load,
-                                     "rfd_0_100ms_median_n_per_s": 800.0 - load}
-                                    for w in weeks[:30] for load in (60.0, 80.0, 100.0)])
+        charts.series_chart(
+            f"Weekly proxy {k}",
+            weeks,
+            [1.0 + 0.01 * (i % 7) for i in range(104)],
+            ylabel="m/min per bpm",
+            band=(0.98, 1.02),
+            baseline_end=weeks[8],
+        )
+    charts.load_chart(
+        days,
+        [50.0 + i % 30 for i in range(728)],
+        [60.0 + i % 11 for i in range(728)],
+        [-10.0 + i % 9 for i in range(728)],
+    )
+    charts.interval_chart(
+        "forest",
+        [
+            "efficiency factor proxy (grade-adjusted m/min per bpm)",
+            "HR at the reference speed (proxy)",
+            "speed per W/kg (Stryd running-effectiveness proxy)",
+        ],
+        [4.7, -6.1, 0.4],
+        [2.7, -7.5, -0.2],
+        [6.8, -4.6, 1.0],
+        xlabel="change, %",
+    )
+    charts.rfd_chart(
+        "back_squat",
+        [
+            {
+                "date": w,
+                "load_kg": load,
+                "peak_rfd_median_n_per_s": 3000.0 - load,
+                "rfd_0_100ms_median_n_per_s": 800.0 - load,
+            }
+            for w in weeks[:30]
+            for load in (60.0, 80.0, 100.0)
+        ],
+    )
 
 
 def main() -> int:
@@ -52,8 +80,10 @@ def main() -> int:
             (with_fit if on else without).append(time.perf_counter() - t0)
     charts._fit_inside = fit
     a, b = statistics.median(with_fit), statistics.median(without)
-    print(f"charts of one page, median of {ROUNDS}: {b:.3f} s without the fit pass (baseline), "
-          f"{a:.3f} s with it: ratio {a / b:.2f}")
+    print(
+        f"charts of one page, median of {ROUNDS}: {b:.3f} s without the fit pass (baseline), "
+        f"{a:.3f} s with it: ratio {a / b:.2f}"
+    )
     return 0
 
 

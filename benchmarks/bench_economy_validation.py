@@ -53,9 +53,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 COVERAGE_BOUNDS = (0.82, 0.97)
 MAX_NULL_READINGS = 0.14
 VARIANTS_DEFAULT = (("level_exposure", "ar1_gls"),)
-VARIANTS_COMPARE = (("level_exposure", "ar1_gls"), ("exposure", "ar1_gls"), ("level_slope", "ar1_gls"),
-                    ("level_exposure", "ar1_gls_plugin"), ("level_exposure", "hac"), ("exposure", "hac"),
-                    ("level_slope", "hac"))
+VARIANTS_COMPARE = (
+    ("level_exposure", "ar1_gls"),
+    ("exposure", "ar1_gls"),
+    ("level_slope", "ar1_gls"),
+    ("level_exposure", "ar1_gls_plugin"),
+    ("level_exposure", "hac"),
+    ("exposure", "hac"),
+    ("level_slope", "hac"),
+)
 
 
 def athlete_inputs(a) -> dict:
@@ -63,10 +69,21 @@ def athlete_inputs(a) -> dict:
     from analysis.economy import run_economy
 
     p = a.profile
-    econ = [run_economy(r.records, body_mass_kg=p["body_mass_kg"], tz=a.tz, hr_rest_bpm=p["hr_rest_bpm"],
-                        hr_max_bpm=p["hr_max_bpm"], sex=p["sex"]) for r in a.runs]
-    ctx = {r.activity_id: {"air_temperature_c": r.air_temperature_c, "hr_sensor": r.hr_sensor, "shoe": r.shoe}
-           for r in a.runs}
+    econ = [
+        run_economy(
+            r.records,
+            body_mass_kg=p["body_mass_kg"],
+            tz=a.tz,
+            hr_rest_bpm=p["hr_rest_bpm"],
+            hr_max_bpm=p["hr_max_bpm"],
+            sex=p["sex"],
+        )
+        for r in a.runs
+    ]
+    ctx = {
+        r.activity_id: {"air_temperature_c": r.air_temperature_c, "hr_sensor": r.hr_sensor, "shoe": r.shoe}
+        for r in a.runs
+    }
     return {"econ": econ, "ctx": ctx}
 
 
@@ -79,9 +96,19 @@ def evaluate(scenario: str, seed: int, variants) -> dict:
     inp = athlete_inputs(a)
     out = {"scenario": scenario, "seed": seed, "truth": dict(a.truth.true_change_pct), "variants": {}}
     for model, se in variants:
-        s = summarise_athlete(inp["econ"], None, a.strength_sets, a.profile, a.tz, e5rm_kg=a.e5rm_kg,
-                              reference_speed_mps=a.truth.reference_speed_mps, run_context=inp["ctx"],
-                              events=a.events, model=model, se=se)
+        s = summarise_athlete(
+            inp["econ"],
+            None,
+            a.strength_sets,
+            a.profile,
+            a.tz,
+            e5rm_kg=a.e5rm_kg,
+            reference_speed_mps=a.truth.reference_speed_mps,
+            run_context=inp["ctx"],
+            events=a.events,
+            model=model,
+            se=se,
+        )
         ec = s.economy_change
         primary = (ec.get("primary") or {}).get("proxy")
         res = {"primary": primary, "proxies": {}}
@@ -124,12 +151,17 @@ def summarise_rows(results: list[dict], variant: str) -> dict[str, dict]:
                 read.append(c["ci90_low"] > 0 or c["ci90_high"] < 0)
                 est.append(c["estimate"])
                 est_err.append(c["estimate"] - t)
-            true_effect = any(abs(r["truth"][pick or r["variants"][variant]["primary"] or "ef_proxy"]) > 1e-9
-                              for r in rows)
-            row[label] = {"coverage": _rate(cov), "readings": _rate(read), "not_estimable": none / len(rows),
-                          "mean_estimate": (sum(est) / len(est)) if est else None,
-                          "mean_error": (sum(est_err) / len(est_err)) if est_err else None,
-                          "true_effect": true_effect}
+            true_effect = any(
+                abs(r["truth"][pick or r["variants"][variant]["primary"] or "ef_proxy"]) > 1e-9 for r in rows
+            )
+            row[label] = {
+                "coverage": _rate(cov),
+                "readings": _rate(read),
+                "not_estimable": none / len(rows),
+                "mean_estimate": (sum(est) / len(est)) if est else None,
+                "mean_error": (sum(est_err) / len(est_err)) if est_err else None,
+                "true_effect": true_effect,
+            }
         prim = row["primary"]
         if spec.tier == "must_meet":
             ok = prim["coverage"] is not None and COVERAGE_BOUNDS[0] <= prim["coverage"] <= COVERAGE_BOUNDS[1]
@@ -152,17 +184,21 @@ def _pct(x) -> str:
 
 def print_table(table: dict[str, dict], variant: str, order) -> None:
     print(f"\nmethod {variant}")
-    print(f"{'scenario':22s} {'tier':13s} {'n':>4s} | {'primary: coverage':>17s} {'readings':>8s} {'no est.':>7s} "
-          f"{'mean est':>8s} | {'EF: coverage':>12s} {'readings':>8s} | status")
+    print(
+        f"{'scenario':22s} {'tier':13s} {'n':>4s} | {'primary: coverage':>17s} {'readings':>8s} {'no est.':>7s} "
+        f"{'mean est':>8s} | {'EF: coverage':>12s} {'readings':>8s} | status"
+    )
     for sc in order:
         if sc not in table:
             continue
         r = table[sc]
         p, e = r["primary"], r["ef_proxy"]
         me = "    -   " if p["mean_estimate"] is None else f"{p['mean_estimate']:+7.2f}%"
-        print(f"{sc:22s} {r['tier']:13s} {r['n']:4d} | {_pct(p['coverage']):>17s} {_pct(p['readings']):>8s} "
-              f"{_pct(p['not_estimable']):>7s} {me:>8s} | {_pct(e['coverage']):>12s} {_pct(e['readings']):>8s} | "
-              f"{r['status']}")
+        print(
+            f"{sc:22s} {r['tier']:13s} {r['n']:4d} | {_pct(p['coverage']):>17s} {_pct(p['readings']):>8s} "
+            f"{_pct(p['not_estimable']):>7s} {me:>8s} | {_pct(e['coverage']):>12s} {_pct(e['readings']):>8s} | "
+            f"{r['status']}"
+        )
 
 
 def _width_and_error(results: list[dict], variant: str, scenario: str | None = None) -> tuple[float | None, ...]:
@@ -186,32 +222,47 @@ def _width_and_error(results: list[dict], variant: str, scenario: str | None = N
 def markdown(tables: dict[str, dict], results: list[dict], order, variants) -> str:
     """The docs' tables: the judged variant per scenario, then every variant in one line each."""
     first = f"{variants[0][0]}/{variants[0][1]}"
-    out = ["| scenario | tier | coverage of the true change | readings (interval excludes 0) | not estimable | "
-           "mean error | median 90 % width | EF coverage / readings | status |", "|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| scenario | tier | coverage of the true change | readings (interval excludes 0) | not estimable | "
+        "mean error | median 90 % width | EF coverage / readings | status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for sc in order:
         r = tables[first].get(sc)
         if r is None:
             continue
         p, e = r["primary"], r["ef_proxy"]
         width, bias, _ = _width_and_error(results, first, sc)
-        out.append(f"| {sc} | {r['tier'].replace('_', '-')} | {_pct(p['coverage']).strip()} | "
-                   f"{_pct(p['readings']).strip()} | {_pct(p['not_estimable']).strip()} | "
-                   f"{'-' if bias is None else f'{bias:+.2f} %'} | {'-' if width is None else f'{width:.1f} %'} | "
-                   f"{_pct(e['coverage']).strip()} / {_pct(e['readings']).strip()} | {r['status']} |")
-    out += ["", "| method | must-meet rows met | coverage (must-meet) | null readings, worst | readings with a "
-            "+4 % effect | median 90 % width | median abs. error |", "|---|---|---|---|---|---|---|"]
+        out.append(
+            f"| {sc} | {r['tier'].replace('_', '-')} | {_pct(p['coverage']).strip()} | "
+            f"{_pct(p['readings']).strip()} | {_pct(p['not_estimable']).strip()} | "
+            f"{'-' if bias is None else f'{bias:+.2f} %'} | {'-' if width is None else f'{width:.1f} %'} | "
+            f"{_pct(e['coverage']).strip()} / {_pct(e['readings']).strip()} | {r['status']} |"
+        )
+    out += [
+        "",
+        "| method | must-meet rows met | coverage (must-meet) | null readings, worst | readings with a "
+        "+4 % effect | median 90 % width | median abs. error |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for model, se in variants:
         v = f"{model}/{se}"
         mm = [r for r in tables[v].values() if r["tier"] == "must_meet"]
         cov = [r["primary"]["coverage"] for r in mm if r["primary"]["coverage"] is not None]
         nul = [r["primary"]["readings"] for r in mm if not r["primary"]["true_effect"]]
         eff = [r["primary"]["readings"] for r in mm if r["primary"]["true_effect"]]
-        met = sum(1 for r in mm if COVERAGE_BOUNDS[0] <= (r["primary"]["coverage"] or 0) <= COVERAGE_BOUNDS[1]
-                  and (r["primary"]["true_effect"] or (r["primary"]["readings"] or 0) <= MAX_NULL_READINGS))
+        met = sum(
+            1
+            for r in mm
+            if COVERAGE_BOUNDS[0] <= (r["primary"]["coverage"] or 0) <= COVERAGE_BOUNDS[1]
+            and (r["primary"]["true_effect"] or (r["primary"]["readings"] or 0) <= MAX_NULL_READINGS)
+        )
         width, _, mae = _width_and_error(results, v)
-        out.append(f"| {v} | {met} of {len(mm)} | {100 * min(cov):.1f}-{100 * max(cov):.1f} % | "
-                   f"{100 * max(nul):.1f} % | {100 * min(eff):.1f}-{100 * max(eff):.1f} % | {width:.1f} % | "
-                   f"{mae:.2f} % |")
+        out.append(
+            f"| {v} | {met} of {len(mm)} | {100 * min(cov):.1f}-{100 * max(cov):.1f} % | "
+            f"{100 * max(nul):.1f} % | {100 * min(eff):.1f}-{100 * max(eff):.1f} % | {width:.1f} % | "
+            f"{mae:.2f} % |"
+        )
     return "\n".join(out)
 
 
@@ -220,18 +271,26 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=200, help="seeds 0..N-1 per scenario (default 200)")
-    ap.add_argument("--scenarios", default=None, help="comma-separated names (default: every must-meet and "
-                    "must-disclose scenario)")
+    ap.add_argument(
+        "--scenarios", default=None, help="comma-separated names (default: every must-meet and must-disclose scenario)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--compare", action="store_true", help="also run the other three method variants")
-    ap.add_argument("--variants", default=None, metavar="M/SE,...",
-                    help="method variants to run, e.g. exposure/ar1_gls,level_slope/ar1_gls (the first is judged)")
+    ap.add_argument(
+        "--variants",
+        default=None,
+        metavar="M/SE,...",
+        help="method variants to run, e.g. exposure/ar1_gls,level_slope/ar1_gls (the first is judged)",
+    )
     ap.add_argument("--json", default=None, metavar="PATH", help="write the per-athlete results and tables here")
     ap.add_argument("--markdown", action="store_true", help="also print the docs' markdown tables")
     ap.add_argument("--from-json", default=None, metavar="PATH", help="re-print the tables of a saved --json run")
     args = ap.parse_args(argv)
-    names = ([s.strip() for s in args.scenarios.split(",")] if args.scenarios else
-             [k for k, v in SCENARIOS.items() if v.tier in ("must_meet", "must_disclose")])
+    names = (
+        [s.strip() for s in args.scenarios.split(",")]
+        if args.scenarios
+        else [k for k, v in SCENARIOS.items() if v.tier in ("must_meet", "must_disclose")]
+    )
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(unknown)}")
@@ -268,16 +327,26 @@ def main(argv=None) -> int:
         v = f"{model}/{se}"
         tables[v] = summarise_rows(results, v)
         print_table(tables[v], v, names)
-    print(f"\n{len(jobs)} athletes ({args.seeds} seeds x {len(names)} scenarios), {seconds:.0f} s with "
-          f"{args.workers} workers on {dt.date.today().isoformat()} (shared machine: timing is noisy)")
+    print(
+        f"\n{len(jobs)} athletes ({args.seeds} seeds x {len(names)} scenarios), {seconds:.0f} s with "
+        f"{args.workers} workers on {dt.date.today().isoformat()} (shared machine: timing is noisy)"
+    )
     met = all(r["status"] != "NOT MET" for r in tables[f"{variants[0][0]}/{variants[0][1]}"].values())
     if args.markdown:
         print("\n" + markdown(tables, results, names, variants))
     if args.json:
-        Path(args.json).write_text(json.dumps({"date": dt.date.today().isoformat(), "seeds": args.seeds,
-                                               "seconds": seconds, "tables": tables, "results": results},
-                                              default=lambda x: None if isinstance(x, float) and not math.isfinite(x)
-                                              else str(x)))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "date": dt.date.today().isoformat(),
+                    "seeds": args.seeds,
+                    "seconds": seconds,
+                    "tables": tables,
+                    "results": results,
+                },
+                default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else str(x),
+            )
+        )
     return 0 if met else 1
 
 

@@ -81,7 +81,7 @@ def _descendants(root: int) -> list[int]:
         try:
             with open(f"/proc/{d}/stat") as fh:
                 stat = fh.read()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(d))
@@ -170,11 +170,24 @@ def child_decode(kind: str, files: list[Path]) -> dict[str, Any]:
         dec = decode(data)
         dt_s = time.perf_counter() - t0
         cpu_s = time.process_time() - c0
-        rows.append({"file": str(p), "bytes": len(data), "records": int(dec.get("record").n),
-                     "seconds": dt_s, "cpu_seconds": cpu_s, "decoder": dec.decoder, "error": dec.error})
+        rows.append(
+            {
+                "file": str(p),
+                "bytes": len(data),
+                "records": int(dec.get("record").n),
+                "seconds": dt_s,
+                "cpu_seconds": cpu_s,
+                "decoder": dec.decoder,
+                "error": dec.error,
+            }
+        )
         del dec, data
-    return {"kind": kind, "files": rows, "base_rss_kb": base_rss,
-            "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {
+        "kind": kind,
+        "files": rows,
+        "base_rss_kb": base_rss,
+        "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
 
 
 def run_child(script: Path, args: list[str], timeout_s: float = 170.0) -> dict[str, Any]:
@@ -210,17 +223,25 @@ def fmt_mb(kb: int) -> str:
 def corpus_header(corpus: Path, files: list[Path]) -> tuple[float, float, float]:
     """Print the corpus line with the machine load before the run; return that load."""
     load = machine_load()
-    print(f"corpus: {corpus} ({len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB); "
-          f"load before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
+    print(
+        f"corpus: {corpus} ({len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB); "
+        f"load before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)"
+    )
     return load
 
 
-def per_file_table(base: dict[str, Any], other: dict[str, Any], other_label: str, corpus: Path,
-                   note: Callable[[dict[str, Any], dict[str, Any]], str] | None = None) -> list[float]:
+def per_file_table(
+    base: dict[str, Any],
+    other: dict[str, Any],
+    other_label: str,
+    corpus: Path,
+    note: Callable[[dict[str, Any], dict[str, Any]], str] | None = None,
+) -> list[float]:
     """Print fitparse vs ``other`` file by file; return the per-file ratios.
 
     ``note(base_row, other_row)`` adds a last column; by default it flags differing record counts.
     """
+
     def records_note(a: dict[str, Any], b: dict[str, Any]) -> str:
         return "" if a["records"] == b["records"] else f"  (records differ: {a['records']} vs {b['records']})"
 
@@ -231,8 +252,10 @@ def per_file_table(base: dict[str, Any], other: dict[str, Any], other_label: str
         r = a["seconds"] / b["seconds"] if b["seconds"] > 0 else float("inf")
         ratios.append(r)
         name = str(Path(a["file"]).relative_to(corpus))
-        print(f"{name:52.52s} {a['bytes']:9d} {a['records']:8d} {a['seconds']:10.3f} {b['seconds']:10.4f} "
-              f"{r:7.1f}x{note(a, b)}")
+        print(
+            f"{name:52.52s} {a['bytes']:9d} {a['records']:8d} {a['seconds']:10.3f} {b['seconds']:10.4f} "
+            f"{r:7.1f}x{note(a, b)}"
+        )
     return ratios
 
 
@@ -263,22 +286,41 @@ def main() -> None:
     fallbacks = [Path(f["file"]).name for f in fast["files"] if f["decoder"] != "fast"]
     lo, med, hi = spread(ratios)
     print()
-    print(f"records: {rec}; fitparse {t_fp:.2f} s = {rec / t_fp:,.0f} records/s; "
-          f"fast {t_fast:.3f} s = {rec / t_fast:,.0f} records/s")
-    print(f"aggregate ratio (wall): {t_fp / t_fast:.0f}x; (CPU time: {c_fp / c_fast:.0f}x); "
-          f"per-file ratio min/median/max: {lo:.1f}x / {med:.0f}x / {hi:.0f}x")
-    print(f"peak RSS: fitparse {fmt_mb(fp['ru_maxrss_kb'])} (after imports {fmt_mb(fp['base_rss_kb'])}), "
-          f"fast {fmt_mb(fast['ru_maxrss_kb'])} (after imports {fmt_mb(fast['base_rss_kb'])})")
+    print(
+        f"records: {rec}; fitparse {t_fp:.2f} s = {rec / t_fp:,.0f} records/s; "
+        f"fast {t_fast:.3f} s = {rec / t_fast:,.0f} records/s"
+    )
+    print(
+        f"aggregate ratio (wall): {t_fp / t_fast:.0f}x; (CPU time: {c_fp / c_fast:.0f}x); "
+        f"per-file ratio min/median/max: {lo:.1f}x / {med:.0f}x / {hi:.0f}x"
+    )
+    print(
+        f"peak RSS: fitparse {fmt_mb(fp['ru_maxrss_kb'])} (after imports {fmt_mb(fp['base_rss_kb'])}), "
+        f"fast {fmt_mb(fast['ru_maxrss_kb'])} (after imports {fmt_mb(fast['base_rss_kb'])})"
+    )
     print(f"fell back to fitparse: {', '.join(fallbacks) if fallbacks else 'none'}")
     print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "corpus": str(corpus), "records": rec, "fitparse_s": t_fp, "fast_s": t_fast,
-            "ratio": t_fp / t_fast, "cpu_ratio": c_fp / c_fast,
-            "per_file_ratio": {"min": lo, "median": med, "max": hi},
-            "peak_rss_kb": {"fitparse": fp["ru_maxrss_kb"], "fast": fast["ru_maxrss_kb"]},
-            "load_before": load_before, "load_after": load_after, "fallbacks": fallbacks,
-            "fitparse": fp, "fast": fast}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "records": rec,
+                    "fitparse_s": t_fp,
+                    "fast_s": t_fast,
+                    "ratio": t_fp / t_fast,
+                    "cpu_ratio": c_fp / c_fast,
+                    "per_file_ratio": {"min": lo, "median": med, "max": hi},
+                    "peak_rss_kb": {"fitparse": fp["ru_maxrss_kb"], "fast": fast["ru_maxrss_kb"]},
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "fallbacks": fallbacks,
+                    "fitparse": fp,
+                    "fast": fast,
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -77,13 +77,27 @@ def child_import(files: list[Path]) -> dict[str, Any]:
         for p in files:
             t0 = time.perf_counter()
             s = import_paths(con, [str(p)], athlete="bench", workers=1, show_progress=False)
-            per_file.append({"file": str(p), "seconds": time.perf_counter() - t0,
-                             "status": s.files[0].status if s.files else None, "records": s.records})
+            per_file.append(
+                {
+                    "file": str(p),
+                    "seconds": time.perf_counter() - t0,
+                    "status": s.files[0].status if s.files else None,
+                    "records": s.records,
+                }
+            )
         con.close()
-    return {"kind": "import", "batch_seconds": batch_s, "batch_cpu_seconds": batch_cpu_s,
-            "stored_records": summary.records, "statuses": statuses, "decoders": decoders,
-            "files": per_file, "base_rss_kb": base_rss, "batch_ru_maxrss_kb": batch_rss,
-            "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {
+        "kind": "import",
+        "batch_seconds": batch_s,
+        "batch_cpu_seconds": batch_cpu_s,
+        "stored_records": summary.records,
+        "statuses": statuses,
+        "decoders": decoders,
+        "files": per_file,
+        "base_rss_kb": base_rss,
+        "batch_ru_maxrss_kb": batch_rss,
+        "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
 
 
 def main() -> None:
@@ -108,8 +122,9 @@ def main() -> None:
     imp = run_child(script, ["--child", "import", *names])
     load_after = machine_load()
 
-    ratios = per_file_table(fp, imp, "import", corpus, lambda a, b: f"  {b['status']} "
-                            f"({imp['decoders'].get(a['file']) or '-'})")
+    ratios = per_file_table(
+        fp, imp, "import", corpus, lambda a, b: f"  {b['status']} ({imp['decoders'].get(a['file']) or '-'})"
+    )
     rec = sum(f["records"] for f in fp["files"])
     t_fp = sum(f["seconds"] for f in fp["files"])
     t_batch = imp["batch_seconds"]
@@ -117,29 +132,53 @@ def main() -> None:
     lo, med, hi = spread(ratios)
     fallbacks = sorted(Path(p).name for p, d in imp["decoders"].items() if d == "fitparse")
     print()
-    print(f"records (fitparse-decoded record messages): {rec}; stored by the import: {imp['stored_records']}; "
-          f"statuses: {imp['statuses']}")
+    print(
+        f"records (fitparse-decoded record messages): {rec}; stored by the import: {imp['stored_records']}; "
+        f"statuses: {imp['statuses']}"
+    )
     print(f"fitparse decode: {t_fp:.2f} s = {rec / t_fp:,.0f} records/s (one process)")
-    print(f"import, batch (DecodePool forked before the store is opened, {min(2, os.cpu_count() or 1)} workers): {t_batch:.3f} s = "
-          f"{rec / t_batch:,.0f} records/s -> aggregate ratio {t_fp / t_batch:.0f}x")
-    print(f"import, file by file (one process, per-call overheads included): {t_single:.3f} s = "
-          f"{rec / t_single:,.0f} records/s -> ratio {t_fp / t_single:.0f}x")
+    print(
+        f"import, batch (DecodePool forked before the store is opened, {min(2, os.cpu_count() or 1)} workers): {t_batch:.3f} s = "
+        f"{rec / t_batch:,.0f} records/s -> aggregate ratio {t_fp / t_batch:.0f}x"
+    )
+    print(
+        f"import, file by file (one process, per-call overheads included): {t_single:.3f} s = "
+        f"{rec / t_single:,.0f} records/s -> ratio {t_fp / t_single:.0f}x"
+    )
     print(f"per-file ratio (file by file) min/median/max: {lo:.1f}x / {med:.0f}x / {hi:.0f}x")
-    print(f"peak RSS, whole process tree: fitparse {fmt_mb(fp['tree_peak_rss_kb'])}, "
-          f"import {fmt_mb(imp['tree_peak_rss_kb'])} (import main process {fmt_mb(imp['ru_maxrss_kb'])}, "
-          f"{fmt_mb(imp['base_rss_kb'])} after imports; fitparse {fmt_mb(fp['base_rss_kb'])} after imports)")
-    print(f"peak PSS, whole process tree (shared pages of forked workers counted once): "
-          f"fitparse {fmt_mb(fp['tree_peak_pss_kb'])}, import {fmt_mb(imp['tree_peak_pss_kb'])}")
+    print(
+        f"peak RSS, whole process tree: fitparse {fmt_mb(fp['tree_peak_rss_kb'])}, "
+        f"import {fmt_mb(imp['tree_peak_rss_kb'])} (import main process {fmt_mb(imp['ru_maxrss_kb'])}, "
+        f"{fmt_mb(imp['base_rss_kb'])} after imports; fitparse {fmt_mb(fp['base_rss_kb'])} after imports)"
+    )
+    print(
+        f"peak PSS, whole process tree (shared pages of forked workers counted once): "
+        f"fitparse {fmt_mb(fp['tree_peak_pss_kb'])}, import {fmt_mb(imp['tree_peak_pss_kb'])}"
+    )
     print(f"fell back to fitparse: {', '.join(fallbacks) if fallbacks else 'none'}")
     print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "corpus": str(corpus), "records": rec, "fitparse_s": t_fp, "import_batch_s": t_batch,
-            "import_single_s": t_single, "ratio": t_fp / t_batch, "ratio_single_process": t_fp / t_single,
-            "per_file_ratio": {"min": lo, "median": med, "max": hi},
-            "peak_rss_kb": {"fitparse": fp["tree_peak_rss_kb"], "import": imp["tree_peak_rss_kb"]},
-            "load_before": load_before, "load_after": load_after, "fallbacks": fallbacks,
-            "fitparse": fp, "import": imp}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "records": rec,
+                    "fitparse_s": t_fp,
+                    "import_batch_s": t_batch,
+                    "import_single_s": t_single,
+                    "ratio": t_fp / t_batch,
+                    "ratio_single_process": t_fp / t_single,
+                    "per_file_ratio": {"min": lo, "median": med, "max": hi},
+                    "peak_rss_kb": {"fitparse": fp["tree_peak_rss_kb"], "import": imp["tree_peak_rss_kb"]},
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "fallbacks": fallbacks,
+                    "fitparse": fp,
+                    "import": imp,
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

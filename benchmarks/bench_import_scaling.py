@@ -47,8 +47,16 @@ def child(zip_path: str, db: str, root: str) -> None:
     s = import_paths(con, [zip_path], athlete="bench", show_progress=False)
     seconds = time.perf_counter() - t0
     con.close()
-    print(json.dumps({"files": len(s.files), "failed": s.count("failed"), "seconds": seconds,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "files": len(s.files),
+                "failed": s.count("failed"),
+                "seconds": seconds,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -68,9 +76,13 @@ def main() -> int:
         for n in args.sizes:
             z = Path(tmp) / f"{n}.zip"
             make_zip(z, n)
-            out = subprocess.run([sys.executable, __file__, "--root", args.root, "--child", str(z),
-                                  str(Path(tmp) / f"{n}.duckdb")], capture_output=True, text=True, check=True,
-                                 cwd=args.root)
+            out = subprocess.run(
+                [sys.executable, __file__, "--root", args.root, "--child", str(z), str(Path(tmp) / f"{n}.duckdb")],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=args.root,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             assert r["files"] == n and r["failed"] == n
             r["n"] = n

@@ -66,14 +66,26 @@ class Postgres:
         if self.as_postgres:
             shutil.chown(self.root, user="postgres")
         self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
-        self._run("pg_ctl", "-D", str(self.root / "data"), "-o",
-                  f"-k {self.root} -c listen_addresses='' -p 5432 -c max_connections=200", "-l",
-                  str(self.root / "log"), "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            f"-k {self.root} -c listen_addresses='' -p 5432 -c max_connections=200",
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
 
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self.bin / tool), *args]
-        subprocess.run(["runuser", "-u", "postgres", "--", *cmd] if self.as_postgres else cmd, check=True,
-                       capture_output=True, cwd=self.root)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *cmd] if self.as_postgres else cmd,
+            check=True,
+            capture_output=True,
+            cwd=self.root,
+        )
 
     def lake(self, data: Path) -> LakeConfig:
         name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -124,24 +136,31 @@ def concurrent_imports(pg: Postgres, tmp: Path) -> None:
     t_file = _run_all([_cli(tmp / "file.duckdb", None, "a0")], at_once=False)
     print(f"one import into a DuckDB file (baseline)        : {t_file:6.2f} s", flush=True)
     t_file4 = _run_all([_cli(tmp / "file4.duckdb", None, f"a{i}") for i in range(4)], at_once=True)
-    print(f"4 stations at once into one DuckDB file         : {t_file4:6.2f} s (they queue on the file's lock)",
-          flush=True)
+    print(
+        f"4 stations at once into one DuckDB file         : {t_file4:6.2f} s (they queue on the file's lock)",
+        flush=True,
+    )
     for k in (1, 2, 4):
         serial_lake = pg.lake(tmp / f"serial{k}")
         t_serial = _run_all([_cli(tmp / f"s{k}-{i}.duckdb", serial_lake, f"a{i}") for i in range(k)], at_once=False)
         par_lake = pg.lake(tmp / f"par{k}")
         t_par = _run_all([_cli(tmp / f"p{k}-{i}.duckdb", par_lake, f"a{i}") for i in range(k)], at_once=True)
         files, _ = _counts(par_lake)
-        print(f"{k} station(s): one after another {t_serial:6.2f} s, at once {t_par:6.2f} s = "
-              f"{t_serial / t_par:4.2f} x faster at once; per import {t_par / k:5.2f} s = "
-              f"{t_par / k / t_file:4.2f} x the file's ({files} files stored)", flush=True)
+        print(
+            f"{k} station(s): one after another {t_serial:6.2f} s, at once {t_par:6.2f} s = "
+            f"{t_serial / t_par:4.2f} x faster at once; per import {t_par / k:5.2f} s = "
+            f"{t_par / k / t_file:4.2f} x the file's ({files} files stored)",
+            flush=True,
+        )
     same = pg.lake(tmp / "same")
     t_same = _run_all([_cli(tmp / f"same{i}.duckdb", same, "shared") for i in range(4)], at_once=True)
     files, recs = _counts(same, "shared")
     _, recs_one = _counts(par_lake, "a0")
-    print(f"4 stations, the same files for the same athlete at once: {t_same:6.2f} s; stored {files} files, "
-          f"{recs} records (one import stores {recs_one}: {'each once' if recs == recs_one else 'DUPLICATES'})",
-          flush=True)
+    print(
+        f"4 stations, the same files for the same athlete at once: {t_same:6.2f} s; stored {files} files, "
+        f"{recs} records (one import stores {recs_one}: {'each once' if recs == recs_one else 'DUPLICATES'})",
+        flush=True,
+    )
 
 
 def _smart(a):
@@ -150,8 +169,9 @@ def _smart(a):
     if not len(r):
         return a
     keep = slice(None, None, RECORD_EVERY_S)
-    rec = RunRecords.from_arrays(r.activity_id, r.t_ns[keep], sport=r.sport,
-                                 **{f: r.channel(f)[keep] for f in RECORD_FIELDS})
+    rec = RunRecords.from_arrays(
+        r.activity_id, r.t_ns[keep], sport=r.sport, **{f: r.channel(f)[keep] for f in RECORD_FIELDS}
+    )
     return dataclasses.replace(a, records=rec)
 
 
@@ -160,11 +180,24 @@ def write_athletes(con, n: int, weeks: int) -> tuple[float, int]:
     records = 0
     for i in range(n):
         athlete = f"athlete-{i:03d}"
-        sim = simulate_athlete(weeks=weeks, seed=1000 + i, runs_per_week=4.0, run_minutes=(40.0, 75.0),
-                               strength_start_week=8, sex="female" if i % 2 else "male")
+        sim = simulate_athlete(
+            weeks=weeks,
+            seed=1000 + i,
+            runs_per_week=4.0,
+            run_minutes=(40.0, 75.0),
+            strength_start_week=8,
+            sex="female" if i % 2 else "male",
+        )
         p = sim.profile
-        set_profile(con, athlete, body_mass_kg=p["body_mass_kg"], sex=p["sex"], hr_rest_bpm=p["hr_rest_bpm"],
-                    hr_max_bpm=p["hr_max_bpm"], tz=p["tz"])
+        set_profile(
+            con,
+            athlete,
+            body_mass_kg=p["body_mass_kg"],
+            sex=p["sex"],
+            hr_rest_bpm=p["hr_rest_bpm"],
+            hr_max_bpm=p["hr_max_bpm"],
+            tz=p["tz"],
+        )
         writer = ImportWriter(con, athlete)
         for act in simulated_activities(sim, label="BENCHMARK"):
             act = _smart(act)
@@ -183,33 +216,44 @@ def _report(con, out: Path) -> tuple[float, dict]:
 def clinic_report(pg: Postgres, tmp: Path, n: int, weeks: int) -> None:
     """Both stores written, then their reports timed in turns (file, lake, file, lake), so that a
     change of the machine's load in between weighs on both sides alike."""
-    print(f"== clinic report: {n} athletes x {weeks} weeks (runs at 1 record / {RECORD_EVERY_S} s, strength)",
-          flush=True)
+    print(
+        f"== clinic report: {n} athletes x {weeks} weeks (runs at 1 record / {RECORD_EVERY_S} s, strength)", flush=True
+    )
     lake = pg.lake(tmp / "clinic-data")
     cons = {"file": open_store(tmp / "clinic.duckdb"), "lake": open_store(tmp / "clinic.duckdb", lake=lake)}
     try:
         wrote = {}
         for name, con in cons.items():
             wrote[name] = write_athletes(con, n, weeks)
-            print(f"{name}: wrote {wrote[name][1]:,} records in {wrote[name][0]:6.1f} s (simulation included)",
-                  flush=True)
+            print(
+                f"{name}: wrote {wrote[name][1]:,} records in {wrote[name][0]:6.1f} s (simulation included)", flush=True
+            )
         times: dict[str, list[float]] = {"file": [], "lake": []}
         docs = {}
         for cache in ("empty", "warm"):
             for name, con in cons.items():
                 t, docs[name] = _report(con, tmp / f"report-{name}")
                 times[name].append(t)
-                print(f"{name}: report with {'an empty' if cache == 'empty' else 'a warm'} cache: {docs[name]['athletes']} pages + index, "
-                      f"{docs[name]['runs_computed']:,} runs computed, {t:6.1f} s", flush=True)
+                print(
+                    f"{name}: report with {'an empty' if cache == 'empty' else 'a warm'} cache: {docs[name]['athletes']} pages + index, "
+                    f"{docs[name]['runs_computed']:,} runs computed, {t:6.1f} s",
+                    flush=True,
+                )
     finally:
         for con in cons.values():
             con.close()
     f, k = times["file"], times["lake"]
-    print(f"lake / file: writing {wrote['lake'][0] / wrote['file'][0]:4.2f} x, report with an empty cache "
-          f"{k[0] / f[0]:4.2f} x, with a warm cache {k[1] / f[1]:4.2f} x", flush=True)
+    print(
+        f"lake / file: writing {wrote['lake'][0] / wrote['file'][0]:4.2f} x, report with an empty cache "
+        f"{k[0] / f[0]:4.2f} x, with a warm cache {k[1] / f[1]:4.2f} x",
+        flush=True,
+    )
     files = list((tmp / "clinic-data").rglob("*.parquet"))
-    print(f"storage: DuckDB file {(tmp / 'clinic.duckdb').stat().st_size / 1e6:.1f} MB, lake data path "
-          f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB in {len(files)} Parquet files", flush=True)
+    print(
+        f"storage: DuckDB file {(tmp / 'clinic.duckdb').stat().st_size / 1e6:.1f} MB, lake data path "
+        f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB in {len(files)} Parquet files",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -230,8 +274,10 @@ def main() -> int:
                 clinic_report(pg, Path(tmp), args.athletes, args.weeks)
     finally:
         pg.stop()
-    print(f"benchmark wall time {time.perf_counter() - t0:.0f} s; load average {load:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores; DuckDB {duckdb.__version__}")
+    print(
+        f"benchmark wall time {time.perf_counter() - t0:.0f} s; load average {load:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores; DuckDB {duckdb.__version__}"
+    )
     return 0
 
 

@@ -62,19 +62,23 @@ def generate(path: Path, minutes: float, seed: int = 1) -> dict[str, Any]:
 
     set_s = REST_S + 15.0  # a set of 5 squats takes ~15 s
     sets = max(1, round(minutes * 60.0 / set_s))
-    sim = simulate_session("back_squat", 100.0, REPS_PER_SET, sets=sets, rate_hz=RATE_HZ, seed=seed,
-                           rest_between_sets_s=REST_S)
+    sim = simulate_session(
+        "back_squat", 100.0, REPS_PER_SET, sets=sets, rate_hz=RATE_HZ, seed=seed, rest_between_sets_s=REST_S
+    )
     rng = np.random.default_rng(seed)
     # the radio: frames leave at connection events; the host stamps them a little late
-    arrival = ANCHOR_NS + (np.ceil((sim.t_s + 0.001) / CONNECTION_INTERVAL_S) * CONNECTION_INTERVAL_S * 1e9
-                           ).astype(np.int64) + rng.integers(0, 300_000, sim.t_s.size)
+    arrival = (
+        ANCHOR_NS
+        + (np.ceil((sim.t_s + 0.001) / CONNECTION_INTERVAL_S) * CONNECTION_INTERVAL_S * 1e9).astype(np.int64)
+        + rng.integers(0, 300_000, sim.t_s.size)
+    )
     arrival = np.maximum.accumulate(arrival)
     frames = encode_data_frames(sim.raw_i16)
     header = CaptureHeader("witmotion", STARTED, "WT901BLE68", "C4:11:22:33:44:55", RATE_HZ, ANCHOR_NS)
     with CaptureWriter(path, header) as w:
         w.link_event(ANCHOR_NS, "connected")
         for i, t in enumerate(arrival.tolist()):
-            w.notification(t, NOTIFY_UUID, frames[i * 20:(i + 1) * 20])
+            w.notification(t, NOTIFY_UUID, frames[i * 20 : (i + 1) * 20])
     return {"samples": int(sim.t_s.size), "seconds": float(sim.t_s[-1]), "reps": len(sim.reps), "sets": sets}
 
 
@@ -94,7 +98,9 @@ from bench_replay import generate
 print(json.dumps(generate(Path(sys.argv[1]), float(sys.argv[2]))))
 """
 
-CHILD_BASELINE = PEAK + """
+CHILD_BASELINE = (
+    PEAK
+    + """
 import json, sys, time, gzip
 t0 = time.perf_counter()
 n = 0
@@ -105,8 +111,11 @@ with opener(sys.argv[1], "rb") as fh:
         n += 1
 print(json.dumps({"seconds": time.perf_counter() - t0, "lines": n, "peak_mb": peak_mb()}))
 """
+)
 
-CHILD_IMPORTS = PEAK + """
+CHILD_IMPORTS = (
+    PEAK
+    + """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import pyarrow as pa
@@ -114,6 +123,7 @@ from jobs.replay import replay_capture
 pa.array([0.0])  # pyarrow imports pandas on its first conversion whenever pandas is installed
 print(json.dumps({"peak_mb": peak_mb()}))
 """
+)
 
 REPLAY_BUDGET_MB = 125.0
 REPLAY_MB_PER_CAPTURE_MB = 1.5
@@ -127,7 +137,9 @@ def rss_limit_mb(imports_mb: float, capture_bytes: int) -> float:
     return imports_mb + REPLAY_BUDGET_MB + REPLAY_MB_PER_CAPTURE_MB * capture_bytes / 1e6
 
 
-CHILD_REPLAY = PEAK + """
+CHILD_REPLAY = (
+    PEAK
+    + """
 import json, sys, time
 sys.path.insert(0, sys.argv[3])
 t_import = time.perf_counter()
@@ -139,8 +151,11 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "import_seconds": t0 - t_
                   "sets": len(doc.get("sets") or []), "samples": doc["stream"]["samples"],
                   "lost_samples": doc["stream"]["lost_samples"], "peak_mb": peak_mb()}))
 """
+)
 
-CHILD_LIVE = PEAK + """
+CHILD_LIVE = (
+    PEAK
+    + """
 import json, sys, time
 sys.path.insert(0, sys.argv[3])
 from ingest.ble.capture import LinkEvent, Notification, read_capture
@@ -163,6 +178,7 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "records": len(records),
                   "capture_seconds": (records[-1].t_ns - cap.anchor_t_ns) / 1e9, "reps": len(doc["reps"]),
                   "peak_mb": peak_mb()}))
 """
+)
 
 
 def run_child(code: str, *args: str) -> tuple[dict[str, Any], float]:
@@ -207,15 +223,19 @@ def main(argv: list[str] | None = None) -> int:
             capture = work / ("hour.capture.jsonl" + (".gz" if args.gzip else ""))
             t0 = time.perf_counter()
             truth, _ = run_child(CHILD_GENERATE, str(capture), str(args.minutes), str(ROOT))
-            print(f"generated {capture.name}: {truth['seconds'] / 60:.1f} min, {truth['samples']:,} samples, "
-                  f"{truth['sets']} sets, {truth['reps']} reps ({time.perf_counter() - t0:.1f} s)")
+            print(
+                f"generated {capture.name}: {truth['seconds'] / 60:.1f} min, {truth['samples']:,} samples, "
+                f"{truth['sets']} sets, {truth['reps']} reps ({time.perf_counter() - t0:.1f} s)"
+            )
         size = capture.stat().st_size
         raw_size = uncompressed_size(capture)
         imports, _ = run_child(CHILD_IMPORTS, str(ROOT))
         rss_limit = rss_limit_mb(imports["peak_mb"], raw_size)
-        print(f"capture: {size / 1e6:.1f} MB on disk, {raw_size / 1e6:.1f} MB uncompressed; RSS limit "
-              f"{imports['peak_mb']:.0f} MB (imports alone) + {REPLAY_BUDGET_MB:.0f} MB + 1.5 x {raw_size / 1e6:.1f} MB "
-              f"= {rss_limit:.0f} MB")
+        print(
+            f"capture: {size / 1e6:.1f} MB on disk, {raw_size / 1e6:.1f} MB uncompressed; RSS limit "
+            f"{imports['peak_mb']:.0f} MB (imports alone) + {REPLAY_BUDGET_MB:.0f} MB + 1.5 x {raw_size / 1e6:.1f} MB "
+            f"= {rss_limit:.0f} MB"
+        )
         rows = []
         for run in range(args.runs):
             load = os.getloadavg()[0]
@@ -225,12 +245,14 @@ def main(argv: list[str] | None = None) -> int:
             again, _ = run_child(CHILD_REPLAY, str(capture), str(db), str(ROOT))
             base_rss, first_rss, again_rss = base["peak_mb"], first["peak_mb"], again["peak_mb"]
             rows.append((base["seconds"], first["seconds"], again["seconds"], first_rss, again_rss))
-            print(f"run {run + 1} (load avg {load:.1f}): baseline json.loads {base['seconds']:.2f} s "
-                  f"({base['lines']:,} lines, {base_rss:.0f} MB); replay {first['seconds']:.2f} s "
-                  f"(child {first_wall:.2f} s with imports) = {first['seconds'] / base['seconds']:.2f}x baseline, "
-                  f"peak RSS {first_rss:.0f} MB; again into the same store {again['seconds']:.2f} s = "
-                  f"{again['seconds'] / base['seconds']:.2f}x, {again_rss:.0f} MB; "
-                  f"{first['reps']} reps in {first['sets']} sets, lost_samples {first['lost_samples']}")
+            print(
+                f"run {run + 1} (load avg {load:.1f}): baseline json.loads {base['seconds']:.2f} s "
+                f"({base['lines']:,} lines, {base_rss:.0f} MB); replay {first['seconds']:.2f} s "
+                f"(child {first_wall:.2f} s with imports) = {first['seconds'] / base['seconds']:.2f}x baseline, "
+                f"peak RSS {first_rss:.0f} MB; again into the same store {again['seconds']:.2f} s = "
+                f"{again['seconds'] / base['seconds']:.2f}x, {again_rss:.0f} MB; "
+                f"{first['reps']} reps in {first['sets']} sets, lost_samples {first['lost_samples']}"
+            )
             for p in (db, db.with_name(db.name + ".wal")):
                 p.unlink(missing_ok=True)
         base_s = statistics.median(r[0] for r in rows)
@@ -239,23 +261,28 @@ def main(argv: list[str] | None = None) -> int:
         peak = max(r[3] for r in rows)
         span = truth.get("seconds")
         print()
-        print(f"replay of {raw_size / 1e6:.0f} MB: median {first_s:.2f} s (target < 10 s: "
-              f"{'met' if first_s < 10 else 'MISSED'}); ratio to a bare JSON-lines parse "
-              f"{min(ratios):.2f}-{max(ratios):.2f}x, median {statistics.median(ratios):.2f}x (aim < 3x: "
-              f"{'met' if statistics.median(ratios) < 3 else 'missed'}); baseline median {base_s:.2f} s")
+        print(
+            f"replay of {raw_size / 1e6:.0f} MB: median {first_s:.2f} s (target < 10 s: "
+            f"{'met' if first_s < 10 else 'MISSED'}); ratio to a bare JSON-lines parse "
+            f"{min(ratios):.2f}-{max(ratios):.2f}x, median {statistics.median(ratios):.2f}x (aim < 3x: "
+            f"{'met' if statistics.median(ratios) < 3 else 'missed'}); baseline median {base_s:.2f} s"
+        )
         print(f"peak RSS {peak:.0f} MB (limit {rss_limit:.0f} MB: {'met' if peak <= rss_limit else 'MISSED'})")
         if span:
-            print(f"real time / replay time: {span / first_s:.0f}x; reps found {first['reps']} of {truth['reps']} "
-                  "simulated")
+            print(
+                f"real time / replay time: {span / first_s:.0f}x; reps found {first['reps']} of {truth['reps']} "
+                "simulated"
+            )
         if args.live_minutes > 0:
-            live, _ = run_child(CHILD_LIVE, str(capture), str(work / "live.duckdb"), str(ROOT),
-                                str(args.live_minutes))
+            live, _ = run_child(CHILD_LIVE, str(capture), str(work / "live.duckdb"), str(ROOT), str(args.live_minutes))
             live_rss = live["peak_mb"]
             per_s = live["seconds"] / live["capture_seconds"]
             whole_s = per_s * (span or live["capture_seconds"])
-            print(f"live path (StreamSession, notification by notification) on the first {args.live_minutes:g} min: "
-                  f"{live['seconds']:.1f} s ({live['records']:,} records, {live_rss:.0f} MB); scaled to the whole "
-                  f"capture ~{whole_s:.0f} s = {whole_s / base_s:.0f}x baseline, {whole_s / first_s:.0f}x the batch replay")
+            print(
+                f"live path (StreamSession, notification by notification) on the first {args.live_minutes:g} min: "
+                f"{live['seconds']:.1f} s ({live['records']:,} records, {live_rss:.0f} MB); scaled to the whole "
+                f"capture ~{whole_s:.0f} s = {whole_s / base_s:.0f}x baseline, {whole_s / first_s:.0f}x the batch replay"
+            )
         return 0 if first_s < 10 and peak <= rss_limit else 1
 
 

@@ -51,46 +51,70 @@ def main() -> int:
         out = tmpd / "report"
         watch = tmpd / "inbox"
         watch.mkdir()
-        sim = simulate_athlete(weeks=100, runs_per_week=7, vary_runs_per_week=False, missing_weeks=0,
-                               strength_start_week=8, strength_attendance=1.0, run_minutes=(60.0, 60.0),
-                               short_run_prob=0.0, seed=11)
+        sim = simulate_athlete(
+            weeks=100,
+            runs_per_week=7,
+            vary_runs_per_week=False,
+            missing_weeks=0,
+            strength_start_week=8,
+            strength_attendance=1.0,
+            run_minutes=(60.0, 60.0),
+            short_run_prob=0.0,
+            seed=11,
+        )
         con = open_store(db, wait_s=5)
         try:
             t_write, counts = _t(write_simulated_history, con, ATHLETE, sim, label="BENCHMARK SIMULATED")
             n_rec = con.execute("SELECT count(*) FROM record").fetchall()[0][0]
-            print(f"data: {counts['runs']} runs, {counts['strength_sessions']} strength sessions, "
-                  f"{n_rec:,} records (written in {t_write:.1f} s, {n_rec / t_write / 1e6:.2f} M rows/s)")
+            print(
+                f"data: {counts['runs']} runs, {counts['strength_sessions']} strength sessions, "
+                f"{n_rec:,} records (written in {t_write:.1f} s, {n_rec / t_write / 1e6:.2f} M rows/s)"
+            )
 
-            t_scan, _ = _t(lambda: con.execute(
-                "SELECT count(*), sum(heart_rate_bpm), sum(speed_mps), sum(altitude_m), sum(power_w) FROM record"
-            ).fetchall())
-            t_scan, _ = _t(lambda: con.execute(
-                "SELECT count(*), sum(heart_rate_bpm), sum(speed_mps), sum(altitude_m), sum(power_w) FROM record"
-            ).fetchall())
+            t_scan, _ = _t(
+                lambda: con.execute(
+                    "SELECT count(*), sum(heart_rate_bpm), sum(speed_mps), sum(altitude_m), sum(power_w) FROM record"
+                ).fetchall()
+            )
+            t_scan, _ = _t(
+                lambda: con.execute(
+                    "SELECT count(*), sum(heart_rate_bpm), sum(speed_mps), sum(altitude_m), sum(power_w) FROM record"
+                ).fetchall()
+            )
             t_fetch, n_runs = _t(lambda: sum(1 for _ in readers.run_records(con, ATHLETE)))
-            print(f"baseline: DuckDB scan of the record table {t_scan * 1000:.0f} ms; "
-                  f"reader fetch of all {n_runs} runs {t_fetch:.2f} s")
+            print(
+                f"baseline: DuckDB scan of the record table {t_scan * 1000:.0f} ms; "
+                f"reader fetch of all {n_runs} runs {t_fetch:.2f} s"
+            )
 
             t_full, res = _t(build_report, con, out)
             t_warm, res_w = _t(build_report, con, out)
         finally:
             con.close()
-        t_nightly, night = _t(run_nightly, db_path=db, watch_dir=watch, out_dir=out, athlete=ATHLETE, wait_s=5,
-                              log=lambda m: None)
+        t_nightly, night = _t(
+            run_nightly, db_path=db, watch_dir=watch, out_dir=out, athlete=ATHLETE, wait_s=5, log=lambda m: None
+        )
         size_kb = sum(p.stat().st_size for p in out.iterdir()) / 1024
 
         def row(name: str, secs: float, target: float | None = None) -> str:
             verdict = "" if target is None else (f"  target < {target:.0f} s: {'OK' if secs < target else 'MISSED'}")
-            return (f"{name:44s} {secs:7.2f} s   {secs / t_scan:8.0f} x scan   {secs / t_fetch:6.2f} x fetch"
-                    f"{verdict}")
+            return f"{name:44s} {secs:7.2f} s   {secs / t_scan:8.0f} x scan   {secs / t_fetch:6.2f} x fetch{verdict}"
 
         print(f"{'':44s} {'time':>9s}   {'vs scan':>10s}   {'vs fetch':>8s}")
         print(row(f"full report build (cold cache, {res['runs_computed']} runs)", t_full, FULL_BUILD_TARGET_S))
         print(row(f"rebuild with warm cache ({res_w['runs_computed']} runs recomputed)", t_warm))
-        print(row(f"no-change nightly (imported {night['imported']}, rebuilt "
-                  f"{'yes' if night['report_rebuilt'] else 'no'})", t_nightly, NIGHTLY_TARGET_S))
-        print(f"report size {size_kb:.0f} KiB; total benchmark time {time.perf_counter() - t_start:.0f} s "
-              f"(cpus: {os.cpu_count()})")
+        print(
+            row(
+                f"no-change nightly (imported {night['imported']}, rebuilt "
+                f"{'yes' if night['report_rebuilt'] else 'no'})",
+                t_nightly,
+                NIGHTLY_TARGET_S,
+            )
+        )
+        print(
+            f"report size {size_kb:.0f} KiB; total benchmark time {time.perf_counter() - t_start:.0f} s "
+            f"(cpus: {os.cpu_count()})"
+        )
         ok = t_full < FULL_BUILD_TARGET_S and t_nightly < NIGHTLY_TARGET_S
     return 0 if ok else 1
 

@@ -81,11 +81,18 @@ async def bumble_run(workdir: Path, reps: int) -> dict[str, Any]:
     log = CommitLog()
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
-        run = await stream_async(db_path=workdir / "bench.duckdb", athlete="bench", exercise="back_squat",
-                                 load_kg=100.0, virtual=True, virtual_rate_hz=RATE_HZ, virtual_motion=motion,
-                                 virtual_connection_interval_s=CONNECTION_INTERVAL_S,
-                                 virtual_frames_per_notification=FRAMES_PER_NOTIFICATION,
-                                 record=workdir / "bench.capture.jsonl")
+        run = await stream_async(
+            db_path=workdir / "bench.duckdb",
+            athlete="bench",
+            exercise="back_squat",
+            load_kg=100.0,
+            virtual=True,
+            virtual_rate_hz=RATE_HZ,
+            virtual_motion=motion,
+            virtual_connection_interval_s=CONNECTION_INTERVAL_S,
+            virtual_frames_per_notification=FRAMES_PER_NOTIFICATION,
+            record=workdir / "bench.capture.jsonl",
+        )
     finally:
         log.restore()
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
@@ -94,9 +101,10 @@ async def bumble_run(workdir: Path, reps: int) -> dict[str, Any]:
     truth = device.truth
     # Received payloads, in order, against what the device sent: the stream starts once the rate is
     # verified (frames sent while configuring stay out of it); after that nothing may be missing.
-    notifications = [r.data for r in read_capture(workdir / "bench.capture.jsonl").records
-                     if isinstance(r, Notification)]
-    received_payloads = [d[i:i + 20] for d in notifications for i in range(0, len(d), 20)]
+    notifications = [
+        r.data for r in read_capture(workdir / "bench.capture.jsonl").records if isinstance(r, Notification)
+    ]
+    received_payloads = [d[i : i + 20] for d in notifications for i in range(0, len(d), 20)]
     first_frame = np.cumsum([0] + [len(d) // 20 for d in notifications])  # notification seq -> frame number
     matched, missing_after_start, k = [], 0, 0
     for row, status in enumerate(truth.status):
@@ -112,19 +120,29 @@ async def bumble_run(workdir: Path, reps: int) -> dict[str, Any]:
     lags = []
     for commit_ns, seqs in log.rows:
         for seq in seqs[seqs < len(notifications)]:
-            frames = sent_ns[first_frame[seq]:min(first_frame[seq + 1], len(sent_ns))]
+            frames = sent_ns[first_frame[seq] : min(first_frame[seq + 1], len(sent_ns))]
             lags.extend(((commit_ns - frames) / 1e6).tolist())
     rep_lat = []
     true_ends = np.array([truth.motion_ns(r.concentric_end_s) for r in truth.reps], dtype=np.int64)
     for rep, fired_ns in zip(run.session.reps_live, run.rep_times_ns, strict=True):
         nearest = true_ends[np.argmin(np.abs(true_ends - int(rep["concentric_end_ns"])))]
         rep_lat.append((fired_ns - nearest) / 1e6)
-    return {"sent": len(matched) + missing_after_start, "received": received,
-            "unmatched": len(received_payloads) - k, "notifications": run.doc["stream"]["notifications"],
-            "lost_samples": run.doc["stream"]["lost_samples"], "lags_ms": lags, "rep_lat_ms": rep_lat,
-            "reps_true": len(truth.reps), "reps_live": len(run.session.reps_live), "reps_final": len(run.doc["reps"]),
-            "cpu_s": cpu, "wall_s": wall, "duration_s": motion.duration_s,
-            "commit_ms": [1000 * s for s in run.session.commit_seconds]}
+    return {
+        "sent": len(matched) + missing_after_start,
+        "received": received,
+        "unmatched": len(received_payloads) - k,
+        "notifications": run.doc["stream"]["notifications"],
+        "lost_samples": run.doc["stream"]["lost_samples"],
+        "lags_ms": lags,
+        "rep_lat_ms": rep_lat,
+        "reps_true": len(truth.reps),
+        "reps_live": len(run.session.reps_live),
+        "reps_final": len(run.doc["reps"]),
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "duration_s": motion.duration_s,
+        "commit_ms": [1000 * s for s in run.session.commit_seconds],
+    }
 
 
 async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = None) -> dict[str, float]:
@@ -140,9 +158,16 @@ async def paced_feed(workdir: Path, with_session: bool, seconds: float | None = 
         records = [r for r in records if r.t_ns <= end]
     h = cap.header
     queue: asyncio.Queue = asyncio.Queue()
-    session = StreamSession(h.sensor, db_path=workdir / ("feed.duckdb" if with_session else "unused.duckdb"),
-                            athlete="feed", exercise="back_squat", load_kg=100.0, started_at=datetime.now(UTC),
-                            configured_rate_hz=h.configured_rate_hz, device_address="feed")
+    session = StreamSession(
+        h.sensor,
+        db_path=workdir / ("feed.duckdb" if with_session else "unused.duckdb"),
+        athlete="feed",
+        exercise="back_squat",
+        load_kg=100.0,
+        started_at=datetime.now(UTC),
+        configured_rate_hz=h.configured_rate_hz,
+        device_address="feed",
+    )
 
     async def drain_only() -> None:
         while await queue.get() is not None:
@@ -185,9 +210,18 @@ def long_landing(workdir: Path, *, duckdb_default_compression: bool, minutes: fl
     decoder = get_profile("witmotion").make_decoder()
     chunks = [decoder.feed(n.data) for n in notes]
     db = workdir / f"long_{int(duckdb_default_compression)}" / "main.duckdb"
-    writer = landing.LandingWriter(db, "0123456789abcdef", {
-        "athlete": "bench", "session_id": "0123456789abcdef", "sensor": "witmotion",
-        "started_at": datetime.now(UTC), "anchor_t_ns": 0, "status": "open"})
+    writer = landing.LandingWriter(
+        db,
+        "0123456789abcdef",
+        {
+            "athlete": "bench",
+            "session_id": "0123456789abcdef",
+            "sensor": "witmotion",
+            "started_at": datetime.now(UTC),
+            "anchor_t_ns": 0,
+            "status": "open",
+        },
+    )
     if duckdb_default_compression:
         writer.con.execute("SET force_compression = 'auto'")
     per_batch = 14  # notifications per 100 ms batch at 7.5 ms connection events
@@ -195,8 +229,12 @@ def long_landing(workdir: Path, *, duckdb_default_compression: bool, minutes: fl
     commit_ms = []
     for b in range(batches):
         idx = [(b * per_batch + k) % len(notes) for k in range(per_batch)]
-        frames = {"seq": np.arange(b * per_batch, (b + 1) * per_batch), "t_ns": np.array([notes[i].t_ns for i in idx]),
-                  "char": [notes[i].char for i in idx], "payload": [notes[i].data for i in idx]}
+        frames = {
+            "seq": np.arange(b * per_batch, (b + 1) * per_batch),
+            "t_ns": np.array([notes[i].t_ns for i in idx]),
+            "char": [notes[i].char for i in idx],
+            "payload": [notes[i].data for i in idx],
+        }
         raw = np.concatenate([chunks[i].raw_i16 for i in idx if chunks[i].n])
         cols = imu_columns(raw)
         cols["t_ns"] = np.arange(raw.shape[0], dtype=np.int64) + b * 1_000_000_000
@@ -232,8 +270,10 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        print("== 1 kHz virtual stream through Bumble + bleak + StreamSession (stress mode; device max is 200 Hz)",
-              flush=True)
+        print(
+            "== 1 kHz virtual stream through Bumble + bleak + StreamSession (stress mode; device max is 200 Hz)",
+            flush=True,
+        )
         a = asyncio.run(bumble_run(workdir, args.reps))
         print("== our pipeline alone: the recorded capture fed to StreamSession at real-time pace", flush=True)
         speed_before = calibrate()
@@ -251,39 +291,63 @@ def main() -> int:
     base_frac, pipe_frac = base_cpu / base_wall, cpu / wall
     whole_frac = a["cpu_s"] / a["wall_s"]
     print()
-    print(f"set: {a['duration_s']:.1f} s simulated at {RATE_HZ:g} Hz, {a['reps_true']} true reps; "
-          f"{a['reps_live']} live, {a['reps_final']} in the final analysis")
-    print(f"samples received / sent       : {a['received']} / {a['sent']} = {a['received'] / a['sent']:.4f} "
-          f"({'OK' if ok else 'FAIL'}) in {a['notifications']} notifications; lost_samples {a['lost_samples']}")
-    print(f"sample-to-durable lag         : p50 {lag_p50:.0f} ms, p99 {lag_p99:.0f} ms = "
-          f"{lag_p99 / (1000 * BATCH_INTERVAL_S):.2f} x the 100 ms batch interval (target p99 < 250 ms: "
-          f"{'met' if lag_p99 < 250 else 'NOT met'})")
-    print(f"landing commit                : p50 {pct(a['commit_ms'], 50):.1f} ms, p99 {pct(a['commit_ms'], 99):.1f} ms "
-          f"per batch ({len(a['commit_ms'])} batches)")
-    print(f"rep feedback latency          : p50 {rep_p50:.0f} ms, p99 {rep_p99:.0f} ms after the true concentric "
-          f"end (target p99 < 400 ms: {'met' if rep_p99 < 400 else 'NOT met'}); per rep "
-          f"{[round(x) for x in a['rep_lat_ms']]}")
-    print(f"pipeline CPU (capture, 1 kHz) : {cpu:.2f} s over {wall:.1f} s = {pipe_frac:.3f} core-s per wall-s; "
-          f"pacing-only baseline {base_frac:.3f}; net {pipe_frac - base_frac:.3f} (target < 0.10: "
-          f"{'met' if pipe_frac - base_frac < 0.10 else 'NOT met'}); {n} records")
-    print(f"end of session (close)        : {feed['close_cpu_s']:.2f} CPU-s once (final whole-session analysis + "
-          f"merge of {a['duration_s']:.0f} s into the main file) = {feed['close_cpu_s'] / a['duration_s']:.3f} "
-          "core-s per second of set if counted against the stream")
-    print(f"machine speed                 : calibration loop {speed_before:.0f} -> {speed_after:.0f} it/CPU-s "
-          f"(drift {speed_after / speed_before:.2f}x during the feed)")
+    print(
+        f"set: {a['duration_s']:.1f} s simulated at {RATE_HZ:g} Hz, {a['reps_true']} true reps; "
+        f"{a['reps_live']} live, {a['reps_final']} in the final analysis"
+    )
+    print(
+        f"samples received / sent       : {a['received']} / {a['sent']} = {a['received'] / a['sent']:.4f} "
+        f"({'OK' if ok else 'FAIL'}) in {a['notifications']} notifications; lost_samples {a['lost_samples']}"
+    )
+    print(
+        f"sample-to-durable lag         : p50 {lag_p50:.0f} ms, p99 {lag_p99:.0f} ms = "
+        f"{lag_p99 / (1000 * BATCH_INTERVAL_S):.2f} x the 100 ms batch interval (target p99 < 250 ms: "
+        f"{'met' if lag_p99 < 250 else 'NOT met'})"
+    )
+    print(
+        f"landing commit                : p50 {pct(a['commit_ms'], 50):.1f} ms, p99 {pct(a['commit_ms'], 99):.1f} ms "
+        f"per batch ({len(a['commit_ms'])} batches)"
+    )
+    print(
+        f"rep feedback latency          : p50 {rep_p50:.0f} ms, p99 {rep_p99:.0f} ms after the true concentric "
+        f"end (target p99 < 400 ms: {'met' if rep_p99 < 400 else 'NOT met'}); per rep "
+        f"{[round(x) for x in a['rep_lat_ms']]}"
+    )
+    print(
+        f"pipeline CPU (capture, 1 kHz) : {cpu:.2f} s over {wall:.1f} s = {pipe_frac:.3f} core-s per wall-s; "
+        f"pacing-only baseline {base_frac:.3f}; net {pipe_frac - base_frac:.3f} (target < 0.10: "
+        f"{'met' if pipe_frac - base_frac < 0.10 else 'NOT met'}); {n} records"
+    )
+    print(
+        f"end of session (close)        : {feed['close_cpu_s']:.2f} CPU-s once (final whole-session analysis + "
+        f"merge of {a['duration_s']:.0f} s into the main file) = {feed['close_cpu_s'] / a['duration_s']:.3f} "
+        "core-s per second of set if counted against the stream"
+    )
+    print(
+        f"machine speed                 : calibration loop {speed_before:.0f} -> {speed_after:.0f} it/CPU-s "
+        f"(drift {speed_after / speed_before:.2f}x during the feed)"
+    )
     for label, lg in (("landing, 4 min (ours)        ", long_ours), ("landing, 4 min (DuckDB default)", long_base)):
         ms = np.asarray(lg["commit_ms"])
-        print(f"{label}: commit p50 {np.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms.max():.0f} ms "
-              f"({int((ms > 100).sum())} commits over 100 ms) over {lg['batches']} batches; "
-              f"close {lg['close_s']:.2f} s")
+        print(
+            f"{label}: commit p50 {np.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms.max():.0f} ms "
+            f"({int((ms > 100).sum())} commits over 100 ms) over {lg['batches']} batches; "
+            f"close {lg['close_s']:.2f} s"
+        )
     worst_base, worst_ours = max(long_base["commit_ms"]), max(long_ours["commit_ms"])
-    print(f"longest commit (a checkpoint)  : {worst_ours:.0f} ms uncompressed vs {worst_base:.0f} ms with DuckDB's "
-          f"compression = {worst_base / worst_ours:.0f} x shorter (the writer thread holds later batches that long)")
-    print(f"whole process with Bumble     : {a['cpu_s']:.1f} s over {a['wall_s']:.1f} s = {whole_frac:.3f} core-s "
-          f"per wall-s = {whole_frac / max(pipe_frac, 1e-9):.1f} x our pipeline (Bumble's host is the simulator's cost)")
-    print(f"benchmark wall time           : {time.monotonic() - started:.0f} s; machine load average "
-          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "
-          "(other processes' load slows the 1 kHz simulator below real time)")
+    print(
+        f"longest commit (a checkpoint)  : {worst_ours:.0f} ms uncompressed vs {worst_base:.0f} ms with DuckDB's "
+        f"compression = {worst_base / worst_ours:.0f} x shorter (the writer thread holds later batches that long)"
+    )
+    print(
+        f"whole process with Bumble     : {a['cpu_s']:.1f} s over {a['wall_s']:.1f} s = {whole_frac:.3f} core-s "
+        f"per wall-s = {whole_frac / max(pipe_frac, 1e-9):.1f} x our pipeline (Bumble's host is the simulator's cost)"
+    )
+    print(
+        f"benchmark wall time           : {time.monotonic() - started:.0f} s; machine load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "
+        "(other processes' load slows the 1 kHz simulator below real time)"
+    )
     return 0 if ok else 1
 
 

@@ -60,8 +60,9 @@ class TerminalProgress:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -74,16 +75,25 @@ class TerminalProgress:
         stream = self._stream if self._stream is not None else sys.stderr
         console = Console(file=stream)
         try:
-            same_tty = sys.stdout.isatty() and os.path.samestat(os.fstat(sys.stdout.fileno()),
-                                                                os.fstat(stream.fileno()))
+            same_tty = sys.stdout.isatty() and os.path.samestat(
+                os.fstat(sys.stdout.fileno()), os.fstat(stream.fileno())
+            )
         except (OSError, ValueError, AttributeError):
             same_tty = False
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"), _rate_column(), TextColumn("ETA"), _eta_column(),
-            console=console, transient=True, refresh_per_second=self._refresh,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            _rate_column(),
+            TextColumn("ETA"),
+            _eta_column(),
+            console=console,
+            transient=True,
+            refresh_per_second=self._refresh,
             # stdout goes through the bar's console only when it is the same terminal (never into a pipe)
-            redirect_stdout=same_tty, redirect_stderr=stream is sys.stderr,
+            redirect_stdout=same_tty,
+            redirect_stderr=stream is sys.stderr,
         )
         self._progress.start()
         if sys.stderr is not stream:  # rich redirected stderr: log records take the same way above the bars

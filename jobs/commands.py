@@ -68,8 +68,7 @@ LOCKED_ERRORS: tuple[type[Exception], ...] = (DatabaseLockedError, LandingBusyEr
 process."""
 UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (LakeUnreachableError,)
 """Exit code 4: the lake's catalog (its PostgreSQL server, its SQLite file) cannot be reached."""
-USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError, TemplateDirError,
-                                             LakeError)
+USAGE_ERRORS: tuple[type[Exception], ...] = (AthleteError, OutputDirError, NewerStoreError, TemplateDirError, LakeError)
 """Exit code 2: bad arguments found by the library (a bad slug or profile value, an output folder that
 is not ours, a store written by a newer runstrong or DuckDB, a --templates folder that is missing or
 whose template fails, a ``--lake`` that cannot be used)."""
@@ -90,8 +89,15 @@ def lake_config(catalog: str | None, data_path: str | None = None, *, encrypted:
 
 
 @contextmanager
-def opened(db_path: str | Path, athlete: str, *, wait_s: float, merge_landed: bool = False,
-           on_message: Say | None = None, lake: LakeConfig | None = None) -> Iterator[Connection]:
+def opened(
+    db_path: str | Path,
+    athlete: str,
+    *,
+    wait_s: float,
+    merge_landed: bool = False,
+    on_message: Say | None = None,
+    lake: LakeConfig | None = None,
+) -> Iterator[Connection]:
     """The store at ``db_path`` (or the ``lake``) for ``athlete`` (slug validated), waiting up to
     ``wait_s`` for a lock; with ``merge_landed``, stream sessions left in landing files (beside
     ``db_path`` in either case) are merged first. On a lake, an error while its catalog is
@@ -115,32 +121,46 @@ def exercise_warning(exercise: str) -> str | None:
 
     if exercise in CONTRACT_EXERCISES:
         return None
-    return (f"warning: exercise {exercise!r} is not one of {', '.join(CONTRACT_EXERCISES)}: stored, but it has "
-            "no velocity threshold or laterality")
+    return (
+        f"warning: exercise {exercise!r} is not one of {', '.join(CONTRACT_EXERCISES)}: stored, but it has "
+        "no velocity threshold or laterality"
+    )
 
 
-def import_files(db_path: str | Path, athlete: str, paths: Sequence[str | Path], *, wait_s: float,
-                 undelete: bool = False, show_progress: bool = True, on_message: Say | None = None,
-                 lake: LakeConfig | None = None) -> ImportSummary:
+def import_files(
+    db_path: str | Path,
+    athlete: str,
+    paths: Sequence[str | Path],
+    *,
+    wait_s: float,
+    undelete: bool = False,
+    show_progress: bool = True,
+    on_message: Say | None = None,
+    lake: LakeConfig | None = None,
+) -> ImportSummary:
     """``import``: FIT files, folders and archives for ``athlete`` (``ingest.fit.importer``); the
     decoding workers start before the store is opened (``DecodePool``)."""
     from ingest.fit.importer import DecodePool, import_paths
 
     validate_slug(athlete)
-    with DecodePool() as pool, opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message,
-                                          lake=lake) as con:
+    with (
+        DecodePool() as pool,
+        opened(db_path, athlete, wait_s=wait_s, merge_landed=True, on_message=on_message, lake=lake) as con,
+    ):
         return import_paths(con, paths, athlete=athlete, show_progress=show_progress, undelete=undelete, pool=pool)
 
 
-def activities(db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float,
-               lake: LakeConfig | None = None) -> list[dict[str, Any]]:
+def activities(
+    db_path: str | Path, athlete: str, *, since: dt.datetime | None, wait_s: float, lake: LakeConfig | None = None
+) -> list[dict[str, Any]]:
     """``activities``: contract rows, oldest first."""
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         return readers.activities(con, athlete, since=since)
 
 
-def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float,
-         lake: LakeConfig | None = None) -> list[dict[str, Any]]:
+def sets(
+    db_path: str | Path, athlete: str, *, activity: str | None, wait_s: float, lake: LakeConfig | None = None
+) -> list[dict[str, Any]]:
     """``sets``: the strength ledger's rows (watch, sensor and app sets reconciled, the user's
     corrections applied: :func:`jobs.ledger.sets_rows`)."""
     from jobs.ledger import load_ledger, sets_rows
@@ -149,11 +169,24 @@ def sets(db_path: str | Path, athlete: str, *, activity: str | None, wait_s: flo
         return sets_rows(load_ledger(con, athlete), activity=activity)
 
 
-def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_mass_kg: float | None = None,
-            sex: str | None = None, hr_rest_bpm: float | None = None, hr_max_bpm: float | None = None,
-            tz: str | None = None, strength_start: str | None = None, primary_proxy: str | None = None,
-            swc_pct: float | None = None, swc_source: str | None = None,
-            weight_unit: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+def athlete(
+    db_path: str | Path,
+    slug: str,
+    action: str,
+    *,
+    wait_s: float,
+    body_mass_kg: float | None = None,
+    sex: str | None = None,
+    hr_rest_bpm: float | None = None,
+    hr_max_bpm: float | None = None,
+    tz: str | None = None,
+    strength_start: str | None = None,
+    primary_proxy: str | None = None,
+    swc_pct: float | None = None,
+    swc_source: str | None = None,
+    weight_unit: str | None = None,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """``athlete show|set|list|delete`` (``delete`` removes every row and landing file of ``slug``; on a
     lake also every Parquet file that held them: ``store.lake_erasure``); ``set`` also takes the economy
     model's per-athlete overrides (``economy_inputs.set_settings``). A new ``--tz`` reads the athlete's
@@ -164,29 +197,45 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
             from jobs.app_settings import apply_profile_change
 
             before = athletes.get_profile(con, slug)
-            prof = athletes.set_profile(con, slug, body_mass_kg=body_mass_kg, sex=sex, hr_rest_bpm=hr_rest_bpm,
-                                        hr_max_bpm=hr_max_bpm, tz=tz, weight_unit=weight_unit)
+            prof = athletes.set_profile(
+                con,
+                slug,
+                body_mass_kg=body_mass_kg,
+                sex=sex,
+                hr_rest_bpm=hr_rest_bpm,
+                hr_max_bpm=hr_max_bpm,
+                tz=tz,
+                weight_unit=weight_unit,
+            )
             moved = apply_profile_change(con, slug, before, prof)
             doc: dict[str, Any] = {"athlete": prof.to_dict()}
             if moved:
                 doc["app_sessions_reread"] = moved
             if any(v is not None for v in (strength_start, primary_proxy, swc_pct, swc_source)):
-                doc["economy"] = economy_inputs.set_settings(con, slug, strength_start=strength_start,
-                                                             primary_proxy=primary_proxy, swc_pct=swc_pct,
-                                                             swc_source=swc_source)
+                doc["economy"] = economy_inputs.set_settings(
+                    con,
+                    slug,
+                    strength_start=strength_start,
+                    primary_proxy=primary_proxy,
+                    swc_pct=swc_pct,
+                    swc_source=swc_source,
+                )
             else:
                 doc["economy"] = economy_inputs.get_settings(con, slug)
             return doc
         if action == "show":
             found = athletes.get_profile(con, slug)
-            return {"athlete": (found or athletes.Profile(slug)).to_dict(), "exists": found is not None,
-                    "economy": economy_inputs.get_settings(con, slug)}
+            return {
+                "athlete": (found or athletes.Profile(slug)).to_dict(),
+                "exists": found is not None,
+                "economy": economy_inputs.get_settings(con, slug),
+            }
         if action == "list":
             return {"athletes": [p.to_dict() for p in athletes.list_athletes(con)]}
         if action == "delete":
             from store.erasure import erase_athlete
 
-            doc: dict[str, Any] = {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
+            doc = {"athlete": slug, "deleted_rows": erase_athlete(con, Path(db_path), slug)}
             if lake is not None:
                 from store.lake_erasure import erase_from_lake_files
 
@@ -195,11 +244,23 @@ def athlete(db_path: str | Path, slug: str, action: str, *, wait_s: float, body_
     raise ValueError(f"unknown athlete action {action!r}")
 
 
-def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | None = None,
-            exercise: str | None = None, exclude: str | None = None, include: str | None = None,
-            reason: str | None = None, context: str | None = None, air_temperature_c: float | None = None,
-            shoe: str | None = None, split: Sequence[str] | None = None,
-            merge: Sequence[str] | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+def correct(
+    db_path: str | Path,
+    athlete: str,
+    *,
+    wait_s: float,
+    set_id: str | None = None,
+    exercise: str | None = None,
+    exclude: str | None = None,
+    include: str | None = None,
+    reason: str | None = None,
+    context: str | None = None,
+    air_temperature_c: float | None = None,
+    shoe: str | None = None,
+    split: Sequence[str] | None = None,
+    merge: Sequence[str] | None = None,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """``correct``: a set's exercise, a run excluded from (or included again in) the economy analysis,
     a run's context (air temperature, shoe) for the economy model, or the strength ledger's
     reconciliation (``split`` source sessions off their training session, ``merge`` training
@@ -208,8 +269,7 @@ def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | N
 
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         if context is not None:
-            return economy_inputs.set_run_context(con, athlete, context, air_temperature_c=air_temperature_c,
-                                                  shoe=shoe)
+            return economy_inputs.set_run_context(con, athlete, context, air_temperature_c=air_temperature_c, shoe=shoe)
         if split:
             return ledger.split_sessions(con, athlete, split)
         if merge:
@@ -226,8 +286,17 @@ def correct(db_path: str | Path, athlete: str, *, wait_s: float, set_id: str | N
         return {"activity_id": include, "excluded": False, "was_excluded": existed}
 
 
-def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind: str | None = None,
-          at: dt.datetime | None = None, note: str | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+def event(
+    db_path: str | Path,
+    athlete: str,
+    action: str,
+    *,
+    wait_s: float,
+    kind: str | None = None,
+    at: dt.datetime | None = None,
+    note: str | None = None,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """``event add|list|delete``: logged shoe or HR-sensor changes the economy model steps over."""
     with opened(db_path, athlete, wait_s=wait_s, lake=lake) as con:
         if action == "list":
@@ -238,9 +307,18 @@ def event(db_path: str | Path, athlete: str, action: str, *, wait_s: float, kind
         return {"deleted": economy_inputs.delete_event(con, athlete, kind, at)}
 
 
-def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.datetime | None, wait_s: float,
-           on_message: Say | None = None, progress: ProgressFn | None = None,
-           templates_dir: str | Path | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+def report(
+    db_path: str | Path,
+    athlete: str,
+    out_dir: str | Path,
+    *,
+    since: dt.datetime | None,
+    wait_s: float,
+    on_message: Say | None = None,
+    progress: ProgressFn | None = None,
+    templates_dir: str | Path | None = None,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """``report``: merge landed sessions, then :func:`jobs.report.build_report` (with ``--templates``:
     the pages from the templates in that folder, over the package's)."""
     from jobs.report import build_report
@@ -249,8 +327,15 @@ def report(db_path: str | Path, athlete: str, out_dir: str | Path, *, since: dt.
         return build_report(con, Path(out_dir), since=since, progress=progress, templates_dir=templates_dir)
 
 
-def export(db_path: str | Path, athlete: str, out_dir: str | Path, *, wait_s: float,
-           progress: ProgressFn | None = None, lake: LakeConfig | None = None) -> dict[str, Any]:
+def export(
+    db_path: str | Path,
+    athlete: str,
+    out_dir: str | Path,
+    *,
+    wait_s: float,
+    progress: ProgressFn | None = None,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """``export --parquet``: the store as Hive-partitioned Parquet (``store.export``)."""
     from store.export import export_parquet
 

@@ -66,8 +66,14 @@ def _ns_to_dt(t_ns: int) -> dt.datetime:
 
 def _sim_source(athlete: str, key: str) -> SourceFile:
     sha = hashlib.sha256(f"runstrong-simulated|{athlete}|{key}".encode()).hexdigest()
-    return SourceFile(sha256=sha, path=f"simulated://{athlete}/{key}", bytes_size=0, status="imported",
-                      decoder="simulated", file_type="activity")
+    return SourceFile(
+        sha256=sha,
+        path=f"simulated://{athlete}/{key}",
+        bytes_size=0,
+        status="imported",
+        decoder="simulated",
+        file_type="activity",
+    )
 
 
 def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[ActivityData]:
@@ -125,16 +131,24 @@ def simulated_activities(sim: Any, *, label: str = SIM_LABEL) -> Iterable[Activi
         )
 
 
-def write_simulated_history(con: Any, athlete: str, sim: Any, *, label: str = SIM_LABEL,
-                            batch: int = 50) -> dict[str, int]:
+def write_simulated_history(
+    con: Any, athlete: str, sim: Any, *, label: str = SIM_LABEL, batch: int = 50
+) -> dict[str, int]:
     """Write a simulated athlete (profile, runs, strength sessions) into the store, idempotently
     (one ledger row per simulated activity). Returns counts."""
     from store.athletes import set_profile
 
     p = sim.profile
     with transaction(con):
-        set_profile(con, athlete, body_mass_kg=p["body_mass_kg"], sex=p["sex"], hr_rest_bpm=p["hr_rest_bpm"],
-                    hr_max_bpm=p["hr_max_bpm"], tz=p["tz"])
+        set_profile(
+            con,
+            athlete,
+            body_mass_kg=p["body_mass_kg"],
+            sex=p["sex"],
+            hr_rest_bpm=p["hr_rest_bpm"],
+            hr_max_bpm=p["hr_max_bpm"],
+            tz=p["tz"],
+        )
     known = imported_hashes(con, athlete)
     runs = sessions = records = 0
     pending: list[ActivityData] = []
@@ -171,8 +185,9 @@ def write_app_exports(out_dir: Path, sim: Any) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     strong, hevy = out_dir / "strong-export.csv", out_dir / "hevy-export.csv"
     strong.write_bytes(write_strong(sim_workouts([x for x in sets if x.session_key in first], tz, warmups=True)))
-    hevy.write_bytes(write_hevy(sim_workouts([x for x in sets if x.session_key not in first], tz,
-                                             names=HEVY_NAMES, warmups=True)))
+    hevy.write_bytes(
+        write_hevy(sim_workouts([x for x in sets if x.session_key not in first], tz, names=HEVY_NAMES, warmups=True))
+    )
     return [strong, hevy]
 
 
@@ -192,8 +207,18 @@ def _stream_one(db: Path, athlete: str, load_kg: float, reps: int, seed: int) ->
     from sim.barbell import simulate_session
 
     motion = simulate_session("back_squat", load_kg, reps, rate_hz=200.0, seed=seed, one_rm_kg=DEMO_ONE_RM_KG)
-    run = asyncio.run(stream_async(db_path=db, athlete=athlete, exercise="back_squat", load_kg=load_kg,
-                                   virtual=True, reps=reps, seed=seed, virtual_motion=motion))
+    run = asyncio.run(
+        stream_async(
+            db_path=db,
+            athlete=athlete,
+            exercise="back_squat",
+            load_kg=load_kg,
+            virtual=True,
+            reps=reps,
+            seed=seed,
+            virtual_motion=motion,
+        )
+    )
     return run.doc
 
 
@@ -210,8 +235,10 @@ def _stream_sets(db: Path, athlete: str, log: Callable[[str], None]) -> list[dic
         futures = [pool.submit(_stream_one, db, athlete, *a) for a in DEMO_STREAM_SETS]
         docs = [f.result() for f in futures]
     for (load_kg, _, _), doc in zip(DEMO_STREAM_SETS, docs, strict=True):
-        log(f"demo: streamed a simulated back-squat set at {load_kg:g} kg through the virtual BLE device "
-            f"({len(doc.get('reps', []))} reps)")
+        log(
+            f"demo: streamed a simulated back-squat set at {load_kg:g} kg through the virtual BLE device "
+            f"({len(doc.get('reps', []))} reps)"
+        )
     return docs
 
 
@@ -247,25 +274,44 @@ def run_demo(
         pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
         con = open_store(db, wait_s=5.0, on_wait=log)
         stack.callback(con.close)
-        imp = import_paths(con, _sample_paths(REPO_ROOT / "sample_data" / "fit"), athlete=SAMPLE_ATHLETE,
-                           show_progress=False, pool=pool)
+        imp = import_paths(
+            con,
+            _sample_paths(REPO_ROOT / "sample_data" / "fit"),
+            athlete=SAMPLE_ATHLETE,
+            show_progress=False,
+            pool=pool,
+        )
         pool.close()
-        log(f"demo: imported {imp.count('imported')} bundled FIT file(s) for '{SAMPLE_ATHLETE}' "
-            f"({imp.count('skipped')} skipped, {imp.count('failed')} failed, {imp.count('partial')} partial)")
+        log(
+            f"demo: imported {imp.count('imported')} bundled FIT file(s) for '{SAMPLE_ATHLETE}' "
+            f"({imp.count('skipped')} skipped, {imp.count('failed')} failed, {imp.count('partial')} partial)"
+        )
         # the history ends this week, so the barbell sets streamed now continue its strength block
         start = dt.datetime.now(dt.UTC).date() - dt.timedelta(weeks=weeks - 1)
-        sim = simulate_athlete(weeks=weeks, seed=seed, runs_per_week=4.0, run_minutes=(40.0, 60.0),
-                               strength_start_week=DEMO_BASELINE_WEEKS, start_date=start,
-                               e5rm_kg={"back_squat": DEMO_BACK_SQUAT_E5RM_KG})
+        sim = simulate_athlete(
+            weeks=weeks,
+            seed=seed,
+            runs_per_week=4.0,
+            run_minutes=(40.0, 60.0),
+            strength_start_week=DEMO_BASELINE_WEEKS,
+            start_date=start,
+            e5rm_kg={"back_squat": DEMO_BACK_SQUAT_E5RM_KG},
+        )
         # the simulator fills whole weeks: drop what would lie in the future (the page said "data to <tomorrow>")
         now_ns = int(dt.datetime.now(dt.UTC).timestamp()) * 1_000_000_000
-        sim = dataclasses.replace(sim, plans=[p for p in sim.plans if p.started_at_ns <= now_ns],
-                                  strength_sets=[x for x in sim.strength_sets if x.started_at_ns <= now_ns])
+        sim = dataclasses.replace(
+            sim,
+            plans=[p for p in sim.plans if p.started_at_ns <= now_ns],
+            strength_sets=[x for x in sim.strength_sets if x.started_at_ns <= now_ns],
+        )
         counts = write_simulated_history(con, SIM_ATHLETE, sim)
-        log(f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
-            f"sessions for '{SIM_ATHLETE}'")
-        apps = import_paths(con, write_app_exports(out / "apps", sim), athlete=SIM_ATHLETE, workers=1,
-                            show_progress=False)
+        log(
+            f"demo: wrote {counts['runs']} simulated runs and {counts['strength_sessions']} simulated strength "
+            f"sessions for '{SIM_ATHLETE}'"
+        )
+        apps = import_paths(
+            con, write_app_exports(out / "apps", sim), athlete=SIM_ATHLETE, workers=1, show_progress=False
+        )
         workouts = ", ".join(f"{f.app['app']}: {f.app['sessions']} workouts" for f in apps.files if f.app)
         log(f"demo: imported the simulated lifter's Strong and Hevy exports ({workouts})")
     if stream:

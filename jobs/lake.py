@@ -29,8 +29,9 @@ def _prepare_file(db_path: str | Path, *, wait_s: float, merge_landed: bool) -> 
     return db
 
 
-def push(db_path: str | Path, lake: LakeConfig, *, athlete: str | None, wait_s: float,
-         progress: ProgressFn | None = None) -> dict[str, Any]:
+def push(
+    db_path: str | Path, lake: LakeConfig, *, athlete: str | None, wait_s: float, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Copy the store file (every athlete, or ``athlete``) into ``lake``; idempotent, resumable."""
     if athlete is not None:
         validate_slug(athlete)
@@ -47,8 +48,9 @@ def push(db_path: str | Path, lake: LakeConfig, *, athlete: str | None, wait_s: 
     return {"direction": "push", "db": str(db), "lake": lake.shown(), **doc}
 
 
-def pull(db_path: str | Path, lake: LakeConfig, *, athlete: str, wait_s: float,
-         progress: ProgressFn | None = None) -> dict[str, Any]:
+def pull(
+    db_path: str | Path, lake: LakeConfig, *, athlete: str, wait_s: float, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Replace ``athlete``'s rows in the store file (created if missing) by the lake's."""
     validate_slug(athlete)
     db = _prepare_file(db_path, wait_s=wait_s, merge_landed=False)

@@ -61,16 +61,25 @@ class AthleteLedger:
         return {r for s in self.ledger.sessions for r in s.source_sessions}
 
 
-def _fit_inputs(sessions: Iterable[Mapping[str, Any]], sets: Iterable[Mapping[str, Any]]
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _fit_inputs(
+    sessions: Iterable[Mapping[str, Any]], sets: Iterable[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     starts: dict[str, int] = {}
     out_s = []
     for a in sessions:
         t0 = _ns(a["started_at"])
         starts[a["activity_id"]] = t0
         end = None if a["duration_s"] is None else t0 + round(float(a["duration_s"]) * _NS)
-        out_s.append({"source": "fit", "source_session_id": a["activity_id"], "start_ns": t0, "end_ns": end,
-                      "title": a["name"], "avg_heart_rate_bpm": a["avg_heart_rate_bpm"]})
+        out_s.append(
+            {
+                "source": "fit",
+                "source_session_id": a["activity_id"],
+                "start_ns": t0,
+                "end_ns": end,
+                "title": a["name"],
+                "avg_heart_rate_bpm": a["avg_heart_rate_bpm"],
+            }
+        )
     out_x: list[dict[str, Any]] = []
     rest: list[dict[str, Any]] = []
     for x in sets:
@@ -81,39 +90,87 @@ def _fit_inputs(sessions: Iterable[Mapping[str, Any]], sets: Iterable[Mapping[st
             continue
         if x["source"] == "fit":
             t = _ns(x["started_at"]) if x["started_at"] is not None else starts[x["activity_id"]]
-            out_x.append({"source": "fit", "source_set_id": x["set_id"], "source_session_id": x["activity_id"],
-                          "exercise": x["exercise"], "exercise_as_recorded": x["exercise_as_imported"],
-                          "order": x["set_index"], "started_at_ns": t, "duration_s": x["duration_s"],
-                          "reps": x["reps"], "load_kg": x["load_kg"]})
+            out_x.append(
+                {
+                    "source": "fit",
+                    "source_set_id": x["set_id"],
+                    "source_session_id": x["activity_id"],
+                    "exercise": x["exercise"],
+                    "exercise_as_recorded": x["exercise_as_imported"],
+                    "order": x["set_index"],
+                    "started_at_ns": t,
+                    "duration_s": x["duration_s"],
+                    "reps": x["reps"],
+                    "load_kg": x["load_kg"],
+                }
+            )
         elif x["started_at"] is not None:
-            out_x.append({"source": "sensor", "source_set_id": x["set_id"], "source_session_id": x["session_id"],
-                          "exercise": x["exercise"], "exercise_as_recorded": x["exercise_as_imported"],
-                          "order": x["set_index"], "started_at_ns": _ns(x["started_at"]),
-                          "duration_s": x["duration_s"], "reps": x["reps"], "load_kg": x["load_kg"],
-                          "mean_velocity_mps": x["best_mean_velocity_mps"],
-                          "velocity_loss_pct": x["velocity_loss_pct"]})
+            out_x.append(
+                {
+                    "source": "sensor",
+                    "source_set_id": x["set_id"],
+                    "source_session_id": x["session_id"],
+                    "exercise": x["exercise"],
+                    "exercise_as_recorded": x["exercise_as_imported"],
+                    "order": x["set_index"],
+                    "started_at_ns": _ns(x["started_at"]),
+                    "duration_s": x["duration_s"],
+                    "reps": x["reps"],
+                    "load_kg": x["load_kg"],
+                    "mean_velocity_mps": x["best_mean_velocity_mps"],
+                    "velocity_loss_pct": x["velocity_loss_pct"],
+                }
+            )
     return out_s, out_x, rest
 
 
 def _sensor_sessions(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"source": "sensor", "source_session_id": r["session_id"], "start_ns": _ns(r["started_at"]),
-             "end_ns": None if r["ended_at"] is None or r["ended_at"] < r["started_at"] else _ns(r["ended_at"])}
-            for r in rows]
+    return [
+        {
+            "source": "sensor",
+            "source_session_id": r["session_id"],
+            "start_ns": _ns(r["started_at"]),
+            "end_ns": None if r["ended_at"] is None or r["ended_at"] < r["started_at"] else _ns(r["ended_at"]),
+        }
+        for r in rows
+    ]
 
 
-def _app_inputs(sessions: Iterable[Mapping[str, Any]], sets: Iterable[Mapping[str, Any]]
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _app_inputs(
+    sessions: Iterable[Mapping[str, Any]], sets: Iterable[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     out_s = []
     for r in sessions:
         t0 = _ns(r["started_at"])
-        out_s.append({"source": r["app"], "source_session_id": r["session_key"], "start_ns": t0,
-                      "end_ns": None if r["duration_s"] is None else t0 + round(float(r["duration_s"]) * _NS),
-                      "start_precision": r["start_precision"], "local_date": r["start_local"].date().isoformat(),
-                      "title": r["title"], "session_rpe": r["session_rpe"]})
-    out_x = [{"source": x["app"], "source_set_id": x["set_id"], "source_session_id": x["session_key"],
-              "exercise": x["exercise"], "exercise_as_recorded": x["exercise_as_written"], "set_role": x["set_role"],
-              "set_type": "active", "order": x["position"], "duration_s": x["duration_s"], "reps": x["reps"],
-              "load_kg": x["load_kg"], "rpe": x["rpe"]} for x in sets]
+        out_s.append(
+            {
+                "source": r["app"],
+                "source_session_id": r["session_key"],
+                "start_ns": t0,
+                "end_ns": None if r["duration_s"] is None else t0 + round(float(r["duration_s"]) * _NS),
+                "start_precision": r["start_precision"],
+                "local_date": r["start_local"].date().isoformat(),
+                "title": r["title"],
+                "session_rpe": r["session_rpe"],
+            }
+        )
+    out_x = [
+        {
+            "source": x["app"],
+            "source_set_id": x["set_id"],
+            "source_session_id": x["session_key"],
+            "exercise": x["exercise"],
+            "exercise_as_recorded": x["exercise_as_written"],
+            "set_role": x["set_role"],
+            "set_type": "active",
+            "order": x["position"],
+            "duration_s": x["duration_s"],
+            "reps": x["reps"],
+            "load_kg": x["load_kg"],
+            "rpe": x["rpe"],
+        }
+        for x in sets
+    ]
     return out_s, out_x
 
 
@@ -135,9 +192,13 @@ def load_ledger(con: Connection, athlete: str, *, tz: str | None = None) -> Athl
     rows.update({(x["app"], x["set_id"]): x for x in app_x_rows})
     corrected = sorted((r for r in rows.values() if r["corrected"]), key=lambda r: r["corrected_at"])
     overrides = {(r.get("app") or r["source"], r["set_id"]): r["exercise"] for r in corrected}
-    ledger = al.build_ledger([*fit_s, *_sensor_sessions(src.sensor_strength_sessions(con, athlete)), *app_s],
-                             [*fit_x, *app_x], corrections=apps.ledger_corrections(con, athlete), tz=tz,
-                             exercise_overrides=overrides)
+    ledger = al.build_ledger(
+        [*fit_s, *_sensor_sessions(src.sensor_strength_sessions(con, athlete)), *app_s],
+        [*fit_x, *app_x],
+        corrections=apps.ledger_corrections(con, athlete),
+        tz=tz,
+        exercise_overrides=overrides,
+    )
     return AthleteLedger(athlete, tz, ledger, rows, rest, {r["session_key"]: r for r in stored_app})
 
 
@@ -192,17 +253,34 @@ def _set_row(x: AthleteLedger, ts: LedgerSession, s: LedgerSet, deleted: set[Ref
 
 def _rest_row(r: Mapping[str, Any], ts: LedgerSession | None) -> dict[str, Any]:
     return {
-        "set_id": r["set_id"], "activity_id": r["activity_id"], "session_id": r["session_id"],
-        "started_at": iso_z(r["started_at"]), "exercise": r["exercise"],
-        "exercise_candidates": list(r["exercise_candidates"] or []), "set_type": r["set_type"], "reps": r["reps"],
-        "load_kg": r["load_kg"], "duration_s": r["duration_s"], "source": r["source"], "corrected": r["corrected"],
+        "set_id": r["set_id"],
+        "activity_id": r["activity_id"],
+        "session_id": r["session_id"],
+        "started_at": iso_z(r["started_at"]),
+        "exercise": r["exercise"],
+        "exercise_candidates": list(r["exercise_candidates"] or []),
+        "set_type": r["set_type"],
+        "reps": r["reps"],
+        "load_kg": r["load_kg"],
+        "duration_s": r["duration_s"],
+        "source": r["source"],
+        "corrected": r["corrected"],
         "exercise_as_recorded": r["exercise_as_imported"],
-        "training_session_id": ts.training_session_id if ts is not None else None, "sources": [r["source"]],
-        "set_role": None, "counts_toward_prescription": False, "started_at_known": r["started_at"] is not None,
-        "rpe": None, "mean_velocity_mps": None, "velocity_loss_pct": None, "ledger_set_id": None,
+        "training_session_id": ts.training_session_id if ts is not None else None,
+        "sources": [r["source"]],
+        "set_role": None,
+        "counts_toward_prescription": False,
+        "started_at_known": r["started_at"] is not None,
+        "rpe": None,
+        "mean_velocity_mps": None,
+        "velocity_loss_pct": None,
+        "ledger_set_id": None,
         "source_set_ids": {r["source"]: [r["set_id"]]},
-        "source_session_ids": {r["source"]: r["activity_id"] or r["session_id"]}, "app_session_id": None,
-        "field_sources": {}, "exercise_conflict": [], "deleted_in_app": False,
+        "source_session_ids": {r["source"]: r["activity_id"] or r["session_id"]},
+        "app_session_id": None,
+        "field_sources": {},
+        "exercise_conflict": [],
+        "deleted_in_app": False,
     }
 
 
@@ -221,18 +299,27 @@ def sets_rows(x: AthleteLedger, *, activity: str | None = None) -> list[dict[str
             loose.append(r)
     out: list[dict[str, Any]] = []
     for ts in x.ledger.sessions:
-        rest = sorted(rest_by_ts.get(ts.training_session_id, []),
-                      key=lambda r: (r["started_at"] is None, r["started_at"] or dt.datetime.min, r["set_id"]))
+        rest = sorted(
+            rest_by_ts.get(ts.training_session_id, []),
+            key=lambda r: (r["started_at"] is None, r["started_at"] or dt.datetime.min, r["set_id"]),
+        )
         for s in ts.sets:
-            while rest and s.started_at_ns is not None and rest[0]["started_at"] is not None \
-                    and _ns(rest[0]["started_at"]) < s.started_at_ns:
+            while (
+                rest
+                and s.started_at_ns is not None
+                and rest[0]["started_at"] is not None
+                and _ns(rest[0]["started_at"]) < s.started_at_ns
+            ):
                 out.append(_rest_row(rest.pop(0), ts))
             out.append(_set_row(x, ts, s, deleted))
         out.extend(_rest_row(r, ts) for r in rest)
     out.extend(_rest_row(r, None) for r in loose)
     if activity is not None:
-        out = [r for r in out if activity in (r["activity_id"], r["session_id"], r["training_session_id"],
-                                              r["app_session_id"])]
+        out = [
+            r
+            for r in out
+            if activity in (r["activity_id"], r["session_id"], r["training_session_id"], r["app_session_id"])
+        ]
     return out
 
 
@@ -251,10 +338,13 @@ def _resolve_ref(x: AthleteLedger, token: str) -> Ref:
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise CorrectionError(f"{token!r} names several source sessions ({', '.join(f'{a}:{b}' for a, b in hits)}): "
-                              "give <source>:<id>")
-    raise CorrectionError(f"no source session {token!r} for athlete {x.athlete!r} (`sets --json` lists each set's "
-                          "activity_id, session_id and app_session_id)")
+        raise CorrectionError(
+            f"{token!r} names several source sessions ({', '.join(f'{a}:{b}' for a, b in hits)}): give <source>:<id>"
+        )
+    raise CorrectionError(
+        f"no source session {token!r} for athlete {x.athlete!r} (`sets --json` lists each set's "
+        "activity_id, session_id and app_session_id)"
+    )
 
 
 def _resolve_session(x: AthleteLedger, token: str) -> LedgerSession:
@@ -265,14 +355,22 @@ def _resolve_session(x: AthleteLedger, token: str) -> LedgerSession:
 
 
 def session_summary(s: LedgerSession) -> dict[str, Any]:
-    return {"training_session_id": s.training_session_id, "started_at": _iso_ns(s.start_ns),
-            "sources": list(s.sources), "source_sessions": [f"{a}:{b}" for a, b in s.source_sessions],
-            "title": s.title, "sets": len(s.sets), "merged": s.merged, "corrected": s.corrected}
+    return {
+        "training_session_id": s.training_session_id,
+        "started_at": _iso_ns(s.start_ns),
+        "sources": list(s.sources),
+        "source_sessions": [f"{a}:{b}" for a, b in s.source_sessions],
+        "title": s.title,
+        "sets": len(s.sets),
+        "merged": s.merged,
+        "corrected": s.corrected,
+    }
 
 
 def _store_correction(con: Connection, athlete: str, c: Correction) -> None:
-    write_transaction(con, lambda: apps.add_ledger_correction(con, athlete, c.action, c.refs),
-                      scope=athlete_scope(athlete))
+    write_transaction(
+        con, lambda: apps.add_ledger_correction(con, athlete, c.action, c.refs), scope=athlete_scope(athlete)
+    )
 
 
 def split_sessions(con: Connection, athlete: str, tokens: Sequence[str]) -> dict[str, Any]:
@@ -283,17 +381,22 @@ def split_sessions(con: Connection, athlete: str, tokens: Sequence[str]) -> dict
     refs = [_resolve_ref(x, t) for t in tokens]
     holders = {x.ledger.session_of(r).training_session_id for r in refs}
     if len(holders) != 1:
-        raise CorrectionError("the source sessions to split off must be in one training session "
-                              f"(they are in {len(holders)})")
+        raise CorrectionError(
+            f"the source sessions to split off must be in one training session (they are in {len(holders)})"
+        )
     try:
         ledger, c = al.split(x.ledger, holders.pop(), refs)
     except ValueError as exc:
         raise CorrectionError(str(exc)) from None
     _store_correction(con, athlete, c)
     touched = {ledger.session_of(r).training_session_id for r in c.refs} | {
-        s.training_session_id for s in ledger.sessions if s.corrected}
-    return {"action": "split", "refs": [f"{a}:{b}" for a, b in c.refs],
-            "training_sessions": [session_summary(s) for s in ledger.sessions if s.training_session_id in touched]}
+        s.training_session_id for s in ledger.sessions if s.corrected
+    }
+    return {
+        "action": "split",
+        "refs": [f"{a}:{b}" for a, b in c.refs],
+        "training_sessions": [session_summary(s) for s in ledger.sessions if s.training_session_id in touched],
+    }
 
 
 def merge_sessions(con: Connection, athlete: str, tokens: Sequence[str]) -> dict[str, Any]:
@@ -307,8 +410,7 @@ def merge_sessions(con: Connection, athlete: str, tokens: Sequence[str]) -> dict
         raise CorrectionError(str(exc)) from None
     _store_correction(con, athlete, c)
     merged = ledger.session_of(c.refs[0])
-    return {"action": "merge", "refs": [f"{a}:{b}" for a, b in c.refs],
-            "training_sessions": [session_summary(merged)]}
+    return {"action": "merge", "refs": [f"{a}:{b}" for a, b in c.refs], "training_sessions": [session_summary(merged)]}
 
 
 def correct_exercise(con: Connection, athlete: str, set_id: str, exercise: str) -> dict[str, Any]:

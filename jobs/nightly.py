@@ -64,8 +64,9 @@ def run_nightly(
     watch = Path(watch_dir).expanduser()
     if not watch.is_dir():
         if watch.exists():
-            raise NotADirectoryError(f"--watch {watch} is a file, not a folder: give the folder the watch's "
-                                     "exports land in")
+            raise NotADirectoryError(
+                f"--watch {watch} is a file, not a folder: give the folder the watch's exports land in"
+            )
         raise FileNotFoundError(f"watch folder {watch} does not exist")
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(DecodePool())  # forked before the store is opened (ingest.fit.importer)
@@ -75,8 +76,13 @@ def run_nightly(
         imp = import_paths(con, [watch], athlete=athlete, show_progress=False, pool=pool)
         pool.close()
         merged = merge_and_analyse(con, db)
-        rep = build_report(con, out_dir, reuse_unchanged=True, log_command=None,  # nightly logs its own row
-                           templates_dir=templates_dir)
+        rep = build_report(
+            con,
+            out_dir,
+            reuse_unchanged=True,
+            log_command=None,  # nightly logs its own row
+            templates_dir=templates_dir,
+        )
         summary: dict[str, Any] = {
             "command": "nightly",
             "athlete": athlete,

@@ -44,9 +44,16 @@ def imu_sensors() -> list[str]:
     return [n for n in profile_names() if get_profile(n).periodic and get_profile(n).sample_table == "imu_sample"]
 
 
-def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float = 30.0,
-              on_message: Callable[[str], None] | None = None, progress: ProgressFn | None = None,
-              set_rest_s: float = 30.0, lake: LakeConfig | None = None) -> dict[str, Any]:
+def reanalyse(
+    db_path: str | Path,
+    *,
+    athlete: str | None = None,
+    wait_s: float = 30.0,
+    on_message: Callable[[str], None] | None = None,
+    progress: ProgressFn | None = None,
+    set_rest_s: float = 30.0,
+    lake: LakeConfig | None = None,
+) -> dict[str, Any]:
     """Re-run the analysis of every stored sensor session (of ``athlete``, or of everyone); return
     the ``reanalyse`` JSON document (docs/cli.md): ``sessions``, ``reps_before``, ``reps_after``,
     ``method_version``, plus ``failed`` (``[{"athlete", "session_id", "error"}]``), ``skipped``
@@ -84,9 +91,15 @@ def reanalyse(db_path: str | Path, *, athlete: str | None = None, wait_s: float 
         after = streams.rep_count(con, sessions)
     finally:
         con.close()
-    return {"sessions": done, "reps_before": before, "reps_after": after,
-            "method_version": BAR_VELOCITY_METHOD_VERSION, "failed": failed, "skipped": skipped,
-            "orphaned_corrections": orphaned}
+    return {
+        "sessions": done,
+        "reps_before": before,
+        "reps_after": after,
+        "method_version": BAR_VELOCITY_METHOD_VERSION,
+        "failed": failed,
+        "skipped": skipped,
+        "orphaned_corrections": orphaned,
+    }
 
 
 def reanalyse_session(con: Connection, s: streams.StoredSession, *, set_rest_s: float = 30.0) -> int:
@@ -96,11 +109,18 @@ def reanalyse_session(con: Connection, s: streams.StoredSession, *, set_rest_s: 
     gaps = streams.gaps(con, s.athlete, s.session_id)
     values: dict[str, Any] = {}
     if len(frames):
-        notes = Notifications(frames.t_ns, frames.char.codes, frames.char.values, frames.payload.data,
-                              frames.payload.offsets)
-        whole = assemble_whole(get_profile(s.sensor), notes, LinkEvents.from_gaps(gaps, frames.t_ns),
-                               started_at=s.started_at, anchor_t_ns=s.anchor_t_ns, device_address=s.device_address,
-                               configured_rate_hz=s.configured_rate_hz)
+        notes = Notifications(
+            frames.t_ns, frames.char.codes, frames.char.values, frames.payload.data, frames.payload.offsets
+        )
+        whole = assemble_whole(
+            get_profile(s.sensor),
+            notes,
+            LinkEvents.from_gaps(gaps, frames.t_ns),
+            started_at=s.started_at,
+            anchor_t_ns=s.anchor_t_ns,
+            device_address=s.device_address,
+            configured_rate_hz=s.configured_rate_hz,
+        )
         ws = whole.whole_session()
         samples, gaps = ws.samples, ws.gaps
         values.update(sample_rate_hz=ws.sample_rate_hz, lost_samples=ws.lost_samples)
@@ -114,10 +134,17 @@ def reanalyse_session(con: Connection, s: streams.StoredSession, *, set_rest_s: 
     if mass is None:
         prof = athlete_profile(con, s.athlete)
         mass = prof.body_mass_kg if prof else None
-    result = stream_finish.whole_session_result(samples, s.exercise, s.load_kg, body_mass_kg=mass,
-                                                set_rest_s=set_rest_s, gaps_ns=list(gaps))
-    reps, sets = stream_finish.session_rows(result, session_id=s.session_id, exercise=s.exercise, load_kg=s.load_kg,
-                                            started_at=s.started_at, anchor_t_ns=s.anchor_t_ns)
+    result = stream_finish.whole_session_result(
+        samples, s.exercise, s.load_kg, body_mass_kg=mass, set_rest_s=set_rest_s, gaps_ns=list(gaps)
+    )
+    reps, sets = stream_finish.session_rows(
+        result,
+        session_id=s.session_id,
+        exercise=s.exercise,
+        load_kg=s.load_kg,
+        started_at=s.started_at,
+        anchor_t_ns=s.anchor_t_ns,
+    )
     from analysis.version import BAR_VELOCITY_METHOD_VERSION
 
     values["analysis_method"] = BAR_VELOCITY_METHOD_VERSION

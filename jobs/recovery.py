@@ -27,8 +27,9 @@ from store.landing import merge_pending
 MIN_SAMPLES = 10
 
 
-def analyse_recovered(con: Connection, session_ids: Sequence[str],
-                      on_error: Callable[[str, Exception], None] | None = None) -> dict[str, int]:
+def analyse_recovered(
+    con: Connection, session_ids: Sequence[str], on_error: Callable[[str, Exception], None] | None = None
+) -> dict[str, int]:
     """Analyse and store the reps of recovered IMU sessions among ``session_ids`` that have none.
 
     Returns ``{session_id: reps stored}`` for the sessions analysed (summed over athletes, if the
@@ -59,24 +60,40 @@ def _analyse_one(con: Connection, ref: streams.SessionRef) -> int | None:
     t_capture = stored.t_ns - utc_anchor_ns(ref.started_at) + ref.anchor_t_ns
     samples = ImuSamples(t_capture, stored.accel_mps2, stored.gyro_radps, stored.angles_rad)
     profile = get_profile(con, ref.athlete)
-    result = analyse_session_contract(samples, ref.exercise, ref.load_kg,
-                                      gaps_ns=streams.gaps(con, ref.athlete, ref.session_id),
-                                      body_mass_kg=profile.body_mass_kg if profile else None)
-    reps, sets = session_rows(result, session_id=ref.session_id, exercise=ref.exercise, load_kg=ref.load_kg,
-                              started_at=ref.started_at, anchor_t_ns=ref.anchor_t_ns)
-    streams.store_session_results(con, ref.athlete, ref.session_id, reps, sets,
-                                  analysis_method=analysis_method(samples))
+    result = analyse_session_contract(
+        samples,
+        ref.exercise,
+        ref.load_kg,
+        gaps_ns=streams.gaps(con, ref.athlete, ref.session_id),
+        body_mass_kg=profile.body_mass_kg if profile else None,
+    )
+    reps, sets = session_rows(
+        result,
+        session_id=ref.session_id,
+        exercise=ref.exercise,
+        load_kg=ref.load_kg,
+        started_at=ref.started_at,
+        anchor_t_ns=ref.anchor_t_ns,
+    )
+    streams.store_session_results(
+        con, ref.athlete, ref.session_id, reps, sets, analysis_method=analysis_method(samples)
+    )
     return len(reps)
 
 
-def merge_and_analyse(con: Connection, db_path: str | Path,
-                      on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
+def merge_and_analyse(
+    con: Connection, db_path: str | Path, on_error: Callable[[str, Exception], None] | None = None
+) -> list[str]:
     """:func:`store.landing.merge_pending`, then :func:`analyse_recovered` on what it merged.
 
     ``on_error(what, exc)`` hears of a landing file left in place (``what`` = its path) and of a
     recovered session the analysis refused (``what`` = ``stream session <id>``)."""
-    merged = merge_pending(con, db_path, on_error=None if on_error is None else
-                           (lambda path, exc: on_error(str(path), exc)))
-    analyse_recovered(con, merged, on_error=None if on_error is None else
-                      (lambda session_id, exc: on_error(f"stream session {session_id}", exc)))
+    merged = merge_pending(
+        con, db_path, on_error=None if on_error is None else (lambda path, exc: on_error(str(path), exc))
+    )
+    analyse_recovered(
+        con,
+        merged,
+        on_error=None if on_error is None else (lambda session_id, exc: on_error(f"stream session {session_id}", exc)),
+    )
     return merged

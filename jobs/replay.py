@@ -82,19 +82,34 @@ def replay_capture(
         get_profile(h.sensor),
         Notifications(arrays.t_ns, arrays.char_code, arrays.chars, arrays.payload, arrays.offsets),
         LinkEvents(arrays.link_t_ns, arrays.link_events, arrays.link_position),
-        started_at=h.started_at, anchor_t_ns=arrays.anchor_t_ns, device_address=h.device_address,
-        configured_rate_hz=h.configured_rate_hz)
+        started_at=h.started_at,
+        anchor_t_ns=arrays.anchor_t_ns,
+        device_address=h.device_address,
+        configured_rate_hz=h.configured_rate_hz,
+    )
     del arrays
     release_freed_memory()  # the reader's chunk buffers, before the analysis' peak
     ws = whole.whole_session()
     result = stream_finish.whole_session_result(
-        ws.samples, exercise, float(load_kg), body_mass_kg=athlete_mass_kg, set_rest_s=set_rest_s, gaps_ns=ws.gaps)
-    row = session_row(whole, exercise=exercise, load_kg=float(load_kg), body_mass_kg=athlete_mass_kg,
-                      device_name=h.device_name, analysis_method=stream_finish.analysis_method(ws.samples))
+        ws.samples, exercise, float(load_kg), body_mass_kg=athlete_mass_kg, set_rest_s=set_rest_s, gaps_ns=ws.gaps
+    )
+    row = session_row(
+        whole,
+        exercise=exercise,
+        load_kg=float(load_kg),
+        body_mass_kg=athlete_mass_kg,
+        device_name=h.device_name,
+        analysis_method=stream_finish.analysis_method(ws.samples),
+    )
     del ws  # the SI samples: the stored rows are computed from the raw frames, chunk by chunk
-    reps, sets = stream_finish.session_rows(result, session_id=whole.session_id, exercise=exercise,
-                                            load_kg=float(load_kg), started_at=whole.started_at,
-                                            anchor_t_ns=whole.anchor_t_ns)
+    reps, sets = stream_finish.session_rows(
+        result,
+        session_id=whole.session_id,
+        exercise=exercise,
+        load_kg=float(load_kg),
+        started_at=whole.started_at,
+        anchor_t_ns=whole.anchor_t_ns,
+    )
     con = open_store(db_path, wait_s=wait_s, on_wait=on_message, lake=lake)
     try:
         written = write_session_raw(con, athlete, row, whole, sample_table=whole.profile.sample_table)
@@ -107,17 +122,32 @@ def replay_capture(
     if progress is not None:
         progress(size_kb, size_kb)
     doc = stream_finish.summary_document(
-        session_id=whole.session_id, exercise=exercise, load_kg=float(load_kg), sensor=whole.profile.name,
-        sample_rate_hz=whole.sample_rate_hz, result=result, notifications=whole.notifications,
-        samples=whole.samples, lost_samples=whole.lost_samples, reconnects=whole.reconnects, gaps=whole.gaps)
+        session_id=whole.session_id,
+        exercise=exercise,
+        load_kg=float(load_kg),
+        sensor=whole.profile.name,
+        sample_rate_hz=whole.sample_rate_hz,
+        result=result,
+        notifications=whole.notifications,
+        samples=whole.samples,
+        lost_samples=whole.lost_samples,
+        reconnects=whole.reconnects,
+        gaps=whole.gaps,
+    )
     if on_rep is not None:
         for rep in doc["reps"]:
             on_rep(rep)
     return doc
 
 
-def _analyse_as_stored(con: Connection, athlete: str, session_id: str, beyond: int, capture_path: str | Path,
-                       on_message: Callable[[str], None] | None) -> None:
+def _analyse_as_stored(
+    con: Connection,
+    athlete: str,
+    session_id: str,
+    beyond: int,
+    capture_path: str | Path,
+    on_message: Callable[[str], None] | None,
+) -> None:
     """The store holds more of the session than the capture (the capture lost its end to a crash
     its landing file survived): the stored session is analysed whole, from its stored frames (the
     capture's missing batches were added); the replay's document still describes the capture."""
@@ -128,19 +158,39 @@ def _analyse_as_stored(con: Connection, athlete: str, session_id: str, beyond: i
     if found is not None and found.exercise and found.load_kg:
         reanalyse_session(con, found)
     if on_message is not None:
-        on_message(f"{capture_path}: the store holds {beyond} more batch(es) of session {session_id} than this "
-                   "capture; the stored session keeps them and was analysed whole (the JSON describes the capture)")
+        on_message(
+            f"{capture_path}: the store holds {beyond} more batch(es) of session {session_id} than this "
+            "capture; the stored session keeps them and was analysed whole (the JSON describes the capture)"
+        )
 
 
-def session_row(whole: WholeCapture, *, exercise: str, load_kg: float, body_mass_kg: float | None,
-                device_name: str | None, analysis_method: str | None) -> dict[str, Any]:
+def session_row(
+    whole: WholeCapture,
+    *,
+    exercise: str,
+    load_kg: float,
+    body_mass_kg: float | None,
+    device_name: str | None,
+    analysis_method: str | None,
+) -> dict[str, Any]:
     """The ``stream_session`` row of an assembled and analysed session (status ``complete``)."""
     return {
-        "session_id": whole.session_id, "sensor": whole.profile.name, "device_name": device_name,
-        "device_address": whole.device_address, "started_at": whole.started_at, "anchor_t_ns": whole.anchor_t_ns,
-        "configured_rate_hz": whole.configured_rate_hz, "sample_rate_hz": whole.sample_rate_hz,
-        "exercise": exercise, "load_kg": load_kg, "body_mass_kg": body_mass_kg,
-        "notifications": whole.notifications, "samples": whole.samples, "lost_samples": whole.lost_samples,
-        "reconnects": whole.reconnects, "ended_at": whole.ended_at, "status": "complete",
+        "session_id": whole.session_id,
+        "sensor": whole.profile.name,
+        "device_name": device_name,
+        "device_address": whole.device_address,
+        "started_at": whole.started_at,
+        "anchor_t_ns": whole.anchor_t_ns,
+        "configured_rate_hz": whole.configured_rate_hz,
+        "sample_rate_hz": whole.sample_rate_hz,
+        "exercise": exercise,
+        "load_kg": load_kg,
+        "body_mass_kg": body_mass_kg,
+        "notifications": whole.notifications,
+        "samples": whole.samples,
+        "lost_samples": whole.lost_samples,
+        "reconnects": whole.reconnects,
+        "ended_at": whole.ended_at,
+        "status": "complete",
         "analysis_method": analysis_method,
     }

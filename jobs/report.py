@@ -21,7 +21,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,11 @@ def _economy_params(profile: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_economies(
-    con: Connection, athlete: str, runs: list[dict[str, Any]], profile: Mapping[str, Any], *,
+    con: Connection,
+    athlete: str,
+    runs: list[dict[str, Any]],
+    profile: Mapping[str, Any],
+    *,
     on_runs: Callable[[int], None] | None = None,
 ) -> tuple[list[RunEconomy], int]:
     """Per-run proxies for ``runs`` (rows of :func:`store.report_queries.run_activities`), from the
@@ -88,8 +92,9 @@ def run_economies(
     hr_ok = None not in (params["hr_rest_bpm"], params["hr_max_bpm"], params["sex"])
     for i in range(0, len(todo), RECORD_BATCH):
         chunk = todo[i : i + RECORD_BATCH]
-        loaded = {r.activity_id: r for r in readers.run_records(con, athlete, activity_ids=chunk,
-                                                                  include_excluded=True)}
+        loaded = {
+            r.activity_id: r for r in readers.run_records(con, athlete, activity_ids=chunk, include_excluded=True)
+        }
         fresh: dict[str, dict[str, Any]] = {}
         for aid in chunk:
             rec = loaded.get(aid) or RunRecords.from_arrays(aid, np.zeros(0, dtype=np.int64))
@@ -108,26 +113,33 @@ def run_economies(
     return [out[r["activity_id"]] for r in runs], len(todo)
 
 
-DEVICE_CLOCK_REASON = ("device-relative clock: the FIT file has no calendar date (time since the device was "
-                       "reset), so the run cannot be placed in a week; excluded from time-based analysis")
+DEVICE_CLOCK_REASON = (
+    "device-relative clock: the FIT file has no calendar date (time since the device was "
+    "reset), so the run cannot be placed in a week; excluded from time-based analysis"
+)
 
 
 def _undated(e: RunEconomy) -> RunEconomy:
     """A run on a device-relative FIT clock: listed with the reason, never placed on the calendar
     (its 1970-based date would stretch the weekly series over decades)."""
-    return dataclasses.replace(e, status="excluded", reason=DEVICE_CLOCK_REASON, started_at_ns=None,
-                               local_date=None, local_hour=None, trimp=None)
+    return dataclasses.replace(
+        e,
+        status="excluded",
+        reason=DEVICE_CLOCK_REASON,
+        started_at_ns=None,
+        local_date=None,
+        local_hour=None,
+        trimp=None,
+    )
 
 
 def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in ("body_mass_kg", "sex", "hr_rest_bpm", "hr_max_bpm", "tz")}
 
 
-def _fingerprint(con: Connection, since: dt.datetime | None, templates_dir: Path | str | None = None
-                 ) -> dict[str, Any]:
+def _fingerprint(con: Connection, since: dt.datetime | None, templates_dir: Path | str | None = None) -> dict[str, Any]:
     fp = rq.fingerprint(con)
-    fp.update({"report_version": REPORT_VERSION, "economy_algo_version": ECONOMY_ALGO_VERSION,
-               "since": iso_z(since)})
+    fp.update({"report_version": REPORT_VERSION, "economy_algo_version": ECONOMY_ALGO_VERSION, "since": iso_z(since)})
     if templates_dir is not None:  # edited templates are a change too (only then: the key is absent without)
         fp["templates"] = templates_fingerprint(templates_dir)
     return fp
@@ -155,12 +167,15 @@ def _check_previous_report(folder: Path) -> None:
     """A plain folder at ``--out`` may be replaced only if it holds nothing but a previous report."""
     for p in folder.iterdir():
         if not (p.is_file() and not p.is_symlink() and is_report_file(p.name)):
-            raise OutputDirError(f"refusing to replace {folder}: {p.name} is not part of a runstrong report "
-                                 "(give an empty or new folder)")
+            raise OutputDirError(
+                f"refusing to replace {folder}: {p.name} is not part of a runstrong report "
+                "(give an empty or new folder)"
+            )
 
 
-def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetime | None,
-                   steps: _Steps | None = None) -> dict[str, Any]:
+def athlete_report(
+    con: Connection, row: Mapping[str, Any], *, since: dt.datetime | None, steps: _Steps | None = None
+) -> dict[str, Any]:
     """Everything one athlete's page and report.json section show (numbers from the analysis),
     plus ``_runs_computed``: the runs whose proxies were computed now (not cached)."""
     from report.summary import summarise
@@ -194,8 +209,16 @@ def athlete_report(con: Connection, row: Mapping[str, Any], *, since: dt.datetim
         ledger=ledger,
         deleted_in_app=sorted(strength.deleted_in_app()),
     )
-    section = athlete_section(row, profile=profile, runs=runs, economies=econ, reps=reps, summary=summary,
-                              data_health=rq.data_health(con, athlete), simulated=rq.simulated_share(con, athlete))
+    section = athlete_section(
+        row,
+        profile=profile,
+        runs=runs,
+        economies=econ,
+        reps=reps,
+        summary=summary,
+        data_health=rq.data_health(con, athlete),
+        simulated=rq.simulated_share(con, athlete),
+    )
     section["_runs_computed"] = computed
     return section
 
@@ -223,12 +246,22 @@ def build_report(
     started_at = dt.datetime.now(dt.UTC)
     if templates_dir is not None:
         environment(templates_dir)  # a missing folder fails now, before the analysis
-    res = _build(con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress,
-                 templates_dir=templates_dir)
+    res = _build(
+        con, out_dir, since=since, reuse_unchanged=reuse_unchanged, progress=progress, templates_dir=templates_dir
+    )
     if log_command is not None:
-        rq.log_run(con, log_command, started_at, res["seconds"],
-                   {"command": log_command, "out_dir": str(Path(out_dir).expanduser()),
-                    "since": json_safe(since), **{k: v for k, v in res.items() if k != "pages"}})
+        rq.log_run(
+            con,
+            log_command,
+            started_at,
+            res["seconds"],
+            {
+                "command": log_command,
+                "out_dir": str(Path(out_dir).expanduser()),
+                "since": json_safe(since),
+                **{k: v for k, v in res.items() if k != "pages"},
+            },
+        )
     return res
 
 
@@ -236,7 +269,7 @@ class _Steps:
     """Progress over the athletes' runs plus one step per page; the total starts from the store's run
     counts and is corrected as each athlete's runs are listed (``--since`` lists fewer)."""
 
-    def __init__(self, progress: Callable[[int, int], None] | None, rows: list[Mapping[str, Any]]) -> None:
+    def __init__(self, progress: Callable[[int, int], None] | None, rows: Sequence[Mapping[str, Any]]) -> None:
         self.progress = progress
         self.planned = {r["athlete"]: int(r.get("runs") or 0) for r in rows}
         self.done = 0
@@ -250,9 +283,15 @@ class _Steps:
             self.progress(self.done, max(self.done, sum(self.planned.values()) + len(self.planned) + 1))
 
 
-def _build(con: Connection, out_dir: Path | str, *, since: dt.datetime | None, reuse_unchanged: bool,
-           progress: Callable[[int, int], None] | None = None, templates_dir: Path | str | None = None
-           ) -> dict[str, Any]:
+def _build(
+    con: Connection,
+    out_dir: Path | str,
+    *,
+    since: dt.datetime | None,
+    reuse_unchanged: bool,
+    progress: Callable[[int, int], None] | None = None,
+    templates_dir: Path | str | None = None,
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser()
     fp = _fingerprint(con, since, templates_dir)
@@ -273,8 +312,9 @@ def _build(con: Connection, out_dir: Path | str, *, since: dt.datetime | None, r
     steps = _Steps(progress, rows)
     reports = [athlete_report(con, row, since=since, steps=steps) for row in rows]
     computed = sum(r.pop("_runs_computed") for r in reports)
-    doc = report_document(reports, generated_at=generated_at, since=since, fingerprint=fp,
-                          last_nightly=rq.last_run_log(con, "nightly"))
+    doc = report_document(
+        reports, generated_at=generated_at, since=since, fingerprint=fp, last_nightly=rq.last_run_log(con, "nightly")
+    )
     # the pages, index and report.json of one build appear together or not at all
     with replaced_atomically(out, _check_previous_report) as gen:
         for name, text in render_files(doc, templates_dir=templates_dir).items():

@@ -54,9 +54,17 @@ class StreamRun:
 
 
 VIRTUAL_ONE_RM_KG: dict[str, float] = {
-    "back_squat": 140.0, "front_squat": 115.0, "deadlift": 170.0, "romanian_deadlift": 130.0,
-    "bench_press": 100.0, "overhead_press": 60.0, "hip_thrust": 160.0, "lunge": 80.0,
-    "split_squat": 80.0, "bulgarian_split_squat": 70.0, "step_up": 70.0,
+    "back_squat": 140.0,
+    "front_squat": 115.0,
+    "deadlift": 170.0,
+    "romanian_deadlift": 130.0,
+    "bench_press": 100.0,
+    "overhead_press": 60.0,
+    "hip_thrust": 160.0,
+    "lunge": 80.0,
+    "split_squat": 80.0,
+    "bulgarian_split_squat": 70.0,
+    "step_up": 70.0,
 }
 """The virtual lifter's 1RM per exercise (kg): plausible values for a trained recreational runner
 who lifts. Fixed per exercise (not derived from the load), so heavier loads are slower."""
@@ -68,16 +76,25 @@ def virtual_one_rm(exercise: str, load_kg: float, one_rm_kg: float | None = None
 
     A load at or above that 1RM cannot be lifted for reps: it is a ``StreamError``.
     """
-    one_rm = float(one_rm_kg) if one_rm_kg is not None else VIRTUAL_ONE_RM_KG.get(exercise,
-                                                                                  VIRTUAL_ONE_RM_DEFAULT_KG)
+    one_rm = float(one_rm_kg) if one_rm_kg is not None else VIRTUAL_ONE_RM_KG.get(exercise, VIRTUAL_ONE_RM_DEFAULT_KG)
     if not load_kg < one_rm:
-        raise StreamError(f"--load-kg {load_kg:g} is not below the virtual lifter's 1RM ({one_rm:g} kg "
-                          f"for {exercise}); use a lighter load")
+        raise StreamError(
+            f"--load-kg {load_kg:g} is not below the virtual lifter's 1RM ({one_rm:g} kg "
+            f"for {exercise}); use a lighter load"
+        )
     return one_rm
 
-def _check(address: str | None, name: str | None, virtual: bool, rate_hz: float | None,
-           virtual_loss: float, virtual_rate_hz: float | None, duration_s: float | None,
-           virtual_disconnect_at: float | None) -> None:
+
+def _check(
+    address: str | None,
+    name: str | None,
+    virtual: bool,
+    rate_hz: float | None,
+    virtual_loss: float,
+    virtual_rate_hz: float | None,
+    duration_s: float | None,
+    virtual_disconnect_at: float | None,
+) -> None:
     if sum((address is not None, name is not None, bool(virtual))) != 1:
         raise StreamError("give exactly one of an address, a name or --virtual")
     if not virtual and (virtual_loss or virtual_rate_hz is not None or virtual_disconnect_at is not None):
@@ -104,19 +121,41 @@ def _install_interrupt(stop: asyncio.Event, ended: list[str]) -> Callable[[], No
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
         return lambda: None
-    return lambda: loop.remove_signal_handler(signal.SIGINT)
+
+    def remove() -> None:
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return remove
 
 
 async def stream_async(
-    *, db_path: str | Path, athlete: str, exercise: str, load_kg: float, address: str | None = None,
-    name: str | None = None, virtual: bool = False, sensor: str = "auto", rate_hz: float | None = None,
-    duration_s: float | None = None, record: str | Path | None = None, vl_stop_pct: float | None = None,
-    reps: int = 5, seed: int = 0, virtual_loss: float = 0.0, virtual_disconnect_at: float | None = None,
-    virtual_rate_hz: float | None = None, wait_s: float = 30.0,
-    on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
-    virtual_motion: SimulatedSet | None = None, virtual_connection_interval_s: float | None = None,
-    virtual_frames_per_notification: int = 1, policy: LinkPolicy | None = None,
-    virtual_one_rm_kg: float | None = None, lake: LakeConfig | None = None,
+    *,
+    db_path: str | Path,
+    athlete: str,
+    exercise: str,
+    load_kg: float,
+    address: str | None = None,
+    name: str | None = None,
+    virtual: bool = False,
+    sensor: str = "auto",
+    rate_hz: float | None = None,
+    duration_s: float | None = None,
+    record: str | Path | None = None,
+    vl_stop_pct: float | None = None,
+    reps: int = 5,
+    seed: int = 0,
+    virtual_loss: float = 0.0,
+    virtual_disconnect_at: float | None = None,
+    virtual_rate_hz: float | None = None,
+    wait_s: float = 30.0,
+    on_rep: Callable[[dict[str, Any]], None] | None = None,
+    on_message: Callable[[str], None] | None = None,
+    virtual_motion: SimulatedSet | None = None,
+    virtual_connection_interval_s: float | None = None,
+    virtual_frames_per_notification: int = 1,
+    policy: LinkPolicy | None = None,
+    virtual_one_rm_kg: float | None = None,
+    lake: LakeConfig | None = None,
 ) -> StreamRun:
     """The stream as a coroutine; see ``run_stream``.
 
@@ -142,24 +181,36 @@ async def stream_async(
             from sim.barbell import simulate_session
 
             one_rm = virtual_one_rm(exercise, load_kg, virtual_one_rm_kg)
-            motion = simulate_session(exercise, load_kg, reps, rate_hz=device_rate_hz or MAX_DEVICE_RATE_HZ,
-                                      seed=seed, one_rm_kg=one_rm)
+            motion = simulate_session(
+                exercise, load_kg, reps, rate_hz=device_rate_hz or MAX_DEVICE_RATE_HZ, seed=seed, one_rm_kg=one_rm
+            )
         link = VirtualLink()
         try:
-            radio = RadioModel(connection_interval_s=virtual_connection_interval_s, loss=virtual_loss,
-                               disconnect_at_s=virtual_disconnect_at, seed=seed,
-                               frames_per_notification=virtual_frames_per_notification)
-            device = VirtualWitMotion(link, motion, radio=radio,
-                                      stress_rate_hz=device_rate_hz if stress else None)
+            radio = RadioModel(
+                connection_interval_s=virtual_connection_interval_s,
+                loss=virtual_loss,
+                disconnect_at_s=virtual_disconnect_at,
+                seed=seed,
+                frames_per_notification=virtual_frames_per_notification,
+            )
+            device = VirtualWitMotion(link, motion, radio=radio, stress_rate_hz=device_rate_hz if stress else None)
         except VirtualDeviceError as exc:
             raise StreamError(str(exc)) from exc
         await device.start()
         name, scanner_backend, client_backend = device.name, link.scanner_backend, link.client_backend
 
     queue: asyncio.Queue[QueueItem] = asyncio.Queue()
-    client = SensorClient(queue, address=address, name=name, sensor=sensor, rate_hz=client_rate_hz,
-                          policy=policy, scanner_backend=scanner_backend, client_backend=client_backend,
-                          on_message=say)
+    client = SensorClient(
+        queue,
+        address=address,
+        name=name,
+        sensor=sensor,
+        rate_hz=client_rate_hz,
+        policy=policy,
+        scanner_backend=scanner_backend,
+        client_backend=client_backend,
+        on_message=say,
+    )
     started_at, anchor_t_ns = datetime.now(UTC), time.monotonic_ns()
     try:
         await client.connect()
@@ -177,15 +228,27 @@ async def stream_async(
             on_rep(rep)
 
     def vl_cue(rep: dict[str, Any]) -> None:
-        say(f"velocity loss {rep.get('velocity_loss_pct', 0.0):.1f}% reached the {vl_stop_pct:g}% stop: "
-            "end the set")
+        say(f"velocity loss {rep.get('velocity_loss_pct', 0.0):.1f}% reached the {vl_stop_pct:g}% stop: end the set")
 
     session = StreamSession(
-        client.profile, db_path=db_path, athlete=athlete, exercise=exercise, load_kg=load_kg,
-        started_at=started_at, anchor_t_ns=anchor_t_ns, device_address=client.device.address,
-        device_name=client.device.name, configured_rate_hz=device_rate_hz if virtual else client.rate_hz,
-        vl_stop_pct=vl_stop_pct, on_rep=rep_seen, on_vl_stop=vl_cue, on_message=say, wait_s=wait_s,
-        capture_path=record, lake=lake)
+        client.profile,
+        db_path=db_path,
+        athlete=athlete,
+        exercise=exercise,
+        load_kg=load_kg,
+        started_at=started_at,
+        anchor_t_ns=anchor_t_ns,
+        device_address=client.device.address,
+        device_name=client.device.name,
+        configured_rate_hz=device_rate_hz if virtual else client.rate_hz,
+        vl_stop_pct=vl_stop_pct,
+        on_rep=rep_seen,
+        on_vl_stop=vl_cue,
+        on_message=say,
+        wait_s=wait_s,
+        capture_path=record,
+        lake=lake,
+    )
     run = StreamRun({}, client, session, device)
     # The consumer shares the loop (a worker thread was tried: at 1 kHz the GIL convoy between a busy
     # consumer thread and the select-driven loop stalled the link for seconds).
@@ -197,7 +260,12 @@ async def stream_async(
     loop = asyncio.get_running_loop()
     timers = []
     if duration_s is not None:
-        timers.append(loop.call_later(duration_s, lambda: (ended.append("duration"), stop.set())))
+
+        def end_of_duration() -> None:
+            ended.append("duration")
+            stop.set()
+
+        timers.append(loop.call_later(duration_s, end_of_duration))
 
     async def end_of_set() -> None:
         """The simulated set is over once the device has played it and the link has delivered its backlog."""
@@ -245,13 +313,29 @@ async def stream_async(
 
 
 def run_stream(
-    *, db_path: str | Path, athlete: str, exercise: str, load_kg: float, address: str | None = None,
-    name: str | None = None, virtual: bool = False, sensor: str = "auto", rate_hz: float | None = None,
-    duration_s: float | None = None, record: str | Path | None = None, vl_stop_pct: float | None = None,
-    reps: int = 5, seed: int = 0, virtual_loss: float = 0.0, virtual_disconnect_at: float | None = None,
-    virtual_rate_hz: float | None = None, wait_s: float = 30.0,
-    on_rep: Callable[[dict[str, Any]], None] | None = None, on_message: Callable[[str], None] | None = None,
-    virtual_one_rm_kg: float | None = None, lake: LakeConfig | None = None,
+    *,
+    db_path: str | Path,
+    athlete: str,
+    exercise: str,
+    load_kg: float,
+    address: str | None = None,
+    name: str | None = None,
+    virtual: bool = False,
+    sensor: str = "auto",
+    rate_hz: float | None = None,
+    duration_s: float | None = None,
+    record: str | Path | None = None,
+    vl_stop_pct: float | None = None,
+    reps: int = 5,
+    seed: int = 0,
+    virtual_loss: float = 0.0,
+    virtual_disconnect_at: float | None = None,
+    virtual_rate_hz: float | None = None,
+    wait_s: float = 30.0,
+    on_rep: Callable[[dict[str, Any]], None] | None = None,
+    on_message: Callable[[str], None] | None = None,
+    virtual_one_rm_kg: float | None = None,
+    lake: LakeConfig | None = None,
 ) -> dict[str, Any]:
     """Stream one sensor until Ctrl-C, ``duration_s`` or (virtual) the end of the simulated set.
 
@@ -259,11 +343,30 @@ def run_stream(
     gaps, ended_by}``; when the link was lost for good, an ``"error"`` line too (the data up to then is
     stored). Raises ``StreamError`` (one line) when streaming could not start.
     """
-    run = asyncio.run(stream_async(
-        db_path=db_path, athlete=athlete, exercise=exercise, load_kg=load_kg, address=address, name=name,
-        virtual=virtual, sensor=sensor, rate_hz=rate_hz, duration_s=duration_s, record=record,
-        vl_stop_pct=vl_stop_pct, reps=reps, seed=seed, virtual_loss=virtual_loss,
-        virtual_disconnect_at=virtual_disconnect_at, virtual_rate_hz=virtual_rate_hz, wait_s=wait_s,
-        on_rep=on_rep, on_message=on_message, virtual_one_rm_kg=virtual_one_rm_kg, lake=lake))
+    run = asyncio.run(
+        stream_async(
+            db_path=db_path,
+            athlete=athlete,
+            exercise=exercise,
+            load_kg=load_kg,
+            address=address,
+            name=name,
+            virtual=virtual,
+            sensor=sensor,
+            rate_hz=rate_hz,
+            duration_s=duration_s,
+            record=record,
+            vl_stop_pct=vl_stop_pct,
+            reps=reps,
+            seed=seed,
+            virtual_loss=virtual_loss,
+            virtual_disconnect_at=virtual_disconnect_at,
+            virtual_rate_hz=virtual_rate_hz,
+            wait_s=wait_s,
+            on_rep=on_rep,
+            on_message=on_message,
+            virtual_one_rm_kg=virtual_one_rm_kg,
+            lake=lake,
+        )
+    )
     return run.doc
-

@@ -59,8 +59,9 @@ if TYPE_CHECKING:
     from store.lake import LakeConfig
 
 
-def _default_live_detector(exercise: str, load_kg: float, rate_hz: float, body_mass_kg: float | None,
-                           set_rest_s: float) -> Any:
+def _default_live_detector(
+    exercise: str, load_kg: float, rate_hz: float, body_mass_kg: float | None, set_rest_s: float
+) -> Any:
     from analysis.live import LiveRepDetector
 
     return LiveRepDetector(exercise, load_kg, rate_hz, body_mass_kg=body_mass_kg, set_rest_s=set_rest_s)
@@ -137,9 +138,15 @@ class StreamSession:
         if not load_kg > 0:
             raise ValueError(f"load_kg must be > 0, got {load_kg}")
         self.assembler = SessionAssembler(
-            profile, started_at=started_at, anchor_t_ns=anchor_t_ns, device_address=device_address,
-            configured_rate_hz=configured_rate_hz, batch_interval_ns=batch_interval_ns,
-            batch_max_notifications=batch_max_notifications, group_ns=group_ns)
+            profile,
+            started_at=started_at,
+            anchor_t_ns=anchor_t_ns,
+            device_address=device_address,
+            configured_rate_hz=configured_rate_hz,
+            batch_interval_ns=batch_interval_ns,
+            batch_max_notifications=batch_max_notifications,
+            group_ns=group_ns,
+        )
         self.athlete = athlete
         self.exercise = exercise
         self.load_kg = float(load_kg)
@@ -241,9 +248,17 @@ class StreamSession:
         for ev in events:
             if isinstance(ev, Opened):
                 a = self.assembler
-                self._capture = CaptureWriter(self._capture_path, CaptureHeader(
-                    a.profile.name, a.started_at, self.device_name, a.device_address, a.configured_rate_hz,
-                    ev.anchor_t_ns))
+                self._capture = CaptureWriter(
+                    self._capture_path,
+                    CaptureHeader(
+                        a.profile.name,
+                        a.started_at,
+                        self.device_name,
+                        a.device_address,
+                        a.configured_rate_hz,
+                        ev.anchor_t_ns,
+                    ),
+                )
 
     def _handle(self, events: list[Event]) -> None:
         for ev in events:
@@ -268,8 +283,12 @@ class StreamSession:
             self.on_rep(d)
         vl = d.get("velocity_loss_pct")
         set_index = int(d.get("set_index", 1))
-        if (self.vl_stop_pct is not None and vl is not None and vl >= self.vl_stop_pct
-                and set_index not in self._vl_cued_sets):
+        if (
+            self.vl_stop_pct is not None
+            and vl is not None
+            and vl >= self.vl_stop_pct
+            and set_index not in self._vl_cued_sets
+        ):
             self._vl_cued_sets.add(set_index)
             if self.on_vl_stop is not None:
                 self.on_vl_stop(d)
@@ -277,13 +296,22 @@ class StreamSession:
     def _session_row(self, status: str, **extra: Any) -> dict[str, Any]:
         a = self.assembler
         return {
-            "athlete": self.athlete, "session_id": a.session_id or a.pending_id, "sensor": a.profile.name,
-            "device_name": self.device_name, "device_address": a.device_address,
-            "started_at": a.started_at, "anchor_t_ns": int(a.anchor_t_ns or 0),
-            "configured_rate_hz": a.configured_rate_hz, "exercise": self.exercise,
-            "load_kg": self.load_kg, "body_mass_kg": self.body_mass_kg,
-            "notifications": a.notifications, "samples": a.samples,
-            "reconnects": a.reconnects, "status": status, **extra,
+            "athlete": self.athlete,
+            "session_id": a.session_id or a.pending_id,
+            "sensor": a.profile.name,
+            "device_name": self.device_name,
+            "device_address": a.device_address,
+            "started_at": a.started_at,
+            "anchor_t_ns": int(a.anchor_t_ns or 0),
+            "configured_rate_hz": a.configured_rate_hz,
+            "exercise": self.exercise,
+            "load_kg": self.load_kg,
+            "body_mass_kg": self.body_mass_kg,
+            "notifications": a.notifications,
+            "samples": a.samples,
+            "reconnects": a.reconnects,
+            "status": status,
+            **extra,
         }
 
     # ------------------------------------------------------------------ end
@@ -320,23 +348,49 @@ class StreamSession:
 
         whole = a.whole_session()
         result = stream_finish.whole_session_result(
-            whole.samples, self.exercise, self.load_kg, body_mass_kg=self.body_mass_kg, set_rest_s=self.set_rest_s,
-            gaps_ns=whole.gaps, analyse=self._analyse)
+            whole.samples,
+            self.exercise,
+            self.load_kg,
+            body_mass_kg=self.body_mass_kg,
+            set_rest_s=self.set_rest_s,
+            gaps_ns=whole.gaps,
+            analyse=self._analyse,
+        )
         session_id = str(a.session_id)
-        reps, sets = stream_finish.session_rows(result, session_id=session_id, exercise=self.exercise,
-                                                load_kg=self.load_kg, started_at=a.started_at,
-                                                anchor_t_ns=int(a.anchor_t_ns or 0))
-        row = self._session_row("complete", sample_rate_hz=whole.sample_rate_hz, lost_samples=whole.lost_samples,
-                                ended_at=a.ended_at, analysis_method=stream_finish.analysis_method(whole.samples))
+        reps, sets = stream_finish.session_rows(
+            result,
+            session_id=session_id,
+            exercise=self.exercise,
+            load_kg=self.load_kg,
+            started_at=a.started_at,
+            anchor_t_ns=int(a.anchor_t_ns or 0),
+        )
+        row = self._session_row(
+            "complete",
+            sample_rate_hz=whole.sample_rate_hz,
+            lost_samples=whole.lost_samples,
+            ended_at=a.ended_at,
+            analysis_method=stream_finish.analysis_method(whole.samples),
+        )
         self.sink.finish(row, reps, sets)
         assert self.sink.path is not None
-        self.merge_error = stream_finish.merge_landed_session(self.db_path, self.sink.path, wait_s=self.wait_s,
-                                                              on_message=self.on_message, lake=self.lake)
+        self.merge_error = stream_finish.merge_landed_session(
+            self.db_path, self.sink.path, wait_s=self.wait_s, on_message=self.on_message, lake=self.lake
+        )
         self.merged = self.merge_error is None
         summary = stream_finish.summary_document(
-            session_id=session_id, exercise=self.exercise, load_kg=self.load_kg, sensor=a.profile.name,
-            sample_rate_hz=whole.sample_rate_hz, result=result, notifications=a.notifications, samples=a.samples,
-            lost_samples=whole.lost_samples, reconnects=a.reconnects, gaps=whole.gaps)
+            session_id=session_id,
+            exercise=self.exercise,
+            load_kg=self.load_kg,
+            sensor=a.profile.name,
+            sample_rate_hz=whole.sample_rate_hz,
+            result=result,
+            notifications=a.notifications,
+            samples=a.samples,
+            lost_samples=whole.lost_samples,
+            reconnects=a.reconnects,
+            gaps=whole.gaps,
+        )
         self.summary = summary
         return summary
 

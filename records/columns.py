@@ -33,7 +33,7 @@ class BinaryColumn:
         return int(self.offsets.size - 1)
 
     def row(self, i: int) -> bytes:
-        return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.data[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
 
 @dataclass(frozen=True)

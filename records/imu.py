@@ -86,5 +86,6 @@ class ImuSamples:
             accel_mps2=np.concatenate([b.accel_mps2 for b in blocks]),
             gyro_radps=np.concatenate([b.gyro_radps for b in blocks]),
             angles_rad=np.concatenate([a for a in angles if a is not None])
-            if all(a is not None for a in angles) else None,
+            if all(a is not None for a in angles)
+            else None,
         )

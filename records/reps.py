@@ -12,10 +12,22 @@ from dataclasses import dataclass
 
 #: The per-rep metrics of the ``replay`` contract that a rep row keeps, in the table's order.
 REP_METRIC_FIELDS: tuple[str, ...] = (
-    "start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
-    "mean_propulsive_velocity_mps", "peak_velocity_mps", "time_to_peak_velocity_s", "rom_m",
-    "mean_power_w", "peak_force_n", "peak_system_force_n", "peak_rfd_n_per_s", "rfd_0_100ms_n_per_s",
-    "velocity_loss_pct", "velocity_loss_mpv_pct",
+    "start_ns",
+    "end_ns",
+    "concentric_start_ns",
+    "concentric_end_ns",
+    "mean_velocity_mps",
+    "mean_propulsive_velocity_mps",
+    "peak_velocity_mps",
+    "time_to_peak_velocity_s",
+    "rom_m",
+    "mean_power_w",
+    "peak_force_n",
+    "peak_system_force_n",
+    "peak_rfd_n_per_s",
+    "rfd_0_100ms_n_per_s",
+    "velocity_loss_pct",
+    "velocity_loss_mpv_pct",
 )
 
 

@@ -74,52 +74,85 @@ def athlete_section(
     athlete = row["athlete"]
     run_rows = []
     for r, e in zip(runs, economies, strict=True):
-        run_rows.append({
-            "activity_id": r["activity_id"],
-            "started_at": r["started_at"],
-            "name": r["name"],
-            "duration_s": r["duration_s"],
-            "distance_m": r["distance_m"],
-            "excluded_by_user": r["excluded_reason"] is not None,
-            "excluded_reason": r["excluded_reason"],
-            "time_reference": r.get("time_reference", "utc"),
-            "status": e.status,
-            "reason": e.reason,
-            "ef_proxy": e.ef_proxy,
-            "hr_at_reference_speed_bpm": e.hr_at_reference_speed_bpm,
-            "speed_per_w_per_kg": e.speed_per_w_per_kg,
-            "decoupling_pct": e.decoupling_pct,
-            "mean_temperature_c": e.mean_temperature_c,
-            "trimp": e.trimp,
-            "notes": e.notes,
-        })
-    section: dict[str, Any] = json_safe({
-        "athlete": athlete,
-        "page": page_name(athlete),
-        "simulated": simulated,
-        "profile": dict(profile),
-        "counts": {k: row.get(k) for k in ("activities", "runs", "strength_sets", "stream_sessions",
-                                             "files_imported", "files_failed", "app_sessions", "app_sets")},
-        "first_activity_at": row.get("first_activity_at"),
-        "last_activity_at": row.get("last_activity_at"),
-        "last_import_at": row.get("last_import_at"),
-        "data_health": data_health,
-        "runs": run_rows,
-        "barbell_reps": [
-            {k: r.get(k) for k in ("session_id", "set_index", "rep_index", "exercise", "load_kg", "started_at",
-                                   "mean_velocity_mps", "peak_velocity_mps", "peak_rfd_n_per_s",
-                                   "rfd_0_100ms_n_per_s", "velocity_loss_pct")}
-            | {"started_at": r.get("started_at") or r.get("session_started_at")}
-            for r in reps
-        ],
-        "summary": summary,
-    })
+        run_rows.append(
+            {
+                "activity_id": r["activity_id"],
+                "started_at": r["started_at"],
+                "name": r["name"],
+                "duration_s": r["duration_s"],
+                "distance_m": r["distance_m"],
+                "excluded_by_user": r["excluded_reason"] is not None,
+                "excluded_reason": r["excluded_reason"],
+                "time_reference": r.get("time_reference", "utc"),
+                "status": e.status,
+                "reason": e.reason,
+                "ef_proxy": e.ef_proxy,
+                "hr_at_reference_speed_bpm": e.hr_at_reference_speed_bpm,
+                "speed_per_w_per_kg": e.speed_per_w_per_kg,
+                "decoupling_pct": e.decoupling_pct,
+                "mean_temperature_c": e.mean_temperature_c,
+                "trimp": e.trimp,
+                "notes": e.notes,
+            }
+        )
+    section: dict[str, Any] = json_safe(
+        {
+            "athlete": athlete,
+            "page": page_name(athlete),
+            "simulated": simulated,
+            "profile": dict(profile),
+            "counts": {
+                k: row.get(k)
+                for k in (
+                    "activities",
+                    "runs",
+                    "strength_sets",
+                    "stream_sessions",
+                    "files_imported",
+                    "files_failed",
+                    "app_sessions",
+                    "app_sets",
+                )
+            },
+            "first_activity_at": row.get("first_activity_at"),
+            "last_activity_at": row.get("last_activity_at"),
+            "last_import_at": row.get("last_import_at"),
+            "data_health": data_health,
+            "runs": run_rows,
+            "barbell_reps": [
+                {
+                    k: r.get(k)
+                    for k in (
+                        "session_id",
+                        "set_index",
+                        "rep_index",
+                        "exercise",
+                        "load_kg",
+                        "started_at",
+                        "mean_velocity_mps",
+                        "peak_velocity_mps",
+                        "peak_rfd_n_per_s",
+                        "rfd_0_100ms_n_per_s",
+                        "velocity_loss_pct",
+                    )
+                }
+                | {"started_at": r.get("started_at") or r.get("session_started_at")}
+                for r in reps
+            ],
+            "summary": summary,
+        }
+    )
     return section
 
 
-def report_document(athletes: Sequence[Mapping[str, Any]], *, generated_at: dt.datetime,
-                    since: dt.datetime | None, fingerprint: Mapping[str, Any],
-                    last_nightly: Mapping[str, Any] | None) -> dict[str, Any]:
+def report_document(
+    athletes: Sequence[Mapping[str, Any]],
+    *,
+    generated_at: dt.datetime,
+    since: dt.datetime | None,
+    fingerprint: Mapping[str, Any],
+    last_nightly: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     """The whole ``report.json`` document."""
     return {
         "format": "runstrong-report",
@@ -138,9 +171,10 @@ def render_files(doc: Mapping[str, Any], *, templates_dir: Path | str | None = N
     (:mod:`report.templating`)."""
     from report import pages
 
-    files = {rep["page"]: pages.athlete_page(rep, generated_at=doc["generated_at"], templates_dir=templates_dir)
-             for rep in doc["athletes"]}
+    files = {
+        rep["page"]: pages.athlete_page(rep, generated_at=doc["generated_at"], templates_dir=templates_dir)
+        for rep in doc["athletes"]
+    }
     files["index.html"] = pages.index_page(doc, templates_dir=templates_dir)
     files["report.json"] = json.dumps(doc, indent=1, allow_nan=False, default=str)
     return files
-

@@ -28,6 +28,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -39,6 +40,9 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from report.text import visible
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {
@@ -54,7 +58,7 @@ OKABE_ITO = {
 INK = "#1a1a1a"
 GRID = "#d0d0d0"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "path",
     "svg.hashsalt": "runstrong",
     "font.family": "DejaVu Sans",
@@ -105,13 +109,13 @@ class FewPoints:
         return sorted({r[0] for r in self.rows})
 
 
-def _few(title: str, value_label: str, series: Sequence[tuple[str, Sequence[tuple[dt.date, float]]]]
-         ) -> FewPoints | None:
+def _few(
+    title: str, value_label: str, series: Sequence[tuple[str, Sequence[tuple[dt.date, float]]]]
+) -> FewPoints | None:
     """A :class:`FewPoints` when the series together have fewer than MIN_TIME_POINTS dates, else None."""
     if len({d for _label, pts in series for d, _v in pts}) >= MIN_TIME_POINTS:
         return None
-    rows = sorted(((d.isoformat(), label, float(v)) for label, pts in series for d, v in pts),
-                  key=lambda r: r[0])
+    rows = sorted(((d.isoformat(), label, float(v)) for label, pts in series for d, v in pts), key=lambda r: r[0])
     return FewPoints(title, value_label, tuple(rows))
 
 
@@ -175,8 +179,10 @@ def _fit_inside(fig: Figure, *, pad_pt: float = EDGE_PAD_PT, rounds: int = 4) ->
     for _ in range(rounds):
         # the axes' decorations (ticks, tick labels, axis labels, title) plus their legends and texts; the
         # data artists are clipped to the axes anyway, and measuring thousands of points would cost
-        boxes = [ax.get_tightbbox(renderer, bbox_extra_artists=[a for a in (ax.get_legend(), *ax.texts) if a])
-                 for ax in fig.axes]
+        boxes = [
+            ax.get_tightbbox(renderer, bbox_extra_artists=[a for a in (ax.get_legend(), *ax.texts) if a])
+            for ax in fig.axes
+        ]
         bb = Bbox.union([b for b in boxes if b is not None])  # display units, origin bottom left
         x0, y0, x1, y1 = bb.x0 * to_pt, bb.y0 * to_pt, bb.x1 * to_pt, bb.y1 * to_pt
         over = (pad_pt - x0, x1 - (w_pt - pad_pt), pad_pt - y0, y1 - (h_pt - pad_pt))
@@ -202,10 +208,13 @@ def _plain_texts(fig: Figure) -> None:
             t.set_text(visible(s))
 
 
-def to_svg(fig: Figure, *, title: str, desc: str = "") -> ChartSvg:
-    """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids."""
+def to_svg(fig: Figure, *, title: str, desc: str = "", laid_out: bool = False) -> ChartSvg:
+    """Serialise ``fig`` to an inline ``<svg>`` element with a title, description and unique ids.
+
+    ``laid_out``: the caller set the subplot margins itself (else they are set from the figure's
+    height and number of axes); :func:`_fit_inside` widens them either way."""
     _plain_texts(fig)
-    if not getattr(fig, "_runstrong_laid_out", False):
+    if not laid_out:
         h = fig.get_figheight()
         right = 0.88 if len(fig.axes) > 1 else 0.975
         fig.subplots_adjust(left=0.11, right=right, bottom=min(0.45, 0.5 / h), top=1 - min(0.3, 0.2 / h))
@@ -240,7 +249,11 @@ def empty_chart(title: str, message: str) -> ChartSvg:
 
 
 def adherence_chart(
-    weeks: Sequence[str], sessions: Sequence[int], zone_sets: Sequence[int], *, target_sessions: int = 2,
+    weeks: Sequence[str],
+    sessions: Sequence[int],
+    zone_sets: Sequence[int],
+    *,
+    target_sessions: int = 2,
     meeting: Sequence[int] | None = None,
 ) -> ChartSvg:
     """Strength sessions per week against the target, sessions meeting the prescription (given), and
@@ -253,16 +266,36 @@ def adherence_chart(
     edges = _week_edges(x)
     ax.stairs(sessions, edges, fill=True, color=OKABE_ITO["sky"], label="sessions (light bars)")
     if meeting is not None:
-        ax.stairs(meeting, edges, fill=True, color=OKABE_ITO["blue"], hatch="//", edgecolor="white",
-                  label="meeting the prescription (dark, hatched)")
-    ax.axhline(target_sessions, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
-               label=f"target: {target_sessions} sessions/week")
+        ax.stairs(
+            meeting,
+            edges,
+            fill=True,
+            color=OKABE_ITO["blue"],
+            hatch="//",
+            edgecolor="white",
+            label="meeting the prescription (dark, hatched)",
+        )
+    ax.axhline(
+        target_sessions,
+        color=OKABE_ITO["vermillion"],
+        linestyle="--",
+        linewidth=1.5,
+        label=f"target: {target_sessions} sessions/week",
+    )
     ax.set_ylabel("sessions")
     ax.set_ylim(0, max([target_sessions, *sessions]) + 0.6)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax2 = ax.twinx()
-    ax2.plot(x, zone_sets, color=OKABE_ITO["orange"], marker="o", markersize=3, linestyle=":",
-             label="zone sets (dots)")
+    # dates on x: matplotlib's date converter takes them, its annotations name only numbers and arrays
+    ax2.plot(
+        x,  # type: ignore[arg-type]
+        zone_sets,
+        color=OKABE_ITO["orange"],
+        marker="o",
+        markersize=3,
+        linestyle=":",
+        label="zone sets (dots)",
+    )
     ax2.set_ylabel("sets at 3-5 reps, 80-100 % 5RM")
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
@@ -271,14 +304,14 @@ def adherence_chart(
     h2, l2 = ax2.get_legend_handles_labels()
     ax2.set_ylim(0, max([4, *zone_sets]) * 1.1)
     ax2.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9,
-              framealpha=0.9)
+    ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9, framealpha=0.9)
     fig.set_figheight(4.2)
     fig.subplots_adjust(left=0.11, right=0.88, bottom=0.32, top=0.96)
-    fig._runstrong_laid_out = True
-    desc = (f"{len(weeks)} weeks; sessions per week as light bars, sessions meeting the prescription as dark "
-            f"hatched bars, target {target_sessions} as a dashed line, zone sets as dots.")
-    return to_svg(fig, title=title, desc=desc)
+    desc = (
+        f"{len(weeks)} weeks; sessions per week as light bars, sessions meeting the prescription as dark "
+        f"hatched bars, target {target_sessions} as a dashed line, zone sets as dots."
+    )
+    return to_svg(fig, title=title, desc=desc, laid_out=True)
 
 
 def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral_kg: Sequence[float]) -> ChartSvg:
@@ -291,8 +324,16 @@ def volume_chart(weeks: Sequence[str], bilateral_kg: Sequence[float], unilateral
     edges = _week_edges(x)
     top = [b + u for b, u in zip(bilateral_kg, unilateral_kg, strict=True)]
     ax.stairs(bilateral_kg, edges, fill=True, color=OKABE_ITO["blue"], label="bilateral")
-    ax.stairs(top, edges, baseline=bilateral_kg, fill=True, color=OKABE_ITO["orange"], hatch="//",
-              edgecolor="white", label="unilateral (hatched)")
+    ax.stairs(
+        top,
+        edges,
+        baseline=bilateral_kg,
+        fill=True,
+        color=OKABE_ITO["orange"],
+        hatch="//",
+        edgecolor="white",
+        label="unilateral (hatched)",
+    )
     ax.set_ylim(bottom=0)
     ax.set_ylabel("volume load, kg (reps x kg)")
     _date_axis(ax)
@@ -320,31 +361,49 @@ def series_chart(
     pts = [(d, v) for d, v in zip(_dates(dates), values, strict=True) if v is not None]
     if not pts:
         return empty_chart(title, "No values to show yet")
-    extras = [(label, [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None])
-              for label, d2, v2 in extra]
+    extras = [
+        (label, [(d, v) for d, v in zip(_dates(d2), v2, strict=True) if v is not None]) for label, d2, v2 in extra
+    ]
     few = _few(title, ylabel, [(ylabel, pts), *extras])
     if few is not None:
         return few
     fig, ax = _fig()
     if band is not None:
-        ax.axhspan(band[0], band[1], color=OKABE_ITO["sky"], alpha=0.25, linewidth=0,
-                   label=band_label or "reference band")
+        ax.axhspan(
+            band[0], band[1], color=OKABE_ITO["sky"], alpha=0.25, linewidth=0, label=band_label or "reference band"
+        )
     xs, ys = zip(*pts, strict=True)
-    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel,
-            gid=_data_gid())
+    ax.plot(xs, ys, color=OKABE_ITO["blue"], marker="o", markersize=3.5, linewidth=1, label=ylabel, gid=_data_gid())
     markers = itertools.cycle(["s", "^", "D"])
     colours = itertools.cycle([OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]])
     for label, p2 in extras:
         if p2:
             x2, y2 = zip(*p2, strict=True)
-            ax.plot(x2, y2, color=next(colours), marker=next(markers), markersize=4, linewidth=1.5,
-                    linestyle="--", label=label, gid=_data_gid())
+            ax.plot(
+                x2,
+                y2,
+                color=next(colours),
+                marker=next(markers),
+                markersize=4,
+                linewidth=1.5,
+                linestyle="--",
+                label=label,
+                gid=_data_gid(),
+            )
     if baseline_end is not None:
-        ax.axvline(_dates([baseline_end])[0], color=INK, linestyle=":", linewidth=1, label="end of baseline")
+        # a date on x: matplotlib's date converter takes it, its annotations name only a number
+        ax.axvline(
+            _dates([baseline_end])[0],  # type: ignore[arg-type]
+            color=INK,
+            linestyle=":",
+            linewidth=1,
+            label="end of baseline",
+        )
     seen: set[str] = set()
     for value, label in hlines:
-        ax.axhline(value, color=OKABE_ITO["orange"], linestyle="--", linewidth=1,
-                   label=None if label in seen else label)
+        ax.axhline(
+            value, color=OKABE_ITO["orange"], linestyle="--", linewidth=1, label=None if label in seen else label
+        )
         seen.add(label)
     ax.set_ylabel(ylabel)
     _date_axis(ax)
@@ -352,7 +411,7 @@ def series_chart(
     return to_svg(fig, title=title, desc=desc or f"{len(pts)} points.")
 
 
-def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> ChartSvg | FewPoints:
+def rfd_chart(exercise: str, rows: Sequence[dict[str, Any]], *, max_loads: int = 4) -> ChartSvg | FewPoints:
     """Per-session medians of peak RFD (filled markers, solid) and RFD 0-100 ms (hollow, dashed), one
     colour and marker per load (the ``max_loads`` loads with most sessions); values as given by
     :func:`analysis.athlete_summary.rfd_session_medians`. Fewer than :data:`MIN_TIME_POINTS` session
@@ -360,7 +419,7 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> Cha
     title = f"Rate of force development per session (median of reps, experimental): {exercise}"
     if not rows:
         return empty_chart(title, "No reps with RFD yet")
-    by_load: dict[float | None, list[dict]] = {}
+    by_load: dict[float | None, list[dict[str, Any]]] = {}
     for r in rows:
         by_load.setdefault(r.get("load_kg"), []).append(r)
     loads = sorted(sorted(by_load, key=lambda x: -len(by_load[x]))[:max_loads], key=lambda x: (x is None, x or 0))
@@ -368,10 +427,13 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> Cha
     for k, load in enumerate(loads):
         rr = sorted(by_load[load], key=lambda r: r.get("date") or "")
         lab = "?" if load is None else f"{load:g} kg"
-        for key, style, fill, name in (("peak_rfd_median_n_per_s", "-", True, "peak"),
-                                       ("rfd_0_100ms_median_n_per_s", "--", False, "0-100 ms")):
-            pts = [(d, r[key]) for d, r in zip(_dates([r["date"] for r in rr]), rr, strict=True)
-                   if r.get(key) is not None]
+        for key, style, fill, name in (
+            ("peak_rfd_median_n_per_s", "-", True, "peak"),
+            ("rfd_0_100ms_median_n_per_s", "--", False, "0-100 ms"),
+        ):
+            pts = [
+                (d, r[key]) for d, r in zip(_dates([r["date"] for r in rr]), rr, strict=True) if r.get(key) is not None
+            ]
             if pts:
                 series.append((f"{name}, {lab}", pts, k, style, fill))
     few = _few(title, "RFD, N/s (median per session)", [(s[0], s[1]) for s in series])
@@ -382,21 +444,38 @@ def rfd_chart(exercise: str, rows: Sequence[dict], *, max_loads: int = 4) -> Cha
     markers = ["o", "s", "^", "D"]
     for label, pts, k, style, fill in series:
         x, y = zip(*pts, strict=True)
-        ax.plot(x, y, color=colours[k], marker=markers[k], markersize=6, linestyle=style, linewidth=1.2,
-                markerfacecolor=colours[k] if fill else "white", markeredgewidth=1.5, label=label,
-                gid=_data_gid())
+        ax.plot(
+            x,
+            y,
+            color=colours[k],
+            marker=markers[k],
+            markersize=6,
+            linestyle=style,
+            linewidth=1.2,
+            markerfacecolor=colours[k] if fill else "white",
+            markeredgewidth=1.5,
+            label=label,
+            gid=_data_gid(),
+        )
     ax.axhline(0.0, color=INK, linewidth=0.8)
     ax.set_ylabel("RFD, N/s (median per session)")
     _date_axis(ax)
     n_entries = len(ax.get_legend_handles_labels()[0])
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9, framealpha=0.9)
     fig.set_figheight(3.0 + 0.22 * ((n_entries + 1) // 2))
-    fig.subplots_adjust(left=0.12, right=0.975, bottom=(0.75 + 0.22 * ((n_entries + 1) // 2)) / fig.get_figheight(),
-                        top=1 - 0.2 / fig.get_figheight())
-    fig._runstrong_laid_out = True
+    fig.subplots_adjust(
+        left=0.12,
+        right=0.975,
+        bottom=(0.75 + 0.22 * ((n_entries + 1) // 2)) / fig.get_figheight(),
+        top=1 - 0.2 / fig.get_figheight(),
+    )
     shown = ", ".join("?" if x is None else f"{x:g} kg" for x in loads)
-    return to_svg(fig, title=title, desc=f"{len(rows)} session medians at loads {shown}; filled markers peak RFD, "
-                                         "hollow markers RFD 0-100 ms.")
+    return to_svg(
+        fig,
+        title=title,
+        desc=f"{len(rows)} session medians at loads {shown}; filled markers peak RFD, hollow markers RFD 0-100 ms.",
+        laid_out=True,
+    )
 
 
 def lv_profile_chart(
@@ -415,12 +494,12 @@ def lv_profile_chart(
     if not loads_kg:
         return empty_chart(title, "No barbell reps with velocity yet")
     fig, ax = _fig()
-    ax.plot(loads_kg, velocities_mps, linestyle="none", marker="o", color=OKABE_ITO["blue"],
-            label=point_label)
+    ax.plot(loads_kg, velocities_mps, linestyle="none", marker="o", color=OKABE_ITO["blue"], label=point_label)
     if line_points:
         (x0, y0), (x1, y1) = line_points[0], line_points[-1]
-        ax.plot([x0, x1], [y0, y1], color=OKABE_ITO["vermillion"], linestyle="--",
-                label="individual load-velocity line")
+        ax.plot(
+            [x0, x1], [y0, y1], color=OKABE_ITO["vermillion"], linestyle="--", label="individual load-velocity line"
+        )
     if mvt_mps is not None:
         ax.axhline(mvt_mps, color=INK, linestyle=":", label=f"minimal velocity threshold {mvt_mps:.2f} m/s")
     if e1rm_kg is not None:
@@ -454,8 +533,7 @@ def interval_chart(
     ]
     if not rows:
         return empty_chart(title, "Not estimable with the data so far")
-    wrapped = ["\n".join(textwrap.wrap(visible(r[0]), LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0]
-               for r in rows]
+    wrapped = ["\n".join(textwrap.wrap(visible(r[0]), LABEL_WRAP_CHARS, break_on_hyphens=False)) or r[0] for r in rows]
     lines = max(w.count("\n") + 1 for w in wrapped)
     fig, ax = _fig(height_in=max(1.4, (0.25 + 0.2 * lines) * len(rows) + 0.9))
     for i, (_lab, e, lo, hi) in enumerate(rows):
@@ -470,12 +548,12 @@ def interval_chart(
     ax.grid(axis="y", visible=False)
     # the left margin starts small: to_svg widens it to the longest (wrapped) label
     fig.subplots_adjust(left=0.05, right=0.97, bottom=min(0.45, 0.55 / fig.get_figheight()), top=0.95)
-    fig._runstrong_laid_out = True
-    return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.")
+    return to_svg(fig, title=title, desc=desc or f"{len(rows)} estimates with 90 % intervals.", laid_out=True)
 
 
-def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
-               ) -> ChartSvg | FewPoints:
+def load_chart(
+    days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], tsb: Sequence[float]
+) -> ChartSvg | FewPoints:
     """Running load: CTL (fitness), ATL (fatigue), TSB (form) as given; fewer than
     :data:`MIN_TIME_POINTS` days: a :class:`FewPoints`."""
     title = "Running load from TRIMP: CTL (42-day), ATL (7-day) and TSB"
@@ -483,18 +561,35 @@ def load_chart(days: Sequence[str], ctl: Sequence[float], atl: Sequence[float], 
         return empty_chart(title, "No runs with heart rate and an athlete HR profile")
     x = _dates(days)
     names = ("CTL (fitness)", "ATL (fatigue)", "TSB (form)")
-    few = _few(title, "TRIMP per day", [(n, list(zip(x, v, strict=True))) for n, v in zip(names, (ctl, atl, tsb),
-                                                                                          strict=True)])
+    few = _few(
+        title, "TRIMP per day", [(n, list(zip(x, v, strict=True))) for n, v in zip(names, (ctl, atl, tsb), strict=True)]
+    )
     if few is not None:
         return few
     fig, ax = _fig()
-    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())
-    ax.plot(x, atl, color=OKABE_ITO["orange"], linewidth=1, linestyle="--", label=names[1], gid=_data_gid())
-    ax.plot(x, tsb, color=OKABE_ITO["green"], linewidth=1, linestyle=":", label=names[2], gid=_data_gid())
+    # dates on x: matplotlib's date converter takes them, its annotations name only numbers and arrays
+    ax.plot(x, ctl, color=OKABE_ITO["blue"], linewidth=2, label=names[0], gid=_data_gid())  # type: ignore[arg-type]
+    ax.plot(
+        x,  # type: ignore[arg-type]
+        atl,
+        color=OKABE_ITO["orange"],
+        linewidth=1,
+        linestyle="--",
+        label=names[1],
+        gid=_data_gid(),
+    )
+    ax.plot(
+        x,  # type: ignore[arg-type]
+        tsb,
+        color=OKABE_ITO["green"],
+        linewidth=1,
+        linestyle=":",
+        label=names[2],
+        gid=_data_gid(),
+    )
     ax.set_ylabel("TRIMP per day")
     _date_axis(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, framealpha=0.9)
     fig.set_figheight(3.6)
     fig.subplots_adjust(left=0.11, right=0.975, bottom=0.27, top=0.95)
-    fig._runstrong_laid_out = True
-    return to_svg(fig, title=title, desc=f"{len(days)} days.")
+    return to_svg(fig, title=title, desc=f"{len(days)} days.", laid_out=True)

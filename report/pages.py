@@ -25,8 +25,12 @@ def _when_row(r: Mapping[str, Any]) -> str:
 def _health_counts(rep: Mapping[str, Any]) -> tuple[int, int, int, int]:
     h = rep.get("data_health", {})
     excluded_auto = sum(1 for r in rep.get("runs", []) if r["status"] != "ok" and not r["excluded_by_user"])
-    return (len(h.get("files_failed", [])), len(h.get("runs_excluded_by_user", [])) + excluded_auto,
-            len(h.get("sessions_with_gaps", [])), len(h.get("files_partial", [])))
+    return (
+        len(h.get("files_failed", [])),
+        len(h.get("runs_excluded_by_user", [])) + excluded_auto,
+        len(h.get("sessions_with_gaps", [])),
+        len(h.get("files_partial", [])),
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -41,16 +45,18 @@ def index_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         failed, excluded, gaps, partial = _health_counts(rep)
         c = rep.get("counts", {})
         label = rep["athlete"] + (" (simulated data)" if rep.get("simulated", {}).get("simulated_activities") else "")
-        rows.append([
-            {"href": rep["page"], "text": label},
-            fmt(c.get("runs")),
-            fmt(c.get("strength_sets")),
-            fmt(c.get("stream_sessions")),
-            when(rep.get("last_import_at")),
-            f"{failed} failed, {partial} partial",
-            str(excluded),
-            str(gaps),
-        ])
+        rows.append(
+            [
+                {"href": rep["page"], "text": label},
+                fmt(c.get("runs")),
+                fmt(c.get("strength_sets")),
+                fmt(c.get("stream_sessions")),
+                when(rep.get("last_import_at")),
+                f"{failed} failed, {partial} partial",
+                str(excluded),
+                str(gaps),
+            ]
+        )
     nightly = doc.get("last_nightly")
     return {
         "title": "runstrong report",
@@ -76,16 +82,29 @@ def data_quality(rep: Mapping[str, Any]) -> dict[str, Any]:
     h = rep.get("data_health", {})
     auto = [r for r in rep.get("runs", []) if r["status"] != "ok" and not r["excluded_by_user"]]
     return {
-        "files_failed": [[f["path"], f.get("reason"), fmt(f.get("attempts")), when(f.get("logged_at"))]
-                         for f in h.get("files_failed", [])],
+        "files_failed": [
+            [f["path"], f.get("reason"), fmt(f.get("attempts")), when(f.get("logged_at"))]
+            for f in h.get("files_failed", [])
+        ],
         "files_partial": [[f["path"], f.get("reason")] for f in h.get("files_partial", [])],
         "files_skipped": h.get("files_skipped") or 0,
-        "excluded_by_user": [[r.get("name") or r["activity_id"], _when_row(r), r.get("reason")]
-                             for r in h.get("runs_excluded_by_user", [])],
+        "excluded_by_user": [
+            [r.get("name") or r["activity_id"], _when_row(r), r.get("reason")]
+            for r in h.get("runs_excluded_by_user", [])
+        ],
         "without_proxies": [[r.get("name") or r["activity_id"], _when_row(r), r.get("reason")] for r in auto],
-        "sessions_with_gaps": [[g["session_id"], when(g.get("started_at")), g.get("exercise"), fmt(g.get("gaps")),
-                                fmt(g.get("gap_s"), 1, "s"), fmt(g.get("lost_samples")), g.get("status")]
-                               for g in h.get("sessions_with_gaps", [])],
+        "sessions_with_gaps": [
+            [
+                g["session_id"],
+                when(g.get("started_at")),
+                g.get("exercise"),
+                fmt(g.get("gaps")),
+                fmt(g.get("gap_s"), 1, "s"),
+                fmt(g.get("lost_samples")),
+                g.get("status"),
+            ]
+            for g in h.get("sessions_with_gaps", [])
+        ],
         "ledger": ledger_quality(rep),
     }
 
@@ -101,17 +120,23 @@ def ledger_quality(rep: Mapping[str, Any]) -> dict[str, Any] | None:
     unmapped = dq.get("unmapped_exercises") or []
     merged = dq.get("merged_sessions") or []
     names = ", ".join(u["name"] for u in unmapped[:8]) + (f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else "")
-    line = (f"Strength ledger: {len(unmapped)} exercise name(s) not mapped to the exercise vocabulary"
-            + (f" ({names}; correct --set ID --exercise EX maps one)" if unmapped else "")
-            + f"; {len(merged)} of {led.get('counts', {}).get('sessions', 0)} training sessions merged across sources"
-            + f"; {dq.get('exercise_conflicts', 0)} set(s) whose sources named different exercises.")
+    line = (
+        f"Strength ledger: {len(unmapped)} exercise name(s) not mapped to the exercise vocabulary"
+        + (f" ({names}; correct --set ID --exercise EX maps one)" if unmapped else "")
+        + f"; {len(merged)} of {led.get('counts', {}).get('sessions', 0)} training sessions merged across sources"
+        + f"; {dq.get('exercise_conflicts', 0)} set(s) whose sources named different exercises."
+    )
     return {
         "line": line,
         "unmapped": [[u["name"], fmt(u.get("sets")), ", ".join(u.get("sources") or [])] for u in unmapped],
-        "merged": [[m.get("local_date"), m.get("title") or "—", " + ".join(m.get("sources") or []), fmt(m.get("sets"))]
-                   for m in reversed(merged)],
-        "deleted": [[d.get("local_date"), d.get("title") or "—", ", ".join(d.get("deleted_in_app") or [])]
-                    for d in dq.get("deleted_in_app") or []],
+        "merged": [
+            [m.get("local_date"), m.get("title") or "—", " + ".join(m.get("sources") or []), fmt(m.get("sets"))]
+            for m in reversed(merged)
+        ],
+        "deleted": [
+            [d.get("local_date"), d.get("title") or "—", ", ".join(d.get("deleted_in_app") or [])]
+            for d in dq.get("deleted_in_app") or []
+        ],
         "warnings": list(dq.get("warnings") or []),
     }
 
@@ -121,12 +146,24 @@ def runs_table(rep: Mapping[str, Any]) -> dict[str, Any]:
     runs = rep.get("runs", [])
     rows = []
     for r in reversed(runs[-60:]):
-        status = "excluded: " + (r.get("excluded_reason") or "") if r["excluded_by_user"] else (
-            "ok" if r["status"] == "ok" else r["status"])
-        rows.append([_when_row(r)[:10] if r.get("time_reference", "utc") == "utc" else NO_DATE, r.get("name") or "—",
-                     minutes(r.get("duration_s")), km(r.get("distance_m")), fmt(r.get("ef_proxy"), 3),
-                     fmt(r.get("speed_per_w_per_kg"), 3), fmt(r.get("decoupling_pct"), 1, "%"),
-                     fmt(r.get("mean_temperature_c"), 0, "°C"), status])
+        status = (
+            "excluded: " + (r.get("excluded_reason") or "")
+            if r["excluded_by_user"]
+            else ("ok" if r["status"] == "ok" else r["status"])
+        )
+        rows.append(
+            [
+                _when_row(r)[:10] if r.get("time_reference", "utc") == "utc" else NO_DATE,
+                r.get("name") or "—",
+                minutes(r.get("duration_s")),
+                km(r.get("distance_m")),
+                fmt(r.get("ef_proxy"), 3),
+                fmt(r.get("speed_per_w_per_kg"), 3),
+                fmt(r.get("decoupling_pct"), 1, "%"),
+                fmt(r.get("mean_temperature_c"), 0, "°C"),
+                status,
+            ]
+        )
     return {"rows": rows, "n_total": len(runs)}
 
 
@@ -151,6 +188,7 @@ def athlete_view(rep: Mapping[str, Any], *, generated_at: str | None = None) -> 
     }
 
 
-def athlete_page(rep: Mapping[str, Any], *, generated_at: str | None = None,
-                 templates_dir: Path | str | None = None) -> str:
+def athlete_page(
+    rep: Mapping[str, Any], *, generated_at: str | None = None, templates_dir: Path | str | None = None
+) -> str:
     return render_page("athlete.html.j2", athlete_view(rep, generated_at=generated_at), templates_dir=templates_dir)

@@ -53,14 +53,20 @@ def _few_points(fp: charts.FewPoints, *, values_below: bool) -> dict[str, Any]:
         return {"title": fp.title, "text": f": {when}; {rule} The values are in the table below.", "table": None}
     if len(fp.rows) == 1:
         d, label, v = fp.rows[0]
-        return {"title": fp.title, "text": f": {_with_unit(label, v)} on {d}, the only date so far; {rule}",
-                "table": None}
+        return {
+            "title": fp.title,
+            "text": f": {_with_unit(label, v)} on {d}, the only date so far; {rule}",
+            "table": None,
+        }
     labels = list(dict.fromkeys(r[1] for r in fp.rows))
     cell = {(d, label): v for d, label, v in fp.rows}
     rows = [[d, *(_value(cell[(d, lab)]) if (d, lab) in cell else "—" for lab in labels)] for d in dates]
     when = "one date" if len(dates) == 1 else f"{len(dates)} dates"
-    return {"title": fp.title, "text": f": {when} so far, shown as a table; {rule}",
-            "table": {"headers": ["date", *labels], "rows": rows, "caption": f"{fp.value_label} by date"}}
+    return {
+        "title": fp.title,
+        "text": f": {when} so far, shown as a table; {rule}",
+        "table": {"headers": ["date", *labels], "rows": rows, "caption": f"{fp.value_label} by date"},
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -116,7 +122,7 @@ def _strength_weeks(weeks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     running-only weeks before it would squeeze the strength weeks into a sliver)."""
     sw = [w for w in weeks if w.get("sessions") is not None]
     first = next((i for i, w in enumerate(sw) if w.get("sessions")), None)
-    return sw if first is None else sw[max(0, first - LEAD_WEEKS):]
+    return sw if first is None else sw[max(0, first - LEAD_WEEKS) :]
 
 
 # ------------------------------------------------------------------------------------------
@@ -130,24 +136,48 @@ def headline(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[s
     block = s.get("latest_block")
     base = s.get("baseline")
     cards = [
-        {"label": "Runs with economy proxies", "value": f"{s.get('n_runs_ok', 0)} of {s.get('n_runs_total', 0)}",
-         "note": f"{s.get('n_runs_excluded', 0)} without (see data quality)"},
-        {"label": "Weeks of data", "value": fmt(s.get("n_weeks")),
-         "note": f"baseline {base['n_weeks']} wk" if base else "no pre-strength baseline"},
-        {"label": "Strength sessions, total", "value": fmt(last.get("cumulative_sessions")),
-         "note": f"latest week: {fmt(last.get('sessions'))} of {fmt(last.get('target_sessions', 2))} target"},
-        {"label": "Sessions meeting the prescription, latest week",
-         "value": f"{fmt(last.get('sessions_meeting_prescription', 0))} of {fmt(last.get('target_sessions', 2))}",
-         "note": (f"{_lat_text(last)}"
-                  + (f"; {last['sessions_zone_undecidable']} undecidable (no e5RM)"
-                     if last.get("sessions_zone_undecidable") else ""))},
-        {"label": "Strength block (since the first heavy lower-body week)",
-         "value": f"{block['n_weeks']} wk" if block else "—",
-         "note": (f"from {block['first_week']} ({block.get('start_source', 'detected')}) to {block['last_week']}"
-                  if block else "no heavy lower-body session yet")},
+        {
+            "label": "Runs with economy proxies",
+            "value": f"{s.get('n_runs_ok', 0)} of {s.get('n_runs_total', 0)}",
+            "note": f"{s.get('n_runs_excluded', 0)} without (see data quality)",
+        },
+        {
+            "label": "Weeks of data",
+            "value": fmt(s.get("n_weeks")),
+            "note": f"baseline {base['n_weeks']} wk" if base else "no pre-strength baseline",
+        },
+        {
+            "label": "Strength sessions, total",
+            "value": fmt(last.get("cumulative_sessions")),
+            "note": f"latest week: {fmt(last.get('sessions'))} of {fmt(last.get('target_sessions', 2))} target",
+        },
+        {
+            "label": "Sessions meeting the prescription, latest week",
+            "value": f"{fmt(last.get('sessions_meeting_prescription', 0))} of {fmt(last.get('target_sessions', 2))}",
+            "note": (
+                f"{_lat_text(last)}"
+                + (
+                    f"; {last['sessions_zone_undecidable']} undecidable (no e5RM)"
+                    if last.get("sessions_zone_undecidable")
+                    else ""
+                )
+            ),
+        },
+        {
+            "label": "Strength block (since the first heavy lower-body week)",
+            "value": f"{block['n_weeks']} wk" if block else "—",
+            "note": (
+                f"from {block['first_week']} ({block.get('start_source', 'detected')}) to {block['last_week']}"
+                if block
+                else "no heavy lower-body session yet"
+            ),
+        },
         _primary_card(s),
-        {"label": "Fitness (CTL) at the latest week end", "value": fmt(last.get("ctl"), 0),
-         "note": f"fatigue (ATL) {fmt(last.get('atl'), 0)}, form (TSB) {fmt(last.get('tsb'), 0)}"},
+        {
+            "label": "Fitness (CTL) at the latest week end",
+            "value": fmt(last.get("ctl"), 0),
+            "note": f"fatigue (ATL) {fmt(last.get('atl'), 0)}, form (TSB) {fmt(last.get('tsb'), 0)}",
+        },
     ]
     return {"cards": cards}
 
@@ -157,15 +187,23 @@ def _primary_card(s: Mapping[str, Any]) -> dict[str, Any]:
     prim = (ec.get("primary") or {}).get("proxy")
     ch = s.get("changes", {}).get(prim or "", {})
     if not prim:
-        return {"label": "Primary economy proxy, change net of the pre-strength trend", "value": "not estimable",
-                "note": ec.get("reason") or "no strength start yet"}
+        return {
+            "label": "Primary economy proxy, change net of the pre-strength trend",
+            "value": "not estimable",
+            "note": ec.get("reason") or "no strength start yet",
+        }
     est = ch.get("estimate")
-    return {"label": f"Primary proxy ({s.get('proxies', {}).get(prim, {}).get('label', prim)}): change in the last "
-                     "week net of the pre-strength trend",
-            "value": fmt(est, 1, "%", signed=True) if est is not None else "not estimable",
-            "note": (f"90 % interval {_ci(ch.get('ci90_low'), ch.get('ci90_high'), 1, ' %')}; "
-                     f"n = {ch.get('n_runs', 0)} runs, {ch.get('n_weeks', 0)} weeks" if est is not None
-                     else (ch.get("reason") or ""))}
+    return {
+        "label": f"Primary proxy ({s.get('proxies', {}).get(prim, {}).get('label', prim)}): change in the last "
+        "week net of the pre-strength trend",
+        "value": fmt(est, 1, "%", signed=True) if est is not None else "not estimable",
+        "note": (
+            f"90 % interval {_ci(ch.get('ci90_low'), ch.get('ci90_high'), 1, ' %')}; "
+            f"n = {ch.get('n_runs', 0)} runs, {ch.get('n_weeks', 0)} weeks"
+            if est is not None
+            else (ch.get("reason") or "")
+        ),
+    }
 
 
 def adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -174,23 +212,40 @@ def adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[
     sw = _strength_weeks(weeks)
     target = sw[-1].get("target_sessions", 2) if sw else 2
     fig = figure(
-        charts.adherence_chart([w["week_start"] for w in sw], [w.get("sessions", 0) for w in sw],
-                               [w.get("zone_sets", 0) for w in sw], target_sessions=target,
-                               meeting=[w.get("sessions_meeting_prescription", 0) for w in sw]),
+        charts.adherence_chart(
+            [w["week_start"] for w in sw],
+            [w.get("sessions", 0) for w in sw],
+            [w.get("zone_sets", 0) for w in sw],
+            target_sessions=target,
+            meeting=[w.get("sessions_meeting_prescription", 0) for w in sw],
+        ),
         f"Light bars: strength sessions per week; dark hatched bars: sessions meeting the prescription "
         f"(n = {len(sw)} weeks{_from(sw, weeks)}); dashed line: the target of {target}; dots: sets of 3-5 reps at "
-        "80-100 % of the exercise's estimated 5RM.")
+        "80-100 % of the exercise's estimated 5RM.",
+    )
     rows = []
     for w in reversed(sw[-16:]):
         undec = w.get("sessions_zone_undecidable", 0)
-        rows.append([w["week_start"], f"{w.get('sessions', 0)} / {w.get('target_sessions', target)}",
-                     f"{w.get('sessions_meeting_prescription', 0)} / {w.get('target_sessions', target)}"
-                     + (f" ({undec} undecidable)" if undec else ""),
-                     fmt(w.get("sets", 0)), fmt(w.get("zone_sets", 0)), fmt(w.get("sets_without_e5rm", 0)),
-                     f"{fmt(w.get('bilateral_sets', 0))} / {fmt(w.get('unilateral_sets', 0))}",
-                     ("yes" if w.get("bilateral_trained") and w.get("unilateral_trained") else
-                      "no" if w.get("sessions") else "—"),
-                     fmt(w.get("volume_load_kg"), 0, "kg")])
+        rows.append(
+            [
+                w["week_start"],
+                f"{w.get('sessions', 0)} / {w.get('target_sessions', target)}",
+                f"{w.get('sessions_meeting_prescription', 0)} / {w.get('target_sessions', target)}"
+                + (f" ({undec} undecidable)" if undec else ""),
+                fmt(w.get("sets", 0)),
+                fmt(w.get("zone_sets", 0)),
+                fmt(w.get("sets_without_e5rm", 0)),
+                f"{fmt(w.get('bilateral_sets', 0))} / {fmt(w.get('unilateral_sets', 0))}",
+                (
+                    "yes"
+                    if w.get("bilateral_trained") and w.get("unilateral_trained")
+                    else "no"
+                    if w.get("sessions")
+                    else "—"
+                ),
+                fmt(w.get("volume_load_kg"), 0, "kg"),
+            ]
+        )
     week_table = {"rows": rows, "caption": f"Latest {len(rows)} weeks (local weeks, {s.get('tz', 'UTC')})"}
     recent = [(w["week_start"], d) for w in sw[-4:] for d in (w.get("session_details") or [])]
     sessions = None
@@ -198,17 +253,35 @@ def adherence(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[
         srows = []
         for _wk, d in reversed(recent):
             zs = d.get("zone_sets_by_exercise") or {}
-            srows.append([d.get("local_date"), fmt(d.get("sets")),
-                          ", ".join(f"{ex}: {n}" for ex, n in sorted(zs.items())) or "none",
-                          "yes" if d.get("meets_prescription") else
-                          ("undecidable (no e5RM)" if d.get("zone_undecidable") else "no"),
-                          ("both" if d.get("bilateral") and d.get("unilateral") else
-                           "bilateral only" if d.get("bilateral") else
-                           "unilateral only" if d.get("unilateral") else "—")])
-        sessions = {"rows": srows,
-                    "caption": f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)"}
-    return {"figure": fig, "weeks": week_table, "sessions": sessions,
-            "sets_without_e5rm": any(w.get("sets_without_e5rm") for w in sw)}
+            srows.append(
+                [
+                    d.get("local_date"),
+                    fmt(d.get("sets")),
+                    ", ".join(f"{ex}: {n}" for ex, n in sorted(zs.items())) or "none",
+                    "yes"
+                    if d.get("meets_prescription")
+                    else ("undecidable (no e5RM)" if d.get("zone_undecidable") else "no"),
+                    (
+                        "both"
+                        if d.get("bilateral") and d.get("unilateral")
+                        else "bilateral only"
+                        if d.get("bilateral")
+                        else "unilateral only"
+                        if d.get("unilateral")
+                        else "—"
+                    ),
+                ]
+            )
+        sessions = {
+            "rows": srows,
+            "caption": f"Sessions of the latest {min(4, len(sw))} weeks (n = {len(srows)} sessions)",
+        }
+    return {
+        "figure": fig,
+        "weeks": week_table,
+        "sessions": sessions,
+        "sets_without_e5rm": any(w.get("sets_without_e5rm") for w in sw),
+    }
 
 
 def strength(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -216,9 +289,13 @@ def strength(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict
     the note on the RFD onset by ``eccentric_first``: True, False or None for unknown)."""
     sw = _strength_weeks(weeks)
     volume = figure(
-        charts.volume_chart([w["week_start"] for w in sw], [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
-                            [w.get("unilateral_volume_load_kg", 0.0) for w in sw]),
-        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks{_from(sw, weeks)}.")
+        charts.volume_chart(
+            [w["week_start"] for w in sw],
+            [w.get("bilateral_volume_load_kg", 0.0) for w in sw],
+            [w.get("unilateral_volume_load_kg", 0.0) for w in sw],
+        ),
+        f"Weekly volume load (sum of reps x kg), bilateral and unilateral, n = {len(sw)} weeks{_from(sw, weeks)}.",
+    )
     rfd = (rep.get("summary") or {}).get("rfd_sessions") or []
     per_exercise = []
     for ex in sorted({r["exercise"] for r in rfd}):
@@ -226,16 +303,33 @@ def strength(rep: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict
         n_reps = sum(r.get("n_reps", 0) for r in rr)
         nonpos = sum(r.get("n_rfd_0_100ms_nonpositive", 0) for r in rr)
         n_early = sum(r.get("n_rfd_0_100ms", 0) for r in rr)
-        fig = figure(charts.rfd_chart(ex, rr), values_below=True, caption=(
-            f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
-            f"n = {len(rr)} session medians from {n_reps} reps"
-            + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "") + ". "))
-        rows = [[r.get("date"), fmt(r.get("load_kg"), 1, "kg"), fmt(r.get("n_reps")),
-                 fmt(r.get("peak_rfd_median_n_per_s"), 0, "N/s"), fmt(r.get("rfd_0_100ms_median_n_per_s"), 0, "N/s")]
-                for r in reversed(rr[-12:])]
-        per_exercise.append({"figure": fig, "eccentric_first": rr[0].get("eccentric_first"),
-                             "table": {"rows": rows, "caption": f"{ex}: latest {len(rows)} session medians "
-                                                                "(experimental)"}})
+        fig = figure(
+            charts.rfd_chart(ex, rr),
+            values_below=True,
+            caption=(
+                f"{ex}: median per session and load of the bar sensor's RFD (onset = concentric start), "
+                f"n = {len(rr)} session medians from {n_reps} reps"
+                + (f"; {nonpos} of {n_early} reps had an RFD 0-100 ms of zero or less" if nonpos else "")
+                + ". "
+            ),
+        )
+        rows = [
+            [
+                r.get("date"),
+                fmt(r.get("load_kg"), 1, "kg"),
+                fmt(r.get("n_reps")),
+                fmt(r.get("peak_rfd_median_n_per_s"), 0, "N/s"),
+                fmt(r.get("rfd_0_100ms_median_n_per_s"), 0, "N/s"),
+            ]
+            for r in reversed(rr[-12:])
+        ]
+        per_exercise.append(
+            {
+                "figure": fig,
+                "eccentric_first": rr[0].get("eccentric_first"),
+                "table": {"rows": rows, "caption": f"{ex}: latest {len(rows)} session medians (experimental)"},
+            }
+        )
     return {"volume": volume, "rfd": per_exercise}
 
 
@@ -244,49 +338,85 @@ def load_velocity(rep: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any
     without the load-velocity analysis) or "none"."""
     nm = s.get("neuromuscular") or {}
     profiles = nm.get("profiles") if isinstance(nm, Mapping) else None
-    reps = [r for r in rep.get("barbell_reps", []) if r.get("mean_velocity_mps") is not None
-            and r.get("load_kg") is not None]
+    reps = [
+        r
+        for r in rep.get("barbell_reps", [])
+        if r.get("mean_velocity_mps") is not None and r.get("load_kg") is not None
+    ]
     out: dict[str, Any] = {"mode": "none", "profiles": [], "e1rm": [], "velocity": [], "reps": []}
     if profiles:
         out["mode"] = "profiles"
         for p in profiles:
-            out["profiles"].append(figure(
-                charts.lv_profile_chart(p.get("exercise", "?"), p.get("loads_kg", []), p.get("velocities_mps", []),
-                                        line_points=p.get("line_points"), mvt_mps=p.get("mvt_mps"),
-                                        e1rm_kg=p.get("e1rm_kg")),
-                f"{p.get('exercise')}: e1RM {fmt(p.get('e1rm_kg'), 1, 'kg')}, e5RM {fmt(p.get('e5rm_kg'), 1, 'kg')}, "
-                f"R² {fmt(p.get('r_squared'), 2)}; n = {p.get('n_sets', len(p.get('loads_kg', [])))} sets "
-                f"(best rep each) at {p.get('n_loads', '?')} loads"
-                + ("" if p.get("mvt_reliable", True) else "; velocity at 1RM unreliable for this lift, e1RM flagged")
-                + (f". {p['note']}" if p.get("note") else "")))
+            out["profiles"].append(
+                figure(
+                    charts.lv_profile_chart(
+                        p.get("exercise", "?"),
+                        p.get("loads_kg", []),
+                        p.get("velocities_mps", []),
+                        line_points=p.get("line_points"),
+                        mvt_mps=p.get("mvt_mps"),
+                        e1rm_kg=p.get("e1rm_kg"),
+                    ),
+                    f"{p.get('exercise')}: e1RM {fmt(p.get('e1rm_kg'), 1, 'kg')}, e5RM {fmt(p.get('e5rm_kg'), 1, 'kg')}, "
+                    f"R² {fmt(p.get('r_squared'), 2)}; n = {p.get('n_sets', len(p.get('loads_kg', [])))} sets "
+                    f"(best rep each) at {p.get('n_loads', '?')} loads"
+                    + (
+                        ""
+                        if p.get("mvt_reliable", True)
+                        else "; velocity at 1RM unreliable for this lift, e1RM flagged"
+                    )
+                    + (f". {p['note']}" if p.get("note") else ""),
+                )
+            )
         trend = nm.get("e1rm_trend") or []
         for ex in sorted({t["exercise"] for t in trend}):
             tt = [t for t in trend if t["exercise"] == ex]
-            out["e1rm"].append(figure(
-                charts.series_chart(f"Estimated 1RM over time: {ex}", [t["date"] for t in tt],
-                                    [t.get("e1rm_kg") for t in tt], ylabel="e1RM, kg"),
-                f"e1RM per training day from that day's load-velocity line (days with 3 or more loads), "
-                f"n = {_days(len(tt))}."))
+            out["e1rm"].append(
+                figure(
+                    charts.series_chart(
+                        f"Estimated 1RM over time: {ex}",
+                        [t["date"] for t in tt],
+                        [t.get("e1rm_kg") for t in tt],
+                        ylabel="e1RM, kg",
+                    ),
+                    f"e1RM per training day from that day's load-velocity line (days with 3 or more loads), "
+                    f"n = {_days(len(tt))}.",
+                )
+            )
         vref = nm.get("velocity_at_reference_load") or []
         for ex in sorted({t["exercise"] for t in vref}):
             tt = [t for t in vref if t["exercise"] == ex]
-            out["velocity"].append(figure(charts.series_chart(
-                f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)", [t["date"] for t in tt],
-                [t.get("velocity_mps") for t in tt], ylabel="m/s"),
-                f"Mean concentric velocity the day's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
-                f"n = {_days(len(tt))} (a neuromuscular marker)."))
+            out["velocity"].append(
+                figure(
+                    charts.series_chart(
+                        f"Velocity at the reference load: {ex} ({tt[0]['reference_load_kg']:g} kg)",
+                        [t["date"] for t in tt],
+                        [t.get("velocity_mps") for t in tt],
+                        ylabel="m/s",
+                    ),
+                    f"Mean concentric velocity the day's profile predicts at {tt[0]['reference_load_kg']:g} kg, "
+                    f"n = {_days(len(tt))} (a neuromuscular marker).",
+                )
+            )
     elif reps:
         out["mode"] = "reps"
         by_ex: dict[str, list[Mapping[str, Any]]] = {}
         for r in reps:
             by_ex.setdefault(r.get("exercise") or "unknown", []).append(r)
         for ex, rr in by_ex.items():
-            out["reps"].append(figure(
-                charts.lv_profile_chart(ex, [r["load_kg"] for r in rr], [r["mean_velocity_mps"] for r in rr],
-                                        point_label="mean concentric velocity of each rep"),
-                f"{ex}: mean concentric velocity of each rep against its load, n = {len(rr)} reps at "
-                f"{len({r['load_kg'] for r in rr})} load(s). No profile line or e1RM in this build (the "
-                "load-velocity analysis is not available)."))
+            out["reps"].append(
+                figure(
+                    charts.lv_profile_chart(
+                        ex,
+                        [r["load_kg"] for r in rr],
+                        [r["mean_velocity_mps"] for r in rr],
+                        point_label="mean concentric velocity of each rep",
+                    ),
+                    f"{ex}: mean concentric velocity of each rep against its load, n = {len(rr)} reps at "
+                    f"{len({r['load_kg'] for r in rr})} load(s). No profile line or e1RM in this build (the "
+                    "load-velocity analysis is not available).",
+                )
+            )
     return out
 
 
@@ -304,24 +434,44 @@ def economy(s: Mapping[str, Any], weeks: Sequence[Mapping[str, Any]]) -> dict[st
         b = bands.get(name)
         te = s.get("typical_error", {}).get(name, {})
         label = spec["label"]
-        cap = (f"{label}, unit {spec['unit']}; {'higher' if spec['higher_is_better'] else 'lower'} is better "
-               f"for the proxy. n = {n_runs} runs in {n_weeks} weeks.")
+        cap = (
+            f"{label}, unit {spec['unit']}; {'higher' if spec['higher_is_better'] else 'lower'} is better "
+            f"for the proxy. n = {n_runs} runs in {n_weeks} weeks."
+        )
         hl = []
         if b:
-            cap += (f" Band: baseline mean {b['baseline_mean']:.3g} ± typical error {b['typical_error']:.2f} % "
-                    f"(n = {te.get('n_weeks', 0)} baseline weeks); dashed: ± smallest worthwhile change "
-                    f"{b['swc']:g} %.")
+            cap += (
+                f" Band: baseline mean {b['baseline_mean']:.3g} ± typical error {b['typical_error']:.2f} % "
+                f"(n = {te.get('n_weeks', 0)} baseline weeks); dashed: ± smallest worthwhile change "
+                f"{b['swc']:g} %."
+            )
             if b.get("swc_low") is not None:
-                hl = [(b["swc_low"], "baseline ± smallest worthwhile change"),
-                      (b["swc_high"], "baseline ± smallest worthwhile change")]
+                hl = [
+                    (b["swc_low"], "baseline ± smallest worthwhile change"),
+                    (b["swc_high"], "baseline ± smallest worthwhile change"),
+                ]
         else:
             cap += " No reference band: too few baseline weeks."
-        figures.append(figure(charts.series_chart(
-            f"Weekly {label}", [w["week_start"] for w in weeks], vals, ylabel=spec["unit"],
-            band=(b["low"], b["high"]) if b else None, band_label="baseline ± typical error",
-            baseline_end=base["last_week"] if base else None, hlines=hl), cap))
-    return {"swc": f"{ec['swc_pct']:g} % ({ec.get('swc_source', '')})" if ec.get("swc_pct") else None,
-            "reference_speed": f"{ref:.2f}" if ref else None, "figures": figures}
+        figures.append(
+            figure(
+                charts.series_chart(
+                    f"Weekly {label}",
+                    [w["week_start"] for w in weeks],
+                    vals,
+                    ylabel=spec["unit"],
+                    band=(b["low"], b["high"]) if b else None,
+                    band_label="baseline ± typical error",
+                    baseline_end=base["last_week"] if base else None,
+                    hlines=hl,
+                ),
+                cap,
+            )
+        )
+    return {
+        "swc": f"{ec['swc_pct']:g} % ({ec.get('swc_source', '')})" if ec.get("swc_pct") else None,
+        "reference_speed": f"{ref:.2f}" if ref else None,
+        "figures": figures,
+    }
 
 
 def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
@@ -338,17 +488,21 @@ def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
         pc = changes.get(pname, {})
         estimate = None
         if pc.get("estimate") is not None:
-            estimate = {"text": f"Change in the last observed week ({pc.get('last_week')}, {pc.get('weeks_since_start')} "
-                                f"weeks after the strength start of {st.get('week_start')}), net of the pre-strength "
-                                f"level and trend: {pc['estimate']:+.1f} % (90 % interval {pc['ci90_low']:+.1f} to "
-                                f"{pc['ci90_high']:+.1f} %), n = {pc.get('n_runs')} runs over {pc.get('n_weeks')} "
-                                "weeks. ",
-                        "reading": _reading(pc.get("wording"))}
+            estimate = {
+                "text": f"Change in the last observed week ({pc.get('last_week')}, {pc.get('weeks_since_start')} "
+                f"weeks after the strength start of {st.get('week_start')}), net of the pre-strength "
+                f"level and trend: {pc['estimate']:+.1f} % (90 % interval {pc['ci90_low']:+.1f} to "
+                f"{pc['ci90_high']:+.1f} %), n = {pc.get('n_runs')} runs over {pc.get('n_weeks')} "
+                "weeks. ",
+                "reading": _reading(pc.get("wording")),
+            }
         te = (s.get("typical_error", {}).get(pname) or {}).get("typical_error")
         primary = {
             "label": prim.get("label", pname),
-            "chosen": (f" (chosen {('by the rule' if prim.get('source') == 'rule' else 'by the user')} on "
-                       f"{prim.get('decided_on')}, {prim.get('frozen', '')}; {prim.get('why', '')}). "),
+            "chosen": (
+                f" (chosen {('by the rule' if prim.get('source') == 'rule' else 'by the user')} on "
+                f"{prim.get('decided_on')}, {prim.get('frozen', '')}; {prim.get('why', '')}). "
+            ),
             "estimate": estimate,
             "no_estimate": None if estimate else (pc.get("reason") or "too few weeks"),
             "typical_error": fmt(te, 2),
@@ -358,27 +512,41 @@ def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
             "multiplicity": ec.get("multiplicity", ""),
         }
     names = [n for n in proxies if changes.get(n, {}).get("estimate") is not None]
-    forest = figure(charts.interval_chart(
-        "Change in the last observed week net of the pre-strength trend, % with 90 % interval",
-        [proxies[n]["label"] + (" (primary)" if n == pname else "") for n in names],
-        [changes[n].get("estimate") for n in names],
-        [changes[n].get("ci90_low") for n in names], [changes[n].get("ci90_high") for n in names],
-        xlabel="change in the proxy, % (not a change in oxygen cost)"),
+    forest = figure(
+        charts.interval_chart(
+            "Change in the last observed week net of the pre-strength trend, % with 90 % interval",
+            [proxies[n]["label"] + (" (primary)" if n == pname else "") for n in names],
+            [changes[n].get("estimate") for n in names],
+            [changes[n].get("ci90_low") for n in names],
+            [changes[n].get("ci90_high") for n in names],
+            xlabel="change in the proxy, % (not a change in oxygen cost)",
+        ),
         "Diamonds: estimated change in the last observed week against the pre-strength level and trend "
-        "extrapolated to it; bars: 90 % intervals. An interval crossing 0 is not distinguishable from no change.")
+        "extrapolated to it; bars: 90 % intervals. An interval crossing 0 is not distinguishable from no change.",
+    )
     rows = []
     for n, spec in proxies.items():
         c = changes.get(n, {})
         u = _unit(c.get("units"))
-        rows.append([spec["label"], c.get("role", "—"),
-                     fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
-                     _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u), fmt(c.get("n_runs")),
-                     f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
-                     ", ".join(c.get("covariates") or []) or "none", _reading(c.get("wording"))])
+        rows.append(
+            [
+                spec["label"],
+                c.get("role", "—"),
+                fmt(c.get("estimate"), 2, signed=True) + (u if c.get("estimate") is not None else ""),
+                _ci(c.get("ci90_low"), c.get("ci90_high"), 2, u),
+                fmt(c.get("n_runs")),
+                f"{c.get('n_baseline_weeks', 0)} + {c.get('n_block_weeks', 0)}",
+                ", ".join(c.get("covariates") or []) or "none",
+                _reading(c.get("wording")),
+            ]
+        )
     method = None
     if ec:
-        method = {"version": ec.get("method_version", ""), "model": ec.get("model", ""),
-                  "ar1_gls": ec.get("se_method") == "ar1_gls"}
+        method = {
+            "version": ec.get("method_version", ""),
+            "model": ec.get("model", ""),
+            "ar1_gls": ec.get("se_method") == "ar1_gls",
+        }
     return {
         "primary": primary,
         "reason": None if pname else ec.get("reason"),
@@ -387,8 +555,9 @@ def linkage(s: Mapping[str, Any]) -> dict[str, Any]:
         "forest": forest,
         "rows": rows,
         "method": method,
-        "disclosures": [{"applies": bool(d.get("applies")), "text": d.get("text", "")}
-                        for d in ec.get("disclosures") or []],
+        "disclosures": [
+            {"applies": bool(d.get("applies")), "text": d.get("text", "")} for d in ec.get("disclosures") or []
+        ],
         "n_excluded": len(ec.get("excluded_from_proxies") or []),
     }
 
@@ -398,8 +567,7 @@ LEDGER_SETS_SESSIONS = 4
 #: the latest training sessions the page's session table lists (report.json has every session)
 LEDGER_SESSION_ROWS = 20
 
-_RPE_SOURCE = {"session": "session RPE", "max_set_rpe": "highest set RPE, a substitute",
-               "default": "default, assumed"}
+_RPE_SOURCE = {"session": "session RPE", "max_set_rpe": "highest set RPE, a substitute", "default": "default, assumed"}
 
 
 def _sources(xs: Sequence[str] | None) -> str:
@@ -423,44 +591,90 @@ def ledger(s: Mapping[str, Any]) -> dict[str, Any]:
     sl = s.get("strength_load") or {}
     weeks = [w for w in s.get("weeks", []) if w.get("strength_load_au") is not None]
     lifted = next((i for i, w in enumerate(weeks) if w.get("strength_load_au")), None)
-    shown = weeks if lifted is None else weeks[max(0, lifted - LEAD_WEEKS):]
+    shown = weeks if lifted is None else weeks[max(0, lifted - LEAD_WEEKS) :]
     n_loaded = sum(1 for r in rows_all if r.get("load_au") is not None)
-    fig = figure(charts.series_chart(
-        "Weekly strength load (session RPE x minutes)", [w["week_start"] for w in shown],
-        [w.get("strength_load_au") for w in shown], ylabel="AU (RPE x min)"),
+    fig = figure(
+        charts.series_chart(
+            "Weekly strength load (session RPE x minutes)",
+            [w["week_start"] for w in shown],
+            [w.get("strength_load_au") for w in shown],
+            ylabel="AU (RPE x min)",
+        ),
         f"Sum per local week of session RPE x duration (Foster et al. 2001) over the reconciled training sessions "
         f"(n = {n_loaded} sessions with a load, {len(shown)} weeks): a session logged by the watch, an app and the "
         "bar sensor counts once. Its own series beside running TRIMP (the running load chart below); "
         f"{sl.get('n_max_set_rpe', 0)} session(s) used the highest set RPE and {sl.get('n_default_rpe', 0)} the "
-        "default RPE as substitutes.")
+        "default RPE as substitutes.",
+    )
     srows = []
     for r in reversed(rows_all[-LEDGER_SESSION_ROWS:]):
-        rpe = "—" if r.get("rpe") is None else f"{r['rpe']:g} ({_RPE_SOURCE.get(r.get('rpe_source'), r.get('rpe_source'))})"
-        srows.append([r.get("local_date"), r.get("title") or "—", _sources(r.get("sources")),
-                      f"{r.get('working_sets', 0)} + {r.get('warmup_sets', 0)}", minutes(r.get("duration_s")), rpe,
-                      fmt(r.get("load_au"), 0) if r.get("load_au") is not None else (r.get("load_reason") or "—")])
-    sessions = {"rows": srows, "caption": (
-        f"Latest {len(srows)} of {len(rows_all)} training sessions, newest first (local dates, {s.get('tz', 'UTC')}); "
-        "sets: working + warm-up (warm-ups never count toward the prescription)")}
+        rpe = (
+            "—"
+            if r.get("rpe") is None
+            else f"{r['rpe']:g} ({_RPE_SOURCE.get(r.get('rpe_source'), r.get('rpe_source'))})"
+        )
+        srows.append(
+            [
+                r.get("local_date"),
+                r.get("title") or "—",
+                _sources(r.get("sources")),
+                f"{r.get('working_sets', 0)} + {r.get('warmup_sets', 0)}",
+                minutes(r.get("duration_s")),
+                rpe,
+                fmt(r.get("load_au"), 0) if r.get("load_au") is not None else (r.get("load_reason") or "—"),
+            ]
+        )
+    sessions = {
+        "rows": srows,
+        "caption": (
+            f"Latest {len(srows)} of {len(rows_all)} training sessions, newest first (local dates, {s.get('tz', 'UTC')}); "
+            "sets: working + warm-up (warm-ups never count toward the prescription)"
+        ),
+    }
     latest = []
     for r in (led.get("latest_sessions") or [])[:LEDGER_SETS_SESSIONS]:
-        rows = [[_exercise(x), x.get("set_role") or "—", fmt(x.get("reps"), 0), fmt(x.get("load_kg"), 1, "kg"),
-                 fmt(x.get("rpe"), 1), fmt(x.get("mean_velocity_mps"), 2, "m/s"), x.get("source") or "—",
-                 _sources(x.get("sources"))] for x in r.get("set_rows") or []]
-        latest.append({"heading": f"{r.get('local_date')}: {r.get('title') or 'untitled'} ({_sources(r.get('sources'))})",
-                       "rows": rows,
-                       "caption": f"{r.get('local_date')}: {len(rows)} sets in logging order; source: the primary "
-                                  "source of each set, sources: every source that reported it"})
-    return {"present": True, "figure": fig, "sessions": sessions, "latest": latest,
-            "n_sessions": len(rows_all), "load_note": sl.get("combined_option") or ""}
+        rows = [
+            [
+                _exercise(x),
+                x.get("set_role") or "—",
+                fmt(x.get("reps"), 0),
+                fmt(x.get("load_kg"), 1, "kg"),
+                fmt(x.get("rpe"), 1),
+                fmt(x.get("mean_velocity_mps"), 2, "m/s"),
+                x.get("source") or "—",
+                _sources(x.get("sources")),
+            ]
+            for x in r.get("set_rows") or []
+        ]
+        latest.append(
+            {
+                "heading": f"{r.get('local_date')}: {r.get('title') or 'untitled'} ({_sources(r.get('sources'))})",
+                "rows": rows,
+                "caption": f"{r.get('local_date')}: {len(rows)} sets in logging order; source: the primary "
+                "source of each set, sources: every source that reported it",
+            }
+        )
+    return {
+        "present": True,
+        "figure": fig,
+        "sessions": sessions,
+        "latest": latest,
+        "n_sessions": len(rows_all),
+        "load_note": sl.get("combined_option") or "",
+    }
 
 
 def running_load(s: Mapping[str, Any]) -> dict[str, Any]:
     d = s.get("daily", [])
-    return {"figure": figure(
-        charts.load_chart([x["date"] for x in d], [x["ctl"] for x in d], [x["atl"] for x in d], [x["tsb"] for x in d]),
-        f"Banister TRIMP per day from heart rate and the athlete profile, n = {len(d)} days; CTL and ATL "
-        "are 42- and 7-day exponentially weighted averages, TSB = CTL - ATL.")}
+    return {
+        "figure": figure(
+            charts.load_chart(
+                [x["date"] for x in d], [x["ctl"] for x in d], [x["atl"] for x in d], [x["tsb"] for x in d]
+            ),
+            f"Banister TRIMP per day from heart rate and the athlete profile, n = {len(d)} days; CTL and ATL "
+            "are 42- and 7-day exponentially weighted averages, TSB = CTL - ATL.",
+        )
+    }
 
 
 def summary_sections(rep: Mapping[str, Any]) -> dict[str, Any]:

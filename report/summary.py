@@ -37,10 +37,18 @@ def _mark_excluded(runs: Sequence[Mapping[str, Any]], econ: Sequence[RunEconomy]
 
 def _set_rows(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"started_at": s["started_at"], "exercise": s["exercise"], "reps": s["reps"], "load_kg": s["load_kg"],
-         "set_type": s["set_type"], "activity_id": s.get("activity_id"), "session_id": s.get("session_id"),
-         "source": s.get("source")}
-        for s in sets if s.get("started_at") is not None
+        {
+            "started_at": s["started_at"],
+            "exercise": s["exercise"],
+            "reps": s["reps"],
+            "load_kg": s["load_kg"],
+            "set_type": s["set_type"],
+            "activity_id": s.get("activity_id"),
+            "session_id": s.get("session_id"),
+            "source": s.get("source"),
+        }
+        for s in sets
+        if s.get("started_at") is not None
     ]
 
 
@@ -84,9 +92,19 @@ def summarise(
     e5rm = None
     if isinstance(nm, Mapping) and isinstance(nm.get("e5rm_kg"), Mapping):
         e5rm = {k: v for k, v in nm["e5rm_kg"].items() if v}
-    s = summarise_athlete(econ, None, set_rows, dict(profile), tz, e5rm_kg=e5rm, neuromuscular_trends=nm,
-                          run_context=run_context, events=events, settings=settings,
-                          strength_loads=loads).to_dict()
+    s = summarise_athlete(
+        econ,
+        None,
+        set_rows,
+        dict(profile),
+        tz,
+        e5rm_kg=e5rm,
+        neuromuscular_trends=nm,
+        run_context=run_context,
+        events=events,
+        settings=settings,
+        strength_loads=loads,
+    ).to_dict()
     if ledger is not None and loads is not None:
         s["strength_ledger"] = ledger_report(ledger, loads, tz=tz, deleted_in_app=deleted_in_app)
     bands = {}
@@ -95,10 +113,21 @@ def summarise(
         mean = te.get("baseline_mean")
         band = reference_band(mean, te.get("typical_error"), name)
         swc = reference_band(mean, te.get("swc"), name)
-        bands[name] = None if band is None else {
-            "low": band[0], "high": band[1], "typical_error": te.get("typical_error"), "units": te.get("units"),
-            "baseline_mean": mean, "swc": te.get("swc"), "swc_source": te.get("swc_source"),
-            "swc_low": swc[0] if swc else None, "swc_high": swc[1] if swc else None}
+        bands[name] = (
+            None
+            if band is None
+            else {
+                "low": band[0],
+                "high": band[1],
+                "typical_error": te.get("typical_error"),
+                "units": te.get("units"),
+                "baseline_mean": mean,
+                "swc": te.get("swc"),
+                "swc_source": te.get("swc_source"),
+                "swc_low": swc[0] if swc else None,
+                "swc_high": swc[1] if swc else None,
+            }
+        )
     s["reference_bands"] = bands
     s["rfd_sessions"] = rfd_session_medians(reps, tz)
     s["athlete"] = athlete

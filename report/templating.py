@@ -63,8 +63,9 @@ def _environment(templates_dir: str | None, _fingerprint: str | None = None) -> 
         loader=jinja2.ChoiceLoader(loaders),
         # escape in every template (.html.j2, and any other name) except the style sheet: CSS is not HTML,
         # and "&#34;" inside <style> would not be a quote
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), disabled_extensions=("css",),
-                                            default_for_string=True, default=True),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "j2"), disabled_extensions=("css",), default_for_string=True, default=True
+        ),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
         trim_blocks=True,
@@ -109,13 +110,15 @@ def render_page(name: str, context: Mapping[str, Any], *, templates_dir: Path | 
         page = environment(templates_dir).get_template(name).render(context)
         end = page.find("</head>")
         if CSP_META not in (page[:end] if end >= 0 else ""):
-            raise jinja2.TemplateError(f"{name}: the page's <head> lost the Content-Security-Policy meta tag "
-                                       f"{CSP_META} (base.html.j2 has it)")
+            raise jinja2.TemplateError(
+                f"{name}: the page's <head> lost the Content-Security-Policy meta tag {CSP_META} (base.html.j2 has it)"
+            )
     except jinja2.TemplateError as exc:
         if templates_dir is None:
             raise
-        where = f"{exc.filename or exc.name}, line {exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) \
-            else ""
+        where = (
+            f"{exc.filename or exc.name}, line {exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+        )
         raise TemplateDirError(f"templates in {templates_dir}: {where}{exc}") from exc
     return page
 
@@ -137,5 +140,13 @@ def templates_fingerprint(templates_dir: Path | str | None) -> str | None:
     return h.hexdigest()
 
 
-__all__ = ["CSP", "PACKAGE_TEMPLATES", "TemplateDirError", "chart_markup", "environment", "render_macro",
-           "render_page", "templates_fingerprint"]
+__all__ = [
+    "CSP",
+    "PACKAGE_TEMPLATES",
+    "TemplateDirError",
+    "chart_markup",
+    "environment",
+    "render_macro",
+    "render_page",
+    "templates_fingerprint",
+]

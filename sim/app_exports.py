@@ -35,11 +35,17 @@ __all__ = [
 
 #: Project exercise name -> the app's built-in name (as the apps spell them).
 STRONG_NAMES: dict[str, str] = {
-    "back_squat": "Squat (Barbell)", "front_squat": "Front Squat (Barbell)", "deadlift": "Deadlift (Barbell)",
-    "romanian_deadlift": "Romanian Deadlift (Barbell)", "bench_press": "Bench Press (Barbell)",
-    "overhead_press": "Overhead Press (Barbell)", "hip_thrust": "Hip Thrust (Barbell)",
-    "lunge": "Lunge (Dumbbell)", "split_squat": "Split Squat (Dumbbell)",
-    "bulgarian_split_squat": "Bulgarian Split Squat", "step_up": "Step-up",
+    "back_squat": "Squat (Barbell)",
+    "front_squat": "Front Squat (Barbell)",
+    "deadlift": "Deadlift (Barbell)",
+    "romanian_deadlift": "Romanian Deadlift (Barbell)",
+    "bench_press": "Bench Press (Barbell)",
+    "overhead_press": "Overhead Press (Barbell)",
+    "hip_thrust": "Hip Thrust (Barbell)",
+    "lunge": "Lunge (Dumbbell)",
+    "split_squat": "Split Squat (Dumbbell)",
+    "bulgarian_split_squat": "Bulgarian Split Squat",
+    "step_up": "Step-up",
 }
 HEVY_NAMES: dict[str, str] = {**STRONG_NAMES, "step_up": "Step Up", "split_squat": "Split Squat (Dumbbell)"}
 
@@ -113,29 +119,58 @@ def _strong_duration(s: int) -> str:
     return f"{h}h {m}m" if h and m else (f"{h}h" if h else f"{m}m")
 
 
-def write_strong(workouts: Iterable[ExportWorkout], *, variant: str = "classic", weight_unit: str = "kg",
-                 distance_unit: str = "km", date_style: str = "iso", bom: bool = False, crlf: bool = False,
-                 rest_timer_rows: bool = False) -> bytes:
+def write_strong(
+    workouts: Iterable[ExportWorkout],
+    *,
+    variant: str = "classic",
+    weight_unit: str = "kg",
+    distance_unit: str = "km",
+    date_style: str = "iso",
+    bom: bool = False,
+    crlf: bool = False,
+    rest_timer_rows: bool = False,
+) -> bytes:
     """A Strong export of ``workouts`` (see the module docstring for the variants)."""
     wu_txt = {"kg": "kg", "lb": "lbs"}[weight_unit]
     du_txt = {"km": "km", "mi": "miles", "m": "m"}[distance_unit]
     if variant == "classic":
         delim = ","
-        header = "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE"
+        header = (
+            "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE"
+        )
     elif variant == "unit-columns":
         delim = ","
-        header = ("Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Weight Unit,Reps,RPE,Distance,"
-                  "Distance Unit,Seconds,Notes,Workout Notes")
+        header = (
+            "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Weight Unit,Reps,RPE,Distance,"
+            "Distance Unit,Seconds,Notes,Workout Notes"
+        )
     elif variant == "android":
         delim = ";"
-        header = ("Date;Workout Name;Exercise Name;Set Order;Weight;Weight Unit;Reps;RPE;Distance;Distance Unit;"
-                  "Seconds;Notes;Workout Notes;Workout Duration")
+        header = (
+            "Date;Workout Name;Exercise Name;Set Order;Weight;Weight Unit;Reps;RPE;Distance;Distance Unit;"
+            "Seconds;Notes;Workout Notes;Workout Duration"
+        )
     elif variant == "workout-number":
         delim = ";"
         wh = {"kg": "Weight (kg)", "lb": "Weight (lbs)"}[weight_unit]
-        header = delim.join(_q(h) for h in ("Workout #", "Date", "Workout Name", "Duration (sec)", "Exercise Name",
-                                            "Set Order", wh, "Reps", "RPE", "Distance (meters)", "Seconds", "Notes",
-                                            "Workout Notes"))
+        header = delim.join(
+            _q(h)
+            for h in (
+                "Workout #",
+                "Date",
+                "Workout Name",
+                "Duration (sec)",
+                "Exercise Name",
+                "Set Order",
+                wh,
+                "Reps",
+                "RPE",
+                "Distance (meters)",
+                "Seconds",
+                "Notes",
+                "Workout Notes",
+            )
+        )
     else:
         raise ValueError(f"unknown Strong variant {variant!r}")
     lines = [header]
@@ -155,22 +190,74 @@ def write_strong(workouts: Iterable[ExportWorkout], *, variant: str = "classic",
             secs = _num(s.seconds, zero="0")
             if variant == "workout-number":
                 dist = _num(s.distance)  # the header says meters: callers pass metres here
-                vals = [str(wn), date, w.title, str(int(w.duration_s)), s.exercise, order, _num(s.weight),
-                        str(s.reps) if s.reps is not None else "", _num(s.rpe), dist, _num(s.seconds), s.notes or "",
-                        w.notes or ""]
+                vals = [
+                    str(wn),
+                    date,
+                    w.title,
+                    str(int(w.duration_s)),
+                    s.exercise,
+                    order,
+                    _num(s.weight),
+                    str(s.reps) if s.reps is not None else "",
+                    _num(s.rpe),
+                    dist,
+                    _num(s.seconds),
+                    s.notes or "",
+                    w.notes or "",
+                ]
                 lines.append(delim.join(_q(v) for v in vals))
                 continue
             dist = _num(s.distance, zero="0")
             rpe = _num(s.rpe)
             if variant == "classic":
-                vals = [date_cell, _q(w.title), dur, _q(s.exercise), order, weight, reps, dist, secs, _q(s.notes),
-                        _q(w.notes), rpe]
+                vals = [
+                    date_cell,
+                    _q(w.title),
+                    dur,
+                    _q(s.exercise),
+                    order,
+                    weight,
+                    reps,
+                    dist,
+                    secs,
+                    _q(s.notes),
+                    _q(w.notes),
+                    rpe,
+                ]
             elif variant == "unit-columns":
-                vals = [date_cell, _q(w.title), dur, _q(s.exercise), order, weight, wu_txt, reps, rpe, dist, du_txt, secs,
-                        _q(s.notes), _q(w.notes)]
+                vals = [
+                    date_cell,
+                    _q(w.title),
+                    dur,
+                    _q(s.exercise),
+                    order,
+                    weight,
+                    wu_txt,
+                    reps,
+                    rpe,
+                    dist,
+                    du_txt,
+                    secs,
+                    _q(s.notes),
+                    _q(w.notes),
+                ]
             else:
-                vals = [date_cell, _q(w.title), _q(s.exercise), order, weight, wu_txt, reps, rpe, dist, du_txt, secs,
-                        _q(s.notes), _q(w.notes), dur]
+                vals = [
+                    date_cell,
+                    _q(w.title),
+                    _q(s.exercise),
+                    order,
+                    weight,
+                    wu_txt,
+                    reps,
+                    rpe,
+                    dist,
+                    du_txt,
+                    secs,
+                    _q(s.notes),
+                    _q(w.notes),
+                    dur,
+                ]
             lines.append(delim.join(vals))
             if rest_timer_rows and variant != "classic":
                 rt = list(vals)
@@ -180,14 +267,37 @@ def write_strong(workouts: Iterable[ExportWorkout], *, variant: str = "classic",
     return _finish(lines, bom, crlf)
 
 
-def write_hevy(workouts: Iterable[ExportWorkout], *, weight_unit: str = "kg", distance_unit: str = "km",
-               date_style: str = "hevy", bom: bool = False, crlf: bool = False) -> bytes:
+def write_hevy(
+    workouts: Iterable[ExportWorkout],
+    *,
+    weight_unit: str = "kg",
+    distance_unit: str = "km",
+    date_style: str = "hevy",
+    bom: bool = False,
+    crlf: bool = False,
+) -> bytes:
     """A Hevy export of ``workouts``: one row per set, ``set_index`` 0-based per exercise."""
     wcol = {"kg": "weight_kg", "lb": "weight_lbs"}[weight_unit]
     dcol = {"km": "distance_km", "mi": "distance_miles"}[distance_unit]
-    header = ",".join(_q(h) for h in ("title", "start_time", "end_time", "description", "exercise_title",
-                                      "superset_id", "exercise_notes", "set_index", "set_type", wcol, "reps",
-                                      dcol, "duration_seconds", "rpe"))
+    header = ",".join(
+        _q(h)
+        for h in (
+            "title",
+            "start_time",
+            "end_time",
+            "description",
+            "exercise_title",
+            "superset_id",
+            "exercise_notes",
+            "set_index",
+            "set_type",
+            wcol,
+            "reps",
+            dcol,
+            "duration_seconds",
+            "rpe",
+        )
+    )
     lines = [header]
     for w in workouts:
         start = format_date(w.start_local, date_style, seconds=False)
@@ -196,10 +306,22 @@ def write_hevy(workouts: Iterable[ExportWorkout], *, weight_unit: str = "kg", di
         for s in w.sets:
             i = idx.get(s.exercise, 0)
             idx[s.exercise] = i + 1
-            vals = [_q(w.title), _q(start), _q(end), _q(w.notes), _q(s.exercise),
-                    "" if s.superset_id is None else str(s.superset_id), _q(s.notes), str(i),
-                    _q(_HEVY_TYPE[s.role]), _num(s.weight), "" if s.reps is None else str(s.reps), _num(s.distance),
-                    _num(s.seconds, zero="0"), _num(s.rpe)]
+            vals = [
+                _q(w.title),
+                _q(start),
+                _q(end),
+                _q(w.notes),
+                _q(s.exercise),
+                "" if s.superset_id is None else str(s.superset_id),
+                _q(s.notes),
+                str(i),
+                _q(_HEVY_TYPE[s.role]),
+                _num(s.weight),
+                "" if s.reps is None else str(s.reps),
+                _num(s.distance),
+                _num(s.seconds, zero="0"),
+                _num(s.rpe),
+            ]
             lines.append(",".join(vals))
     return _finish(lines, bom, crlf)
 
@@ -210,9 +332,16 @@ def _finish(lines: Sequence[str], bom: bool, crlf: bool) -> bytes:
     return ("\ufeff" if bom else "").encode() + body.encode("utf-8")
 
 
-def sim_workouts(sets: Sequence[StrengthSet], tz: str, *, names: dict[str, str] | None = None,
-                 title: str = "Strength", weight_unit: str = "kg", warmups: bool = False,
-                 rest_after_last_set_s: int = 180) -> list[ExportWorkout]:
+def sim_workouts(
+    sets: Sequence[StrengthSet],
+    tz: str,
+    *,
+    names: dict[str, str] | None = None,
+    title: str = "Strength",
+    weight_unit: str = "kg",
+    warmups: bool = False,
+    rest_after_last_set_s: int = 180,
+) -> list[ExportWorkout]:
     """The simulated lifter's sessions (``SimAthlete.strength_sets``) as app workouts.
 
     A workout per ``session_key``, starting at its first set (local time in ``tz``, whole

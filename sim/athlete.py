@@ -206,9 +206,7 @@ class SimAthlete:
                 r.hr_vs_gap_max_mps = p.gap_target_mps + max(p.block_offsets_mps)
                 r.hr_vs_gap_n_chunks = int(steady_min)
                 if reference_speed_mps is not None:
-                    r.hr_at_reference_speed_bpm = (a + b * reference_speed_mps) * (
-                        1.0 + 0.005 * rng.gauss(0.0, 1.0)
-                    )
+                    r.hr_at_reference_speed_bpm = (a + b * reference_speed_mps) * (1.0 + 0.005 * rng.gauss(0.0, 1.0))
                 if p.has_power:
                     r.speed_per_w_per_kg = self.re * p.re_multiplier * (1.0 + 0.005 * rng.gauss(0.0, 1.0))
                 r.decoupling_pct = 100.0 * (1 - 1 / (1 + p.drift_per_30min * post_s / 60.0 / 2.0 / 30.0))
@@ -410,7 +408,9 @@ def simulate_athlete(
             local = _dt.datetime.combine(date, _dt.time(0), tzinfo=zi) + _dt.timedelta(hours=hour)
             started_ns = int(local.astimezone(_dt.UTC).timestamp()) * _NS
             doy = date.timetuple().tm_yday
-            temp = 11.0 + 9.0 * math.sin(2 * math.pi * (doy - 105) / 365.25) + rng.normal(0, 3) + (3.0 if evening else 0)
+            temp = (
+                11.0 + 9.0 * math.sin(2 * math.pi * (doy - 105) / 365.25) + rng.normal(0, 3) + (3.0 if evening else 0)
+            )
             if rng.random() < heat_day_prob:
                 temp += float(rng.uniform(8, 14))
             u = rng.random()
@@ -471,7 +471,9 @@ def simulate_athlete(
                 if rng.random() >= strength_attendance:
                     continue
                 date = start_date + _dt.timedelta(days=7 * w + d)
-                local = _dt.datetime.combine(date, _dt.time(0), tzinfo=zi) + _dt.timedelta(hours=float(rng.uniform(12, 20)))
+                local = _dt.datetime.combine(date, _dt.time(0), tzinfo=zi) + _dt.timedelta(
+                    hours=float(rng.uniform(12, 20))
+                )
                 t0 = int(local.astimezone(_dt.UTC).timestamp()) * _NS
                 key = f"simlift{ath_hash}-{w:03d}-{d}"
                 t = t0

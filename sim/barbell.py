@@ -179,8 +179,14 @@ def _shape_integral(taus: list[float], fs: list[float], ds: list[float]) -> floa
     )
 
 
-def _add_concentric(k: _Knots, rom_m: float, mcv_mps: float, rel_load: float, eccentric_first: bool,
-                    start_accel_mps2: float | None = None) -> None:
+def _add_concentric(
+    k: _Knots,
+    rom_m: float,
+    mcv_mps: float,
+    rel_load: float,
+    eccentric_first: bool,
+    start_accel_mps2: float | None = None,
+) -> None:
     """Append a concentric phase rising rom_m at mean velocity mcv_mps from the last knot (v = 0).
 
     The last knot's acceleration is set to the concentric start acceleration: the shape's own, or
@@ -236,9 +242,21 @@ def _add_lockout(k: _Knots, vp_end_slope: float, dip_s: float = 0.12) -> None:
     k.add(t0 + dip_s, 0.0, 0.0)
 
 
-def _check_args(exercise: str, load_kg: float, reps: int, sets: int, rate_hz: float, tilt_deg: float,
-                one_rm_kg: float | None, rest_between_sets_s: float, lead_in_s: float, tail_s: float,
-                loss_prob: float, gap: tuple[float, float] | None, jitter_s: float) -> None:
+def _check_args(
+    exercise: str,
+    load_kg: float,
+    reps: int,
+    sets: int,
+    rate_hz: float,
+    tilt_deg: float,
+    one_rm_kg: float | None,
+    rest_between_sets_s: float,
+    lead_in_s: float,
+    tail_s: float,
+    loss_prob: float,
+    gap: tuple[float, float] | None,
+    jitter_s: float,
+) -> None:
     if exercise not in _LIFTS:
         raise ValueError(f"exercise must be one of {sorted(_LIFTS)}, got {exercise!r}")
     if not load_kg > 0:
@@ -317,8 +335,21 @@ def simulate_session(
     -------
     SimulatedSession
     """
-    _check_args(exercise, load_kg, reps, sets, rate_hz, tilt_deg, one_rm_kg, rest_between_sets_s,
-                lead_in_s, tail_s, loss_prob, gap, jitter_s)
+    _check_args(
+        exercise,
+        load_kg,
+        reps,
+        sets,
+        rate_hz,
+        tilt_deg,
+        one_rm_kg,
+        rest_between_sets_s,
+        lead_in_s,
+        tail_s,
+        loss_prob,
+        gap,
+        jitter_s,
+    )
     rng = np.random.default_rng(seed)
     lift = _LIFTS[exercise]
     info = exercise_info(exercise)
@@ -426,20 +457,23 @@ def simulate_session(
     sway_ph = rng.uniform(0, 2 * np.pi, 3)
 
     def z_true(t: np.ndarray) -> np.ndarray:
-        result: npt.NDArray[np.float64] = (
-            z_spline(t) + np.sum(sway_amp[:, None] * np.sin(2 * np.pi * sway_f[:, None] * t + sway_ph[:, None]), 0))
+        result: npt.NDArray[np.float64] = z_spline(t) + np.sum(
+            sway_amp[:, None] * np.sin(2 * np.pi * sway_f[:, None] * t + sway_ph[:, None]), 0
+        )
         return result
 
     def v_true(t: np.ndarray) -> np.ndarray:
         w = 2 * np.pi * sway_f[:, None]
-        result: npt.NDArray[np.float64] = (
-            vz_spline(t) + np.sum(sway_amp[:, None] * w * np.cos(w * t + sway_ph[:, None]), 0))
+        result: npt.NDArray[np.float64] = vz_spline(t) + np.sum(
+            sway_amp[:, None] * w * np.cos(w * t + sway_ph[:, None]), 0
+        )
         return result
 
     def a_true(t: np.ndarray) -> np.ndarray:
         w = 2 * np.pi * sway_f[:, None]
-        result: npt.NDArray[np.float64] = (
-            az_spline(t) - np.sum(sway_amp[:, None] * w * w * np.sin(w * t + sway_ph[:, None]), 0))
+        result: npt.NDArray[np.float64] = az_spline(t) - np.sum(
+            sway_amp[:, None] * w * w * np.sin(w * t + sway_ph[:, None]), 0
+        )
         return result
 
     # sample times
@@ -492,20 +526,34 @@ def _last_dip(k: _Knots) -> float:
     return sum(hermite_integral(t[i + 1] - t[i], v[i], v[i + 1], a[i], a[i + 1]) for i in (len(t) - 3, len(t) - 2))
 
 
-def _rep_truths(plan: list[dict[str, Any]], z_true: Fn, v_true: Fn, a_true: Fn,
-                gaps: list[tuple[float, float]]) -> list[RepTruth]:
+def _rep_truths(
+    plan: list[dict[str, Any]], z_true: Fn, v_true: Fn, a_true: Fn, gaps: list[tuple[float, float]]
+) -> list[RepTruth]:
     out = []
     for p in plan:
-        c = concentric_truth(v_true, z_true, a_true, window=(max(0.0, p["start_knot"] - 0.2), p["end_knot"] + 0.2),
-                             peak_window=(p["cs"], p["ce"]))
+        c = concentric_truth(
+            v_true,
+            z_true,
+            a_true,
+            window=(max(0.0, p["start_knot"] - 0.2), p["end_knot"] + 0.2),
+            peak_window=(p["cs"], p["ce"]),
+        )
         in_gap = any(g0 < p["end_knot"] and g1 > p["start_knot"] for g0, g1 in gaps)
         out.append(
             RepTruth(
-                index=p["index"], set_index=p["set_index"], start_s=float(p["start_knot"]),
-                end_s=float(p["end_knot"]), concentric_start_s=c.start_s, concentric_end_s=c.end_s,
-                mean_velocity_mps=c.mean_velocity_mps, mean_propulsive_velocity_mps=c.mean_propulsive_velocity_mps,
-                peak_velocity_mps=c.peak_velocity_mps, rom_m=c.rom_m, time_to_peak_velocity_s=c.time_to_peak_velocity_s,
-                peak_accel_mps2=c.peak_accel_mps2, in_gap=bool(in_gap),
+                index=p["index"],
+                set_index=p["set_index"],
+                start_s=float(p["start_knot"]),
+                end_s=float(p["end_knot"]),
+                concentric_start_s=c.start_s,
+                concentric_end_s=c.end_s,
+                mean_velocity_mps=c.mean_velocity_mps,
+                mean_propulsive_velocity_mps=c.mean_propulsive_velocity_mps,
+                peak_velocity_mps=c.peak_velocity_mps,
+                rom_m=c.rom_m,
+                time_to_peak_velocity_s=c.time_to_peak_velocity_s,
+                peak_accel_mps2=c.peak_accel_mps2,
+                in_gap=bool(in_gap),
             )
         )
     return out

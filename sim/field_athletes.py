@@ -276,30 +276,86 @@ SCENARIOS: dict[str, ScenarioSpec] = dict(
         _spec("null", "must_meet", "no strength effect; independent week noise"),
         _spec("null_trend_0.1", "must_meet", "no effect; fitness +0.1 %/week (EF-equivalent)", trend_pct_per_week=0.1),
         _spec("null_trend_0.2", "must_meet", "no effect; fitness +0.2 %/week (EF-equivalent)", trend_pct_per_week=0.2),
-        _spec("null_random_walk", "must_meet", "no effect; fitness random walk, step SD 0.3 %/week",
-              random_walk_sd_pct=0.3),
+        _spec(
+            "null_random_walk",
+            "must_meet",
+            "no effect; fitness random walk, step SD 0.3 %/week",
+            random_walk_sd_pct=0.3,
+        ),
         _spec("ar1_0.5", "must_meet", "no effect; week noise AR(1) rho 0.5", week_ar1_rho=0.5),
         _spec("ar1_0.8", "must_meet", "no effect; week noise AR(1) rho 0.8", week_ar1_rho=0.8),
-        _spec("step_4", "must_meet", "economy +4 % step at the first heavy session", effect_kind="step",
-              effect_economy_pct=4.0),
-        _spec("ramp_6w", "must_meet", "economy +4 % reached linearly over 6 weeks", effect_kind="ramp",
-              effect_economy_pct=4.0, ramp_weeks=6.0),
-        _spec("ramp_12w", "must_meet", "economy +4 % reached linearly over 12 weeks", effect_kind="ramp",
-              effect_economy_pct=4.0, ramp_weeks=12.0),
-        _spec("hot_summer", "must_meet", "no effect; hot-summer baseline, autumn block, air temperature known "
-              "for some runs, watch temperature skin-warmed", hot_summer=True),
-        _spec("missing_weeks", "must_meet", "no effect; 4-6 missing weeks incl. around the strength start",
-              missing_weeks=(4, 6), missing_around_start=True),
-        _spec("strap_change", "must_meet", "no effect; wrist optical HR -> chest strap mid-block (bias differs "
-              "2-4 bpm), not logged, revealed by hr_sensor", strap_change=True),
-        _spec("overreaching", "must_disclose", "no effect; 3-week overreaching in the block lowers HR ~3 bpm at a "
-              "given speed", overreaching=True),
-        _spec("shoe_change_unlogged", "must_disclose", "no strength effect; new shoes +2 % economy at the strength "
-              "start, not logged", shoe_change_pct=2.0),
-        _spec("shoe_change_logged", "must_disclose", "no strength effect; new shoes +2 % economy at the strength "
-              "start, logged as an event", shoe_change_pct=2.0, shoe_logged=True),
-        _spec("null_fast", "quick", "cheap null for quick tests: 6 + 8 observed weeks, 2-3 runs a week, 2 missing",
-              baseline_weeks=(6, 6), block_weeks=(8, 8), runs_per_week=(2.0, 3.0), missing_weeks=(2, 2)),
+        _spec(
+            "step_4",
+            "must_meet",
+            "economy +4 % step at the first heavy session",
+            effect_kind="step",
+            effect_economy_pct=4.0,
+        ),
+        _spec(
+            "ramp_6w",
+            "must_meet",
+            "economy +4 % reached linearly over 6 weeks",
+            effect_kind="ramp",
+            effect_economy_pct=4.0,
+            ramp_weeks=6.0,
+        ),
+        _spec(
+            "ramp_12w",
+            "must_meet",
+            "economy +4 % reached linearly over 12 weeks",
+            effect_kind="ramp",
+            effect_economy_pct=4.0,
+            ramp_weeks=12.0,
+        ),
+        _spec(
+            "hot_summer",
+            "must_meet",
+            "no effect; hot-summer baseline, autumn block, air temperature known "
+            "for some runs, watch temperature skin-warmed",
+            hot_summer=True,
+        ),
+        _spec(
+            "missing_weeks",
+            "must_meet",
+            "no effect; 4-6 missing weeks incl. around the strength start",
+            missing_weeks=(4, 6),
+            missing_around_start=True,
+        ),
+        _spec(
+            "strap_change",
+            "must_meet",
+            "no effect; wrist optical HR -> chest strap mid-block (bias differs "
+            "2-4 bpm), not logged, revealed by hr_sensor",
+            strap_change=True,
+        ),
+        _spec(
+            "overreaching",
+            "must_disclose",
+            "no effect; 3-week overreaching in the block lowers HR ~3 bpm at a given speed",
+            overreaching=True,
+        ),
+        _spec(
+            "shoe_change_unlogged",
+            "must_disclose",
+            "no strength effect; new shoes +2 % economy at the strength start, not logged",
+            shoe_change_pct=2.0,
+        ),
+        _spec(
+            "shoe_change_logged",
+            "must_disclose",
+            "no strength effect; new shoes +2 % economy at the strength start, logged as an event",
+            shoe_change_pct=2.0,
+            shoe_logged=True,
+        ),
+        _spec(
+            "null_fast",
+            "quick",
+            "cheap null for quick tests: 6 + 8 observed weeks, 2-3 runs a week, 2 missing",
+            baseline_weeks=(6, 6),
+            block_weeks=(8, 8),
+            runs_per_week=(2.0, 3.0),
+            missing_weeks=(2, 2),
+        ),
     ]
 )
 
@@ -591,8 +647,12 @@ _HOT_CLIMATES: dict[str, tuple[float, float, float]] = {
 def _air_temp(clim: tuple[float, float, float], date: _dt.date, hour: float, anomaly: float) -> float:
     mean, amp, diurnal = clim
     doy = date.timetuple().tm_yday
-    return mean + amp * math.sin(2 * math.pi * (doy - 105) / 365.25) + diurnal * math.cos(
-        2 * math.pi * (hour - 15.0) / 24.0) + anomaly
+    return (
+        mean
+        + amp * math.sin(2 * math.pi * (doy - 105) / 365.25)
+        + diurnal * math.cos(2 * math.pi * (hour - 15.0) / 24.0)
+        + anomaly
+    )
 
 
 def _hr_ss(m: _Model, vo2net: np.ndarray | float, vo2max_log: float) -> np.ndarray | float:
@@ -760,13 +820,38 @@ def _reference_proxies(
     shoe_log = m.shoe_log_size if (shoe and t_ns >= m.strength_start_ns) else 0.0
     orb = -3.0 if (overreach and w in m.overreach_weeks) else 0.0
     p = _RunPlan(
-        index=-1, key=(-1, -1), activity_id="reference", week=w, started_at_ns=t_ns, local_hour=_REF_HOUR,
-        kind="reference", route=0, seg_dur_s=(_REF_DURATION_S,), seg_factor=(1.0,), seg_pause=(False,),
-        pace_mps=m.v_ref, t_air_c=_REF_TEMP_C, t_eff_c=_REF_TEMP_C, solar_c=0.0, watch_w=0.5, watch_start_c=20.0,
-        econ_log=float(m.econ_week[w]), vo2max_log=float(m.vo2_week[w]), strength_log=math.log1p(e),
-        shoe_log=shoe_log, acute_frac=0.0, mech_log=float(m.mech_week[w]) + m.rho_power * math.log1p(e),
-        hr_offset_bpm=_circadian(m, _REF_HOUR), overreach_bpm=orb, sensor="strap", sensor_bias_bpm=0.0,
-        has_power=True, auto_pause=False, gps_bias=0.0, cadence_lock=None, noise=False,
+        index=-1,
+        key=(-1, -1),
+        activity_id="reference",
+        week=w,
+        started_at_ns=t_ns,
+        local_hour=_REF_HOUR,
+        kind="reference",
+        route=0,
+        seg_dur_s=(_REF_DURATION_S,),
+        seg_factor=(1.0,),
+        seg_pause=(False,),
+        pace_mps=m.v_ref,
+        t_air_c=_REF_TEMP_C,
+        t_eff_c=_REF_TEMP_C,
+        solar_c=0.0,
+        watch_w=0.5,
+        watch_start_c=20.0,
+        econ_log=float(m.econ_week[w]),
+        vo2max_log=float(m.vo2_week[w]),
+        strength_log=math.log1p(e),
+        shoe_log=shoe_log,
+        acute_frac=0.0,
+        mech_log=float(m.mech_week[w]) + m.rho_power * math.log1p(e),
+        hr_offset_bpm=_circadian(m, _REF_HOUR),
+        overreach_bpm=orb,
+        sensor="strap",
+        sensor_bias_bpm=0.0,
+        has_power=True,
+        auto_pause=False,
+        gps_bias=0.0,
+        cadence_lock=None,
+        noise=False,
     )
     v = np.full(_REF_DURATION_S, m.v_ref)
     hr = _hr_true(m, v, np.zeros(_REF_DURATION_S), np.arange(_REF_DURATION_S, dtype=np.float64), p)
@@ -892,8 +977,9 @@ def _segments(rng: np.random.Generator, kind: str) -> tuple[list[int], list[floa
     return dur, fac
 
 
-def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float],
-                   n_pauses: int) -> tuple[list[int], list[float], list[bool]]:
+def _insert_pauses(
+    rng: np.random.Generator, dur: list[int], fac: list[float], n_pauses: int
+) -> tuple[list[int], list[float], list[bool]]:
     total = sum(dur)
     pause = [False] * len(dur)
     for _ in range(n_pauses):
@@ -916,6 +1002,25 @@ def _insert_pauses(rng: np.random.Generator, dur: list[int], fac: list[float],
     return dur, fac, pause
 
 
+def _fit_set_row(
+    activity_id: str, n: int, t_ns: int, exercise: str, reps: int, load_kg: float, duration_s: float
+) -> dict[str, Any]:
+    """One CLI ``sets --json`` row of a FIT strength set: the ``n``-th set of ``activity_id``."""
+    return {
+        "set_id": f"{activity_id}-{n:02d}",
+        "activity_id": activity_id,
+        "session_id": None,
+        "started_at": _iso_z(t_ns),
+        "exercise": exercise,
+        "exercise_candidates": [],
+        "set_type": "active",
+        "reps": reps,
+        "load_kg": load_kg,
+        "duration_s": duration_s,
+        "source": "fit",
+    }
+
+
 def _strength_sets_for_session(
     rng: np.random.Generator, activity_id: str, t0_ns: int, day_a: bool, pct: float, e5: dict[str, float]
 ) -> list[dict[str, Any]]:
@@ -924,21 +1029,8 @@ def _strength_sets_for_session(
 
     def emit(ex: str, reps: int, load: float) -> None:
         nonlocal t
-        rows.append(
-            {
-                "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                "activity_id": activity_id,
-                "session_id": None,
-                "started_at": _iso_z(t),
-                "exercise": ex,
-                "exercise_candidates": [],
-                "set_type": "active",
-                "reps": int(reps),
-                "load_kg": float(load),
-                "duration_s": round(float(reps * rng.uniform(2.5, 4.0) + 3.0), 1),
-                "source": "fit",
-            }
-        )
+        duration_s = round(float(reps * rng.uniform(2.5, 4.0) + 3.0), 1)
+        rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, int(reps), float(load), duration_s))
         t += int(rng.integers(120, 241)) * _NS
 
     main = "back_squat" if day_a else "deadlift"
@@ -964,31 +1056,23 @@ def _strength_sets_for_session(
     return rows
 
 
-def _light_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict[str, Any]]:
+def _light_session(
+    rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     t = t0_ns
     for ex in ("back_squat", "split_squat", "romanian_deadlift"):
         for _ in range(2):
-            rows.append(
-                {
-                    "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                    "activity_id": activity_id,
-                    "session_id": None,
-                    "started_at": _iso_z(t),
-                    "exercise": ex,
-                    "exercise_candidates": [],
-                    "set_type": "active",
-                    "reps": 8,
-                    "load_kg": float(round(e5[ex] * 0.65 / 2.5) * 2.5),
-                    "duration_s": round(float(8 * rng.uniform(2.5, 3.5) + 3.0), 1),
-                    "source": "fit",
-                }
-            )
+            load_kg = float(round(e5[ex] * 0.65 / 2.5) * 2.5)
+            duration_s = round(float(8 * rng.uniform(2.5, 3.5) + 3.0), 1)
+            rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, 8, load_kg, duration_s))
             t += int(rng.integers(90, 181)) * _NS
     return rows
 
 
-def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]) -> list[dict[str, Any]]:
+def _upper_session(
+    rng: np.random.Generator, activity_id: str, t0_ns: int, e5: dict[str, float]
+) -> list[dict[str, Any]]:
     """Upper-body session: 3 sets each of bench and overhead press, 5-8 reps at 75-90 % of the 5RM
     (some are zone sets of an upper-body lift, which must not start the strength block)."""
     rows: list[dict[str, Any]] = []
@@ -996,21 +1080,9 @@ def _upper_session(rng: np.random.Generator, activity_id: str, t0_ns: int, e5: d
     for ex in ("bench_press", "overhead_press"):
         load = round(e5[ex] * float(rng.uniform(0.75, 0.9)) / 2.5) * 2.5
         for _ in range(3):
-            rows.append(
-                {
-                    "set_id": f"{activity_id}-{len(rows) + 1:02d}",
-                    "activity_id": activity_id,
-                    "session_id": None,
-                    "started_at": _iso_z(t),
-                    "exercise": ex,
-                    "exercise_candidates": [],
-                    "set_type": "active",
-                    "reps": int(rng.integers(5, 9)),
-                    "load_kg": float(load),
-                    "duration_s": round(float(rng.uniform(15, 30)), 1),
-                    "source": "fit",
-                }
-            )
+            reps = int(rng.integers(5, 9))  # drawn before the duration, as before
+            duration_s = round(float(rng.uniform(15, 30)), 1)
+            rows.append(_fit_set_row(activity_id, len(rows) + 1, t, ex, reps, float(load), duration_s))
             t += int(rng.integers(90, 181)) * _NS
     return rows
 
@@ -1123,8 +1195,11 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
     # ---------------------------------------------------------------- calendar
     b_obs = int(_rng(seed, "size-baseline").integers(spec.baseline_weeks[0], spec.baseline_weeks[1] + 1))
     k_obs = int(_rng(seed, "size-block").integers(spec.block_weeks[0], spec.block_weeks[1] + 1))
-    n_miss = int(_rng(seed, "size-missing", scen_tag if spec.missing_around_start else "std").integers(
-        spec.missing_weeks[0], spec.missing_weeks[1] + 1))
+    n_miss = int(
+        _rng(seed, "size-missing", scen_tag if spec.missing_around_start else "std").integers(
+            spec.missing_weeks[0], spec.missing_weeks[1] + 1
+        )
+    )
     rm = _rng(seed, "missing-place", scen_tag if spec.missing_around_start else "std")
     forced_before = forced_after = 0
     if spec.missing_around_start:
@@ -1142,7 +1217,9 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
         missing.add(S if rm.random() < 0.5 else S + 1)
     cand_before = [w for w in range(1, S) if w not in missing]
     need_before = n_before - len([w for w in missing if w < S])
-    missing |= set(int(x) for x in rm.choice(cand_before, size=need_before, replace=False)) if need_before > 0 else set()
+    missing |= (
+        set(int(x) for x in rm.choice(cand_before, size=need_before, replace=False)) if need_before > 0 else set()
+    )
     cand_after = [w for w in range(S + 1, W - 1) if w not in missing]
     need_after = n_after - len([w for w in missing if w >= S])
     missing |= set(int(x) for x in rm.choice(cand_after, size=need_after, replace=False)) if need_after > 0 else set()
@@ -1245,14 +1322,49 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
 
     routes = _make_routes(seed)
     m = _Model(
-        seed=seed, scenario=scenario, spec=spec, tz=tz, monday0=monday0, n_weeks=W, start_week=S,
-        strength_start_ns=start_ns, sex=sex, mass_kg=mass, hr_rest=hr_rest, hr_max=hr_max, vo2max=vo2max, c0=c0,
-        kappa=kappa, a0=a0, a1=a1, beta=beta, sweat=sweat, dehyd_bpm_per_pct=dehyd, h_t=h_t, g_t=g_t, circ_bpm=circ,
-        v_easy=v_easy, v_ref=v_ref, gamma=gamma, rho_power=rho_power, re_s=re_s, acute_pct=acute,
-        effect_frac=spec.effect_economy_pct / 100.0, ramp_weeks=spec.ramp_weeks, effect_kind=spec.effect_kind,
-        shoe_log_size=math.log1p(spec.shoe_change_pct / 100.0), econ_week=econ_week, vo2_week=vo2_week,
-        mech_week=mech_week, phi_week=phi, routes=routes, overreach_weeks=overreach_weeks,
-        strap_change_ns=strap_change_ns, wrist_bias_bpm=wrist_b, strap_bias_bpm=0.0, noise=noise,
+        seed=seed,
+        scenario=scenario,
+        spec=spec,
+        tz=tz,
+        monday0=monday0,
+        n_weeks=W,
+        start_week=S,
+        strength_start_ns=start_ns,
+        sex=sex,
+        mass_kg=mass,
+        hr_rest=hr_rest,
+        hr_max=hr_max,
+        vo2max=vo2max,
+        c0=c0,
+        kappa=kappa,
+        a0=a0,
+        a1=a1,
+        beta=beta,
+        sweat=sweat,
+        dehyd_bpm_per_pct=dehyd,
+        h_t=h_t,
+        g_t=g_t,
+        circ_bpm=circ,
+        v_easy=v_easy,
+        v_ref=v_ref,
+        gamma=gamma,
+        rho_power=rho_power,
+        re_s=re_s,
+        acute_pct=acute,
+        effect_frac=spec.effect_economy_pct / 100.0,
+        ramp_weeks=spec.ramp_weeks,
+        effect_kind=spec.effect_kind,
+        shoe_log_size=math.log1p(spec.shoe_change_pct / 100.0),
+        econ_week=econ_week,
+        vo2_week=vo2_week,
+        mech_week=mech_week,
+        phi_week=phi,
+        routes=routes,
+        overreach_weeks=overreach_weeks,
+        strap_change_ns=strap_change_ns,
+        wrist_bias_bpm=wrist_b,
+        strap_bias_bpm=0.0,
+        noise=noise,
         controlled=controlled,
     )
 
@@ -1362,21 +1474,44 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
             idx = len(plans)
             plans.append(
                 _RunPlan(
-                    index=idx, key=(w, slot), activity_id=f"fa{seed:06d}{scen_tag}{w:02d}{slot}-0", week=w,
-                    started_at_ns=started_ns, local_hour=hour, kind=kind, route=route, seg_dur_s=tuple(dur),
-                    seg_factor=tuple(fac), seg_pause=tuple(pause), pace_mps=float(pace), t_air_c=float(t_air),
-                    t_eff_c=float(t_eff), solar_c=solar, watch_w=watch_w, watch_start_c=watch_start,
-                    econ_log=float(econ_week[w]) + day_econ, vo2max_log=float(vo2_week[w]),
-                    strength_log=math.log1p(e), shoe_log=shoe_log, acute_frac=float(acute_f),
+                    index=idx,
+                    key=(w, slot),
+                    activity_id=f"fa{seed:06d}{scen_tag}{w:02d}{slot}-0",
+                    week=w,
+                    started_at_ns=started_ns,
+                    local_hour=hour,
+                    kind=kind,
+                    route=route,
+                    seg_dur_s=tuple(dur),
+                    seg_factor=tuple(fac),
+                    seg_pause=tuple(pause),
+                    pace_mps=float(pace),
+                    t_air_c=float(t_air),
+                    t_eff_c=float(t_eff),
+                    solar_c=solar,
+                    watch_w=watch_w,
+                    watch_start_c=watch_start,
+                    econ_log=float(econ_week[w]) + day_econ,
+                    vo2max_log=float(vo2_week[w]),
+                    strength_log=math.log1p(e),
+                    shoe_log=shoe_log,
+                    acute_frac=float(acute_f),
                     mech_log=float(mech_week[w]) + rho_power * math.log1p(e) + run_mech,
-                    hr_offset_bpm=float(hr_offset), overreach_bpm=-3.0 if orw else 0.0, sensor=sensor,
-                    sensor_bias_bpm=float(bias), has_power=has_power, auto_pause=auto_pause,
+                    hr_offset_bpm=float(hr_offset),
+                    overreach_bpm=-3.0 if orw else 0.0,
+                    sensor=sensor,
+                    sensor_bias_bpm=float(bias),
+                    has_power=has_power,
+                    auto_pause=auto_pause,
                     gps_bias=(routes[route]["gps_bias"] if (noise and route >= 0) else 0.0) + gps_run,
-                    cadence_lock=cadence_lock, noise=noise, has_hr=not (no_hr and not forced and not controlled),
+                    cadence_lock=cadence_lock,
+                    noise=noise,
+                    has_hr=not (no_hr and not forced and not controlled),
                 )
             )
-            air_rep = round(t_air + station_err, 1) if (air_known and noise) else (
-                round(t_air, 1) if air_known else None)
+            air_rep = (
+                round(t_air + station_err, 1) if (air_known and noise) else (round(t_air, 1) if air_known else None)
+            )
             if spec.shoe_change_pct and spec.shoe_logged:
                 shoe = shoe_names[1] if started_ns >= start_ns else shoe_names[0]
             elif spec.shoe_change_pct:
@@ -1390,8 +1525,16 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
         plans = [replace(p, route=len(routes)) for p in plans]
 
     runs = [
-        FieldRun(activity_id=p.activity_id, started_at_ns=p.started_at_ns, air_temperature_c=meta[0],
-                 hr_sensor=meta[1], shoe=meta[2], kind=p.kind, _plan=p, _model=m)
+        FieldRun(
+            activity_id=p.activity_id,
+            started_at_ns=p.started_at_ns,
+            air_temperature_c=meta[0],
+            hr_sensor=meta[1],
+            shoe=meta[2],
+            kind=p.kind,
+            _plan=p,
+            _model=m,
+        )
         for p, meta in zip(plans, run_meta, strict=True)
     ]
     runs.sort(key=lambda r: r.started_at_ns)
@@ -1410,21 +1553,34 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
         old_bias = _reference_proxies(m, ref_ns, strength=False, shoe=True, overreach=True, sensor_bias_bpm=wrist_b)
         nuisance = {k: nuisance[k] + 100.0 * (with_bias[k] / old_bias[k] - 1.0) for k in PROXIES}
         nuisance["speed_per_w_per_kg"] = 0.0
-        notes.append(f"HR sensor wrist-ohr (bias {wrist_b:+.1f} bpm) -> chest strap (bias 0) on "
-                     f"{_dt.datetime.fromtimestamp(strap_change_ns / _NS, tz=_dt.UTC).astimezone(zi).date()}, "
-                     "not logged")
+        notes.append(
+            f"HR sensor wrist-ohr (bias {wrist_b:+.1f} bpm) -> chest strap (bias 0) on "
+            f"{_dt.datetime.fromtimestamp(strap_change_ns / _NS, tz=_dt.UTC).astimezone(zi).date()}, "
+            "not logged"
+        )
     if spec.shoe_change_pct:
-        notes.append(f"{'logged' if spec.shoe_logged else 'unlogged'} shoe change +{spec.shoe_change_pct:g} % economy "
-                     f"at the strength start (EF {nuisance['ef_proxy']:+.2f} %), not a strength effect")
+        notes.append(
+            f"{'logged' if spec.shoe_logged else 'unlogged'} shoe change +{spec.shoe_change_pct:g} % economy "
+            f"at the strength start (EF {nuisance['ef_proxy']:+.2f} %), not a strength effect"
+        )
     if overreach_weeks:
-        notes.append("overreaching (HR -3 bpm at a given speed, +1 longer run a week) in weeks starting "
-                     + ", ".join(str(monday0 + _dt.timedelta(weeks=o)) for o in overreach_weeks))
-    notes.append(f"acute economy impairment after heavy lower-body sessions: {100 * acute:.1f} % of oxygen cost "
-                 "at 6-24 h (first bout), excluded from the truth")
+        notes.append(
+            "overreaching (HR -3 bpm at a given speed, +1 longer run a week) in weeks starting "
+            + ", ".join(str(monday0 + _dt.timedelta(weeks=o)) for o in overreach_weeks)
+        )
+    notes.append(
+        f"acute economy impairment after heavy lower-body sessions: {100 * acute:.1f} % of oxygen cost "
+        "at 6-24 h (first bout), excluded from the truth"
+    )
     events: list[dict[str, Any]] = []
     if spec.shoe_change_pct and spec.shoe_logged:
-        events.append({"date": strength_start_date.isoformat(), "kind": "shoe",
-                       "note": f"new shoes: {shoe_names[1]} (was {shoe_names[0]})"})
+        events.append(
+            {
+                "date": strength_start_date.isoformat(),
+                "kind": "shoe",
+                "note": f"new shoes: {shoe_names[1]} (was {shoe_names[0]})",
+            }
+        )
     truth = Truth(
         strength_start_date=strength_start_date,
         last_observed_week=last_monday,
@@ -1447,6 +1603,14 @@ def simulate_field_athlete(scenario: str, seed: int, *, noise: bool = True, cont
         "power_meter": has_power,
     }
     return FieldAthlete(
-        scenario=scenario, seed=seed, tz=tz, profile=profile, runs=runs, strength_sets=sets, e5rm_kg=e5rm,
-        events=events, truth=truth, _model=m,
+        scenario=scenario,
+        seed=seed,
+        tz=tz,
+        profile=profile,
+        runs=runs,
+        strength_sets=sets,
+        e5rm_kg=e5rm,
+        events=events,
+        truth=truth,
+        _model=m,
     )

@@ -85,8 +85,14 @@ class BarKinematics:
     ax: np.ndarray
 
 
-def imu_frames(rng: np.random.Generator, t: np.ndarray, k: BarKinematics, tilt_deg: float,
-               model: SensorModel | None = None, impacts_s: tuple[float, ...] = ()) -> np.ndarray:
+def imu_frames(
+    rng: np.random.Generator,
+    t: np.ndarray,
+    k: BarKinematics,
+    tilt_deg: float,
+    model: SensorModel | None = None,
+    impacts_s: tuple[float, ...] = (),
+) -> np.ndarray:
     """Raw WitMotion frames (n, 9) int16 seen by the bar sensor at sample times ``t`` (s).
 
     ``impacts_s`` are the times of impacts that make the plates rattle (used with ``model.rattle``).

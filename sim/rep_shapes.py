@@ -69,8 +69,15 @@ _LIFTS: dict[str, _Lift] = {
 }
 
 # MCV of a shape relative to the plain range (grind: absolute 0.16-0.24 m/s)
-_MCV_FACTOR = {"plain": 1.0, "bottom_pause": 0.85, "sticking": 0.55, "slow_lockout": 0.65, "touch_and_go": 1.0,
-               "bounce": 1.1, "top_sway": 1.0}
+_MCV_FACTOR = {
+    "plain": 1.0,
+    "bottom_pause": 0.85,
+    "sticking": 0.55,
+    "slow_lockout": 0.65,
+    "touch_and_go": 1.0,
+    "bounce": 1.1,
+    "top_sway": 1.0,
+}
 _GRIND_MCV = (0.15, 0.215)  # nominal; the truth comes out 0.15-0.25 (the reversal shortens the phase)
 _STICK_MIN_MPS = 0.035  # the sticking region never drops below this (issue 11: >= 0.03)
 _GRIND_MIN_MPS = 0.04  # nor the grind below this (a steady ~0.05 m/s)
@@ -137,15 +144,34 @@ def simulate_shapes(
     kin = BarKinematics(z=kz.z(t), vz=kz.v(t), az=kz.a(t), x=kx.z(t), vx=kx.v(t), ax=kx.a(t))
     raw = imu_frames(rng, t, kin, tilt_deg, model, impacts_s=tuple(gen.impacts))
     return SimulatedSession(
-        rate_hz=float(rate_hz), t_s=t, raw_i16=raw, true_velocity_mps=kin.vz, true_position_m=kin.z,
-        reps=gen.truths(), exercise=exercise, load_kg=float(load_kg), true_accel_mps2=kin.az,
-        duration_s=float(kz.now), exact=kz, impacts_s=list(gen.impacts), sensor_model=model.name,
+        rate_hz=float(rate_hz),
+        t_s=t,
+        raw_i16=raw,
+        true_velocity_mps=kin.vz,
+        true_position_m=kin.z,
+        reps=gen.truths(),
+        exercise=exercise,
+        load_kg=float(load_kg),
+        true_accel_mps2=kin.az,
+        duration_s=float(kz.now),
+        exact=kz,
+        impacts_s=list(gen.impacts),
+        sensor_model=model.name,
     )
 
 
-def _check(exercise: str, reps: int, shapes: Sequence[str], rate_hz: float, pause_s: tuple[float, float],
-           families: Sequence[str], sensor: str | SensorModel, tilt_deg: float, lead_in_s: float,
-           tail_s: float) -> SensorModel:
+def _check(
+    exercise: str,
+    reps: int,
+    shapes: Sequence[str],
+    rate_hz: float,
+    pause_s: tuple[float, float],
+    families: Sequence[str],
+    sensor: str | SensorModel,
+    tilt_deg: float,
+    lead_in_s: float,
+    tail_s: float,
+) -> SensorModel:
     if exercise not in _LIFTS:
         raise ValueError(f"exercise must be one of {sorted(_LIFTS)}, got {exercise!r}")
     if reps < 1:
@@ -174,6 +200,7 @@ def _check(exercise: str, reps: int, shapes: Sequence[str], rate_hz: float, paus
 # ---------------------------------------------------------------------------------------------
 # via-point profiles scaled to a displacement
 
+
 @dataclass(frozen=True)
 class _Via:
     t: float  # s from the phase start
@@ -200,8 +227,9 @@ def _ramps(vias: list[_Via], k: float, kind: str, c_end: float = 1.0, c_start: f
     return segs
 
 
-def _ramps_with_crossings(vias: list[_Via], kind: str, disp: float, a_end_mps2: float,
-                          a_start_mps2: float) -> tuple[list[Segment], float]:
+def _ramps_with_crossings(
+    vias: list[_Via], kind: str, disp: float, a_end_mps2: float, a_start_mps2: float
+) -> tuple[list[Segment], float]:
     """Ramps scaled to disp whose zero crossings (end; start from rest) have about the given
     |accelerations| (the crossing fractions are set from a first scaling, then the profile is rescaled)."""
     _, k = _scaled(lambda k: _ramps(vias, k, kind), disp)
@@ -237,6 +265,7 @@ def _sample(segs: list[Segment], n: int = 2000) -> tuple[np.ndarray, np.ndarray]
 
 
 # ---------------------------------------------------------------------------------------------
+
 
 class _Generator:
     def __init__(self, rng: np.random.Generator, exercise: str, families: Sequence[str]) -> None:
@@ -291,16 +320,30 @@ class _Generator:
 
     def land(self, dz: float, duration_s: float, v_land: float, h_land: float) -> None:
         """Lower by dz (< 0) ending with an impact: the speed v_land is lost within h_land."""
-        vias = [_Via(0.0, 0.0, False), _Via(self.u(0.35, 0.6) * (duration_s - h_land), -1.0, True),
-                _Via(duration_s - h_land, -v_land, False), _Via(duration_s, 0.0, False)]
+        vias = [
+            _Via(0.0, 0.0, False),
+            _Via(self.u(0.35, 0.6) * (duration_s - h_land), -1.0, True),
+            _Via(duration_s - h_land, -v_land, False),
+            _Via(duration_s, 0.0, False),
+        ]
         segs, _ = _scaled(lambda k: _ramps(vias, k, "minjerk"), dz)
         for s in segs:
             self.kz.add(s)
         self.impacts.append(self.kz.now - 0.5 * h_land)
 
     # --- set structure ----------------------------------------------------------------------------
-    def run(self, reps: int, shapes: Sequence[str], pause_s: tuple[float, float], unrack: bool, rerack: bool,
-            lead_in_s: float, tail_s: float, fatigue: float, mcv_range: tuple[float, float]) -> None:
+    def run(
+        self,
+        reps: int,
+        shapes: Sequence[str],
+        pause_s: tuple[float, float],
+        unrack: bool,
+        rerack: bool,
+        lead_in_s: float,
+        tail_s: float,
+        fatigue: float,
+        mcv_range: tuple[float, float],
+    ) -> None:
         kz = self.kz
         kz.hold(lead_in_s)
         self.floor_rest = lead_in_s
@@ -324,8 +367,9 @@ class _Generator:
             else:
                 mcv = base * _MCV_FACTOR[shape] * (1 - fatigue * r) * (1 + self.rng.normal(0, 0.03))
             if self.ecc_first:
-                self.rep_eccentric_first(r, shape, mcv, top_ref, pause_s, last=nxt is None,
-                                         next_tng=nxt == "touch_and_go")
+                self.rep_eccentric_first(
+                    r, shape, mcv, top_ref, pause_s, last=nxt is None, next_tng=nxt == "touch_and_go"
+                )
             else:
                 self.rep_floor(r, shape, mcv, last=nxt is None)
         self.sync_x()
@@ -352,8 +396,9 @@ class _Generator:
             fam = "spline" if "spline" in self.families else "minjerk"
         return fam
 
-    def rep_eccentric_first(self, r: int, shape: str, mcv: float, top_ref: float, pause_s: tuple[float, float],
-                            last: bool, next_tng: bool) -> None:
+    def rep_eccentric_first(
+        self, r: int, shape: str, mcv: float, top_ref: float, pause_s: tuple[float, float], last: bool, next_tng: bool
+    ) -> None:
         kz, lift = self.kz, self.lift
         rom = lift.rom_m * (1 + self.rng.normal(0, 0.03))
         te = rom / (lift.ecc_mean_mps * self.u(0.85, 1.15))
@@ -389,8 +434,17 @@ class _Generator:
         displacement = top_ref - kz.z_end - sway_dz
         fam_c = "spline" if fam == "beta" and (shape in ("sticking", "grind", "slow_lockout") or v0 != 0.0) else fam
         plan["family"] = fam_c
-        plan.update(self.lift_phase(fam_c, shape, v0, a0, displacement, displacement / mcv,
-                                    a_end=sway.start()[1] if sway is not None else 0.0))
+        plan.update(
+            self.lift_phase(
+                fam_c,
+                shape,
+                v0,
+                a0,
+                displacement,
+                displacement / mcv,
+                a_end=sway.start()[1] if sway is not None else 0.0,
+            )
+        )
         plan["c_to"] = kz.now
         if sway is not None:
             self.sync_x()
@@ -415,8 +469,17 @@ class _Generator:
         sway = self.top_motion(shape)
         sway_dz = sway.end()[2] if sway is not None else 0.0
         plan["c_from"] = kz.now
-        plan.update(self.lift_phase(fam, shape, 0.0, self.u(0.0, 1.5), rom - sway_dz, rom / mcv,
-                                    a_end=sway.start()[1] if sway is not None else 0.0))
+        plan.update(
+            self.lift_phase(
+                fam,
+                shape,
+                0.0,
+                self.u(0.0, 1.5),
+                rom - sway_dz,
+                rom / mcv,
+                a_end=sway.start()[1] if sway is not None else 0.0,
+            )
+        )
         plan["c_to"] = kz.now
         if sway is not None:
             self.sync_x()
@@ -455,8 +518,13 @@ class _Generator:
             return
         pe = self.u(0.4, 0.65)
         if fam == "spline":
-            vias = [_Via(0, 0, False), _Via(pe / 2 * te, -self.u(0.55, 0.8), True), _Via(pe * te, -1.0, True),
-                    _Via((1 + pe) / 2 * te, -self.u(0.5, 0.8), True), _Via(te, 0.0, False)]
+            vias = [
+                _Via(0, 0, False),
+                _Via(pe / 2 * te, -self.u(0.55, 0.8), True),
+                _Via(pe * te, -1.0, True),
+                _Via((1 + pe) / 2 * te, -self.u(0.5, 0.8), True),
+                _Via(te, 0.0, False),
+            ]
             segs = self.valid_spline(vias, -rom, (0.0, self.u(0.5, 2.0)), sign=-1.0)
         else:
             vias = [_Via(0, 0, False), _Via(pe * te, -1.0, True), _Via(te, 0.0, False)]
@@ -467,8 +535,13 @@ class _Generator:
     def lower_to_speed(self, rom: float, te: float, fam: str, vr: float, a_join: float) -> None:
         pe = self.u(0.35, 0.55)
         if fam == "spline":
-            vias = [_Via(0, 0, False), _Via(pe / 2 * te, -self.u(0.55, 0.8), True), _Via(pe * te, -1.0, True),
-                    _Via((1 + pe) / 2 * te, -self.u(0.6, 0.85), True), _Via(te, -vr, False)]
+            vias = [
+                _Via(0, 0, False),
+                _Via(pe / 2 * te, -self.u(0.55, 0.8), True),
+                _Via(pe * te, -1.0, True),
+                _Via((1 + pe) / 2 * te, -self.u(0.6, 0.85), True),
+                _Via(te, -vr, False),
+            ]
             segs = self.valid_spline(vias, -rom, (0.0, a_join), sign=-1.0)
         else:
             vias = [_Via(0, 0, False), _Via(pe * te, -1.0, True), _Via(te, -vr, False)]
@@ -478,11 +551,19 @@ class _Generator:
         for s in segs:
             self.kz.add(s)
 
-    def valid_spline(self, vias: list[_Via], disp: float, slopes: tuple[float, float], sign: float,
-                     floor_mps: float = 0.0, floor_window: tuple[float, float] | None = None) -> list[Segment]:
+    def valid_spline(
+        self,
+        vias: list[_Via],
+        disp: float,
+        slopes: tuple[float, float],
+        sign: float,
+        floor_mps: float = 0.0,
+        floor_window: tuple[float, float] | None = None,
+    ) -> list[Segment]:
         """Clamped C2 spline through vias scaled to disp; PCHIP if the spline overshoots (changes sign
         inside, or drops below floor_mps in floor_window)."""
         for kind in ("clamped", "pchip"):
+
             def build(k: float, kind: str = kind) -> list[Segment]:
                 return _spline(vias, k, kind, slopes)
 
@@ -502,8 +583,9 @@ class _Generator:
                 return segs
         raise RuntimeError("no valid spline through the via-points")  # PCHIP cannot overshoot
 
-    def lift_phase(self, fam: str, shape: str, v0: float, a0: float, disp: float, tc: float,
-                   a_end: float) -> dict[str, Any]:
+    def lift_phase(
+        self, fam: str, shape: str, v0: float, a0: float, disp: float, tc: float, a_end: float
+    ) -> dict[str, Any]:
         """Append the lift from velocity v0 (acceleration a0) rising disp in about tc seconds, ending at v = 0."""
         t0 = self.kz.now
         for _ in range(12):
@@ -529,30 +611,73 @@ class _Generator:
             s1 = s0 + min(u(0.1, 0.35) / tc, 0.2)
             p2 = u(min(s1 + 0.15, 0.8), 0.85)
             vst = u(0.04, 0.09)
-            return ([start, _Via(p1 * tc, 1.0, True), _Via(s0 * tc, vst, False),
-                     _Via(s1 * tc, max(_STICK_MIN_MPS, vst * u(0.9, 1.3)), False), _Via(p2 * tc, u(0.7, 1.0), True),
-                     end], (p1 * tc, p2 * tc))
+            return (
+                [
+                    start,
+                    _Via(p1 * tc, 1.0, True),
+                    _Via(s0 * tc, vst, False),
+                    _Via(s1 * tc, max(_STICK_MIN_MPS, vst * u(0.9, 1.3)), False),
+                    _Via(p2 * tc, u(0.7, 1.0), True),
+                    end,
+                ],
+                (p1 * tc, p2 * tc),
+            )
         if shape == "grind":
             # first push, a steady ~0.05 m/s grind of 0.4-1.0 s, a broad second push (two knots), lockout
             g_len = u(0.4, 1.0)
             p1 = u(0.12, 0.2) * tc
             g0 = p1 + u(0.1, 0.15) * tc
             g1 = min(g0 + g_len, 0.65 * tc)
-            return ([start, _Via(p1, 1.0, True), _Via(g0, u(0.045, 0.055), False), _Via(g1, u(0.045, 0.06), False),
-                     _Via(g1 + 0.3 * (tc - g1), u(0.8, 1.0), True), _Via(g1 + 0.65 * (tc - g1), u(0.8, 1.0), True),
-                     end], (p1, g1 + 0.3 * (tc - g1)))
+            return (
+                [
+                    start,
+                    _Via(p1, 1.0, True),
+                    _Via(g0, u(0.045, 0.055), False),
+                    _Via(g1, u(0.045, 0.06), False),
+                    _Via(g1 + 0.3 * (tc - g1), u(0.8, 1.0), True),
+                    _Via(g1 + 0.65 * (tc - g1), u(0.8, 1.0), True),
+                    end,
+                ],
+                (p1, g1 + 0.3 * (tc - g1)),
+            )
         if shape == "slow_lockout":
             h_t = min(u(0.35, 0.7), 0.45 * tc)
             vt = u(0.06, 0.14)
             p = u(0.3, 0.55) * (tc - h_t)
-            return ([start, _Via(p, 1.0, True), _Via(tc - h_t, vt, False), _Via(tc - h_t / 2, vt * u(0.4, 0.6), False),
-                     end], None)
+            return (
+                [
+                    start,
+                    _Via(p, 1.0, True),
+                    _Via(tc - h_t, vt, False),
+                    _Via(tc - h_t / 2, vt * u(0.4, 0.6), False),
+                    end,
+                ],
+                None,
+            )
         p = u(0.35, 0.6)
-        return ([start, _Via(p / 2 * tc, u(0.6, 0.85), True), _Via(p * tc, 1.0, True),
-                 _Via((1 + p) / 2 * tc, u(0.5, 0.8), True), end], None)
+        return (
+            [
+                start,
+                _Via(p / 2 * tc, u(0.6, 0.85), True),
+                _Via(p * tc, 1.0, True),
+                _Via((1 + p) / 2 * tc, u(0.5, 0.8), True),
+                end,
+            ],
+            None,
+        )
 
-    def lift_segments(self, fam: str, shape: str, vias: list[_Via], v0: float, a0: float, disp: float, tc: float,
-                      a_end: float, floor_w: tuple[float, float] | None) -> list[Segment]:
+    def lift_segments(
+        self,
+        fam: str,
+        shape: str,
+        vias: list[_Via],
+        v0: float,
+        a0: float,
+        disp: float,
+        tc: float,
+        a_end: float,
+        floor_w: tuple[float, float] | None,
+    ) -> list[Segment]:
         if fam == "beta":  # single skewed pulse from rest; q <= 1.3: the lockout stops the bar
             p = 1.0 if a0 > 0 else self.u(1.2, 2.0)
             q = self.u(1.0, 1.3)
@@ -581,19 +706,38 @@ class _Generator:
         kz = self.kz
         out = []
         for p in self.plans:
-            c = concentric_truth(kz.v, kz.z, kz.a, window=(max(0.0, p["start"] - 0.2), p["end"] + 0.05),
-                                 peak_window=(p["c_from"], p["c_to"]))
+            c = concentric_truth(
+                kz.v,
+                kz.z,
+                kz.a,
+                window=(max(0.0, p["start"] - 0.2), p["end"] + 0.05),
+                peak_window=(p["c_from"], p["c_to"]),
+            )
             vmin = None
             if p.get("between_peaks") is not None:
                 t_lo, t_hi = p["between_peaks"]
                 tt = np.linspace(t_lo, t_hi, 4001)
                 vmin = float(kz.v(tt).min())
-            out.append(RepTruth(
-                index=p["index"], set_index=1, start_s=float(p["start"]), end_s=float(p["end"]),
-                concentric_start_s=c.start_s, concentric_end_s=c.end_s, mean_velocity_mps=c.mean_velocity_mps,
-                mean_propulsive_velocity_mps=c.mean_propulsive_velocity_mps, peak_velocity_mps=c.peak_velocity_mps,
-                rom_m=c.rom_m, time_to_peak_velocity_s=c.time_to_peak_velocity_s, peak_accel_mps2=c.peak_accel_mps2,
-                shape=p["shape"], family=p["family"], pause_s=float(p["pause"]), min_velocity_after_peak_mps=vmin))
+            out.append(
+                RepTruth(
+                    index=p["index"],
+                    set_index=1,
+                    start_s=float(p["start"]),
+                    end_s=float(p["end"]),
+                    concentric_start_s=c.start_s,
+                    concentric_end_s=c.end_s,
+                    mean_velocity_mps=c.mean_velocity_mps,
+                    mean_propulsive_velocity_mps=c.mean_propulsive_velocity_mps,
+                    peak_velocity_mps=c.peak_velocity_mps,
+                    rom_m=c.rom_m,
+                    time_to_peak_velocity_s=c.time_to_peak_velocity_s,
+                    peak_accel_mps2=c.peak_accel_mps2,
+                    shape=p["shape"],
+                    family=p["family"],
+                    pause_s=float(p["pause"]),
+                    min_velocity_after_peak_mps=vmin,
+                )
+            )
         return out
 
 

@@ -104,8 +104,9 @@ def _bisect(v: Fn, lo: float, hi: float, lo_is_rest: bool) -> float:
     return 0.5 * (lo + hi)
 
 
-def concentric_truth(v: Fn, z: Fn, a: Fn, window: tuple[float, float], peak_window: tuple[float, float],
-                     dt_s: float = 1e-4) -> ConcentricTruth:
+def concentric_truth(
+    v: Fn, z: Fn, a: Fn, window: tuple[float, float], peak_window: tuple[float, float], dt_s: float = 1e-4
+) -> ConcentricTruth:
     """Concentric bounds and metrics of the rep whose velocity peak lies in ``peak_window``.
 
     ``window`` must contain the whole concentric phase and some of the rest or lowering before it.
@@ -142,6 +143,13 @@ def concentric_truth(v: Fn, z: Fn, a: Fn, window: tuple[float, float], peak_wind
         mpv = float((z(np.array([te]))[0] - zc[0]) / (te - cs))
     mpv = float(mpv)
     k = int(np.argmax(vc))
-    return ConcentricTruth(start_s=float(cs), end_s=float(ce), mean_velocity_mps=float(mcv),
-                           mean_propulsive_velocity_mps=mpv, peak_velocity_mps=float(vc[k]), rom_m=rom,
-                           time_to_peak_velocity_s=float(tc[k] - cs), peak_accel_mps2=float(ac.max()))
+    return ConcentricTruth(
+        start_s=float(cs),
+        end_s=float(ce),
+        mean_velocity_mps=float(mcv),
+        mean_propulsive_velocity_mps=mpv,
+        peak_velocity_mps=float(vc[k]),
+        rom_m=rom,
+        time_to_peak_velocity_s=float(tc[k] - cs),
+        peak_accel_mps2=float(ac.max()),
+    )

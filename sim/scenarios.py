@@ -23,8 +23,9 @@ VALIDATION_SCENARIOS: dict[str, dict[str, Any]] = {
     "split_squat": dict(exercise="split_squat", load_kg=60.0, reps=8, rate_hz=100.0),
     "bench": dict(exercise="bench_press", load_kg=80.0, reps=6, rate_hz=100.0),
     "light_squat": dict(exercise="back_squat", load_kg=60.0, reps=6, rate_hz=200.0, one_rm_kg=150.0),
-    "squat_loss_jitter": dict(exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, loss_prob=0.05,
-                              jitter_s=0.002),
+    "squat_loss_jitter": dict(
+        exercise="back_squat", load_kg=120.0, reps=6, rate_hz=100.0, loss_prob=0.05, jitter_s=0.002
+    ),
 }
 
 SHAPE_RATES_HZ: tuple[float, ...] = (100.0, 200.0)

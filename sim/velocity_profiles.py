@@ -203,14 +203,16 @@ class BetaPulse(Segment):
         x = self._tau(s)
         p, q = self.p, self.q
         result: npt.NDArray[np.float64] = (
-            self.peak_mps / (self._m * self.duration_s) * x ** (p - 1) * (1 - x) ** (q - 1) * (p - (p + q) * x))
+            self.peak_mps / (self._m * self.duration_s) * x ** (p - 1) * (1 - x) ** (q - 1) * (p - (p + q) * x)
+        )
         return result
 
     def z(self, s: np.ndarray) -> np.ndarray:
         x = self._tau(s)
         p, q = self.p, self.q
         result: npt.NDArray[np.float64] = (
-            self.peak_mps * self.duration_s / self._m * beta_fn(p + 1, q + 1) * betainc(p + 1, q + 1, x))
+            self.peak_mps * self.duration_s / self._m * beta_fn(p + 1, q + 1) * betainc(p + 1, q + 1, x)
+        )
         return result
 
 

@@ -7,6 +7,7 @@ again one per transaction so that one file's failure stays that file's.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ def deleted_hashes(con: duckdb.DuckDBPyConnection, athlete: str) -> set[str]:
 
 def lift_tombstones(con: duckdb.DuckDBPyConnection, athlete: str, sha256s: Sequence[str]) -> None:
     """Forget the deletion of these files (``import --undelete``), inside the caller's transaction."""
-    con.execute("DELETE FROM deleted_file WHERE athlete = ? AND sha256 IN (SELECT unnest(?::VARCHAR[]))",
-                [athlete, list(sha256s)])
+    con.execute(
+        "DELETE FROM deleted_file WHERE athlete = ? AND sha256 IN (SELECT unnest(?::VARCHAR[]))",
+        [athlete, list(sha256s)],
+    )
 
 
 #: Exclusion reason recorded automatically for activities without a calendar date.
@@ -50,12 +53,15 @@ class ActivityBuffer:
     """
 
     def __init__(self) -> None:
-        self.sources: list[dict] = []
-        self.activities: list[dict] = []
-        self.laps: list[dict] = []
-        self.sets: list[dict] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sources: list[dict[str, object]] = []
+        self.activities: list[dict[str, object]] = []
+        self.laps: list[dict[str, object]] = []
+        self.sets: list[dict[str, object]] = []
         self.records: list[tuple[str, str, RunRecords]] = []
-        self.exclusions: list[dict] = []
+        self.exclusions: list[dict[str, object]] = []
         self.files = 0
         self.record_count = 0
 
@@ -102,8 +108,14 @@ class ActivityBuffer:
                 }
             )
             if a.time_reference != "utc":
-                self.exclusions.append({"athlete": athlete, "activity_id": a.activity_id,
-                                        "reason": RELATIVE_TIME_REASON, "excluded_at": _now()})
+                self.exclusions.append(
+                    {
+                        "athlete": athlete,
+                        "activity_id": a.activity_id,
+                        "reason": RELATIVE_TIME_REASON,
+                        "excluded_at": _now(),
+                    }
+                )
             if len(rec):
                 self.records.append((athlete, a.activity_id, rec))
                 total += len(rec)
@@ -122,7 +134,7 @@ class ActivityBuffer:
         insert_rows(con, "activity_exclusion", self.exclusions)
         for cols in _record_slices(self.records):
             insert_columns(con, "record", cols)
-        self.__init__()
+        self._reset()
 
 
 #: Records written per INSERT: the columns of one statement are copied (concatenated, then
@@ -177,18 +189,23 @@ def write_activities(
     return n
 
 
-def log_import_events(con: duckdb.DuckDBPyConnection, athlete: str,
-                      events: Sequence[tuple[str, str, str | None, str | None]]) -> None:
+def log_import_events(
+    con: duckdb.DuckDBPyConnection, athlete: str, events: Sequence[tuple[str, str, str | None, str | None]]
+) -> None:
     """Several import events ``(path, status, reason, sha256)`` in one statement."""
     if events:
         now = _now()
-        insert_rows(con, "import_event", [{"athlete": athlete, "path": p, "sha256": h, "status": st, "reason": r,
-                                           "logged_at": now} for p, st, r, h in events])
+        insert_rows(
+            con,
+            "import_event",
+            [
+                {"athlete": athlete, "path": p, "sha256": h, "status": st, "reason": r, "logged_at": now}
+                for p, st, r, h in events
+            ],
+        )
 
 
-def _now():
-    import datetime as dt
-
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
@@ -227,9 +244,15 @@ class ImportWriter:
     athlete``) once the chunk committed.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, athlete: str, *, lift_tombstones: bool = False,
-                 on_failed: Callable[[str, str], None] | None = None,
-                 on_skipped: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        athlete: str,
+        *,
+        lift_tombstones: bool = False,
+        on_failed: Callable[[str, str], None] | None = None,
+        on_skipped: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.con = con
         self.athlete = athlete
         self.lift_tombstones = lift_tombstones
@@ -240,8 +263,9 @@ class ImportWriter:
         self._records = 0
         self._last_commit = time.monotonic()
 
-    def add_file(self, source: SourceFile, activities: Sequence[ActivityData], *,
-                 event: ImportEvent | None = None) -> None:
+    def add_file(
+        self, source: SourceFile, activities: Sequence[ActivityData], *, event: ImportEvent | None = None
+    ) -> None:
         """Queue one imported (or partial, with its ``event``) file and its activities."""
         self._files.append((source, activities, event))
         self._records += sum(len(a.records) for a in activities)
@@ -255,9 +279,14 @@ class ImportWriter:
         self._maybe_commit()
 
     def _maybe_commit(self) -> None:
-        if (self._files and (len(self._files) >= COMMIT_FILES or self._records >= COMMIT_RECORDS
-                             or time.monotonic() - self._last_commit >= COMMIT_SECONDS)) \
-                or len(self._events) >= COMMIT_EVENTS:
+        if (
+            self._files
+            and (
+                len(self._files) >= COMMIT_FILES
+                or self._records >= COMMIT_RECORDS
+                or time.monotonic() - self._last_commit >= COMMIT_SECONDS
+            )
+        ) or len(self._events) >= COMMIT_EVENTS:
             self.commit()
 
     def commit(self) -> None:
@@ -278,11 +307,13 @@ class ImportWriter:
                     if self.on_failed is not None:
                         self.on_failed(source.sha256, error)
                     events = [e for e in events if e is not own] + [
-                        ImportEvent(source.path, "failed", error, source.sha256)]
+                        ImportEvent(source.path, "failed", error, source.sha256)
+                    ]
             self._transaction([], events)
 
-    def write_app_file(self, f: AppExportFile, *, event: ImportEvent | None = None
-                       ) -> tuple[AppImportOutcome | None, str | None]:
+    def write_app_file(
+        self, f: AppExportFile, *, event: ImportEvent | None = None
+    ) -> tuple[AppImportOutcome | None, str | None]:
         """Store one phone-app export now, in a transaction of its own (its workouts are compared
         with the stored ones: ``store.app_sessions.write_app_export``), with its ``import_event``
         if it is partial. Returns (what it did, None), or (None, ``could not be stored: ...``) when
@@ -305,8 +336,11 @@ class ImportWriter:
             return None, f"could not be stored: {_first_line(exc)}"
         return outcome, None
 
-    def _transaction(self, files: Sequence[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]],
-                     events: Sequence[ImportEvent]) -> None:
+    def _transaction(
+        self,
+        files: Sequence[tuple[SourceFile, Sequence[ActivityData], ImportEvent | None]],
+        events: Sequence[ImportEvent],
+    ) -> None:
         con = self.con
 
         def write() -> list[tuple[str, str]]:
@@ -314,11 +348,17 @@ class ImportWriter:
             keep = list(files)
             if files:
                 stored = _present(con, "source_file", self.athlete, [s.sha256 for s, _, _ in files])
-                gone = set() if self.lift_tombstones else _present(con, "deleted_file", self.athlete,
-                                                                  [s.sha256 for s, _, _ in files])
+                gone = (
+                    set()
+                    if self.lift_tombstones
+                    else _present(con, "deleted_file", self.athlete, [s.sha256 for s, _, _ in files])
+                )
                 keep = [f for f in files if f[0].sha256 not in stored and f[0].sha256 not in gone]
-                skipped = [(s.sha256, "duplicate" if s.sha256 in stored else DELETED_REASON)
-                           for s, _, _ in files if s.sha256 in stored or s.sha256 in gone]
+                skipped = [
+                    (s.sha256, "duplicate" if s.sha256 in stored else DELETED_REASON)
+                    for s, _, _ in files
+                    if s.sha256 in stored or s.sha256 in gone
+                ]
             if keep:
                 ensure_athlete(con, self.athlete)
                 if self.lift_tombstones:
@@ -328,9 +368,15 @@ class ImportWriter:
                     buffer.add(self.athlete, source, activities)
                 buffer.flush(con)
             dropped = {sha for sha, _ in skipped}
-            log_import_events(con, self.athlete, [(e.path, e.status, e.reason, e.sha256) for e in events
-                                                  if e.sha256 is None or e.sha256 not in dropped
-                                                  or e.status != "partial"])
+            log_import_events(
+                con,
+                self.athlete,
+                [
+                    (e.path, e.status, e.reason, e.sha256)
+                    for e in events
+                    if e.sha256 is None or e.sha256 not in dropped or e.status != "partial"
+                ],
+            )
             return skipped
 
         skipped = write_transaction(con, write, scope=athlete_scope(self.athlete))
@@ -345,9 +391,13 @@ DELETED_REASON = "deleted athlete"
 
 def _present(con: duckdb.DuckDBPyConnection, table: str, athlete: str, sha256s: Sequence[str]) -> set[str]:
     """Which of ``sha256s`` the ledger ``table`` (``source_file``, ``deleted_file``) holds for ``athlete``."""
-    return {r[0] for r in con.execute(
-        f"SELECT sha256 FROM {table} WHERE athlete = ? AND list_contains(?::VARCHAR[], sha256)",
-        [athlete, list(sha256s)]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            f"SELECT sha256 FROM {table} WHERE athlete = ? AND list_contains(?::VARCHAR[], sha256)",
+            [athlete, list(sha256s)],
+        ).fetchall()
+    }
 
 
 def _first_line(exc: BaseException) -> str:

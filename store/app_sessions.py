@@ -32,15 +32,51 @@ from records.app_exports import AppExportFile, AppImportOutcome, AppSessionRow
 from store.writers import insert_rows
 
 _SESSION_COLS = (
-    "athlete", "session_key", "app", "title", "start_local", "start_precision", "started_at", "duration_s", "tz",
-    "local_time_note", "notes", "session_rpe", "weight_unit", "weight_unit_source", "distance_unit",
-    "distance_unit_source", "content_sha256", "source_sha256", "export_as_of", "first_imported_at", "updated_at",
-    "missing_since", "missing_from_sha256", "missing_as_of",
+    "athlete",
+    "session_key",
+    "app",
+    "title",
+    "start_local",
+    "start_precision",
+    "started_at",
+    "duration_s",
+    "tz",
+    "local_time_note",
+    "notes",
+    "session_rpe",
+    "weight_unit",
+    "weight_unit_source",
+    "distance_unit",
+    "distance_unit_source",
+    "content_sha256",
+    "source_sha256",
+    "export_as_of",
+    "first_imported_at",
+    "updated_at",
+    "missing_since",
+    "missing_from_sha256",
+    "missing_as_of",
 )
 _SET_COLS = (
-    "athlete", "session_key", "set_id", "position", "exercise", "exercise_as_written", "equipment", "exercise_order",
-    "set_order", "set_order_as_written", "set_role", "reps", "load_kg", "distance_m", "duration_s", "rpe", "notes",
-    "superset_id", "line",
+    "athlete",
+    "session_key",
+    "set_id",
+    "position",
+    "exercise",
+    "exercise_as_written",
+    "equipment",
+    "exercise_order",
+    "set_order",
+    "set_order_as_written",
+    "set_role",
+    "reps",
+    "load_kg",
+    "distance_m",
+    "duration_s",
+    "rpe",
+    "notes",
+    "superset_id",
+    "line",
 )
 
 
@@ -53,8 +89,9 @@ def _naive(v: Any) -> Any:
     return v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v
 
 
-def _stored(con: duckdb.DuckDBPyConnection, athlete: str, app: str | None = None,
-            keys: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+def _stored(
+    con: duckdb.DuckDBPyConnection, athlete: str, app: str | None = None, keys: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
     sql = f"SELECT {', '.join(_SESSION_COLS)} FROM app_session WHERE athlete = ?"
     params: list[Any] = [athlete]
     if app is not None:
@@ -72,17 +109,34 @@ def _stored(con: duckdb.DuckDBPyConnection, athlete: str, app: str | None = None
     return out
 
 
-def _session_row(athlete: str, s: AppSessionRow, f: AppExportFile, now: dt.datetime,
-                 first_imported_at: dt.datetime | None) -> dict[str, Any]:
+def _session_row(
+    athlete: str, s: AppSessionRow, f: AppExportFile, now: dt.datetime, first_imported_at: dt.datetime | None
+) -> dict[str, Any]:
     return {
-        "athlete": athlete, "session_key": s.session_key, "app": s.app, "title": s.title,
-        "start_local": s.start_local, "start_precision": s.start_precision, "started_at": s.started_at,
-        "duration_s": s.duration_s, "tz": s.tz, "local_time_note": s.local_time_note, "notes": s.notes,
-        "session_rpe": s.session_rpe, "weight_unit": s.weight_unit, "weight_unit_source": s.weight_unit_source,
-        "distance_unit": s.distance_unit, "distance_unit_source": s.distance_unit_source,
-        "content_sha256": s.content_sha256, "source_sha256": f.source.sha256, "export_as_of": f.as_of,
-        "first_imported_at": first_imported_at or now, "updated_at": now, "missing_since": None,
-        "missing_from_sha256": None, "missing_as_of": None,
+        "athlete": athlete,
+        "session_key": s.session_key,
+        "app": s.app,
+        "title": s.title,
+        "start_local": s.start_local,
+        "start_precision": s.start_precision,
+        "started_at": s.started_at,
+        "duration_s": s.duration_s,
+        "tz": s.tz,
+        "local_time_note": s.local_time_note,
+        "notes": s.notes,
+        "session_rpe": s.session_rpe,
+        "weight_unit": s.weight_unit,
+        "weight_unit_source": s.weight_unit_source,
+        "distance_unit": s.distance_unit,
+        "distance_unit_source": s.distance_unit_source,
+        "content_sha256": s.content_sha256,
+        "source_sha256": f.source.sha256,
+        "export_as_of": f.as_of,
+        "first_imported_at": first_imported_at or now,
+        "updated_at": now,
+        "missing_since": None,
+        "missing_from_sha256": None,
+        "missing_as_of": None,
     }
 
 
@@ -95,17 +149,24 @@ def _utc(v: Any) -> Any:
     return v.astimezone(dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is not None else v
 
 
-def _replace_sessions(con: duckdb.DuckDBPyConnection, athlete: str, rows: Sequence[Mapping[str, Any]],
-                      sets_of: Mapping[str, list[dict[str, Any]]]) -> None:
+def _replace_sessions(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    rows: Sequence[Mapping[str, Any]],
+    sets_of: Mapping[str, list[dict[str, Any]]],
+) -> None:
     """Delete and insert these session rows; the sets of the keys in ``sets_of`` are replaced too."""
     if rows:
         keys = [r["session_key"] for r in rows]
-        con.execute("DELETE FROM app_session WHERE athlete = ? AND list_contains(?::VARCHAR[], session_key)",
-                    [athlete, keys])
+        con.execute(
+            "DELETE FROM app_session WHERE athlete = ? AND list_contains(?::VARCHAR[], session_key)", [athlete, keys]
+        )
         insert_rows(con, "app_session", [{c: _utc(r[c]) for c in _SESSION_COLS} for r in rows])
     if sets_of:
-        con.execute("DELETE FROM app_set WHERE athlete = ? AND list_contains(?::VARCHAR[], session_key)",
-                    [athlete, list(sets_of)])
+        con.execute(
+            "DELETE FROM app_set WHERE athlete = ? AND list_contains(?::VARCHAR[], session_key)",
+            [athlete, list(sets_of)],
+        )
         insert_rows(con, "app_set", [{c: x[c] for c in _SET_COLS} for xs in sets_of.values() for x in xs])
 
 
@@ -114,10 +175,23 @@ def write_app_export(con: duckdb.DuckDBPyConnection, athlete: str, f: AppExportF
     docstring. Runs in the caller's transaction (the file and its workouts commit together)."""
     now = _now()
     out = AppImportOutcome()
-    insert_rows(con, "source_file", [{
-        "athlete": athlete, "sha256": f.source.sha256, "path": f.source.path, "bytes_size": f.source.bytes_size,
-        "status": f.source.status, "error": f.source.error, "decoder": f.source.decoder,
-        "file_type": f.source.file_type, "imported_at": now}])
+    insert_rows(
+        con,
+        "source_file",
+        [
+            {
+                "athlete": athlete,
+                "sha256": f.source.sha256,
+                "path": f.source.path,
+                "bytes_size": f.source.bytes_size,
+                "status": f.source.status,
+                "error": f.source.error,
+                "decoder": f.source.decoder,
+                "file_type": f.source.file_type,
+                "imported_at": now,
+            }
+        ],
+    )
     as_of = f.as_of
     if as_of is None:  # a header-only export: nothing to add, update or flag
         return out
@@ -159,8 +233,7 @@ def write_app_export(con: duckdb.DuckDBPyConnection, athlete: str, f: AppExportF
             continue
         if first <= old["start_local"] <= as_of and old["export_as_of"] <= as_of:
             out.flagged_deleted.append(key)
-            rows.append({**old, "missing_since": now, "missing_from_sha256": f.source.sha256,
-                         "missing_as_of": as_of})
+            rows.append({**old, "missing_since": now, "missing_from_sha256": f.source.sha256, "missing_as_of": as_of})
     _replace_sessions(con, athlete, rows, sets_of)
     return out
 
@@ -196,8 +269,12 @@ def app_set_exists(con: duckdb.DuckDBPyConnection, athlete: str, set_id: str) ->
     return bool(con.execute("SELECT 1 FROM app_set WHERE athlete = ? AND set_id = ?", [athlete, set_id]).fetchall())
 
 
-def rezone(con: duckdb.DuckDBPyConnection, athlete: str, tz: str,
-           to_utc: Callable[[dt.datetime], tuple[dt.datetime, str | None]]) -> int:
+def rezone(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    tz: str,
+    to_utc: Callable[[dt.datetime], tuple[dt.datetime, str | None]],
+) -> int:
     """Read the athlete's app workouts again in zone ``tz`` (``athlete set --tz``): the apps wrote
     wall-clock times, so the instant follows the athlete's zone. ``to_utc(start_local)`` gives the
     instant and a daylight-saving note. Runs in the caller's transaction; returns the workouts moved."""
@@ -216,8 +293,9 @@ def sessions_read_in_caller_unit(con: duckdb.DuckDBPyConnection, athlete: str) -
     return [r for r in _stored(con, athlete).values() if r["weight_unit_source"] == "caller"]
 
 
-def rescale_sessions(con: duckdb.DuckDBPyConnection, athlete: str,
-                     changes: Mapping[str, tuple[str, float, str | None, float]]) -> int:
+def rescale_sessions(
+    con: duckdb.DuckDBPyConnection, athlete: str, changes: Mapping[str, tuple[str, float, str | None, float]]
+) -> int:
     """Multiply the loads and distances of workouts read in the wrong unit (``athlete set
     --weight-unit``): ``changes`` = session_key -> (new weight unit, load factor, new distance unit
     or None to keep it, distance factor). Runs in the caller's transaction; returns the workouts changed."""
@@ -225,8 +303,11 @@ def rescale_sessions(con: duckdb.DuckDBPyConnection, athlete: str,
         return 0
     keys = list(changes)
     stored = _stored(con, athlete, keys=keys)
-    cur = con.execute(f"SELECT {', '.join(_SET_COLS)} FROM app_set WHERE athlete = ? "
-                      "AND list_contains(?::VARCHAR[], session_key) ORDER BY session_key, position", [athlete, keys])
+    cur = con.execute(
+        f"SELECT {', '.join(_SET_COLS)} FROM app_set WHERE athlete = ? "
+        "AND list_contains(?::VARCHAR[], session_key) ORDER BY session_key, position",
+        [athlete, keys],
+    )
     sets_of: dict[str, list[dict[str, Any]]] = {k: [] for k in keys if k in stored}
     for r in cur.fetchall():
         x = dict(zip(_SET_COLS, r, strict=True))
@@ -239,8 +320,9 @@ def rescale_sessions(con: duckdb.DuckDBPyConnection, athlete: str,
     rows = []
     for k in sets_of:
         unit, _lf, du, _df = changes[k]
-        rows.append({**stored[k], "weight_unit": unit, "distance_unit": du or stored[k]["distance_unit"],
-                     "updated_at": _now()})
+        rows.append(
+            {**stored[k], "weight_unit": unit, "distance_unit": du or stored[k]["distance_unit"], "updated_at": _now()}
+        )
     _replace_sessions(con, athlete, rows, sets_of)
     return len(rows)
 
@@ -250,23 +332,39 @@ def ledger_corrections(con: duckdb.DuckDBPyConnection, athlete: str) -> list[dic
     ``{"action", "refs": [[source, source_session_id], ...], "corrected_at", "seq"}``."""
     import json
 
-    rows = con.execute("SELECT seq, action, refs, corrected_at FROM ledger_correction WHERE athlete = ? "
-                       "ORDER BY seq", [athlete]).fetchall()
-    return [{"seq": int(q), "action": a, "refs": json.loads(r) if isinstance(r, str) else r, "corrected_at": t}
-            for q, a, r, t in rows]
+    rows = con.execute(
+        "SELECT seq, action, refs, corrected_at FROM ledger_correction WHERE athlete = ? ORDER BY seq", [athlete]
+    ).fetchall()
+    return [
+        {"seq": int(q), "action": a, "refs": json.loads(r) if isinstance(r, str) else r, "corrected_at": t}
+        for q, a, r, t in rows
+    ]
 
 
-def add_ledger_correction(con: duckdb.DuckDBPyConnection, athlete: str, action: str,
-                          refs: Sequence[Sequence[str]]) -> int:
+def add_ledger_correction(
+    con: duckdb.DuckDBPyConnection, athlete: str, action: str, refs: Sequence[Sequence[str]]
+) -> int:
     """Append a ledger correction (``split`` or ``merge`` of source sessions); returns its seq.
     Reads the last seq and appends in the caller's transaction."""
     import json
 
     if action not in ("split", "merge"):
         raise ValueError(f"unknown ledger correction {action!r}")
-    [(last,)] = con.execute("SELECT coalesce(max(seq), 0) FROM ledger_correction WHERE athlete = ?",
-                            [athlete]).fetchall()
+    [(last,)] = con.execute(
+        "SELECT coalesce(max(seq), 0) FROM ledger_correction WHERE athlete = ?", [athlete]
+    ).fetchall()
     seq = int(last) + 1
-    insert_rows(con, "ledger_correction", [{"athlete": athlete, "seq": seq, "action": action,
-                                            "refs": json.dumps([list(r) for r in refs]), "corrected_at": _now()}])
+    insert_rows(
+        con,
+        "ledger_correction",
+        [
+            {
+                "athlete": athlete,
+                "seq": seq,
+                "action": action,
+                "refs": json.dumps([list(r) for r in refs]),
+                "corrected_at": _now(),
+            }
+        ],
+    )
     return seq

@@ -118,15 +118,20 @@ def newer_duckdb_message(path: Path, exc: BaseException) -> str | None:
         return None
     # DuckDB >= 1.2: "... storage version number N, but we can only read storage versions between A and B";
     # DuckDB 1.1: "... version number N, but we can only read version A"
-    m = re.search(r"version number (\d+), but we can only read (?:storage )?versions? (?:between )?(\d+)"
-                  r"(?: and (\d+))?", text)
+    m = re.search(
+        r"version number (\d+), but we can only read (?:storage )?versions? (?:between )?(\d+)"
+        r"(?: and (\d+))?",
+        text,
+    )
     formats = ""
     if m:
         readable = m.group(2) if m.group(3) is None else f"{m.group(2)}-{m.group(3)}"
         formats = f" (storage format {m.group(1)}; this one reads {readable})"
     writer = _writer_version(path)
-    return (f"database {path} was written by a newer DuckDB ({writer or 'version unknown'}) than this runstrong's "
-            f"DuckDB {duckdb.__version__}{formats}: use a runstrong with that DuckDB or newer")
+    return (
+        f"database {path} was written by a newer DuckDB ({writer or 'version unknown'}) than this runstrong's "
+        f"DuckDB {duckdb.__version__}{formats}: use a runstrong with that DuckDB or newer"
+    )
 
 
 def _writer_version(path: Path) -> str | None:

@@ -22,21 +22,35 @@ def correct_set_exercise(con: duckdb.DuckDBPyConnection, athlete: str, set_id: s
         raise CorrectionError("exercise name must not be empty")
 
     def write() -> None:
-        known = con.execute("SELECT 1 FROM strength_set WHERE athlete = ? AND set_id = ? "
-                            "UNION ALL SELECT 1 FROM app_set WHERE athlete = ? AND set_id = ?",
-                            [athlete, set_id, athlete, set_id]).fetchall()
+        known = con.execute(
+            "SELECT 1 FROM strength_set WHERE athlete = ? AND set_id = ? "
+            "UNION ALL SELECT 1 FROM app_set WHERE athlete = ? AND set_id = ?",
+            [athlete, set_id, athlete, set_id],
+        ).fetchall()
         if not known:
             raise CorrectionError(f"no set {set_id!r} for athlete {athlete!r} (see `sets`)")
         con.execute("DELETE FROM set_correction WHERE athlete = ? AND set_id = ?", [athlete, set_id])
-        insert_rows(con, "set_correction", [{"athlete": athlete, "set_id": set_id, "exercise": exercise.strip(),
-                                             "corrected_at": dt.datetime.now(dt.UTC)}])
+        insert_rows(
+            con,
+            "set_correction",
+            [
+                {
+                    "athlete": athlete,
+                    "set_id": set_id,
+                    "exercise": exercise.strip(),
+                    "corrected_at": dt.datetime.now(dt.UTC),
+                }
+            ],
+        )
 
     write_transaction(con, write, scope=athlete_scope(athlete))
 
 
 def _require_activity(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: str) -> None:
-    if con.execute("SELECT 1 FROM activity WHERE athlete = ? AND activity_id = ?",
-                   [athlete, activity_id]).fetchone() is None:
+    if (
+        con.execute("SELECT 1 FROM activity WHERE athlete = ? AND activity_id = ?", [athlete, activity_id]).fetchone()
+        is None
+    ):
         raise CorrectionError(f"no activity {activity_id!r} for athlete {athlete!r} (see `activities`)")
 
 
@@ -47,8 +61,18 @@ def exclude_activity(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: 
     def write() -> None:
         _require_activity(con, athlete, activity_id)
         con.execute("DELETE FROM activity_exclusion WHERE athlete = ? AND activity_id = ?", [athlete, activity_id])
-        insert_rows(con, "activity_exclusion", [{"athlete": athlete, "activity_id": activity_id,
-                                                 "reason": reason.strip(), "excluded_at": dt.datetime.now(dt.UTC)}])
+        insert_rows(
+            con,
+            "activity_exclusion",
+            [
+                {
+                    "athlete": athlete,
+                    "activity_id": activity_id,
+                    "reason": reason.strip(),
+                    "excluded_at": dt.datetime.now(dt.UTC),
+                }
+            ],
+        )
 
     write_transaction(con, write, scope=athlete_scope(athlete))
 
@@ -58,8 +82,9 @@ def include_activity(con: duckdb.DuckDBPyConnection, athlete: str, activity_id: 
 
     def write() -> bool:
         _require_activity(con, athlete, activity_id)
-        n = con.execute("DELETE FROM activity_exclusion WHERE athlete = ? AND activity_id = ?",
-                        [athlete, activity_id]).fetchone()
+        n = con.execute(
+            "DELETE FROM activity_exclusion WHERE athlete = ? AND activity_id = ?", [athlete, activity_id]
+        ).fetchone()
         return bool(n and n[0])
 
     return write_transaction(con, write, scope=athlete_scope(athlete))

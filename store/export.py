@@ -25,10 +25,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict
 
 import duckdb
 
 from store.snapshot_dir import OutputDirError, replaced_atomically
+
+
+class TableExport(TypedDict):
+    """One table of an export: rows written, Parquet files, partition columns."""
+
+    rows: int
+    files: int
+    partition_by: list[str]
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,9 @@ def _check_previous_export(folder: Path) -> None:
             raise ExportError(f"refusing to replace {folder}: {p} is not part of a Parquet export")
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def export_parquet(
+    con: duckdb.DuckDBPyConnection, out_dir: Path | str, *, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     """Write every table of the store under ``out_dir`` as Hive-partitioned, zstd Parquet.
 
     The whole export is written into a new folder and swapped in atomically
@@ -153,7 +163,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
     """
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser().absolute()
-    tables: dict[str, dict] = {}
+    tables: dict[str, TableExport] = {}
     counts = {t: int(con.execute(f"SELECT count(*) FROM {_q(t)}").fetchall()[0][0]) for t in _tables(con)}
     total, done = sum(counts.values()), 0
     try:
@@ -174,7 +184,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path | str, *,
     }
 
 
-def _export_table(con: duckdb.DuckDBPyConnection, table: str, n: int, gen: Path) -> dict:
+def _export_table(con: duckdb.DuckDBPyConnection, table: str, n: int, gen: Path) -> TableExport:
     plan = plan_table(con, table)
     if n == 0:
         return {"rows": 0, "files": 0, "partition_by": list(plan.partition_by)}

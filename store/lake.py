@@ -101,8 +101,10 @@ class LakeConfig:
 
     def check(self) -> LakeConfig:
         if self.kind not in EXTENSIONS or not self.target.strip():
-            raise LakeError(f"--lake {self.shown()!r}: give 'postgres:dbname=... host=... port=...' or "
-                            "'sqlite:/path/catalog.sqlite' (DuckDB's DuckLake catalog syntax without 'ducklake:')")
+            raise LakeError(
+                f"--lake {self.shown()!r}: give 'postgres:dbname=... host=... port=...' or "
+                "'sqlite:/path/catalog.sqlite' (DuckDB's DuckLake catalog syntax without 'ducklake:')"
+            )
         if self.data_path is not None and "'" in self.data_path:
             raise LakeError(f"--lake-data {self.data_path!r}: a path with a quote is not supported")
         return self
@@ -126,8 +128,10 @@ def extension_dir() -> Path:
         folder = root / "extensions" / f"v{version}" / str(platform[0] if platform else "")
         if folder.is_dir():
             return folder
-    raise LakeError(f"the lake needs the packages duckdb-ext-ducklake, duckdb-ext-postgres and duckdb-ext-sqlite "
-                    f"built for DuckDB {version} (pip install -e .): no extensions found for it")
+    raise LakeError(
+        f"the lake needs the packages duckdb-ext-ducklake, duckdb-ext-postgres and duckdb-ext-sqlite "
+        f"built for DuckDB {version} (pip install -e .): no extensions found for it"
+    )
 
 
 def _sql_str(value: str) -> str:
@@ -183,8 +187,10 @@ class LakeSession:
 
     def _busy(self, scope: str) -> LakeBusyError:
         what = scope.replace("athlete:", "athlete ", 1)
-        return LakeBusyError(f"{what} is being written by another station of lake {self.config.shown()}; "
-                             f"waited {self.wait_s:.0f} s: retry when it has finished, or raise --wait")
+        return LakeBusyError(
+            f"{what} is being written by another station of lake {self.config.shown()}; "
+            f"waited {self.wait_s:.0f} s: retry when it has finished, or raise --wait"
+        )
 
     def _take(self, scope: str) -> None:
         if self.config.kind == "sqlite":
@@ -197,9 +203,11 @@ class LakeSession:
         if first:
             cur.execute("BEGIN TRANSACTION")
         ms = max(1, int(self.wait_s * 1000))
-        sql = (f"SET LOCAL lock_timeout = {ms}; INSERT INTO {CLAIM_TABLE} (scope, station, claimed_at) "
-               f"VALUES ({_sql_str(scope)}, {_sql_str(STATION)}, now()) "
-               "ON CONFLICT (scope) DO UPDATE SET station = EXCLUDED.station, claimed_at = EXCLUDED.claimed_at")
+        sql = (
+            f"SET LOCAL lock_timeout = {ms}; INSERT INTO {CLAIM_TABLE} (scope, station, claimed_at) "
+            f"VALUES ({_sql_str(scope)}, {_sql_str(STATION)}, now()) "
+            "ON CONFLICT (scope) DO UPDATE SET station = EXCLUDED.station, claimed_at = EXCLUDED.claimed_at"
+        )
         try:
             cur.execute("CALL postgres_execute(?, ?)", [META_ALIAS, sql])
         except duckdb.Error as exc:
@@ -269,10 +277,19 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     return con in _SESSIONS
 
 
-_UNREACHABLE = ("unable to connect", "could not connect", "connection to server", "server closed the connection",
-                "no connection to the server", "connection refused", "terminating connection",
-                "unable to open database file", "the database system is shutting down",
-                "the database system is starting up", "ssl connection has been closed")
+_UNREACHABLE = (
+    "unable to connect",
+    "could not connect",
+    "connection to server",
+    "server closed the connection",
+    "no connection to the server",
+    "connection refused",
+    "terminating connection",
+    "unable to open database file",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "ssl connection has been closed",
+)
 
 
 def _unreachable_text(text: str) -> bool:
@@ -289,15 +306,17 @@ def _reason(exc: BaseException) -> str:
     return _first_line(Exception(text.replace("IO Error: ", "")))
 
 
-def probe(con: duckdb.DuckDBPyConnection | None, config: LakeConfig, exc: BaseException | None = None
-          ) -> LakeUnreachableError | None:
+def probe(
+    con: duckdb.DuckDBPyConnection | None, config: LakeConfig, exc: BaseException | None = None
+) -> LakeUnreachableError | None:
     """Ask the catalog for one row (PostgreSQL) or look at its file (SQLite); a
     :class:`LakeUnreachableError` naming the catalog and why, or None if it answers."""
     if config.kind == "sqlite":
         path = Path(config.target).expanduser()
         if not path.is_file() or not os.access(path, os.R_OK | os.W_OK):
-            return LakeUnreachableError(f"lake catalog {config.shown()} unreachable: no readable and writable "
-                                        f"file {path}")
+            return LakeUnreachableError(
+                f"lake catalog {config.shown()} unreachable: no readable and writable file {path}"
+            )
         return None
     if exc is not None and _unreachable_text(str(exc)):
         return LakeUnreachableError(f"lake catalog {config.shown()} unreachable: {_reason(exc)}")
@@ -338,14 +357,16 @@ def attach(config: LakeConfig, *, wait_s: float = 30.0, create: bool = True) -> 
             data = Path(config.data_path).expanduser()
             if "://" not in config.data_path:
                 data.mkdir(parents=True, exist_ok=True)
-            options.append(f"DATA_PATH {_sql_str(str(data) + '/' if '://' not in config.data_path else config.data_path)}")
+            options.append(
+                f"DATA_PATH {_sql_str(str(data) + '/' if '://' not in config.data_path else config.data_path)}"
+            )
         if config.encrypted:
             options.append("ENCRYPTED")
         opts = f" ({', '.join(options)})" if options else ""
         _attach_lake(con, config, opts)
         con.execute(f"USE {LAKE_ALIAS}")
         if not config.encrypted and con.execute(
-                "SELECT value FROM ducklake_options(?) WHERE option_name = 'encrypted'", [LAKE_ALIAS]
+            "SELECT value FROM ducklake_options(?) WHERE option_name = 'encrypted'", [LAKE_ALIAS]
         ).fetchone() == ("true",):
             # a lake created encrypted: writing its files needs the secure random engine too
             con.execute(f"LOAD {_sql_str(str(folder / 'httpfs.duckdb_extension'))}")
@@ -404,20 +425,30 @@ def _create_claim_table(con: duckdb.DuckDBPyConnection, config: LakeConfig) -> N
     """Create ``runstrong_claim`` in the catalog's database if it is missing (a station's role,
     which may not create tables, only looks: docs/operations.md)."""
     try:
-        row = con.execute("SELECT * FROM postgres_query(?, ?)",
-                          [META_ALIAS, f"SELECT to_regclass('{CLAIM_TABLE}') IS NOT NULL"]).fetchone()
+        row = con.execute(
+            "SELECT * FROM postgres_query(?, ?)", [META_ALIAS, f"SELECT to_regclass('{CLAIM_TABLE}') IS NOT NULL"]
+        ).fetchone()
         if row and row[0]:
             return
-        con.execute("CALL postgres_execute(?, ?)", [META_ALIAS, (
-            f"CREATE TABLE IF NOT EXISTS {CLAIM_TABLE} (scope TEXT PRIMARY KEY, station TEXT NOT NULL, "
-            "claimed_at TIMESTAMPTZ NOT NULL)")])
+        con.execute(
+            "CALL postgres_execute(?, ?)",
+            [
+                META_ALIAS,
+                (
+                    f"CREATE TABLE IF NOT EXISTS {CLAIM_TABLE} (scope TEXT PRIMARY KEY, station TEXT NOT NULL, "
+                    "claimed_at TIMESTAMPTZ NOT NULL)"
+                ),
+            ],
+        )
     except duckdb.Error as exc:
         # two stations creating it at once: PostgreSQL's IF NOT EXISTS is not race-free
         if "already exists" in str(exc) or "duplicate key" in str(exc):
             return
-        raise probe(con, config, exc) or LakeError(f"lake {config.shown()}: cannot create the claims table "
-                                                   f"({_first_line(exc)}): see docs/operations.md for the role "
-                                                   "a station needs") from None
+        raise probe(con, config, exc) or LakeError(
+            f"lake {config.shown()}: cannot create the claims table "
+            f"({_first_line(exc)}): see docs/operations.md for the role "
+            "a station needs"
+        ) from None
 
 
 def close(con: duckdb.DuckDBPyConnection) -> None:

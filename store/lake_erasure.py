@@ -88,10 +88,12 @@ def files_holding(con: duckdb.DuckDBPyConnection, athlete: str, paths: list[str]
     """Which of the Parquet files ``paths`` hold a row whose ``athlete`` column is ``athlete``."""
     found: list[str] = []
     for k in range(0, len(paths), 256):
-        chunk = paths[k:k + 256]
+        chunk = paths[k : k + 256]
         rows = con.execute(
             f"SELECT DISTINCT filename FROM read_parquet({_quoted(chunk)}, filename = true, union_by_name = true) "
-            "WHERE athlete = ?", [athlete]).fetchall()
+            "WHERE athlete = ?",
+            [athlete],
+        ).fetchall()
         found.extend(str(r[0]) for r in rows)
     return found
 
@@ -119,17 +121,24 @@ def inlined_rows_holding(con: duckdb.DuckDBPyConnection, athlete: str) -> int:
         return 0
     lit = "'" + athlete.replace("'", "''") + "'"
     if s.config.kind == "postgres":
-        names = [r[0] for r in con.execute(
-            "SELECT * FROM postgres_query(?, 'SELECT table_name FROM ducklake_inlined_data_tables')",
-            [META_ALIAS]).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT * FROM postgres_query(?, 'SELECT table_name FROM ducklake_inlined_data_tables')", [META_ALIAS]
+            ).fetchall()
+        ]
         total = 0
         for name in names:
             has = con.execute(
                 "SELECT * FROM postgres_query(?, 'SELECT count(*) FROM information_schema.columns "
-                f"WHERE table_name = ''{name}'' AND column_name = ''athlete''')", [META_ALIAS]).fetchone()
+                f"WHERE table_name = ''{name}'' AND column_name = ''athlete''')",
+                [META_ALIAS],
+            ).fetchone()
             if has and has[0]:
-                row = con.execute("SELECT * FROM postgres_query(?, ?)",
-                                  [META_ALIAS, f"SELECT count(*) FROM {name} WHERE athlete = {lit}"]).fetchone()
+                row = con.execute(
+                    "SELECT * FROM postgres_query(?, ?)",
+                    [META_ALIAS, f"SELECT count(*) FROM {name} WHERE athlete = {lit}"],
+                ).fetchone()
                 total += int(row[0]) if row else 0
         return total
     names = [r[0] for r in con.execute(f"SELECT table_name FROM {META_ALIAS}.ducklake_inlined_data_tables").fetchall()]
@@ -158,24 +167,39 @@ def erase_from_lake_files(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[
         orphans_removed = 0
         if encrypted:
             # an orphan's key never reached the catalog: unreadable for good; old ones go
-            orphans_removed = len(_call(con, "CALL ducklake_delete_orphaned_files(?, older_than => "
-                                             "now() - INTERVAL 10 MINUTE)", [alias]))
+            orphans_removed = len(
+                _call(con, "CALL ducklake_delete_orphaned_files(?, older_than => now() - INTERVAL 10 MINUTE)", [alias])
+            )
         else:
-            orphans = [str(r[0]) for r in _call(
-                con, "CALL ducklake_delete_orphaned_files(?, cleanup_all => true, dry_run => true)", [alias])]
+            orphans = [
+                str(r[0])
+                for r in _call(
+                    con, "CALL ducklake_delete_orphaned_files(?, cleanup_all => true, dry_run => true)", [alias]
+                )
+            ]
             for path in files_holding(con, athlete, _with_athlete_column(con, orphans)):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path)
                 orphans_removed += 1
-        tombstones = {str(r[0]) for t in TOMBSTONE_TABLES
-                      for r in con.execute("SELECT data_file FROM ducklake_list_files(?, ?)", [alias, t]).fetchall()}
+        tombstones = {
+            str(r[0])
+            for t in TOMBSTONE_TABLES
+            for r in con.execute("SELECT data_file FROM ducklake_list_files(?, ?)", [alias, t]).fetchall()
+        }
         scanned = [p for p in parquet_files(con) if p not in tombstones]
         still = 0 if encrypted else len(files_holding(con, athlete, _with_athlete_column(con, scanned)))
         inlined = inlined_rows_holding(con, athlete)
-    result = {"snapshots_expired": len(expired), "files_removed": len(removed), "orphans_removed": orphans_removed,
-              "files_still_holding": still, "inlined_rows_still_holding": inlined}
+    result = {
+        "snapshots_expired": len(expired),
+        "files_removed": len(removed),
+        "orphans_removed": orphans_removed,
+        "files_still_holding": still,
+        "inlined_rows_still_holding": inlined,
+    }
     if still or inlined:
-        raise ErasureIncompleteError(f"athlete {athlete!r}: rows still found after erasure in {still} Parquet "
-                                     f"file(s) and {inlined} inlined row(s) of lake data path "
-                                     f"{Path(data_path(con))}: run `athlete delete` again")
+        raise ErasureIncompleteError(
+            f"athlete {athlete!r}: rows still found after erasure in {still} Parquet "
+            f"file(s) and {inlined} inlined row(s) of lake data path "
+            f"{Path(data_path(con))}: run `athlete delete` again"
+        )
     return result

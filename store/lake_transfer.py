@@ -37,8 +37,16 @@ from store.lake import LAKE_ALIAS, athlete_scope, write_transaction
 
 FILES_PER_TRANSACTION = 16
 FILE_TABLES = ("activity", "record", "lap")
-SESSION_TABLES = ("stream_batch", "ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample",
-                  "stream_gap", "rep")
+SESSION_TABLES = (
+    "stream_batch",
+    "ble_frame",
+    "imu_sample",
+    "hr_sample",
+    "rsc_sample",
+    "power_sample",
+    "stream_gap",
+    "rep",
+)
 NOT_COPIED = ("run_log", "schema_migration")
 SRC = "runstrong_push_src"
 DST = "runstrong_pull_dst"
@@ -62,30 +70,45 @@ def _attach(con: duckdb.DuckDBPyConnection, db_path: str | Path, alias: str, *, 
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
-        "AND table_name = ? ORDER BY column_index", [database, table]).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+            "AND table_name = ? ORDER BY column_index",
+            [database, table],
+        ).fetchall()
+    ]
 
 
 def athlete_tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
     """Tables of ``database`` with an ``athlete`` column, in name order."""
-    return [r[0] for r in con.execute(
-        "SELECT DISTINCT table_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
-        "AND column_name = 'athlete' ORDER BY 1", [database]).fetchall() if r[0] not in NOT_COPIED]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+            "AND column_name = 'athlete' ORDER BY 1",
+            [database],
+        ).fetchall()
+        if r[0] not in NOT_COPIED
+    ]
 
 
 def _key(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
     """The primary-key columns of ``table`` in the DuckDB file ``database`` (empty: no key)."""
     row = con.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = ? AND schema_name = 'main' "
-        "AND table_name = ? AND constraint_type = 'PRIMARY KEY'", [database, table]).fetchone()
+        "AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [database, table],
+    ).fetchone()
     return list(row[0]) if row else []
 
 
 def _copy(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list[Any], rows: Counter[str]) -> None:
     cols = ", ".join(f'"{c}"' for c in _columns(con, LAKE_ALIAS, table))
-    n = con.execute(f'INSERT INTO {LAKE_ALIAS}.main."{table}" ({cols}) SELECT {cols} FROM {SRC}.main."{table}" s '
-                    f"WHERE {where}", params).fetchone()
+    n = con.execute(
+        f'INSERT INTO {LAKE_ALIAS}.main."{table}" ({cols}) SELECT {cols} FROM {SRC}.main."{table}" s WHERE {where}',
+        params,
+    ).fetchone()
     rows[table] += int(n[0]) if n else 0
 
 
@@ -97,8 +120,9 @@ def _athletes(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(f"SELECT DISTINCT athlete FROM ({union}) ORDER BY 1").fetchall()]
 
 
-def push(con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | None = None,
-         progress: Progress | None = None) -> dict[str, Any]:
+def push(
+    con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     """Copy the DuckDB file ``db_path`` (migrated, not held by another process) into the lake of
     ``con`` (see the module docstring). Returns ``{"athletes": [...], "files": n, "sessions": n,
     "rows": {table: n}, "seconds": s}``; ``progress(done, total)`` counts transactions."""
@@ -108,14 +132,23 @@ def push(con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | 
         athletes = [athlete] if athlete is not None else _athletes(con)
         plan = []
         for a in athletes:
-            files = [r[0] for r in con.execute(
-                f"SELECT sha256 FROM {SRC}.main.source_file s WHERE athlete = ? AND NOT EXISTS "
-                "(SELECT 1 FROM source_file l WHERE l.athlete = s.athlete AND l.sha256 = s.sha256) ORDER BY 1",
-                [a]).fetchall()]
-            sessions = [r[0] for r in con.execute(
-                f"SELECT session_id FROM {SRC}.main.stream_session s WHERE athlete = ? AND NOT EXISTS "
-                "(SELECT 1 FROM stream_session l WHERE l.athlete = s.athlete AND l.session_id = s.session_id) "
-                "ORDER BY 1", [a]).fetchall()]
+            files = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT sha256 FROM {SRC}.main.source_file s WHERE athlete = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM source_file l WHERE l.athlete = s.athlete AND l.sha256 = s.sha256) ORDER BY 1",
+                    [a],
+                ).fetchall()
+            ]
+            sessions = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT session_id FROM {SRC}.main.stream_session s WHERE athlete = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM stream_session l WHERE l.athlete = s.athlete AND l.session_id = s.session_id) "
+                    "ORDER BY 1",
+                    [a],
+                ).fetchall()
+            ]
             plan.append((a, files, sessions))
         total = sum(len(range(0, len(f), FILES_PER_TRANSACTION)) + len(s) + 1 for _, f, s in plan)
         done = 0
@@ -128,12 +161,16 @@ def push(con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | 
             if progress is not None:
                 progress(done, total)
 
-        rest = [t for t in athlete_tables(con, SRC) if t not in ("source_file", *FILE_TABLES, "stream_session",
-                                                                   *SESSION_TABLES)]
+        rest = [
+            t
+            for t in athlete_tables(con, SRC)
+            if t not in ("source_file", *FILE_TABLES, "stream_session", *SESSION_TABLES)
+        ]
         for a, files, sessions in plan:
             for k in range(0, len(files), FILES_PER_TRANSACTION):
-                got = write_transaction(con, partial(_push_files, con, a, files[k:k + FILES_PER_TRANSACTION]),
-                                        scope=athlete_scope(a))
+                got = write_transaction(
+                    con, partial(_push_files, con, a, files[k : k + FILES_PER_TRANSACTION]), scope=athlete_scope(a)
+                )
                 n_files += got[0]
                 rows.update(got[1])
                 step()
@@ -146,21 +183,33 @@ def push(con: duckdb.DuckDBPyConnection, db_path: str | Path, *, athlete: str | 
             step()
     finally:
         con.execute(f"DETACH {SRC}")
-    return {"athletes": athletes, "files": n_files, "sessions": n_sessions,
-            "rows": {t: n for t, n in sorted(rows.items()) if n}, "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "athletes": athletes,
+        "files": n_files,
+        "sessions": n_sessions,
+        "rows": {t: n for t, n in sorted(rows.items()) if n},
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
 def _push_files(con: duckdb.DuckDBPyConnection, athlete: str, chunk: list[str]) -> tuple[int, Counter[str]]:
     rows: Counter[str] = Counter()
-    keep = [r[0] for r in con.execute(
-        "SELECT sha FROM unnest(?::VARCHAR[]) t(sha) WHERE NOT EXISTS "
-        "(SELECT 1 FROM source_file l WHERE l.athlete = ? AND l.sha256 = t.sha)", [chunk, athlete]).fetchall()]
+    keep = [
+        r[0]
+        for r in con.execute(
+            "SELECT sha FROM unnest(?::VARCHAR[]) t(sha) WHERE NOT EXISTS "
+            "(SELECT 1 FROM source_file l WHERE l.athlete = ? AND l.sha256 = t.sha)",
+            [chunk, athlete],
+        ).fetchall()
+    ]
     if not keep:
         return 0, rows
     _copy(con, "source_file", "s.athlete = ? AND list_contains(?::VARCHAR[], s.sha256)", [athlete, keep], rows)
     _copy(con, "activity", "s.athlete = ? AND list_contains(?::VARCHAR[], s.source_sha256)", [athlete, keep], rows)
-    ids = (f"(SELECT activity_id FROM {SRC}.main.activity WHERE athlete = ? "
-           "AND list_contains(?::VARCHAR[], source_sha256))")
+    ids = (
+        f"(SELECT activity_id FROM {SRC}.main.activity WHERE athlete = ? "
+        "AND list_contains(?::VARCHAR[], source_sha256))"
+    )
     for table in ("record", "lap", "strength_set"):
         _copy(con, table, f"s.athlete = ? AND s.activity_id IN {ids}", [athlete, athlete, keep], rows)
     return len(keep), rows
@@ -168,8 +217,12 @@ def _push_files(con: duckdb.DuckDBPyConnection, athlete: str, chunk: list[str]) 
 
 def _push_session(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str) -> tuple[int, Counter[str]]:
     rows: Counter[str] = Counter()
-    if con.execute("SELECT 1 FROM stream_session WHERE athlete = ? AND session_id = ?",
-                   [athlete, session_id]).fetchone() is not None:
+    if (
+        con.execute(
+            "SELECT 1 FROM stream_session WHERE athlete = ? AND session_id = ?", [athlete, session_id]
+        ).fetchone()
+        is not None
+    ):
         return 0, rows
     for table in ("stream_session", *SESSION_TABLES, "strength_set"):
         _copy(con, table, "s.athlete = ? AND s.session_id = ?", [athlete, session_id], rows)
@@ -181,13 +234,13 @@ def _push_rest(con: duckdb.DuckDBPyConnection, athlete: str, tables: list[str]) 
     for table in tables:
         key = _key(con, SRC, table) or _columns(con, SRC, table)
         match = " AND ".join(f'l."{c}" IS NOT DISTINCT FROM s."{c}"' for c in key)
-        _copy(con, table, f'"s".athlete = ? AND NOT EXISTS (SELECT 1 FROM "{table}" l WHERE {match})',
-              [athlete], rows)
+        _copy(con, table, f'"s".athlete = ? AND NOT EXISTS (SELECT 1 FROM "{table}" l WHERE {match})', [athlete], rows)
     return rows
 
 
-def pull(con: duckdb.DuckDBPyConnection, db_path: str | Path, athlete: str, *,
-         progress: Progress | None = None) -> dict[str, Any]:
+def pull(
+    con: duckdb.DuckDBPyConnection, db_path: str | Path, athlete: str, *, progress: Progress | None = None
+) -> dict[str, Any]:
     """Replace ``athlete``'s rows in the DuckDB file ``db_path`` (migrated, not held by another
     process) by the lake's, in one transaction. Returns ``{"athletes": [athlete], "rows": {table: n},
     "seconds": s}``; ``progress(done, total)`` counts tables."""
@@ -201,8 +254,11 @@ def pull(con: duckdb.DuckDBPyConnection, db_path: str | Path, athlete: str, *,
             for i, table in enumerate(tables, 1):
                 cols = ", ".join(f'"{c}"' for c in _columns(con, DST, table))
                 con.execute(f'DELETE FROM {DST}.main."{table}" WHERE athlete = ?', [athlete])
-                n = con.execute(f'INSERT INTO {DST}.main."{table}" ({cols}) SELECT {cols} FROM '
-                                f'{LAKE_ALIAS}.main."{table}" WHERE athlete = ?', [athlete]).fetchone()
+                n = con.execute(
+                    f'INSERT INTO {DST}.main."{table}" ({cols}) SELECT {cols} FROM '
+                    f'{LAKE_ALIAS}.main."{table}" WHERE athlete = ?',
+                    [athlete],
+                ).fetchone()
                 rows[table] += int(n[0]) if n else 0
                 if progress is not None:
                     progress(i, len(tables))
@@ -212,5 +268,8 @@ def pull(con: duckdb.DuckDBPyConnection, db_path: str | Path, athlete: str, *,
             raise
     finally:
         con.execute(f"DETACH {DST}")
-    return {"athletes": [athlete], "rows": {t: n for t, n in sorted(rows.items()) if n},
-            "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "athletes": [athlete],
+        "rows": {t: n for t, n in sorted(rows.items()) if n},
+        "seconds": round(time.perf_counter() - t0, 3),
+    }

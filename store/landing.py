@@ -76,9 +76,15 @@ LANDING_SESSION_TABLES = ("stream_session", "rep", "strength_set")
 BLOB_TABLES = ("ble_frame", *SAMPLE_TABLES)
 """The tables whose rows a ``landing_batch`` row carries as Arrow IPC blobs (one column each)."""
 _LANDING_BATCH_SCHEMA = (
-    ("session_id", "VARCHAR NOT NULL"), ("batch_seq", "BIGINT NOT NULL"), ("frames", "INTEGER NOT NULL"),
-    ("samples", "INTEGER NOT NULL"), ("committed_at", "TIMESTAMPTZ NOT NULL"), ("gap_start_ns", "BIGINT[]"),
-    ("gap_end_ns", "BIGINT[]"), *((t, "BLOB") for t in BLOB_TABLES))
+    ("session_id", "VARCHAR NOT NULL"),
+    ("batch_seq", "BIGINT NOT NULL"),
+    ("frames", "INTEGER NOT NULL"),
+    ("samples", "INTEGER NOT NULL"),
+    ("committed_at", "TIMESTAMPTZ NOT NULL"),
+    ("gap_start_ns", "BIGINT[]"),
+    ("gap_end_ns", "BIGINT[]"),
+    *((t, "BLOB") for t in BLOB_TABLES),
+)
 LANDING_BATCH_COLUMNS = tuple(name for name, _ in _LANDING_BATCH_SCHEMA)
 LANDING_BATCH_DDL = f"CREATE TABLE landing_batch ({', '.join(f'{n} {t}' for n, t in _LANDING_BATCH_SCHEMA)})"
 MERGE_CHUNK_BATCHES = 2000
@@ -96,8 +102,10 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str | None = None) -> set[
     """Names of the tables of ``con``'s database (or of the attached ``database``)."""
     if database is None:
         return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()
+    }
 
 
 def _main_ddl() -> dict[str, str]:
@@ -111,8 +119,10 @@ def _main_ddl() -> dict[str, str]:
                 if row is None:
                     raise RuntimeError(f"the main schema has no table {name!r}")
                 _DDL_CACHE[name] = row[0]
-                cols = mem.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-                                   "ORDER BY column_index", [name]).fetchall()
+                cols = mem.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+                    [name],
+                ).fetchall()
                 _COLUMNS_CACHE[name] = frozenset(c for c, _ in cols)
                 _TYPES_CACHE[name] = dict(cols)
         finally:
@@ -153,11 +163,20 @@ def _ipc_bytes(columns: Mapping[str, Any]) -> bytes:
     sink = pa.BufferOutputStream()
     with pa_ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()  # pyarrow has no type stubs
+    return data
 
 
 def _ipc_table(blob: bytes) -> pa.Table:
     return pa_ipc.open_stream(pa.py_buffer(blob)).read_all()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """The first value of the one row ``sql`` returns (a count, an INSERT's row count)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise StoreError(f"expected one row, the query returned none: {sql}")
+    return row[0]
 
 
 def _sql_literal(value: str) -> str:
@@ -199,8 +218,8 @@ class LandingWriter:
             self.con.execute("DELETE FROM landing_owner")
             self.con.execute(
                 "INSERT INTO landing_owner VALUES (?, ?, ?, ?, ?, NULL)",
-                [os.getpid(), socket.gethostname(), process_start_ticks(os.getpid()),
-                 session_id, datetime.now(UTC)])
+                [os.getpid(), socket.gethostname(), process_start_ticks(os.getpid()), session_id, datetime.now(UTC)],
+            )
             self._upsert("stream_session", session_row)
             self.con.execute("COMMIT")
         except BaseException:
@@ -218,8 +237,12 @@ class LandingWriter:
                     self.con.execute(ddl[name])
                     continue
                 # a file written before a migration added columns: add them (NULL in the old rows)
-                have = {r[0] for r in self.con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()}
+                have = {
+                    r[0]
+                    for r in self.con.execute(
+                        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
+                    ).fetchall()
+                }
                 for col, typ in _TYPES_CACHE[name].items():
                     if col not in have:
                         self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
@@ -229,7 +252,8 @@ class LandingWriter:
                 self.con.execute(
                     "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, "
                     "pid_start_ticks BIGINT, session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
-                    "finished_at TIMESTAMPTZ)")
+                    "finished_at TIMESTAMPTZ)"
+                )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -280,14 +304,17 @@ class LandingWriter:
         gap_vals = ""
         if gaps:
             gap_cols = ", gap_start_ns, gap_end_ns"
-            gap_vals = (f", [{', '.join(str(int(g[0])) for g in gaps)}]::BIGINT[]"
-                        f", [{', '.join(str(int(g[1])) for g in gaps)}]::BIGINT[]")
+            gap_vals = (
+                f", [{', '.join(str(int(g[0])) for g in gaps)}]::BIGINT[]"
+                f", [{', '.join(str(int(g[1])) for g in gaps)}]::BIGINT[]"
+            )
         blob_cols = "".join(f", {n}" for n in names)
         marks = ", ?" * len(blobs)
         self.con.execute(
             f"INSERT INTO landing_batch (session_id, batch_seq, frames, samples, committed_at{gap_cols}{blob_cols}) "
             f"VALUES ({self._sid_sql}, {int(batch_seq)}, {n_frames}, {n_samples}, now(){gap_vals}{marks})",
-            blobs)
+            blobs,
+        )
         self.commit_seconds.append(time.perf_counter() - t0)
         self.committed.add(batch_seq)
         return True
@@ -318,16 +345,22 @@ class LandingWriter:
         under this writer's session id, in one INSERT; returns how many were copied."""
         with _attached(self.con, Path(source), read_only=True) as alias:
             rest = ", ".join(LANDING_BATCH_COLUMNS[1:])
-            n = self.con.execute(
+            n = _scalar(
+                self.con,
                 f"INSERT INTO landing_batch ({', '.join(LANDING_BATCH_COLUMNS)}) SELECT {self._sid_sql}, {rest} "
                 f"FROM {alias}.landing_batch WHERE batch_seq NOT IN "
-                f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})").fetchone()[0]
+                f"(SELECT batch_seq FROM landing_batch WHERE session_id = {self._sid_sql})",
+            )
         self.committed = self._committed_seqs()
         return int(n)
 
     def _committed_seqs(self) -> set[int]:
-        return {int(r[0]) for r in self.con.execute(
-            "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [self.session_id]).fetchall()}
+        return {
+            int(r[0])
+            for r in self.con.execute(
+                "SELECT batch_seq FROM landing_batch WHERE session_id = ?", [self.session_id]
+            ).fetchall()
+        }
 
     def promote(self, session_id: str, session_row: Mapping[str, Any]) -> LandingWriter:
         """This pending writer's session under its real id: the writer of ``<session_id>.duckdb``,
@@ -360,15 +393,21 @@ class MergeResult:
 def _columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = ? "
-        "AND database_name = current_database() ORDER BY column_index", [table, schema]).fetchall()
+        "AND database_name = current_database() ORDER BY column_index",
+        [table, schema],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def _shared_columns(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> list[str]:
     """The main table's columns that the attached landing file's table has too, in the main order: a
     landing file written before a migration added columns lacks them (they get their default)."""
-    theirs = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ?", [alias, table]).fetchall()}
+    theirs = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ?", [alias, table]
+        ).fetchall()
+    }
     return [c for c in _columns(con, table) if c in theirs]
 
 
@@ -380,7 +419,7 @@ def _count(result: MergeResult, table: str, n: int) -> None:
         result.samples += n
 
 
-_BATCH_ROW_SQL = (f"l.session_id, l.batch_seq, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in BLOB_TABLES)}")
+_BATCH_ROW_SQL = f"l.session_id, l.batch_seq, l.gap_start_ns, l.gap_end_ns, {', '.join('l.' + t for t in BLOB_TABLES)}"
 
 
 def _decode_batches(rows: Sequence[tuple[Any, ...]], athlete: str) -> dict[str, pa.Table]:
@@ -399,39 +438,51 @@ def _decode_batches(rows: Sequence[tuple[Any, ...]], athlete: str) -> dict[str, 
                 part = part.add_column(0, "session_id", pa.array([sid] * part.num_rows, pa.string()))
                 part = part.add_column(0, "athlete", pa.array([athlete] * part.num_rows, pa.string()))
                 parts.setdefault(table, []).append(
-                    part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64())))
+                    part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64()))
+                )
     out = {t: pa.concat_tables(p, promote_options="default") for t, p in parts.items()}
-    out["stream_gap"] = pa.table({"athlete": pa.array([athlete] * len(gaps["session_id"]), pa.string()),
-                                  "session_id": pa.array(gaps["session_id"], pa.string()),
-                                  "start_ns": pa.array(gaps["start_ns"], pa.int64()),
-                                  "end_ns": pa.array(gaps["end_ns"], pa.int64()),
-                                  "batch_seq": pa.array(gaps["batch_seq"], pa.int64())})
+    out["stream_gap"] = pa.table(
+        {
+            "athlete": pa.array([athlete] * len(gaps["session_id"]), pa.string()),
+            "session_id": pa.array(gaps["session_id"], pa.string()),
+            "start_ns": pa.array(gaps["start_ns"], pa.int64()),
+            "end_ns": pa.array(gaps["end_ns"], pa.int64()),
+            "batch_seq": pa.array(gaps["batch_seq"], pa.int64()),
+        }
+    )
     return out
 
 
-def _copy_batches(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int],
-                  result: MergeResult) -> None:
+def _copy_batches(
+    main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int], result: MergeResult
+) -> None:
     """Version-2 layout: decode the new batches' (``seqs``, in order) Arrow IPC blobs, insert them
     table by table."""
     for k in range(0, len(seqs), MERGE_CHUNK_BATCHES):
-        chunk = seqs[k:k + MERGE_CHUNK_BATCHES]
+        chunk = seqs[k : k + MERGE_CHUNK_BATCHES]
         rows = main_con.execute(
             f"SELECT {_BATCH_ROW_SQL} FROM {alias}.landing_batch l "
-            "WHERE list_contains(?::BIGINT[], l.batch_seq) ORDER BY l.batch_seq", [chunk]).fetchall()
+            "WHERE list_contains(?::BIGINT[], l.batch_seq) ORDER BY l.batch_seq",
+            [chunk],
+        ).fetchall()
         for table, rows_of_table in _decode_batches(rows, athlete).items():
             columns = {name: rows_of_table.column(name) for name in rows_of_table.column_names if name != "batch_seq"}
             _count(result, table, insert_columns(main_con, table, columns))
 
 
-def _copy_batches_first_layout(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int],
-                               result: MergeResult) -> None:
+def _copy_batches_first_layout(
+    main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, seqs: list[int], result: MergeResult
+) -> None:
     """First layout: row tables with a ``batch_seq`` column (and no athlete), copied in SQL."""
     for table in BATCH_TABLES:
         cols = ", ".join(_sql_literal(athlete) if c == "athlete" else f'x."{c}"' for c in _columns(main_con, table))
         names = ", ".join(f'"{c}"' for c in _columns(main_con, table))
-        n = main_con.execute(
+        n = _scalar(
+            main_con,
             f'INSERT INTO "{table}" ({names}) SELECT {cols} FROM {alias}."{table}" x '
-            "WHERE list_contains(?::BIGINT[], x.batch_seq)", [seqs]).fetchone()[0]
+            "WHERE list_contains(?::BIGINT[], x.batch_seq)",
+            [seqs],
+        )
         _count(result, table, n)
 
 
@@ -463,8 +514,9 @@ def _attached(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool = F
             con.execute(f"DETACH {alias}")
 
 
-def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
-                  recovered: bool = False, remove: bool = True) -> MergeResult:
+def merge_landing(
+    main_con: duckdb.DuckDBPyConnection, landing: str | Path, *, recovered: bool = False, remove: bool = True
+) -> MergeResult:
     """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
 
     Idempotent: the ``(session_id, batch_seq)`` ledger decides what is new. One transaction on
@@ -479,8 +531,9 @@ def merge_landing(main_con: duckdb.DuckDBPyConnection, landing: str | Path, *,
     with _attached(main_con, path) as alias:
         layout_v2 = "landing_batch" in _tables(main_con, alias)
         ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
-        sessions = main_con.execute(f"SELECT DISTINCT session_id FROM {ledger} "
-                                    f"UNION SELECT session_id FROM {alias}.stream_session").fetchall()
+        sessions = main_con.execute(
+            f"SELECT DISTINCT session_id FROM {ledger} UNION SELECT session_id FROM {alias}.stream_session"
+        ).fetchall()
         if len(sessions) > 1:
             raise ValueError(f"landing file {path} holds several sessions: {[s[0] for s in sessions]}")
         owners = main_con.execute(f"SELECT DISTINCT athlete FROM {alias}.stream_session").fetchall()
@@ -505,14 +558,18 @@ def _written_before_deletion(main_con: duckdb.DuckDBPyConnection, alias: str, at
     deleted = main_con.execute("SELECT max(deleted_at) FROM deleted_athlete WHERE athlete = ?", [athlete]).fetchone()
     if deleted is None or deleted[0] is None:
         return False
-    source = (f"(SELECT started_at FROM {alias}.landing_owner)" if "landing_owner" in _tables(main_con, alias)
-              else f"(SELECT started_at FROM {alias}.stream_session)")
+    source = (
+        f"(SELECT started_at FROM {alias}.landing_owner)"
+        if "landing_owner" in _tables(main_con, alias)
+        else f"(SELECT started_at FROM {alias}.stream_session)"
+    )
     started = main_con.execute(f"SELECT min(started_at) FROM {source}").fetchone()
     return started is None or started[0] is None or started[0] <= deleted[0]
 
 
-def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, layout_v2: bool,
-                    recovered: bool, result: MergeResult) -> None:
+def _merge_attached(
+    main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, layout_v2: bool, recovered: bool, result: MergeResult
+) -> None:
     """The merge transaction of :func:`merge_landing` (the landing file attached as ``alias``).
 
     One transaction, under the athlete's claim on a lake (``store.lake``): the ledger is read inside
@@ -525,12 +582,17 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
             setattr(result, name, 0)
         result.sample_rows = {}
         ensure_athlete(main_con, athlete)
-        new = [int(r[0]) for r in main_con.execute(
-            f"SELECT l.batch_seq FROM {ledger} l "
-            "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
-            "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq ORDER BY 1", [athlete]).fetchall()]
+        new = [
+            int(r[0])
+            for r in main_con.execute(
+                f"SELECT l.batch_seq FROM {ledger} l "
+                "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
+                "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq ORDER BY 1",
+                [athlete],
+            ).fetchall()
+        ]
         result.batches_merged = len(new)
-        total = main_con.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0]
+        total = _scalar(main_con, f"SELECT count(*) FROM {ledger}")
         result.batches_skipped = total - result.batches_merged
         if layout_v2:
             _copy_batches(main_con, alias, athlete, new, result)
@@ -539,7 +601,9 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
         main_con.execute(
             f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
             f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
-            "WHERE list_contains(?::BIGINT[], l.batch_seq)", [athlete, new])
+            "WHERE list_contains(?::BIGINT[], l.batch_seq)",
+            [athlete, new],
+        )
         ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
         # A complete session in the main file is never downgraded by a partial landing file
@@ -547,31 +611,36 @@ def _merge_attached(main_con: duckdb.DuckDBPyConnection, alias: str, athlete: st
         main_con.execute(
             f"DELETE FROM stream_session m WHERE EXISTS (SELECT 1 FROM {alias}.stream_session l "
             "WHERE l.athlete = m.athlete AND l.session_id = m.session_id "
-            "AND (l.status = 'complete' OR m.status <> 'complete'))")
-        sel = ", ".join("CASE WHEN l.status = 'complete' THEN l.status ELSE 'recovered' END"
-                        if c == "status" and recovered else f'l."{c}"' for c in ss_cols)
+            "AND (l.status = 'complete' OR m.status <> 'complete'))"
+        )
+        sel = ", ".join(
+            "CASE WHEN l.status = 'complete' THEN l.status ELSE 'recovered' END"
+            if c == "status" and recovered
+            else f'l."{c}"'
+            for c in ss_cols
+        )
         main_con.execute(
             f"INSERT INTO stream_session ({names}) SELECT {sel} FROM {alias}.stream_session l "
             "WHERE NOT EXISTS (SELECT 1 FROM stream_session m WHERE m.athlete = l.athlete "
-            "AND m.session_id = l.session_id)")
+            "AND m.session_id = l.session_id)"
+        )
         # Reps and sets are the session's final analysis: replace them as a whole.
-        has_final = main_con.execute(
-            f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'").fetchone()[0] > 0
+        has_final = _scalar(main_con, f"SELECT count(*) FROM {alias}.stream_session WHERE status = 'complete'") > 0
         if has_final:
             for table in ("rep", "strength_set"):
                 cols = _shared_columns(main_con, alias, table)
                 names = ", ".join(f'"{c}"' for c in cols)
                 main_con.execute(
                     f'DELETE FROM "{table}" WHERE (athlete, session_id) IN '
-                    f"(SELECT athlete, session_id FROM {alias}.stream_session)")
-                n = main_con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"'
-                                     ).fetchone()[0]
+                    f"(SELECT athlete, session_id FROM {alias}.stream_session)"
+                )
+                n = _scalar(main_con, f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {alias}."{table}"')
                 if table == "rep":
                     result.reps = n
                 else:
                     result.sets = n
         row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
-        result.status = ("recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None))
+        result.status = "recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None)
 
     write_transaction(main_con, merge, scope=athlete_scope(athlete))
 
@@ -593,13 +662,19 @@ def read_landing(landing: str | Path) -> dict[str, pa.Table]:
     try:
         tables = _tables(con)
         if "landing_batch" not in tables:  # first layout: row tables already
-            return {t: con.sql(f'SELECT * FROM "{t}" ORDER BY batch_seq').to_arrow_table()
-                    for t in ("stream_batch", *BATCH_TABLES) if t in tables}
+            return {
+                t: con.sql(f'SELECT * FROM "{t}" ORDER BY batch_seq').to_arrow_table()
+                for t in ("stream_batch", *BATCH_TABLES)
+                if t in tables
+            }
         owner = con.execute("SELECT athlete FROM stream_session LIMIT 1").fetchall()
         athlete = str(owner[0][0]) if owner else ""
-        out: dict[str, pa.Table] = {"stream_batch": con.sql(
-            f"SELECT {_sql_literal(athlete)} AS athlete, session_id, batch_seq, frames, samples, committed_at "
-            "FROM landing_batch ORDER BY batch_seq").to_arrow_table()}
+        out: dict[str, pa.Table] = {
+            "stream_batch": con.sql(
+                f"SELECT {_sql_literal(athlete)} AS athlete, session_id, batch_seq, frames, samples, committed_at "
+                "FROM landing_batch ORDER BY batch_seq"
+            ).to_arrow_table()
+        }
         rows = con.execute(f"SELECT {_BATCH_ROW_SQL} FROM landing_batch l ORDER BY l.batch_seq").fetchall()
     finally:
         con.close()
@@ -630,8 +705,9 @@ def promote_pending_file(db_path: str | Path, pending: str | Path) -> str | None
         row = None if found is None else dict(zip([d[0] for d in cur.description], found, strict=True))
         payloads: list[bytes] = []
         if row is not None:
-            for (blob,) in con.execute("SELECT ble_frame FROM landing_batch WHERE ble_frame IS NOT NULL "
-                                       "ORDER BY batch_seq").fetchall():
+            for (blob,) in con.execute(
+                "SELECT ble_frame FROM landing_batch WHERE ble_frame IS NOT NULL ORDER BY batch_seq"
+            ).fetchall():
                 frames = _ipc_table(blob).sort_by("seq")
                 payloads.extend(frames.column("payload").to_pylist())
                 if len(payloads) >= SESSION_ID_PAYLOADS:
@@ -672,15 +748,17 @@ def read_owner(landing: str | Path) -> LandingOwner | None:
         tables = _tables(con)
         if "landing_owner" not in tables:
             return None
-        row = con.execute("SELECT pid, host, pid_start_ticks, session_id, started_at, finished_at "
-                          "FROM landing_owner LIMIT 1").fetchone()
+        row = con.execute(
+            "SELECT pid, host, pid_start_ticks, session_id, started_at, finished_at FROM landing_owner LIMIT 1"
+        ).fetchone()
     finally:
         con.close()
     return None if row is None else LandingOwner(*row)
 
 
-def _left_by_its_writer(path: Path, on_error: Callable[[Path, Exception], None] | None
-                        ) -> tuple[bool, LandingOwner | None]:
+def _left_by_its_writer(
+    path: Path, on_error: Callable[[Path, Exception], None] | None
+) -> tuple[bool, LandingOwner | None]:
     """(True, owner) if the landing file's writer has finished or is gone; (False, _) if a live
     process holds or owns it, or if it is unreadable (reported through ``on_error``)."""
     try:
@@ -739,19 +817,24 @@ def athlete_landing_files(db_path: str | Path, athlete: str) -> list[Path]:
         try:
             owner = read_owner(path)
         except LandingBusyError:
-            raise LandingBusyError(f"a stream of athlete {athlete!r} is still being written to {path}: "
-                                   "stop it (or let it end), then delete again") from None
+            raise LandingBusyError(
+                f"a stream of athlete {athlete!r} is still being written to {path}: "
+                "stop it (or let it end), then delete again"
+            ) from None
         except duckdb.Error:
             owner = None  # damaged: still theirs
         if owner is not None and _may_be_writing(owner):
-            raise LandingBusyError(f"a stream of athlete {athlete!r} is still being written to {path} by PID "
-                                   f"{owner.pid} on {owner.host}: stop it (or let it end), then delete again")
+            raise LandingBusyError(
+                f"a stream of athlete {athlete!r} is still being written to {path} by PID "
+                f"{owner.pid} on {owner.host}: stop it (or let it end), then delete again"
+            )
         mine.append(path)
     return mine
 
 
-def merge_pending(main_con: duckdb.DuckDBPyConnection, db_path: str | Path,
-                  on_error: Callable[[Path, Exception], None] | None = None) -> list[str]:
+def merge_pending(
+    main_con: duckdb.DuckDBPyConnection, db_path: str | Path, on_error: Callable[[Path, Exception], None] | None = None
+) -> list[str]:
     """Merge every landing file of ``db_path`` whose writer has finished or is gone.
 
     A file held by a live process (DuckDB's lock) or owned by a live PID on this host is skipped.

@@ -69,8 +69,13 @@ class LandingSink:
         self.path = landing_path(self.db_path, self.athlete, session_id)
         self._submit(self._promote_writer, session_id, dict(session_row))
 
-    def write(self, seq: int, frames: Mapping[str, Any], samples: Mapping[str, Mapping[str, Any]],
-              gaps: Sequence[tuple[int, int]]) -> None:
+    def write(
+        self,
+        seq: int,
+        frames: Mapping[str, Any],
+        samples: Mapping[str, Mapping[str, Any]],
+        gaps: Sequence[tuple[int, int]],
+    ) -> None:
         """Queue one batch for its commit (``LandingWriter.write_batch``)."""
         self._submit(self._write_on_thread, seq, frames, samples, list(gaps))
 
@@ -108,8 +113,9 @@ class LandingSink:
         assert self._writer is not None
         self._writer = self._writer.promote(session_id, row)
 
-    def _write_on_thread(self, seq: int, frames: Mapping[str, Any], samples: Mapping[str, Mapping[str, Any]],
-                         gaps: list[tuple[int, int]]) -> None:
+    def _write_on_thread(
+        self, seq: int, frames: Mapping[str, Any], samples: Mapping[str, Mapping[str, Any]], gaps: list[tuple[int, int]]
+    ) -> None:
         assert self._writer is not None
         self._writer.write_batch(seq, frames, samples, gaps)
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from records.times import iso_z
-from store.economy_inputs import economy_inputs  # noqa: F401  (re-exported for the report)
+from store.economy_inputs import economy_inputs as economy_inputs  # re-exported for the report
 from store.lake import athlete_scope, in_transaction, write_transaction
 from store.writers import insert_rows
 
@@ -48,9 +48,10 @@ def _iso_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every athlete with data or a profile: profile fields, counts and the last import (UTC ISO)."""
-    return _iso_rows(_rows(
-        con,
-        """
+    return _iso_rows(
+        _rows(
+            con,
+            """
         WITH names AS (
             SELECT athlete FROM athlete UNION SELECT athlete FROM activity
             UNION SELECT athlete FROM source_file UNION SELECT athlete FROM import_event
@@ -73,16 +74,18 @@ def athletes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         FROM names n LEFT JOIN athlete a USING (athlete)
         ORDER BY n.athlete
         """,
-    ))
+        )
+    )
 
 
 def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
     """Files that failed or were only partly readable, runs excluded (and why), stream sessions with gaps."""
     # one row per file and problem (nightly retries a failed file every run), latest attempt first;
     # a file imported since (repaired in place) is no longer a problem
-    failed = _iso_rows(_rows(
-        con,
-        """
+    failed = _iso_rows(
+        _rows(
+            con,
+            """
         SELECT path, status, reason, max(logged_at) AS logged_at, count(*) AS attempts
         FROM import_event
         WHERE athlete = ? AND status = 'failed'
@@ -90,30 +93,38 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
         GROUP BY path, status, reason
         ORDER BY logged_at DESC, path
         """,
-        [athlete, athlete],
-    ))
-    partial = _iso_rows(_rows(
-        con,
-        "SELECT path, error AS reason, imported_at FROM source_file WHERE athlete = ? AND status = 'partial' "
-        "ORDER BY imported_at DESC, path",
-        [athlete],
-    ))
-    skipped = int(con.execute(
-        "SELECT count(DISTINCT path) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
-    ).fetchall()[0][0])
-    excluded = _iso_rows(_rows(
-        con,
-        """
+            [athlete, athlete],
+        )
+    )
+    partial = _iso_rows(
+        _rows(
+            con,
+            "SELECT path, error AS reason, imported_at FROM source_file WHERE athlete = ? AND status = 'partial' "
+            "ORDER BY imported_at DESC, path",
+            [athlete],
+        )
+    )
+    skipped = int(
+        con.execute(
+            "SELECT count(DISTINCT path) FROM import_event WHERE athlete = ? AND status = 'skipped'", [athlete]
+        ).fetchall()[0][0]
+    )
+    excluded = _iso_rows(
+        _rows(
+            con,
+            """
         SELECT e.activity_id, e.reason, e.excluded_at, a.started_at, a.name, a.sport,
                coalesce(a.time_reference, 'utc') AS time_reference
         FROM activity_exclusion e LEFT JOIN activity a USING (athlete, activity_id)
         WHERE e.athlete = ? ORDER BY a.started_at NULLS LAST, e.activity_id
         """,
-        [athlete],
-    ))
-    gaps = _iso_rows(_rows(
-        con,
-        """
+            [athlete],
+        )
+    )
+    gaps = _iso_rows(
+        _rows(
+            con,
+            """
         SELECT s.session_id, s.started_at, s.exercise, s.load_kg, s.samples, s.lost_samples, s.reconnects,
                s.status, count(g.session_id) AS gaps,
                coalesce(sum(g.end_ns - g.start_ns), 0) / 1e9 AS gap_s
@@ -123,8 +134,9 @@ def data_health(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, Any]:
         HAVING count(g.session_id) > 0 OR coalesce(s.lost_samples, 0) > 0 OR s.status <> 'complete'
         ORDER BY s.started_at
         """,
-        [athlete],
-    ))
+            [athlete],
+        )
+    )
     return {
         "files_failed": [r for r in failed if r["status"] == "failed"],
         # partial files are in the ledger (their readable part was kept); the events repeat them
@@ -193,8 +205,10 @@ def reps(con: duckdb.DuckDBPyConnection, athlete: str, *, since: dt.datetime | N
 
 
 def reference_loads(con: duckdb.DuckDBPyConnection, athlete: str) -> dict[str, float]:
-    return {r[0]: float(r[1]) for r in con.execute(
-        "SELECT exercise, load_kg FROM reference_load WHERE athlete = ?", [athlete]).fetchall()}
+    return {
+        r[0]: float(r[1])
+        for r in con.execute("SELECT exercise, load_kg FROM reference_load WHERE athlete = ?", [athlete]).fetchall()
+    }
 
 
 def last_run_log(con: duckdb.DuckDBPyConnection, command: str | None = None) -> dict[str, Any] | None:
@@ -231,12 +245,36 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                (SELECT string_agg(concat_ws('|', athlete, weight_unit), ';' ORDER BY athlete) FROM athlete)
         """
     ).fetchall()[0]
-    names = ("source_files", "last_import_at", "activities", "strength_sets", "set_corrections",
-             "last_correction_at", "exclusions", "last_exclusion_at", "stream_sessions", "reps",
-             "import_events", "athletes", "reference_loads", "last_reference_load_at", "profiles", "exclusion_list",
-             "last_run_context_at", "run_contexts", "last_event_at", "events", "last_economy_setting_at",
-             "app_sessions", "last_app_session_update_at", "app_sessions_deleted_in_app", "app_sets",
-             "ledger_corrections", "last_ledger_correction_at", "weight_units")
+    names = (
+        "source_files",
+        "last_import_at",
+        "activities",
+        "strength_sets",
+        "set_corrections",
+        "last_correction_at",
+        "exclusions",
+        "last_exclusion_at",
+        "stream_sessions",
+        "reps",
+        "import_events",
+        "athletes",
+        "reference_loads",
+        "last_reference_load_at",
+        "profiles",
+        "exclusion_list",
+        "last_run_context_at",
+        "run_contexts",
+        "last_event_at",
+        "events",
+        "last_economy_setting_at",
+        "app_sessions",
+        "last_app_session_update_at",
+        "app_sessions_deleted_in_app",
+        "app_sets",
+        "ledger_corrections",
+        "last_ledger_correction_at",
+        "weight_units",
+    )
     return {k: _iso(v) for k, v in zip(names, row, strict=True)}
 
 
@@ -245,9 +283,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 
 
-def get_run_metrics(
-    con: duckdb.DuckDBPyConnection, athlete: str, algo_version: int
-) -> dict[str, dict[str, Any]]:
+def get_run_metrics(con: duckdb.DuckDBPyConnection, athlete: str, algo_version: int) -> dict[str, dict[str, Any]]:
     """Cached payloads of ``athlete``'s runs at ``algo_version``: ``{activity_id: payload}``."""
     rows = con.execute(
         "SELECT activity_id, payload FROM run_metric WHERE athlete = ? AND algo_version = ?",
@@ -270,11 +306,20 @@ def put_run_metrics(
     def write() -> None:
         con.execute("DELETE FROM run_metric WHERE athlete = ? AND list_contains(?, activity_id)", [athlete, ids])
         now = dt.datetime.now(dt.UTC)
-        insert_rows(con, "run_metric", [
-            {"athlete": athlete, "activity_id": aid, "algo_version": algo_version, "computed_at": now,
-             "payload": json.dumps(payloads[aid], allow_nan=False)}
-            for aid in ids
-        ])
+        insert_rows(
+            con,
+            "run_metric",
+            [
+                {
+                    "athlete": athlete,
+                    "activity_id": aid,
+                    "algo_version": algo_version,
+                    "computed_at": now,
+                    "payload": json.dumps(payloads[aid], allow_nan=False),
+                }
+                for aid in ids
+            ],
+        )
 
     if _in_transaction(con):
         write()
@@ -287,11 +332,22 @@ def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return in_transaction(con)
 
 
-def log_run(con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetime, seconds: float,
-            summary: Mapping[str, Any]) -> None:
+def log_run(
+    con: duckdb.DuckDBPyConnection, command: str, started_at: dt.datetime, seconds: float, summary: Mapping[str, Any]
+) -> None:
     """One ``run_log`` row (nightly / report runs)."""
-    insert_rows(con, "run_log", [{"command": command, "started_at": started_at, "seconds": seconds,
-                                  "summary": json.dumps(summary, default=_json_default)}])
+    insert_rows(
+        con,
+        "run_log",
+        [
+            {
+                "command": command,
+                "started_at": started_at,
+                "seconds": seconds,
+                "summary": json.dumps(summary, default=_json_default),
+            }
+        ],
+    )
 
 
 def _json_default(x: Any) -> Any:

@@ -587,8 +587,10 @@ class NewerStoreError(Exception):
 
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The store's schema version (None: a new, empty store). Reads only."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
-                         "AND table_name = 'schema_migration' AND database_name = current_database()").fetchone()
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND table_name = 'schema_migration' AND database_name = current_database()"
+    ).fetchone()
     if not exists or not exists[0]:
         return None
     row = con.execute("SELECT max(version) FROM schema_migration").fetchone()
@@ -599,8 +601,10 @@ def check_not_newer(con: duckdb.DuckDBPyConnection) -> None:
     """Raise :class:`NewerStoreError` if the store's schema is newer than :data:`LATEST_VERSION`."""
     v = stored_version(con)
     if v is not None and v > LATEST_VERSION:
-        raise NewerStoreError(f"this store was written by a newer runstrong (schema {v} > {LATEST_VERSION}); "
-                              "use that version of runstrong with it")
+        raise NewerStoreError(
+            f"this store was written by a newer runstrong (schema {v} > {LATEST_VERSION}); "
+            "use that version of runstrong with it"
+        )
 
 
 def migrate(con: duckdb.DuckDBPyConnection, *, transform: Callable[[str], str] | None = None) -> list[int]:
@@ -612,10 +616,12 @@ def migrate(con: duckdb.DuckDBPyConnection, *, transform: Callable[[str], str] |
     ``store.lake_schema``)."""
     check_not_newer(con)
     sql_of = transform or (lambda sql: sql)
-    con.execute(sql_of(
-        "CREATE TABLE IF NOT EXISTS schema_migration ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    ))
+    con.execute(
+        sql_of(
+            "CREATE TABLE IF NOT EXISTS schema_migration ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+    )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migration").fetchall()}
     applied: list[int] = []
     for m in MIGRATIONS:
@@ -624,9 +630,7 @@ def migrate(con: duckdb.DuckDBPyConnection, *, transform: Callable[[str], str] |
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql_of(m.sql))
-            con.execute(
-                "INSERT INTO schema_migration VALUES (?, ?, now())", [m.version, m.name]
-            )
+            con.execute("INSERT INTO schema_migration VALUES (?, ?, now())", [m.version, m.name])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -107,9 +107,12 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, athlete: str, fn: Any, *args
 
 
 def _stored_ledger(con: duckdb.DuckDBPyConnection, athlete: str, session_id: str) -> dict[int, int]:
-    return {int(b): int(s) for b, s in con.execute(
-        "SELECT batch_seq, samples FROM stream_batch WHERE athlete = ? AND session_id = ?",
-        [athlete, session_id]).fetchall()}
+    return {
+        int(b): int(s)
+        for b, s in con.execute(
+            "SELECT batch_seq, samples FROM stream_batch WHERE athlete = ? AND session_id = ?", [athlete, session_id]
+        ).fetchall()
+    }
 
 
 def _ranges(batch_of_row: np.ndarray, count: int, chunk_rows: int) -> list[tuple[int, int]]:
@@ -150,15 +153,17 @@ def write_session_raw(
 
     def start() -> dict[int, int]:
         ensure_athlete(con, athlete)
-        exists = con.execute("SELECT 1 FROM stream_session WHERE athlete = ? AND session_id = ?",
-                             [athlete, session_id]).fetchone()
+        exists = con.execute(
+            "SELECT 1 FROM stream_session WHERE athlete = ? AND session_id = ?", [athlete, session_id]
+        ).fetchone()
         if exists is None:
             insert_rows(con, "stream_session", [{**session_row, "athlete": athlete, "status": "open"}])
         return _stored_ledger(con, athlete, session_id)
 
     stored = _in_transaction(con, athlete, start)
-    result = WrittenSession("new" if not stored else "kept", transactions=1,
-                            beyond=sum(1 for b in stored if b >= count))
+    result = WrittenSession(
+        "new" if not stored else "kept", transactions=1, beyond=sum(1 for b in stored if b >= count)
+    )
     missing = [b for b in range(count) if b not in stored]
     if missing:
         plan = _plan(rows, stored, missing, count)
@@ -169,13 +174,15 @@ def write_session_raw(
         if is_lake(con):
             # a lake's data goes to Parquet files as each transaction commits: no checkpoint here
             # (DuckLake's CHECKPOINT is its maintenance: compaction and clean-up)
-            result.transactions += _write_ranges(con, rows, result, plan, sample_table=sample_table, consts=consts,
-                                                 chunk_rows=chunk_rows or CHUNK_ROWS)
+            result.transactions += _write_ranges(
+                con, rows, result, plan, sample_table=sample_table, consts=consts, chunk_rows=chunk_rows or CHUNK_ROWS
+            )
             return result
         con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
         try:
-            result.transactions += _write_ranges(con, rows, result, plan, sample_table=sample_table, consts=consts,
-                                                 chunk_rows=chunk_rows or CHUNK_ROWS)
+            result.transactions += _write_ranges(
+                con, rows, result, plan, sample_table=sample_table, consts=consts, chunk_rows=chunk_rows or CHUNK_ROWS
+            )
             # checkpoint now, within the limit (closing the connection would do it without one)
             con.execute("CHECKPOINT")
         finally:
@@ -183,13 +190,19 @@ def write_session_raw(
     return result
 
 
-def finish_session(con: duckdb.DuckDBPyConnection, athlete: str, session_row: Mapping[str, Any],
-                   reps: Sequence[Any] = (), sets: Sequence[Any] = ()) -> tuple[int, int]:
+def finish_session(
+    con: duckdb.DuckDBPyConnection,
+    athlete: str,
+    session_row: Mapping[str, Any],
+    reps: Sequence[Any] = (),
+    sets: Sequence[Any] = (),
+) -> tuple[int, int]:
     """One transaction: the session row becomes ``session_row`` (status ``complete``), its reps and
     sets ``reps`` / ``sets`` (``records.reps.RepRow`` / ``records.activities.SetRow``, or row
     mappings). Returns the rep and set rows written."""
-    written: tuple[int, int] = _in_transaction(con, athlete, replace_session_rows, con, athlete, session_row, reps,
-                                               sets)
+    written: tuple[int, int] = _in_transaction(
+        con, athlete, replace_session_rows, con, athlete, session_row, reps, sets
+    )
     return written
 
 
@@ -227,10 +240,18 @@ def _plan(rows: SessionRows, stored: Mapping[int, int], missing: list[int], coun
     return _Plan(count, 0, todo, keep, frame_batch, sample_batch, 0, gaps_by_batch)
 
 
-def _write_ranges(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: WrittenSession, plan: _Plan, *,
-                  sample_table: str, consts: dict[str, Any], chunk_rows: int) -> int:
+def _write_ranges(
+    con: duckdb.DuckDBPyConnection,
+    rows: SessionRows,
+    result: WrittenSession,
+    plan: _Plan,
+    *,
+    sample_table: str,
+    consts: dict[str, Any],
+    chunk_rows: int,
+) -> int:
     """One transaction per range of batches to write; returns how many."""
-    attributed = plan.sample_batch[plan.sample_lo:]
+    attributed = plan.sample_batch[plan.sample_lo :]
     transactions = 0
     for b0, b1 in _ranges(plan.frame_batch, plan.count, chunk_rows):
         b0 = max(b0, plan.first)
@@ -238,14 +259,31 @@ def _write_ranges(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: Wri
             continue
         n0, n1 = (int(x) for x in np.searchsorted(plan.frame_batch, [b0, b1], side="left"))
         s0, s1 = (plan.sample_lo + int(x) for x in np.searchsorted(attributed, [b0, b1], side="left"))
-        _in_transaction(con, consts["athlete"], _write_range, con, rows, result, plan, sample_table, consts,
-                        (b0, b1, n0, n1, s0, s1))
+        _in_transaction(
+            con,
+            consts["athlete"],
+            _write_range,
+            con,
+            rows,
+            result,
+            plan,
+            sample_table,
+            consts,
+            (b0, b1, n0, n1, s0, s1),
+        )
         transactions += 1
     return transactions
 
 
-def _write_range(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: WrittenSession, plan: _Plan,
-                 sample_table: str, consts: dict[str, Any], bounds: tuple[int, int, int, int, int, int]) -> None:
+def _write_range(
+    con: duckdb.DuckDBPyConnection,
+    rows: SessionRows,
+    result: WrittenSession,
+    plan: _Plan,
+    sample_table: str,
+    consts: dict[str, Any],
+    bounds: tuple[int, int, int, int, int, int],
+) -> None:
     """Batches ``b0:b1`` (notifications ``n0:n1``, sample rows ``s0:s1``): rows, gaps, ledger.
 
     A range any of whose batches to write is already in the ledger is skipped: on a lake (no keys), another
@@ -263,24 +301,38 @@ def _write_range(con: duckdb.DuckDBPyConnection, rows: SessionRows, result: Writ
         frame_of = frame_of[plan.keep[frame_of]]
         sample_of = sample_of[plan.keep[sample_of]]
         batches = batches[plan.keep[b0:b1]]
-    already = con.execute("SELECT count(*) FROM stream_batch WHERE athlete = ? AND session_id = ? "
-                          "AND list_contains(?::BIGINT[], batch_seq)",
-                          [consts["athlete"], consts["session_id"], batches.tolist()]).fetchone()
+    already = con.execute(
+        "SELECT count(*) FROM stream_batch WHERE athlete = ? AND session_id = ? "
+        "AND list_contains(?::BIGINT[], batch_seq)",
+        [consts["athlete"], consts["session_id"], batches.tolist()],
+    ).fetchone()
     if already and already[0]:
         return
     result.frames += insert_columns(con, "ble_frame", frames, constants=consts)
     result.samples += insert_columns(con, sample_table, samples, constants=consts)
     gaps = [g for b in batches.tolist() for g in plan.gaps_by_batch.get(b, [])]
     if gaps:
-        result.gaps += insert_columns(con, "stream_gap", {
-            "start_ns": np.asarray([g[0] for g in gaps], dtype=np.int64),
-            "end_ns": np.asarray([g[1] for g in gaps], dtype=np.int64)}, constants=consts)
+        result.gaps += insert_columns(
+            con,
+            "stream_gap",
+            {
+                "start_ns": np.asarray([g[0] for g in gaps], dtype=np.int64),
+                "end_ns": np.asarray([g[1] for g in gaps], dtype=np.int64),
+            },
+            constants=consts,
+        )
     frames_per = np.bincount(frame_of - b0, minlength=b1 - b0)[batches - b0]
     samples_per = np.bincount(sample_of - b0, minlength=b1 - b0)[batches - b0]
-    result.batches += insert_columns(con, "stream_batch", {
-        "batch_seq": batches.astype(np.int64), "frames": frames_per.astype(np.int32),
-        "samples": samples_per.astype(np.int32)},
-        constants={**consts, "committed_at": dt.datetime.now(dt.UTC)})
+    result.batches += insert_columns(
+        con,
+        "stream_batch",
+        {
+            "batch_seq": batches.astype(np.int64),
+            "frames": frames_per.astype(np.int32),
+            "samples": samples_per.astype(np.int32),
+        },
+        constants={**consts, "committed_at": dt.datetime.now(dt.UTC)},
+    )
 
 
 def _select(columns: Mapping[str, Any], mask: np.ndarray) -> dict[str, Any]:

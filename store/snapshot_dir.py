@@ -42,8 +42,9 @@ def _generation_prefix(target: Path) -> str:
 
 
 def _is_generation(target: Path, path: Path) -> bool:
-    return path.parent == target.parent and path.name.startswith(_generation_prefix(target)) \
-        and ".link-" not in path.name
+    return (
+        path.parent == target.parent and path.name.startswith(_generation_prefix(target)) and ".link-" not in path.name
+    )
 
 
 def _pid_of(name: str) -> int | None:
@@ -74,10 +75,11 @@ def replaced_atomically(out: Path | str, check_existing: Callable[[Path], None])
     """
     target = Path(out).expanduser().absolute()
     if target.is_symlink():
-        current: Path | None = target.parent / os.readlink(target)
-        if not _is_generation(target, current):
-            if current.is_dir():
-                check_existing(current)  # a user's link to a folder: left as it is, the link replaced
+        linked = target.parent / os.readlink(target)
+        current: Path | None = linked
+        if not _is_generation(target, linked):
+            if linked.is_dir():
+                check_existing(linked)  # a user's link to a folder: left as it is, the link replaced
             current = None
     elif target.is_dir():
         check_existing(target)

@@ -21,12 +21,16 @@ def _to_arrow(values: Any) -> pa.Array:
     if isinstance(values, BinaryColumn):
         large = int(values.offsets[-1]) >= 2**31
         offsets = values.offsets.astype(np.int64 if large else np.int32)
-        return pa.Array.from_buffers(pa.large_binary() if large else pa.binary(), len(values),
-                                     [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(values.data))])
+        return pa.Array.from_buffers(
+            pa.large_binary() if large else pa.binary(),
+            len(values),
+            [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(values.data))],
+        )
     if isinstance(values, DictionaryColumn):
         # plain strings for the store (a dictionary column would reach DuckDB as an ENUM)
-        return pa.DictionaryArray.from_arrays(pa.array(values.codes, pa.int32()),
-                                              pa.array(list(values.values), pa.string())).dictionary_decode()
+        return pa.DictionaryArray.from_arrays(
+            pa.array(values.codes, pa.int32()), pa.array(list(values.values), pa.string())
+        ).dictionary_decode()
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":
             # NaN means absent: store NULL (docs/design.md section 2).
@@ -51,8 +55,9 @@ def columns_to_arrow(columns: Mapping[str, Any]) -> pa.Table:
     return pa.table({k: _to_arrow(v) for k, v in columns.items()})
 
 
-def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Any],
-                   constants: Mapping[str, Any] | None = None) -> int:
+def insert_columns(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Any], constants: Mapping[str, Any] | None = None
+) -> int:
     """Insert equal-length columns into ``table`` in one statement; return the row count.
 
     Columns absent from ``columns`` get their default (NULL). Float NaN becomes NULL.
@@ -77,7 +82,7 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[
             con.unregister("_runstrong_batch")
         raise
     con.unregister("_runstrong_batch")
-    return arrow.num_rows
+    return int(arrow.num_rows)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:

@@ -43,7 +43,7 @@ def _interesting(rng: random.Random, d: bytearray) -> None:
 
 
 def _truncate(rng: random.Random, d: bytearray) -> None:
-    del d[rng.randrange(len(d)):]
+    del d[rng.randrange(len(d)) :]
 
 
 def _insert(rng: random.Random, d: bytearray) -> None:
@@ -53,12 +53,12 @@ def _insert(rng: random.Random, d: bytearray) -> None:
 
 def _delete(rng: random.Random, d: bytearray) -> None:
     i = rng.randrange(len(d))
-    del d[i:i + rng.randint(1, 64)]
+    del d[i : i + rng.randint(1, 64)]
 
 
 def _repeat(rng: random.Random, d: bytearray) -> None:
     i = rng.randrange(len(d))
-    chunk = d[i:i + rng.randint(1, 256)]
+    chunk = d[i : i + rng.randint(1, 256)]
     d[i:i] = chunk * rng.randint(1, 8)
 
 
@@ -70,8 +70,9 @@ def _header(rng: random.Random, d: bytearray) -> None:
         d[0] = rng.choice((0, 11, 12, 13, 14, 15, 255))
     elif field == "data_size":
         old = struct.unpack("<I", bytes(d[4:8]))[0]
-        d[4:8] = struct.pack("<I", rng.choice((0, 1, old - rng.randint(1, 100), old + rng.randint(1, 100),
-                                                0xFFFFFFFF)) & 0xFFFFFFFF)
+        d[4:8] = struct.pack(
+            "<I", rng.choice((0, 1, old - rng.randint(1, 100), old + rng.randint(1, 100), 0xFFFFFFFF)) & 0xFFFFFFFF
+        )
     elif field == "protocol":
         d[1] = rng.randrange(256)
     else:
@@ -79,7 +80,16 @@ def _header(rng: random.Random, d: bytearray) -> None:
 
 
 MUTATORS: tuple[Callable[[random.Random, bytearray], None], ...] = (
-    _flip, _flip, _interesting, _interesting, _truncate, _insert, _delete, _repeat, _header)
+    _flip,
+    _flip,
+    _interesting,
+    _interesting,
+    _truncate,
+    _insert,
+    _delete,
+    _repeat,
+    _header,
+)
 
 
 def mutate_fit(rng: random.Random, corpus: list[bytes]) -> tuple[bytes, str]:
@@ -87,7 +97,7 @@ def mutate_fit(rng: random.Random, corpus: list[bytes]) -> tuple[bytes, str]:
     d = bytearray(rng.choice(corpus))
     if rng.random() < 0.1:  # splice two files
         other = rng.choice(corpus)
-        d = d[:rng.randrange(len(d) + 1)] + bytearray(other[rng.randrange(len(other) + 1):])
+        d = d[: rng.randrange(len(d) + 1)] + bytearray(other[rng.randrange(len(other) + 1) :])
     for _ in range(rng.randint(1, 3)):
         if d:
             rng.choice(MUTATORS)(rng, d)
@@ -118,9 +128,27 @@ def mutate_capture(rng: random.Random, lines: list[str]) -> bytes:
                 continue
             if isinstance(doc, dict) and doc:
                 key = rng.choice(sorted(doc))
-                doc[key] = rng.choice([None, True, -1, 0, 2**63, 2**70, -(2**63) - 1, 1e308, float("nan"), "",
-                                       "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00", [[[]]], {"a": 1},
-                                       "zz", "\x1b[2J", doc[key] * 10**12 if isinstance(doc[key], int) else 7])
+                doc[key] = rng.choice(
+                    [
+                        None,
+                        True,
+                        -1,
+                        0,
+                        2**63,
+                        2**70,
+                        -(2**63) - 1,
+                        1e308,
+                        float("nan"),
+                        "",
+                        "9999-12-31T23:59:59+00:00",
+                        "0001-01-01T00:00:00+00:00",
+                        [[[]]],
+                        {"a": 1},
+                        "zz",
+                        "\x1b[2J",
+                        doc[key] * 10**12 if isinstance(doc[key], int) else 7,
+                    ]
+                )
                 out[i] = json.dumps(doc)
         elif kind == 1:
             del out[i]

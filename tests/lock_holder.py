@@ -14,8 +14,9 @@ _CODE = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flus
 @contextmanager
 def held_lock(db: Path) -> Iterator[subprocess.Popen]:
     """Yield the holder process once it holds ``db``; it exits when the block ends."""
-    p = subprocess.Popen([sys.executable, "-c", _CODE, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", _CODE, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == "held"
         yield p

@@ -46,8 +46,9 @@ def _counts(con) -> tuple[int, ...]:
 def _every_table_reads(db: Path) -> int:
     con = open_store(db)
     try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
-                  .fetchall()]
+        tables = [
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        ]
         return sum(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
     finally:
         con.close()
@@ -87,8 +88,9 @@ def test_fuzz_fit_import_and_capture_replay(tmp_path: Path) -> None:
             else:
                 assert after[0] == before[0] + len(new), f"seed {SEED} input {i} ({path})"
                 for f in new:
-                    row = con.execute("SELECT status FROM source_file WHERE athlete = 'fuzz' AND sha256 = ?",
-                                      [f.sha256]).fetchone()
+                    row = con.execute(
+                        "SELECT status FROM source_file WHERE athlete = 'fuzz' AND sha256 = ?", [f.sha256]
+                    ).fetchone()
                     assert row == (f.status,), f"seed {SEED} input {i} ({path})"
             path.unlink()
             stats["inputs"] += 1
@@ -100,8 +102,12 @@ def test_fuzz_fit_import_and_capture_replay(tmp_path: Path) -> None:
     capture = tmp_path / "good.capture.jsonl"
     from tests.jobs.test_replay import items, simulated
 
-    with CaptureWriter(capture, CaptureHeader("witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC),
-                                              anchor_t_ns=9_000_000_000_000, configured_rate_hz=200.0)) as w:
+    with CaptureWriter(
+        capture,
+        CaptureHeader(
+            "witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC), anchor_t_ns=9_000_000_000_000, configured_rate_hz=200.0
+        ),
+    ) as w:
         for t, c, d in items(simulated())[:600]:
             w.notification(t, c, d)
     lines = capture.read_text().splitlines()

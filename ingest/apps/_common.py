@@ -9,13 +9,14 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ingest.apps.dates import LocalStamp, local_to_utc
 from ingest.apps.exercises import map_exercise
 from ingest.apps.model import (
+    KG_PER_UNIT,
     App,
     AppSession,
     AppSet,
@@ -112,6 +113,44 @@ def rpe_value(x: float | None) -> float | None:
     return x
 
 
+def cell(fields: list[str], i: int | None) -> str:
+    """The cell in column ``i``, or "" where the export has no such column."""
+    return fields[i] if i is not None else ""
+
+
+def set_numbers(
+    fields: list[str],
+    delimiter: str,
+    weight: int | None,
+    reps: int | None,
+    distance: int | None,
+    seconds: tuple[int | None, str],
+    rpe: tuple[int | None, str],
+) -> tuple[float | None, int | None, float | None, float | None, float | None]:
+    """A set row's checked numbers ``(weight, reps, distance, seconds, rpe)`` from their columns;
+    ``seconds`` and ``rpe`` are ``(column, the name errors give it)``. Raises ValueError."""
+    w = non_negative(number(cell(fields, weight), delimiter, "weight"), "weight")
+    n = count(number(cell(fields, reps), delimiter, "reps"), "reps")
+    dist = non_negative(number(cell(fields, distance), delimiter, "distance"), "distance")
+    secs = non_negative(number(cell(fields, seconds[0]), delimiter, seconds[1]), seconds[1])
+    r = rpe_value(number(cell(fields, rpe[0]), delimiter, rpe[1]))
+    return w, n, dist, secs, r
+
+
+def load_kg(
+    weight: float | None, reps: int | None, unit: str | None, units_seen: Mapping[str, set[str]]
+) -> float | None:
+    """The external load of a set in kg from the weight as written and its unit (noted in
+    ``units_seen["weight"]``)."""
+    if weight is None or (weight == 0 and reps is None):
+        return None  # 0 without reps: "not applicable" (a timed or distance set, or nothing)
+    if weight == 0:
+        return 0.0  # a body-weight set: no external load
+    assert unit is not None  # a weight with no unit is refused by the parsers
+    units_seen["weight"].add(unit)
+    return weight * KG_PER_UNIT[unit]
+
+
 def text_or_none(t: str) -> str | None:
     t = t.strip()
     return t or None
@@ -150,13 +189,37 @@ def _r(x: float | None, nd: int) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def content_hash(app: App, title: str, start_local: dt.datetime, duration_s: float | None,
-                 notes: str | None, session_rpe: float | None, sets: Sequence[AppSet]) -> str:
+def content_hash(
+    app: App,
+    title: str,
+    start_local: dt.datetime,
+    duration_s: float | None,
+    notes: str | None,
+    session_rpe: float | None,
+    sets: Sequence[AppSet],
+) -> str:
     doc = {
-        "app": app, "title": title, "start": start_local.isoformat(), "duration_s": _r(duration_s, 3),
-        "notes": notes, "session_rpe": session_rpe,
-        "sets": [[s.exercise_as_written, s.set_order, s.set_role, s.reps, _r(s.load_kg, 6), _r(s.distance_m, 3),
-                  _r(s.duration_s, 3), s.rpe, s.notes, s.superset_id] for s in sets],
+        "app": app,
+        "title": title,
+        "start": start_local.isoformat(),
+        "duration_s": _r(duration_s, 3),
+        "notes": notes,
+        "session_rpe": session_rpe,
+        "sets": [
+            [
+                s.exercise_as_written,
+                s.set_order,
+                s.set_role,
+                s.reps,
+                _r(s.load_kg, 6),
+                _r(s.distance_m, 3),
+                _r(s.duration_s, 3),
+                s.rpe,
+                s.notes,
+                s.superset_id,
+            ]
+            for s in sets
+        ],
     }
     raw = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -185,12 +248,25 @@ def assemble(app: App, rows: Sequence[ParsedRow], tz_name: str, zi: ZoneInfo) ->
             ex_order.setdefault(r.exercise, len(ex_order) + 1)
             per_ex[r.exercise] = per_ex.get(r.exercise, 0) + 1
             m = map_exercise(r.exercise)
-            sets.append(AppSet(
-                exercise_as_written=r.exercise, exercise=m.exercise, equipment=m.equipment,
-                exercise_order=ex_order[r.exercise], set_order=per_ex[r.exercise],
-                set_order_as_written=r.set_order_as_written, set_role=r.set_role, reps=r.reps, load_kg=r.load_kg,
-                distance_m=r.distance_m, duration_s=r.duration_set_s, rpe=r.rpe, notes=r.notes,
-                superset_id=r.superset_id, line=r.line))
+            sets.append(
+                AppSet(
+                    exercise_as_written=r.exercise,
+                    exercise=m.exercise,
+                    equipment=m.equipment,
+                    exercise_order=ex_order[r.exercise],
+                    set_order=per_ex[r.exercise],
+                    set_order_as_written=r.set_order_as_written,
+                    set_role=r.set_role,
+                    reps=r.reps,
+                    load_kg=r.load_kg,
+                    distance_m=r.distance_m,
+                    duration_s=r.duration_set_s,
+                    rpe=r.rpe,
+                    notes=r.notes,
+                    superset_id=r.superset_id,
+                    line=r.line,
+                )
+            )
         start_utc, tnote = local_to_utc(start_local, zi)
         end_utc = None
         if ends:
@@ -206,11 +282,26 @@ def assemble(app: App, rows: Sequence[ParsedRow], tz_name: str, zi: ZoneInfo) ->
         precision = rs[0].start.precision
         delta = start_utc - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         started_ns = (delta.days * 86400 + delta.seconds) * _NS + delta.microseconds * 1000
-        out.append(AppSession(
-            app=app, session_key=session_key(app, start_local, title),
-            content_sha256=content_hash(app, title, start_local, duration_s, notes, None, sets),
-            title=title, start_local=start_local, start_precision=precision, start_utc=start_utc,
-            started_at_ns=started_ns, duration_s=duration_s, end_utc=end_utc, tz=tz_name, zone_assumed=True,
-            local_time_note=tnote, notes=notes, session_rpe=None, sets=tuple(sets), warnings=tuple(warnings)))
+        out.append(
+            AppSession(
+                app=app,
+                session_key=session_key(app, start_local, title),
+                content_sha256=content_hash(app, title, start_local, duration_s, notes, None, sets),
+                title=title,
+                start_local=start_local,
+                start_precision=precision,
+                start_utc=start_utc,
+                started_at_ns=started_ns,
+                duration_s=duration_s,
+                end_utc=end_utc,
+                tz=tz_name,
+                zone_assumed=True,
+                local_time_note=tnote,
+                notes=notes,
+                session_rpe=None,
+                sets=tuple(sets),
+                warnings=tuple(warnings),
+            )
+        )
     out.sort(key=lambda s: (s.start_utc, s.title))
     return tuple(out)

@@ -131,7 +131,8 @@ def decide_date_rule(values: Iterable[tuple[int, str]]) -> DateRule:
     if dmy and mdy:
         raise AppExportError(
             f"dates contradict each other: {dmy[1]!r} (line {dmy[0]}) is day-month-year but "
-            f"{mdy[1]!r} (line {mdy[0]}) is month-day-year")
+            f"{mdy[1]!r} (line {mdy[0]}) is month-day-year"
+        )
     if dmy:
         return DateRule("DMY", f"{dmy[1]!r} (line {dmy[0]}): first field > 12 is a day", formats)
     if mdy:
@@ -139,7 +140,8 @@ def decide_date_rule(values: Iterable[tuple[int, str]]) -> DateRule:
     if ambiguous:
         raise AppExportError(
             f"day/month order undecidable: every numeric date in the file has day and month <= 12 "
-            f"(e.g. {ambiguous[1]!r}, line {ambiguous[0]}); re-export with another date format or a longer history")
+            f"(e.g. {ambiguous[1]!r}, line {ambiguous[0]}); re-export with another date format or a longer history"
+        )
     return DateRule(None, "no numeric day/month dates", formats)
 
 
@@ -217,9 +219,12 @@ def local_to_utc(local: dt.datetime, zi: ZoneInfo) -> tuple[dt.datetime, str | N
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(dt.UTC).astimezone(zi).replace(tzinfo=None)
         if back == local:
-            note = (f"{local.isoformat()} occurs twice in {zi.key} (daylight-saving change); "
-                    "the first occurrence was taken")
+            note = (
+                f"{local.isoformat()} occurs twice in {zi.key} (daylight-saving change); the first occurrence was taken"
+            )
         else:
-            note = (f"{local.isoformat()} does not exist in {zi.key} (daylight-saving gap); "
-                    "read with the offset before the change")
+            note = (
+                f"{local.isoformat()} does not exist in {zi.key} (daylight-saving gap); "
+                "read with the offset before the change"
+            )
     return first.astimezone(dt.UTC), note

@@ -28,31 +28,114 @@ from dataclasses import dataclass
 
 __all__ = ["ALIASES", "PROPOSED_ADDITIONS", "ExerciseMatch", "map_exercise", "split_name"]
 
-_ANY_FREE = frozenset({None, "barbell", "dumbbell", "kettlebell", "bodyweight", "weighted", "smith machine",
-                       "band", "plate", "landmine", "trap bar"})
+_ANY_FREE = frozenset(
+    {
+        None,
+        "barbell",
+        "dumbbell",
+        "kettlebell",
+        "bodyweight",
+        "weighted",
+        "smith machine",
+        "band",
+        "plate",
+        "landmine",
+        "trap bar",
+    }
+)
 _BARBELL = frozenset({None, "barbell"})
 
 #: project name -> (allowed equipment, core-name aliases; lower case, hyphens as spaces).
 ALIASES: dict[str, tuple[frozenset[str | None], tuple[str, ...]]] = {
-    "back_squat": (_BARBELL, ("squat", "back squat", "barbell squat", "barbell back squat", "high bar squat",
-                              "low bar squat", "back squats", "squats")),
+    "back_squat": (
+        _BARBELL,
+        (
+            "squat",
+            "back squat",
+            "barbell squat",
+            "barbell back squat",
+            "high bar squat",
+            "low bar squat",
+            "back squats",
+            "squats",
+        ),
+    ),
     "front_squat": (_BARBELL, ("front squat", "barbell front squat", "front squats")),
     "deadlift": (_BARBELL, ("deadlift", "conventional deadlift", "barbell deadlift", "deadlifts")),
-    "romanian_deadlift": (_BARBELL, ("romanian deadlift", "barbell romanian deadlift", "rdl",
-                                     "straight leg deadlift", "stiff leg deadlift", "romanian deadlifts")),
-    "bench_press": (_BARBELL, ("bench press", "barbell bench press", "bench press close grip",
-                               "bench press wide grip", "close grip bench press", "wide grip bench press")),
-    "overhead_press": (_BARBELL, ("overhead press", "barbell overhead press", "standing overhead press",
-                                  "seated overhead press", "military press", "strict military press")),
+    "romanian_deadlift": (
+        _BARBELL,
+        (
+            "romanian deadlift",
+            "barbell romanian deadlift",
+            "rdl",
+            "straight leg deadlift",
+            "stiff leg deadlift",
+            "romanian deadlifts",
+        ),
+    ),
+    "bench_press": (
+        _BARBELL,
+        (
+            "bench press",
+            "barbell bench press",
+            "bench press close grip",
+            "bench press wide grip",
+            "close grip bench press",
+            "wide grip bench press",
+        ),
+    ),
+    "overhead_press": (
+        _BARBELL,
+        (
+            "overhead press",
+            "barbell overhead press",
+            "standing overhead press",
+            "seated overhead press",
+            "military press",
+            "strict military press",
+        ),
+    ),
     "hip_thrust": (_BARBELL, ("hip thrust", "barbell hip thrust", "hip thrusts")),
-    "lunge": (_ANY_FREE, ("lunge", "lunges", "walking lunge", "walking lunges", "reverse lunge", "reverse lunges",
-                          "forward lunge", "forward lunges", "dumbbell lunge", "barbell lunge")),
+    "lunge": (
+        _ANY_FREE,
+        (
+            "lunge",
+            "lunges",
+            "walking lunge",
+            "walking lunges",
+            "reverse lunge",
+            "reverse lunges",
+            "forward lunge",
+            "forward lunges",
+            "dumbbell lunge",
+            "barbell lunge",
+        ),
+    ),
     "split_squat": (_ANY_FREE, ("split squat", "split squats", "dumbbell split squat", "barbell split squat")),
-    "bulgarian_split_squat": (_ANY_FREE, ("bulgarian split squat", "bulgarian split squats",
-                                          "rear foot elevated split squat", "rfess",
-                                          "dumbbell bulgarian split squat", "barbell bulgarian split squat")),
-    "step_up": (_ANY_FREE, ("step up", "step ups", "stepup", "stepups", "box step up", "weighted step up",
-                            "dumbbell step up", "barbell step up")),
+    "bulgarian_split_squat": (
+        _ANY_FREE,
+        (
+            "bulgarian split squat",
+            "bulgarian split squats",
+            "rear foot elevated split squat",
+            "rfess",
+            "dumbbell bulgarian split squat",
+            "barbell bulgarian split squat",
+        ),
+    ),
+    "step_up": (
+        _ANY_FREE,
+        (
+            "step up",
+            "step ups",
+            "stepup",
+            "stepups",
+            "box step up",
+            "weighted step up",
+            "dumbbell step up",
+            "barbell step up",
+        ),
+    ),
 }
 
 #: Core names (lower case) that are not in the vocabulary but would be worth adding, with the
@@ -83,10 +166,22 @@ PROPOSED_ADDITIONS: dict[str, tuple[str, str]] = {
 
 _LOOKUP: dict[str, str] = {a: name for name, (_, aliases) in ALIASES.items() for a in aliases}
 _PAREN = re.compile(r"^(?P<core>.*?)\s*\((?P<eq>[^()]*)\)\s*$")
-_EQUIPMENT_ALIASES = {"bodyweight": "bodyweight", "body weight": "bodyweight", "bw": "bodyweight",
-                      "db": "dumbbell", "dumbbells": "dumbbell", "bb": "barbell", "kb": "kettlebell",
-                      "kettlebells": "kettlebell", "smith": "smith machine", "hex bar": "trap bar",
-                      "trapbar": "trap bar", "band": "band", "bands": "band", "resistance band": "band"}
+_EQUIPMENT_ALIASES = {
+    "bodyweight": "bodyweight",
+    "body weight": "bodyweight",
+    "bw": "bodyweight",
+    "db": "dumbbell",
+    "dumbbells": "dumbbell",
+    "bb": "barbell",
+    "kb": "kettlebell",
+    "kettlebells": "kettlebell",
+    "smith": "smith machine",
+    "hex bar": "trap bar",
+    "trapbar": "trap bar",
+    "band": "band",
+    "bands": "band",
+    "resistance band": "band",
+}
 
 
 def _core(text: str) -> str:

@@ -25,23 +25,28 @@ from collections.abc import Mapping
 from ingest.apps._common import (
     ParsedRow,
     Row,
-    count,
-    non_negative,
+    cell,
+    load_kg,
     note,
     number,
     positive_or_none,
-    rpe_value,
+    set_numbers,
     text_or_none,
 )
 from ingest.apps.dates import parse_local
-from ingest.apps.model import KG_PER_UNIT, M_PER_UNIT, DateRule, RowNote, SetRole
+from ingest.apps.model import M_PER_UNIT, DateRule, RowNote, SetRole
 
 __all__ = ["HevyColumns", "hevy_row"]
 
 _ROLE: dict[str, SetRole] = {"normal": "working", "warmup": "warmup", "failure": "failure", "dropset": "drop"}
 _WEIGHT_COLS = {"weight_kg": "kg", "weight_lbs": "lb", "weight_lb": "lb"}
-_DIST_COLS = {"distance_km": "km", "distance_miles": "mi", "distance_mi": "mi", "distance_meters": "m",
-              "distance_m": "m"}
+_DIST_COLS = {
+    "distance_km": "km",
+    "distance_miles": "mi",
+    "distance_mi": "mi",
+    "distance_meters": "m",
+    "distance_m": "m",
+}
 
 
 class HevyColumns:
@@ -67,17 +72,16 @@ class HevyColumns:
         wname = next((c for c in _WEIGHT_COLS if c in idx), None)
         dname = next((c for c in _DIST_COLS if c in idx), None)
         self.weight_unit, self.weight_unit_source = (
-            (_WEIGHT_COLS[wname], "header") if wname else (weight_unit, "caller"))
+            (_WEIGHT_COLS[wname], "header") if wname else (weight_unit, "caller")
+        )
         self.distance_unit, self.distance_unit_source = (
-            (_DIST_COLS[dname], "header") if dname else (distance_unit, "caller"))
+            (_DIST_COLS[dname], "header") if dname else (distance_unit, "caller")
+        )
 
 
-def _get(fields: list[str], i: int | None) -> str:
-    return fields[i] if i is not None else ""
-
-
-def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
-             units_seen: Mapping[str, set[str]]) -> ParsedRow | RowNote | tuple[str, RowNote]:
+def hevy_row(
+    row: Row, cols: HevyColumns, rule: DateRule, delim: str, units_seen: Mapping[str, set[str]]
+) -> ParsedRow | RowNote | tuple[str, RowNote]:
     """One data row -> a :class:`ParsedRow`, a refused row (``RowNote``), or ``("skip", RowNote)``."""
     f = row.fields
     if len(f) != cols.n:
@@ -90,7 +94,7 @@ def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
         end = parse_local(f[cols.end], rule) if cols.end is not None and f[cols.end].strip() else None
     except ValueError as e:
         return note(row, delim, str(e))
-    st = _get(f, cols.set_type).strip().lower() or "normal"
+    st = cell(f, cols.set_type).strip().lower() or "normal"
     if st not in _ROLE:
         return note(row, delim, f"unknown set_type {st!r} (expected normal, warmup, failure or dropset)")
     idx_txt = f[cols.set_index].strip()
@@ -98,20 +102,12 @@ def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
         idx = number(idx_txt, delim, "set_index")
         if idx is None or idx < 0 or idx != int(idx):
             raise ValueError(f"set_index must be a whole number >= 0, got {idx_txt!r}")
-        w = non_negative(number(_get(f, cols.weight), delim, "weight"), "weight")
-        reps = count(number(_get(f, cols.reps), delim, "reps"), "reps")
-        dist = non_negative(number(_get(f, cols.distance), delim, "distance"), "distance")
-        secs = non_negative(number(_get(f, cols.duration), delim, "duration_seconds"), "duration_seconds")
-        rpe = rpe_value(number(_get(f, cols.rpe), delim, "rpe"))
+        w, reps, dist, secs, rpe = set_numbers(
+            f, delim, cols.weight, cols.reps, cols.distance, (cols.duration, "duration_seconds"), (cols.rpe, "rpe")
+        )
     except ValueError as e:
         return note(row, delim, str(e))
-    if w is None or (w == 0 and reps is None):
-        load = None
-    elif w == 0:
-        load = 0.0
-    else:
-        units_seen["weight"].add(cols.weight_unit)
-        load = w * KG_PER_UNIT[cols.weight_unit]
+    load = load_kg(w, reps, cols.weight_unit, units_seen)
     dist_m = positive_or_none(dist)
     if dist_m is not None:
         units_seen["distance"].add(cols.distance_unit)
@@ -120,8 +116,20 @@ def hevy_row(row: Row, cols: HevyColumns, rule: DateRule, delim: str,
     if reps is None and not load and dist_m is None and secs is None:
         return ("skip", note(row, delim, "empty set (no reps, load, distance or time logged)"))
     return ParsedRow(
-        line=row.line, title=f[cols.title].strip(), start=start, duration_s=None,
-        session_notes=text_or_none(_get(f, cols.description)), exercise=exercise,
-        set_order_as_written=idx_txt, set_role=_ROLE[st], reps=reps, load_kg=load, distance_m=dist_m,
-        duration_set_s=secs, rpe=rpe, notes=text_or_none(_get(f, cols.exercise_notes)),
-        superset_id=text_or_none(_get(f, cols.superset)), end=end)
+        line=row.line,
+        title=f[cols.title].strip(),
+        start=start,
+        duration_s=None,
+        session_notes=text_or_none(cell(f, cols.description)),
+        exercise=exercise,
+        set_order_as_written=idx_txt,
+        set_role=_ROLE[st],
+        reps=reps,
+        load_kg=load,
+        distance_m=dist_m,
+        duration_set_s=secs,
+        rpe=rpe,
+        notes=text_or_none(cell(f, cols.exercise_notes)),
+        superset_id=text_or_none(cell(f, cols.superset)),
+        end=end,
+    )

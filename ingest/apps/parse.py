@@ -14,8 +14,9 @@ from ingest.apps.strong import StrongColumns, strong_row
 __all__ = ["parse_export"]
 
 
-def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
-                 distance_unit: DistanceUnit | None = None) -> AppExport:
+def parse_export(
+    data: bytes, *, tz: str, weight_unit: WeightUnit = "kg", distance_unit: DistanceUnit | None = None
+) -> AppExport:
     """Parse one export file.
 
     Parameters
@@ -67,14 +68,18 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
         cols = HevyColumns(det.header, weight_unit, distance_unit)
         date_idx = [i for i in (cols.start, cols.end) if i is not None]
     rule = decide_date_rule(
-        (r.line, r.fields[i]) for r in rows if len(r.fields) == cols.n for i in date_idx if r.fields[i].strip())
+        (r.line, r.fields[i]) for r in rows if len(r.fields) == cols.n for i in date_idx if r.fields[i].strip()
+    )
     units_seen: dict[str, set[str]] = {"weight": set(), "distance": set()}
     parsed: list[ParsedRow] = []
     bad: list[RowNote] = []
     skipped: list[RowNote] = []
     for r in rows:
-        res = (strong_row(r, cols, rule, det.delimiter, units_seen) if isinstance(cols, StrongColumns)
-               else hevy_row(r, cols, rule, det.delimiter, units_seen))
+        res = (
+            strong_row(r, cols, rule, det.delimiter, units_seen)
+            if isinstance(cols, StrongColumns)
+            else hevy_row(r, cols, rule, det.delimiter, units_seen)
+        )
         if isinstance(res, ParsedRow):
             parsed.append(res)
         elif isinstance(res, tuple):
@@ -95,11 +100,22 @@ def parse_export(data: bytes, *, tz: str, weight_unit: WeightUnit = "kg",
         return declared
 
     return AppExport(
-        app=det.app, variant=det.variant, delimiter=det.delimiter, encoding=enc,
-        sha256=hashlib.sha256(data).hexdigest(), status="partial" if bad else "imported",
-        sessions=sessions, bad_rows=tuple(bad), skipped_rows=tuple(skipped), date_rule=rule,
+        app=det.app,
+        variant=det.variant,
+        delimiter=det.delimiter,
+        encoding=enc,
+        sha256=hashlib.sha256(data).hexdigest(),
+        status="partial" if bad else "imported",
+        sessions=sessions,
+        bad_rows=tuple(bad),
+        skipped_rows=tuple(skipped),
+        date_rule=rule,
         weight_unit=unit("weight", cols.weight_unit, cols.weight_unit_source),
         weight_unit_source=cols.weight_unit_source,
         distance_unit=unit("distance", cols.distance_unit, cols.distance_unit_source),
-        distance_unit_source=cols.distance_unit_source, tz=tz, zone_assumed=True, rows=len(rows),
-        unmapped_exercises=tuple(unmapped))
+        distance_unit_source=cols.distance_unit_source,
+        tz=tz,
+        zone_assumed=True,
+        rows=len(rows),
+        unmapped_exercises=tuple(unmapped),
+    )

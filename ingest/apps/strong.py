@@ -29,24 +29,37 @@ from collections.abc import Mapping
 from ingest.apps._common import (
     ParsedRow,
     Row,
-    count,
+    cell,
+    load_kg,
     non_negative,
     note,
     number,
     positive_or_none,
-    rpe_value,
+    set_numbers,
     text_or_none,
 )
 from ingest.apps.dates import parse_local
-from ingest.apps.model import KG_PER_UNIT, M_PER_UNIT, DateRule, RowNote, SetRole
+from ingest.apps.model import M_PER_UNIT, DateRule, RowNote, SetRole
 
 __all__ = ["StrongColumns", "parse_duration", "strong_row"]
 
 _ROLE: dict[str, SetRole] = {"w": "warmup", "d": "drop", "f": "failure"}
 _WEIGHT_UNITS = {"kg": "kg", "kgs": "kg", "lb": "lb", "lbs": "lb"}
-_DIST_UNITS = {"km": "km", "mi": "mi", "mile": "mi", "miles": "mi", "m": "m", "meter": "m", "meters": "m",
-               "metres": "m", "ft": "ft", "feet": "ft"}
-_DUR_TOKENS = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+_DIST_UNITS = {
+    "km": "km",
+    "mi": "mi",
+    "mile": "mi",
+    "miles": "mi",
+    "m": "m",
+    "meter": "m",
+    "meters": "m",
+    "metres": "m",
+    "ft": "ft",
+    "feet": "ft",
+}
+_DUR_TOKENS = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
+)
 _DUR_CLOCK = re.compile(r"^\s*(\d+):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -110,26 +123,32 @@ class StrongColumns:
         self.rpe, _ = find("rpe")
         hw = _WEIGHT_UNITS.get(_unit_in_header(wname) or "") if wname else None
         hd = _DIST_UNITS.get(_unit_in_header(dname) or "") if dname else None
-        if self.weight_unit_col is not None:
-            self.weight_unit, self.weight_unit_source = "per-row", "column"
-        elif hw:
-            self.weight_unit, self.weight_unit_source = hw, "header"
-        else:
-            self.weight_unit, self.weight_unit_source = weight_unit, "caller"
-        if self.distance_unit_col is not None:
-            self.distance_unit, self.distance_unit_source = "per-row", "column"
-        elif hd:
-            self.distance_unit, self.distance_unit_source = hd, "header"
-        else:
-            self.distance_unit, self.distance_unit_source = distance_unit, "caller"
+        self.weight_unit, self.weight_unit_source = _unit_and_source(self.weight_unit_col, hw, weight_unit)
+        self.distance_unit, self.distance_unit_source = _unit_and_source(self.distance_unit_col, hd, distance_unit)
 
 
-def _get(fields: list[str], i: int | None) -> str:
-    return fields[i] if i is not None else ""
+def _unit_and_source(column: int | None, in_header: str | None, caller: str) -> tuple[str, str]:
+    """A quantity's unit and where it comes from: a unit column ("per-row"), the header, or the caller."""
+    if column is not None:
+        return "per-row", "column"
+    if in_header:
+        return in_header, "header"
+    return caller, "caller"
 
 
-def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
-               units_seen: Mapping[str, set[str]]) -> ParsedRow | RowNote | tuple[str, RowNote]:
+def _unit_in_column(text: str, units: Mapping[str, str], what: str, value: float | None) -> str | None:
+    """The unit a row's unit column gives ``what`` (weight or distance); a value without one is refused."""
+    u_txt = text.strip().lower()
+    if u_txt and u_txt not in units:
+        raise ValueError(f"unknown {what} unit {u_txt!r}")
+    if not u_txt and value:
+        raise ValueError(f"{what} without a unit in the {what.capitalize()} Unit column")
+    return units.get(u_txt)
+
+
+def strong_row(
+    row: Row, cols: StrongColumns, rule: DateRule, delim: str, units_seen: Mapping[str, set[str]]
+) -> ParsedRow | RowNote | tuple[str, RowNote]:
     """One data row -> a :class:`ParsedRow`, a refused row (``RowNote``), or ``("skip", RowNote)``."""
     f = row.fields
     if len(f) != cols.n:
@@ -153,29 +172,19 @@ def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
     else:
         return note(row, delim, f"unknown set order {order!r} (expected a number, W, D or F)")
     try:
-        w = non_negative(number(_get(f, cols.weight), delim, "weight"), "weight")
-        reps = count(number(_get(f, cols.reps), delim, "reps"), "reps")
-        dist = non_negative(number(_get(f, cols.distance), delim, "distance"), "distance")
-        secs = non_negative(number(_get(f, cols.seconds), delim, "seconds"), "seconds")
-        rpe = rpe_value(number(_get(f, cols.rpe), delim, "RPE"))
-        if cols.weight_unit_col is not None:
-            u_txt = f[cols.weight_unit_col].strip().lower()
-            if u_txt and u_txt not in _WEIGHT_UNITS:
-                raise ValueError(f"unknown weight unit {u_txt!r}")
-            if not u_txt and w:
-                raise ValueError("weight without a unit in the Weight Unit column")
-            wu = _WEIGHT_UNITS.get(u_txt)
-        else:
-            wu = cols.weight_unit
-        if cols.distance_unit_col is not None:
-            d_txt = f[cols.distance_unit_col].strip().lower()
-            if d_txt and d_txt not in _DIST_UNITS:
-                raise ValueError(f"unknown distance unit {d_txt!r}")
-            if not d_txt and dist:
-                raise ValueError("distance without a unit in the Distance Unit column")
-            du = _DIST_UNITS.get(d_txt)
-        else:
-            du = cols.distance_unit
+        w, reps, dist, secs, rpe = set_numbers(
+            f, delim, cols.weight, cols.reps, cols.distance, (cols.seconds, "seconds"), (cols.rpe, "RPE")
+        )
+        wu = (
+            _unit_in_column(f[cols.weight_unit_col], _WEIGHT_UNITS, "weight", w)
+            if cols.weight_unit_col is not None
+            else cols.weight_unit
+        )
+        du = (
+            _unit_in_column(f[cols.distance_unit_col], _DIST_UNITS, "distance", dist)
+            if cols.distance_unit_col is not None
+            else cols.distance_unit
+        )
     except ValueError as e:
         return note(row, delim, str(e))
     warning = None
@@ -192,18 +201,23 @@ def strong_row(row: Row, cols: StrongColumns, rule: DateRule, delim: str,
         units_seen["distance"].add(du)
         dist_m = dist_m * M_PER_UNIT[du]
     secs = positive_or_none(secs)
-    if w is None or (w == 0 and reps is None):
-        load = None  # 0 without reps: "not applicable" (a timed or distance set, or nothing)
-    elif w == 0:
-        load = 0.0  # a body-weight set: no external load
-    else:
-        assert wu is not None  # a weight with no unit was refused above
-        units_seen["weight"].add(wu)
-        load = w * KG_PER_UNIT[wu]
+    load = load_kg(w, reps, wu, units_seen)
     if reps is None and not load and dist_m is None and secs is None:
         return ("skip", note(row, delim, "empty set (no reps, load, distance or time logged)"))
     return ParsedRow(
-        line=row.line, title=title, start=start, duration_s=duration,
-        session_notes=text_or_none(_get(f, cols.workout_notes)), exercise=exercise,
-        set_order_as_written=order, set_role=role, reps=reps, load_kg=load, distance_m=dist_m,
-        duration_set_s=secs, rpe=rpe, notes=text_or_none(_get(f, cols.notes)), warning=warning)
+        line=row.line,
+        title=title,
+        start=start,
+        duration_s=duration,
+        session_notes=text_or_none(cell(f, cols.workout_notes)),
+        exercise=exercise,
+        set_order_as_written=order,
+        set_role=role,
+        reps=reps,
+        load_kg=load,
+        distance_m=dist_m,
+        duration_set_s=secs,
+        rpe=rpe,
+        notes=text_or_none(cell(f, cols.notes)),
+        warning=warning,
+    )

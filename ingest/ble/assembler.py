@@ -157,25 +157,38 @@ class SessionAssembler:
         Batch and decoding-group bounds (module constants by default).
     """
 
-    def __init__(self, profile: SensorProfile, *, started_at: datetime, anchor_t_ns: int | None = None,
-                 device_address: str | None = None, configured_rate_hz: float | None = None, live: bool = True,
-                 batch_interval_ns: int = BATCH_INTERVAL_NS, batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
-                 group_ns: int = GROUP_NS) -> None:
+    def __init__(
+        self,
+        profile: SensorProfile,
+        *,
+        started_at: datetime,
+        anchor_t_ns: int | None = None,
+        device_address: str | None = None,
+        configured_rate_hz: float | None = None,
+        live: bool = True,
+        batch_interval_ns: int = BATCH_INTERVAL_NS,
+        batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
+        group_ns: int = GROUP_NS,
+    ) -> None:
         if started_at.tzinfo is None:
             raise ValueError("started_at must be timezone-aware (UTC)")
         self.profile = profile
         self.started_at = started_at.astimezone(UTC)
         self.anchor_t_ns = anchor_t_ns
         self.device_address = device_address
-        self.configured_rate_hz = (float(configured_rate_hz) if configured_rate_hz is not None
-                                   else profile.default_rate_hz)
+        self.configured_rate_hz = (
+            float(configured_rate_hz) if configured_rate_hz is not None else profile.default_rate_hz
+        )
         self.batch_interval_ns = batch_interval_ns
         self.batch_max_notifications = batch_max_notifications
         self.group_ns = group_ns
         self.is_imu = profile.sample_table == "imu_sample"
         self.live = bool(live and self.is_imu and self.configured_rate_hz)
-        self.timebase = (OnlineTimebase(self.configured_rate_hz)
-                         if profile.periodic and self.configured_rate_hz is not None else None)
+        self.timebase = (
+            OnlineTimebase(self.configured_rate_hz)
+            if profile.periodic and self.configured_rate_hz is not None
+            else None
+        )
         """The online timebase of a fixed-rate sensor (None otherwise); ``lost_samples`` while streaming."""
 
         self.session_id: str | None = None
@@ -381,7 +394,7 @@ class SessionAssembler:
         while self._untimed and self._untimed[0].n <= self._times_ready_n:
             chunk = self._untimed.popleft()
             ready = np.concatenate(self._times_ready) if len(self._times_ready) > 1 else self._times_ready[0]
-            t, rest = ready[: chunk.n], ready[chunk.n:]
+            t, rest = ready[: chunk.n], ready[chunk.n :]
             self._times_ready = [rest] if rest.size else []
             self._times_ready_n = int(rest.size)
             if chunk.raw_i16 is not None and not chunk.columns:
@@ -411,8 +424,12 @@ class SessionAssembler:
             return
         seq = self._batch_seq
         self._batch_seq += 1
-        frames = {"seq": np.asarray(batch.seq, dtype=np.int64), "t_ns": np.asarray(batch.t_ns, dtype=np.int64),
-                  "char": batch.char, "payload": batch.payload}
+        frames = {
+            "seq": np.asarray(batch.seq, dtype=np.int64),
+            "t_ns": np.asarray(batch.t_ns, dtype=np.int64),
+            "char": batch.char,
+            "payload": batch.payload,
+        }
         samples: dict[str, dict[str, Any]] = {}
         if batch.sample_t_ns:
             cols: dict[str, Any] = {}

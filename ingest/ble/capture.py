@@ -84,8 +84,11 @@ class CaptureHeader:
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "format": FORMAT, "version": VERSION, "sensor": self.sensor,
-            "device_name": self.device_name, "device_address": self.device_address,
+            "format": FORMAT,
+            "version": VERSION,
+            "sensor": self.sensor,
+            "device_name": self.device_name,
+            "device_address": self.device_address,
             "configured_rate_hz": None if self.configured_rate_hz is None else float(self.configured_rate_hz),
             "started_at": iso_utc(self.started_at),
         }
@@ -141,8 +144,9 @@ class CaptureWriter:
     least every ``flush_every_s`` seconds (checked on each write) and every ``flush_every_lines``.
     """
 
-    def __init__(self, path: str | Path, header: CaptureHeader, *, flush_every_s: float = 0.5,
-                 flush_every_lines: int = 500) -> None:
+    def __init__(
+        self, path: str | Path, header: CaptureHeader, *, flush_every_s: float = 0.5, flush_every_lines: int = 500
+    ) -> None:
         self.path = Path(path)
         self.header = header
         self.flush_every_s = flush_every_s
@@ -214,7 +218,9 @@ def _nesting(line: bytes) -> int:
 def _load_line(path: Path, lineno: int, line: bytes, what: str) -> Any:
     """``json.loads`` of one line, with the line length and nesting checked first."""
     if len(line) > MAX_LINE_BYTES:
-        raise CaptureFormatError(path, lineno, f"{what} is {len(line)} bytes long, over the {MAX_LINE_BYTES}-byte limit")
+        raise CaptureFormatError(
+            path, lineno, f"{what} is {len(line)} bytes long, over the {MAX_LINE_BYTES}-byte limit"
+        )
     if (line.count(b"[") + line.count(b"{")) > MAX_JSON_DEPTH and _nesting(line) > MAX_JSON_DEPTH:
         raise CaptureFormatError(path, lineno, f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
     return json.loads(line)
@@ -236,9 +242,13 @@ def _parse_header(path: Path, line: bytes) -> CaptureHeader:
     if not isinstance(doc, dict):
         raise CaptureFormatError(path, 1, "header must be a JSON object")
     if doc.get("format") != FORMAT:
-        raise CaptureFormatError(path, 1, f"not a runstrong capture: format is {doc.get('format')!r}, expected {FORMAT!r}")
+        raise CaptureFormatError(
+            path, 1, f"not a runstrong capture: format is {doc.get('format')!r}, expected {FORMAT!r}"
+        )
     if doc.get("version") != VERSION:
-        raise CaptureFormatError(path, 1, f"unsupported capture version {doc.get('version')!r} (this reader reads {VERSION})")
+        raise CaptureFormatError(
+            path, 1, f"unsupported capture version {doc.get('version')!r} (this reader reads {VERSION})"
+        )
     sensor = doc.get("sensor")
     if sensor not in SENSORS:
         raise CaptureFormatError(path, 1, f"sensor must be one of {', '.join(SENSORS)}, got {sensor!r}")
@@ -250,8 +260,12 @@ def _parse_header(path: Path, line: bytes) -> CaptureHeader:
     except (ValueError, OverflowError) as exc:
         raise CaptureFormatError(path, 1, f"started_at: {exc}") from None
     if not MIN_STARTED_AT <= started_at < MAX_STARTED_AT:
-        raise CaptureFormatError(path, 1, f"started_at {started!r} is outside {MIN_STARTED_AT:%Y-%m-%d} to "
-                                          f"{MAX_STARTED_AT:%Y-%m-%d}: not a capture's start")
+        raise CaptureFormatError(
+            path,
+            1,
+            f"started_at {started!r} is outside {MIN_STARTED_AT:%Y-%m-%d} to "
+            f"{MAX_STARTED_AT:%Y-%m-%d}: not a capture's start",
+        )
     for key in ("device_name", "device_address"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise CaptureFormatError(path, 1, f"{key} must be a string or null")
@@ -261,11 +275,25 @@ def _parse_header(path: Path, line: bytes) -> CaptureHeader:
     anchor = doc.get("anchor_t_ns")
     if anchor is not None and not _t_ns_ok(anchor):
         raise CaptureFormatError(path, 1, f"anchor_t_ns must be an integer in [0, 2**63), got {anchor!r}")
-    known = {"format", "version", "sensor", "device_name", "device_address", "configured_rate_hz",
-             "started_at", "anchor_t_ns"}
-    return CaptureHeader(sensor, started_at, doc.get("device_name"), doc.get("device_address"),
-                         None if rate is None else float(rate), anchor,
-                         {k: v for k, v in doc.items() if k not in known})
+    known = {
+        "format",
+        "version",
+        "sensor",
+        "device_name",
+        "device_address",
+        "configured_rate_hz",
+        "started_at",
+        "anchor_t_ns",
+    }
+    return CaptureHeader(
+        sensor,
+        started_at,
+        doc.get("device_name"),
+        doc.get("device_address"),
+        None if rate is None else float(rate),
+        anchor,
+        {k: v for k, v in doc.items() if k not in known},
+    )
 
 
 def _parse_record(path: Path, lineno: int, line: bytes) -> Record:
@@ -332,9 +360,13 @@ def read_capture(path: str | Path) -> Capture:
             raise CaptureFormatError(p, lineno, f"t_ns goes backwards ({rec.t_ns} after {last_t})")
         anchor = rec.t_ns if anchor is None else anchor
         if abs(rec.t_ns - anchor) > MAX_SPAN_NS:
-            raise CaptureFormatError(p, lineno, f"t_ns {rec.t_ns} is {abs(rec.t_ns - anchor) / 86400e9:.1f} days from "
-                                                f"the capture's anchor {anchor}: over the {MAX_SPAN_NS // 86400 // 10**9}"
-                                                "-day limit of one capture")
+            raise CaptureFormatError(
+                p,
+                lineno,
+                f"t_ns {rec.t_ns} is {abs(rec.t_ns - anchor) / 86400e9:.1f} days from "
+                f"the capture's anchor {anchor}: over the {MAX_SPAN_NS // 86400 // 10**9}"
+                "-day limit of one capture",
+            )
         last_t = rec.t_ns
         records.append(rec)
     return Capture(header, records, truncated)

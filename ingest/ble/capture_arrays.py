@@ -133,7 +133,7 @@ class CaptureArrays:
         return 0 if first is None else first
 
     def payload_of(self, i: int) -> bytes:
-        return self.payload[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.payload[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
     def records(self) -> Iterator[Record]:
         """The records in file order, as :func:`~ingest.ble.capture.read_capture` gives them."""
@@ -228,10 +228,11 @@ class _Template:
         h0 = len(line) - len(data) - len(b'"}')
         arr = np.frombuffer(line, dtype=np.uint8)
         fixed = np.ones(arr.size, dtype=bool)
-        fixed[d0:d0 + len(digits)] = False
-        fixed[h0:h0 + len(data)] = False
-        return _Template(arr, np.flatnonzero(fixed), slice(d0, d0 + len(digits)), slice(h0, h0 + len(data)),
-                         char.lower())
+        fixed[d0 : d0 + len(digits)] = False
+        fixed[h0 : h0 + len(data)] = False
+        return _Template(
+            arr, np.flatnonzero(fixed), slice(d0, d0 + len(digits)), slice(h0, h0 + len(data)), char.lower()
+        )
 
     def matches(self, rows: np.ndarray) -> np.ndarray:
         """Which rows (``(m, length)`` uint8) are this template with other digits and hex digits."""
@@ -329,7 +330,7 @@ class _Reader:
                 if not todo.size:
                     break
                 first = int(idx[todo[0]])
-                tpl = _Template.of(buf[starts[first]:ends[first]])
+                tpl = _Template.of(buf[starts[first] : ends[first]])
                 if tpl is None:
                     break
                 sub = rows[todo] if todo.size != idx.size else rows
@@ -347,7 +348,7 @@ class _Reader:
         link: list[tuple[int, str]] = []
         singles: list[tuple[int, bytes]] = []
         for i in np.flatnonzero(kind == -1).tolist():
-            line = buf[starts[i]:ends[i]]
+            line = buf[starts[i] : ends[i]]
             if not line.strip():
                 kind[i] = _KIND_BLANK
                 continue
@@ -372,11 +373,12 @@ class _Reader:
             for lines_ok, pv in groups:
                 k = pv.shape[1]
                 if k:
-                    view = np.lib.stride_tricks.as_strided(payload, shape=(max(payload.size - k + 1, 0), k),
-                                                           strides=(1, 1), writeable=True)
+                    view = np.lib.stride_tricks.as_strided(
+                        payload, shape=(max(payload.size - k + 1, 0), k), strides=(1, 1), writeable=True
+                    )
                     view[offsets[lines_ok]] = pv
             for i, data in singles:
-                payload[offsets[i]:offsets[i] + len(data)] = np.frombuffer(data, dtype=np.uint8)
+                payload[offsets[i] : offsets[i] + len(data)] = np.frombuffer(data, dtype=np.uint8)
         return _Block(kind, t, plen, code, payload, link)
 
     def _check_and_keep(self, b: _Block) -> None:
@@ -398,11 +400,16 @@ class _Reader:
                 j = int(bad[0])
                 line = self.lineno + 1 + int(timed[j])
                 if back[j]:
-                    raise CaptureFormatError(self.path, line, f"t_ns goes backwards ({int(tt[j])} after {int(prev[j])})")
-                raise CaptureFormatError(self.path, line,
-                                         f"t_ns {int(tt[j])} is {abs(int(tt[j]) - self.anchor) / 86400e9:.1f} days "
-                                         f"from the capture's anchor {self.anchor}: over the "
-                                         f"{MAX_SPAN_NS // 86400 // 10**9}-day limit of one capture")
+                    raise CaptureFormatError(
+                        self.path, line, f"t_ns goes backwards ({int(tt[j])} after {int(prev[j])})"
+                    )
+                raise CaptureFormatError(
+                    self.path,
+                    line,
+                    f"t_ns {int(tt[j])} is {abs(int(tt[j]) - self.anchor) / 86400e9:.1f} days "
+                    f"from the capture's anchor {self.anchor}: over the "
+                    f"{MAX_SPAN_NS // 86400 // 10**9}-day limit of one capture",
+                )
             self.last_t = int(tt[-1])
         is_note = b.kind == _KIND_NOTIFICATION
         before = np.cumsum(is_note) - is_note  # notifications before each line of the block
@@ -436,8 +443,9 @@ class _Reader:
         )
 
 
-def read_capture_arrays(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
-                        progress: Progress | None = None) -> CaptureArrays:
+def read_capture_arrays(
+    path: str | Path, *, chunk_bytes: int = CHUNK_BYTES, progress: Progress | None = None
+) -> CaptureArrays:
     """Read and validate a whole capture file into :class:`CaptureArrays`, in bounded chunks.
 
     Raises :class:`~ingest.ble.capture.CaptureFormatError` (a ValueError naming the line) for

@@ -36,8 +36,13 @@ from ingest.ble.protocols.registry import get_profile, profile_for_services
 LINK_EVENT = "link"
 QueueItem = tuple[int, str, Any]
 # BlueZ errors that go away when retried after a short wait.
-TRANSIENT_ERRORS = ("Operation already in progress", "le-connection-abort-by-local", "Software caused connection abort",
-                    "In Progress", "Not connected")
+TRANSIENT_ERRORS = (
+    "Operation already in progress",
+    "le-connection-abort-by-local",
+    "Software caused connection abort",
+    "In Progress",
+    "Not connected",
+)
 
 
 class SensorClientError(Exception):
@@ -77,11 +82,19 @@ class LinkPolicy:
 class SensorClient:
     """Streams one sensor into ``queue``. ``await connect()``, then ``await run(stop)``, then ``close()``."""
 
-    def __init__(self, queue: asyncio.Queue[QueueItem], *, address: str | None = None, name: str | None = None,
-                 sensor: str = "auto", rate_hz: float | None = None, policy: LinkPolicy | None = None,
-                 scanner_backend: type[BaseBleakScanner] | None = None,
-                 client_backend: type[BaseBleakClient] | None = None,
-                 on_message: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        queue: asyncio.Queue[QueueItem],
+        *,
+        address: str | None = None,
+        name: str | None = None,
+        sensor: str = "auto",
+        rate_hz: float | None = None,
+        policy: LinkPolicy | None = None,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        client_backend: type[BaseBleakClient] | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> None:
         if (address is None) == (name is None):
             raise SensorClientError("give exactly one of an address or a name to look for")
         self.queue = queue
@@ -135,11 +148,13 @@ class SensorClient:
             if self._scanner_backend is None:  # bleak's default backend for the platform
                 device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s)
             else:
-                device = await BleakScanner.find_device_by_filter(self._matches, timeout=timeout_s,
-                                                                  backend=self._scanner_backend)
+                device = await BleakScanner.find_device_by_filter(
+                    self._matches, timeout=timeout_s, backend=self._scanner_backend
+                )
         except OSError as exc:  # BlueZ: no D-Bus system bus socket, no adapter
-            raise BluetoothUnavailableError(f"Bluetooth is not available on this machine ({exc}); "
-                                            "try --virtual") from exc
+            raise BluetoothUnavailableError(
+                f"Bluetooth is not available on this machine ({exc}); try --virtual"
+            ) from exc
         except BleakError as exc:
             raise BluetoothUnavailableError(f"Bluetooth scan failed: {exc}") from exc
         if device is None:
@@ -155,8 +170,12 @@ class SensorClient:
             remaining = deadline - loop.time()
             try:
                 self.device = await self._scan(max(0.1, min(self.policy.scan_timeout_s, remaining)))
-                client = BleakClient(self.device, self._on_disconnect, timeout=self.policy.connect_timeout_s,
-                                     backend=self._client_backend)
+                client = BleakClient(
+                    self.device,
+                    self._on_disconnect,
+                    timeout=self.policy.connect_timeout_s,
+                    backend=self._client_backend,
+                )
                 try:
                     await client.connect()
                 except BaseException:
@@ -173,8 +192,7 @@ class SensorClient:
                         raise
                     raise SensorNotFoundError(f"could not connect: {exc}") from exc
                 transient = any(s in str(exc) for s in TRANSIENT_ERRORS)
-                self._say(f"connect failed ({exc}); {'retrying' if transient else 'scanning again'} "
-                          f"in {backoff:.2f} s")
+                self._say(f"connect failed ({exc}); {'retrying' if transient else 'scanning again'} in {backoff:.2f} s")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.policy.backoff_max_s)
             if loop.time() >= deadline:
@@ -258,8 +276,9 @@ class SensorClient:
         if code is None:
             raise ConfigurationError("the WitMotion did not answer a register read: no notifications arrive")
         if code != wanted:
-            raise ConfigurationError(f"the WitMotion ignored the rate command: rate register reads {code:#04x}, "
-                                     f"wanted {wanted:#04x}")
+            raise ConfigurationError(
+                f"the WitMotion ignored the rate command: rate register reads {code:#04x}, wanted {wanted:#04x}"
+            )
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -297,8 +316,9 @@ class SensorClient:
             try:
                 connected_at = await self._reopen(deadline)
             except SensorClientError as exc:
-                raise LinkLostError(f"link lost and not re-established within {self.policy.give_up_after_s:g} s "
-                                    f"({exc})") from exc
+                raise LinkLostError(
+                    f"link lost and not re-established within {self.policy.give_up_after_s:g} s ({exc})"
+                ) from exc
             self.reconnects += 1
             self.gaps.append((self._lost_at, connected_at))
             self._say(f"reconnected after {(connected_at - self._lost_at) / 1e9:.2f} s")

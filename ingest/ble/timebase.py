@@ -168,8 +168,9 @@ def _max_drop(idx: np.ndarray, y: np.ndarray, period: float, robust: bool = Fals
     return float(np.max(h[:-1] - later_min))
 
 
-def _fit_bunched(pts: list[tuple[np.ndarray, np.ndarray]], p0: float, max_rel: float,
-                 tolerance: float, robust: bool = False) -> float | None:
+def _fit_bunched(
+    pts: list[tuple[np.ndarray, np.ndarray]], p0: float, max_rel: float, tolerance: float, robust: bool = False
+) -> float | None:
     """Bunched arrivals: the longest period whose envelope never falls by more than one period.
 
     With bunching the envelope ``arrival - i P`` of the true period moves within one period (the
@@ -341,8 +342,9 @@ def reconstruct_sample_times(
         # whole segment without any loss (its coarse envelope never rises by a period), take it.
         coarse = [_envelope_points(x, _fit_window(x, p0)) for x in xs if x.size >= 8]
         steady = _fit_bunched(coarse, p0, max_rel_rate_error, tol)
-        if steady is not None and all(_max_drop(i, -y, -steady) <= (1.0 + tol) * steady
-                                      for i, y in coarse if i.size >= 2):
+        if steady is not None and all(
+            _max_drop(i, -y, -steady) <= (1.0 + tol) * steady for i, y in coarse if i.size >= 2
+        ):
             fitted = steady
         # Time per received sample between the first and last envelope points is another upper
         # bound of the period (losses only lengthen it), exact to a period over the span without loss.
@@ -399,8 +401,8 @@ def _window_mins(r: list[float], k: int, width: int) -> list[float]:
     if k <= 0:
         return []
     if k > width or k > n:  # no shared core (a long flush): the plain way
-        return [min(r[j:j + width]) for j in range(k)]
-    core = min(r[k - 1:min(n, width)])
+        return [min(r[j : j + width]) for j in range(k)]
+    core = min(r[k - 1 : min(n, width)])
     left = [core] * k  # left[j] = min(r[j:k - 1], core)
     for j in range(k - 2, -1, -1):
         left[j] = min(r[j], left[j + 1])
@@ -517,8 +519,7 @@ class OnlineTimebase:
                 late += undo
                 if late < -0.5:
                     self._base += late
-            elif (late >= 0.5 and len(r) - j > self.lookahead
-                  and not self._catching_up(r[j:j + self.lookahead + 1])):
+            elif late >= 0.5 and len(r) - j > self.lookahead and not self._catching_up(r[j : j + self.lookahead + 1]):
                 # The envelope rose by whole periods: samples were lost before this one. No verdict
                 # at the end of a stream (the short window may hold no envelope sample) nor while a
                 # backlog drains (lateness falling across the look-ahead: the samples arrive faster

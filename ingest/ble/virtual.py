@@ -105,7 +105,9 @@ class VirtualPeripheral:
         if self.on_disconnect:
             self.on_disconnect()
 
-    def _on_subscription(self, _conn: Connection, char: gatt.Characteristic[bytes], notify: bool, indicate: bool) -> None:
+    def _on_subscription(
+        self, _conn: Connection, char: gatt.Characteristic[bytes], notify: bool, indicate: bool
+    ) -> None:
         if self.on_subscribe:
             self.on_subscribe(uuid_str(char.uuid), bool(notify or indicate))
 
@@ -115,11 +117,15 @@ class VirtualPeripheral:
 
     async def advertise(self, interval_ms: float = 20.0) -> None:
         """(Re)start connectable advertising with the name; Bumble does not resume it after a disconnect."""
-        data = AdvertisingData([(AdvertisingData.FLAGS, bytes([0x06])),
-                                (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())])
-        await self._device.start_advertising(advertising_data=bytes(data), auto_restart=False,
-                                             advertising_interval_min=interval_ms,
-                                             advertising_interval_max=interval_ms)
+        data = AdvertisingData(
+            [(AdvertisingData.FLAGS, bytes([0x06])), (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())]
+        )
+        await self._device.start_advertising(
+            advertising_data=bytes(data),
+            auto_restart=False,
+            advertising_interval_min=interval_ms,
+            advertising_interval_max=interval_ms,
+        )
 
     async def stop_advertising(self) -> None:
         await self._device.stop_advertising()
@@ -152,9 +158,11 @@ class VirtualLink:
         self._numbers = itertools.count(1)
         self._scan_listeners: set[Callable[[BLEDevice, AdvertisementData], None]] = set()
         self.client_backend: type[VirtualBleakClient] = type(
-            "VirtualBleakClient", (VirtualBleakClient,), {"link": self})
+            "VirtualBleakClient", (VirtualBleakClient,), {"link": self}
+        )
         self.scanner_backend: type[VirtualBleakScanner] = type(
-            "VirtualBleakScanner", (VirtualBleakScanner,), {"link": self})
+            "VirtualBleakScanner", (VirtualBleakScanner,), {"link": self}
+        )
 
     async def _new_device(self, name: str) -> Device:
         if self._link is None:
@@ -200,11 +208,17 @@ class VirtualLink:
     def _on_advertisement(self, adv: Any) -> None:
         address = adv.address.to_string(False)
         self.seen[address] = adv.address
-        name = adv.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or adv.data.get(
-            AdvertisingData.SHORTENED_LOCAL_NAME)
+        name = adv.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or adv.data.get(AdvertisingData.SHORTENED_LOCAL_NAME)
         uuids = [uuid_str(u) for t in _UUID_LIST_TYPES for u in (adv.data.get(t) or [])]
-        data = AdvertisementData(local_name=name, manufacturer_data={}, service_data={}, service_uuids=uuids,
-                                 tx_power=None, rssi=adv.rssi, platform_data=(adv,))
+        data = AdvertisementData(
+            local_name=name,
+            manufacturer_data={},
+            service_data={},
+            service_uuids=uuids,
+            tx_power=None,
+            rssi=adv.rssi,
+            platform_data=(adv,),
+        )
         for listener in list(self._scan_listeners):
             listener(BLEDevice(address, name, adv.address), data)
 
@@ -243,8 +257,11 @@ class VirtualBleakClient(BaseBleakClient):
     link: ClassVar[VirtualLink]
 
     def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
-        super().__init__(address_or_ble_device, disconnected_callback=kwargs.get("disconnected_callback"),
-                         timeout=kwargs.get("timeout", 30.0))
+        super().__init__(
+            address_or_ble_device,
+            disconnected_callback=kwargs.get("disconnected_callback"),
+            timeout=kwargs.get("timeout", 30.0),
+        )
         self._name = address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
         self._wanted: set[str] | None = kwargs.get("services")
         self._connection: Connection | None = None
@@ -300,8 +317,14 @@ class VirtualBleakClient(BaseBleakClient):
             collection.add_service(bleak_service)
             for char in await service.discover_characteristics():
                 props = [name for name, flag in _PROPERTY_FLAGS.items() if char.properties & flag]
-                bleak_char = BleakGATTCharacteristic(char, char.handle, uuid_str(char.uuid), props,  # type: ignore[arg-type]
-                                                     lambda: mtu - 3, bleak_service)
+                bleak_char = BleakGATTCharacteristic(
+                    char,
+                    char.handle,
+                    uuid_str(char.uuid),
+                    props,  # type: ignore[arg-type]
+                    lambda: mtu - 3,
+                    bleak_service,
+                )
                 collection.add_characteristic(bleak_char)
                 for desc in await char.discover_descriptors():
                     collection.add_descriptor(BleakGATTDescriptor(desc, desc.handle, uuid_str(desc.type), bleak_char))
@@ -343,8 +366,9 @@ class VirtualBleakClient(BaseBleakClient):
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         await self._att(self._require_peer().write_value(descriptor.handle, bytes(data), with_response=True))
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback,
-                           **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         await self._att(self._require_peer().subscribe(characteristic.obj, lambda v: callback(bytearray(v))))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:

@@ -100,9 +100,17 @@ class DeviceTruth:
 class VirtualWitMotion:
     """The simulated sensor. ``await start()``, then connect with bleak; ``finished`` is set at the set's end."""
 
-    def __init__(self, link: VirtualLink, motion: SimulatedSet, *, name: str = "WT901BLE68",
-                 radio: RadioModel | None = None, stress_rate_hz: float | None = None,
-                 ignore_rate_commands: bool = False, reject_writes: bool = False) -> None:
+    def __init__(
+        self,
+        link: VirtualLink,
+        motion: SimulatedSet,
+        *,
+        name: str = "WT901BLE68",
+        radio: RadioModel | None = None,
+        stress_rate_hz: float | None = None,
+        ignore_rate_commands: bool = False,
+        reject_writes: bool = False,
+    ) -> None:
         if not name.startswith("WT"):
             raise VirtualDeviceError("WitMotion devices advertise names starting with 'WT'")
         t = np.asarray(motion.t_s, dtype=float)
@@ -113,7 +121,7 @@ class VirtualWitMotion:
         self._stress_rate_hz = stress_rate_hz  # replaces 200 Hz: a stress test of our pipeline only
         self._ignore_rate, self._reject = ignore_rate_commands, reject_writes
         encoded = wm.encode_data_frames(np.asarray(motion.raw_i16))
-        self._frames = [encoded[i:i + wm.FRAME_LEN] for i in range(0, len(encoded), wm.FRAME_LEN)]
+        self._frames = [encoded[i : i + wm.FRAME_LEN] for i in range(0, len(encoded), wm.FRAME_LEN)]
         self._sim_rate_hz = (len(t) - 1) / float(t[-1] - t[0])
         self._duration_s = float(t[-1] - t[0]) + 1.0 / self._sim_rate_hz
         self._rng = random.Random(self._radio.seed)
@@ -152,10 +160,13 @@ class VirtualWitMotion:
         return self._name
 
     async def start(self) -> None:
-        service = VirtualService(SERVICE_UUID, (
-            VirtualCharacteristic(NOTIFY_UUID, ("notify",)),
-            VirtualCharacteristic(WRITE_UUID, ("write", "write-without-response"), on_write=self._on_command),
-        ))
+        service = VirtualService(
+            SERVICE_UUID,
+            (
+                VirtualCharacteristic(NOTIFY_UUID, ("notify",)),
+                VirtualCharacteristic(WRITE_UUID, ("write", "write-without-response"), on_write=self._on_command),
+            ),
+        )
         self._peripheral = await self._link.add_peripheral(self._name, [service])
         self._peripheral.on_connect = lambda: self.truth.connected_ns.append(self._now_ns())
         self._peripheral.on_disconnect = self._on_disconnect
@@ -265,10 +276,13 @@ class VirtualWitMotion:
         sent_ns = self._now_ns()
         per = self._radio.frames_per_notification
         for i in range(0, len(pending), per):
-            rows = [row for row, _frame in pending[i:i + per]]
-            payload = b"".join(frame for _row, frame in pending[i:i + per])
-            sent = self._subscribed and self._peripheral is not None and await self._peripheral.notify(
-                NOTIFY_UUID, payload)
+            rows = [row for row, _frame in pending[i : i + per]]
+            payload = b"".join(frame for _row, frame in pending[i : i + per])
+            sent = (
+                self._subscribed
+                and self._peripheral is not None
+                and await self._peripheral.notify(NOTIFY_UUID, payload)
+            )
             for row in rows:
                 if sent:
                     self.truth.sent_ns[row] = sent_ns

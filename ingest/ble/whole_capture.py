@@ -91,7 +91,7 @@ class Notifications:
         return np.diff(self.offsets)
 
     def payload_of(self, i: int) -> bytes:
-        return self.payload[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.payload[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
     def payloads(self, stop: int) -> list[bytes]:
         return [self.payload_of(i) for i in range(min(stop, len(self)))]
@@ -206,12 +206,12 @@ class WholeCapture:
 
     def frame_columns(self, lo: int, hi: int) -> dict[str, Any]:
         """``ble_frame`` columns of notifications ``lo:hi`` (capture-clock ``t_ns``)."""
-        off = self.notes.offsets[lo:hi + 1]
+        off = self.notes.offsets[lo : hi + 1]
         return {
             "seq": np.arange(lo, hi, dtype=np.int64),
             "t_ns": self.notes.t_ns[lo:hi],
             "char": DictionaryColumn(self.notes.char_code[lo:hi], self.notes.chars),
-            "payload": BinaryColumn(off - off[0], self.notes.payload[off[0]:off[-1]]),
+            "payload": BinaryColumn(off - off[0], self.notes.payload[off[0] : off[-1]]),
         }
 
     def sample_columns(self, lo: int, hi: int) -> dict[str, Any]:
@@ -237,8 +237,9 @@ class WholeCapture:
     def release_frames(self) -> None:
         """Drop the notifications and the row-to-batch maps once the raw rows are stored (the
         analysis needs only the raw frames and their times)."""
-        self.notes = Notifications(np.zeros(0, np.int64), np.zeros(0, np.int32), (), np.zeros(0, np.uint8),
-                                   np.zeros(1, np.int64))
+        self.notes = Notifications(
+            np.zeros(0, np.int64), np.zeros(0, np.int32), (), np.zeros(0, np.uint8), np.zeros(1, np.int64)
+        )
         self.sample_notification = None
         self.ledger = BatchLedger(np.zeros(0, np.int64), self.ledger.count, self.ledger.gaps)
         self.sample_rows = None
@@ -269,9 +270,13 @@ def _gaps_and_reconnects(link: LinkEvents, last_t_ns: int | None) -> tuple[list[
     return gaps, reconnects
 
 
-def batch_ledger(t_ns: np.ndarray, gaps: list[tuple[int, int, int, bool]], *,
-                 batch_interval_ns: int = BATCH_INTERVAL_NS,
-                 batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS) -> BatchLedger:
+def batch_ledger(
+    t_ns: np.ndarray,
+    gaps: list[tuple[int, int, int, bool]],
+    *,
+    batch_interval_ns: int = BATCH_INTERVAL_NS,
+    batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
+) -> BatchLedger:
     """The batches :class:`SessionAssembler` cuts from notifications arriving at ``t_ns``, and the
     batch each gap lands in (``gaps`` as from :func:`_gaps_and_reconnects`)."""
     n = int(t_ns.shape[0])
@@ -306,8 +311,9 @@ def _is_witmotion(profile: SensorProfile) -> bool:
     return profile.make_decoder is WitMotionDecoder
 
 
-def _decode_imu(profile: SensorProfile, notes: Notifications, ours: np.ndarray, resets: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, int]:
+def _decode_imu(
+    profile: SensorProfile, notes: Notifications, ours: np.ndarray, resets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Raw frames ``(n, 9)``, the notification of each, and the decode errors, for the notifications
     ``ours`` (indices, in order); the decoder restarts before our notification index in ``resets``."""
     plen = notes.plen
@@ -323,7 +329,8 @@ def _decode_imu(profile: SensorProfile, notes: Notifications, ours: np.ndarray, 
         if cand.size:
             nframes = op[cand] // FRAME_LEN
             first = np.repeat(starts[cand], nframes) + FRAME_LEN * (
-                np.arange(int(nframes.sum())) - np.repeat(np.cumsum(nframes) - nframes, nframes))
+                np.arange(int(nframes.sum())) - np.repeat(np.cumsum(nframes) - nframes, nframes)
+            )
             bad = (notes.payload[first] != HEADER) | (notes.payload[first + 1] != KIND_DATA)
             if bad.any():
                 clean[cand[np.unique(np.repeat(np.arange(cand.size), nframes)[bad])]] = False
@@ -383,11 +390,19 @@ def _ours(profile: SensorProfile, chars: tuple[str, ...], char_code: np.ndarray)
     return np.flatnonzero(is_ours[char_code]) if len(chars) else np.zeros(0, np.int64)
 
 
-def assemble_whole(profile: SensorProfile, notes: Notifications, link: LinkEvents | None = None, *,
-                   started_at: datetime, anchor_t_ns: int, device_address: str | None,
-                   configured_rate_hz: float | None, last_t_ns: int | None = None,
-                   batch_interval_ns: int = BATCH_INTERVAL_NS,
-                   batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS) -> WholeCapture:
+def assemble_whole(
+    profile: SensorProfile,
+    notes: Notifications,
+    link: LinkEvents | None = None,
+    *,
+    started_at: datetime,
+    anchor_t_ns: int,
+    device_address: str | None,
+    configured_rate_hz: float | None,
+    last_t_ns: int | None = None,
+    batch_interval_ns: int = BATCH_INTERVAL_NS,
+    batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
+) -> WholeCapture:
     """Assemble a whole session at once; see the module docstring.
 
     ``last_t_ns`` is the time of the session's last event (notification or link event; default:
@@ -401,14 +416,22 @@ def assemble_whole(profile: SensorProfile, notes: Notifications, link: LinkEvent
         last_t_ns = max(ends) if ends else None
     rate = float(configured_rate_hz) if configured_rate_hz is not None else profile.default_rate_hz
     if not (profile.periodic and profile.sample_table == "imu_sample" and rate is not None):
-        return assemble_with_live_assembler(profile, notes, link, started_at=started_at, anchor_t_ns=anchor_t_ns,
-                                            device_address=device_address, configured_rate_hz=configured_rate_hz,
-                                            batch_interval_ns=batch_interval_ns,
-                                            batch_max_notifications=batch_max_notifications)
+        return assemble_with_live_assembler(
+            profile,
+            notes,
+            link,
+            started_at=started_at,
+            anchor_t_ns=anchor_t_ns,
+            device_address=device_address,
+            configured_rate_hz=configured_rate_hz,
+            batch_interval_ns=batch_interval_ns,
+            batch_max_notifications=batch_max_notifications,
+        )
     started_at = started_at.astimezone(UTC)
     gaps4, reconnects = _gaps_and_reconnects(link, last_t_ns)
-    ledger = batch_ledger(notes.t_ns, gaps4, batch_interval_ns=batch_interval_ns,
-                          batch_max_notifications=batch_max_notifications)
+    ledger = batch_ledger(
+        notes.t_ns, gaps4, batch_interval_ns=batch_interval_ns, batch_max_notifications=batch_max_notifications
+    )
     gaps = [(s, e) for s, e, _, _ in gaps4]
     ours = _ours(profile, notes.chars, notes.char_code)
     # the decoder restarts at each reconnect, before the notifications that follow it
@@ -425,22 +448,52 @@ def assemble_whole(profile: SensorProfile, notes: Notifications, link: LinkEvent
         fitted, lost, times = float(tb.rate_hz), int(tb.lost_samples), tb.t_ns
     del arrivals
     return WholeCapture(
-        profile=profile, started_at=started_at, anchor_t_ns=int(anchor_t_ns), device_address=device_address,
-        configured_rate_hz=rate, session_id=session_id, notes=notes, notifications=len(notes),
-        samples=int(raw.shape[0]), decode_errors=errors, reconnects=reconnects, gaps=gaps, last_t_ns=last_t_ns,
-        sample_rate_hz=fitted, lost_samples=lost, ledger=ledger, raw_i16=raw, sample_notification=owner,
-        sample_t_ns=times)
+        profile=profile,
+        started_at=started_at,
+        anchor_t_ns=int(anchor_t_ns),
+        device_address=device_address,
+        configured_rate_hz=rate,
+        session_id=session_id,
+        notes=notes,
+        notifications=len(notes),
+        samples=int(raw.shape[0]),
+        decode_errors=errors,
+        reconnects=reconnects,
+        gaps=gaps,
+        last_t_ns=last_t_ns,
+        sample_rate_hz=fitted,
+        lost_samples=lost,
+        ledger=ledger,
+        raw_i16=raw,
+        sample_notification=owner,
+        sample_t_ns=times,
+    )
 
 
-def assemble_with_live_assembler(profile: SensorProfile, notes: Notifications, link: LinkEvents, *,
-                                 started_at: datetime, anchor_t_ns: int, device_address: str | None,
-                                 configured_rate_hz: float | None, batch_interval_ns: int = BATCH_INTERVAL_NS,
-                                 batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS) -> WholeCapture:
+def assemble_with_live_assembler(
+    profile: SensorProfile,
+    notes: Notifications,
+    link: LinkEvents,
+    *,
+    started_at: datetime,
+    anchor_t_ns: int,
+    device_address: str | None,
+    configured_rate_hz: float | None,
+    batch_interval_ns: int = BATCH_INTERVAL_NS,
+    batch_max_notifications: int = BATCH_MAX_NOTIFICATIONS,
+) -> WholeCapture:
     """Sensors with one sample per notification (a few per second): the live
     :class:`SessionAssembler` fed every event, its batches' sample rows kept for one write."""
-    a = SessionAssembler(profile, started_at=started_at, anchor_t_ns=anchor_t_ns, device_address=device_address,
-                         configured_rate_hz=configured_rate_hz, live=False, batch_interval_ns=batch_interval_ns,
-                         batch_max_notifications=batch_max_notifications)
+    a = SessionAssembler(
+        profile,
+        started_at=started_at,
+        anchor_t_ns=anchor_t_ns,
+        device_address=device_address,
+        configured_rate_hz=configured_rate_hz,
+        live=False,
+        batch_interval_ns=batch_interval_ns,
+        batch_max_notifications=batch_max_notifications,
+    )
     batches: list[BatchReady] = []
 
     def keep(events: list[Any]) -> None:
@@ -481,9 +534,23 @@ def assemble_with_live_assembler(profile: SensorProfile, notes: Notifications, l
     ledger = BatchLedger(seq, len(batches), gaps_by_batch)
     assert a.session_id is not None
     return WholeCapture(
-        profile=profile, started_at=a.started_at, anchor_t_ns=int(a.anchor_t_ns or 0), device_address=device_address,
-        configured_rate_hz=a.configured_rate_hz, session_id=a.session_id, notes=notes, notifications=a.notifications,
-        samples=a.samples, decode_errors=a.decode_errors, reconnects=a.reconnects, gaps=list(a.gaps),
-        last_t_ns=a.last_t_ns, sample_rate_hz=whole.sample_rate_hz, lost_samples=whole.lost_samples,
-        ledger=ledger, live_whole=whole, sample_rows=rows,
-        sample_batch_rows=np.concatenate(sample_batch) if sample_batch else np.zeros(0, np.int64))
+        profile=profile,
+        started_at=a.started_at,
+        anchor_t_ns=int(a.anchor_t_ns or 0),
+        device_address=device_address,
+        configured_rate_hz=a.configured_rate_hz,
+        session_id=a.session_id,
+        notes=notes,
+        notifications=a.notifications,
+        samples=a.samples,
+        decode_errors=a.decode_errors,
+        reconnects=a.reconnects,
+        gaps=list(a.gaps),
+        last_t_ns=a.last_t_ns,
+        sample_rate_hz=whole.sample_rate_hz,
+        lost_samples=whole.lost_samples,
+        ledger=ledger,
+        live_whole=whole,
+        sample_rows=rows,
+        sample_batch_rows=np.concatenate(sample_batch) if sample_batch else np.zeros(0, np.int64),
+    )

@@ -102,7 +102,8 @@ def _windows(sessions: MessageColumns, record_t: np.ndarray) -> list[_Window]:
 def assign_to_windows(t_s: np.ndarray, windows: list[_Window]) -> np.ndarray:
     """Index of the window each time belongs to (rule in the module docstring)."""
     owner: npt.NDArray[np.int32] | npt.NDArray[np.int64] = (
-        np.full(len(t_s), -1, dtype=np.int32) if len(windows) < 2**31 else np.full(len(t_s), -1, dtype=np.int64))
+        np.full(len(t_s), -1, dtype=np.int32) if len(windows) < 2**31 else np.full(len(t_s), -1, dtype=np.int64)
+    )
     for i in reversed(range(len(windows))):  # reversed: the first containing window wins
         w = windows[i]
         owner[(t_s >= w.start_s) & (t_s <= w.end_s)] = i
@@ -151,17 +152,32 @@ _RECORD_COLUMNS: dict[str, Callable[[MessageColumns, np.ndarray], np.ndarray]] =
 
 #: The decoded record columns each canonical field reads (to release them once read).
 _COLUMNS_READ: dict[str, tuple[str, ...]] = {
-    "heart_rate_bpm": ("heart_rate",), "speed_mps": ("enhanced_speed", "speed"), "distance_m": ("distance",),
-    "altitude_m": ("enhanced_altitude", "altitude"), "cadence_spm": ("cadence", "fractional_cadence"),
-    "cadence_rpm": ("cadence",), "power_w": ("power", "Power"), "lat_deg": ("position_lat",),
-    "lon_deg": ("position_long",), "temperature_c": ("temperature",),
-    "vertical_oscillation_m": ("vertical_oscillation",), "stance_time_s": ("stance_time",),
-    "step_length_m": ("step_length",), "vertical_ratio_pct": ("vertical_ratio",),
+    "heart_rate_bpm": ("heart_rate",),
+    "speed_mps": ("enhanced_speed", "speed"),
+    "distance_m": ("distance",),
+    "altitude_m": ("enhanced_altitude", "altitude"),
+    "cadence_spm": ("cadence", "fractional_cadence"),
+    "cadence_rpm": ("cadence",),
+    "power_w": ("power", "Power"),
+    "lat_deg": ("position_lat",),
+    "lon_deg": ("position_long",),
+    "temperature_c": ("temperature",),
+    "vertical_oscillation_m": ("vertical_oscillation",),
+    "stance_time_s": ("stance_time",),
+    "step_length_m": ("step_length",),
+    "vertical_ratio_pct": ("vertical_ratio",),
 }
 
 
-def _record_arrays(rec: MessageColumns, t_s: np.ndarray, owner: np.ndarray, keep: np.ndarray,
-                   sports: list[str], aids: list[str], consume: bool) -> list[RunRecords]:
+def _record_arrays(
+    rec: MessageColumns,
+    t_s: np.ndarray,
+    owner: np.ndarray,
+    keep: np.ndarray,
+    sports: list[str],
+    aids: list[str],
+    consume: bool,
+) -> list[RunRecords]:
     """Each activity's records: the kept rows it owns, in time order (a clock that stepped back, as
     in 2 files of the corpus, is sorted; file order otherwise). ``consume``: drop each decoded
     column from ``rec`` once no field left reads it (the canonical columns replace the decoded
@@ -170,7 +186,8 @@ def _record_arrays(rec: MessageColumns, t_s: np.ndarray, owner: np.ndarray, keep
     foot = np.isin(owner, [i for i, s in enumerate(sports) if s in FOOT_SPORTS])
     everything = n_act == 1 and bool(keep.all())  # the common case: no selection, no copy
     sels: list[np.ndarray | None] = (
-        [None] * n_act if everything else [np.flatnonzero((owner == i) & keep) for i in range(n_act)])
+        [None] * n_act if everything else [np.flatnonzero((owner == i) & keep) for i in range(n_act)]
+    )
     t_ns_of: list[np.ndarray] = []
     for i, sel in enumerate(sels):
         t_ns = np.round((t_s if sel is None else t_s[sel]) * 1e9).astype(np.int64)
@@ -187,7 +204,7 @@ def _record_arrays(rec: MessageColumns, t_s: np.ndarray, owner: np.ndarray, keep
             values[i][name] = v if sel is None else v[sel]
         del v
         if consume:
-            later = {c for k in names[j + 1:] for c in _COLUMNS_READ[k]}
+            later = {c for k in names[j + 1 :] for c in _COLUMNS_READ[k]}
             for c in _COLUMNS_READ[name]:
                 if c not in later:
                     rec.columns.pop(c, None)
@@ -290,8 +307,9 @@ def hr_sensor(fit: DecodedFit, has_hr: bool) -> str | None:
     if di.n:
         kinds = [di.objects(k) for k in ("antplus_device_type", "ble_device_type", "device_type")]
         man = di.objects("manufacturer")
-        prod = [g if g is not None else p for g, p in zip(di.objects("garmin_product"), di.objects("product"),
-                                                           strict=True)]
+        prod = [
+            g if g is not None else p for g, p in zip(di.objects("garmin_product"), di.objects("product"), strict=True)
+        ]
         serial = di.objects("serial_number")
         for i in range(di.n):
             vals = [k[i] for k in kinds]
@@ -313,8 +331,9 @@ def _utc_offset_s(fit: DecodedFit) -> int | None:
     return round(float(local - utc) / 60.0) * 60
 
 
-def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
-                     dating: RecordDating | None = None) -> list[ActivityData]:
+def build_activities(
+    fit: DecodedFit, sha256: str, *, consume: bool = False, dating: RecordDating | None = None
+) -> list[ActivityData]:
     """Canonical activities of one decoded FIT file.
 
     ``consume``: the caller is done with ``fit``'s record columns, which are released as the
@@ -346,7 +365,8 @@ def build_activities(fit: DecodedFit, sha256: str, *, consume: bool = False,
         if rec.n:
             raise NoActivityData(
                 f"activity file holds {rec.n} record(s) but none has a timestamp, and nothing in the file dates "
-                "them (no session, lap, length or other dated message): nothing stored")
+                "them (no session, lap, length or other dated message): nothing stored"
+            )
         raise NoActivityData("activity file holds no session and no record")
 
     if sessions.n:

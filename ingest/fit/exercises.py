@@ -20,8 +20,17 @@ UNKNOWN_CATEGORY = 65534
 
 #: Contract names (docs/cli.md, `replay`).
 CONTRACT_EXERCISES: tuple[str, ...] = (
-    "back_squat", "front_squat", "deadlift", "romanian_deadlift", "bench_press", "overhead_press",
-    "hip_thrust", "lunge", "split_squat", "bulgarian_split_squat", "step_up",
+    "back_squat",
+    "front_squat",
+    "deadlift",
+    "romanian_deadlift",
+    "bench_press",
+    "overhead_press",
+    "hip_thrust",
+    "lunge",
+    "split_squat",
+    "bulgarian_split_squat",
+    "step_up",
 )
 
 #: (FIT category, FIT subtype name) -> contract name.

@@ -159,7 +159,7 @@ def fit_crc16(data: bytes | memoryview | np.ndarray) -> int:
     chunk = 2 * words_per_chunk
     m = -(-n // chunk)
     padded = np.zeros(m * chunk, dtype=np.uint8)
-    padded[m * chunk - n:] = arr
+    padded[m * chunk - n :] = arr
     cols = padded.view("<u2").reshape(m, words_per_chunk).T.copy()
     chunk_crc = np.zeros(m, dtype=np.uint16)
     table = _CRC_WORD_TABLE
@@ -207,8 +207,13 @@ class _Walk:
 
 
 _DEV_ID_FIELDS = {"developer_data_index": 3, "application_id": 1}
-_FIELD_DESC_FIELDS = {"developer_data_index": 0, "field_definition_number": 1, "fit_base_type_id": 2,
-                      "field_name": 3, "units": 8}
+_FIELD_DESC_FIELDS = {
+    "developer_data_index": 0,
+    "field_definition_number": 1,
+    "fit_base_type_id": 2,
+    "field_name": 3,
+    "units": 8,
+}
 
 
 def _parse_string(raw: bytes) -> str | None:
@@ -223,15 +228,25 @@ def _raw_scalar_values(data: bytes, off: int, g: _Group) -> dict[int, Any]:
     out: dict[int, Any] = {}
     pos = off
     for num, size, base in g.fields:
-        chunk = data[pos:pos + size]
+        chunk = data[pos : pos + size]
         pos += size
         if base.kind == "string":
             val: Any = _parse_string(chunk)
         elif base.kind == "byte":
             val = None if all(b == 0xFF for b in chunk) else tuple(chunk)
         else:
-            fmt = {"u1": "B", "i1": "b", "u2": "H", "i2": "h", "u4": "I", "i4": "i", "u8": "Q", "i8": "q",
-                   "f4": "f", "f8": "d"}[base.np_code]
+            fmt = {
+                "u1": "B",
+                "i1": "b",
+                "u2": "H",
+                "i2": "h",
+                "u4": "I",
+                "i4": "i",
+                "u8": "Q",
+                "i8": "q",
+                "f4": "f",
+                "f8": "d",
+            }[base.np_code]
             vals = struct.unpack(g.endian + fmt * (size // base.size), chunk)
             parsed = [_invalid_to_none(v, base) for v in vals]
             val = parsed[0] if len(parsed) == 1 else tuple(parsed)
@@ -302,8 +317,9 @@ class _Walker:
                 computed = fit_crc16(memoryview(data)[seg_start:pos])
                 stored = data[pos] | data[pos + 1] << 8
                 if computed != stored:
-                    raise _Damage("CRC mismatch",
-                                  f"expected (computed) 0x{computed:04X}, got (stored) 0x{stored:04X}", pos)
+                    raise _Damage(
+                        "CRC mismatch", f"expected (computed) 0x{computed:04X}, got (stored) 0x{stored:04X}", pos
+                    )
                 pos += 2
                 if pos >= n:
                     break
@@ -317,22 +333,22 @@ class _Walker:
         n = len(data)
         if n - pos < 12:
             raise _Damage("truncated file", f"expected a 12-byte file header, got {n - pos} bytes", pos)
-        if data[pos + 8:pos + 12] != b".FIT":
-            raise _Damage("invalid FIT header",
-                          f"expected '.FIT' at bytes 8-11, got {bytes(data[pos + 8:pos + 12])!r}", pos)
+        if data[pos + 8 : pos + 12] != b".FIT":
+            raise _Damage(
+                "invalid FIT header", f"expected '.FIT' at bytes 8-11, got {bytes(data[pos + 8 : pos + 12])!r}", pos
+            )
         header_size = data[pos]
-        data_size = int.from_bytes(data[pos + 4:pos + 8], "little")
+        data_size = int.from_bytes(data[pos + 4 : pos + 8], "little")
         start = pos + 12
         extra = header_size - 12
         crc_error = None
         if extra > 0:
             if extra < 2:
-                raise _Damage("invalid FIT header", f"expected a header size of 12 or >= 14, got {header_size}",
-                              pos)
+                raise _Damage("invalid FIT header", f"expected a header size of 12 or >= 14, got {header_size}", pos)
             if n - start < extra:
                 raise _Damage("truncated file", f"expected {extra} more header bytes, got {n - start}", start)
             stored = data[start] | data[start + 1] << 8
-            computed = fit_crc16(memoryview(data)[pos:pos + 12])
+            computed = fit_crc16(memoryview(data)[pos : pos + 12])
             if stored not in (0, computed):
                 crc_error = f"expected 0x{computed:04X}, got 0x{stored:04X}"
             start += extra
@@ -346,7 +362,7 @@ class _Walker:
         data = self.data
         n = len(data)
         nxt = end + 2
-        return nxt != n and not (nxt + 12 <= n and data[nxt + 8:nxt + 12] == b".FIT")
+        return nxt != n and not (nxt + 12 <= n and data[nxt + 8 : nxt + 12] == b".FIT")
 
     def _read_on(self, seg_start: int, start: int, end: int, header_crc: str | None) -> str | None:
         """Walk the messages to the file's last two bytes instead of the declared end; keep that
@@ -368,12 +384,19 @@ class _Walker:
             self._restore(saved)
             return None
         note = f"; the header CRC does not match either ({header_crc})" if header_crc else ""
-        return (f"wrong data size in the FIT header: it says {end - start} bytes of messages, the messages "
-                f"run intact to the file's CRC ({n - 2 - start} bytes): read on{note} (at byte offset {seg_start + 4})")
+        return (
+            f"wrong data size in the FIT header: it says {end - start} bytes of messages, the messages "
+            f"run intact to the file's CRC ({n - 2 - start} bytes): read on{note} (at byte offset {seg_start + 4})"
+        )
 
     def _state(self) -> tuple[Any, ...]:
-        return ({k: len(g.offs) for k, g in self.groups.items()}, len(self.resets), len(self.compressed),
-                {k: dict(v) for k, v in self.dev_types.items()}, self.definitions)
+        return (
+            {k: len(g.offs) for k, g in self.groups.items()},
+            len(self.resets),
+            len(self.compressed),
+            {k: dict(v) for k, v in self.dev_types.items()},
+            self.definitions,
+        )
 
     def _restore(self, saved: tuple[Any, ...]) -> None:
         lens, n_resets, n_compressed, dev_types, definitions = saved
@@ -381,7 +404,7 @@ class _Walker:
             if k not in lens:
                 del self.groups[k]
             else:
-                del self.groups[k].offs[lens[k]:]
+                del self.groups[k].offs[lens[k] :]
         del self.resets[n_resets:]
         del self.compressed[n_compressed:]
         self.dev_types = dev_types
@@ -465,7 +488,7 @@ class _Walker:
         endian = ">" if data[pos + 2] else "<"
         if pos + 6 > n:
             raise _Damage("truncated file", "expected the definition's message number and field count", pos + 3)
-        mesg_num = int.from_bytes(data[pos + 3:pos + 5], "big" if endian == ">" else "little")
+        mesg_num = int.from_bytes(data[pos + 3 : pos + 5], "big" if endian == ">" else "little")
         nf = data[pos + 5]
         p = pos + 6
         poison: tuple[str, int] | None = None  # (reason, payload bytes fitparse reads before failing)
@@ -476,12 +499,17 @@ class _Walker:
             num, size, bt = data[p], data[p + 1], data[p + 2]
             base = BASE_TYPES.get(bt, BASE_BYTE)
             if size % base.size:
-                raise _Damage("malformed FIT data",
-                              f"field {num} of message {mesg_num}: expected a size that is a multiple of "
-                              f"{base.size} for {base.name}, got {size}", p)
+                raise _Damage(
+                    "malformed FIT data",
+                    f"field {num} of message {mesg_num}: expected a size that is a multiple of "
+                    f"{base.size} for {base.name}, got {size}",
+                    p,
+                )
             if size == 0 and poison is None:  # fitparse fails on the first data message
-                poison = (f"Invalid struct format: field {num} of message {mesg_num} has size 0",
-                          sum(f[1] for f in fields))
+                poison = (
+                    f"Invalid struct format: field {num} of message {mesg_num} has size 0",
+                    sum(f[1] for f in fields),
+                )
             fields.append((num, size, base))
             p += 3
         dev_fields: list[tuple[int, int, int, _DevField]] = []
@@ -496,16 +524,19 @@ class _Walker:
                 num, size, idx = data[p], data[p + 1], data[p + 2]
                 dtype = self.dev_types.get(idx)
                 if dtype is None:
-                    raise _Damage("malformed FIT data",
-                                  f"No such dev_data_index={idx} found when looking up field {num}", p)
+                    raise _Damage(
+                        "malformed FIT data", f"No such dev_data_index={idx} found when looking up field {num}", p
+                    )
                 dev = dtype.get(num)
                 if dev is None:
                     raise _Damage("malformed FIT data", f"No such field {num} for dev_data_index {idx}", p)
                 # fitparse reads size // base size values of a developer field (no size check)
                 eff = size // dev.base.size * dev.base.size
                 if eff == 0 and poison is None:
-                    poison = (f"Invalid struct format: developer field {dev.name!r} has size {size}",
-                              sum(f[1] for f in fields) + sum(f[1] for f in dev_fields))
+                    poison = (
+                        f"Invalid struct format: developer field {dev.name!r} has size {size}",
+                        sum(f[1] for f in fields) + sum(f[1] for f in dev_fields),
+                    )
                 dev_fields.append((num, eff, idx, dev))
                 p += 3
         self.definitions += 1
@@ -513,8 +544,9 @@ class _Walker:
         g = self.groups.get(key)
         if g is None:
             if len(self.groups) >= MAX_LAYOUTS:
-                raise FitTooLarge(f"defines more than {MAX_LAYOUTS:,} distinct message layouts, the per-file limit: "
-                                  "refused")
+                raise FitTooLarge(
+                    f"defines more than {MAX_LAYOUTS:,} distinct message layouts, the per-file limit: refused"
+                )
             total = sum(f[1] for f in fields) + sum(f[1] for f in dev_fields)
             g = _Group(mesg_num, endian, tuple(fields), tuple(dev_fields), total)
             self.groups[key] = g
@@ -549,8 +581,7 @@ class _Walker:
             raise _Damage("malformed FIT data", f"No such dev_data_index={idx} found", off - 1)
         base = BASE_TYPES.get(bt) if isinstance(bt, int) else None
         if base is None:
-            raise _Damage("malformed FIT data",
-                          f"field_description: expected a FIT base type id, got {bt!r}", off - 1)
+            raise _Damage("malformed FIT data", f"field_description: expected a FIT base type id, got {bt!r}", off - 1)
         if not isinstance(name, str | None) or not isinstance(units, str | None):
             raise FastDecodeUnsupported("field_description with a non-string name or units", off - 1)
         self.dev_types[idx][num] = _DevField(name or f"unnamed_dev_field_{num}", base, units)
@@ -573,7 +604,7 @@ class _Raw:
 
 def _read_raw(mat: np.ndarray, start: int, size: int, base: BaseSpec, endian: str) -> _Raw:
     n = mat.shape[0]
-    block = mat[:, start:start + size]
+    block = mat[:, start : start + size]
     if base.kind == "string":
         rows = np.ascontiguousarray(block)
         vals = np.empty(n, dtype=object)
@@ -588,8 +619,11 @@ def _read_raw(mat: np.ndarray, start: int, size: int, base: BaseSpec, endian: st
         return _Raw("str", vals, valid, base)
     if base.kind == "byte":
         valid = ~(block == 0xFF).all(axis=1)
-        vals = np.fromiter((tuple(r) if ok else None for r, ok in zip(block.tolist(), valid.tolist(), strict=True)),
-                           dtype=object, count=n)
+        vals = np.fromiter(
+            (tuple(r) if ok else None for r, ok in zip(block.tolist(), valid.tolist(), strict=True)),
+            dtype=object,
+            count=n,
+        )
         return _Raw("bytes", vals, valid, base)
     k = size // base.size
     dt_ = np.dtype(endian + base.np_code) if base.size > 1 else np.dtype(base.np_code)
@@ -882,14 +916,16 @@ class _GroupDecoder:
         size = g.size
         if n and size:
             if n == 1 or np.all(np.diff(offs) == size + 1):
-                view = np.lib.stride_tricks.as_strided(data_u8[offs[0]:], shape=(n, size), strides=(size + 1, 1))
+                view = np.lib.stride_tricks.as_strided(data_u8[offs[0] :], shape=(n, size), strides=(size + 1, 1))
                 self.mat = view
             else:
                 self.mat = data_u8[offs[:, None] + np.arange(size, dtype=np.int64)]
         else:
             self.mat = np.zeros((n, size), dtype=np.uint8)
         self.by_num: dict[int, list[_Raw]] = {}
-        layout = [(fsize, base) for _, fsize, base in g.fields] + [(fsize, dev.base) for _, fsize, _, dev in g.dev_fields]
+        layout = [(fsize, base) for _, fsize, base in g.fields] + [
+            (fsize, dev.base) for _, fsize, _, dev in g.dev_fields
+        ]
         raws = self._read_all(layout)
         nf = len(g.fields)
         self.raws: list[_Raw] = raws[:nf]
@@ -932,8 +968,13 @@ class _GroupDecoder:
         return [r for r in out if r is not None]
 
 
-def _decode_group(gd: _GroupDecoder, acc: dict[tuple[int, int], np.ndarray], gi: int,
-                  ts_compressed: tuple[np.ndarray, np.ndarray] | None, data_u8: np.ndarray) -> _Columns:
+def _decode_group(
+    gd: _GroupDecoder,
+    acc: dict[tuple[int, int], np.ndarray],
+    gi: int,
+    ts_compressed: tuple[np.ndarray, np.ndarray] | None,
+    data_u8: np.ndarray,
+) -> _Columns:
     g = gd.g
     n = gd.n
     spec = message_spec(g.mesg_num)
@@ -1084,8 +1125,7 @@ def _accumulate(walk: _Walk, stored: list[bool], data_u8: np.ndarray) -> dict[tu
                     continue
                 cval, cvalid = cr
                 rows = np.flatnonzero(cvalid)
-                streams.setdefault((g.mesg_num, c.def_num), []).append(
-                    (gi, fi, ci, rows, cval[rows], c.bits))
+                streams.setdefault((g.mesg_num, c.def_num), []).append((gi, fi, ci, rows, cval[rows], c.bits))
     out: dict[tuple[int, int], np.ndarray] = {}
     for (mesg_num, target), items in streams.items():
         bits_set = {it[5] for it in items}
@@ -1217,7 +1257,7 @@ class _Assembler:
     def add(self, group: int, lo: int, hi: int, part: _Columns) -> None:
         """Place rows ``lo:hi`` of the type's ``group``-th layout, decoded in ``part``."""
         a = self.starts[group]
-        dest: slice | np.ndarray = slice(a + lo, a + hi) if self.rank is None else self.rank[a + lo:a + hi]
+        dest: slice | np.ndarray = slice(a + lo, a + hi) if self.rank is None else self.rank[a + lo : a + hi]
         for k in list(part.cols):
             v = part.cols.pop(k)
             col = self.cols.get(k)
@@ -1275,8 +1315,8 @@ def _decode_walked(data: bytes, walk: _Walk) -> DecodedFit:
     if damage is not None:  # fitparse stops there: keep what comes before
         cut, reason = damage
         for g in walk.groups:
-            del g.offs[bisect_right(g.offs, cut):]
-        del walk.compressed[bisect_left(walk.compressed, cut):]
+            del g.offs[bisect_right(g.offs, cut) :]
+        del walk.compressed[bisect_left(walk.compressed, cut) :]
         walk.error = f"malformed FIT data: {reason} (at byte offset {cut})"
     stored = [len(g.offs) > 0 and message_name(g.mesg_num) in STORED_MESSAGES for g in walk.groups]
     ts_comp = _compressed_timestamps(walk, data_u8)

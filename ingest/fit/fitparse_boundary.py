@@ -57,8 +57,10 @@ def decode_fitparse(data: bytes, keep: tuple[str, ...] = STORED_MESSAGES) -> Dec
         ff = fitparse.FitFile(io.BytesIO(data), check_crc=True)
         for i, msg in enumerate(ff.get_messages()):
             if i >= FITPARSE_MAX_MESSAGES:
-                raise FitTooLarge(f"holds more than {FITPARSE_MAX_MESSAGES:,} messages, the limit of the fallback "
-                                  "decoder (fitparse): refused")
+                raise FitTooLarge(
+                    f"holds more than {FITPARSE_MAX_MESSAGES:,} messages, the limit of the fallback "
+                    "decoder (fitparse): refused"
+                )
             bucket = rows.get(msg.name)
             if bucket is None:
                 continue

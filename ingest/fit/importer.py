@@ -154,8 +154,12 @@ class DecodePool:
         self.workers = workers if workers is not None else default_workers()
         self.executor: ProcessPoolExecutor | None = None
         if self.workers > 1:
-            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
-                                                initializer=die_with_importer, initargs=(os.getpid(),))
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=die_with_importer,
+                initargs=(os.getpid(),),
+            )
             self.executor.submit(int).result()  # forks every worker now
 
     def close(self) -> None:
@@ -350,9 +354,13 @@ def import_paths(
     pending = _Pending(None, window=4 * n_workers, max_bytes=MAX_IN_FLIGHT_BYTES)
     queued: set[str] = set()
     outcome: dict[str, FileResult] = {}
-    writer = ImportWriter(con, athlete, lift_tombstones=undelete,
-                          on_failed=lambda sha, error: _fail(outcome[sha], error),
-                          on_skipped=lambda sha, reason: _skip(outcome[sha], reason))
+    writer = ImportWriter(
+        con,
+        athlete,
+        lift_tombstones=undelete,
+        on_failed=lambda sha, error: _fail(outcome[sha], error),
+        on_skipped=lambda sha, reason: _skip(outcome[sha], reason),
+    )
     duplicates: list[tuple[FileResult, str]] = []
     work_files = work_bytes = 0
     apps = AppSettings.of(con, athlete)
@@ -373,7 +381,9 @@ def import_paths(
                 pending.add_result(FileResult(path=item.path, status="skipped", sha256=sha, reason=DELETED_REASON))
             elif sha in queued:
                 pending.add_result(_Duplicate(item.path, sha))
-            elif bad is not None and (is_csv_name(item.path) or detect(item.data) is not None):
+            elif (
+                bad is not None and item.data is not None and (is_csv_name(item.path) or detect(item.data) is not None)
+            ):
                 assert sha is not None and item.data is not None
                 queued.add(sha)  # a phone-app export (or a CSV that is not one): read and stored here
                 outcome[sha] = result = import_app_export(writer, item.path, item.data, sha, apps)
@@ -388,8 +398,12 @@ def import_paths(
                 queued.add(sha)
                 work_files += 1
                 work_bytes += len(item.data)
-                if executor is None and n_workers > 1 and work_files >= PARALLEL_MIN_FILES \
-                        and work_bytes >= PARALLEL_MIN_BYTES:
+                if (
+                    executor is None
+                    and n_workers > 1
+                    and work_files >= PARALLEL_MIN_FILES
+                    and work_bytes >= PARALLEL_MIN_BYTES
+                ):
                     # enough work to pay for workers: the first files were decoded here, the rest there
                     if pool is not None and pool.executor is not None:
                         executor, n_workers = pool.executor, pool.workers
@@ -440,29 +454,37 @@ class AppSettings:
     def zone_note(self) -> str:
         if self.tz_source == "athlete":
             return f"times read in {self.tz}, the athlete's time zone (the export has none)"
-        return ("times read in UTC: the athlete has no time zone (`athlete set --tz ZONE` reads them again in "
-                "it); the export has none")
+        return (
+            "times read in UTC: the athlete has no time zone (`athlete set --tz ZONE` reads them again in "
+            "it); the export has none"
+        )
 
 
 def _app_doc(exp: AppExport, settings: AppSettings, outcome: AppImportOutcome | None) -> dict[str, Any]:
     """The ``app`` object of an app export's import result (docs/cli.md)."""
     return {
-        "app": exp.app, "variant": exp.variant, "encoding": exp.encoding, "delimiter": exp.delimiter,
-        "sessions": len(exp.sessions), **(outcome.to_dict() if outcome is not None else {}),
+        "app": exp.app,
+        "variant": exp.variant,
+        "encoding": exp.encoding,
+        "delimiter": exp.delimiter,
+        "sessions": len(exp.sessions),
+        **(outcome.to_dict() if outcome is not None else {}),
         "bad_rows": [{"line": b.line, "reason": b.reason} for b in exp.bad_rows],
         "skipped_rows": len(exp.skipped_rows),
         "unmapped_exercises": list(exp.unmapped_exercises),
-        "tz": exp.tz, "zone_assumed": exp.zone_assumed, "tz_source": settings.tz_source,
+        "tz": exp.tz,
+        "zone_assumed": exp.zone_assumed,
+        "tz_source": settings.tz_source,
         "date_rule": {"day_month_order": exp.date_rule.day_month_order, "decided_by": exp.date_rule.decided_by},
         "weight_unit": exp.weight_unit,
-        "weight_unit_source": exp.weight_unit_source if exp.weight_unit_source != "caller" else
-        f"caller ({'the athlete' if settings.weight_unit_source == 'athlete' else 'default'}: "
+        "weight_unit_source": exp.weight_unit_source
+        if exp.weight_unit_source != "caller"
+        else f"caller ({'the athlete' if settings.weight_unit_source == 'athlete' else 'default'}: "
         f"`athlete set --weight-unit`)",
     }
 
 
-def import_app_export(writer: ImportWriter, path: str, data: bytes, sha256: str,
-                      settings: AppSettings) -> FileResult:
+def import_app_export(writer: ImportWriter, path: str, data: bytes, sha256: str, settings: AppSettings) -> FileResult:
     """Parse one CSV and store it if it is a Strong or Hevy export (see the module docstring).
 
     ``skipped`` when the header is neither app's; ``failed`` when the export is refused whole
@@ -475,8 +497,15 @@ def import_app_export(writer: ImportWriter, path: str, data: bytes, sha256: str,
     except AppExportError as exc:
         return FileResult(path=path, status="failed", sha256=sha256, error=f"app export refused: {exc.reason}")
     f = export_file(exp, path, len(data))
-    result = FileResult(path=path, status=exp.status, sha256=sha256, sets=exp.sets, error=f.source.error,
-                        reason=settings.zone_note(), decoder=f.source.decoder)
+    result = FileResult(
+        path=path,
+        status=exp.status,
+        sha256=sha256,
+        sets=exp.sets,
+        error=f.source.error,
+        reason=settings.zone_note(),
+        decoder=f.source.decoder,
+    )
     outcome, error = writer.write_app_file(f, event=_event(result) if exp.status == "partial" else None)
     if error is not None:
         _fail(result, error)
@@ -548,8 +577,9 @@ def _store(
     else:
         result = done
         # a deleted athlete's file leaves no trace, not even an event
-        if result.status == "failed" or (result.status == "skipped" and result.reason not in ("duplicate",
-                                                                                               DELETED_REASON)):
+        if result.status == "failed" or (
+            result.status == "skipped" and result.reason not in ("duplicate", DELETED_REASON)
+        ):
             writer.add_event(_event(result))
     summary.files.append(result)
     progress(len(summary.files))

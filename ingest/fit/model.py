@@ -28,8 +28,17 @@ import numpy as np
 #: Message types we store or read; decoders may skip every other type (``length``: a pool
 #: swim's lengths, which date records that carry no timestamp of their own; ``device_info``: the
 #: heart-rate sensor the economy model steps over).
-STORED_MESSAGES: tuple[str, ...] = ("file_id", "activity", "session", "lap", "record", "set", "sport", "length",
-                                    "device_info")
+STORED_MESSAGES: tuple[str, ...] = (
+    "file_id",
+    "activity",
+    "session",
+    "lap",
+    "record",
+    "set",
+    "sport",
+    "length",
+    "device_info",
+)
 
 #: Most messages (data messages and definitions) one FIT file may hold. The largest real files hold
 #: some 10^5-10^6 (a 24 h ultra at 1 Hz: 86,400 records); the limit admits 20 M records with room
@@ -40,6 +49,7 @@ MAX_MESSAGES = 25_000_000
 class FitTooLarge(ValueError):
     """The file holds more than a per-file limit allows: it is refused whole (``failed``), not
     decoded in part, and no fallback decoder is tried."""
+
 
 _EPOCH = dt.datetime(1970, 1, 1)
 

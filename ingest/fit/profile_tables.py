@@ -37,15 +37,34 @@ class BaseSpec:
 
 
 _NP_CODES: dict[str, str] = {
-    "b": "i1", "B": "u1", "h": "i2", "H": "u2", "i": "i4", "I": "u4", "q": "i8", "Q": "u8",
-    "f": "f4", "d": "f8", "s": "u1",
+    "b": "i1",
+    "B": "u1",
+    "h": "i2",
+    "H": "u2",
+    "i": "i4",
+    "I": "u4",
+    "q": "i8",
+    "Q": "u8",
+    "f": "f4",
+    "d": "f8",
+    "s": "u1",
 }
 
 #: The invalid value per integer base type (FIT SDK profile; fitparse applies the same rules).
 _INVALID: dict[str, int] = {
-    "enum": 0xFF, "sint8": 0x7F, "uint8": 0xFF, "sint16": 0x7FFF, "uint16": 0xFFFF,
-    "sint32": 0x7FFFFFFF, "uint32": 0xFFFFFFFF, "uint8z": 0, "uint16z": 0, "uint32z": 0,
-    "sint64": 0x7FFFFFFFFFFFFFFF, "uint64": 0xFFFFFFFFFFFFFFFF, "uint64z": 0,
+    "enum": 0xFF,
+    "sint8": 0x7F,
+    "uint8": 0xFF,
+    "sint16": 0x7FFF,
+    "uint16": 0xFFFF,
+    "sint32": 0x7FFFFFFF,
+    "uint32": 0xFFFFFFFF,
+    "uint8z": 0,
+    "uint16z": 0,
+    "uint32z": 0,
+    "sint64": 0x7FFFFFFFFFFFFFFF,
+    "uint64": 0xFFFFFFFFFFFFFFFF,
+    "uint64z": 0,
 }
 
 
@@ -61,8 +80,14 @@ def _base_spec(bt: Any) -> BaseSpec:
     else:
         kind = "int"
     size = 1 if fmt in ("s", "B", "b") else {"h": 2, "H": 2, "i": 4, "I": 4, "f": 4, "q": 8, "Q": 8, "d": 8}[fmt]
-    return BaseSpec(num=int(bt.identifier), name=name, size=size, kind=kind, np_code=_NP_CODES[fmt],
-                    invalid=_INVALID.get(name) if kind == "int" else None)
+    return BaseSpec(
+        num=int(bt.identifier),
+        name=name,
+        size=size,
+        kind=kind,
+        np_code=_NP_CODES[fmt],
+        invalid=_INVALID.get(name) if kind == "int" else None,
+    )
 
 
 BASE_TYPES: dict[int, BaseSpec] = {int(k): _base_spec(v) for k, v in _FP_BASE_TYPES.items()}
@@ -117,8 +142,14 @@ def _num_or_none(v: Any) -> float | None:
 
 def _components(obj: Any) -> tuple[ComponentSpec, ...]:
     return tuple(
-        ComponentSpec(def_num=int(c.def_num), scale=_num_or_none(c.scale), offset=_num_or_none(c.offset),
-                      accumulate=bool(c.accumulate), bits=int(c.bits), bit_offset=int(c.bit_offset or 0))
+        ComponentSpec(
+            def_num=int(c.def_num),
+            scale=_num_or_none(c.scale),
+            offset=_num_or_none(c.offset),
+            accumulate=bool(c.accumulate),
+            bits=int(c.bits),
+            bit_offset=int(c.bit_offset or 0),
+        )
         for c in (obj.components or ())
     )
 
@@ -131,10 +162,18 @@ def _field_spec(f: Any, refs: tuple[tuple[int, int], ...] = ()) -> FieldSpec:
         for sf in (getattr(f, "subfields", None) or ())
     )
     type_name = str(t.name)
-    return FieldSpec(name=str(f.name), def_num=int(f.def_num), type_name=type_name,
-                     values=dict(values) if values else None, scale=_num_or_none(f.scale),
-                     offset=_num_or_none(f.offset), components=_components(f), subfields=subs, refs=refs,
-                     special=type_name if type_name in SPECIAL_TYPES else None)
+    return FieldSpec(
+        name=str(f.name),
+        def_num=int(f.def_num),
+        type_name=type_name,
+        values=dict(values) if values else None,
+        scale=_num_or_none(f.scale),
+        offset=_num_or_none(f.offset),
+        components=_components(f),
+        subfields=subs,
+        refs=refs,
+        special=type_name if type_name in SPECIAL_TYPES else None,
+    )
 
 
 @cache
@@ -143,8 +182,7 @@ def message_spec(num: int) -> MessageSpec | None:
     mt = profile.MESSAGE_TYPES.get(num)
     if mt is None:
         return None
-    return MessageSpec(num=int(num), name=str(mt.name),
-                       fields={int(k): _field_spec(f) for k, f in mt.fields.items()})
+    return MessageSpec(num=int(num), name=str(mt.name), fields={int(k): _field_spec(f) for k, f in mt.fields.items()})
 
 
 @cache

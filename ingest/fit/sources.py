@@ -34,7 +34,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -109,8 +109,7 @@ def printable(text: str) -> str:
 
 
 # bidirectional overrides and isolates reorder what a terminal shows (CVE-2021-42574)
-_BIDI_CONTROLS = frozenset({0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068,
-                            0x2069})
+_BIDI_CONTROLS = frozenset({0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069})
 
 
 def _mib(n: int) -> str:
@@ -130,9 +129,13 @@ class NotRegular(Exception):
 
 
 def file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISDIR, "a folder")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return kind
     return "not a regular file"
@@ -189,7 +192,7 @@ def _bounded_gunzip(data: bytes, limit: int | None = None) -> bytes:
 
     def read(n: int) -> bytes:
         nonlocal pos
-        out = bytes(view[pos:pos + n])
+        out = bytes(view[pos : pos + n])
         pos += len(out)
         return out
 
@@ -233,10 +236,10 @@ def zip_member_count(fh: IO[bytes]) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return None
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    count: int = struct.unpack("<H", tail[at + 10 : at + 12])[0]
     loc = at - 20
-    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
-        (eocd64,) = struct.unpack("<Q", tail[loc + 8:loc + 16])
+    if loc >= 0 and tail[loc : loc + 4] == b"PK\x06\x07":
+        (eocd64,) = struct.unpack("<Q", tail[loc + 8 : loc + 16])
         if eocd64 + 56 <= size:
             fh.seek(eocd64)
             rec = fh.read(56)
@@ -308,7 +311,7 @@ def _iter_nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, depth:
                     raise TooLarge(f"member inflates past the {_mib(MAX_NESTED_ZIP_BYTES)} limit (zip bomb?)")
                 spool.write(chunk)
         spool.seek(0)
-        yield from _iter_zipfile(spool, member, depth + 1)  # type: ignore[arg-type]
+        yield from _iter_zipfile(spool, member, depth + 1)
 
 
 def iter_zip(data: bytes, display: str, depth: int = 0) -> Iterator[SourceItem]:
@@ -370,7 +373,7 @@ def iter_file(path: Path) -> Iterator[SourceItem]:
     yield SourceItem(display, data=data)
 
 
-def iter_sources(paths: Iterator[str | Path] | list[str | Path]) -> Iterator[SourceItem]:
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
     """Every FIT file and CSV reachable from ``paths`` (files, folders recursively, archives), lazily."""
     for p in paths:
         path = Path(p)
@@ -391,4 +394,3 @@ def iter_sources(paths: Iterator[str | Path] | list[str | Path]) -> Iterator[Sou
                         yield from iter_file(Path(root) / name)
             continue
         yield from iter_file(path)
-

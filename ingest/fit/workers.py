@@ -76,5 +76,6 @@ def decode_pool(n_workers: int) -> ProcessPoolExecutor:
         ctx = fs_ctx
     else:
         ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=die_with_importer,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=n_workers, mp_context=ctx, initializer=die_with_importer, initargs=(os.getpid(),)
+    )

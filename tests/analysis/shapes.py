@@ -52,31 +52,30 @@ class Hold:
 
 
 @dataclass(frozen=True)
-class Lin:
-    """Constant acceleration from the previous velocity to ``v1_mps``."""
+class _ToVelocity:
+    """A piece that goes from the previous velocity to ``v1_mps`` in ``duration_s``."""
 
     duration_s: float
     v1_mps: float
-
-    def v(self, tau: np.ndarray, v0: float) -> np.ndarray:
-        return v0 + (self.v1_mps - v0) * tau / self.duration_s
 
     def end(self, v0: float) -> float:
         return self.v1_mps
 
 
 @dataclass(frozen=True)
-class Cos:
-    """Half-cosine blend from the previous velocity to ``v1_mps`` (zero acceleration at both ends)."""
+class Lin(_ToVelocity):
+    """Constant acceleration from the previous velocity to ``v1_mps``."""
 
-    duration_s: float
-    v1_mps: float
+    def v(self, tau: np.ndarray, v0: float) -> np.ndarray:
+        return v0 + (self.v1_mps - v0) * tau / self.duration_s
+
+
+@dataclass(frozen=True)
+class Cos(_ToVelocity):
+    """Half-cosine blend from the previous velocity to ``v1_mps`` (zero acceleration at both ends)."""
 
     def v(self, tau: np.ndarray, v0: float) -> np.ndarray:
         return v0 + (self.v1_mps - v0) * 0.5 * (1.0 - np.cos(np.pi * tau / self.duration_s))
-
-    def end(self, v0: float) -> float:
-        return self.v1_mps
 
 
 @dataclass(frozen=True)
@@ -215,9 +214,17 @@ def shape_session(
     return ShapeSession(smp, reps, t, v, z)
 
 
-def squat_reps(concentrics: list[list[Piece]], *, rom_m: float = 0.5, descent_s: float = 1.0,
-               bottom: list[Piece] | None = None, bottoms: list[list[Piece]] | None = None, top_rest_s: float = 1.2,
-               lead_s: float = 2.0, tail_s: float = 2.0) -> tuple[list[Piece], list[tuple[float, float]]]:
+def squat_reps(
+    concentrics: list[list[Piece]],
+    *,
+    rom_m: float = 0.5,
+    descent_s: float = 1.0,
+    bottom: list[Piece] | None = None,
+    bottoms: list[list[Piece]] | None = None,
+    top_rest_s: float = 1.2,
+    lead_s: float = 2.0,
+    tail_s: float = 2.0,
+) -> tuple[list[Piece], list[tuple[float, float]]]:
     """Eccentric-first reps: a constant-acceleration-then-cosine descent of ``rom_m``, the ``bottom``
     pieces (e.g. a pause; or ``bottoms``, one list per rep), each concentric (scaled so that it rises
     ``rom_m``), a rest at the top.

@@ -18,8 +18,11 @@ def athlete():
     a = simulate_athlete(seed=5, weeks=20, effect=0.04, strength_start_week=8)
     runs = a.fast_economy()
     # one run the user could not use: no HR
-    runs.append(RunEconomy("nohr-0", "insufficient", "no heart-rate data", a.plans[3].started_at_ns + 3600 * 10**9,
-                           local_date=None))
+    runs.append(
+        RunEconomy(
+            "nohr-0", "insufficient", "no heart-rate data", a.plans[3].started_at_ns + 3600 * 10**9, local_date=None
+        )
+    )
     return a, runs
 
 
@@ -27,8 +30,9 @@ def athlete():
 def summary(athlete):
     a, runs = athlete
     trends = {"back_squat": {"mcv_at_reference_load_mps": [0.61, 0.63]}}
-    return summarise_athlete(runs, None, a.strength_sets, a.profile, a.profile["tz"], e5rm_kg=a.e5rm_kg,
-                             neuromuscular_trends=trends)
+    return summarise_athlete(
+        runs, None, a.strength_sets, a.profile, a.profile["tz"], e5rm_kg=a.e5rm_kg, neuromuscular_trends=trends
+    )
 
 
 def test_json_ready_without_nan(summary):
@@ -79,9 +83,7 @@ def test_periods_and_strength_rows(athlete, summary):
     assert summary.baseline["n_weeks"] == first_block
     assert weeks[first_block]["period"] == "block"
     assert sum(w["sessions"] for w in weeks) == len({s.session_key for s in a.strength_sets})
-    assert sum(w["volume_load_kg"] for w in weeks) == pytest.approx(
-        sum(s.reps * s.load_kg for s in a.strength_sets)
-    )
+    assert sum(w["volume_load_kg"] for w in weeks) == pytest.approx(sum(s.reps * s.load_kg for s in a.strength_sets))
     assert all(w["zone_sets"] <= w["sets"] for w in weeks)
 
 
@@ -137,8 +139,14 @@ def test_rfd_session_medians_by_hand():
     from analysis.athlete_summary import rfd_session_medians
 
     def rep(sid, load, t, peak, early, ex="back_squat"):
-        return {"exercise": ex, "session_id": sid, "load_kg": load, "started_at": t,
-                "peak_rfd_n_per_s": peak, "rfd_0_100ms_n_per_s": early}
+        return {
+            "exercise": ex,
+            "session_id": sid,
+            "load_kg": load,
+            "started_at": t,
+            "peak_rfd_n_per_s": peak,
+            "rfd_0_100ms_n_per_s": early,
+        }
 
     reps = [
         rep("s1", 60.0, "2025-03-03T22:30:00Z", 4000.0, 3000.0),
@@ -152,8 +160,11 @@ def test_rfd_session_medians_by_hand():
         {"exercise": None, "session_id": "s9", "peak_rfd_n_per_s": 1.0},  # unknown exercise: skipped
     ]
     rows = rfd_session_medians(reps, "Europe/Oslo")
-    assert [(r["exercise"], r["session_id"]) for r in rows] == [("deadlift", "d1"), ("back_squat", "s1"),
-                                                                ("back_squat", "s2")]
+    assert [(r["exercise"], r["session_id"]) for r in rows] == [
+        ("deadlift", "d1"),
+        ("back_squat", "s1"),
+        ("back_squat", "s2"),
+    ]
     d1, s1, s2 = rows
     assert (s1["peak_rfd_median_n_per_s"], s1["n_peak_rfd"]) == (4000.0, 3)
     assert (s1["rfd_0_100ms_median_n_per_s"], s1["n_rfd_0_100ms"], s1["n_rfd_0_100ms_nonpositive"]) == (2500.0, 2, 0)

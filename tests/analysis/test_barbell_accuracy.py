@@ -93,8 +93,9 @@ def _pause_after(s, k):
 def test_gap_during_rest_keeps_every_rep_and_gap_during_rep_loses_only_it():
     base = simulate_session("back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002)
     mid = _pause_after(base, 2)
-    s = simulate_session("back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002,
-                         gap=(mid - 0.15, mid + 0.15))
+    s = simulate_session(
+        "back_squat", 120, 6, rate_hz=100, seed=3, loss_prob=0.05, jitter_s=0.002, gap=(mid - 0.15, mid + 0.15)
+    )
     res = analyse_session(s.to_imu_samples(), "back_squat", 120)
     assert len(res.reps) == 6
     errs = [r.mean_velocity_mps - t.mean_velocity_mps for r, t in zip(res.reps, s.reps, strict=True)]
@@ -124,8 +125,12 @@ def test_still_bar_has_no_reps():
     acc = np.tile([0.0, 0.0, 9.80665], (n, 1)) + rng.normal(0, 0.05, (n, 3))
     res = analyse_session(ImuSamples(t_ns, acc, rng.normal(0, 0.002, (n, 3)), np.zeros((n, 3))), "back_squat", 100)
     assert res.reps == [] and res.sets == []
-    assert res.to_contract()["set"] == {"reps": 0, "best_mean_velocity_mps": None, "velocity_loss_pct": None,
-                                        "velocity_loss_mpv_pct": None}
+    assert res.to_contract()["set"] == {
+        "reps": 0,
+        "best_mean_velocity_mps": None,
+        "velocity_loss_pct": None,
+        "velocity_loss_mpv_pct": None,
+    }
     acc[5, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         analyse_session(ImuSamples(t_ns, acc, np.zeros((n, 3)), None), "back_squat", 100)
@@ -179,19 +184,23 @@ def _check_limits(pairs):
 
 CLOSED_FORM = {
     "pause 0.1-1.0 s": dict(bottoms=[[Rest(p)] for p in (0.1, 0.3, 0.6, 1.0)], con=[Lin(0.25, 1.0), Cos(0.5, 0.0)]),
-    "sticking 0.04 m/s": dict(bottoms=[[]] * 3, con=[Lin(0.3, 0.7), Cos(0.3, 0.04), Hold(0.15), Cos(0.3, 0.5),
-                                                    Cos(0.4, 0.0)]),
+    "sticking 0.04 m/s": dict(
+        bottoms=[[]] * 3, con=[Lin(0.3, 0.7), Cos(0.3, 0.04), Hold(0.15), Cos(0.3, 0.5), Cos(0.4, 0.0)]
+    ),
     # a 2.7 s rise: with the slowly varying bias too its ROM drifts by up to ~5 cm (white noise only here)
-    "grind 0.05 m/s": dict(bottoms=[[]] * 3, con=[Cos(0.4, 0.3), Cos(0.4, 0.05), Hold(1.0), Cos(0.4, 0.25),
-                                                 Cos(0.5, 0.0)], bias_drift=0.0),
+    "grind 0.05 m/s": dict(
+        bottoms=[[]] * 3, con=[Cos(0.4, 0.3), Cos(0.4, 0.05), Hold(1.0), Cos(0.4, 0.25), Cos(0.5, 0.0)], bias_drift=0.0
+    ),
     "touch and go": dict(bottoms=[[]] * 5, con=[Lin(0.35, 0.9), Cos(0.45, 0.0)], top_rest_s=0.05),
     # a creep into lockout at a steady ~0.09 m/s (0.3 s) or ~0.05 m/s (0.4 s), then a constant deceleration to
     # rest: still to the accelerometer (before issue 11's second pass the rep ended where the creep began:
     # MCV +0.25 m/s, ROM -9 cm)
-    "creep into lockout 0.09 m/s": dict(bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.06), Hold(0.3),
-                                                              Lin(0.3, 0.0)]),
-    "creep into lockout 0.05 m/s": dict(bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.03), Hold(0.4),
-                                                              Lin(0.3, 0.0)]),
+    "creep into lockout 0.09 m/s": dict(
+        bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.06), Hold(0.3), Lin(0.3, 0.0)]
+    ),
+    "creep into lockout 0.05 m/s": dict(
+        bottoms=[[]] * 3, con=[Lin(0.3, 0.9), Cos(0.35, 0.03), Hold(0.4), Lin(0.3, 0.0)]
+    ),
 }
 
 
@@ -203,11 +212,15 @@ def test_closed_form_shapes_within_limits(shape, path):
     spec = CLOSED_FORM[shape]
     pairs = []
     for seed in range(3):
-        pieces, windows = squat_reps([spec["con"]] * len(spec["bottoms"]), bottoms=spec["bottoms"],
-                                     top_rest_s=spec.get("top_rest_s", 1.2))
+        pieces, windows = squat_reps(
+            [spec["con"]] * len(spec["bottoms"]), bottoms=spec["bottoms"], top_rest_s=spec.get("top_rest_s", 1.2)
+        )
         s = shape_session(pieces, windows, rate_hz=100.0, seed=seed, bias_drift_mps2=spec.get("bias_drift", 0.01))
-        est = analyse_session(s.samples, "back_squat", 100.0).reps if path == "batch" else \
-            _live(s.samples, "back_squat", 100.0, 100.0)
+        est = (
+            analyse_session(s.samples, "back_squat", 100.0).reps
+            if path == "batch"
+            else _live(s.samples, "back_squat", 100.0, 100.0)
+        )
         pairs.append((est, s.reps))
     _check_limits(pairs)
 
@@ -225,8 +238,11 @@ def _shape_cases():
         if name.startswith("mixed"):
             continue  # mixes of the shapes below; their slow lockouts put them outside (benchmark)
         for rate in SHAPE_RATES_HZ:
-            marks = [pytest.mark.xfail(strict=True, reason="outside the limits, see _KNOWN_OUTSIDE")] \
-                if (name, rate) in _KNOWN_OUTSIDE else []
+            marks = (
+                [pytest.mark.xfail(strict=True, reason="outside the limits, see _KNOWN_OUTSIDE")]
+                if (name, rate) in _KNOWN_OUTSIDE
+                else []
+            )
             out.append(pytest.param(name, rate, marks=marks, id=f"{name}-{rate:.0f}Hz"))
     return out
 
@@ -239,8 +255,11 @@ def test_rep_shape_scenarios_within_limits(scenario, rate, path):
     for seed in range(3):
         s = simulate_scenario(scenario, seed, rate)
         smp = s.to_imu_samples()
-        est = analyse_session(smp, s.exercise, s.load_kg).reps if path == "batch" else \
-            _live(smp, s.exercise, s.load_kg, rate)
+        est = (
+            analyse_session(smp, s.exercise, s.load_kg).reps
+            if path == "batch"
+            else _live(smp, s.exercise, s.load_kg, rate)
+        )
         pairs.append((est, s.reps))
     _check_limits(pairs)
 

@@ -7,10 +7,25 @@ import pytest
 from analysis.barbell import analyse_session
 from sim.barbell import simulate_session
 
-REP_FIELDS = {"index", "set_index", "start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns",
-              "mean_velocity_mps", "mean_propulsive_velocity_mps", "peak_velocity_mps", "time_to_peak_velocity_s",
-              "rom_m", "mean_power_w", "peak_force_n", "peak_rfd_n_per_s", "rfd_0_100ms_n_per_s",
-              "velocity_loss_pct", "velocity_loss_mpv_pct"}
+REP_FIELDS = {
+    "index",
+    "set_index",
+    "start_ns",
+    "end_ns",
+    "concentric_start_ns",
+    "concentric_end_ns",
+    "mean_velocity_mps",
+    "mean_propulsive_velocity_mps",
+    "peak_velocity_mps",
+    "time_to_peak_velocity_s",
+    "rom_m",
+    "mean_power_w",
+    "peak_force_n",
+    "peak_rfd_n_per_s",
+    "rfd_0_100ms_n_per_s",
+    "velocity_loss_pct",
+    "velocity_loss_mpv_pct",
+}
 T0_NS = 1_764_000_000_123_456_789
 
 
@@ -35,8 +50,9 @@ def test_contract_fields_and_clock(session):
         assert (rep["start_ns"] - T0_NS) / 1e9 == pytest.approx(truth.start_s, abs=0.2)
         assert (rep["end_ns"] - T0_NS) / 1e9 == pytest.approx(truth.end_s, abs=0.2)
         assert rep["start_ns"] < rep["concentric_start_ns"] < rep["concentric_end_ns"] <= rep["end_ns"]
-    assert doc["set"] == {k: doc["sets"][-1][k]
-                          for k in ("reps", "best_mean_velocity_mps", "velocity_loss_pct", "velocity_loss_mpv_pct")}
+    assert doc["set"] == {
+        k: doc["sets"][-1][k] for k in ("reps", "best_mean_velocity_mps", "velocity_loss_pct", "velocity_loss_mpv_pct")
+    }
     assert [s["set_index"] for s in doc["sets"]] == [1, 2]
     assert doc["sets"][1]["start_ns"] == doc["reps"][4]["start_ns"]
 

@@ -192,8 +192,14 @@ def test_grade_adjusted_selection_keeps_rolling_hills_at_constant_effort():
         x = np.cumsum(v)
     dist = np.concatenate(([0.0], x[:-1]))
     alt = 100 + 0.04 * 1500 / (2 * np.pi) * np.sin(2 * np.pi * dist / 1500)
-    run = RunRecords.from_arrays("hill", T0 + np.arange(n) * 10**9, speed_mps=v, heart_rate_bpm=np.full(n, 150.0),
-                                 distance_m=dist, altitude_m=alt)
+    run = RunRecords.from_arrays(
+        "hill",
+        T0 + np.arange(n) * 10**9,
+        speed_mps=v,
+        heart_rate_bpm=np.full(n, 150.0),
+        distance_m=dist,
+        altitude_m=alt,
+    )
     flat = run_economy(run)
     adj = run_economy(run, grade_adjusted=True)
     # flat mode keeps windows near crests and troughs only: |grade| <= 2 % on 1/3 of the course,

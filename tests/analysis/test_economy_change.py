@@ -20,8 +20,20 @@ def _ns(d: dt.date, hour: float) -> int:
     return int(dt.datetime.combine(d, dt.time(0), tzinfo=dt.UTC).timestamp() * NS + hour * 3600 * NS)
 
 
-def athlete(weeks=20, start=8, *, trend=0.0, effect=0.0, noise=0.0, seed=0, decoupled_days=(), power=True,
-            sensor=None, heat_by_day=None, shape="step"):
+def athlete(
+    weeks=20,
+    start=8,
+    *,
+    trend=0.0,
+    effect=0.0,
+    noise=0.0,
+    seed=0,
+    decoupled_days=(),
+    power=True,
+    sensor=None,
+    heat_by_day=None,
+    shape="step",
+):
     """Three runs a week (Tue, Thu, Sat 07:00 UTC), heavy squat sessions on Mondays from week ``start``.
     log proxy = trend x week + effect x shape (from the start) + noise; HR at the reference speed moves the
     other way. ``shape``: "step", or "exposure" (1 - e^(-(w - start + 1)/6), two sessions a week)."""
@@ -34,27 +46,55 @@ def athlete(weeks=20, start=8, *, trend=0.0, effect=0.0, noise=0.0, seed=0, deco
             x = trend * w + (effect * grow if w >= start else 0.0) + rng.normal(0, noise)
             aid = f"r{w:02d}{k}"
             dec = 8.0 if (w, k) in decoupled_days else 2.0
-            runs.append(RunEconomy(
-                aid, "ok", None, _ns(d, 7.0), local_date=d.isoformat(), local_hour=7.0, duration_s=3000.0,
-                steady_minutes=35.0, ef_proxy=1.5 * math.exp(x / 100), hr_at_reference_speed_bpm=140 * math.exp(-x / 100),
-                speed_per_w_per_kg=(1.0 * math.exp(x / 100)) if power else None, decoupling_pct=dec,
-                decoupled=dec > 5, mean_temperature_c=15.0, trimp=60.0, mean_steady_gap_mps=3.0,
-                # a flat HR-vs-speed line over 2.8-3.2 m/s: HR at the reference speed 3.0 m/s is the intercept
-                hr_vs_gap_intercept_bpm=140 * math.exp(-x / 100), hr_vs_gap_slope_bpm_per_mps=0.0,
-                hr_vs_gap_min_mps=2.8, hr_vs_gap_max_mps=3.2))
-            ctx[aid] = {"hr_sensor": sensor(w, k) if sensor else None,
-                        "air_temperature_c": heat_by_day(w, k) if heat_by_day else None}
+            runs.append(
+                RunEconomy(
+                    aid,
+                    "ok",
+                    None,
+                    _ns(d, 7.0),
+                    local_date=d.isoformat(),
+                    local_hour=7.0,
+                    duration_s=3000.0,
+                    steady_minutes=35.0,
+                    ef_proxy=1.5 * math.exp(x / 100),
+                    hr_at_reference_speed_bpm=140 * math.exp(-x / 100),
+                    speed_per_w_per_kg=(1.0 * math.exp(x / 100)) if power else None,
+                    decoupling_pct=dec,
+                    decoupled=dec > 5,
+                    mean_temperature_c=15.0,
+                    trimp=60.0,
+                    mean_steady_gap_mps=3.0,
+                    # a flat HR-vs-speed line over 2.8-3.2 m/s: HR at the reference speed 3.0 m/s is the intercept
+                    hr_vs_gap_intercept_bpm=140 * math.exp(-x / 100),
+                    hr_vs_gap_slope_bpm_per_mps=0.0,
+                    hr_vs_gap_min_mps=2.8,
+                    hr_vs_gap_max_mps=3.2,
+                )
+            )
+            ctx[aid] = {
+                "hr_sensor": sensor(w, k) if sensor else None,
+                "air_temperature_c": heat_by_day(w, k) if heat_by_day else None,
+            }
         if w >= start:
             d = MONDAY + dt.timedelta(weeks=w)
             for j in range(4):
-                sets.append({"started_at_ns": _ns(d, 17.0) + j * 180 * NS, "exercise": "back_squat", "reps": 5,
-                             "load_kg": 85.0, "activity_id": f"s{w}", "set_type": "active"})
+                sets.append(
+                    {
+                        "started_at_ns": _ns(d, 17.0) + j * 180 * NS,
+                        "exercise": "back_squat",
+                        "reps": 5,
+                        "load_kg": 85.0,
+                        "activity_id": f"s{w}",
+                        "set_type": "active",
+                    }
+                )
     return runs, sets, ctx
 
 
 def summarise(runs, sets, ctx=None, **kw):
-    return summarise_athlete(runs, None, sets, {}, "UTC", e5rm_kg={"back_squat": 100.0}, reference_speed_mps=3.0,
-                             run_context=ctx, **kw)
+    return summarise_athlete(
+        runs, None, sets, {}, "UTC", e5rm_kg={"back_squat": 100.0}, reference_speed_mps=3.0, run_context=ctx, **kw
+    )
 
 
 def test_a_fitness_trend_alone_is_not_read_as_an_improvement():
@@ -71,8 +111,10 @@ def test_a_fitness_trend_alone_is_not_read_as_an_improvement():
     assert "net of the pre-strength trend" in ch["wording"] and "not proof of cause" in ch["wording"]
 
 
-@pytest.mark.parametrize("model,shape", [("level_slope", "step"), ("exposure", "exposure"),
-                                         ("level_exposure", "step"), ("level_exposure", "exposure")])
+@pytest.mark.parametrize(
+    "model,shape",
+    [("level_slope", "step"), ("exposure", "exposure"), ("level_exposure", "step"), ("level_exposure", "exposure")],
+)
 def test_a_change_of_the_model_s_shape_is_recovered_net_of_the_trend(model, shape):
     runs, sets, ctx = athlete(trend=0.2, effect=4.0, noise=0.3, seed=2, shape=shape)
     s = summarise(runs, sets, ctx, model=model)
@@ -88,10 +130,20 @@ def test_a_change_of_the_model_s_shape_is_recovered_net_of_the_trend(model, shap
 def test_strength_start_is_the_first_heavy_lower_body_week_and_can_be_overridden():
     runs, sets, ctx = athlete(start=9)
     # a heavy bench-press session in week 2 must not start the block
-    sets = [{"started_at_ns": _ns(MONDAY + dt.timedelta(weeks=2), 17), "exercise": "bench_press", "reps": 5,
-             "load_kg": 70.0, "activity_id": "bp", "set_type": "active"}, *sets]
-    s = summarise_athlete(runs, None, sets, {}, "UTC", e5rm_kg={"back_squat": 100.0, "bench_press": 75.0},
-                          run_context=ctx)
+    sets = [
+        {
+            "started_at_ns": _ns(MONDAY + dt.timedelta(weeks=2), 17),
+            "exercise": "bench_press",
+            "reps": 5,
+            "load_kg": 70.0,
+            "activity_id": "bp",
+            "set_type": "active",
+        },
+        *sets,
+    ]
+    s = summarise_athlete(
+        runs, None, sets, {}, "UTC", e5rm_kg={"back_squat": 100.0, "bench_press": 75.0}, run_context=ctx
+    )
     st = s.economy_change["strength_start"]
     assert (st["week"], st["source"], st["baseline_first_week"]) == (9, "detected", 0)
     assert s.baseline == {"first_week": "2025-01-06", "last_week": "2025-03-03", "n_weeks": 9}
@@ -141,7 +193,9 @@ def test_decoupled_runs_leave_the_hr_proxies_and_are_listed():
     assert wk2["ef_proxy_n"] == 2 and wk2["speed_per_w_per_kg_n"] == 3  # power proxy keeps the run
     assert s.changes["ef_proxy"]["n_runs"] == 58 and s.changes["speed_per_w_per_kg"]["n_runs"] == 60
     assert next(r for r in s.runs if r["activity_id"] == "r021")["excluded_from"] == [
-        "ef_proxy", "hr_at_reference_speed_bpm"]
+        "ef_proxy",
+        "hr_at_reference_speed_bpm",
+    ]
     assert "decoupling_pct" not in s.changes  # a quality flag, not an outcome
 
 
@@ -151,27 +205,48 @@ def test_hr_sensor_change_is_detected_and_a_logged_event_is_not_counted_twice():
 
     runs, _sets, ctx = athlete(sensor=sensor)
     ok = [r for r in runs if r.status == "ok"]
-    rows, _, steps = run_rows(ok, tz="UTC", week0=MONDAY, days0=MONDAY, ctl=np.zeros(200), atl=np.zeros(200),
-                              heavy_session_times_ns=[], run_context=ctx)
+    rows, _, steps = run_rows(
+        ok,
+        tz="UTC",
+        week0=MONDAY,
+        days0=MONDAY,
+        ctl=np.zeros(200),
+        atl=np.zeros(200),
+        heavy_session_times_ns=[],
+        run_context=ctx,
+    )
     assert [(s["kind"], s["source"], s["date"]) for s in steps] == [("hr_sensor", "detected", "2025-04-15")]
     lab = steps[0]["label"]
     assert [r["z_week"][lab] for r in rows[40:44]] == [0.0, 0.0, 1.0, 1.0]
     logged = [{"kind": "hr_sensor", "at_ns": _ns(dt.date(2025, 4, 14), 0), "note": "new strap"}]
-    _, _, steps2 = run_rows(ok, tz="UTC", week0=MONDAY, days0=MONDAY, ctl=np.zeros(200), atl=np.zeros(200),
-                            heavy_session_times_ns=[], run_context=ctx, events=logged)
+    _, _, steps2 = run_rows(
+        ok,
+        tz="UTC",
+        week0=MONDAY,
+        days0=MONDAY,
+        ctl=np.zeros(200),
+        atl=np.zeros(200),
+        heavy_session_times_ns=[],
+        run_context=ctx,
+        events=logged,
+    )
     assert [(s["kind"], s["source"]) for s in steps2] == [("hr_sensor", "logged")]
 
 
 def test_a_sensor_step_is_adjusted_for():
     """A chest strap reading 3 % lower HR from week 14 on (no strength effect): without the step the
     HR-based proxies would read an improvement; with it the change is ~0."""
+
     def sensor(w, k):
         return "wrist-ohr" if w < 14 else "strap:HRM-Pro:SN1"
 
     runs, sets, ctx = athlete(sensor=sensor, noise=0.2, seed=4)
-    runs = [r if r.started_at_ns < _ns(MONDAY + dt.timedelta(weeks=14), 0) else
-            dataclasses.replace(r, hr_vs_gap_intercept_bpm=r.hr_vs_gap_intercept_bpm * 0.97)
-            for r in runs]
+    runs = [
+        r
+        if r.started_at_ns < _ns(MONDAY + dt.timedelta(weeks=14), 0)
+        else dataclasses.replace(r, hr_vs_gap_intercept_bpm=r.hr_vs_gap_intercept_bpm * 0.97)
+        for r in runs
+    ]
     s = summarise(runs, sets, ctx)
     hr = s.changes["hr_at_reference_speed_bpm"]
     assert any("HR sensor change" in c for c in hr["covariates"])
@@ -221,9 +296,11 @@ def test_an_imprecise_run_level_effect_does_not_adjust_the_series():
 def test_primary_proxy_is_frozen_by_the_baseline_and_can_be_set():
     runs, sets, ctx = athlete(weeks=20, power=True)
     full = summarise(runs, sets, ctx).economy_change["primary"]
-    short = summarise([r for r in runs if r.started_at_ns < _ns(MONDAY + dt.timedelta(weeks=12), 0)],
-                      [x for x in sets if x["started_at_ns"] < _ns(MONDAY + dt.timedelta(weeks=12), 0)],
-                      ctx).economy_change["primary"]
+    short = summarise(
+        [r for r in runs if r.started_at_ns < _ns(MONDAY + dt.timedelta(weeks=12), 0)],
+        [x for x in sets if x["started_at_ns"] < _ns(MONDAY + dt.timedelta(weeks=12), 0)],
+        ctx,
+    ).economy_change["primary"]
     assert full == short and full["proxy"] == "speed_per_w_per_kg" and full["decided_on"] == "2025-03-03"
     nopower, sets2, ctx2 = athlete(power=False)
     p = summarise(nopower, sets2, ctx2).economy_change["primary"]

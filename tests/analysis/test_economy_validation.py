@@ -22,12 +22,32 @@ SEEDS = range(40)
 def _reading(scenario: str, seed: int) -> tuple[bool | None, bool]:
     a = simulate_field_athlete(scenario, seed)
     p = a.profile
-    econ = [run_economy(r.records, body_mass_kg=p["body_mass_kg"], tz=a.tz, hr_rest_bpm=p["hr_rest_bpm"],
-                        hr_max_bpm=p["hr_max_bpm"], sex=p["sex"]) for r in a.runs]
-    ctx = {r.activity_id: {"air_temperature_c": r.air_temperature_c, "hr_sensor": r.hr_sensor, "shoe": r.shoe}
-           for r in a.runs}
-    s = summarise_athlete(econ, None, a.strength_sets, p, a.tz, e5rm_kg=a.e5rm_kg,
-                          reference_speed_mps=a.truth.reference_speed_mps, run_context=ctx, events=a.events)
+    econ = [
+        run_economy(
+            r.records,
+            body_mass_kg=p["body_mass_kg"],
+            tz=a.tz,
+            hr_rest_bpm=p["hr_rest_bpm"],
+            hr_max_bpm=p["hr_max_bpm"],
+            sex=p["sex"],
+        )
+        for r in a.runs
+    ]
+    ctx = {
+        r.activity_id: {"air_temperature_c": r.air_temperature_c, "hr_sensor": r.hr_sensor, "shoe": r.shoe}
+        for r in a.runs
+    }
+    s = summarise_athlete(
+        econ,
+        None,
+        a.strength_sets,
+        p,
+        a.tz,
+        e5rm_kg=a.e5rm_kg,
+        reference_speed_mps=a.truth.reference_speed_mps,
+        run_context=ctx,
+        events=a.events,
+    )
     name = s.economy_change["primary"]["proxy"]
     ch = s.changes[name]
     if ch["estimate"] is None:

@@ -4,8 +4,19 @@ import pytest
 
 from analysis.exercises import EXERCISES, exercise_info
 
-CONTRACT_NAMES = ["back_squat", "front_squat", "deadlift", "romanian_deadlift", "bench_press", "overhead_press",
-                  "hip_thrust", "lunge", "split_squat", "bulgarian_split_squat", "step_up"]
+CONTRACT_NAMES = [
+    "back_squat",
+    "front_squat",
+    "deadlift",
+    "romanian_deadlift",
+    "bench_press",
+    "overhead_press",
+    "hip_thrust",
+    "lunge",
+    "split_squat",
+    "bulgarian_split_squat",
+    "step_up",
+]
 
 
 def test_table_covers_the_contract_names():

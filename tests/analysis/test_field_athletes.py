@@ -103,8 +103,19 @@ def test_strength_rows_shape_and_start_date():
         a = simulate_field_athlete("null", seed)
         rows = a.strength_sets
         assert rows and all(
-            set(r) >= {"set_id", "activity_id", "session_id", "started_at", "exercise", "set_type", "reps", "load_kg",
-                       "duration_s", "source"}
+            set(r)
+            >= {
+                "set_id",
+                "activity_id",
+                "session_id",
+                "started_at",
+                "exercise",
+                "set_type",
+                "reps",
+                "load_kg",
+                "duration_s",
+                "source",
+            }
             for r in rows
         )
         assert all(r["session_id"] is None and r["set_type"] == "active" and r["source"] == "fit" for r in rows)
@@ -119,8 +130,10 @@ def test_strength_rows_shape_and_start_date():
         heavy = 0
         for srows in sessions.values():
             zone = Counter(
-                r["exercise"] for r in srows
-                if r["exercise"] in ("back_squat", "deadlift") and 3 <= r["reps"] <= 5
+                r["exercise"]
+                for r in srows
+                if r["exercise"] in ("back_squat", "deadlift")
+                and 3 <= r["reps"] <= 5
                 and 0.8 <= r["load_kg"] / a.e5rm_kg[r["exercise"]] <= 1.0
             )
             if zone:
@@ -139,7 +152,8 @@ def test_upper_body_zone_sets_in_the_baseline_do_not_start_the_block():
             continue
         seen += 1
         zone_dates = [
-            _local_date(_iso_ns(r["started_at"]), a.tz) for r in upper
+            _local_date(_iso_ns(r["started_at"]), a.tz)
+            for r in upper
             if 3 <= r["reps"] <= 5 and 0.8 <= r["load_kg"] / a.e5rm_kg[r["exercise"]] <= 1.0
         ]
         assert zone_dates and min(zone_dates) < a.truth.strength_start_date
@@ -238,8 +252,9 @@ def test_ramp_truth_grows_then_plateaus():
             frac = min(block_days / (7 * n_weeks), 1.0)
             assert a.truth.economy_effect_pct == pytest.approx(4.0 * frac, abs=0.05)
             if frac == 1.0:
-                assert a.truth.true_change_pct["ef_proxy"] == pytest.approx(step.truth.true_change_pct["ef_proxy"],
-                                                                            abs=0.02)
+                assert a.truth.true_change_pct["ef_proxy"] == pytest.approx(
+                    step.truth.true_change_pct["ef_proxy"], abs=0.02
+                )
 
 
 def test_noiseless_reference_runs_measure_the_truth():
@@ -308,8 +323,16 @@ def test_heat_raises_hr_like_lafrenz_2008():
         v = 0.6 * (m.vo2max - 3.5) / (m.c0 * 60)
         rise = {}
         for temp in (22.0, 35.0):
-            q = dataclasses.replace(p, t_eff_c=temp, t_air_c=temp, econ_log=0.0, vo2max_log=0.0, acute_frac=0.0,
-                                    hr_offset_bpm=0.0, overreach_bpm=0.0)
+            q = dataclasses.replace(
+                p,
+                t_eff_c=temp,
+                t_air_c=temp,
+                econ_log=0.0,
+                vo2max_log=0.0,
+                acute_frac=0.0,
+                hr_offset_bpm=0.0,
+                overreach_bpm=0.0,
+            )
             hr = _hr_true(m, np.full(3600, v), np.zeros(3600), np.arange(3600.0), q)
             rise[temp] = hr[44 * 60 : 46 * 60].mean() / hr[14 * 60 : 16 * 60].mean() - 1
         assert 0.015 < rise[22.0] < 0.05
@@ -318,15 +341,17 @@ def test_heat_raises_hr_like_lafrenz_2008():
 
 def test_acute_impairment_follows_the_logged_heavy_sessions():
     a = simulate_field_athlete("null", 7)
-    heavy = sorted({
-        _iso_ns(r["started_at"]) for r in a.strength_sets
-        if r["exercise"] in LOWER_BODY and r["reps"] <= 5 and r["load_kg"] >= 0.8 * a.e5rm_kg[r["exercise"]]
-    })
+    heavy = sorted(
+        {
+            _iso_ns(r["started_at"])
+            for r in a.strength_sets
+            if r["exercise"] in LOWER_BODY and r["reps"] <= 5 and r["load_kg"] >= 0.8 * a.e5rm_kg[r["exercise"]]
+        }
+    )
     session_start: dict[str, int] = {}
     for r in a.strength_sets:
         session_start.setdefault(r["activity_id"], _iso_ns(r["started_at"]))
-    starts = sorted(t for aid, t in session_start.items() if any(
-        abs(t - h) < 4 * 3600 * 10**9 for h in heavy))
+    starts = sorted(t for aid, t in session_start.items() if any(abs(t - h) < 4 * 3600 * 10**9 for h in heavy))
     n_hit = 0
     for r in a.runs:
         prev = [s for s in starts if s < r.started_at_ns]
@@ -380,13 +405,21 @@ def test_the_last_observed_week_has_an_ok_run(name):
         last = [r for r in a.runs if _monday(_local_date(r.started_at_ns, a.tz)) == a.truth.last_observed_week]
         assert last and a.runs[-1] is last[-1]
         assert any(_econ(a, r).ok for r in last), (name, seed)
+
         # by construction, not by luck: a flat easy run of >= 45 min without stops, nearly all steady
         def flat_easy(r, a=a):
             rec = r.records
             dur_min = (rec.t_ns[-1] - rec.t_ns[0]) / 6e10
             e = _econ(a, r)
-            return (r.kind == "easy" and dur_min >= 44.9 and np.all(np.diff(rec.t_ns) == 10**9)
-                    and np.nanmin(rec.speed_mps[600:]) > 1.0 and e.ok and e.steady_minutes >= 0.8 * (dur_min - 10))
+            return (
+                r.kind == "easy"
+                and dur_min >= 44.9
+                and np.all(np.diff(rec.t_ns) == 10**9)
+                and np.nanmin(rec.speed_mps[600:]) > 1.0
+                and e.ok
+                and e.steady_minutes >= 0.8 * (dur_min - 10)
+            )
+
         assert any(flat_easy(r) for r in last), (name, seed)
 
 

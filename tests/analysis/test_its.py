@@ -48,8 +48,7 @@ def test_noiseless_step_plus_exposure_recovered_exactly():
     assert f.estimate_log == pytest.approx(1.5 + 3.0 * x[-1], abs=1e-9)
     assert f.coef["level change at the start"] == pytest.approx(1.5, abs=1e-9)
     # a pure step is the level change, not an inflated exposure effect
-    g = fit_change(WEEKS, 5.0 + 4.0 * (WEEKS >= T0), RUNS, T0, model="level_exposure", exposure=x,
-                   within_week_var=1.0)
+    g = fit_change(WEEKS, 5.0 + 4.0 * (WEEKS >= T0), RUNS, T0, model="level_exposure", exposure=x, within_week_var=1.0)
     assert g.estimate_log == pytest.approx(4.0, abs=1e-9)
 
 
@@ -71,7 +70,9 @@ def test_covariate_removes_confounding_exactly():
     f = fit_change(WEEKS, y, RUNS, T0, covariates={"heat": heat}, within_week_var=1.0, model="level_slope")
     assert f.estimate_log == pytest.approx(0.0, abs=1e-9) and f.covariates == ["heat"]
     assert f.coef["heat"] == pytest.approx(-0.7, abs=1e-9)
-    g = fit_change(WEEKS, y, RUNS, T0, covariates={"flat": np.ones(WEEKS.size)}, within_week_var=1.0, model="level_slope")
+    g = fit_change(
+        WEEKS, y, RUNS, T0, covariates={"flat": np.ones(WEEKS.size)}, within_week_var=1.0, model="level_slope"
+    )
     assert g.covariates_dropped == {"flat": "no variation over the weeks used"}
 
 
@@ -82,8 +83,7 @@ def test_hac_equals_statsmodels_called_directly():
     tc = (WEEKS - T0).astype(float)
     d = (WEEKS >= T0).astype(float)
     X = np.column_stack([np.ones(WEEKS.size), tc, d, tc * d])
-    ref = sm.WLS(y, X, weights=RUNS).fit(cov_type="HAC", cov_kwds={"maxlags": 2, "use_correction": True},
-                                         use_t=True)
+    ref = sm.WLS(y, X, weights=RUNS).fit(cov_type="HAC", cov_kwds={"maxlags": 2, "use_correction": True}, use_t=True)
     L = np.array([0, 0, 1, 11.0])
     tt = ref.t_test(L)
     assert f.estimate_log == pytest.approx(float(np.squeeze(tt.effect)), rel=1e-10)
@@ -96,7 +96,7 @@ def test_gls_point_estimate_equals_an_independent_gls_computation():
     rng = np.random.default_rng(7)
     y = rng.normal(0, 1.0, WEEKS.size) + np.cumsum(rng.normal(0, 0.5, WEEKS.size))
     f = fit_change(WEEKS, y, RUNS, T0, within_week_var=2.0, model="level_slope")
-    V = _covariance(WEEKS, RUNS.astype(float), f.sd_week_pct ** 2, f.rho, 2.0)
+    V = _covariance(WEEKS, RUNS.astype(float), f.sd_week_pct**2, f.rho, 2.0)
     tc = (WEEKS - T0).astype(float)
     d = (WEEKS >= T0).astype(float)
     X = np.column_stack([np.ones(WEEKS.size), tc, d, tc * d])
@@ -105,7 +105,7 @@ def test_gls_point_estimate_equals_an_independent_gls_computation():
     assert f.estimate_log == pytest.approx(beta[2] + 11 * beta[3], rel=1e-8)
     # the Kenward-Roger variance is never below the plug-in GLS variance
     plug_in = float(np.array([0, 0, 1, 11.0]) @ np.linalg.inv(X.T @ Vi @ X) @ np.array([0, 0, 1, 11.0]))
-    assert f.se_log ** 2 >= plug_in - 1e-12
+    assert f.se_log**2 >= plug_in - 1e-12
 
 
 def test_kenward_roger_reduces_to_the_ols_t_interval_with_one_variance_parameter():
@@ -141,8 +141,9 @@ def test_not_estimable_with_short_baseline_or_block_and_bad_input():
 
 def test_design_se_matches_the_ols_formula_for_independent_weeks():
     s2 = 2.25
-    se = design_se(WEEKS, np.ones(WEEKS.size), T0, sd_week_pct=math.sqrt(s2), rho=0.0, sd_run_pct=None,
-                   model="level_slope")
+    se = design_se(
+        WEEKS, np.ones(WEEKS.size), T0, sd_week_pct=math.sqrt(s2), rho=0.0, sd_run_pct=None, model="level_slope"
+    )
     tc = (WEEKS - T0).astype(float)
     d = (WEEKS >= T0).astype(float)
     X = np.column_stack([np.ones(WEEKS.size), tc, d, tc * d])
@@ -154,8 +155,15 @@ def test_weeks_to_detect_is_the_week_from_which_detection_holds():
     """level + exposure: the SE of the last week's change rises over the first months of the block and falls
     once the exposure saturates, so a change detectable after 2 weeks may not be at 12; the answer is the
     block length from which it stays detected."""
-    kw = {"baseline_weeks": range(8), "baseline_runs": [4] * 8, "runs_per_week": 4.0, "rho": 0.05,
-          "sd_run_pct": 0.85, "model": "level_exposure", "sd_week_pct": 0.5}
+    kw = {
+        "baseline_weeks": range(8),
+        "baseline_runs": [4] * 8,
+        "runs_per_week": 4.0,
+        "rho": 0.05,
+        "sd_run_pct": 0.85,
+        "model": "level_exposure",
+        "sd_week_pct": 0.5,
+    }
     z = stats.norm.ppf(0.95) + stats.norm.ppf(0.80)
 
     def detected(B):
@@ -169,8 +177,14 @@ def test_weeks_to_detect_is_the_week_from_which_detection_holds():
 
 
 def test_weeks_to_detect_threshold_and_monotonicity():
-    kw = {"baseline_weeks": range(8), "baseline_runs": [4] * 8, "runs_per_week": 4.0, "rho": 0.0,
-          "sd_run_pct": 2.0, "model": "exposure"}
+    kw = {
+        "baseline_weeks": range(8),
+        "baseline_runs": [4] * 8,
+        "runs_per_week": 4.0,
+        "rho": 0.0,
+        "sd_run_pct": 2.0,
+        "model": "exposure",
+    }
     b = weeks_to_detect(3.0, sd_week_pct=0.5, **kw)
     assert b is not None
     # at the week found the criterion holds, one week earlier it does not
@@ -211,7 +225,7 @@ def test_plugin_variant_is_statsmodels_gls_with_the_same_covariance():
     y = rng.normal(0, 1.0, WEEKS.size)
     f = fit_change(WEEKS, y, RUNS, T0, se="ar1_gls_plugin", within_week_var=2.0, model="level_slope")
     g = fit_change(WEEKS, y, RUNS, T0, se="ar1_gls", within_week_var=2.0, model="level_slope")
-    V = _covariance(WEEKS, RUNS.astype(float), f.sd_week_pct ** 2, f.rho, 2.0)
+    V = _covariance(WEEKS, RUNS.astype(float), f.sd_week_pct**2, f.rho, 2.0)
     tc = (WEEKS - T0).astype(float)
     d = (WEEKS >= T0).astype(float)
     X = np.column_stack([np.ones(WEEKS.size), tc, d, tc * d])
@@ -229,15 +243,24 @@ def test_adjustment_variance_is_added_exactly():
     z = rng.uniform(0, 3, WEEKS.size)
     c = 0.04
     f0 = fit_change(WEEKS, y, RUNS, T0, se="ar1_gls_plugin", within_week_var=2.0, model="level_slope")
-    f1 = fit_change(WEEKS, y, RUNS, T0, se="ar1_gls_plugin", within_week_var=2.0, model="level_slope",
-                    adjusted_for=[z], adjustment_cov=np.array([[c]]))
-    V = _covariance(WEEKS, RUNS.astype(float), f0.sd_week_pct ** 2, f0.rho, 2.0)
+    f1 = fit_change(
+        WEEKS,
+        y,
+        RUNS,
+        T0,
+        se="ar1_gls_plugin",
+        within_week_var=2.0,
+        model="level_slope",
+        adjusted_for=[z],
+        adjustment_cov=np.array([[c]]),
+    )
+    V = _covariance(WEEKS, RUNS.astype(float), f0.sd_week_pct**2, f0.rho, 2.0)
     tc = (WEEKS - T0).astype(float)
     d = (WEEKS >= T0).astype(float)
     X = np.column_stack([np.ones(WEEKS.size), tc, d, tc * d])
     Vi = np.linalg.inv(V)
     e = np.array([0, 0, 1, 11.0]) @ np.linalg.solve(X.T @ Vi @ X, X.T @ Vi @ z)
     assert f1.estimate_log == pytest.approx(f0.estimate_log)
-    assert f1.se_log ** 2 == pytest.approx(f0.se_log ** 2 + c * e ** 2, rel=1e-9)
+    assert f1.se_log**2 == pytest.approx(f0.se_log**2 + c * e**2, rel=1e-9)
     with pytest.raises(ValueError, match="adjustment_cov"):
         fit_change(WEEKS, y, RUNS, T0, model="level_slope", adjusted_for=[z, z], adjustment_cov=np.array([[c]]))

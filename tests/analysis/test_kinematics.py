@@ -51,8 +51,9 @@ def test_gyro_attitude_constant_rate_about_fixed_axis():
     angle = 2 * np.arctan2(np.linalg.norm(q[:, 1:], axis=1), q[:, 0])
     np.testing.assert_allclose(angle, w * (t - t[0]), atol=1e-9)
     moved = angle > 1e-3
-    np.testing.assert_allclose(q[moved, 1:] / np.sin(angle[moved, None] / 2), np.tile(axis, (moved.sum(), 1)),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        q[moved, 1:] / np.sin(angle[moved, None] / 2), np.tile(axis, (moved.sum(), 1)), atol=1e-9
+    )
 
 
 def test_up_vector_follows_rotation_and_rest_correction():

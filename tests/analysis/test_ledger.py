@@ -19,24 +19,48 @@ T0 = int(dt.datetime(2026, 8, 7, 6, 27, tzinfo=dt.UTC).timestamp()) * NS  # 08:2
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
 
 
-def fit_set(i: int, t_s: float, ex: str | None, reps: int | None, load: float | None, *, act: str = "act1",
-            dur: float = 30.0) -> dict:
+def fit_set(
+    i: int, t_s: float, ex: str | None, reps: int | None, load: float | None, *, act: str = "act1", dur: float = 30.0
+) -> dict:
     """A ``sets --json`` row of a FIT set (docs/cli.md)."""
     t = dt.datetime.fromtimestamp(T0 / NS + t_s, tz=dt.UTC)
-    return {"set_id": f"{act}-{i}", "activity_id": act, "session_id": None, "started_at": t.isoformat(),
-            "exercise": ex, "exercise_candidates": [], "set_type": "active", "reps": reps, "load_kg": load,
-            "duration_s": dur, "source": "fit"}
+    return {
+        "set_id": f"{act}-{i}",
+        "activity_id": act,
+        "session_id": None,
+        "started_at": t.isoformat(),
+        "exercise": ex,
+        "exercise_candidates": [],
+        "set_type": "active",
+        "reps": reps,
+        "load_kg": load,
+        "duration_s": dur,
+        "source": "fit",
+    }
 
 
 def sensor_set(i: int, t_s: float, ex: str, reps: int, load: float, v: float, *, dur: float = 20.0) -> SourceSet:
-    return SourceSet("sensor", f"sens-{i}", f"stream-{i}", ex, ex, started_at_ns=T0 + round(t_s * NS),
-                     duration_s=dur, reps=reps, load_kg=load, mean_velocity_mps=v, velocity_loss_pct=10.0 + i)
+    return SourceSet(
+        "sensor",
+        f"sens-{i}",
+        f"stream-{i}",
+        ex,
+        ex,
+        started_at_ns=T0 + round(t_s * NS),
+        duration_s=dur,
+        reps=reps,
+        load_kg=load,
+        mean_velocity_mps=v,
+        velocity_loss_pct=10.0 + i,
+    )
 
 
 def app(source: str, key: str, start_s: float, dur_s: float, rows: list[tuple], *, title: str = "Lower") -> tuple:
     sess = SourceSession(source, key, T0 + round(start_s * NS), T0 + round((start_s + dur_s) * NS), title=title)
-    sets = [SourceSet(source, f"{key}/{k}", key, ex, None, role, order=k, reps=reps, load_kg=load, rpe=rpe)
-            for k, (ex, role, reps, load, rpe) in enumerate(rows, start=1)]
+    sets = [
+        SourceSet(source, f"{key}/{k}", key, ex, None, role, order=k, reps=reps, load_kg=load, rpe=rpe)
+        for k, (ex, role, reps, load, rpe) in enumerate(rows, start=1)
+    ]
     return sess, sets
 
 
@@ -53,9 +77,14 @@ HEVY_ROWS = [
 def _three_sources():
     hs, hx = app("hevy", "hevy:abc", 0, 3900, HEVY_ROWS)
     fit_act = SourceSession("fit", "act1", T0 + 60 * NS, T0 + 3800 * NS, avg_heart_rate_bpm=121.0)
-    fit = [fit_set(1, 120, "back_squat", 8, 40.0), fit_set(2, 420, "back_squat", 5, 100.0),
-           fit_set(3, 720, "back_squat", 5, 100.0), fit_set(4, 1020, "back_squat", 5, 100.0),
-           fit_set(5, 1500, "romanian_deadlift", 6, 80.0), fit_set(6, 1800, "romanian_deadlift", 6, 80.0)]
+    fit = [
+        fit_set(1, 120, "back_squat", 8, 40.0),
+        fit_set(2, 420, "back_squat", 5, 100.0),
+        fit_set(3, 720, "back_squat", 5, 100.0),
+        fit_set(4, 1020, "back_squat", 5, 100.0),
+        fit_set(5, 1500, "romanian_deadlift", 6, 80.0),
+        fit_set(6, 1800, "romanian_deadlift", 6, 80.0),
+    ]
     for r, hr in zip(fit, (101, 131, 135, 139, 128, 130), strict=True):
         r["avg_heart_rate_bpm"] = float(hr)
     sens = [sensor_set(k, 420 + 300 * (k - 2) + 3, "back_squat", 5, 100.0, 0.6 - 0.02 * k) for k in (2, 3, 4)]
@@ -83,8 +112,13 @@ def test_one_session_in_fit_hevy_and_sensor_appears_once_with_richer_fields() ->
         assert s.source_set_ids == {"hevy": [f"hevy:abc/{k}"], "sensor": [f"sens-{k}"], "fit": [f"act1-{k}"]}
         assert s.counts_toward_prescription
     assert [(s.exercise, s.exercise_order, s.set_order) for s in ts.sets] == [
-        ("back_squat", 1, 1), ("back_squat", 1, 2), ("back_squat", 1, 3), ("back_squat", 1, 4),
-        ("romanian_deadlift", 2, 1), ("romanian_deadlift", 2, 2)]
+        ("back_squat", 1, 1),
+        ("back_squat", 1, 2),
+        ("back_squat", 1, 3),
+        ("back_squat", 1, 4),
+        ("romanian_deadlift", 2, 1),
+        ("romanian_deadlift", 2, 2),
+    ]
     assert len({s.set_id for s in ts.sets}) == 6
 
 
@@ -104,9 +138,18 @@ def test_ledger_is_independent_of_input_order() -> None:
 def test_no_double_count_in_weekly_strength() -> None:
     sessions, sets = _three_sources()
     led = build_ledger(sessions, sets)
-    naive = [{"started_at_ns": T0, "exercise": x.exercise, "reps": x.reps, "load_kg": x.load_kg,
-              "session_key": x.source_session_id, "source": "hevy"} for x in sets if isinstance(x, SourceSet)
-             and x.source == "hevy"] + [r for r in sets if isinstance(r, dict)]
+    naive = [
+        {
+            "started_at_ns": T0,
+            "exercise": x.exercise,
+            "reps": x.reps,
+            "load_kg": x.load_kg,
+            "session_key": x.source_session_id,
+            "source": "hevy",
+        }
+        for x in sets
+        if isinstance(x, SourceSet) and x.source == "hevy"
+    ] + [r for r in sets if isinstance(r, dict)]
     wk_naive = weekly_strength(naive, "Europe/Oslo")
     wk = weekly_strength(led.strength_sets(), "Europe/Oslo")
     assert sum(w.sessions for w in wk_naive) == 2  # the failure the ledger removes
@@ -117,10 +160,13 @@ def test_no_double_count_in_weekly_strength() -> None:
 
 def test_watch_missed_the_warmup_and_guessed_an_exercise_wrong() -> None:
     hs, hx = app("strong", "strong:1", 0, 3600, HEVY_ROWS)
-    fit = [fit_set(2, 420, "deadlift", 5, 100.0),  # wrong guess: a squat
-           fit_set(3, 720, None, 5, 100.0),  # no guess
-           fit_set(4, 1020, "back_squat", 5, 100.0),
-           fit_set(5, 1500, "romanian_deadlift", 6, 80.0), fit_set(6, 1800, "romanian_deadlift", 6, 80.0)]
+    fit = [
+        fit_set(2, 420, "deadlift", 5, 100.0),  # wrong guess: a squat
+        fit_set(3, 720, None, 5, 100.0),  # no guess
+        fit_set(4, 1020, "back_squat", 5, 100.0),
+        fit_set(5, 1500, "romanian_deadlift", 6, 80.0),
+        fit_set(6, 1800, "romanian_deadlift", 6, 80.0),
+    ]
     led = build_ledger([hs], [*hx, *fit])
     (ts,) = led.sessions
     assert len(ts.sets) == 6
@@ -143,26 +189,44 @@ def test_watch_missed_the_warmup_and_guessed_an_exercise_wrong() -> None:
 
 def test_supersets_exported_grouped_still_pair_each_set_with_its_own() -> None:
     # performed A1 B1 A2 B2 (the watch's time order); Hevy exports A1 A2 B1 B2
-    rows = [("back_squat", "working", 5, 100.0, None), ("back_squat", "working", 4, 100.0, None),
-            ("romanian_deadlift", "working", 6, 80.0, None), ("romanian_deadlift", "working", 5, 80.0, None)]
+    rows = [
+        ("back_squat", "working", 5, 100.0, None),
+        ("back_squat", "working", 4, 100.0, None),
+        ("romanian_deadlift", "working", 6, 80.0, None),
+        ("romanian_deadlift", "working", 5, 80.0, None),
+    ]
     hs, hx = app("hevy", "h", 0, 1800, rows)
-    fit = [fit_set(1, 100, "back_squat", 5, 100.0), fit_set(2, 250, "romanian_deadlift", 6, 80.0),
-           fit_set(3, 400, "back_squat", 4, 100.0), fit_set(4, 550, "romanian_deadlift", 5, 80.0)]
+    fit = [
+        fit_set(1, 100, "back_squat", 5, 100.0),
+        fit_set(2, 250, "romanian_deadlift", 6, 80.0),
+        fit_set(3, 400, "back_squat", 4, 100.0),
+        fit_set(4, 550, "romanian_deadlift", 5, 80.0),
+    ]
     (ts,) = build_ledger([hs], [*hx, *fit]).sessions
     assert len(ts.sets) == 4
     when = {(s.exercise, s.reps): (s.started_at_ns - T0) // NS for s in ts.sets}
-    assert when == {("back_squat", 5): 100, ("romanian_deadlift", 6): 250, ("back_squat", 4): 400,
-                    ("romanian_deadlift", 5): 550}
+    assert when == {
+        ("back_squat", 5): 100,
+        ("romanian_deadlift", 6): 250,
+        ("back_squat", 4): 400,
+        ("romanian_deadlift", 5): 550,
+    }
 
 
 def test_reps_and_load_decide_where_a_missing_set_goes() -> None:
-    rows = [("back_squat", "working", 5, 100.0, None), ("back_squat", "working", 3, 110.0, None),
-            ("back_squat", "working", 8, 80.0, None)]
+    rows = [
+        ("back_squat", "working", 5, 100.0, None),
+        ("back_squat", "working", 3, 110.0, None),
+        ("back_squat", "working", 8, 80.0, None),
+    ]
     hs, hx = app("hevy", "h", 0, 1800, rows)
     fit = [fit_set(1, 100, "back_squat", 5, 100.0), fit_set(3, 700, "back_squat", 8, 80.0)]
     (ts,) = build_ledger([hs], [*hx, *fit]).sessions
     assert [(s.reps, s.load_kg, s.sources) for s in ts.sets] == [
-        (5, 100.0, ("hevy", "fit")), (3, 110.0, ("hevy",)), (8, 80.0, ("hevy", "fit"))]
+        (5, 100.0, ("hevy", "fit")),
+        (3, 110.0, ("hevy",)),
+        (8, 80.0, ("hevy", "fit")),
+    ]
 
 
 def test_an_incompatible_unknown_set_is_not_forced_into_a_match() -> None:
@@ -170,15 +234,20 @@ def test_an_incompatible_unknown_set_is_not_forced_into_a_match() -> None:
     fit = [fit_set(1, 100, "back_squat", 5, 100.0), fit_set(2, 400, None, 12, 20.0)]  # an unknown curl
     (ts,) = build_ledger([hs], [*hx, *fit]).sessions
     assert [(s.exercise, s.reps, s.sources) for s in ts.sets] == [
-        ("back_squat", 5, ("hevy", "fit")), (None, 12, ("fit",))]
+        ("back_squat", 5, ("hevy", "fit")),
+        (None, 12, ("fit",)),
+    ]
 
 
 def test_sessions_match_by_overlap_with_a_tolerance() -> None:
     a, ax = app("hevy", "a", 0, 1800, [("back_squat", "working", 5, 100.0, None)])
     close = SourceSession("fit", "close", T0 + (1800 + 240) * NS, T0 + 4000 * NS)  # 4 min after: same
     far = SourceSession("fit", "far", T0 + (4000 + 360) * NS, T0 + 6000 * NS)  # 6 min after: another
-    led = build_ledger([a, close, far], [*ax, fit_set(1, 2100, "deadlift", 3, 140.0, act="close"),
-                                          fit_set(2, 4500, "deadlift", 3, 140.0, act="far")], tolerance_s=300)
+    led = build_ledger(
+        [a, close, far],
+        [*ax, fit_set(1, 2100, "deadlift", 3, 140.0, act="close"), fit_set(2, 4500, "deadlift", 3, 140.0, act="far")],
+        tolerance_s=300,
+    )
     assert [s.source_sessions for s in led.sessions] == [(("hevy", "a"), ("fit", "close")), (("fit", "far"),)]
     led = build_ledger([a, close, far], [*ax], tolerance_s=0)
     assert len(led.sessions) == 3
@@ -198,16 +267,25 @@ def test_two_apps_pair_unmapped_sets_only_by_the_same_written_name() -> None:
     load agreeing is not enough (found on the real exports: 7 of 7461 sets vanished before)."""
     s1 = SourceSession("strong", "s", T0, T0 + 3600 * NS, title="Fridays")
     s2 = SourceSession("hevy", "h", T0 + 600 * NS, T0 + 3000 * NS, title="Pull")
-    x1 = [SourceSet("strong", "s/1", "s", None, "Seated Row (Cable)", "working", order=1, reps=10, load_kg=30.0),
-          SourceSet("strong", "s/2", "s", "back_squat", "Squat (Barbell)", "working", order=2, reps=10, load_kg=30.0),
-          SourceSet("strong", "s/3", "s", None, "Lat Pulldown (Cable)", "working", order=3, reps=8, load_kg=45.0)]
-    x2 = [SourceSet("hevy", "h/1", "h", None, "Shrug (Cable)", "working", order=1, reps=10, load_kg=30.0),
-          SourceSet("hevy", "h/2", "h", None, "Face Pull", "working", order=2, reps=10, load_kg=30.0),
-          SourceSet("hevy", "h/3", "h", None, "lat  pulldown (cable)", "working", order=3, reps=9, load_kg=45.0)]
+    x1 = [
+        SourceSet("strong", "s/1", "s", None, "Seated Row (Cable)", "working", order=1, reps=10, load_kg=30.0),
+        SourceSet("strong", "s/2", "s", "back_squat", "Squat (Barbell)", "working", order=2, reps=10, load_kg=30.0),
+        SourceSet("strong", "s/3", "s", None, "Lat Pulldown (Cable)", "working", order=3, reps=8, load_kg=45.0),
+    ]
+    x2 = [
+        SourceSet("hevy", "h/1", "h", None, "Shrug (Cable)", "working", order=1, reps=10, load_kg=30.0),
+        SourceSet("hevy", "h/2", "h", None, "Face Pull", "working", order=2, reps=10, load_kg=30.0),
+        SourceSet("hevy", "h/3", "h", None, "lat  pulldown (cable)", "working", order=3, reps=9, load_kg=45.0),
+    ]
     (ts,) = build_ledger([s1, s2], [*x1, *x2]).sessions
     assert len(ts.sets) == 5  # 6 app sets; only the pulldowns are one set
     assert sorted(tuple(sorted(i for v in s.source_set_ids.values() for i in v)) for s in ts.sets) == [
-        ("h/1",), ("h/2",), ("h/3", "s/3"), ("s/1",), ("s/2",)]
+        ("h/1",),
+        ("h/2",),
+        ("h/3", "s/3"),
+        ("s/1",),
+        ("s/2",),
+    ]
     # a watch set is still paired by reps and load when its exercise is unknown (only the apps wrote names)
     fit = [fit_set(1, 700, None, 10, 30.0, act="w")]
     w = SourceSession("fit", "w", T0 + 650 * NS, T0 + 800 * NS)
@@ -227,8 +305,14 @@ def test_sensor_only_sets_chain_into_one_session() -> None:
 
 
 def test_date_only_app_session_joins_the_one_session_that_day() -> None:
-    day = SourceSession("strong", "dayonly", int(dt.datetime(2026, 8, 6, 22, 0, tzinfo=dt.UTC).timestamp()) * NS,
-                        start_precision="day", local_date="2026-08-07", title="Legs")
+    day = SourceSession(
+        "strong",
+        "dayonly",
+        int(dt.datetime(2026, 8, 6, 22, 0, tzinfo=dt.UTC).timestamp()) * NS,
+        start_precision="day",
+        local_date="2026-08-07",
+        title="Legs",
+    )
     dx = [SourceSet("strong", "dayonly/1", "dayonly", "back_squat", set_role="working", order=1, reps=5, load_kg=100.0)]
     fit = [fit_set(1, 420, "back_squat", 5, 100.0)]
     led = build_ledger([day], [*dx, *fit], tz="Europe/Oslo")
@@ -279,8 +363,21 @@ def test_to_rows_keeps_the_cli_fields_and_adds_the_ledger_fields() -> None:
     rows = build_ledger(sessions, sets).to_rows()
     assert len(rows) == 6
     r = rows[1]
-    for k in ("set_id", "activity_id", "session_id", "started_at", "exercise", "set_type", "reps", "load_kg",
-              "duration_s", "source", "training_session_id", "sources", "set_role"):
+    for k in (
+        "set_id",
+        "activity_id",
+        "session_id",
+        "started_at",
+        "exercise",
+        "set_type",
+        "reps",
+        "load_kg",
+        "duration_s",
+        "source",
+        "training_session_id",
+        "sources",
+        "set_role",
+    ):
         assert k in r
     assert r["source"] == "hevy" and r["sources"] == ["hevy", "sensor", "fit"] and r["set_type"] == "active"
     assert r["activity_id"] == "act1" and r["session_id"] == "stream-2"
@@ -308,15 +405,21 @@ def test_fit_rest_entries_are_not_sets_and_bad_input_is_refused() -> None:
 def test_parsed_hevy_export_reconciles_with_watch_sets() -> None:
     exp = parse_export((FIX / "hevy_kg.csv").read_bytes(), tz="Europe/Oslo")
     sess_rows, set_rows = ledger_rows(exp)
-    fit = [fit_set(2, 400, "back_squat", 5, 100.0), fit_set(3, 700, "back_squat", 4, 100.0),
-           fit_set(4, 1100, "romanian_deadlift", 6, 80.0)]
+    fit = [
+        fit_set(2, 400, "back_squat", 5, 100.0),
+        fit_set(3, 700, "back_squat", 4, 100.0),
+        fit_set(4, 1100, "romanian_deadlift", 6, 80.0),
+    ]
     led = build_ledger(sess_rows, [*set_rows, *fit], tz="Europe/Oslo")
     lower, upper = led.sessions
     assert lower.sources == ("hevy", "fit") and upper.sources == ("hevy",)
     assert len(lower.sets) == len(exp.sessions[0].sets) == 8
     squat = [s for s in lower.sets if s.exercise == "back_squat"]
     assert [(s.set_role, s.sources) for s in squat] == [
-        ("warmup", ("hevy",)), ("working", ("hevy", "fit")), ("failure", ("hevy", "fit"))]
+        ("warmup", ("hevy",)),
+        ("working", ("hevy", "fit")),
+        ("failure", ("hevy", "fit")),
+    ]
     assert lower.title == "Lower // Strength"
 
 

@@ -158,7 +158,9 @@ def test_a_long_stall_mid_rep_does_not_close_it(pause_s):
 def _paused_squats(pauses_s, seed=0):
     from .shapes import Cos, Lin, Rest, shape_session, squat_reps
 
-    pieces, windows = squat_reps([[Lin(0.25, 1.0), Cos(0.5, 0.0)]] * len(pauses_s), bottoms=[[Rest(p)] for p in pauses_s])
+    pieces, windows = squat_reps(
+        [[Lin(0.25, 1.0), Cos(0.5, 0.0)]] * len(pauses_s), bottoms=[[Rest(p)] for p in pauses_s]
+    )
     return shape_session(pieces, windows, rate_hz=100.0, seed=seed, bias_drift_mps2=0.01)
 
 

@@ -41,9 +41,11 @@ def fingerprint() -> str:
     from sim.barbell import simulate_session
 
     docs = []
-    for exercise, load, reps, seed, extra in (("back_squat", 100.0, 4, 11, {}),
-                                              ("deadlift", 150.0, 3, 12, {"sets": 2, "rest_between_sets_s": 40.0}),
-                                              ("bench_press", 70.0, 5, 13, {"loss_prob": 0.01, "unrack": True})):
+    for exercise, load, reps, seed, extra in (
+        ("back_squat", 100.0, 4, 11, {}),
+        ("deadlift", 150.0, 3, 12, {"sets": 2, "rest_between_sets_s": 40.0}),
+        ("bench_press", 70.0, 5, 13, {"loss_prob": 0.01, "unrack": True}),
+    ):
         sim = simulate_session(exercise, load, reps, rate_hz=200.0, seed=seed, **extra)
         t_ns = (sim.t_s * 1e9).round().astype("int64")
         res = analyse_session(samples_from_raw(t_ns, sim.raw_i16), exercise, load, body_mass_kg=75.0)
@@ -55,11 +57,13 @@ def fingerprint() -> str:
 def test_results_change_only_with_a_new_method_version() -> None:
     digest = fingerprint()
     assert BAR_VELOCITY_METHOD_VERSION in PINNED, (
-        f"pin the fingerprint of method version {BAR_VELOCITY_METHOD_VERSION!r} in PINNED: {digest!r}")
+        f"pin the fingerprint of method version {BAR_VELOCITY_METHOD_VERSION!r} in PINNED: {digest!r}"
+    )
     assert PINNED[BAR_VELOCITY_METHOD_VERSION] == digest, (
         f"the bar-velocity results changed (fingerprint {digest!r}, pinned {PINNED[BAR_VELOCITY_METHOD_VERSION]!r}) "
         "while analysis.version.BAR_VELOCITY_METHOD_VERSION did not: bump it and pin the new fingerprint, so that "
-        "stored sessions show which method analysed them and `reanalyse` brings them up to date")
+        "stored sessions show which method analysed them and `reanalyse` brings them up to date"
+    )
 
 
 def test_the_fingerprint_sees_a_change_of_results() -> None:

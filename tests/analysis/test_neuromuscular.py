@@ -18,25 +18,36 @@ def reps_of_day(session: str, start: dt.datetime, intercept_kg: float) -> list[d
     for k, load in enumerate((70.0, 80.0, 100.0)):
         v = (intercept_kg - load) / 100.0
         for i, vel in enumerate((v, v - 0.2)):
-            out.append({"exercise": "back_squat", "session_id": f"{session}-{k}", "set_index": 1, "rep_index": i + 1,
-                        "load_kg": load, "mean_velocity_mps": vel,
-                        "started_at": start + dt.timedelta(minutes=10 * k, seconds=5 * i)})
+            out.append(
+                {
+                    "exercise": "back_squat",
+                    "session_id": f"{session}-{k}",
+                    "set_index": 1,
+                    "rep_index": i + 1,
+                    "load_kg": load,
+                    "mean_velocity_mps": vel,
+                    "started_at": start + dt.timedelta(minutes=10 * k, seconds=5 * i),
+                }
+            )
     return out
 
 
 def test_profiles_e1rm_and_trend_days_in_the_athletes_zone():
     # day 1: 23:10-23:30 UTC on 1 March = 00:10-00:30 on 2 March in Oslo; day 2 a week later
-    reps = (reps_of_day("a", dt.datetime(2026, 3, 1, 23, 10, tzinfo=UTC), 160.0)
-            + reps_of_day("b", dt.datetime(2026, 3, 8, 17, 0, tzinfo=UTC), 165.0)
-            + [{"exercise": "back_squat", "session_id": "c", "set_index": 1, "load_kg": 60.0,
-                "mean_velocity_mps": None}])  # no velocity: not a point
+    reps = (
+        reps_of_day("a", dt.datetime(2026, 3, 1, 23, 10, tzinfo=UTC), 160.0)
+        + reps_of_day("b", dt.datetime(2026, 3, 8, 17, 0, tzinfo=UTC), 165.0)
+        + [{"exercise": "back_squat", "session_id": "c", "set_index": 1, "load_kg": 60.0, "mean_velocity_mps": None}]
+    )  # no velocity: not a point
     out = neuromuscular_trends([], reps, {}, "Europe/Oslo")
     (prof,) = out["profiles"]
     assert prof["n_sets"] == 6 and prof["n_loads"] == 3
     assert sorted(prof["velocities_mps"]) == pytest.approx(sorted([0.9, 0.8, 0.6, 0.95, 0.85, 0.65]))
     # per day: exact lines, e1RM at the back squat's MVT (0.30 m/s) = intercept - 30 kg
     assert [(p["date"], p["e1rm_kg"]) for p in out["e1rm_trend"]] == [
-        ("2026-03-02", pytest.approx(130.0)), ("2026-03-08", pytest.approx(135.0))]
+        ("2026-03-02", pytest.approx(130.0)),
+        ("2026-03-08", pytest.approx(135.0)),
+    ]
     assert out["e1rm_trend"][0]["session_id"] == "a-0,a-1,a-2" and out["e1rm_trend"][0]["n_sets"] == 3
     # pooled OLS line of load on velocity through the six best reps, by hand
     pts = [(0.9, 70.0), (0.8, 80.0), (0.6, 100.0), (0.95, 70.0), (0.85, 80.0), (0.65, 100.0)]
@@ -50,7 +61,8 @@ def test_profiles_e1rm_and_trend_days_in_the_athletes_zone():
     ref = round(0.7 * e1 / 2.5) * 2.5
     assert prof["reference_load_kg"] == ref and prof["reference_load_source"].startswith("70 %")
     assert [p["velocity_mps"] for p in out["velocity_at_reference_load"]] == pytest.approx(
-        [(160 - ref) / 100, (165 - ref) / 100])
+        [(160 - ref) / 100, (165 - ref) / 100]
+    )
     # in UTC the first day is 1 March; a stored reference load wins
     utc = neuromuscular_trends([], reps, {"back_squat": 100.0}, "UTC")
     assert [p["date"] for p in utc["e1rm_trend"]] == ["2026-03-01", "2026-03-08"]

@@ -98,11 +98,24 @@ def test_strength_blocks():
 
 def test_weekly_series_local_weeks():
     def run(aid, date, ef, status="ok"):
-        return RunEconomy(aid, status, None if status == "ok" else "x", 0, local_date=date, ef_proxy=ef,
-                          mean_temperature_c=25.0, local_hour=7.0, trimp=50.0)
+        return RunEconomy(
+            aid,
+            status,
+            None if status == "ok" else "x",
+            0,
+            local_date=date,
+            ef_proxy=ef,
+            mean_temperature_c=25.0,
+            local_hour=7.0,
+            trimp=50.0,
+        )
 
-    runs = [run("a", "2025-03-03", 1.2), run("b", "2025-03-09", 1.4), run("c", "2025-03-10", None, "insufficient"),
-            run("d", "2025-03-24", 1.3)]
+    runs = [
+        run("a", "2025-03-03", 1.2),
+        run("b", "2025-03-09", 1.4),
+        run("c", "2025-03-10", None, "insufficient"),
+        run("d", "2025-03-24", 1.3),
+    ]
     ws = weekly_series(runs, "UTC")
     assert ws.week_start == ["2025-03-03", "2025-03-10", "2025-03-17", "2025-03-24"]
     assert ws.n_runs.tolist() == [2, 0, 0, 1] and ws.n_excluded.tolist() == [0, 1, 0, 0]
@@ -115,7 +128,11 @@ def test_weekly_series_local_weeks():
 def test_literature_is_data_with_sources():
     assert any(d.get("improvement_pct") == 4.6 for d in LITERATURE_CONTEXT)
     review = next(d for d in LITERATURE_CONTEXT if d.get("improvement_pct_range"))
-    assert review["improvement_pct_range"] == [2.0, 8.0] and "Blagrove" in review["source"] and "48(5):1117" in review["source"]
+    assert (
+        review["improvement_pct_range"] == [2.0, 8.0]
+        and "Blagrove" in review["source"]
+        and "48(5):1117" in review["source"]
+    )
     den = next(d for d in LITERATURE_CONTEXT if "Denadai" in d["source"])
     assert den["oxygen_cost_change_pct"] == {"heavy_strength": -3.65, "explosive": -4.83}
     assert any(d.get("standardised_mean_difference") == -1.42 for d in LITERATURE_CONTEXT)
@@ -125,4 +142,6 @@ def test_literature_is_data_with_sources():
 def test_weekly_series_rejects_runs_without_time():
     with pytest.raises(ValueError, match="local_date"):
         weekly_series([RunEconomy("z", "ok", None, None)], "UTC")
-    assert len(weekly_series([], "UTC", first_week=dt.date(2025, 1, 1), last_week=dt.date(2025, 1, 20))) == 4  # Wed 1 Jan is in the week of Mon 30 Dec
+    assert (
+        len(weekly_series([], "UTC", first_week=dt.date(2025, 1, 1), last_week=dt.date(2025, 1, 20))) == 4
+    )  # Wed 1 Jan is in the week of Mon 30 Dec

@@ -102,8 +102,13 @@ def leg(z0, z1, t0, t1, first=False, last=False):
 
 def test_assembler_eccentric_first_rejects_unrack_and_walkout():
     a = RepAssembler(True, 0.15)
-    legs = [leg(0.0, 0.06, 0, 1, first=True), leg(0.06, 0.035, 1, 2), leg(0.035, 0.06, 2, 3, last=True),  # unrack, bob
-            leg(0.06, -0.45, 5, 6, first=True), leg(-0.45, 0.06, 6, 7, last=True)]  # one squat
+    legs = [
+        leg(0.0, 0.06, 0, 1, first=True),
+        leg(0.06, 0.035, 1, 2),
+        leg(0.035, 0.06, 2, 3, last=True),  # unrack, bob
+        leg(0.06, -0.45, 5, 6, first=True),
+        leg(-0.45, 0.06, 6, 7, last=True),
+    ]  # one squat
     reps = a.add(legs[:3]) + a.add(legs[3:])
     assert len(reps) == 1
     assert reps[0].concentric.t0_s == 6 and reps[0].start_s == 5 and reps[0].end_s == 7

@@ -52,8 +52,14 @@ def test_heat_raises_hr_like_wingo():
     from sim.athlete import _drift, _render
 
     def rise(temp):
-        q = replace(p, temperature_c=temp, drift_per_30min=_drift(temp), block_offsets_mps=(0.0,) * len(p.block_offsets_mps),
-                    route="flat", hill_amp_m=0.0)
+        q = replace(
+            p,
+            temperature_c=temp,
+            drift_per_30min=_drift(temp),
+            block_offsets_mps=(0.0,) * len(p.block_offsets_mps),
+            route="flat",
+            hill_amp_m=0.0,
+        )
         hr = _render(a, q).heart_rate_bpm
         return hr[44 * 60 : 46 * 60].mean() / hr[14 * 60 : 16 * 60].mean() - 1
 
@@ -82,8 +88,14 @@ def test_1hz_pipeline_recovers_the_step_for_one_athlete():
     a = simulate_athlete(seed=11, weeks=24, effect=0.04)
     p = a.profile
     econ = [
-        run_economy(r, body_mass_kg=p["body_mass_kg"], tz=p["tz"], hr_rest_bpm=p["hr_rest_bpm"],
-                    hr_max_bpm=p["hr_max_bpm"], sex=p["sex"])
+        run_economy(
+            r,
+            body_mass_kg=p["body_mass_kg"],
+            tz=p["tz"],
+            hr_rest_bpm=p["hr_rest_bpm"],
+            hr_max_bpm=p["hr_max_bpm"],
+            sex=p["sex"],
+        )
         for r in a.iter_run_records()
     ]
     s = summarise_athlete(econ, None, a.strength_sets, p, p["tz"], e5rm_kg=a.e5rm_kg, model="level_slope")
@@ -104,18 +116,23 @@ def test_sim_strength_follows_the_prescription_and_e5rm_override():
     b = simulate_athlete(weeks=14, seed=5, strength_start_week=6, e5rm_kg={"back_squat": 107.0})
     # the override changes the back-squat loads only: same runs, same sessions, same other lifts
     assert a.plans == b.plans and b.e5rm_kg["back_squat"] == 107.0
-    assert [(s.started_at_ns, s.exercise, s.reps) for s in a.strength_sets] == \
-           [(s.started_at_ns, s.exercise, s.reps) for s in b.strength_sets]
-    assert [s.load_kg for s in a.strength_sets if s.exercise != "back_squat"] == \
-           [s.load_kg for s in b.strength_sets if s.exercise != "back_squat"]
+    assert [(s.started_at_ns, s.exercise, s.reps) for s in a.strength_sets] == [
+        (s.started_at_ns, s.exercise, s.reps) for s in b.strength_sets
+    ]
+    assert [s.load_kg for s in a.strength_sets if s.exercise != "back_squat"] == [
+        s.load_kg for s in b.strength_sets if s.exercise != "back_squat"
+    ]
     for s in b.strength_sets:  # 4-5 reps at 80-100 % of the athlete's e5RM (2.5 kg plates: +-1.25 kg)
         assert s.reps in (4, 5)
         assert 0.80 * b.e5rm_kg[s.exercise] - 1.25 <= s.load_kg <= 0.98 * b.e5rm_kg[s.exercise] + 1.25
     # no strength before week 6 (the baseline), and with the athlete's e5RM every session meets the prescription
     weeks = weekly_strength(b.strength_sets, b.profile["tz"], e5rm_kg=b.e5rm_kg)
     first = min(s.started_at_ns for s in b.strength_sets)
-    assert first >= int(dt.datetime.combine(b.start_date + dt.timedelta(weeks=6), dt.time(0),
-                                            tzinfo=dt.UTC).timestamp()) * 10**9 - 86400 * 10**9
+    assert (
+        first
+        >= int(dt.datetime.combine(b.start_date + dt.timedelta(weeks=6), dt.time(0), tzinfo=dt.UTC).timestamp()) * 10**9
+        - 86400 * 10**9
+    )
     assert sum(w.sessions for w in weeks) > 0
     assert all(w.sessions_meeting_prescription == w.sessions for w in weeks)
     assert all(w.bilateral_trained and w.unilateral_trained for w in weeks if w.sessions)

@@ -24,11 +24,20 @@ def _t(y, mo, d, h, mi=0) -> int:
     return int(dt.datetime(y, mo, d, h, mi, tzinfo=dt.UTC).timestamp()) * NS
 
 
-def _app(key: str, start: int, minutes: float, rpes: list[tuple[str, float | None]], *, session_rpe=None,
-         source: str = "hevy"):
+def _app(
+    key: str,
+    start: int,
+    minutes: float,
+    rpes: list[tuple[str, float | None]],
+    *,
+    session_rpe=None,
+    source: str = "hevy",
+):
     ss = SourceSession(source, key, start, start + round(minutes * 60 * NS), session_rpe=session_rpe)
-    xs = [SourceSet(source, f"{key}/{k}", key, "back_squat", set_role=role, order=k, reps=5, load_kg=100.0, rpe=r)
-          for k, (role, r) in enumerate(rpes, start=1)]
+    xs = [
+        SourceSet(source, f"{key}/{k}", key, "back_squat", set_role=role, order=k, reps=5, load_kg=100.0, rpe=r)
+        for k, (role, r) in enumerate(rpes, start=1)
+    ]
     return ss, xs
 
 
@@ -45,8 +54,14 @@ def test_session_rpe_times_minutes() -> None:
 
 
 def test_highest_working_set_rpe_stands_in_flagged() -> None:
-    s = _one(*_app("a", _t(2026, 8, 7, 6), 65, [("warmup", 9.5), ("working", 8.0), ("working", 9.0),
-                                                   ("failure", 8.5), ("working", None)]))
+    s = _one(
+        *_app(
+            "a",
+            _t(2026, 8, 7, 6),
+            65,
+            [("warmup", 9.5), ("working", 8.0), ("working", 9.0), ("failure", 8.5), ("working", None)],
+        )
+    )
     x = session_load(s)
     assert x.rpe == 9.0 and x.rpe_source == "max_set_rpe" and x.substitute  # the warm-up's 9.5 does not count
     assert x.load_au == pytest.approx(9.0 * 65)
@@ -73,8 +88,19 @@ def test_implausible_duration_gets_no_load_and_a_reason() -> None:
 
 def test_sensor_only_session_uses_its_sets_span() -> None:
     t0 = _t(2026, 8, 7, 17)
-    xs = [SourceSet("sensor", f"s{k}", f"stream{k}", "back_squat", started_at_ns=t0 + k * 180 * NS, duration_s=30.0,
-                    reps=5, load_kg=100.0) for k in range(4)]
+    xs = [
+        SourceSet(
+            "sensor",
+            f"s{k}",
+            f"stream{k}",
+            "back_squat",
+            started_at_ns=t0 + k * 180 * NS,
+            duration_s=30.0,
+            reps=5,
+            load_kg=100.0,
+        )
+        for k in range(4)
+    ]
     (s,) = build_ledger([], xs).sessions
     x = session_load(s)
     assert x.duration_source == "sets_span" and x.duration_s == 3 * 180 + 30
@@ -85,10 +111,33 @@ def test_a_session_in_three_sources_loads_once() -> None:
     start = _t(2026, 8, 7, 6)
     hs, hx = _app("h", start, 60, [("working", 8.0), ("working", 9.0)])
     fit_s = SourceSession("fit", "act", start + 60 * NS, start + 3500 * NS)
-    fit = [SourceSet("fit", f"f{k}", "act", "back_squat", started_at_ns=start + (300 + 400 * k) * NS, duration_s=30.0,
-                     reps=5, load_kg=100.0) for k in range(2)]
-    sens = [SourceSet("sensor", f"s{k}", f"st{k}", "back_squat", started_at_ns=start + (302 + 400 * k) * NS,
-                      duration_s=20.0, reps=5, load_kg=100.0, mean_velocity_mps=0.5) for k in range(2)]
+    fit = [
+        SourceSet(
+            "fit",
+            f"f{k}",
+            "act",
+            "back_squat",
+            started_at_ns=start + (300 + 400 * k) * NS,
+            duration_s=30.0,
+            reps=5,
+            load_kg=100.0,
+        )
+        for k in range(2)
+    ]
+    sens = [
+        SourceSet(
+            "sensor",
+            f"s{k}",
+            f"st{k}",
+            "back_squat",
+            started_at_ns=start + (302 + 400 * k) * NS,
+            duration_s=20.0,
+            reps=5,
+            load_kg=100.0,
+            mean_velocity_mps=0.5,
+        )
+        for k in range(2)
+    ]
     led = build_ledger([hs, fit_s], [*hx, *fit, *sens])
     loads = session_loads(led.sessions)
     assert len(loads) == 1 and loads[0].sources == ("hevy", "sensor", "fit")
@@ -116,8 +165,9 @@ def test_daily_series_dates_by_local_start_and_fills_rest_days() -> None:
 
 def test_combine_daily_aligns_two_series_and_feeds_atl_tsb() -> None:
     d = dt.date
-    days, run, lift, total = combine_daily([d(2026, 8, 1), d(2026, 8, 2)], np.array([50.0, 0.0]),
-                                           [d(2026, 8, 2), d(2026, 8, 4)], np.array([300.0, 200.0]))
+    days, run, lift, total = combine_daily(
+        [d(2026, 8, 1), d(2026, 8, 2)], np.array([50.0, 0.0]), [d(2026, 8, 2), d(2026, 8, 4)], np.array([300.0, 200.0])
+    )
     assert days == [d(2026, 8, k) for k in range(1, 5)]
     assert run.tolist() == [50.0, 0.0, 0.0, 0.0] and lift.tolist() == [0.0, 300.0, 0.0, 200.0]
     assert total.tolist() == [50.0, 300.0, 0.0, 200.0]

@@ -31,8 +31,10 @@ def _loads_from(a) -> list[dict]:
     starts: dict[str, int] = {}
     for s in a.strength_sets:
         starts.setdefault(s.session_key, s.started_at_ns)
-    return [{"training_session_id": k, "started_at_ns": t, "load_au": 270.0, "rpe": 6.0, "rpe_source": "session"}
-            for k, t in starts.items()]
+    return [
+        {"training_session_id": k, "started_at_ns": t, "load_au": 270.0, "rpe": 6.0, "rpe_source": "session"}
+        for k, t in starts.items()
+    ]
 
 
 @pytest.mark.slow
@@ -41,8 +43,9 @@ def test_strength_load_is_its_own_series_and_the_economy_model_never_sees_it(ath
     loads = _loads_from(a)
     tz = a.profile["tz"]
     plain = summarise_athlete(runs, None, a.strength_sets, a.profile, tz, e5rm_kg=a.e5rm_kg).to_dict()
-    with_sl = summarise_athlete(runs, None, a.strength_sets, a.profile, tz, e5rm_kg=a.e5rm_kg,
-                                strength_loads=loads).to_dict()
+    with_sl = summarise_athlete(
+        runs, None, a.strength_sets, a.profile, tz, e5rm_kg=a.e5rm_kg, strength_loads=loads
+    ).to_dict()
     # the treatment never leaks into the economy model: its estimates are identical to the last digit
     for k in ("changes", "economy_change", "typical_error", "baseline", "latest_block"):
         assert with_sl[k] == plain[k], k
@@ -89,18 +92,67 @@ def _ledger(*, extra_plank: bool = True):
         SourceSession("hevy", "hevy:b", T0 + 2 * 86400 * NS, T0 + 2 * 86400 * NS + 1800 * NS, title="Core"),
     ]
     sets = [
-        SourceSet("hevy", "hevy:a/1", "hevy:a", "back_squat", "Squat (Barbell)", "warmup", order=1, reps=8,
-                  load_kg=40.0),
-        SourceSet("hevy", "hevy:a/2", "hevy:a", "back_squat", "Squat (Barbell)", "working", order=2, reps=5,
-                  load_kg=100.0, rpe=8.0),
-        SourceSet("hevy", "hevy:a/3", "hevy:a", "back_squat", "Squat (Barbell)", "working", order=3, reps=5,
-                  load_kg=100.0, rpe=9.0),
-        SourceSet("fit", "act1:1", "act1", "back_squat", "back_squat", started_at_ns=T0 + 405 * NS, duration_s=30,
-                  reps=5, load_kg=100.0),
-        SourceSet("fit", "act1:2", "act1", "deadlift", "deadlift", started_at_ns=T0 + 700 * NS, duration_s=30, reps=5,
-                  load_kg=100.0),
-        SourceSet("sensor", "s1:1", "s1", "back_squat", "back_squat", started_at_ns=T0 + 410 * NS, duration_s=20,
-                  reps=5, load_kg=100.0, mean_velocity_mps=0.55),
+        SourceSet(
+            "hevy", "hevy:a/1", "hevy:a", "back_squat", "Squat (Barbell)", "warmup", order=1, reps=8, load_kg=40.0
+        ),
+        SourceSet(
+            "hevy",
+            "hevy:a/2",
+            "hevy:a",
+            "back_squat",
+            "Squat (Barbell)",
+            "working",
+            order=2,
+            reps=5,
+            load_kg=100.0,
+            rpe=8.0,
+        ),
+        SourceSet(
+            "hevy",
+            "hevy:a/3",
+            "hevy:a",
+            "back_squat",
+            "Squat (Barbell)",
+            "working",
+            order=3,
+            reps=5,
+            load_kg=100.0,
+            rpe=9.0,
+        ),
+        SourceSet(
+            "fit",
+            "act1:1",
+            "act1",
+            "back_squat",
+            "back_squat",
+            started_at_ns=T0 + 405 * NS,
+            duration_s=30,
+            reps=5,
+            load_kg=100.0,
+        ),
+        SourceSet(
+            "fit",
+            "act1:2",
+            "act1",
+            "deadlift",
+            "deadlift",
+            started_at_ns=T0 + 700 * NS,
+            duration_s=30,
+            reps=5,
+            load_kg=100.0,
+        ),
+        SourceSet(
+            "sensor",
+            "s1:1",
+            "s1",
+            "back_squat",
+            "back_squat",
+            started_at_ns=T0 + 410 * NS,
+            duration_s=20,
+            reps=5,
+            load_kg=100.0,
+            mean_velocity_mps=0.55,
+        ),
     ]
     if extra_plank:
         sets.append(SourceSet("hevy", "hevy:b/1", "hevy:b", None, "Plank", "working", order=1, duration_s=60))
@@ -113,8 +165,13 @@ def test_the_report_part_lists_each_session_once_with_its_sources_and_the_data_q
     doc = ledger_report(ledger, loads, tz="Europe/Oslo", deleted_in_app={("hevy", "hevy:b")})
     # the watch's second set (it guessed "deadlift") is the app's second working squat: reps and load agree,
     # and only the watch named it (docs/strength-ledger.md, step 4), so the session has 3 sets, not 4
-    assert doc["counts"] == {"sessions": 2, "sets": 4, "working_sets": 3, "merged_sessions": 1,
-                             "sessions_by_source": {"hevy": 2, "fit": 1, "sensor": 1}}
+    assert doc["counts"] == {
+        "sessions": 2,
+        "sets": 4,
+        "working_sets": 3,
+        "merged_sessions": 1,
+        "sessions_by_source": {"hevy": 2, "fit": 1, "sensor": 1},
+    }
     first, second = doc["sessions"]
     assert first["sources"] == ["hevy", "sensor", "fit"] and first["merged"]
     assert (first["sets"], first["working_sets"], first["warmup_sets"]) == (3, 2, 1)
@@ -149,8 +206,10 @@ def test_report_part_since_and_latest() -> None:
     assert [s["title"] for s in later["sessions"]] == ["Core"] and len(later["latest_sessions"]) == 1
     assert later["data_quality"]["merged_sessions"] == []
     # a set whose name is outside the vocabulary (a watch's own name) is unmapped too
-    odd = build_ledger([SourceSession("fit", "x", T0, T0 + 600 * NS)],
-                       [SourceSet("fit", "x:1", "x", "pull_up", "pull_up", started_at_ns=T0, reps=5)])
+    odd = build_ledger(
+        [SourceSession("fit", "x", T0, T0 + 600 * NS)],
+        [SourceSet("fit", "x:1", "x", "pull_up", "pull_up", started_at_ns=T0, reps=5)],
+    )
     dq = ledger_report(odd, session_loads(odd.sessions), tz="UTC")["data_quality"]
     assert dq["unmapped_exercises"] == [{"name": "pull_up", "sets": 1, "sources": ["fit"]}]
 

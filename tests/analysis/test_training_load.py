@@ -124,8 +124,16 @@ def test_weekly_strength_by_hand():
 
 
 def test_weekly_strength_range_and_dict_rows():
-    rows = [{"started_at": "2025-03-05T18:00:00Z", "exercise": "step_up", "reps": 8, "load_kg": 20.0,
-             "set_type": "active", "activity_id": "x-0"}]
+    rows = [
+        {
+            "started_at": "2025-03-05T18:00:00Z",
+            "exercise": "step_up",
+            "reps": 8,
+            "load_kg": 20.0,
+            "set_type": "active",
+            "activity_id": "x-0",
+        }
+    ]
     sets = strength_sets_from_dicts(rows)
     assert sets[0].session_key == "x-0" and sets[0].started_at_ns == utc_ns(2025, 3, 5, 18)
     weeks = weekly_strength(sets, "UTC", first_week=dt.date(2025, 2, 20), last_week=dt.date(2025, 3, 20))
@@ -136,7 +144,6 @@ def test_weekly_strength_range_and_dict_rows():
         weekly_strength(sets, "Nowhere/Land")
     with pytest.raises(ValueError, match="e5rm"):
         weekly_strength(sets, "UTC", e5rm_kg={"step_up": 0})
-
 
 
 @settings(max_examples=50, deadline=None)
@@ -195,26 +202,55 @@ def test_session_prescription_by_hand():
     assert [d["local_date"] for d in w1.session_details] == ["2025-03-10", "2025-03-11"]
     assert w1.session_details[1]["sets"] == 6 and w1.session_details[1]["zone_sets_by_exercise"] == {bs: 3}
     assert w1.bilateral_trained and w1.unilateral_trained
-    assert w1.session_details[0] == {"local_date": "2025-03-10", "sets": 3,
-                                     "zone_sets_by_exercise": {"bulgarian_split_squat": 3},
-                                     "meets_prescription": True, "zone_undecidable": False,
-                                     "bilateral": False, "unilateral": True}
+    assert w1.session_details[0] == {
+        "local_date": "2025-03-10",
+        "sets": 3,
+        "zone_sets_by_exercise": {"bulgarian_split_squat": 3},
+        "meets_prescription": True,
+        "zone_undecidable": False,
+        "bilateral": False,
+        "unilateral": True,
+    }
     # without the streamed sets, E is undecidable (3 RDL sets of 5 reps, no e5RM) and the week falls short
     w1b = weekly_strength(sets[:-3], "UTC", e5rm_kg=e5)[1]
     assert (w1b.sessions_meeting_prescription, w1b.sessions_zone_undecidable, w1b.prescription_met) == (1, 1, False)
     assert w1b.bilateral_trained and w1b.unilateral_trained
     # a streamed set far from any other set is its own session
-    lone = weekly_strength([StrengthSet(utc_ns(2025, 3, 12, 9), bs, 5, 85.0, "active", "s9", "sensor"),
-                            StrengthSet(utc_ns(2025, 3, 12, 15), bs, 5, 85.0, "active", "s10", "sensor")], "UTC",
-                           e5rm_kg=e5)[0]
+    lone = weekly_strength(
+        [
+            StrengthSet(utc_ns(2025, 3, 12, 9), bs, 5, 85.0, "active", "s9", "sensor"),
+            StrengthSet(utc_ns(2025, 3, 12, 15), bs, 5, 85.0, "active", "s10", "sensor"),
+        ],
+        "UTC",
+        e5rm_kg=e5,
+    )[0]
     assert lone.sessions == 2 and lone.sessions_meeting_prescription == 0 and not lone.unilateral_trained
 
 
 def test_session_prescription_only_bilateral_week_and_dict_source():
-    rows = [{"started_at": f"2025-03-0{d}T09:0{k}:00Z", "exercise": "back_squat", "reps": 5, "load_kg": 90.0,
-             "set_type": "active", "activity_id": f"a{d}"} for d in (3, 5) for k in range(4)]
-    rows.append({"started_at": "2025-03-05T09:30:00Z", "exercise": "back_squat", "reps": 3, "load_kg": 95.0,
-                 "set_type": "active", "activity_id": None, "session_id": "x"})
+    rows = [
+        {
+            "started_at": f"2025-03-0{d}T09:0{k}:00Z",
+            "exercise": "back_squat",
+            "reps": 5,
+            "load_kg": 90.0,
+            "set_type": "active",
+            "activity_id": f"a{d}",
+        }
+        for d in (3, 5)
+        for k in range(4)
+    ]
+    rows.append(
+        {
+            "started_at": "2025-03-05T09:30:00Z",
+            "exercise": "back_squat",
+            "reps": 3,
+            "load_kg": 95.0,
+            "set_type": "active",
+            "activity_id": None,
+            "session_id": "x",
+        }
+    )
     sets = strength_sets_from_dicts(rows)
     assert sets[-1].source == "sensor" and sets[0].source is None
     (w,) = weekly_strength(sets, "UTC", e5rm_kg={"back_squat": 100.0})
@@ -251,17 +287,30 @@ def test_heavy_lower_body_sessions_need_a_zone_set_of_a_lower_body_lift():
         {"started_at_ns": t0 + 48 * h, "exercise": "back_squat", "reps": 5, "load_kg": 60.0, "activity_id": "B"},
         # session C: one zone set of squats (85 %): heavy, decided
         {"started_at_ns": t0 + 96 * h, "exercise": "back_squat", "reps": 5, "load_kg": 85.0, "activity_id": "C"},
-        {"started_at_ns": t0 + 96 * h + 600 * 10**9, "exercise": "back_squat", "reps": 8, "load_kg": 85.0,
-         "activity_id": "C"},
+        {
+            "started_at_ns": t0 + 96 * h + 600 * 10**9,
+            "exercise": "back_squat",
+            "reps": 8,
+            "load_kg": 85.0,
+            "activity_id": "C",
+        },
         # session D: loaded 3-5-rep split squats without an e5RM: heavy only by rep count (undecided)
         {"started_at_ns": t0 + 150 * h, "exercise": "split_squat", "reps": 4, "load_kg": 30.0, "activity_id": "D"},
         # a rest set never counts
-        {"started_at_ns": t0 + 200 * h, "exercise": "back_squat", "reps": 5, "load_kg": 90.0, "activity_id": "E",
-         "set_type": "rest"},
+        {
+            "started_at_ns": t0 + 200 * h,
+            "exercise": "back_squat",
+            "reps": 5,
+            "load_kg": 90.0,
+            "activity_id": "E",
+            "set_type": "rest",
+        },
     ]
     e5 = {"back_squat": 100.0, "bench_press": 90.0}
     out = heavy_lower_body_sessions(sets, e5rm_kg=e5)
     assert [(d["started_at_ns"], d["decided"], d["exercises"]) for d in out] == [
-        (t0 + 96 * h, True, ["back_squat"]), (t0 + 150 * h, False, ["split_squat"])]
+        (t0 + 96 * h, True, ["back_squat"]),
+        (t0 + 150 * h, False, ["split_squat"]),
+    ]
     assert out[0]["ended_at_ns"] == t0 + 96 * h + 600 * 10**9
     assert heavy_lower_body_sessions(sets[:2], e5rm_kg=e5) == []

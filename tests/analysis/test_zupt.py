@@ -38,8 +38,9 @@ def test_anchored_velocity_is_exact_for_a_constant_offset_per_segment():
     # true motion: rest, up and down (v = sin), rest, up and down, rest; a different acceleration offset
     # between each pair of rests (a drift the linear correction of each segment removes exactly)
     t = np.arange(0.0, 6.0, 0.001)
-    v_true = np.where((t > 1) & (t < 2), np.sin(np.pi * (t - 1)), 0.0) \
-        + np.where((t > 3.5) & (t < 4.5), -0.5 * np.sin(np.pi * (t - 3.5)), 0.0)
+    v_true = np.where((t > 1) & (t < 2), np.sin(np.pi * (t - 1)), 0.0) + np.where(
+        (t > 3.5) & (t < 4.5), -0.5 * np.sin(np.pi * (t - 3.5)), 0.0
+    )
     a = np.gradient(v_true, t) + np.where(t < 2.8, 0.03, -0.05)
     still = [(0, 100), (2500, 3000), (t.size - 50, t.size - 1)]
     v, a_out = anchored_velocity(t, a, still)
@@ -87,10 +88,13 @@ def test_without_the_update_the_start_lies_inside_the_pause():
     assert rise2[0].t0_s == pytest.approx(2.1, abs=0.02)
 
 
-@pytest.mark.parametrize(("label", "middle"), [
-    ("sticking point: dips to 0.04 m/s, never below", [Cos(0.3, 0.04), Hold(0.2), Cos(0.3, 0.5)]),
-    ("slow grind: a steady 0.05 m/s for 0.8 s", [Cos(0.3, 0.05), Hold(0.8), Cos(0.3, 0.4)]),
-])
+@pytest.mark.parametrize(
+    ("label", "middle"),
+    [
+        ("sticking point: dips to 0.04 m/s, never below", [Cos(0.3, 0.04), Hold(0.2), Cos(0.3, 0.5)]),
+        ("slow grind: a steady 0.05 m/s for 0.8 s", [Cos(0.3, 0.05), Hold(0.8), Cos(0.3, 0.4)]),
+    ],
+)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sticking_point_and_grind_are_not_zeroed(label, middle, seed):
     pieces = [Rest(0.5), Cos(0.4, -0.9), Lin(0.6, 0.0), Lin(0.25, 0.7), *middle, Cos(0.5, 0.0), Rest(0.4)]
@@ -118,8 +122,19 @@ def test_a_creep_into_lockout_is_not_a_pause(seed):
     creep is flat and lies between an upward and a downward motion, but the bar slows down from it to a second
     still-looking stretch (the rest) before it moves down -- so it is no turning point, and at 0.06 m/s not slow
     either: never zeroed; the rest is."""
-    pieces = [Rest(0.5), Cos(0.4, -0.9), Lin(0.6, 0.0), Lin(0.3, 0.9), Cos(0.35, 0.06), Hold(0.3), Lin(0.3, 0.0),
-              Rest(0.6), Cos(0.3, -0.3), Cos(0.3, 0.0), Rest(0.4)]
+    pieces = [
+        Rest(0.5),
+        Cos(0.4, -0.9),
+        Lin(0.6, 0.0),
+        Lin(0.3, 0.9),
+        Cos(0.35, 0.06),
+        Hold(0.3),
+        Lin(0.3, 0.0),
+        Rest(0.6),
+        Cos(0.3, -0.3),
+        Cos(0.3, 0.0),
+        Rest(0.4),
+    ]
     t, a, v_true = _sampled(pieces, drift_mps2=0.01, seed=seed)
     zr = still_stretches(t, a, NOISE_MPS2)
     creep0 = 0.5 + 0.4 + 0.6 + 0.3 + 0.35
@@ -136,8 +151,16 @@ def test_a_steady_stretch_of_a_lowering_is_not_zeroed(seed):
     """A lift, then a lowering that holds a steady 0.35 m/s for 0.3 s before it speeds up: relative to its own
     velocity the motion before it is upward and after it downward, like a turning point, but its velocity is
     far from zero by the drift model."""
-    pieces = [Rest(0.5), Lin(0.3, 0.8), Cos(0.4, 0.0), Cos(0.3, -0.35), Hold(0.3), Cos(0.3, -0.6), Cos(0.3, 0.0),
-              Rest(0.5)]
+    pieces = [
+        Rest(0.5),
+        Lin(0.3, 0.8),
+        Cos(0.4, 0.0),
+        Cos(0.3, -0.35),
+        Hold(0.3),
+        Cos(0.3, -0.6),
+        Cos(0.3, 0.0),
+        Rest(0.5),
+    ]
     t, a, v_true = _sampled(pieces, drift_mps2=0.01, seed=seed)
     zr = still_stretches(t, a, NOISE_MPS2)
     steady = (t > 1.5) & (t < 1.8)

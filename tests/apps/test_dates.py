@@ -15,31 +15,35 @@ DMY = DateRule("DMY", "test")
 MDY = DateRule("MDY", "test")
 
 
-@pytest.mark.parametrize(("text", "rule", "expected", "precision"), [
-    ("2026-08-07 08:27:00", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27, 0), "second"),
-    ("2026-08-07T08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
-    ("2026/08/07 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
-    ("7 Aug 2026, 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
-    ("25 Juli 2026, 14:21", NO_NUMERIC, dt.datetime(2026, 7, 25, 14, 21), "minute"),
-    ("3 Dez. 2026, 07:05", NO_NUMERIC, dt.datetime(2026, 12, 3, 7, 5), "minute"),
-    ("7. août 2026 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
-    ("May 15, 2023", NO_NUMERIC, dt.datetime(2023, 5, 15), "day"),
-    ("Aug 28, 2023 2:32 PM", NO_NUMERIC, dt.datetime(2023, 8, 28, 14, 32), "minute"),
-    ("Aug 28, 2023 12:05\u202fAM", NO_NUMERIC, dt.datetime(2023, 8, 28, 0, 5), "minute"),
-    ("Dec 1, 2023 12:00 PM", NO_NUMERIC, dt.datetime(2023, 12, 1, 12, 0), "minute"),
-    ("05.06.2026, 07:30", DMY, dt.datetime(2026, 6, 5, 7, 30), "minute"),
-    ("05.06.2026, 07:30", MDY, dt.datetime(2026, 5, 6, 7, 30), "minute"),
-    ("6/5/2026 7:30 PM", MDY, dt.datetime(2026, 6, 5, 19, 30), "minute"),
-    ("05-06-2026 07:30:15", DMY, dt.datetime(2026, 6, 5, 7, 30, 15), "second"),
-])
+@pytest.mark.parametrize(
+    ("text", "rule", "expected", "precision"),
+    [
+        ("2026-08-07 08:27:00", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27, 0), "second"),
+        ("2026-08-07T08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
+        ("2026/08/07 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
+        ("7 Aug 2026, 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
+        ("25 Juli 2026, 14:21", NO_NUMERIC, dt.datetime(2026, 7, 25, 14, 21), "minute"),
+        ("3 Dez. 2026, 07:05", NO_NUMERIC, dt.datetime(2026, 12, 3, 7, 5), "minute"),
+        ("7. août 2026 08:27", NO_NUMERIC, dt.datetime(2026, 8, 7, 8, 27), "minute"),
+        ("May 15, 2023", NO_NUMERIC, dt.datetime(2023, 5, 15), "day"),
+        ("Aug 28, 2023 2:32 PM", NO_NUMERIC, dt.datetime(2023, 8, 28, 14, 32), "minute"),
+        ("Aug 28, 2023 12:05\u202fAM", NO_NUMERIC, dt.datetime(2023, 8, 28, 0, 5), "minute"),
+        ("Dec 1, 2023 12:00 PM", NO_NUMERIC, dt.datetime(2023, 12, 1, 12, 0), "minute"),
+        ("05.06.2026, 07:30", DMY, dt.datetime(2026, 6, 5, 7, 30), "minute"),
+        ("05.06.2026, 07:30", MDY, dt.datetime(2026, 5, 6, 7, 30), "minute"),
+        ("6/5/2026 7:30 PM", MDY, dt.datetime(2026, 6, 5, 19, 30), "minute"),
+        ("05-06-2026 07:30:15", DMY, dt.datetime(2026, 6, 5, 7, 30, 15), "second"),
+    ],
+)
 def test_parse_local_styles(text: str, rule: DateRule, expected: dt.datetime, precision: str) -> None:
     st = parse_local(text, rule)
     assert st.value == expected
     assert st.precision == precision
 
 
-@pytest.mark.parametrize("text", ["2026-02-30 08:00:00", "31 Foo 2026, 08:00", "yesterday", "", "13:00 PM 2026",
-                                  "2026-08-07 25:00"])
+@pytest.mark.parametrize(
+    "text", ["2026-02-30 08:00:00", "31 Foo 2026, 08:00", "yesterday", "", "13:00 PM 2026", "2026-08-07 25:00"]
+)
 def test_parse_local_refuses_with_reason(text: str) -> None:
     with pytest.raises(ValueError, match=r"(impossible|unrecognised|unknown month|empty|hour)"):
         parse_local(text, NO_NUMERIC)

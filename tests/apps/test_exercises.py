@@ -15,40 +15,46 @@ def test_every_target_is_in_the_vocabulary_and_every_vocabulary_name_has_aliases
         assert lat in ("bilateral", "unilateral")
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Squat (Barbell)", "back_squat"),
-    ("Deadlift (Barbell)", "deadlift"),
-    ("Bulgarian Split Squat", "bulgarian_split_squat"),
-    ("Lunge (Dumbbell)", "lunge"),
-    ("Romanian Deadlift (Barbell)", "romanian_deadlift"),
-    ("Bench Press (Barbell)", "bench_press"),
-    ("Hip Thrust (Barbell)", "hip_thrust"),
-    ("Step-up", "step_up"),
-    ("Step Up", "step_up"),
-    ("Front Squat (Barbell)", "front_squat"),
-    ("Overhead Press (Barbell)", "overhead_press"),
-    ("Strict Military Press (Barbell)", "overhead_press"),
-    ("Bench Press - Close Grip (Barbell)", "bench_press"),
-    ("Split Squat (Dumbbell)", "split_squat"),
-    ("Walking Lunge (Kettlebell)", "lunge"),
-    ("Reverse Lunge (Dumbbell)", "lunge"),
-    ("  squat   (BARBELL) ", "back_squat"),
-    ("Step-up (Bodyweight)", "step_up"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Squat (Barbell)", "back_squat"),
+        ("Deadlift (Barbell)", "deadlift"),
+        ("Bulgarian Split Squat", "bulgarian_split_squat"),
+        ("Lunge (Dumbbell)", "lunge"),
+        ("Romanian Deadlift (Barbell)", "romanian_deadlift"),
+        ("Bench Press (Barbell)", "bench_press"),
+        ("Hip Thrust (Barbell)", "hip_thrust"),
+        ("Step-up", "step_up"),
+        ("Step Up", "step_up"),
+        ("Front Squat (Barbell)", "front_squat"),
+        ("Overhead Press (Barbell)", "overhead_press"),
+        ("Strict Military Press (Barbell)", "overhead_press"),
+        ("Bench Press - Close Grip (Barbell)", "bench_press"),
+        ("Split Squat (Dumbbell)", "split_squat"),
+        ("Walking Lunge (Kettlebell)", "lunge"),
+        ("Reverse Lunge (Dumbbell)", "lunge"),
+        ("  squat   (BARBELL) ", "back_squat"),
+        ("Step-up (Bodyweight)", "step_up"),
+    ],
+)
 def test_known_names(name: str, expected: str) -> None:
     m = map_exercise(name)
     assert m.exercise == expected and m.rule == "alias" and m.as_written == name
 
 
-@pytest.mark.parametrize("name", [
-    "Squat (Smith Machine)",  # another bar path and load: not the barbell back squat
-    "Squat (Dumbbell)",
-    "Romanian Deadlift (Dumbbell)",
-    "Bench Press (Dumbbell)",
-    "Hip Thrust (Machine)",
-    "Deadlift (Trap bar)",
-    "Lunge (Machine)",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Squat (Smith Machine)",  # another bar path and load: not the barbell back squat
+        "Squat (Dumbbell)",
+        "Romanian Deadlift (Dumbbell)",
+        "Bench Press (Dumbbell)",
+        "Hip Thrust (Machine)",
+        "Deadlift (Trap bar)",
+        "Lunge (Machine)",
+    ],
+)
 def test_barbell_lifts_with_other_equipment_stay_unmapped(name: str) -> None:
     m = map_exercise(name)
     assert m.exercise is None and m.rule == "equipment"

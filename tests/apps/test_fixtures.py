@@ -27,18 +27,33 @@ def _parse(name: str, **kw):
 
 
 def _rows(session) -> list[tuple]:
-    return [(s.exercise_as_written, s.exercise, s.set_order, s.set_role, s.reps, s.load_kg, s.distance_m, s.duration_s,
-             s.rpe) for s in session.sets]
+    return [
+        (
+            s.exercise_as_written,
+            s.exercise,
+            s.set_order,
+            s.set_role,
+            s.reps,
+            s.load_kg,
+            s.distance_m,
+            s.duration_s,
+            s.rpe,
+        )
+        for s in session.sets
+    ]
 
 
-@pytest.mark.parametrize(("name", "app", "variant", "delim", "encoding"), [
-    ("strong_classic_kg.csv", "strong", "strong-classic", ",", "utf-8"),
-    ("strong_unit_columns_lbs.csv", "strong", "strong-unit-columns", ",", "utf-8"),
-    ("strong_android_semicolon.csv", "strong", "strong-unit-columns", ";", "utf-8-sig"),
-    ("strong_workout_number.csv", "strong", "strong-workout-number", ";", "utf-8"),
-    ("hevy_kg.csv", "hevy", "hevy", ",", "utf-8"),
-    ("hevy_lbs_miles.csv", "hevy", "hevy", ",", "utf-8"),
-])
+@pytest.mark.parametrize(
+    ("name", "app", "variant", "delim", "encoding"),
+    [
+        ("strong_classic_kg.csv", "strong", "strong-classic", ",", "utf-8"),
+        ("strong_unit_columns_lbs.csv", "strong", "strong-unit-columns", ",", "utf-8"),
+        ("strong_android_semicolon.csv", "strong", "strong-unit-columns", ";", "utf-8-sig"),
+        ("strong_workout_number.csv", "strong", "strong-workout-number", ";", "utf-8"),
+        ("hevy_kg.csv", "hevy", "hevy", ",", "utf-8"),
+        ("hevy_lbs_miles.csv", "hevy", "hevy", ",", "utf-8"),
+    ],
+)
 def test_detection(name: str, app: str, variant: str, delim: str, encoding: str) -> None:
     d = detect(_load(name))
     assert d is not None
@@ -55,7 +70,12 @@ def test_detect_rejects_other_files() -> None:
 
 def test_strong_classic_kg() -> None:
     e = _parse("strong_classic_kg.csv")
-    assert (e.status, e.weight_unit, e.weight_unit_source, e.distance_unit_source) == ("imported", "kg", "caller", "caller")
+    assert (e.status, e.weight_unit, e.weight_unit_source, e.distance_unit_source) == (
+        "imported",
+        "kg",
+        "caller",
+        "caller",
+    )
     assert e.zone_assumed and e.tz == "Europe/Oslo"
     assert [s.title for s in e.sessions] == ["Lower A", "Upper"]
     lower = e.sessions[0]
@@ -99,8 +119,10 @@ def test_strong_unit_columns_lbs_crlf_rest_timer() -> None:
     assert e.status == "imported"
     assert (e.weight_unit, e.weight_unit_source, e.distance_unit) == ("mixed", "column", "mi")
     assert [(n.line, n.reason) for n in e.skipped_rows] == [
-        (3, "rest timer row (not a set)"), (5, "rest timer row (not a set)"),
-        (8, "empty set (no reps, load, distance or time logged)")]
+        (3, "rest timer row (not a set)"),
+        (5, "rest timer row (not a set)"),
+        (8, "empty set (no reps, load, distance or time logged)"),
+    ]
     (s,) = e.sessions
     assert s.duration_s == 4200.0
     assert _rows(s) == [
@@ -128,7 +150,11 @@ def test_strong_android_semicolon_bom_crlf_decimal_comma() -> None:
 def test_strong_workout_number_variant() -> None:
     e = _parse("strong_workout_number.csv")
     assert (e.variant, e.weight_unit, e.weight_unit_source, e.distance_unit) == (
-        "strong-workout-number", "kg", "header", "m")
+        "strong-workout-number",
+        "kg",
+        "header",
+        "m",
+    )
     assert [n.line for n in e.skipped_rows] == [4]
     a, b = e.sessions
     assert a.duration_s == 1834.0 and b.duration_s == 2474.0  # Duration (sec)
@@ -179,7 +205,9 @@ def test_hevy_lbs_and_miles() -> None:
 def test_hevy_german_month_names() -> None:
     e = _parse("hevy_german_months.csv")
     assert [(s.start_local, s.duration_s) for s in e.sessions] == [
-        (dt.datetime(2026, 7, 25, 14, 21), 7560.0), (dt.datetime(2026, 12, 3, 7, 5), 3300.0)]
+        (dt.datetime(2026, 7, 25, 14, 21), 7560.0),
+        (dt.datetime(2026, 12, 3, 7, 5), 3300.0),
+    ]
     # winter: CET = UTC+1
     assert e.sessions[1].start_utc == dt.datetime(2026, 12, 3, 6, 5, tzinfo=UTC)
 
@@ -188,17 +216,26 @@ def test_numeric_dates_day_month_decided_per_file() -> None:
     e = _parse("strong_dmy_dates.csv")
     assert e.date_rule.day_month_order == "DMY" and "line 3" in e.date_rule.decided_by
     assert [s.start_local for s in e.sessions] == [
-        dt.datetime(2026, 6, 5, 7, 30), dt.datetime(2026, 6, 13, 7, 45), dt.datetime(2026, 7, 1, 18, 0)]
+        dt.datetime(2026, 6, 5, 7, 30),
+        dt.datetime(2026, 6, 13, 7, 45),
+        dt.datetime(2026, 7, 1, 18, 0),
+    ]
     e = _parse("strong_mdy_dates.csv")
     assert e.date_rule.day_month_order == "MDY"
     assert [s.start_local for s in e.sessions] == [
-        dt.datetime(2026, 6, 5, 19, 30), dt.datetime(2026, 6, 13, 7, 15), dt.datetime(2026, 12, 1, 0, 5)]
+        dt.datetime(2026, 6, 5, 19, 30),
+        dt.datetime(2026, 6, 13, 7, 15),
+        dt.datetime(2026, 12, 1, 0, 5),
+    ]
 
 
-@pytest.mark.parametrize(("name", "match"), [
-    ("strong_ambiguous_dates.csv", "undecidable"),
-    ("strong_contradictory_dates.csv", "contradict"),
-])
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("strong_ambiguous_dates.csv", "undecidable"),
+        ("strong_contradictory_dates.csv", "contradict"),
+    ],
+)
 def test_undecidable_files_are_refused_with_a_reason(name: str, match: str) -> None:
     with pytest.raises(AppExportError, match=match) as e:
         _parse(name)
@@ -284,8 +321,13 @@ def test_bad_arguments() -> None:
 
 def test_an_unreadable_tail_keeps_the_rows_before_it() -> None:
     head = _load("strong_classic_kg.csv").split(b"\n")
-    data = b"\n".join([*head[:4], b'2026-08-07 08:27:00,"Lower A",1h 5m,"Squat (Barbell)",3,100.0,5,0,0,"' +
-                       b"x" * 200_000 + b'",,', *head[4:]])
+    data = b"\n".join(
+        [
+            *head[:4],
+            b'2026-08-07 08:27:00,"Lower A",1h 5m,"Squat (Barbell)",3,100.0,5,0,0,"' + b"x" * 200_000 + b'",,',
+            *head[4:],
+        ]
+    )
     e = parse_export(data, tz="UTC")
     assert e.status == "partial"
     assert [s.set_order_as_written for s in e.sessions[0].sets] == ["W", "1", "2"]

@@ -81,7 +81,8 @@ def test_every_fixture_variant_through_the_import_path(make_store, name, status,
     sets = app_sessions.app_sets(con, "ann")
     assert len(stored) == n_workouts and len(sets) == n_sets
     assert con.execute("SELECT status, decoder FROM source_file WHERE athlete = 'ann'").fetchall() == [
-        (status, "hevy-csv" if name.startswith("hevy") else "strong-csv")]
+        (status, "hevy-csv" if name.startswith("hevy") else "strong-csv")
+    ]
     # each stored workout's instant is its wall-clock start read in the athlete's zone
     for r in stored:
         local = r["started_at"].astimezone(ZoneInfo("Europe/Oslo"))
@@ -113,10 +114,13 @@ def s_exit(f) -> int:
     return 1 if f.status in ("partial", "failed") else 0
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("strong_ambiguous_dates.csv", "day/month order undecidable"),
-    ("strong_contradictory_dates.csv", "dates contradict each other"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("strong_ambiguous_dates.csv", "day/month order undecidable"),
+        ("strong_contradictory_dates.csv", "dates contradict each other"),
+    ],
+)
 def test_a_refused_export_fails_with_its_reason_and_stores_nothing(make_store, name, reason) -> None:
     con, _ = make_store()
     [f] = imp(con, FIX / name).files
@@ -147,8 +151,11 @@ def test_exports_in_folders_and_nested_zips(make_store, tmp_path) -> None:
     (folder / "android.CSV").write_bytes((FIX / "strong_android_semicolon.csv").read_bytes())
     s = imp(con, tmp_path / "phone.zip", folder)
     got = sorted((f.path.replace(str(tmp_path), ""), f.status, f.sets) for f in s.files)
-    assert got == [("/exports/android.CSV", "imported", 4), ("/phone.zip!more.zip!hevy/workouts.csv", "imported", 9),
-                   ("/phone.zip!strong.csv", "imported", 11)]
+    assert got == [
+        ("/exports/android.CSV", "imported", 4),
+        ("/phone.zip!more.zip!hevy/workouts.csv", "imported", 9),
+        ("/phone.zip!strong.csv", "imported", 11),
+    ]
 
 
 def test_the_real_public_exports_through_the_import_path(make_store) -> None:
@@ -160,12 +167,20 @@ def test_the_real_public_exports_through_the_import_path(make_store) -> None:
         athlete = f"r{i}"  # each export its own athlete: two of them are the same person's workouts
         [f] = imp(con, SAMPLE / p["file"], athlete=athlete).files
         assert (f.status, f.sets, f.app["sessions"], f.app["new"]) == (
-            "imported", int(p["sets"]), int(p["sessions"]), int(p["sessions"])), p["file"]
+            "imported",
+            int(p["sets"]),
+            int(p["sessions"]),
+            int(p["sessions"]),
+        ), p["file"]
         assert len(f.app["bad_rows"]) == int(p["bad_rows"])
         assert len(app_sessions.app_sets(con, athlete)) == int(p["sets"])
     # the same person's 2025 classic export and their older workout-number export: the newer version is kept
-    s = imp(con, SAMPLE / "strong/strong-statistics-classic-2025.csv",
-            SAMPLE / "strong/strong-statistics-workout-number.csv", athlete="both")
+    s = imp(
+        con,
+        SAMPLE / "strong/strong-statistics-classic-2025.csv",
+        SAMPLE / "strong/strong-statistics-workout-number.csv",
+        athlete="both",
+    )
     a, b = s.files
     assert (a.app["new"], b.app["new"]) == (15, 0)
     assert b.app["kept_newer"] + b.app["unchanged"] == 10 and b.app["updated"] == 0
@@ -177,13 +192,19 @@ def test_the_real_public_exports_through_the_import_path(make_store) -> None:
 
 
 def _w(title: str, day: int, sets: list[tuple[str, str, int, float]], minute: int = 0) -> ExportWorkout:
-    return ExportWorkout(title, dt.datetime(2026, 3, day, 7, minute), 3600,
-                         tuple(ExportSet(ex, role, reps, kg) for ex, role, reps, kg in sets))
+    return ExportWorkout(
+        title,
+        dt.datetime(2026, 3, day, 7, minute),
+        3600,
+        tuple(ExportSet(ex, role, reps, kg) for ex, role, reps, kg in sets),
+    )
 
 
 A = _w("Lower", 2, [("Squat (Barbell)", "warmup", 8, 40.0), ("Squat (Barbell)", "working", 5, 100.0)])
 B = _w("Upper", 4, [("Bench Press (Barbell)", "working", 5, 60.0), ("Bench Press (Barbell)", "working", 5, 60.0)])
-B_EDITED = _w("Upper", 4, [("Bench Press (Barbell)", "working", 5, 62.5), ("Bench Press (Barbell)", "working", 4, 62.5)])
+B_EDITED = _w(
+    "Upper", 4, [("Bench Press (Barbell)", "working", 5, 62.5), ("Bench Press (Barbell)", "working", 4, 62.5)]
+)
 C = _w("Lower", 6, [("Deadlift (Barbell)", "working", 3, 140.0)])
 D = _w("Upper", 9, [("Overhead Press (Barbell)", "working", 5, 40.0)])
 
@@ -195,8 +216,11 @@ def write(tmp_path: Path, name: str, ws, app: str = "hevy", **kw) -> Path:
 
 
 def stored_sets(con, key: str) -> list[tuple]:
-    return [(x["exercise_as_written"], x["reps"], x["load_kg"]) for x in app_sessions.app_sets(con, "ann")
-            if x["session_key"] == key]
+    return [
+        (x["exercise_as_written"], x["reps"], x["load_kg"])
+        for x in app_sessions.app_sets(con, "ann")
+        if x["session_key"] == key
+    ]
 
 
 def keys(con) -> dict[str, str]:
@@ -210,7 +234,12 @@ def test_a_longer_export_adds_new_workouts_and_updates_edited_ones_never_duplica
     [f2] = imp(con, write(tmp_path, "april.csv", [A, B_EDITED, C])).files
     assert f2.status == "imported"
     assert {k: f2.app[k] for k in ("new", "updated", "unchanged", "kept_newer", "flagged_deleted")} == {
-        "new": 1, "updated": 1, "unchanged": 1, "kept_newer": 0, "flagged_deleted": 0}
+        "new": 1,
+        "updated": 1,
+        "unchanged": 1,
+        "kept_newer": 0,
+        "flagged_deleted": 0,
+    }
     k = keys(con)
     assert sorted(k) == ["02", "04", "06"]  # three workouts, not four: the edited one replaced in place
     assert stored_sets(con, k["04"]) == [("Bench Press (Barbell)", 5, 62.5), ("Bench Press (Barbell)", 4, 62.5)]
@@ -224,8 +253,9 @@ def test_a_longer_export_adds_new_workouts_and_updates_edited_ones_never_duplica
     assert (f4.status, f4.reason) == ("skipped", "duplicate")
 
 
-def test_a_workout_deleted_in_the_app_stays_flagged_and_an_export_holding_it_lifts_the_flag(make_store,
-                                                                                              tmp_path) -> None:
+def test_a_workout_deleted_in_the_app_stays_flagged_and_an_export_holding_it_lifts_the_flag(
+    make_store, tmp_path
+) -> None:
     con, _ = make_store()
     imp(con, write(tmp_path, "1.csv", [A, B, C]))
     [f] = imp(con, write(tmp_path, "2.csv", [A, C, D])).files  # B deleted in the app; D is new
@@ -340,8 +370,9 @@ def shared_store(tmp_path_factory):
     con.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(ws=workouts(minute_precision=True))
 def test_generated_exports_are_stored_as_written(shared_store, tmp_path_factory, ws) -> None:
     con = shared_store
@@ -352,10 +383,15 @@ def test_generated_exports_are_stored_as_written(shared_store, tmp_path_factory,
         set_profile(con, who, tz="Europe/Oslo")
         [f] = imp(con, write(d, f"{app}.csv", ws, app=app), athlete=who).files
         assert f.status == "imported" and f.app["new"] == len(ws)
-        got = [(x["exercise_as_written"], x["set_role"], x["reps"], x["load_kg"], x["duration_s"], x["rpe"])
-               for x in app_sessions.app_sets(con, who)]
-        exp = [(s.exercise.strip(), s.role, s.reps, s.weight, s.seconds, s.rpe)
-               for w in sorted(ws, key=lambda w: w.start_local) for s in w.sets]
+        got = [
+            (x["exercise_as_written"], x["set_role"], x["reps"], x["load_kg"], x["duration_s"], x["rpe"])
+            for x in app_sessions.app_sets(con, who)
+        ]
+        exp = [
+            (s.exercise.strip(), s.role, s.reps, s.weight, s.seconds, s.rpe)
+            for w in sorted(ws, key=lambda w: w.start_local)
+            for s in w.sets
+        ]
         assert got == exp
         # the ledger lists every one of them once, warm-ups never counting toward the prescription
         rows = sets_rows(load_ledger(con, who))
@@ -372,8 +408,9 @@ def test_generated_exports_are_stored_as_written(shared_store, tmp_path_factory,
 
 
 @pytest.mark.parametrize("with_watch", [False, True])
-def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth(make_store, tmp_path,
-                                                                                 with_watch) -> None:
+def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth(
+    make_store, tmp_path, with_watch
+) -> None:
     """The first half of the lifter's sessions exported by Strong (classic, lb), the second by Hevy (kg),
     both with a warm-up set per exercise (not in the truth); with ``with_watch`` the watch recorded every
     session too (the demo's simulated FIT sessions). The ledger's working sets are the truth, each once."""
@@ -393,8 +430,11 @@ def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth
     set_profile(con, "ann", tz=tz, weight_unit="lb")
     if with_watch:
         write_simulated_history(con, "ann", sim)
-    s = imp(con, write(tmp_path, "strong.csv", strong, app="strong", variant="classic", weight_unit="lb"),
-            write(tmp_path, "hevy.csv", hevy, app="hevy"))
+    s = imp(
+        con,
+        write(tmp_path, "strong.csv", strong, app="strong", variant="classic", weight_unit="lb"),
+        write(tmp_path, "hevy.csv", hevy, app="hevy"),
+    )
     assert [f.status for f in s.files] == ["imported", "imported"]
     x = load_ledger(con, "ann")
     rows = sets_rows(x)
@@ -403,8 +443,9 @@ def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth
     assert [r["load_kg"] for r in working] == pytest.approx([t.load_kg for t in truth], rel=1e-12)
     assert [r["source"] for r in working] == ["strong" if t.session_key in half else "hevy" for t in truth]
     expected_sources = (lambda app: [app, "fit"]) if with_watch else (lambda app: [app])
-    assert [r["sources"] for r in working] == [expected_sources("strong" if t.session_key in half else "hevy")
-                                               for t in truth]
+    assert [r["sources"] for r in working] == [
+        expected_sources("strong" if t.session_key in half else "hevy") for t in truth
+    ]
     warm = [r for r in rows if r["set_role"] == "warmup"]
     assert len(warm) == 4 * len(keys_in_order) and not any(r["counts_toward_prescription"] for r in warm)
     assert len(x.ledger.sessions) == len(keys_in_order)  # one training session per simulated session
@@ -413,5 +454,6 @@ def test_the_simulated_lifter_round_trips_through_import_to_the_simulators_truth
     got = weekly_strength(x.ledger.strength_sets(), tz, e5rm_kg=sim.e5rm_kg)
     want = weekly_strength(truth, tz, e5rm_kg=sim.e5rm_kg)
     assert [(w.sessions, w.sets, w.zone_sets, w.sessions_meeting_prescription) for w in got] == [
-        (w.sessions, w.sets, w.zone_sets, w.sessions_meeting_prescription) for w in want]
+        (w.sessions, w.sets, w.zone_sets, w.sessions_meeting_prescription) for w in want
+    ]
     assert [w.volume_load_kg for w in got] == pytest.approx([w.volume_load_kg for w in want], rel=1e-9)

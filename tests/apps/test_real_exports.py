@@ -44,7 +44,8 @@ def test_real_export_matches_its_provenance_line(row: dict[str, str]) -> None:
     e = parse_export((APPS / row["file"]).read_bytes(), tz="Europe/London")
     assert (e.app, e.variant, e.status) == (row["app"], row["variant"], "imported")
     assert (e.rows, len(e.sessions), e.sets, len(e.skipped_rows), len(e.bad_rows)) == tuple(
-        int(row[k]) for k in ("data_rows", "sessions", "sets", "skipped_rows", "bad_rows"))
+        int(row[k]) for k in ("data_rows", "sessions", "sets", "skipped_rows", "bad_rows")
+    )
 
 
 def test_strong_classic_totals_against_an_independent_count() -> None:
@@ -91,8 +92,12 @@ def test_hevy_real_export_roles_durations_and_volume() -> None:
     e = parse_export(path.read_bytes(), tz="Europe/Berlin")
     roles = collections.Counter(x.set_role for s in e.sessions for x in s.sets)
     types = collections.Counter(r["set_type"] for r in raw)
-    assert roles == {"working": types["normal"], "warmup": types["warmup"], "failure": types["failure"],
-                     "drop": types["dropset"]}
+    assert roles == {
+        "working": types["normal"],
+        "warmup": types["warmup"],
+        "failure": types["failure"],
+        "drop": types["dropset"],
+    }
     groups = collections.defaultdict(list)
     for r in raw:
         groups[(r["start_time"], r["title"])].append(r)
@@ -109,4 +114,5 @@ def test_hevy_real_export_roles_durations_and_volume() -> None:
     rpes = [x.rpe for s in e.sessions for x in s.sets if x.rpe is not None]
     assert len(rpes) == sum(1 for r in raw if r["rpe"]) and max(rpes) <= 10
     assert {"Squat (Barbell)", "Romanian Deadlift (Barbell)", "Bulgarian Split Squat", "Lunge (Dumbbell)"} <= {
-        x.exercise_as_written for s in e.sessions for x in s.sets if x.exercise is not None}
+        x.exercise_as_written for s in e.sessions for x in s.sets if x.exercise is not None
+    }

@@ -21,10 +21,23 @@ from sim.app_exports import ExportSet, ExportWorkout, sim_workouts, write_hevy, 
 from sim.athlete import simulate_athlete
 
 KG_PER_LB = 0.45359237
-NAMES = ["Squat (Barbell)", "Deadlift (Barbell)", "Bulgarian Split Squat", "Lunge (Dumbbell)", "Step-up",
-         "Seated Leg Curl (Machine)", "Plank", "Farmer's Walk", 'Curl, "hammer" style', "Øvelse; på benk"]
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")) | st.sampled_from(
-    [",", ";", '"', "\n"]), max_size=20)
+NAMES = [
+    "Squat (Barbell)",
+    "Deadlift (Barbell)",
+    "Bulgarian Split Squat",
+    "Lunge (Dumbbell)",
+    "Step-up",
+    "Seated Leg Curl (Machine)",
+    "Plank",
+    "Farmer's Walk",
+    'Curl, "hammer" style',
+    "Øvelse; på benk",
+]
+TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"))
+    | st.sampled_from([",", ";", '"', "\n"]),
+    max_size=20,
+)
 
 
 def _clean(t: str) -> str | None:
@@ -48,14 +61,27 @@ def export_set(draw) -> ExportSet:
 @st.composite
 def workouts(draw, *, minute_precision: bool) -> list[ExportWorkout]:
     n = draw(st.integers(1, 4))
-    starts = draw(st.lists(st.datetimes(min_value=dt.datetime(2019, 1, 1), max_value=dt.datetime(2027, 12, 31)),
-                           min_size=n, max_size=n, unique_by=lambda t: t.replace(second=0, microsecond=0)))
+    starts = draw(
+        st.lists(
+            st.datetimes(min_value=dt.datetime(2019, 1, 1), max_value=dt.datetime(2027, 12, 31)),
+            min_size=n,
+            max_size=n,
+            unique_by=lambda t: t.replace(second=0, microsecond=0),
+        )
+    )
     out = []
     for t in starts:
         t = t.replace(microsecond=0, second=0 if minute_precision else t.second)
         title = draw(TEXT.map(str.strip).filter(bool))
-        out.append(ExportWorkout(title, t, 60 * draw(st.integers(1, 240)),
-                                 tuple(draw(st.lists(export_set(), min_size=1, max_size=10))), draw(TEXT)))
+        out.append(
+            ExportWorkout(
+                title,
+                t,
+                60 * draw(st.integers(1, 240)),
+                tuple(draw(st.lists(export_set(), min_size=1, max_size=10))),
+                draw(TEXT),
+            )
+        )
     return out
 
 
@@ -68,14 +94,46 @@ def _expected(ws: list[ExportWorkout], factor: float) -> list[tuple]:
             per[s.exercise] = per.get(s.exercise, 0) + 1
             order.setdefault(s.exercise, len(order) + 1)
             load = None if s.weight is None else s.weight * factor
-            rows.append((w.start_local, w.title, float(w.duration_s), _clean(w.notes or ""), s.exercise.strip(),
-                         order[s.exercise], per[s.exercise], s.role, s.reps, load, s.seconds, s.rpe, _clean(s.notes or "")))
+            rows.append(
+                (
+                    w.start_local,
+                    w.title,
+                    float(w.duration_s),
+                    _clean(w.notes or ""),
+                    s.exercise.strip(),
+                    order[s.exercise],
+                    per[s.exercise],
+                    s.role,
+                    s.reps,
+                    load,
+                    s.seconds,
+                    s.rpe,
+                    _clean(s.notes or ""),
+                )
+            )
     return rows
 
 
 def _got(e) -> list[tuple]:
-    return [(ss.start_local, ss.title, ss.duration_s, ss.notes, x.exercise_as_written, x.exercise_order, x.set_order,
-             x.set_role, x.reps, x.load_kg, x.duration_s, x.rpe, x.notes) for ss in e.sessions for x in ss.sets]
+    return [
+        (
+            ss.start_local,
+            ss.title,
+            ss.duration_s,
+            ss.notes,
+            x.exercise_as_written,
+            x.exercise_order,
+            x.set_order,
+            x.set_role,
+            x.reps,
+            x.load_kg,
+            x.duration_s,
+            x.rpe,
+            x.notes,
+        )
+        for ss in e.sessions
+        for x in ss.sets
+    ]
 
 
 def _same(got: list[tuple], exp: list[tuple]) -> None:
@@ -92,9 +150,14 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 @SETTINGS
-@given(ws=workouts(minute_precision=False), variant=st.sampled_from(["classic", "unit-columns", "android",
-                                                                     "workout-number"]),
-       unit=st.sampled_from(["kg", "lb"]), bom=st.booleans(), crlf=st.booleans(), rest=st.booleans())
+@given(
+    ws=workouts(minute_precision=False),
+    variant=st.sampled_from(["classic", "unit-columns", "android", "workout-number"]),
+    unit=st.sampled_from(["kg", "lb"]),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    rest=st.booleans(),
+)
 def test_strong_round_trip(ws, variant, unit, bom, crlf, rest) -> None:
     data = write_strong(ws, variant=variant, weight_unit=unit, bom=bom, crlf=crlf, rest_timer_rows=rest)
     # the classic export does not name its unit: the caller's setting decides
@@ -102,7 +165,9 @@ def test_strong_round_trip(ws, variant, unit, bom, crlf, rest) -> None:
     assert e.status == "imported" and e.bad_rows == ()
     _same(_got(e), _expected(ws, KG_PER_LB if unit == "lb" else 1.0))
     assert all(n.reason.startswith("rest timer") for n in e.skipped_rows)
-    assert len(e.skipped_rows) == (sum(len(w.sets) for w in ws) if rest and variant in ("unit-columns", "android") else 0)
+    assert len(e.skipped_rows) == (
+        sum(len(w.sets) for w in ws) if rest and variant in ("unit-columns", "android") else 0
+    )
 
 
 @SETTINGS
@@ -135,8 +200,9 @@ def test_simulated_lifter_round_trips_to_the_simulator_truth(app: str, unit: str
     truth = sorted(sim.strength_sets, key=lambda s: s.started_at_ns)
     assert len(truth) > 100
     ws = sim_workouts(truth, tz, weight_unit=unit, warmups=True)
-    data = (write_strong(ws, variant="classic", weight_unit=unit) if app == "strong"
-            else write_hevy(ws, weight_unit=unit))
+    data = (
+        write_strong(ws, variant="classic", weight_unit=unit) if app == "strong" else write_hevy(ws, weight_unit=unit)
+    )
     e = parse_export(data, tz=tz, weight_unit=unit)
     got = [x for s in e.sessions for x in s.sets if x.set_role == "working"]
     assert [(x.exercise, x.reps) for x in got] == [(s.exercise, s.reps) for s in truth]

@@ -117,13 +117,24 @@ def earlier_hevy_export(path: Path) -> tuple[int, int, tuple[str, str], str]:
 def watch_fit(strong_rows: list[dict[str, str]]) -> tuple[bytes, list[tuple[int, float]]]:
     """The watch's record of the Strong workout WATCHED: its barbell squat sets (the first
     exercise), 3 min apart from 4 min after the workout's start, as FIT ``set`` messages."""
-    squats = [(int(float(r["Reps"])), float(r["Weight"])) for r in strong_rows
-              if (r["Date"], r["Workout Name"]) == WATCHED and r["Exercise Name"] == "Squat (Barbell)"]
+    squats = [
+        (int(float(r["Reps"])), float(r["Weight"]))
+        for r in strong_rows
+        if (r["Date"], r["Workout Name"]) == WATCHED and r["Exercise Name"] == "Squat (Barbell)"
+    ]
     assert len(squats) == 4
     start = _utc(dt.datetime.fromisoformat(WATCHED[0])).replace(microsecond=0)
-    sets = [{"start_time": start + dt.timedelta(minutes=4 + 3 * k), "duration": 40, "repetitions": reps,
-             "weight": kg, "category": ["squat"], "category_subtype": ["barbell_back_squat"]}
-            for k, (reps, kg) in enumerate(squats)]
+    sets = [
+        {
+            "start_time": start + dt.timedelta(minutes=4 + 3 * k),
+            "duration": 40,
+            "repetitions": reps,
+            "weight": kg,
+            "category": ["squat"],
+            "category_subtype": ["barbell_back_squat"],
+        }
+        for k, (reps, kg) in enumerate(squats)
+    ]
     return make_strength_fit(sets, start + dt.timedelta(minutes=2), utc_offset_s=7200), squats
 
 
@@ -143,8 +154,16 @@ def imported(tmp_path_factory) -> dict:
     (d / "watch.fit").write_bytes(fit)
     doc = ok(db, "import", str(strong), str(d / "hevy-earlier.csv"), str(d / "watch.fit"))
     shutil.copyfile(db, d / "after-first-import.duckdb")
-    return {"db": db, "d": d, "doc": doc, "hevy_rows": hevy_rows_kept, "hevy_workouts": hevy_workouts_kept,
-            "edited_key": edited_key, "edited_exercise": edited_exercise, "squats": squats}
+    return {
+        "db": db,
+        "d": d,
+        "doc": doc,
+        "hevy_rows": hevy_rows_kept,
+        "hevy_workouts": hevy_workouts_kept,
+        "edited_key": edited_key,
+        "edited_exercise": edited_exercise,
+        "squats": squats,
+    }
 
 
 def fresh_copy(imported: dict, tmp_path: Path) -> Path:
@@ -166,7 +185,10 @@ def test_real_exports_and_a_watch_file_are_one_ledger_with_the_watched_workout_o
     s, h, w = doc["files"]
     assert (s["sets"], s["app"]["sessions"], s["app"]["new"]) == (len(strong_rows), len(sw), len(sw))
     assert (h["sets"], h["app"]["sessions"], h["app"]["new"]) == (
-        imported["hevy_rows"], imported["hevy_workouts"], imported["hevy_workouts"])
+        imported["hevy_rows"],
+        imported["hevy_workouts"],
+        imported["hevy_workouts"],
+    )
     assert len(hevy_kept) == imported["hevy_workouts"]
     assert s["app"]["tz"] == h["app"]["tz"] == TZ and s["app"]["weight_unit"] == "kg"  # classic Strong: the default
     assert w["sets"] == 4 and len(w["activity_ids"]) == 1
@@ -186,22 +208,33 @@ def test_real_exports_and_a_watch_file_are_one_ledger_with_the_watched_workout_o
     assert len({r["app_session_id"] for r in watched}) == 1
     assert len(watched) == sw[WATCHED][2]  # every set of the Strong workout, none twice
     both = [r for r in watched if r["sources"] == ["strong", "fit"]]
-    assert [(r["exercise"], r["reps"], r["load_kg"]) for r in both] == [("back_squat", n, kg)
-                                                                       for n, kg in imported["squats"]]
-    assert all(r["field_sources"]["started_at_ns"] == "fit" and r["field_sources"]["load_kg"] == "strong"
-               and r["started_at_known"] for r in both)
+    assert [(r["exercise"], r["reps"], r["load_kg"]) for r in both] == [
+        ("back_squat", n, kg) for n, kg in imported["squats"]
+    ]
+    assert all(
+        r["field_sources"]["started_at_ns"] == "fit"
+        and r["field_sources"]["load_kg"] == "strong"
+        and r["started_at_known"]
+        for r in both
+    )
     assert all(r["sources"] == ["strong"] for r in watched if r not in both)
     # the workout's local start, read in the athlete's zone
-    assert dt.datetime.fromisoformat(both[0]["started_at"].replace("Z", "+00:00")) == \
-        _utc(dt.datetime.fromisoformat(WATCHED[0])).replace(microsecond=0) + dt.timedelta(minutes=4)
+    assert dt.datetime.fromisoformat(both[0]["started_at"].replace("Z", "+00:00")) == _utc(
+        dt.datetime.fromisoformat(WATCHED[0])
+    ).replace(microsecond=0) + dt.timedelta(minutes=4)
     # unmapped names are listed as written (exercise None)
     unmapped = {r["exercise_as_recorded"] for r in rows if r["exercise"] is None}
     assert "Leg Press" in unmapped and "Squat (Barbell)" not in unmapped
 
     # re-import: every file skipped as a duplicate, `sets` unchanged to the byte
     before = run(db, "--json", "sets").stdout
-    again = ok(db, "import", str(imported["d"] / "strong.csv"), str(imported["d"] / "hevy-earlier.csv"),
-               str(imported["d"] / "watch.fit"))
+    again = ok(
+        db,
+        "import",
+        str(imported["d"] / "strong.csv"),
+        str(imported["d"] / "hevy-earlier.csv"),
+        str(imported["d"] / "watch.fit"),
+    )
     assert [(f["status"], f["reason"]) for f in again["files"]] == [("skipped", "duplicate")] * 3
     assert run(db, "--json", "sets").stdout == before
 
@@ -216,25 +249,35 @@ def test_the_later_longer_export_adds_the_new_workouts_and_updates_the_edited_on
     [f] = doc["files"]
     assert f["status"] == "imported"
     assert {k: f["app"][k] for k in ("sessions", "new", "updated", "unchanged", "kept_newer", "flagged_deleted")} == {
-        "sessions": len(hw), "new": NEWEST_LEFT_OUT, "updated": 1, "unchanged": len(hw) - NEWEST_LEFT_OUT - 1,
-        "kept_newer": 0, "flagged_deleted": 0}
+        "sessions": len(hw),
+        "new": NEWEST_LEFT_OUT,
+        "updated": 1,
+        "unchanged": len(hw) - NEWEST_LEFT_OUT - 1,
+        "kept_newer": 0,
+        "flagged_deleted": 0,
+    }
     rows = active(db)
     assert len(rows) == len(_rows(STRONG)) + len(full)  # nothing twice
     assert len({r["ledger_set_id"] for r in rows}) == len(rows)
     # exactly one set changed, the edited one: one rep fewer, same workout, same set id; the rest as before
     start, title = imported["edited_key"]
-    want_reps = int(next(r["reps"] for r in full if (r["start_time"], r["title"]) == (start, title)
-                         and r["set_type"] == "normal"))
+    want_reps = int(
+        next(r["reps"] for r in full if (r["start_time"], r["title"]) == (start, title) and r["set_type"] == "normal")
+    )
     after = {r["ledger_set_id"]: r for r in rows}
     assert set(before) <= set(after)
     changed = [(before[k], after[k]) for k in before if before[k] != after[k]]
     assert [(a["reps"], b["reps"]) for a, b in changed] == [(want_reps + 1, want_reps)]
     [(old, new)] = changed
     assert (new["exercise_as_recorded"], new["set_role"], new["app_session_id"]) == (
-        imported["edited_exercise"], "working", old["app_session_id"])
+        imported["edited_exercise"],
+        "working",
+        old["app_session_id"],
+    )
     # the new workouts' sets: the rows of the 5 newest workouts
-    assert len(after) - len(before) == sum(n for k, (_, _, n) in hw.items() if k not in hevy_workouts(
-        _rows(imported["d"] / "hevy-earlier.csv")))
+    assert len(after) - len(before) == sum(
+        n for k, (_, _, n) in hw.items() if k not in hevy_workouts(_rows(imported["d"] / "hevy-earlier.csv"))
+    )
     # the same export again under another name (same bytes, same hash): skipped
     shutil.copyfile(HEVY, tmp_path / "hevy-again.csv")
     [g] = ok(db, "import", str(tmp_path / "hevy-again.csv"))["files"]
@@ -281,8 +324,9 @@ def test_split_merge_and_exercise_corrections_through_the_cli(imported, tmp_path
     text = STRONG.read_text(encoding="utf-8")
     old_line = f'{WATCHED[0]},"{WATCHED[1]}",1h 1m,"Leg Press",1,0.0,5.0,0,0.0,'
     assert text.count(old_line) == 1
-    (tmp_path / "strong-later.csv").write_text(text.replace(old_line, old_line.replace(",5.0,", ",6.0,")),
-                                               encoding="utf-8")
+    (tmp_path / "strong-later.csv").write_text(
+        text.replace(old_line, old_line.replace(",5.0,", ",6.0,")), encoding="utf-8"
+    )
     [f] = ok(db, "import", str(tmp_path / "strong-later.csv"))["files"]
     assert (f["app"]["updated"], f["app"]["new"]) == (1, 0)
     again = [r for r in active(db, "--activity", strong_key) if r["exercise_as_recorded"] == "Leg Press"]
@@ -328,7 +372,8 @@ def test_bad_rows_are_partial_with_reasons_and_an_undecidable_file_is_refused(tm
         (5, "impossible date '2026-09-31 07:00:00': day is out of range for month"),
         (6, "reps must be a whole number >= 0, got 5.5"),
         (7, "RPE must be between 1 and 10, got 12"),
-        (10, "expected 12 fields, found 4")]
+        (10, "expected 12 fields, found 4"),
+    ]
     assert (amb["status"], amb["sets"]) == ("failed", 0)
     assert "day/month order undecidable" in amb["error"] and "'05.06.2026, 07:30', line 2" in amb["error"]
     assert (doc["partial"], doc["failed"]) == (1, 1)

@@ -14,9 +14,21 @@ from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 SAMPLE = ROOT / "sample_data" / "fit"
-COMMANDS = ["import", "activities", "sets", "stream", "replay", "reanalyse", "athlete", "correct", "event", "report",
-            "nightly",
-            "export", "demo"]
+COMMANDS = [
+    "import",
+    "activities",
+    "sets",
+    "stream",
+    "replay",
+    "reanalyse",
+    "athlete",
+    "correct",
+    "event",
+    "report",
+    "nightly",
+    "export",
+    "demo",
+]
 
 
 def run(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,18 +49,38 @@ def test_every_command_has_help(command, capsys):
 
 def test_json_before_or_after_the_command_and_exit_codes(tmp_path):
     db = tmp_path / "x.duckdb"
-    r = run("--json", "import", str(SAMPLE / "runs/garmin-fenix-5-run.fit"), str(SAMPLE / "other/Settings.fit"),
-            db=db)
+    r = run("--json", "import", str(SAMPLE / "runs/garmin-fenix-5-run.fit"), str(SAMPLE / "other/Settings.fit"), db=db)
     assert r.returncode == 0, r.stderr  # a skipped settings file does not change the exit code
     doc = json.loads(r.stdout)
     assert (doc["imported"], doc["skipped"], doc["failed"], doc["partial"]) == (1, 1, 0, 0)
-    assert set(doc["files"][0]) >= {"path", "status", "sha256", "activity_ids", "sport", "records", "sets",
-                                    "error", "reason"}
+    assert set(doc["files"][0]) >= {
+        "path",
+        "status",
+        "sha256",
+        "activity_ids",
+        "sport",
+        "records",
+        "sets",
+        "error",
+        "reason",
+    }
     r = run("activities", "--json", db=db)
     acts = json.loads(r.stdout)["activities"]
     assert len(acts) == 1 and acts[0]["records"] == 21
-    assert set(acts[0]) >= {"activity_id", "source_sha256", "sport", "sub_sport", "started_at", "duration_s",
-                            "distance_m", "records", "avg_heart_rate_bpm", "avg_speed_mps", "avg_power_w", "sets"}
+    assert set(acts[0]) >= {
+        "activity_id",
+        "source_sha256",
+        "sport",
+        "sub_sport",
+        "started_at",
+        "duration_s",
+        "distance_m",
+        "records",
+        "avg_heart_rate_bpm",
+        "avg_speed_mps",
+        "avg_power_w",
+        "sets",
+    }
     r = run("import", "--json", str(SAMPLE / "invalid/activity-filecrc.fit"), db=db)
     assert r.returncode == 1
     assert json.loads(r.stdout)["files"][0]["status"] == "partial"
@@ -70,8 +102,19 @@ def test_sets_and_correct_round_trip(tmp_path):
     run("import", str(SAMPLE / "strength/20748058539_ACTIVITY.fit"), db=db)
     sets = json.loads(run("sets", "--json", db=db).stdout)["sets"]
     assert len(sets) == 27
-    assert set(sets[0]) >= {"set_id", "activity_id", "session_id", "started_at", "exercise", "exercise_candidates",
-                            "set_type", "reps", "load_kg", "duration_s", "source"}
+    assert set(sets[0]) >= {
+        "set_id",
+        "activity_id",
+        "session_id",
+        "started_at",
+        "exercise",
+        "exercise_candidates",
+        "set_type",
+        "reps",
+        "load_kg",
+        "duration_s",
+        "source",
+    }
     sid = sets[0]["set_id"]
     r = run("correct", "--set", sid, "--exercise", "deadlift", "--json", db=db)
     assert r.returncode == 0, r.stderr
@@ -91,8 +134,20 @@ def test_stream_virtual_then_replay_through_the_cli(tmp_path):
     """Done-when of the streaming issue, through the real CLI: live rep lines, lost_samples 0,
     and record -> replay gives identical rep metrics (stored once)."""
     db, cap = tmp_path / "x.duckdb", tmp_path / "set.capture.jsonl"
-    r = run("stream", "--virtual", "--exercise", "back_squat", "--load-kg", "100", "--reps", "3", "--json",
-            "--record", str(cap), db=db)
+    r = run(
+        "stream",
+        "--virtual",
+        "--exercise",
+        "back_squat",
+        "--load-kg",
+        "100",
+        "--reps",
+        "3",
+        "--json",
+        "--record",
+        str(cap),
+        db=db,
+    )
     assert r.returncode == 0, r.stderr
     live_lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rep ")]
     assert len(live_lines) == 3
@@ -141,22 +196,44 @@ def test_economy_settings_events_and_run_context_round_trip(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["event"] == {"kind": "shoe", "at": "2025-03-04T00:00:00Z", "note": "new shoes"}
     assert json.loads(run("event", "list", "--json", db=db).stdout)["events"] == [
-        {"kind": "shoe", "at": "2025-03-04T00:00:00Z", "note": "new shoes"}]
+        {"kind": "shoe", "at": "2025-03-04T00:00:00Z", "note": "new shoes"}
+    ]
     assert run("event", "add", "--kind", "tyres", "--at", "2025-03-04", db=db).returncode == 2
-    r = run("athlete", "set", "--strength-start", "2025-02-03", "--primary-proxy", "ef_proxy", "--swc-pct", "3",
-            "--swc-source", "lab retest CV of this runner", "--json", db=db)
+    r = run(
+        "athlete",
+        "set",
+        "--strength-start",
+        "2025-02-03",
+        "--primary-proxy",
+        "ef_proxy",
+        "--swc-pct",
+        "3",
+        "--swc-source",
+        "lab retest CV of this runner",
+        "--json",
+        db=db,
+    )
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["economy"] == {"strength_start": "2025-02-03", "primary_proxy": "ef_proxy",
-                                               "swc_pct": 3.0, "swc_source": "lab retest CV of this runner"}
+    assert json.loads(r.stdout)["economy"] == {
+        "strength_start": "2025-02-03",
+        "primary_proxy": "ef_proxy",
+        "swc_pct": 3.0,
+        "swc_source": "lab retest CV of this runner",
+    }
     assert run("athlete", "set", "--swc-pct", "0", db=db).returncode == 2
     assert run("athlete", "set", "--strength-start", "March", db=db).returncode == 2
     r = run("athlete", "set", "--primary-proxy", "auto", "--strength-start", "auto", "--json", db=db)
     assert json.loads(r.stdout)["economy"]["primary_proxy"] is None
     shown = json.loads(run("athlete", "show", "--json", db=db).stdout)["economy"]
-    assert shown == {"strength_start": None, "primary_proxy": None, "swc_pct": 3.0,
-                     "swc_source": "lab retest CV of this runner"}
+    assert shown == {
+        "strength_start": None,
+        "primary_proxy": None,
+        "swc_pct": 3.0,
+        "swc_source": "lab retest CV of this runner",
+    }
     assert json.loads(run("event", "delete", "--kind", "shoe", "--at", "2025-03-04", "--json", db=db).stdout) == {
-        "deleted": True}
+        "deleted": True
+    }
 
 
 @pytest.mark.slow  # four CLI runs
@@ -179,8 +256,9 @@ def test_report_templates_folder_restyles_and_a_bad_one_is_refused(tmp_path):
     assert "#6a0dad" in index and "#0072B2" not in index.split("</style>")[0]
 
     base = (PACKAGE_TEMPLATES / "base.html.j2").read_text()
-    (clinic / "base.html.j2").write_text(base.replace('<meta http-equiv="Content-Security-Policy" content="{{ csp }}">',
-                                                      ""))
+    (clinic / "base.html.j2").write_text(
+        base.replace('<meta http-equiv="Content-Security-Policy" content="{{ csp }}">', "")
+    )
     for bad, says in ((clinic, "Content-Security-Policy"), (tmp_path / "missing", "does not exist")):
         r = run("report", "--out", str(out), "--templates", str(bad), db=db)
         assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -20,20 +20,28 @@ SAMPLE = ROOT / "sample_data" / "fit"
 
 
 def run(*args: str, db: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
-@pytest.mark.parametrize("args", [
-    ["--wait", "nan", "activities"],
-    ["--wait", "inf", "activities"],
-    ["activities", "--wait", "NaN"],
-    ["replay", "x.capture.jsonl", "--exercise", "deadlift", "--load-kg", "inf"],
-    ["replay", "x.capture.jsonl", "--exercise", "deadlift", "--load-kg", "nan"],
-    ["stream", "--virtual", "--exercise", "deadlift", "--load-kg", "1e999"],
-    ["athlete", "set", "--body-mass-kg", "inf"],
-    ["stream", "--virtual", "--exercise", "deadlift", "--load-kg", "100", "--duration", "inf"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--wait", "nan", "activities"],
+        ["--wait", "inf", "activities"],
+        ["activities", "--wait", "NaN"],
+        ["replay", "x.capture.jsonl", "--exercise", "deadlift", "--load-kg", "inf"],
+        ["replay", "x.capture.jsonl", "--exercise", "deadlift", "--load-kg", "nan"],
+        ["stream", "--virtual", "--exercise", "deadlift", "--load-kg", "1e999"],
+        ["athlete", "set", "--body-mass-kg", "inf"],
+        ["stream", "--virtual", "--exercise", "deadlift", "--load-kg", "100", "--duration", "inf"],
+    ],
+)
 def test_non_finite_numbers_are_refused(args: list[str], tmp_path: Path) -> None:
     """main: `--wait nan` waited forever on a held store, `--load-kg inf` was stored."""
     t0 = time.monotonic()
@@ -52,7 +60,9 @@ def test_nightly_watch_of_a_file_says_it_is_not_a_folder(tmp_path: Path) -> None
     assert r.returncode == 2
     [line] = r.stderr.strip().splitlines()
     assert "is a file, not a folder" in line and "does not exist" not in line
-    missing = run("nightly", "--watch", str(tmp_path / "nope"), "--out", str(tmp_path / "out"), db=tmp_path / "x.duckdb")
+    missing = run(
+        "nightly", "--watch", str(tmp_path / "nope"), "--out", str(tmp_path / "out"), db=tmp_path / "x.duckdb"
+    )
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
@@ -72,8 +82,12 @@ def test_a_header_size_other_than_12_or_14_has_its_own_message(size: int, tmp_pa
 def test_athlete_list_shows_an_athlete_whose_only_data_is_streamed(tmp_path: Path) -> None:
     """main said "no athletes" when the only data was a streamed (here replayed) session."""
     capture = tmp_path / "set.capture.jsonl"
-    with CaptureWriter(capture, CaptureHeader("witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC),
-                                              anchor_t_ns=9_000_000_000_000, configured_rate_hz=200.0)) as w:
+    with CaptureWriter(
+        capture,
+        CaptureHeader(
+            "witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC), anchor_t_ns=9_000_000_000_000, configured_rate_hz=200.0
+        ),
+    ) as w:
         for t, c, d in items(simulated()):
             w.notification(t, c, d)
     db = tmp_path / "x.duckdb"

@@ -42,8 +42,9 @@ def write_capture(path: Path) -> None:
 
     sim = simulate_session("back_squat", 100.0, 5, rate_hz=200, seed=11, lead_in_s=2.0, tail_s=2.0)
     arrival = ANCHOR + (np.ceil((sim.t_s + 0.001) / 0.0075) * 0.0075 * 1e9).astype(np.int64)
-    with CaptureWriter(path, CaptureHeader("witmotion", STARTED, "WT901BLE68", "C4:11:22:33:44:77", 200.0,
-                                           ANCHOR)) as w:
+    with CaptureWriter(
+        path, CaptureHeader("witmotion", STARTED, "WT901BLE68", "C4:11:22:33:44:77", 200.0, ANCHOR)
+    ) as w:
         for t, raw in zip(arrival, sim.raw_i16, strict=True):
             w.notification(int(t), NOTIFY_UUID, encode_data_frames(raw[None, :]))
 
@@ -63,22 +64,50 @@ def three_sources(tmp_path_factory) -> tuple[Path, Path, dict]:
     s0 = _t(sensor["started_at"]).replace(microsecond=0)
     # the watch: the session from 5 min before the sensor's set; the sensor's set, a second squat set, an RDL set
     start = STARTED - dt.timedelta(minutes=5)
-    fit = make_strength_fit([
-        {"start_time": s0 - dt.timedelta(seconds=1), "duration": sensor["duration_s"] + 2, "repetitions": 5,
-         "weight": 100.0, "category": ["squat"], "category_subtype": ["barbell_back_squat"]},
-        {"start_time": s0 + dt.timedelta(seconds=60), "duration": 90, "set_type": "rest"},
-        {"start_time": s0 + dt.timedelta(seconds=180), "duration": 25, "repetitions": 5, "weight": 100.0,
-         "category": ["squat"], "category_subtype": ["barbell_back_squat"]},
-        {"start_time": s0 + dt.timedelta(seconds=420), "duration": 30, "repetitions": 6, "weight": 80.0,
-         "category": ["deadlift"], "category_subtype": ["romanian_deadlift"]},
-    ], start)
+    fit = make_strength_fit(
+        [
+            {
+                "start_time": s0 - dt.timedelta(seconds=1),
+                "duration": sensor["duration_s"] + 2,
+                "repetitions": 5,
+                "weight": 100.0,
+                "category": ["squat"],
+                "category_subtype": ["barbell_back_squat"],
+            },
+            {"start_time": s0 + dt.timedelta(seconds=60), "duration": 90, "set_type": "rest"},
+            {
+                "start_time": s0 + dt.timedelta(seconds=180),
+                "duration": 25,
+                "repetitions": 5,
+                "weight": 100.0,
+                "category": ["squat"],
+                "category_subtype": ["barbell_back_squat"],
+            },
+            {
+                "start_time": s0 + dt.timedelta(seconds=420),
+                "duration": 30,
+                "repetitions": 6,
+                "weight": 80.0,
+                "category": ["deadlift"],
+                "category_subtype": ["romanian_deadlift"],
+            },
+        ],
+        start,
+    )
     (d / "watch.fit").write_bytes(fit)
     # Hevy: the same workout as logged in the app (local time, minute precision), with a warm-up set
     local = (start - dt.timedelta(minutes=1)).astimezone(ZoneInfo(TZ)).replace(tzinfo=None, second=0)
-    workout = ExportWorkout("Lower A", local, 20 * 60, (
-        ExportSet("Squat (Barbell)", "warmup", 8, 40.0), ExportSet("Squat (Barbell)", "working", 5, 100.0, rpe=8.0),
-        ExportSet("Squat (Barbell)", "working", 5, 100.0, rpe=8.5),
-        ExportSet("Romanian Deadlift (Barbell)", "working", 6, 80.0, rpe=7.0)))
+    workout = ExportWorkout(
+        "Lower A",
+        local,
+        20 * 60,
+        (
+            ExportSet("Squat (Barbell)", "warmup", 8, 40.0),
+            ExportSet("Squat (Barbell)", "working", 5, 100.0, rpe=8.0),
+            ExportSet("Squat (Barbell)", "working", 5, 100.0, rpe=8.5),
+            ExportSet("Romanian Deadlift (Barbell)", "working", 6, 80.0, rpe=7.0),
+        ),
+    )
     (d / "hevy.csv").write_bytes(write_hevy([workout]))
     doc = ok(db, "import", str(d / "watch.fit"), str(d / "hevy.csv"))
     assert [f["status"] for f in doc["files"]] == ["imported", "imported"]
@@ -92,8 +121,11 @@ def test_a_session_in_fit_hevy_and_the_sensor_is_one_session_in_sets(three_sourc
     active = [r for r in rows if r["set_type"] == "active"]
     assert len(active) == 4 and len({r["training_session_id"] for r in rows}) == 1
     assert [(r["set_role"], r["exercise"], r["reps"], r["load_kg"]) for r in active] == [
-        ("warmup", "back_squat", 8, 40.0), ("working", "back_squat", 5, 100.0), ("working", "back_squat", 5, 100.0),
-        ("working", "romanian_deadlift", 6, 80.0)]
+        ("warmup", "back_squat", 8, 40.0),
+        ("working", "back_squat", 5, 100.0),
+        ("working", "back_squat", 5, 100.0),
+        ("working", "romanian_deadlift", 6, 80.0),
+    ]
     assert [r["sources"] for r in active] == [["hevy"], ["hevy", "sensor", "fit"], ["hevy", "fit"], ["hevy", "fit"]]
     assert {r["source"] for r in active} == {"hevy"}  # the primary source of each
     warm, first, *_ = active
@@ -149,8 +181,9 @@ def test_split_and_merge_are_stored_and_survive_a_later_import(three_sources, tm
     assert sorted(len(v) for v in by_ts.values()) == [3, 4]  # the watch+sensor session, the app's own
     assert all(r["sources"] == ["hevy"] for v in by_ts.values() if len(v) == 4 for r in v)
     # a later Hevy export with another workout: the stored split still holds
-    other = ExportWorkout("Upper", dt.datetime(2026, 3, 12, 7, 0), 1800, (ExportSet("Bench Press (Barbell)",
-                                                                                    "working", 5, 60.0),))
+    other = ExportWorkout(
+        "Upper", dt.datetime(2026, 3, 12, 7, 0), 1800, (ExportSet("Bench Press (Barbell)", "working", 5, 60.0),)
+    )
     (tmp_path / "later.csv").write_bytes(write_hevy([other]))
     ok(db, "import", str(tmp_path / "later.csv"))
     assert len({r["training_session_id"] for r in ok(db, "sets")["sets"]}) == 3

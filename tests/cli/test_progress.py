@@ -39,20 +39,23 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, db: Path, stderr_tty: bool = True, stdout_tty: bool = False,
-            timeout_s: float = 120.0) -> tuple[int, str, str]:
+def run_cli(
+    *args: str, db: Path, stderr_tty: bool = True, stdout_tty: bool = False, timeout_s: float = 120.0
+) -> tuple[int, str, str]:
     """Run ``pipeline.py`` with stderr (and optionally stdout) on a new pseudo-terminal, or piped.
     Returns (exit code, what the terminal received, stdout, or stdout + stderr when both are piped)."""
     argv = [sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), *args]
     with tempfile.TemporaryFile() as out:
         if not stderr_tty:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=ROOT, env=_env(),
-                               timeout=timeout_s)
+            p = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=ROOT, env=_env(), timeout=timeout_s
+            )
             return p.returncode, p.stderr.decode(), p.stdout.decode()
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave if stdout_tty else out, stderr=slave,
-                             cwd=ROOT, env=_env())
+        p = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=slave if stdout_tty else out, stderr=slave, cwd=ROOT, env=_env()
+        )
         os.close(slave)
         chunks = []
         try:
@@ -92,7 +95,6 @@ def test_import_bar_on_a_terminal_only(tmp_path):
     assert "imported," in stdout and "\x1b[" not in stdout  # the summary on stdout, free of terminal codes
 
 
-
 @pytest.mark.slow
 def test_no_bar_when_piped_quiet_or_json(tmp_path):
     runs = [str(p) for p in RUNS]
@@ -116,7 +118,7 @@ def test_stdout_on_the_same_terminal_stays_whole(tmp_path):
     rc, tty, _ = run_cli("import", *map(str, RUNS), db=tmp_path / "a.duckdb", stdout_tty=True)
     assert rc == 0
     assert_bar(tty, "import", "files")
-    after = tty[tty.rindex(BAR):]
+    after = tty[tty.rindex(BAR) :]
     assert "2 imported, 0 skipped, 0 partial, 0 failed" in after
 
 
@@ -127,8 +129,12 @@ def _capture(path: Path) -> int:
     from sim.barbell import simulate_session
 
     sim = simulate_session("back_squat", 100.0, 3, rate_hz=200, seed=2, lead_in_s=1.0, tail_s=1.0)
-    header = CaptureHeader("witmotion", started_at=dt.datetime(2026, 1, 5, 17, 0, tzinfo=dt.UTC),
-                           configured_rate_hz=200.0, anchor_t_ns=ANCHOR_NS)
+    header = CaptureHeader(
+        "witmotion",
+        started_at=dt.datetime(2026, 1, 5, 17, 0, tzinfo=dt.UTC),
+        configured_rate_hz=200.0,
+        anchor_t_ns=ANCHOR_NS,
+    )
     with CaptureWriter(path, header) as w:
         w.link_event(ANCHOR_NS, "connected")
         for t, row in zip(sim.t_s, sim.raw_i16, strict=True):
@@ -215,8 +221,9 @@ def test_library_progress_reports_the_work_done(tmp_path):
     calls: dict[str, list[tuple[int, int]]] = {"import": [], "replay": [], "report": [], "export": []}
     con = open_store(db, wait_s=1.0)
     try:
-        s = import_paths(con, RUNS, athlete="default", show_progress=False,
-                         progress=lambda d, t: calls["import"].append((d, t)))
+        s = import_paths(
+            con, RUNS, athlete="default", show_progress=False, progress=lambda d, t: calls["import"].append((d, t))
+        )
     finally:
         con.close()
     n_files = len(s.files)
@@ -227,8 +234,14 @@ def test_library_progress_reports_the_work_done(tmp_path):
 
     cap = tmp_path / "c.capture.jsonl"
     _capture(cap)
-    replay_capture(cap, db_path=db, athlete="default", exercise="back_squat", load_kg=100.0,
-                   progress=lambda d, t: calls["replay"].append((d, t)))
+    replay_capture(
+        cap,
+        db_path=db,
+        athlete="default",
+        exercise="back_squat",
+        load_kg=100.0,
+        progress=lambda d, t: calls["replay"].append((d, t)),
+    )
     kb = -(-cap.stat().st_size // 1000)  # kilobytes of the file read
     assert calls["replay"][-1] == (kb, kb) and all(t == kb for _, t in calls["replay"])
     assert [d for d, _ in calls["replay"]] == sorted(d for d, _ in calls["replay"])

@@ -28,8 +28,9 @@ def test_demo_end_to_end(tmp_path):
     con = open_store(tmp_path / "runstrong.duckdb", wait_s=5)
     try:
         sources = con.execute("SELECT path FROM source_file WHERE athlete = ?", [SAMPLE_ATHLETE]).fetchall()
-        reps = con.execute("SELECT load_kg, count(*) FROM rep WHERE athlete = ? GROUP BY 1 ORDER BY 1",
-                           [SIM_ATHLETE]).fetchall()
+        reps = con.execute(
+            "SELECT load_kg, count(*) FROM rep WHERE athlete = ? GROUP BY 1 ORDER BY 1", [SIM_ATHLETE]
+        ).fetchall()
         names = con.execute("SELECT DISTINCT name FROM activity WHERE athlete = ?", [SIM_ATHLETE]).fetchall()
         sessions = con.execute("SELECT count(*) FROM stream_session WHERE status = 'complete'").fetchall()[0][0]
     finally:
@@ -57,8 +58,14 @@ def test_demo_end_to_end(tmp_path):
     assert summ["changes"][prim]["role"] == "primary" and summ["changes"][prim]["ci90_low"] is not None
     assert ec["method_version"] and ec["se_method"] == "ar1_gls" and ec["validation"]["seeds_per_scenario"] == 200
     assert ec["swc_pct"] == 2.0 and "Saunders" in ec["swc_source"] and ec["sensitivity"]["text"]
-    for text in ("net of the pre-strength level and trend", "Typical error of the baseline weeks",
-                 "Smallest worthwhile change: 2 %", "Saunders et al. 2004", "Sensitivity:", "Primary proxy:"):
+    for text in (
+        "net of the pre-strength level and trend",
+        "Typical error of the baseline weeks",
+        "Smallest worthwhile change: 2 %",
+        "Saunders et al. 2004",
+        "Sensitivity:",
+        "Primary proxy:",
+    ):
         assert text in sim_page, text
     assert "lagged regression" not in sim_page.lower() and "0.2 x the between-week SD" not in sim_page
     lifted = [w for w in summ["weeks"] if w["sessions"]]
@@ -78,6 +85,8 @@ def test_demo_end_to_end(tmp_path):
     assert led["counts"]["merged_sessions"] == by_source["fit"]
     assert sum(w["sessions"] for w in lifted) == n_sessions
     assert {tuple(x for x in s["sources"] if x != "sensor") for s in led["sessions"] if "fit" in s["sources"]} == {
-        ("strong", "fit"), ("hevy", "fit")}
+        ("strong", "fit"),
+        ("hevy", "fit"),
+    }
     assert all(s["warmup_sets"] > 0 for s in led["sessions"] if "fit" in s["sources"])
     assert summ["strength_load"]["n_sessions"] == n_sessions

@@ -21,8 +21,20 @@ RUNS = REPO / "sample_data" / "fit" / "runs"
 FILES = ("activity-small-fenix2-run.fit", "garmin-fenix-5-run.fit")
 
 #: tables whose content must not change on a no-op nightly (run_log gets its one line per run)
-DATA_TABLES = ("athlete", "source_file", "import_event", "activity", "record", "lap", "strength_set",
-               "set_correction", "activity_exclusion", "stream_session", "rep", "run_metric")
+DATA_TABLES = (
+    "athlete",
+    "source_file",
+    "import_event",
+    "activity",
+    "record",
+    "lap",
+    "strength_set",
+    "set_correction",
+    "activity_exclusion",
+    "stream_session",
+    "rep",
+    "run_metric",
+)
 
 
 def _snapshot(db: Path) -> dict[str, object]:
@@ -30,9 +42,13 @@ def _snapshot(db: Path) -> dict[str, object]:
     try:
         snap = {}
         for t in DATA_TABLES:
-            snap[t] = con.execute(f"SELECT count(*), hash(string_agg(CAST(COLUMNS(*) AS VARCHAR), '|' ORDER BY ALL)) "
-                                  f"FROM {t}").fetchall() if t != "record" else con.execute(
-                "SELECT count(*), sum(t_ns), sum(heart_rate_bpm) FROM record").fetchall()
+            snap[t] = (
+                con.execute(
+                    f"SELECT count(*), hash(string_agg(CAST(COLUMNS(*) AS VARCHAR), '|' ORDER BY ALL)) FROM {t}"
+                ).fetchall()
+                if t != "record"
+                else con.execute("SELECT count(*), sum(t_ns), sum(heart_rate_bpm) FROM record").fetchall()
+            )
         snap["run_log"] = con.execute("SELECT count(*) FROM run_log WHERE command = 'nightly'").fetchall()[0][0]
         return snap
     finally:
@@ -97,22 +113,38 @@ def test_locked_store_raises_quickly_with_the_holder(tmp_path, watch):
     with held_lock(db) as holder:
         t0 = time.monotonic()
         with pytest.raises(DatabaseLockedError) as ei:
-            run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=0.5,
-                        log=lambda m: None)
+            run_nightly(
+                db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=0.5, log=lambda m: None
+            )
         assert time.monotonic() - t0 < 5
         assert ei.value.holder_pid == holder.pid
         assert f"PID {holder.pid}" in str(ei.value)
         # the CLI turns it into exit code 3 with a one-line message, no traceback
         cli = subprocess.run(
-            [sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "--athlete", "jane", "nightly",
-             "--watch", str(watch), "--out", str(tmp_path / "o"), "--wait", "0.5"],
-            capture_output=True, text=True, timeout=60, cwd=REPO,
+            [
+                sys.executable,
+                str(REPO / "pipeline.py"),
+                "--db",
+                str(db),
+                "--athlete",
+                "jane",
+                "nightly",
+                "--watch",
+                str(watch),
+                "--out",
+                str(tmp_path / "o"),
+                "--wait",
+                "0.5",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
         )
         assert cli.returncode == 3, cli.stderr
         assert "locked" in cli.stderr and "Traceback" not in cli.stderr
     # once the holder is gone the same command succeeds
-    res = run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=2,
-                      log=lambda m: None)
+    res = run_nightly(db_path=db, watch_dir=watch, out_dir=tmp_path / "o", athlete="jane", wait_s=2, log=lambda m: None)
     assert res["imported"] == 2
 
 

@@ -31,8 +31,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = d / "main.duckdb"
     record_live(db, d / "bob.capture.jsonl.gz")
     record_live_lossy(d / "other.duckdb", d / "ann.capture.jsonl")
-    replay_capture(d / "ann.capture.jsonl", db_path=db, athlete="ann", exercise="deadlift", load_kg=140.0,
-                   athlete_mass_kg=70.0)
+    replay_capture(
+        d / "ann.capture.jsonl", db_path=db, athlete="ann", exercise="deadlift", load_kg=140.0, athlete_mass_kg=70.0
+    )
     hr = d / "hr.capture.jsonl"
     with CaptureWriter(hr, CaptureHeader("heart_rate", STARTED, None, "HR:1", None, None)) as w:
         for i in range(5):
@@ -56,17 +57,24 @@ def snapshot(db: Path) -> dict[str, Any]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return {
-            "reps": con.execute("SELECT athlete, session_id, set_index, rep_index, start_ns, end_ns, concentric_start_ns, "
-                                "concentric_end_ns, mean_velocity_mps, mean_propulsive_velocity_mps, peak_velocity_mps, "
-                                "peak_system_force_n, velocity_loss_mpv_pct FROM rep "
-                                "ORDER BY athlete, session_id, set_index, rep_index").fetchall(),
-            "sets": con.execute("SELECT athlete, set_id, reps, best_mean_velocity_mps, velocity_loss_mpv_pct "
-                                "FROM strength_set ORDER BY athlete, set_id").fetchall(),
-            "methods": con.execute("SELECT athlete, sensor, analysis_method FROM stream_session "
-                                   "ORDER BY athlete, sensor").fetchall(),
+            "reps": con.execute(
+                "SELECT athlete, session_id, set_index, rep_index, start_ns, end_ns, concentric_start_ns, "
+                "concentric_end_ns, mean_velocity_mps, mean_propulsive_velocity_mps, peak_velocity_mps, "
+                "peak_system_force_n, velocity_loss_mpv_pct FROM rep "
+                "ORDER BY athlete, session_id, set_index, rep_index"
+            ).fetchall(),
+            "sets": con.execute(
+                "SELECT athlete, set_id, reps, best_mean_velocity_mps, velocity_loss_mpv_pct "
+                "FROM strength_set ORDER BY athlete, set_id"
+            ).fetchall(),
+            "methods": con.execute(
+                "SELECT athlete, sensor, analysis_method FROM stream_session ORDER BY athlete, sensor"
+            ).fetchall(),
             "corrections": con.execute("SELECT athlete, set_id, exercise FROM set_correction").fetchall(),
-            "sessions": con.execute("SELECT athlete, session_id, sample_rate_hz, lost_samples FROM stream_session "
-                                    "ORDER BY athlete, session_id").fetchall(),
+            "sessions": con.execute(
+                "SELECT athlete, session_id, sample_rate_hz, lost_samples FROM stream_session "
+                "ORDER BY athlete, session_id"
+            ).fetchall(),
         }
     finally:
         con.close()
@@ -85,8 +93,15 @@ def test_the_same_method_reproduces_every_stored_session(db: Path) -> None:
     assert len(before["reps"]) == 5 and before["corrections"]
     calls: list[tuple[int, int]] = []
     doc = reanalyse(db, progress=lambda d, t: calls.append((d, t)))
-    assert doc == {"sessions": 2, "reps_before": 5, "reps_after": 5, "method_version": BAR_VELOCITY_METHOD_VERSION,
-                   "failed": [], "skipped": 0, "orphaned_corrections": 0}
+    assert doc == {
+        "sessions": 2,
+        "reps_before": 5,
+        "reps_after": 5,
+        "method_version": BAR_VELOCITY_METHOD_VERSION,
+        "failed": [],
+        "skipped": 0,
+        "orphaned_corrections": 0,
+    }
     after = snapshot(db)
     assert after == before  # decoded again from the frames: the same reps, sets, rates, corrections
     assert calls == [(0, 2), (1, 2), (2, 2)]
@@ -112,8 +127,11 @@ def test_a_method_change_reaches_every_session_and_is_recorded(db: Path, monkeyp
     doc = reanalyse(db)
     assert (doc["sessions"], doc["reps_before"], doc["reps_after"], doc["method_version"]) == (2, 5, 3, "2099.01.01")
     snap = snapshot(db)
-    assert snap["methods"] == [("ann", "witmotion", "2099.01.01"), ("bob", "heart_rate", None),
-                               ("bob", "witmotion", "2099.01.01")]
+    assert snap["methods"] == [
+        ("ann", "witmotion", "2099.01.01"),
+        ("bob", "heart_rate", None),
+        ("bob", "witmotion", "2099.01.01"),
+    ]
     assert snap["corrections"] and snap["corrections"] == snapshot(db)["corrections"]
     from jobs.commands import sets
 
@@ -131,8 +149,11 @@ def test_one_athlete_only(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (doc["sessions"], doc["reps_before"], doc["reps_after"]) == (1, 0, 3)
     snap = snapshot(db)
     assert {r[0] for r in snap["reps"]} == {"ann"}
-    assert snap["methods"] == [("ann", "witmotion", "2099.01.02"), ("bob", "heart_rate", "old"),
-                               ("bob", "witmotion", "old")]
+    assert snap["methods"] == [
+        ("ann", "witmotion", "2099.01.02"),
+        ("bob", "heart_rate", "old"),
+        ("bob", "witmotion", "old"),
+    ]
 
 
 def test_a_session_without_its_frames_is_analysed_from_its_samples(db: Path) -> None:
@@ -167,8 +188,13 @@ def test_a_session_the_analysis_refuses_is_reported_and_left(db: Path, monkeypat
 
 
 def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO_ROOT / "pipeline.py"), "--db", str(db), *args],
-                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "pipeline.py"), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
 
 
 def test_cli_json_and_exit_codes(db: Path) -> None:
@@ -176,7 +202,11 @@ def test_cli_json_and_exit_codes(db: Path) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert {k: doc[k] for k in ("sessions", "reps_before", "reps_after", "method_version")} == {
-        "sessions": 2, "reps_before": 5, "reps_after": 5, "method_version": BAR_VELOCITY_METHOD_VERSION}
+        "sessions": 2,
+        "reps_before": 5,
+        "reps_after": 5,
+        "method_version": BAR_VELOCITY_METHOD_VERSION,
+    }
     assert "\x1b[" not in r.stderr  # no bar with --json
     r = run_cli("--athlete", "ann", "reanalyse", db=db)
     assert r.returncode == 0 and "re-analysed 1 sensor session(s)" in r.stdout

@@ -51,8 +51,9 @@ def test_a_killed_stream_is_merged_and_its_reps_analysed(tmp_path: Path) -> None
         merged = merge_and_analyse(con, db)
         assert len(merged) == 1
         status = con.execute("SELECT status FROM stream_session").fetchone()[0]
-        reps = con.execute("SELECT rep_index, set_index, mean_velocity_mps, concentric_start_ns FROM rep "
-                           "ORDER BY rep_index").fetchall()
+        reps = con.execute(
+            "SELECT rep_index, set_index, mean_velocity_mps, concentric_start_ns FROM rep ORDER BY rep_index"
+        ).fetchall()
         sets = con.execute("SELECT set_id, reps, source FROM strength_set").fetchall()
         again = merge_and_analyse(con, db)  # nothing left to merge, nothing analysed twice
         n_reps = con.execute("SELECT count(*) FROM rep").fetchone()[0]
@@ -83,9 +84,17 @@ def test_only_recovered_sessions_are_analysed(tmp_path: Path) -> None:
 
     sim = simulate_session("back_squat", 100.0, 2, rate_hz=200, seed=4, lead_in_s=1.5, tail_s=1.5)
     db = tmp_path / "main.duckdb"
-    s = StreamSession("witmotion", db_path=db, athlete="ann", exercise="back_squat", load_kg=100.0,
-                      started_at=datetime(2026, 11, 28, 17, tzinfo=UTC), anchor_t_ns=0, device_address="C4:11",
-                      configured_rate_hz=200.0)
+    s = StreamSession(
+        "witmotion",
+        db_path=db,
+        athlete="ann",
+        exercise="back_squat",
+        load_kg=100.0,
+        started_at=datetime(2026, 11, 28, 17, tzinfo=UTC),
+        anchor_t_ns=0,
+        device_address="C4:11",
+        configured_rate_hz=200.0,
+    )
     for t, raw in zip((sim.t_s * 1e9).astype(np.int64) + 1_000_000, sim.raw_i16, strict=True):
         s.on_notification(int(t), NOTIFY_UUID, encode_data_frames(raw[None, :]))
     sid = s.close()["session_id"]

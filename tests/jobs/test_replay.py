@@ -37,8 +37,11 @@ def items(sim, interval_s: float = 0.0075, loss: float = 0.0, seed: int = 0):
     """(t_ns, char, payload) of the simulated frames leaving at connection events (``loss``: frames lost)."""
     arrival = ANCHOR + (np.ceil((sim.t_s + 0.001) / interval_s) * interval_s * 1e9).astype(np.int64)
     keep = np.random.default_rng(seed).random(arrival.size) >= loss
-    return [(int(t), NOTIFY_UUID, encode_data_frames(r[None, :]))
-            for t, r, k in zip(arrival, sim.raw_i16, keep, strict=True) if k]
+    return [
+        (int(t), NOTIFY_UUID, encode_data_frames(r[None, :]))
+        for t, r, k in zip(arrival, sim.raw_i16, keep, strict=True)
+        if k
+    ]
 
 
 def counts(db: Path) -> dict[str, int]:
@@ -51,9 +54,19 @@ def counts(db: Path) -> dict[str, int]:
 
 def record_live(db: Path, capture: Path, athlete: str = "bob") -> dict:
     """A live session that also records its capture (what `stream --record` does), with a reconnect."""
-    session = StreamSession("witmotion", db_path=db, athlete=athlete, exercise="deadlift", load_kg=140.0,
-                            started_at=STARTED, anchor_t_ns=ANCHOR, device_address=ADDRESS,
-                            device_name="WT901BLE68", configured_rate_hz=200.0, capture_path=capture)
+    session = StreamSession(
+        "witmotion",
+        db_path=db,
+        athlete=athlete,
+        exercise="deadlift",
+        load_kg=140.0,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address=ADDRESS,
+        device_name="WT901BLE68",
+        configured_rate_hz=200.0,
+        capture_path=capture,
+    )
     session.on_link_event(ANCHOR, "connected")
     its = items(simulated())
     cut = len(its) - 150  # the link drops during the final rest
@@ -61,16 +74,25 @@ def record_live(db: Path, capture: Path, athlete: str = "bob") -> dict:
         session.on_notification(t, c, d)
     session.on_link_event(its[cut][0] - 1, "disconnected")
     session.on_link_event(its[cut + 40][0] - 1, "connected")
-    for t, c, d in its[cut + 40:]:
+    for t, c, d in its[cut + 40 :]:
         session.on_notification(t, c, d)
     return session.close()
 
 
 def record_live_lossy(db: Path, capture: Path) -> dict:
     """A live session of 30 ms connection events that lost 3 % of its frames, recorded."""
-    session = StreamSession("witmotion", db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                            started_at=STARTED, anchor_t_ns=ANCHOR, device_address=ADDRESS,
-                            configured_rate_hz=200.0, capture_path=capture)
+    session = StreamSession(
+        "witmotion",
+        db_path=db,
+        athlete="bob",
+        exercise="deadlift",
+        load_kg=140.0,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address=ADDRESS,
+        configured_rate_hz=200.0,
+        capture_path=capture,
+    )
     for t, c, d in items(simulated(seed=8, reps=3), interval_s=0.03, loss=0.03, seed=1):
         session.on_notification(t, c, d)
     return session.close()
@@ -80,24 +102,34 @@ def stored(db: Path, athlete: str) -> dict[str, Any]:
     """What the store holds of athlete's one session, ordered."""
     con = duckdb.connect(str(db), read_only=True)
     try:
+
         def rows(sql: str) -> list[tuple]:
             return con.execute(sql, [athlete]).fetchall()
 
         return {
-            "session": rows("SELECT session_id, sensor, device_address, started_at, anchor_t_ns, configured_rate_hz, "
-                            "sample_rate_hz, exercise, load_kg, notifications, samples, lost_samples, reconnects, "
-                            "ended_at, status, analysis_method FROM stream_session WHERE athlete = ?"),
-            "reps": rows("SELECT set_index, rep_index, start_ns, end_ns, concentric_start_ns, concentric_end_ns, "
-                         "mean_velocity_mps, mean_propulsive_velocity_mps, peak_velocity_mps, rom_m, velocity_loss_pct, "
-                         "velocity_loss_mpv_pct FROM rep WHERE athlete = ? ORDER BY set_index, rep_index"),
-            "sets": rows("SELECT set_id, set_index, reps, started_at, duration_s, best_mean_velocity_mps, "
-                         "best_mean_propulsive_velocity_mps, velocity_loss_pct, velocity_loss_mpv_pct "
-                         "FROM strength_set WHERE athlete = ? ORDER BY set_id"),
+            "session": rows(
+                "SELECT session_id, sensor, device_address, started_at, anchor_t_ns, configured_rate_hz, "
+                "sample_rate_hz, exercise, load_kg, notifications, samples, lost_samples, reconnects, "
+                "ended_at, status, analysis_method FROM stream_session WHERE athlete = ?"
+            ),
+            "reps": rows(
+                "SELECT set_index, rep_index, start_ns, end_ns, concentric_start_ns, concentric_end_ns, "
+                "mean_velocity_mps, mean_propulsive_velocity_mps, peak_velocity_mps, rom_m, velocity_loss_pct, "
+                "velocity_loss_mpv_pct FROM rep WHERE athlete = ? ORDER BY set_index, rep_index"
+            ),
+            "sets": rows(
+                "SELECT set_id, set_index, reps, started_at, duration_s, best_mean_velocity_mps, "
+                "best_mean_propulsive_velocity_mps, velocity_loss_pct, velocity_loss_mpv_pct "
+                "FROM strength_set WHERE athlete = ? ORDER BY set_id"
+            ),
             "frames": rows("SELECT seq, t_ns, char, payload FROM ble_frame WHERE athlete = ? ORDER BY seq"),
             "ledger": rows("SELECT batch_seq, frames FROM stream_batch WHERE athlete = ? ORDER BY batch_seq"),
             "gaps": rows("SELECT start_ns, end_ns FROM stream_gap WHERE athlete = ? ORDER BY start_ns"),
-            "samples": con.execute("SELECT t_ns, ax_mps2, ay_mps2, az_mps2, gx_radps, pitch_rad FROM imu_sample "
-                                   "WHERE athlete = ? ORDER BY t_ns", [athlete]).fetchnumpy(),
+            "samples": con.execute(
+                "SELECT t_ns, ax_mps2, ay_mps2, az_mps2, gx_radps, pitch_rad FROM imu_sample "
+                "WHERE athlete = ? ORDER BY t_ns",
+                [athlete],
+            ).fetchnumpy(),
         }
     finally:
         con.close()
@@ -136,8 +168,7 @@ def test_replay_of_own_capture_is_the_same_session_and_stores_once(recorded) -> 
     assert len(live["reps"]) == 2 and live["stream"]["reconnects"] == 1
     before = counts(db)
     replayed: list[dict] = []
-    out = replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                         on_rep=replayed.append)
+    out = replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0, on_rep=replayed.append)
     assert out == live  # same session id, reps, gaps, stream counts
     assert replayed == live["reps"]
     assert counts(db) == before  # nothing stored twice
@@ -171,11 +202,19 @@ def test_replaying_twice_into_a_fresh_db_stores_once(recorded, tmp_path: Path) -
     _, capture, live = recorded
     db = tmp_path / "fresh.duckdb"
     messages: list[str] = []
-    first = replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                           athlete_mass_kg=80.0, on_message=messages.append)
+    first = replay_capture(
+        capture,
+        db_path=db,
+        athlete="bob",
+        exercise="deadlift",
+        load_kg=140.0,
+        athlete_mass_kg=80.0,
+        on_message=messages.append,
+    )
     c1 = counts(db)
-    second = replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                            athlete_mass_kg=80.0)
+    second = replay_capture(
+        capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0, athlete_mass_kg=80.0
+    )
     assert second == first and counts(db) == c1
     assert first["session_id"] == live["session_id"]
     assert c1["rep"] == 2 and c1["strength_set"] == 1 and c1["stream_session"] == 1
@@ -185,10 +224,14 @@ def test_replaying_twice_into_a_fresh_db_stores_once(recorded, tmp_path: Path) -
     assert not messages
     con = duckdb.connect(str(db), read_only=True)
     try:
-        mass, method, status = con.execute("SELECT body_mass_kg, analysis_method, status FROM stream_session").fetchone()
+        mass, method, status = con.execute(
+            "SELECT body_mass_kg, analysis_method, status FROM stream_session"
+        ).fetchone()
         mpv_loss = [r[0] for r in con.execute("SELECT velocity_loss_mpv_pct FROM rep ORDER BY rep_index").fetchall()]
-        set_row = con.execute("SELECT best_mean_velocity_mps, velocity_loss_pct, best_mean_propulsive_velocity_mps, "
-                              "velocity_loss_mpv_pct FROM strength_set").fetchone()
+        set_row = con.execute(
+            "SELECT best_mean_velocity_mps, velocity_loss_pct, best_mean_propulsive_velocity_mps, "
+            "velocity_loss_mpv_pct FROM strength_set"
+        ).fetchone()
     finally:
         con.close()
     from analysis.version import BAR_VELOCITY_METHOD_VERSION
@@ -196,8 +239,12 @@ def test_replaying_twice_into_a_fresh_db_stores_once(recorded, tmp_path: Path) -
     assert (mass, method, status) == (80.0, BAR_VELOCITY_METHOD_VERSION, "complete")
     assert mpv_loss == [r["velocity_loss_mpv_pct"] for r in first["reps"]]  # stored now, not dropped
     one = first["sets"][0]
-    assert set_row == (one["best_mean_velocity_mps"], one["velocity_loss_pct"], one["best_mean_propulsive_velocity_mps"],
-                       one["velocity_loss_mpv_pct"])
+    assert set_row == (
+        one["best_mean_velocity_mps"],
+        one["velocity_loss_pct"],
+        one["best_mean_propulsive_velocity_mps"],
+        one["velocity_loss_mpv_pct"],
+    )
 
 
 def test_a_replay_completes_a_live_session_cut_off_by_a_crash(tmp_path: Path) -> None:
@@ -212,8 +259,17 @@ def test_a_replay_completes_a_live_session_cut_off_by_a_crash(tmp_path: Path) ->
         for t, c, d in its:
             w.notification(t, c, d)
     cut_db, whole_db = tmp_path / "cut.duckdb", tmp_path / "whole.duckdb"
-    s = StreamSession("witmotion", db_path=cut_db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                      started_at=STARTED, anchor_t_ns=ANCHOR, device_address=ADDRESS, configured_rate_hz=200.0)
+    s = StreamSession(
+        "witmotion",
+        db_path=cut_db,
+        athlete="bob",
+        exercise="deadlift",
+        load_kg=140.0,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address=ADDRESS,
+        configured_rate_hz=200.0,
+    )
     for t, c, d in its[: len(its) * 2 // 3]:
         s.on_notification(t, c, d)
     s.sink.wait()
@@ -247,8 +303,10 @@ def test_hand_written_capture_without_anchor(tmp_path: Path) -> None:
     out = replay_capture(path, db_path=db, athlete="bob", exercise="back_squat", load_kg=60.0)
     assert out["sensor"] == "heart_rate" and out["stream"]["samples"] == 5 and out["reps"] == []
     con = duckdb.connect(str(db), read_only=True)
-    first, n, method = con.execute("SELECT min(t_ns), count(*), any_value(s.analysis_method) FROM hr_sample "
-                                   "JOIN stream_session s USING (athlete, session_id)").fetchone()
+    first, n, method = con.execute(
+        "SELECT min(t_ns), count(*), any_value(s.analysis_method) FROM hr_sample "
+        "JOIN stream_session s USING (athlete, session_id)"
+    ).fetchone()
     con.close()
     assert first == int(STARTED.timestamp()) * 1_000_000_000 and n == 5
     assert method is None  # no bar-velocity analysis of a heart-rate strap
@@ -295,8 +353,14 @@ def test_a_locked_store_raises_and_stores_nothing(recorded, tmp_path: Path) -> N
 def test_progress_reports_the_file_read(recorded) -> None:
     db, capture, _ = recorded
     calls: list[tuple[int, int]] = []
-    replay_capture(capture, db_path=db, athlete="bob", exercise="deadlift", load_kg=140.0,
-                   progress=lambda d, t: calls.append((d, t)))
+    replay_capture(
+        capture,
+        db_path=db,
+        athlete="bob",
+        exercise="deadlift",
+        load_kg=140.0,
+        progress=lambda d, t: calls.append((d, t)),
+    )
     total = -(-capture.stat().st_size // 1000)
     assert calls and calls[-1] == (total, total) and all(t == total for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
@@ -316,8 +380,9 @@ def test_a_shorter_capture_never_shrinks_the_stored_session(recorded, tmp_path: 
     short.write_bytes(b"\n".join(lines[: len(lines) * 2 // 3]) + b"\n")
     before = stored(copy, "bob")
     messages: list[str] = []
-    out = replay_capture(short, db_path=copy, athlete="bob", exercise="deadlift", load_kg=140.0,
-                         on_message=messages.append)
+    out = replay_capture(
+        short, db_path=copy, athlete="bob", exercise="deadlift", load_kg=140.0, on_message=messages.append
+    )
     assert out["session_id"] == live["session_id"] and out["stream"]["notifications"] < live["stream"]["notifications"]
     after = stored(copy, "bob")
     assert after["frames"] == before["frames"] and after["ledger"] == before["ledger"]

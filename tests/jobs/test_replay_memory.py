@@ -36,12 +36,18 @@ def test_replay_peak_rss_is_bounded_by_the_capture_size(tmp_path: Path) -> None:
     capture = tmp_path / "q.capture.jsonl"
     truth = generate(capture, 20.0)  # 20 minutes at 200 Hz, ~29 MB
     size_mb = capture.stat().st_size / 1e6
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(capture), str(tmp_path / "m.duckdb"), str(REPO_ROOT)],
-                         capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(capture), str(tmp_path / "m.duckdb"), str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["samples"] == truth["samples"] and got["reps"] == truth["reps"]
-    imports = subprocess.run([sys.executable, "-c", CHILD_IMPORTS, str(REPO_ROOT)], capture_output=True, text=True,
-                             timeout=120, check=True)
+    imports = subprocess.run(
+        [sys.executable, "-c", CHILD_IMPORTS, str(REPO_ROOT)], capture_output=True, text=True, timeout=120, check=True
+    )
     imports_mb = json.loads(imports.stdout.strip().splitlines()[-1])["peak_mb"]
     limit = rss_limit_mb(imports_mb, capture.stat().st_size)
     assert got["peak_mb"] <= limit, (got["peak_mb"], imports_mb, size_mb)

@@ -44,12 +44,38 @@ def test_every_instant_in_report_json_is_iso_utc_with_z(tmp_path: Path) -> None:
         build_history(con, "alice", weeks=3, hostile=False)
         oslo = dt.timezone(dt.timedelta(hours=1))
         start = dt.datetime(2025, 3, 3, 18, 0, 0, 250_000, tzinfo=oslo)  # an offset and microseconds
-        insert_rows(con, "stream_session", [{"athlete": "alice", "session_id": "s1", "sensor": "witmotion",
-                                             "started_at": start, "anchor_t_ns": 0, "exercise": "back_squat",
-                                             "load_kg": 80.0, "status": "complete"}])
-        insert_rows(con, "rep", [{"athlete": "alice", "session_id": "s1", "set_index": 1, "rep_index": 1,
-                                  "exercise": "back_squat", "load_kg": 80.0, "started_at": start,
-                                  "mean_velocity_mps": 0.7}])
+        insert_rows(
+            con,
+            "stream_session",
+            [
+                {
+                    "athlete": "alice",
+                    "session_id": "s1",
+                    "sensor": "witmotion",
+                    "started_at": start,
+                    "anchor_t_ns": 0,
+                    "exercise": "back_squat",
+                    "load_kg": 80.0,
+                    "status": "complete",
+                }
+            ],
+        )
+        insert_rows(
+            con,
+            "rep",
+            [
+                {
+                    "athlete": "alice",
+                    "session_id": "s1",
+                    "set_index": 1,
+                    "rep_index": 1,
+                    "exercise": "back_squat",
+                    "load_kg": 80.0,
+                    "started_at": start,
+                    "mean_velocity_mps": 0.7,
+                }
+            ],
+        )
         log_run(con, "nightly", start, 1.0, {"command": "nightly", "at": start})
         build_report(con, tmp_path / "out", since=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     finally:
@@ -57,9 +83,17 @@ def test_every_instant_in_report_json_is_iso_utc_with_z(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     found = dict(instants(doc))
     # the instants the report carries, at least these
-    for path in (".generated_at", ".since", ".fingerprint.since", ".fingerprint.last_import_at",
-                 ".last_nightly.started_at", ".athletes[].barbell_reps[].started_at", ".athletes[].runs[].started_at",
-                 ".athletes[].last_import_at", ".last_nightly.summary<json>.at"):
+    for path in (
+        ".generated_at",
+        ".since",
+        ".fingerprint.since",
+        ".fingerprint.last_import_at",
+        ".last_nightly.started_at",
+        ".athletes[].barbell_reps[].started_at",
+        ".athletes[].runs[].started_at",
+        ".athletes[].last_import_at",
+        ".last_nightly.summary<json>.at",
+    ):
         assert path in found, path
     assert {p: t for p, t in instants(doc) if not ISO_Z.match(t)} == {}
     assert doc["since"] == doc["fingerprint"]["since"] == "2020-01-01T00:00:00Z"

@@ -18,8 +18,19 @@ from jobs.replay import replay_capture
 from jobs.stream import StreamError, StreamRun, run_stream, stream_async
 from sim.barbell import simulate_session
 
-METRICS = ("start_ns", "end_ns", "concentric_start_ns", "concentric_end_ns", "mean_velocity_mps",
-           "peak_velocity_mps", "rom_m", "mean_power_w", "peak_force_n", "peak_rfd_n_per_s", "velocity_loss_pct")
+METRICS = (
+    "start_ns",
+    "end_ns",
+    "concentric_start_ns",
+    "concentric_end_ns",
+    "mean_velocity_mps",
+    "peak_velocity_mps",
+    "rom_m",
+    "mean_power_w",
+    "peak_force_n",
+    "peak_rfd_n_per_s",
+    "velocity_loss_pct",
+)
 
 
 # The timebase reads host scheduling as timing evidence: on a loaded 2-core machine arrival stamps are
@@ -36,15 +47,28 @@ def short_set(seed: int = 1) -> Any:
 
 def run(tmp_path: Path, **kwargs: Any) -> StreamRun:
     kwargs.setdefault("virtual_motion", short_set())
-    return asyncio.run(stream_async(db_path=tmp_path / "rs.duckdb", athlete="jane", exercise="back_squat",
-                                    load_kg=100.0, virtual=True, record=tmp_path / "set.capture.jsonl", **kwargs))
+    return asyncio.run(
+        stream_async(
+            db_path=tmp_path / "rs.duckdb",
+            athlete="jane",
+            exercise="back_squat",
+            load_kg=100.0,
+            virtual=True,
+            record=tmp_path / "set.capture.jsonl",
+            **kwargs,
+        )
+    )
 
 
 def match(device: VirtualWitMotion, capture: Path) -> tuple[list[int], list[int]]:
     """Truth rows of the received frames (an in-order subsequence of what was sent) and of the unmatched."""
     truth = device.truth
-    received = [n.data[i:i + 20] for n in read_capture(capture).records if isinstance(n, Notification)
-                for i in range(0, len(n.data), 20)]
+    received = [
+        n.data[i : i + 20]
+        for n in read_capture(capture).records
+        if isinstance(n, Notification)
+        for i in range(0, len(n.data), 20)
+    ]
     sent_rows = [r for r, s in enumerate(truth.status) if s == SENT]
     matched, missing, k = [], [], 0
     for row in sent_rows:
@@ -86,8 +110,13 @@ def test_200hz_set_streams_whole_and_replays_identically(tmp_path: Path) -> None
     for rep, fired_ns in zip(live_reps, result.rep_times_ns, strict=True):
         end_ns = min(true_ends, key=lambda e: abs(e - rep["concentric_end_ns"]))
         assert abs(rep["concentric_end_ns"] - end_ns) < 100e6 and fired_ns > end_ns
-    replayed = replay_capture(tmp_path / "set.capture.jsonl", db_path=tmp_path / "other.duckdb", athlete="jane",
-                              exercise="back_squat", load_kg=100.0)
+    replayed = replay_capture(
+        tmp_path / "set.capture.jsonl",
+        db_path=tmp_path / "other.duckdb",
+        athlete="jane",
+        exercise="back_squat",
+        load_kg=100.0,
+    )
     assert replayed["session_id"] == doc["session_id"]
     assert [{k: r[k] for k in METRICS} for r in replayed["reps"]] == [{k: r[k] for k in METRICS} for r in doc["reps"]]
 
@@ -106,7 +135,9 @@ def test_dropped_link_reconnects_marks_the_gap_and_loses_nothing_outside_it(tmp_
     matched, missing = match(device, tmp_path / "set.capture.jsonl")
     first = truth.sent_ns[matched[0]]
     # every frame sent after the stream started and outside the gap arrived
-    outside = [r for r in missing if truth.sent_ns[r] > first and not gap["start_ns"] <= truth.sent_ns[r] <= gap["end_ns"]]
+    outside = [
+        r for r in missing if truth.sent_ns[r] > first and not gap["start_ns"] <= truth.sent_ns[r] <= gap["end_ns"]
+    ]
     assert outside == []
     assert stream["lost_samples"] <= timebase_slack(0)
     assert stream["notifications"] == len(matched)
@@ -139,11 +170,13 @@ def replays_as_stored(tmp_path: Path, doc: dict[str, Any]) -> None:
     from tests.jobs.test_replay import PERIOD_NS, assert_stored_alike, stored
 
     fresh = tmp_path / "replayed.duckdb"
-    out = replay_capture(tmp_path / "set.capture.jsonl", db_path=fresh, athlete="jane", exercise="back_squat",
-                         load_kg=100.0)
+    out = replay_capture(
+        tmp_path / "set.capture.jsonl", db_path=fresh, athlete="jane", exercise="back_squat", load_kg=100.0
+    )
     assert {k: v for k, v in out.items() if k != "stream"} == {k: v for k, v in doc.items() if k != "stream"}
     assert {k: out["stream"][k] for k in ("notifications", "samples", "lost_samples", "reconnects", "gaps")} == {
-        k: doc["stream"][k] for k in ("notifications", "samples", "lost_samples", "reconnects", "gaps")}
+        k: doc["stream"][k] for k in ("notifications", "samples", "lost_samples", "reconnects", "gaps")
+    }
     assert_stored_alike(stored(tmp_path / "rs.duckdb", "jane"), stored(fresh, "jane"), sample_time_tol_ns=3 * PERIOD_NS)
 
 
@@ -153,20 +186,30 @@ def stream_lost(doc: dict[str, Any]) -> int:
 
 def test_run_stream_cli_path_ends_at_duration(tmp_path: Path) -> None:
     messages: list[str] = []
-    doc = run_stream(db_path=tmp_path / "rs.duckdb", athlete="jane", exercise="back_squat", load_kg=100.0,
-                     virtual=True, duration_s=1.5, on_message=messages.append)
+    doc = run_stream(
+        db_path=tmp_path / "rs.duckdb",
+        athlete="jane",
+        exercise="back_squat",
+        load_kg=100.0,
+        virtual=True,
+        duration_s=1.5,
+        on_message=messages.append,
+    )
     assert doc["stream"]["ended_by"] == "duration"
     assert 150 <= doc["stream"]["samples"] <= 320  # ~1.5 s at 200 Hz, minus connecting
     assert doc["sensor"] == "witmotion" and doc["session_id"]
     assert any("as witmotion at 200 Hz" in m for m in messages)
 
 
-@pytest.mark.parametrize(("kwargs", "match_text"), [
-    ({"virtual": True, "name": "WT1"}, "exactly one of"),
-    ({"name": "WT1", "virtual_loss": 0.1}, "need --virtual"),
-    ({"virtual": True, "virtual_loss": 1.0}, r"\[0, 1\)"),
-    ({"virtual": True, "rate_hz": 100.0, "virtual_rate_hz": 200.0}, "not both"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match_text"),
+    [
+        ({"virtual": True, "name": "WT1"}, "exactly one of"),
+        ({"name": "WT1", "virtual_loss": 0.1}, "need --virtual"),
+        ({"virtual": True, "virtual_loss": 1.0}, r"\[0, 1\)"),
+        ({"virtual": True, "rate_hz": 100.0, "virtual_rate_hz": 200.0}, "not both"),
+    ],
+)
 def test_bad_options_are_one_line_errors(tmp_path: Path, kwargs: dict[str, Any], match_text: str) -> None:
     with pytest.raises(StreamError, match=match_text):
         run_stream(db_path=tmp_path / "rs.duckdb", athlete="jane", exercise="back_squat", load_kg=100.0, **kwargs)
@@ -186,6 +229,10 @@ def test_virtual_one_rm_is_fixed_per_exercise_so_heavier_loads_are_slower() -> N
     assert virtual_one_rm("back_squat", 100.0, 125.0) == 125.0
     with pytest.raises(StreamError, match="1RM"):
         virtual_one_rm("back_squat", 150.0)
-    mcv = [simulate_session("back_squat", load, 3, seed=1, one_rm_kg=virtual_one_rm("back_squat", load)).reps[0]
-           .mean_velocity_mps for load in (60.0, 90.0, 120.0)]
+    mcv = [
+        simulate_session("back_squat", load, 3, seed=1, one_rm_kg=virtual_one_rm("back_squat", load))
+        .reps[0]
+        .mean_velocity_mps
+        for load in (60.0, 90.0, 120.0)
+    ]
     assert mcv[0] > mcv[1] + 0.1 > mcv[2] + 0.2

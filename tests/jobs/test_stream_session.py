@@ -54,8 +54,17 @@ def notifications(sim, *, interval_s: float = 0.03, merge_every: int = 0, split_
 
 
 def new_session(db: Path, **kw) -> StreamSession:
-    args = dict(db_path=db, athlete="ann", exercise="back_squat", load_kg=100.0, started_at=STARTED,
-                anchor_t_ns=ANCHOR, device_address=ADDRESS, device_name="WT901BLE68", configured_rate_hz=200.0)
+    args = dict(
+        db_path=db,
+        athlete="ann",
+        exercise="back_squat",
+        load_kg=100.0,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address=ADDRESS,
+        device_name="WT901BLE68",
+        configured_rate_hz=200.0,
+    )
     return StreamSession("witmotion", **{**args, **kw})
 
 
@@ -85,12 +94,20 @@ def test_full_session_live_reps_summary_and_storage(tmp_path: Path) -> None:
         assert a["mean_velocity_mps"] == pytest.approx(b["mean_velocity_mps"], abs=0.03)
     assert out["set"]["reps"] == 3 and out["sets"][0]["set_index"] == 1
     assert {k: out[k] for k in ("exercise", "load_kg", "sensor")} == {
-        "exercise": "back_squat", "load_kg": 100.0, "sensor": "witmotion"}
+        "exercise": "back_squat",
+        "load_kg": 100.0,
+        "sensor": "witmotion",
+    }
     assert out["sample_rate_hz"] == pytest.approx(200.0, rel=1e-3)
     payloads = [p for _, _, p in items]
     assert out["session_id"] == session_id_for(ADDRESS, STARTED, payloads[:64])
-    assert out["stream"] == {"notifications": len(items), "samples": len(sim.t_s), "lost_samples": 0,
-                             "reconnects": 0, "gaps": []}
+    assert out["stream"] == {
+        "notifications": len(items),
+        "samples": len(sim.t_s),
+        "lost_samples": 0,
+        "reconnects": 0,
+        "gaps": [],
+    }
 
     # Stored in the main file; the landing file is gone.
     assert session.merged is True and not session.landing_path.exists()
@@ -106,29 +123,52 @@ def test_full_session_live_reps_summary_and_storage(tmp_path: Path) -> None:
         assert abs(t_first - (started_ns + int(sim.t_s[0] * 1e9))) < 40e6
         ax = np.array([r[0] for r in con.execute("SELECT ax_mps2 FROM imu_sample ORDER BY t_ns").fetchall()])
         np.testing.assert_allclose(ax, sim.raw_i16[:, 0] * 16 / 32768 * 9.80665)
-        sess = con.execute("SELECT status, samples, lost_samples, reconnects, sample_rate_hz, exercise "
-                           "FROM stream_session").fetchone()
+        sess = con.execute(
+            "SELECT status, samples, lost_samples, reconnects, sample_rate_hz, exercise FROM stream_session"
+        ).fetchone()
         assert sess[:4] == ("complete", len(sim.t_s), 0, 0) and sess[5] == "back_squat"
-        reps = con.execute("SELECT rep_index, set_index, mean_velocity_mps, start_ns FROM rep ORDER BY rep_index").fetchall()
+        reps = con.execute(
+            "SELECT rep_index, set_index, mean_velocity_mps, start_ns FROM rep ORDER BY rep_index"
+        ).fetchall()
         assert [(r[0], r[1]) for r in reps] == [(1, 1), (2, 1), (3, 1)]
         assert [r[2] for r in reps] == pytest.approx([r["mean_velocity_mps"] for r in out["reps"]])
         sset = con.execute("SELECT set_id, source, reps, load_kg, set_type FROM strength_set").fetchone()
         assert sset == (f"{out['session_id']}:1", "sensor", 3, 100.0, "active")
         batches = con.execute("SELECT count(*), sum(frames), max(frames) FROM stream_batch").fetchone()
         assert batches[1] == len(items) and batches[2] <= 250
-        assert batches[0] >= (sim.t_s[-1] - sim.t_s[0]) / 0.15  # a batch per ~100 ms (4 connection events), not per sample
+        assert (
+            batches[0] >= (sim.t_s[-1] - sim.t_s[0]) / 0.15
+        )  # a batch per ~100 ms (4 connection events), not per sample
     finally:
         con.close()
 
 
 def one_rep_analyse(samples, exercise, load_kg, **kw) -> dict:
     t = samples.t_ns
-    rep = {"index": 1, "set_index": 1, "start_ns": int(t[10]), "end_ns": int(t[-10]),
-           "concentric_start_ns": int(t[50]), "concentric_end_ns": int(t[90]), "mean_velocity_mps": 0.5,
-           "velocity_loss_pct": 0.0}
-    return {"reps": [rep], "set": {"reps": 1, "best_mean_velocity_mps": 0.5, "velocity_loss_pct": 0.0},
-            "sets": [{"set_index": 1, "reps": 1, "best_mean_velocity_mps": 0.5, "velocity_loss_pct": 0.0,
-                      "start_ns": int(t[10]), "end_ns": int(t[-10])}]}
+    rep = {
+        "index": 1,
+        "set_index": 1,
+        "start_ns": int(t[10]),
+        "end_ns": int(t[-10]),
+        "concentric_start_ns": int(t[50]),
+        "concentric_end_ns": int(t[90]),
+        "mean_velocity_mps": 0.5,
+        "velocity_loss_pct": 0.0,
+    }
+    return {
+        "reps": [rep],
+        "set": {"reps": 1, "best_mean_velocity_mps": 0.5, "velocity_loss_pct": 0.0},
+        "sets": [
+            {
+                "set_index": 1,
+                "reps": 1,
+                "best_mean_velocity_mps": 0.5,
+                "velocity_loss_pct": 0.0,
+                "start_ns": int(t[10]),
+                "end_ns": int(t[-10]),
+            }
+        ],
+    }
 
 
 def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -> None:
@@ -136,8 +176,9 @@ def test_main_db_locked_leaves_landing_file_then_merge_pending(tmp_path: Path) -
     open_store(db).close()
     messages: list[str] = []
     with held_lock(db):
-        session = new_session(db, wait_s=0.3, on_message=messages.append, live_detector_factory=FakeDetector,
-                              analyse=one_rep_analyse)
+        session = new_session(
+            db, wait_s=0.3, on_message=messages.append, live_detector_factory=FakeDetector, analyse=one_rep_analyse
+        )
         items = synthetic_items(700, period_ns=3_000_000)  # 250 notifications within 750 ms
         out = run(session, items)
         assert session.merged is False and session.landing_path.exists()
@@ -174,8 +215,14 @@ class FakeDetector:
         out = []
         while self.n >= 100 * (self.reps + 1):
             self.reps += 1
-            out.append({"index": self.reps, "set_index": 1, "mean_velocity_mps": 1.0 - 0.1 * (self.reps - 1),
-                        "velocity_loss_pct": 10.0 * (self.reps - 1)})
+            out.append(
+                {
+                    "index": self.reps,
+                    "set_index": 1,
+                    "mean_velocity_mps": 1.0 - 0.1 * (self.reps - 1),
+                    "velocity_loss_pct": 10.0 * (self.reps - 1),
+                }
+            )
         return out
 
     def mark_gap(self, start_ns: int, end_ns: int) -> None:
@@ -191,7 +238,7 @@ def fake_analyse(samples, exercise, load_kg, **kw) -> dict:
 
 def synthetic_items(n: int, *, start: int = ANCHOR, period_ns: int = 5_000_000) -> list[tuple[int, str, bytes]]:
     raw = (np.arange(n * 9).reshape(n, 9) % 1000).astype(np.int16)
-    return [(start + i * period_ns, NOTIFY_UUID, encode_data_frames(raw[i:i + 1])) for i in range(n)]
+    return [(start + i * period_ns, NOTIFY_UUID, encode_data_frames(raw[i : i + 1])) for i in range(n)]
 
 
 def test_vl_stop_cue_once_per_set_and_reconnect_gap(tmp_path: Path) -> None:
@@ -203,8 +250,9 @@ def test_vl_stop_cue_once_per_set_and_reconnect_gap(tmp_path: Path) -> None:
         detector.append(FakeDetector(*args))
         return detector[-1]
 
-    session = new_session(db, vl_stop_pct=25.0, on_vl_stop=cues.append, live_detector_factory=factory,
-                          analyse=fake_analyse)
+    session = new_session(
+        db, vl_stop_pct=25.0, on_vl_stop=cues.append, live_detector_factory=factory, analyse=fake_analyse
+    )
     first = synthetic_items(300)
     session.on_link_event(ANCHOR, "connected")
     for t, c, d in first[:-1]:
@@ -250,8 +298,16 @@ def test_short_session_named_at_close_and_time_must_not_go_back(tmp_path: Path) 
 
 def test_heart_rate_session_stores_arrival_stamped_samples(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
-    session = StreamSession("heart_rate", db_path=db, athlete="ann", exercise="back_squat", load_kg=60.0,
-                            started_at=STARTED, anchor_t_ns=ANCHOR, device_address="HR:1")
+    session = StreamSession(
+        "heart_rate",
+        db_path=db,
+        athlete="ann",
+        exercise="back_squat",
+        load_kg=60.0,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address="HR:1",
+    )
     payloads = [bytes(HeartRateMeasurement(120 + i, SensorContact.DETECTED, None, (512 + i,))) for i in range(66)]
     for i, p in enumerate(payloads):
         session.on_notification(ANCHOR + (i + 1) * 1_000_000_000, HR_CHAR, p)
@@ -288,8 +344,9 @@ def test_consume_from_queue(tmp_path: Path) -> None:
 
 def test_invalid_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown sensor"):
-        StreamSession("vitruve", db_path=tmp_path / "m.duckdb", athlete="a", exercise="x", load_kg=1.0,
-                      started_at=STARTED)
+        StreamSession(
+            "vitruve", db_path=tmp_path / "m.duckdb", athlete="a", exercise="x", load_kg=1.0, started_at=STARTED
+        )
     with pytest.raises(ValueError, match="timezone-aware"):
         new_session(tmp_path / "m.duckdb", started_at=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="load_kg"):
@@ -344,7 +401,6 @@ def test_delayed_burst_is_a_delay_not_a_loss(tmp_path: Path, at_s: float, speedu
     assert session.assembler.timebase.lost_samples == 0
     assert len(out["reps"]) == len(sim.reps) == 3
     assert live == out["reps"]
-
 
 
 def test_two_sessions_merged_in_one_process(tmp_path: Path, monkeypatch) -> None:
@@ -477,7 +533,9 @@ def test_kill_9_before_the_session_id_is_known_keeps_every_committed_batch(tmp_p
         assert len(pending) == 1
         con = open_store(db)
         merged = merge_pending(con, db)
-        n, low, high = con.execute("SELECT count(*), min(heart_rate_bpm), max(heart_rate_bpm) FROM hr_sample").fetchone()
+        n, low, high = con.execute(
+            "SELECT count(*), min(heart_rate_bpm), max(heart_rate_bpm) FROM hr_sample"
+        ).fetchone()
         # every batch reported committed is there (one sample each), at most one more (committed, not yet printed)
         assert n in (reported + 1, reported + 2) and (low, high) == (100.0, 99.0 + n)
         payloads = [bytes(HeartRateMeasurement(100 + i, SensorContact.DETECTED, None, (600 + i,))) for i in range(n)]
@@ -516,8 +574,10 @@ def test_grouped_decoding_stores_and_reports_exactly_what_one_at_a_time_does(tmp
         session = new_session(db, group_ns=group_ns, live_detector_factory=counting)
         out = run(session, items)
         con = duckdb.connect(str(db), read_only=True)
-        stored = {t: con.execute(f"SELECT * EXCLUDE (session_id) FROM {t} ORDER BY ALL").fetchall()
-                  for t in ("imu_sample", "ble_frame")}
+        stored = {
+            t: con.execute(f"SELECT * EXCLUDE (session_id) FROM {t} ORDER BY ALL").fetchall()
+            for t in ("imu_sample", "ble_frame")
+        }
         stored["ledger"] = con.execute("SELECT batch_seq, frames, samples FROM stream_batch ORDER BY 1").fetchall()
         con.close()
         results.append((stored, session.reps_live, out["reps"], pushes))
@@ -526,4 +586,6 @@ def test_grouped_decoding_stores_and_reports_exactly_what_one_at_a_time_does(tmp
     assert len(live_one) == 3
     assert sum(pushes_one) == sum(pushes_grouped) == len(sim.t_s)
     span_s = (items[-1][0] - items[0][0]) / 1e9
-    assert len(pushes_grouped) <= span_s / 0.015 + 2 < len(pushes_one)  # a push per >= 15 ms group, not per notification
+    assert (
+        len(pushes_grouped) <= span_s / 0.015 + 2 < len(pushes_one)
+    )  # a push per >= 15 ms group, not per notification

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,10 @@ def pg_bin() -> Path | None:
     env = os.environ.get("RUNSTRONG_PG_BIN")
     if env:
         return None if env.lower() == "none" else Path(env)
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
-                   if p.parent.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return found[-1].parent if found else None
 
 
@@ -62,13 +65,25 @@ class PgServer:
         return subprocess.run(full, capture_output=True, text=True, timeout=120, check=check, cwd=self.root)
 
     def init(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
+        )
 
     def start(self) -> None:
         opts = f"-k {self.root} -c listen_addresses='' -p {self.port} -c fsync=off -c max_connections=200"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop", check=False)
@@ -77,8 +92,20 @@ class PgServer:
         self._run(str(self.bin / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", name)
 
     def psql(self, dbname: str, sql: str) -> str:
-        return self._run(str(self.bin / "psql"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres",
-                         "-d", dbname, "-At", "-c", sql).stdout
+        return self._run(
+            str(self.bin / "psql"),
+            "-h",
+            str(self.root),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-At",
+            "-c",
+            sql,
+        ).stdout
 
     def catalog(self, dbname: str) -> str:
         return f"postgres:dbname={dbname} host={self.root} port={self.port} user=postgres"
@@ -88,8 +115,10 @@ def start_server() -> PgServer:
     """initdb + start in a fresh temporary folder (owned by ``postgres`` when we are root)."""
     found = pg_bin()
     if found is None or not (found / "initdb").exists() or not (found / "pg_ctl").exists():
-        lake_unavailable("PostgreSQL is not installed (apt-get install -y postgresql; expected "
-                         "/usr/lib/postgresql/<version>/bin/initdb)")
+        lake_unavailable(
+            "PostgreSQL is not installed (apt-get install -y postgresql; expected "
+            "/usr/lib/postgresql/<version>/bin/initdb)"
+        )
     assert found is not None
     as_postgres = os.geteuid() == 0
     root = Path(tempfile.mkdtemp(prefix="runstrong-pg-"))
@@ -113,23 +142,27 @@ def remove_server(server: PgServer) -> None:
     shutil.rmtree(server.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """A started cluster, stopped and removed on the way out."""
     server = start_server()
     try:
         yield server
     finally:
         remove_server(server)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture
 def own_pg_server() -> Iterator[PgServer]:
     """A cluster of the test's own (a test that stops its server)."""
-    server = start_server()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        remove_server(server)
 
 
 @pytest.fixture
@@ -153,4 +186,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_sep("!", "LAKE TESTS SKIPPED", yellow=True, bold=True)
         terminalreporter.write_line(
             f"the lake tests did not run ({'; '.join(sorted(set(_SKIPPED_LAKE)))}). DuckLake with a PostgreSQL "
-            "catalog was NOT checked. Install it with: apt-get install -y postgresql", yellow=True)
+            "catalog was NOT checked. Install it with: apt-get install -y postgresql",
+            yellow=True,
+        )

@@ -18,24 +18,37 @@ RUNS = REPO_ROOT / "sample_data" / "fit" / "runs"
 STRENGTH = REPO_ROOT / "sample_data" / "fit" / "strength"
 
 
-def cli(*args: str, db: Path, lake: LakeConfig | None, env: dict[str, str] | None = None,
-        timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, db: Path, lake: LakeConfig | None, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """``pipeline.py --db DB [--lake ... --lake-data ...] ARGS``."""
     base = [sys.executable, str(REPO_ROOT / "pipeline.py"), "--db", str(db)]
     if lake is not None:
         base += ["--lake", lake.catalog]
         if lake.data_path:
             base += ["--lake-data", lake.data_path]
-    return subprocess.run([*base, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*base, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def popen(*args: str, db: Path, lake: LakeConfig, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     base = [sys.executable, str(REPO_ROOT / "pipeline.py"), "--db", str(db), "--lake", lake.catalog]
     if lake.data_path:
         base += ["--lake-data", lake.data_path]
-    return subprocess.Popen([*base, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [*base, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def plain_lake(config: LakeConfig) -> duckdb.DuckDBPyConnection:
@@ -48,9 +61,26 @@ def plain_lake(config: LakeConfig) -> duckdb.DuckDBPyConnection:
     return con
 
 
-TABLES = ("athlete", "source_file", "activity", "record", "lap", "strength_set", "activity_exclusion",
-          "set_correction", "stream_session", "stream_batch", "ble_frame", "imu_sample", "stream_gap", "rep",
-          "deleted_file", "deleted_athlete", "import_event", "run_metric")
+TABLES = (
+    "athlete",
+    "source_file",
+    "activity",
+    "record",
+    "lap",
+    "strength_set",
+    "activity_exclusion",
+    "set_correction",
+    "stream_session",
+    "stream_batch",
+    "ble_frame",
+    "imu_sample",
+    "stream_gap",
+    "rep",
+    "deleted_file",
+    "deleted_athlete",
+    "import_event",
+    "run_metric",
+)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection, prefix: str = "", athlete: str | None = None) -> dict[str, int]:
@@ -72,13 +102,25 @@ def file_counts(db: Path, athlete: str | None = None) -> dict[str, int]:
 
 def duplicates(con: duckdb.DuckDBPyConnection, prefix: str = "") -> dict[str, int]:
     """Rows whose key (what the DuckDB file's primary key would be) is repeated, per table."""
-    keys = {"source_file": "athlete, sha256", "activity": "athlete, activity_id", "athlete": "athlete",
-            "strength_set": "athlete, set_id", "stream_session": "athlete, session_id",
-            "stream_batch": "athlete, session_id, batch_seq", "rep": "athlete, session_id, set_index, rep_index",
-            "set_correction": "athlete, set_id", "activity_exclusion": "athlete, activity_id",
-            "run_metric": "athlete, activity_id", "deleted_file": "athlete, sha256"}
-    return {t: con.execute(f"SELECT count(*) FROM (SELECT {k} FROM {prefix}{t} GROUP BY ALL HAVING count(*) > 1)"
-                           ).fetchone()[0] for t, k in keys.items()}
+    keys = {
+        "source_file": "athlete, sha256",
+        "activity": "athlete, activity_id",
+        "athlete": "athlete",
+        "strength_set": "athlete, set_id",
+        "stream_session": "athlete, session_id",
+        "stream_batch": "athlete, session_id, batch_seq",
+        "rep": "athlete, session_id, set_index, rep_index",
+        "set_correction": "athlete, set_id",
+        "activity_exclusion": "athlete, activity_id",
+        "run_metric": "athlete, activity_id",
+        "deleted_file": "athlete, sha256",
+    }
+    return {
+        t: con.execute(
+            f"SELECT count(*) FROM (SELECT {k} FROM {prefix}{t} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()[0]
+        for t, k in keys.items()
+    }
 
 
 def incomplete_files(con: duckdb.DuckDBPyConnection, prefix: str = "") -> list[Any]:
@@ -103,8 +145,9 @@ def parquet_files(config: LakeConfig) -> list[str]:
     return sorted(glob.glob(os.path.join(config.data_path, "**", "*.parquet"), recursive=True))
 
 
-def start_until_paused(*args: str, db: Path, lake: LakeConfig, stage: str, release: Path,
-                       timeout: float = 120, spec: str | None = None) -> subprocess.Popen[str]:
+def start_until_paused(
+    *args: str, db: Path, lake: LakeConfig, stage: str, release: Path, timeout: float = 120, spec: str | None = None
+) -> subprocess.Popen[str]:
     """Start ``pipeline.py ARGS`` on the lake with ``RUNSTRONG_TEST_PAUSE=<stage>:<release>`` and return
     it once it says it is paused there (its stderr read up to that line)."""
     proc = popen(*args, db=db, lake=lake, env={"RUNSTRONG_TEST_PAUSE": f"{spec or stage}:{release}"})
@@ -129,7 +172,8 @@ def kill_9_at_pause(*args: str, db: Path, lake: LakeConfig, stage: str, tmp: Pat
     """Run ``pipeline.py ARGS`` until it pauses at ``stage`` (inside its lake transaction), then SIGKILL it."""
     import signal
 
-    proc = start_until_paused(*args, db=db, lake=lake, stage=stage.split("@")[0], release=tmp / "never-released",
-                              spec=stage)
+    proc = start_until_paused(
+        *args, db=db, lake=lake, stage=stage.split("@")[0], release=tmp / "never-released", spec=stage
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)

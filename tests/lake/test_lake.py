@@ -35,26 +35,34 @@ from tests.paths import REPO_ROOT
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str, bool]]]:
-    rows = con.execute("SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
-                       "WHERE database_name = current_database() AND schema_name = 'main' "
-                       "ORDER BY table_name, column_index").fetchall()
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "ORDER BY table_name, column_index"
+    ).fetchall()
     out: dict[str, list[tuple[str, str, bool]]] = {}
     for t, c, ty, null in rows:
         out.setdefault(t, []).append((c, ty, null))
     return out
 
 
-def test_the_lake_schema_is_the_files_from_the_same_migrations_without_keys(lake: LakeConfig,
-                                                                             tmp_path: Path) -> None:
+def test_the_lake_schema_is_the_files_from_the_same_migrations_without_keys(lake: LakeConfig, tmp_path: Path) -> None:
     file_con = open_store(tmp_path / "x.duckdb")
     lake_con = open_store(tmp_path / "x.duckdb.unused", lake=lake)
     try:
         assert _columns(lake_con) == _columns(file_con)
-        keys = file_con.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
-                                "AND database_name = current_database()").fetchone()[0]
+        keys = file_con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND database_name = current_database()"
+        ).fetchone()[0]
         assert keys >= 10  # the file keeps its keys ...
-        assert lake_con.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
-                                "AND database_name = current_database()").fetchone()[0] == 0  # ... the lake has none
+        assert (
+            lake_con.execute(
+                "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                "AND database_name = current_database()"
+            ).fetchone()[0]
+            == 0
+        )  # ... the lake has none
         assert lake_con.execute("SELECT max(version) FROM schema_migration").fetchone()[0] == MIGRATIONS[-1].version
     finally:
         file_con.close()
@@ -84,10 +92,13 @@ def test_import_activities_and_duplicates_on_the_lake_equal_the_file(lake: LakeC
     con = plain_lake(lake)
     assert table_counts(con, "lake.") == file_counts(ref)
     assert not any(duplicates(con, "lake.").values())
-    exports = [json.loads(cli("--json", "export", "--parquet", str(tmp_path / name), db=target, lake=lk).stdout)
-               for name, target, lk in (("from-lake", db, lake), ("from-file", ref, None))]
+    exports = [
+        json.loads(cli("--json", "export", "--parquet", str(tmp_path / name), db=target, lake=lk).stdout)
+        for name, target, lk in (("from-lake", db, lake), ("from-file", ref, None))
+    ]
     assert {t: v["rows"] for t, v in exports[0]["tables"].items() if t != "schema_migration"} == {
-        t: v["rows"] for t, v in exports[1]["tables"].items() if t != "schema_migration"}
+        t: v["rows"] for t, v in exports[1]["tables"].items() if t != "schema_migration"
+    }
 
 
 @pytest.mark.slow
@@ -103,9 +114,11 @@ def test_correct_and_athlete_on_the_lake(lake: LakeConfig, tmp_path: Path) -> No
     assert r.returncode == 0, r.stderr
     con = plain_lake(lake)
     assert con.execute("SELECT exercise FROM lake.set_correction WHERE set_id = ?", [set_id]).fetchall() == [
-        ("back_squat",)]
+        ("back_squat",)
+    ]
     assert con.execute("SELECT body_mass_kg, tz FROM lake.athlete WHERE athlete = 'ann'").fetchall() == [
-        (61.0, "Europe/Oslo")]
+        (61.0, "Europe/Oslo")
+    ]
     after = json.loads(cli("--json", "--athlete", "ann", "sets", db=db, lake=lake).stdout)["sets"]
     assert next(s for s in after if s["set_id"] == set_id)["exercise"] == "back_squat"
 
@@ -136,8 +149,9 @@ def test_unusable_lake_options_are_usage_errors_and_an_unreachable_catalog_is_ex
     assert r.returncode == 2 and "--lake" in r.stderr
     r = cli("--lake-data", str(tmp_path / "d"), "activities", db=db, lake=None)
     assert r.returncode == 2 and "--lake-data needs --lake" in r.stderr
-    gone = LakeConfig(f"postgres:dbname=runstrong host={tmp_path / 'no-server'} port=5432 user=postgres",
-                      str(tmp_path / "data"))
+    gone = LakeConfig(
+        f"postgres:dbname=runstrong host={tmp_path / 'no-server'} port=5432 user=postgres", str(tmp_path / "data")
+    )
     r = cli("--athlete", "x", "import", str(RUNS), db=db, lake=gone)
     assert r.returncode == 4, r.stderr
     [line] = r.stderr.strip().splitlines()
@@ -211,8 +225,9 @@ def test_docs_example_reads_the_lake_with_plain_duckdb_sql(lake: LakeConfig, tmp
     ref = tmp_path / "ref.duckdb"
     cli("--athlete", "jane", "import", str(RUNS), db=ref, lake=None)
     con = duckdb.connect(str(ref), read_only=True)
-    runs, km = con.execute("SELECT count(*), round(sum(distance_m) / 1000, 1) FROM activity "
-                           "WHERE sport = 'running'").fetchone()
+    runs, km = con.execute(
+        "SELECT count(*), round(sum(distance_m) / 1000, 1) FROM activity WHERE sport = 'running'"
+    ).fetchone()
     con.close()
     lines = [ln.split() for ln in r.stdout.strip().splitlines()]
     assert ["bob", str(runs), str(km)] in lines and ["jane", str(runs), str(km)] in lines, r.stdout
@@ -267,8 +282,9 @@ def test_replayed_sessions_merge_into_the_lake_once(lake: LakeConfig, tmp_path: 
 
 
 @pytest.mark.slow
-def test_erasure_leaves_no_parquet_file_or_inlined_row_holding_the_athlete(lake: LakeConfig, pg_server: PgServer,
-                                                                          tmp_path: Path) -> None:
+def test_erasure_leaves_no_parquet_file_or_inlined_row_holding_the_athlete(
+    lake: LakeConfig, pg_server: PgServer, tmp_path: Path
+) -> None:
     """Two athletes share the lake; a writer of jane's is killed mid-commit (its Parquet files stay
     behind as orphans); small writes are inlined in the catalog. After `athlete delete`, no file
     under the data path and no inlined row holds jane's rows but the tombstones, and bob's data
@@ -285,9 +301,14 @@ def test_erasure_leaves_no_parquet_file_or_inlined_row_holding_the_athlete(lake:
         assert cli("--athlete", athlete, "athlete", "set", "--body-mass-kg", "60", db=db, lake=lake).returncode == 0
     dbname = lake.catalog.split("dbname=")[1].split()[0]
     inlined_tables = pg_server.psql(dbname, "SELECT table_name FROM ducklake_inlined_data_tables").split()
-    assert any(pg_server.psql(dbname, f"SELECT count(*) FROM {t} WHERE athlete = 'jane'").strip() != "0"
-               for t in inlined_tables if "athlete" in pg_server.psql(
-                   dbname, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{t}'").split())
+    assert any(
+        pg_server.psql(dbname, f"SELECT count(*) FROM {t} WHERE athlete = 'jane'").strip() != "0"
+        for t in inlined_tables
+        if "athlete"
+        in pg_server.psql(
+            dbname, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{t}'"
+        ).split()
+    )
     before_files = set(parquet_files(lake))
     # a writer killed inside its lake transaction: its Parquet files (records) stay as orphans
     kill_9_at_pause("--athlete", "jane", "import", str(runs[-1]), db=db, lake=lake, stage="lake-commit", tmp=tmp_path)
@@ -302,15 +323,22 @@ def test_erasure_leaves_no_parquet_file_or_inlined_row_holding_the_athlete(lake:
     holding = []
     for path in parquet_files(lake):
         cols = {c[0] for c in duckdb.execute("SELECT name FROM parquet_schema(?)", [path]).fetchall()}
-        if "athlete" in cols and duckdb.execute("SELECT count(*) FROM read_parquet(?) WHERE athlete = 'jane'",
-                                                [path]).fetchone()[0]:
+        if (
+            "athlete" in cols
+            and duckdb.execute("SELECT count(*) FROM read_parquet(?) WHERE athlete = 'jane'", [path]).fetchone()[0]
+        ):
             # (rows flushed from the catalog carry DuckLake's internal row id and snapshot columns)
             holding.append((path, {c for c in cols - {"duckdb_schema"} if not c.startswith("_ducklake_internal")}))
     assert all(cols in tombstone_columns for _, cols in holding), holding
-    for (name,) in [ln.split("|") for ln in pg_server.psql(dbname, "SELECT table_name FROM "
-                                                           "ducklake_inlined_data_tables").split()]:
-        if "athlete" in pg_server.psql(dbname, f"SELECT column_name FROM information_schema.columns "
-                                               f"WHERE table_name = '{name}'").split():
+    for (name,) in [
+        ln.split("|") for ln in pg_server.psql(dbname, "SELECT table_name FROM ducklake_inlined_data_tables").split()
+    ]:
+        if (
+            "athlete"
+            in pg_server.psql(
+                dbname, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'"
+            ).split()
+        ):
             assert pg_server.psql(dbname, f"SELECT count(*) FROM {name} WHERE athlete = 'jane'").strip() == "0"
     assert cli("--json", "--athlete", "bob", "activities", db=db, lake=lake).stdout == bob_before
     assert json.loads(cli("--json", "--athlete", "jane", "activities", db=db, lake=lake).stdout)["activities"] == []

@@ -13,17 +13,13 @@ import pytest
 from store.lake import LakeConfig
 from tests.jobs.test_replay import record_live_lossy
 from tests.lake.helpers import RUNS, cli, duplicates, plain_lake, table_counts
+from tests.store.rows import rows_of_athlete
 
 SESSION_TABLES = ("stream_session", "stream_batch", "ble_frame", "imu_sample", "rep", "strength_set")
 
 
 def _file_counts(db: Path, athlete: str) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0]
-                for t in SESSION_TABLES}
-    finally:
-        con.close()
+    return rows_of_athlete(db, athlete, SESSION_TABLES)
 
 
 @pytest.mark.slow
@@ -53,7 +49,11 @@ def test_batch_replay_and_reanalyse_on_the_lake_equal_the_file(lake: LakeConfig,
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert (doc["sessions"], doc["reps_before"], doc["reps_after"], doc["failed"]) == (
-        1, expected["rep"], expected["rep"], [])
+        1,
+        expected["rep"],
+        expected["rep"],
+        [],
+    )
     con = plain_lake(lake)
     got = table_counts(con, "lake.", "ann")
     assert {t: got[t] for t in SESSION_TABLES} == expected
@@ -67,7 +67,8 @@ def test_economy_inputs_on_the_lake(lake: LakeConfig, tmp_path: Path) -> None:
     r = cli("--athlete", "eve", "import", str(RUNS / "garmin-fenix-5-run.fit"), db=db, lake=lake)
     assert r.returncode == 0, r.stderr
     run_id = json.loads(cli("--json", "--athlete", "eve", "activities", db=db, lake=lake).stdout)["activities"][0][
-        "activity_id"]
+        "activity_id"
+    ]
     steps = [
         ("athlete", "set", "--strength-start", "2026-03-02", "--swc-pct", "1.5", "--swc-source", "lab TE"),
         ("correct", "--context", run_id, "--air-temperature-c", "28"),
@@ -81,12 +82,15 @@ def test_economy_inputs_on_the_lake(lake: LakeConfig, tmp_path: Path) -> None:
         r = cli("--athlete", "eve", *step, db=db, lake=lake)
         assert r.returncode == 0, (step, r.stderr)
     con = plain_lake(lake)
-    assert con.execute("SELECT strength_start::VARCHAR, swc_pct, swc_source FROM lake.economy_setting "
-                       "WHERE athlete = 'eve'").fetchall() == [("2026-03-02", 1.5, "lab TE")]
+    assert con.execute(
+        "SELECT strength_start::VARCHAR, swc_pct, swc_source FROM lake.economy_setting WHERE athlete = 'eve'"
+    ).fetchall() == [("2026-03-02", 1.5, "lab TE")]
     assert con.execute("SELECT air_temperature_c, shoe FROM lake.run_context WHERE athlete = 'eve'").fetchall() == [
-        (28.0, "Pegasus")]
+        (28.0, "Pegasus")
+    ]
     assert con.execute("SELECT kind, note FROM lake.athlete_event WHERE athlete = 'eve'").fetchall() == [
-        ("shoe", "same day, new note")]
+        ("shoe", "same day, new note")
+    ]
     shown = json.loads(cli("--json", "--athlete", "eve", "athlete", "show", db=db, lake=lake).stdout)
     assert shown["economy"]["strength_start"] == "2026-03-02"
 
@@ -97,13 +101,17 @@ def test_app_exports_and_ledger_corrections_on_the_lake_equal_the_file(lake: Lak
     DuckDB file does; a ledger correction made on the lake is read back by `sets`."""
     from tests.paths import REPO_ROOT
 
-    exports = [str(REPO_ROOT / "sample_data" / "apps" / "strong" / "strong-statistics-classic-2025.csv"),
-               str(REPO_ROOT / "sample_data" / "apps" / "hevy" / "strong-statistics-hevy-kg.csv")]
+    exports = [
+        str(REPO_ROOT / "sample_data" / "apps" / "strong" / "strong-statistics-classic-2025.csv"),
+        str(REPO_ROOT / "sample_data" / "apps" / "hevy" / "strong-statistics-hevy-kg.csv"),
+    ]
     file_db = tmp_path / "file.duckdb"
     assert cli("--athlete", "kim", "import", *exports, db=file_db, lake=None).returncode in (0, 1)
     con = duckdb.connect(str(file_db), read_only=True)
-    expected = {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = 'kim'").fetchone()[0]
-                for t in ("app_session", "app_set", "source_file")}
+    expected = {
+        t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = 'kim'").fetchone()[0]
+        for t in ("app_session", "app_set", "source_file")
+    }
     con.close()
     assert expected["app_session"] > 10 and expected["app_set"] > 100
     for station in ("gym.duckdb", "laptop.duckdb"):
@@ -114,11 +122,23 @@ def test_app_exports_and_ledger_corrections_on_the_lake_equal_the_file(lake: Lak
     lk.close()
     assert got == expected
     on_file = json.loads(cli("--json", "--athlete", "kim", "sets", db=file_db, lake=None).stdout)["sets"]
-    on_lake = json.loads(cli("--json", "--athlete", "kim", "sets", db=tmp_path / "gym.duckdb", lake=lake).stdout)["sets"]
+    on_lake = json.loads(cli("--json", "--athlete", "kim", "sets", db=tmp_path / "gym.duckdb", lake=lake).stdout)[
+        "sets"
+    ]
     assert len(on_lake) == len(on_file) > 100
     target = on_lake[0]["set_id"]
-    r = cli("--json", "--athlete", "kim", "correct", "--set", target, "--exercise", "front_squat",
-            db=tmp_path / "laptop.duckdb", lake=lake)
+    r = cli(
+        "--json",
+        "--athlete",
+        "kim",
+        "correct",
+        "--set",
+        target,
+        "--exercise",
+        "front_squat",
+        db=tmp_path / "laptop.duckdb",
+        lake=lake,
+    )
     assert r.returncode == 0, r.stderr
     after = json.loads(cli("--json", "--athlete", "kim", "sets", db=tmp_path / "gym.duckdb", lake=lake).stdout)["sets"]
     assert next(s for s in after if s["set_id"] == target)["exercise"] == "front_squat"

@@ -56,12 +56,24 @@ def _assert_equals_serial(lake: LakeConfig, ref: Path) -> None:
         con.close()
 
 
-def test_four_stations_importing_overlapping_files_at_once_store_each_file_once(lake: LakeConfig,
-                                                                                 tmp_path: Path) -> None:
+def test_four_stations_importing_overlapping_files_at_once_store_each_file_once(
+    lake: LakeConfig, tmp_path: Path
+) -> None:
     release = tmp_path / "go"
-    procs = [start_until_paused("--json", "--athlete", athlete, "import", *map(str, paths),
-                                db=tmp_path / f"station{i}.duckdb", lake=lake, stage="lake-claim", release=release)
-             for i, (athlete, paths) in enumerate(STATIONS)]
+    procs = [
+        start_until_paused(
+            "--json",
+            "--athlete",
+            athlete,
+            "import",
+            *map(str, paths),
+            db=tmp_path / f"station{i}.duckdb",
+            lake=lake,
+            stage="lake-claim",
+            release=release,
+        )
+        for i, (athlete, paths) in enumerate(STATIONS)
+    ]
     release.touch()  # all four decoded their files and are about to claim and commit, now at once
     docs = []
     for p in procs:
@@ -77,12 +89,14 @@ def test_four_stations_importing_overlapping_files_at_once_store_each_file_once(
 
 
 def test_a_writer_killed_mid_transaction_leaves_the_lake_consistent_and_a_rerun_completes(
-        lake: LakeConfig, tmp_path: Path) -> None:
+    lake: LakeConfig, tmp_path: Path
+) -> None:
     db = tmp_path / "station.duckdb"
     assert cli("--athlete", "bob", "import", *map(str, RUN_FILES), db=db, lake=lake).returncode in (0, 1)
     # jane's import is killed inside its lake transaction: Parquet files written, nothing committed
-    kill_9_at_pause("--athlete", "jane", "import", *map(str, RUN_FILES), db=db, lake=lake, stage="lake-commit",
-                    tmp=tmp_path)
+    kill_9_at_pause(
+        "--athlete", "jane", "import", *map(str, RUN_FILES), db=db, lake=lake, stage="lake-commit", tmp=tmp_path
+    )
     con = plain_lake(lake)
     assert table_counts(con, "lake.", "jane") == dict.fromkeys(table_counts(con, "lake.", "jane"), 0)
     assert incomplete_files(con, "lake.") == []
@@ -98,14 +112,24 @@ def test_a_writer_killed_mid_transaction_leaves_the_lake_consistent_and_a_rerun_
 
 
 def test_the_catalog_server_stopped_mid_import_is_one_line_exit_4_and_nothing_half_written(
-        own_pg_server: PgServer, tmp_path: Path) -> None:
+    own_pg_server: PgServer, tmp_path: Path
+) -> None:
     own_pg_server.createdb("clinic")
     lake = LakeConfig(own_pg_server.catalog("clinic"), str(tmp_path / "lake-data"))
     db = tmp_path / "station.duckdb"
     assert cli("--athlete", "bob", "import", *map(str, RUN_FILES), db=db, lake=lake).returncode in (0, 1)
     release = tmp_path / "go"
-    proc = start_until_paused("--athlete", "jane", "import", *map(str, RUN_FILES), str(STRENGTH), db=db, lake=lake,
-                              stage="lake-commit", release=release)
+    proc = start_until_paused(
+        "--athlete",
+        "jane",
+        "import",
+        *map(str, RUN_FILES),
+        str(STRENGTH),
+        db=db,
+        lake=lake,
+        stage="lake-commit",
+        release=release,
+    )
     own_pg_server.stop("fast")  # the server goes away while jane's transaction waits to commit
     release.touch()
     out, err = proc.communicate(timeout=120)

@@ -25,8 +25,10 @@ def _plain(catalog: Path) -> duckdb.DuckDBPyConnection:
 def test_three_processes_create_and_fill_one_sqlite_lake_once(tmp_path: Path) -> None:
     catalog = tmp_path / "lake" / "catalog.sqlite"
     lake = LakeConfig(f"sqlite:{catalog}", str(tmp_path / "lake" / "data"))
-    procs = [popen("--json", "--athlete", "jane", "import", str(RUNS), db=tmp_path / f"s{i}.duckdb", lake=lake)
-             for i in range(3)]  # the lake does not exist yet: all three create it at once
+    procs = [
+        popen("--json", "--athlete", "jane", "import", str(RUNS), db=tmp_path / f"s{i}.duckdb", lake=lake)
+        for i in range(3)
+    ]  # the lake does not exist yet: all three create it at once
     docs = []
     for p in procs:
         out, err = p.communicate(timeout=300)

@@ -38,8 +38,9 @@ def test_the_clinic_walkthrough_of_the_docs_runs_as_written(lake: LakeConfig, tm
     srv = tmp_path / "srv"
     srv.mkdir()
     laptop = srv / "laptop.duckdb"  # the coach's existing store
-    assert cli("--athlete", "carl", "import", str(RUNS / "garmin-fenix-5-run.fit"), db=laptop, lake=None
-               ).returncode == 0
+    assert (
+        cli("--athlete", "carl", "import", str(RUNS / "garmin-fenix-5-run.fit"), db=laptop, lake=None).returncode == 0
+    )
     inbox = srv / "inbox" / "ola"
     inbox.mkdir(parents=True)
     shutil.copy(RUNS / "activity-small-fenix2-run.fit", inbox)
@@ -56,8 +57,14 @@ def test_the_clinic_walkthrough_of_the_docs_runs_as_written(lake: LakeConfig, tm
             env[name] = value
             continue
         assert words[0] == "runstrong", line
-        r = subprocess.run([sys.executable, str(REPO_ROOT / "pipeline.py"), *words[1:]], capture_output=True,
-                           text=True, timeout=300, cwd=REPO_ROOT, env=env)
+        r = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "pipeline.py"), *words[1:]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO_ROOT,
+            env=env,
+        )
         assert r.returncode == 0, (line, r.stderr)
         ran.append(words[1:])
     assert env["RUNSTRONG_LAKE"] == lake.catalog and len(ran) >= 9
@@ -66,7 +73,8 @@ def test_the_clinic_walkthrough_of_the_docs_runs_as_written(lake: LakeConfig, tm
     assert carl["source_file"] == 1 and carl["record"] > 0  # pushed
     assert jane["source_file"] == len(list(RUNS.glob("*.fit"))) and jane["stream_session"] == 1 and jane["rep"] == 3
     assert con.execute("SELECT body_mass_kg, tz FROM lake.athlete WHERE athlete = 'jane'").fetchall() == [
-        (61.0, "Europe/Oslo")]
+        (61.0, "Europe/Oslo")
+    ]
     assert {k: v for k, v in ola.items() if v} == {"deleted_file": ola["deleted_file"], "deleted_athlete": 1}
     con.close()
     report = json.loads((srv / "www" / "report.json").read_text())
@@ -79,8 +87,9 @@ def test_the_clinic_walkthrough_of_the_docs_runs_as_written(lake: LakeConfig, tm
     assert not landing.exists() or not list(landing.rglob("*.duckdb"))
 
 
-def test_a_station_role_without_create_privilege_imports_and_reports(lake: LakeConfig, pg_server: PgServer,
-                                                                     tmp_path: Path) -> None:
+def test_a_station_role_without_create_privilege_imports_and_reports(
+    lake: LakeConfig, pg_server: PgServer, tmp_path: Path
+) -> None:
     """The grants of docs/operations.md, "Setting up the catalog", are enough for a station (and the
     role cannot create tables); the owner created the lake first."""
     db = tmp_path / "s.duckdb"
@@ -91,8 +100,9 @@ def test_a_station_role_without_create_privilege_imports_and_reports(lake: LakeC
     pg_server.psql(dbname, f"CREATE ROLE {role} LOGIN")
     pg_server.psql(dbname, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     for stmt in sql:
-        pg_server.psql(dbname, stmt.replace("runstrong_station", role).replace("DATABASE runstrong",
-                                                                               f"DATABASE {dbname}"))
+        pg_server.psql(
+            dbname, stmt.replace("runstrong_station", role).replace("DATABASE runstrong", f"DATABASE {dbname}")
+        )
     station = LakeConfig(lake.catalog.replace("user=postgres", f"user={role}"))
     r = cli("--athlete", "ola", "import", str(RUNS / "activity-small-fenix2-run.fit"), db=db, lake=station)
     assert r.returncode == 0, r.stderr
@@ -100,7 +110,23 @@ def test_a_station_role_without_create_privilege_imports_and_reports(lake: LakeC
     assert r.returncode == 0, r.stderr
     r = cli("report", "--out", str(tmp_path / "www"), db=db, lake=station)
     assert r.returncode == 0, r.stderr
-    out = subprocess.run([str(pg_server.bin / "psql"), "-h", str(pg_server.root), "-p", str(pg_server.port), "-U",
-                          role, "-d", dbname, "-c", "CREATE TABLE x (a int)"], capture_output=True, text=True,
-                         timeout=60, **({"user": "postgres"} if os.geteuid() == 0 else {}))
+    out = subprocess.run(
+        [
+            str(pg_server.bin / "psql"),
+            "-h",
+            str(pg_server.root),
+            "-p",
+            str(pg_server.port),
+            "-U",
+            role,
+            "-d",
+            dbname,
+            "-c",
+            "CREATE TABLE x (a int)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **({"user": "postgres"} if os.geteuid() == 0 else {}),
+    )
     assert out.returncode != 0 and "permission denied" in out.stderr

@@ -27,8 +27,9 @@ T0 = 1_700_000_000_000_000_000
 
 def test_run_records_carry_every_record_channel_and_fill_absent_ones_with_nan():
     t = T0 + np.arange(4, dtype=np.int64) * 1_000_000_000
-    r = RunRecords.from_arrays("a-0", t, heart_rate_bpm=[140, np.nan, 150, 160], lat_deg=[1.0, 2.0, 3.0, 4.0],
-                               sport="cycling")
+    r = RunRecords.from_arrays(
+        "a-0", t, heart_rate_bpm=[140, np.nan, 150, 160], lat_deg=[1.0, 2.0, 3.0, 4.0], sport="cycling"
+    )
     assert set(SAMPLE_FIELDS) < set(RECORD_FIELDS) and len(RECORD_FIELDS) == 14
     assert len(r) == r.n_samples == 4 and r.started_at_ns == T0 and r.sport == "cycling"
     for name in RECORD_FIELDS:

@@ -1,13 +1,18 @@
 """The browser-test policy of the report tests (skip with a loud note locally, fail in CI when
-Chromium is missing); the ``make_store`` fixture is in tests/conftest.py."""
+Chromium is missing) and the ``browser`` fixture; the ``make_store`` fixture is in tests/conftest.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.report.page_visit import Chromium
 
 # ------------------------------------------------------------------------------------------
 # Browser policy
@@ -20,8 +25,12 @@ def chromium_path() -> str | None:
     """Chromium's binary; ``RUNSTRONG_CHROMIUM=none`` pretends it is missing (to check the skip policy)."""
     if os.environ.get("RUNSTRONG_CHROMIUM", "").lower() == "none":
         return None
-    for cand in (os.environ.get("RUNSTRONG_CHROMIUM") or None, "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
+    for cand in (
+        os.environ.get("RUNSTRONG_CHROMIUM") or None,
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if cand and Path(cand).exists():
             return cand
     return None
@@ -52,3 +61,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             "The report was NOT checked in a real browser. Install it with: apt-get install -y chromium",
             yellow=True,
         )
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Chromium]:
+    """A Chromium driven through Playwright (tests/report/page_visit.py), one per test module."""
+    try:
+        from tests.report.page_visit import Chromium
+    except ImportError as exc:  # playwright comes with the test extra
+        browser_unavailable(f"Playwright cannot be imported ({exc}); install the test extra")
+    b = Chromium(chromium)
+    yield b
+    b.close()

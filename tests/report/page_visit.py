@@ -58,17 +58,30 @@ class Chromium:
         self._pw: Playwright = sync_playwright().start()
         try:
             self.browser: Browser = self._pw.chromium.launch(
-                executable_path=executable, args=list(FLAGS), headless=True, timeout=self.timeout_ms)
+                executable_path=executable, args=list(FLAGS), headless=True, timeout=self.timeout_ms
+            )
         except BaseException:
             self._pw.stop()
             raise
 
-    def visit(self, url: str, *, width: int, height: int, expression: str | None = None,
-              settle_ms: float = 300.0, full_page: bool = True) -> PageVisit:
+    def visit(
+        self,
+        url: str,
+        *,
+        width: int,
+        height: int,
+        expression: str | None = None,
+        settle_ms: float = 300.0,
+        full_page: bool = True,
+    ) -> PageVisit:
         visit = PageVisit(url, width, height)
         context = self.browser.new_context(
-            viewport={"width": width, "height": height}, device_scale_factor=1, is_mobile=width < 600,
-            has_touch=width < 600, service_workers="block")
+            viewport={"width": width, "height": height},
+            device_scale_factor=1,
+            is_mobile=width < 600,
+            has_touch=width < 600,
+            service_workers="block",
+        )
         try:
             context.set_default_timeout(self.timeout_ms)
 

@@ -123,19 +123,33 @@ def build_history(con, athlete: str = "alice", *, weeks: int = 10, hostile: bool
             aid = f"run{w:02d}{k}" + "0" * 10 + "-0"
             run_ids.append(aid)
             nm = HOSTILE if (hostile and w == 0 and k == 0) else f"Easy run {w}.{k}"
-            acts.append(run_activity(aid, start + dt.timedelta(days=7 * w + day), seed=w * 2 + k,
-                                     hr_bpm=150 - 0.3 * w, name=nm))
+            acts.append(
+                run_activity(aid, start + dt.timedelta(days=7 * w + day), seed=w * 2 + k, hr_bpm=150 - 0.3 * w, name=nm)
+            )
         for k, day in enumerate((0, 3)):
             aid = f"str{w:02d}{k}" + "0" * 10 + "-0"
-            acts.append(strength_activity(aid, start + dt.timedelta(days=7 * w + day, hours=9),
-                                          [("back_squat", 5, 80.0 + w), ("back_squat", 5, 80.0 + w),
-                                           ("back_squat", 4, 85.0 + w), ("split_squat", 8, 20.0)]))
+            acts.append(
+                strength_activity(
+                    aid,
+                    start + dt.timedelta(days=7 * w + day, hours=9),
+                    [
+                        ("back_squat", 5, 80.0 + w),
+                        ("back_squat", 5, 80.0 + w),
+                        ("back_squat", 4, 85.0 + w),
+                        ("split_squat", 8, 20.0),
+                    ],
+                )
+            )
         write(con, athlete, acts, path=f"week{w}.fit")
     excluded = run_ids[3]
-    con.execute("INSERT INTO activity_exclusion VALUES (?, ?, ?, now())",
-                [athlete, excluded, "treadmill run " + (HOSTILE if hostile else "")])
-    con.execute("INSERT INTO import_event VALUES (?, ?, NULL, 'failed', ?, now())",
-                [athlete, "broken/" + (HOSTILE if hostile else "bad") + ".fit", "FitCRCError: CRC mismatch"])
+    con.execute(
+        "INSERT INTO activity_exclusion VALUES (?, ?, ?, now())",
+        [athlete, excluded, "treadmill run " + (HOSTILE if hostile else "")],
+    )
+    con.execute(
+        "INSERT INTO import_event VALUES (?, ?, NULL, 'failed', ?, now())",
+        [athlete, "broken/" + (HOSTILE if hostile else "bad") + ".fit", "FitCRCError: CRC mismatch"],
+    )
     con.execute(
         "INSERT INTO athlete (athlete, body_mass_kg, sex, hr_rest_bpm, hr_max_bpm, tz, created_at) "
         "VALUES (?, 70.0, 'female', 50.0, 190.0, 'Europe/Oslo', now()) ON CONFLICT DO NOTHING",
@@ -155,13 +169,34 @@ def barbell_day(con, athlete: str, day: dt.datetime, *, exercise: str = "back_sq
     for k, (load, vs) in enumerate(mcv.items()):
         sid = f"{athlete}-bar{k}"
         start = day + dt.timedelta(minutes=5 * k)
-        sessions.append({"athlete": athlete, "session_id": sid, "sensor": "witmotion", "started_at": start,
-                         "anchor_t_ns": 0, "exercise": exercise, "load_kg": load, "status": "complete"})
+        sessions.append(
+            {
+                "athlete": athlete,
+                "session_id": sid,
+                "sensor": "witmotion",
+                "started_at": start,
+                "anchor_t_ns": 0,
+                "exercise": exercise,
+                "load_kg": load,
+                "status": "complete",
+            }
+        )
         for i, v in enumerate(vs):
-            reps.append({"athlete": athlete, "session_id": sid, "set_index": 1, "rep_index": i + 1,
-                         "exercise": exercise, "load_kg": load, "started_at": start + dt.timedelta(seconds=4 * i),
-                         "mean_velocity_mps": v, "peak_velocity_mps": v * 1.6,
-                         "peak_rfd_n_per_s": 3000.0 + 100 * i - 10 * load, "rfd_0_100ms_n_per_s": 900.0 - 8 * load})
+            reps.append(
+                {
+                    "athlete": athlete,
+                    "session_id": sid,
+                    "set_index": 1,
+                    "rep_index": i + 1,
+                    "exercise": exercise,
+                    "load_kg": load,
+                    "started_at": start + dt.timedelta(seconds=4 * i),
+                    "mean_velocity_mps": v,
+                    "peak_velocity_mps": v * 1.6,
+                    "peak_rfd_n_per_s": 3000.0 + 100 * i - 10 * load,
+                    "rfd_0_100ms_n_per_s": 900.0 - 8 * load,
+                }
+            )
     insert_rows(con, "stream_session", sessions)
     insert_rows(con, "rep", reps)
     return mcv

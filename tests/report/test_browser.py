@@ -24,7 +24,6 @@ import pytest
 
 from jobs.report import build_report
 from report.build import page_name
-from tests.report.conftest import browser_unavailable
 from tests.report.report_testdata import HOSTILE, barbell_day, build_history
 
 pytestmark = pytest.mark.browser
@@ -65,18 +64,6 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    try:
-        from tests.report.page_visit import Chromium
-    except ImportError as exc:  # playwright comes with the test extra
-        browser_unavailable(f"Playwright cannot be imported ({exc}); install the test extra")
-
-    b = Chromium(chromium)
-    yield b
-    b.close()
-
-
 RUNNER = "runner"
 CORE_TITLE = "Core finisher"
 
@@ -102,13 +89,27 @@ def report_dir(tmp_path_factory) -> Path:
         last = max(p.started_at_ns for p in sim.plans) // 1_000_000_000
         barbell_day(con, RUNNER, dt.datetime.fromtimestamp(last, dt.UTC) - dt.timedelta(days=1))
         apps = write_app_exports(tmp / "apps", sim)
-        core = dt.datetime.fromtimestamp(last, dt.UTC).astimezone(ZoneInfo(sim.profile["tz"])).replace(
-            tzinfo=None, hour=20, minute=0, second=0, microsecond=0)
-        (tmp / "apps" / "core.csv").write_bytes(write_hevy([ExportWorkout(CORE_TITLE, core, 1200, (
-            ExportSet("Cable Crunch", "working", 15, 30.0, rpe=7.0), ExportSet("Cable Crunch", "working", 12, 35.0,
-                                                                               rpe=8.0)))]))
-        imported = import_paths(con, [*apps, tmp / "apps" / "core.csv"], athlete=RUNNER, workers=1,
-                                show_progress=False)
+        core = (
+            dt.datetime.fromtimestamp(last, dt.UTC)
+            .astimezone(ZoneInfo(sim.profile["tz"]))
+            .replace(tzinfo=None, hour=20, minute=0, second=0, microsecond=0)
+        )
+        (tmp / "apps" / "core.csv").write_bytes(
+            write_hevy(
+                [
+                    ExportWorkout(
+                        CORE_TITLE,
+                        core,
+                        1200,
+                        (
+                            ExportSet("Cable Crunch", "working", 15, 30.0, rpe=7.0),
+                            ExportSet("Cable Crunch", "working", 12, 35.0, rpe=8.0),
+                        ),
+                    )
+                ]
+            )
+        )
+        imported = import_paths(con, [*apps, tmp / "apps" / "core.csv"], athlete=RUNNER, workers=1, show_progress=False)
         assert [f.status for f in imported.files] == ["imported"] * 3
         build_report(con, tmp / "out")
     finally:
@@ -142,7 +143,7 @@ def _assert_not_blank(png: bytes, width: int, boxes: list[list[float]] = ()) -> 
     rgb = img[..., :3]
     _assert_ink(rgb, "screenshot", min_std=0.05, min_ink=0.02)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
-        part = rgb[max(0, round(y0)):round(y1), max(0, round(x0)):min(width, round(x1))]
+        part = rgb[max(0, round(y0)) : round(y1), max(0, round(x0)) : min(width, round(x1))]
         _assert_ink(part, f"chart {i} at {[round(v) for v in (x0, y0, x1, y1)]}", min_std=0.02, min_ink=0.002)
 
 
@@ -185,9 +186,16 @@ def test_text_clipping_detector_can_fail(browser, tmp_path):
     v = browser.visit(page.as_uri(), width=390, height=844, expression=PROBE)
     clipped = v.evaluated["clipping"]["clipped"]
     found = {(c["text"].split(":")[0].split(" ")[0], c["side"]) for c in clipped}
-    for expected in [("hidden-nowrap", "right"), ("ellipsis", "right"), ("height-clip", "bottom"),
-                     ("scroll-negative", "left"), ("page-negative", "left"), ("text_1", "left"),
-                     ("svg-text-below", "bottom"), ("clip-path-text", "right")]:
+    for expected in [
+        ("hidden-nowrap", "right"),
+        ("ellipsis", "right"),
+        ("height-clip", "bottom"),
+        ("scroll-negative", "left"),
+        ("page-negative", "left"),
+        ("text_1", "left"),
+        ("svg-text-below", "bottom"),
+        ("clip-path-text", "right"),
+    ]:
         assert expected in found, (expected, clipped)
     texts = " ".join(c["text"] for c in clipped)
     assert "ok-" not in texts and "text_2" not in texts, clipped
@@ -214,11 +222,15 @@ def test_single_date_chart_detector_can_fail(browser, tmp_path):
     f = tmp_path / "dates.html"
     page = environment().from_string(
         '{% extends "base.html.j2" %}{% import "macros.html.j2" as m %}'
-        "{% block main %}{% for f in figures %}{{ m.figure(f) }}{% endfor %}{% endblock %}")
+        "{% block main %}{% for f in figures %}{{ m.figure(f) }}{% endfor %}{% endblock %}"
+    )
     f.write_text(page.render(title="dates", figures=[sections.figure(c, "") for c in (one, series, load)]))
     v = browser.visit(f.as_uri(), width=1280, height=900, expression=PROBE)
     assert [(c["title"], c["dates"]) for c in v.evaluated["timeCharts"]] == [
-        ("one e1RM day", 1), ("three e1RM days", 3), (load_title(load), 3)]
+        ("one e1RM day", 1),
+        ("three e1RM days", 3),
+        (load_title(load), 3),
+    ]
 
 
 def load_title(svg: str) -> str:
@@ -232,10 +244,12 @@ def test_detectors_can_fail(browser, tmp_path):
     """A page with a console error, an exception, a script, an external image, a title-less chart and a
     wide element: every detector must fire. A blank page fails the screenshot check."""
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width"></head>'
-                   '<body><div style="width:2000px">wide</div><img src="http://127.0.0.1:9/x.png">'
-                   '<svg viewBox="0 0 10 10" style="width:50px;height:50px"><rect width="10" height="10"/></svg>'
-                   '<script>console.error("boom"); throw new Error("bang")</script></body></html>')
+    bad.write_text(
+        '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width"></head>'
+        '<body><div style="width:2000px">wide</div><img src="http://127.0.0.1:9/x.png">'
+        '<svg viewBox="0 0 10 10" style="width:50px;height:50px"><rect width="10" height="10"/></svg>'
+        '<script>console.error("boom"); throw new Error("bang")</script></body></html>'
+    )
     v = browser.visit(bad.as_uri(), width=390, height=844, expression=PROBE)
     assert any("boom" in p for p in v.problems)
     assert any("exception" in p and "bang" in p for p in v.problems)
@@ -246,14 +260,18 @@ def test_detectors_can_fail(browser, tmp_path):
     assert v.evaluated["svgTitles"] == [""]
 
     blank = tmp_path / "blank.html"
-    blank.write_text('<!DOCTYPE html><html><body style="background:#fff"><svg viewBox="0 0 10 10" '
-                     'style="width:100px;height:100px"></svg></body></html>')
+    blank.write_text(
+        '<!DOCTYPE html><html><body style="background:#fff"><svg viewBox="0 0 10 10" '
+        'style="width:100px;height:100px"></svg></body></html>'
+    )
     b = browser.visit(blank.as_uri(), width=1280, height=900, expression=PROBE)
     with pytest.raises(AssertionError, match="uniform"):
         _assert_not_blank(b.screenshot_png, 1280)
     inked = tmp_path / "inked.html"
-    inked.write_text('<!DOCTYPE html><html><body style="margin:0"><div style="height:300px;background:#0072B2">'
-                     '</div><svg viewBox="0 0 10 10" style="width:100px;height:100px"></svg></body></html>')
+    inked.write_text(
+        '<!DOCTYPE html><html><body style="margin:0"><div style="height:300px;background:#0072B2">'
+        '</div><svg viewBox="0 0 10 10" style="width:100px;height:100px"></svg></body></html>'
+    )
     i = browser.visit(inked.as_uri(), width=1280, height=900, expression=PROBE)
     _assert_not_blank(i.screenshot_png, 1280)
     with pytest.raises(AssertionError, match="chart 0"):  # the empty svg, cut from a page with ink
@@ -266,9 +284,11 @@ def test_csp_violation_is_a_problem(browser, tmp_path):
     from report.templating import CSP
 
     bad = tmp_path / "csp.html"
-    bad.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}"></head>'
-                   '<body>x<img src="https://example.invalid/y.png"><script>document.title = "ran"</script>'
-                   '</body></html>')
+    bad.write_text(
+        f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}"></head>'
+        '<body>x<img src="https://example.invalid/y.png"><script>document.title = "ran"</script>'
+        "</body></html>"
+    )
     v = browser.visit(bad.as_uri(), width=1280, height=900, expression="document.title")
     assert v.evaluated == ""  # the script did not run
     assert any("Content Security Policy" in p and "inline" in p for p in v.problems), v.problems
@@ -299,16 +319,21 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
     # a chart over time draws three dates or more; fewer are a sentence or a small table
     assert all(c["dates"] >= 3 for c in ev["timeCharts"]), ev["timeCharts"]
     if name == page_name(RUNNER):
-        assert any(t.startswith("Change in the last observed week net of the pre-strength trend")
-                   for t in ev["svgTitles"])  # the forest plot
+        assert any(
+            t.startswith("Change in the last observed week net of the pre-strength trend") for t in ev["svgTitles"]
+        )  # the forest plot
         # economy, load and no e1RM / velocity / RFD charts over time: one barbell day
         assert len(ev["timeCharts"]) >= 4, ev["timeCharts"]  # three proxies and the running load
-        assert not any(t.startswith(("Estimated 1RM over time", "Velocity at the reference load", "Rate of force"))
-                       for t in ev["svgTitles"]), ev["svgTitles"]
+        assert not any(
+            t.startswith(("Estimated 1RM over time", "Velocity at the reference load", "Rate of force"))
+            for t in ev["svgTitles"]
+        ), ev["svgTitles"]
         assert "Estimated 1RM over time: back_squat: e1RM " in ev["bodyText"]
         assert "the only date so far; a chart over time is drawn from 3 dates on." in ev["bodyText"]
-        assert ("Rate of force development per session (median of reps, experimental): back_squat: one date so far"
-                in ev["bodyText"])
+        assert (
+            "Rate of force development per session (median of reps, experimental): back_squat: one date so far"
+            in ev["bodyText"]
+        )
         # the strength ledger: its load chart, every session once with its sources, the latest sessions' sets with
         # theirs (the last one the app-only core workout, with its unmapped name), and the data-quality line
         assert "Weekly strength load (session RPE x minutes)" in ev["svgTitles"]
@@ -316,8 +341,7 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
         assert "Strength sessions from every source" in body
         assert "strong + fit" in body and "hevy + fit" in body
         assert f"{CORE_TITLE} (hevy)" in body and "Cable Crunch (unmapped)" in body
-        assert ("Strength ledger: 1 exercise name(s) not mapped to the exercise vocabulary (Cable Crunch; "
-                in body)
+        assert "Strength ledger: 1 exercise name(s) not mapped to the exercise vocabulary (Cable Crunch; " in body
         assert "Training sessions merged across sources, counted once (n = " in body
         # by hand: the core workout's 20 min x its highest set RPE 8 = 160 AU (Foster 2001), no warm-up, Hevy alone
         assert f"{CORE_TITLE}\thevy\t2 + 0\t20 min\t8 (highest set RPE, a substitute)\t160" in body
@@ -328,7 +352,11 @@ def test_page_in_chromium(browser, report_dir, name, width, height):
 
 
 def test_index_link_opens_the_athlete_page(browser, report_dir):
-    v = browser.visit((report_dir / "index.html").as_uri(), width=1280, height=900,
-                      expression="Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    v = browser.visit(
+        (report_dir / "index.html").as_uri(),
+        width=1280,
+        height=900,
+        expression="Array.from(document.querySelectorAll('a')).map(a => a.href)",
+    )
     target = (report_dir / page_name("alice")).as_uri()
     assert target in v.evaluated

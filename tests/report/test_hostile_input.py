@@ -36,14 +36,15 @@ import pytest
 
 from report.build import page_name
 from report.templating import CSP
-from tests.report.conftest import browser_unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a 16-week store (~8 s), then six page visits
 
-PAYLOAD = ("<script>window.pwned=1;alert(1)</script>\"><img src=x onerror=window.pwned=2;alert(2)>' "
-           "onmouseover='alert(3)' data-x='</title><script>window.pwned=4;alert(4)</script></style>"
-           "<svg onload=window.pwned=5;alert(5)><iframe src=javascript:alert(6)></iframe>"
-           "&lt;b&gt;bold?&lt;/b&gt; \x1b[31mred\x1b[0m {{ 7*7 }}")
+PAYLOAD = (
+    "<script>window.pwned=1;alert(1)</script>\"><img src=x onerror=window.pwned=2;alert(2)>' "
+    "onmouseover='alert(3)' data-x='</title><script>window.pwned=4;alert(4)</script></style>"
+    "<svg onload=window.pwned=5;alert(5)><iframe src=javascript:alert(6)></iframe>"
+    "&lt;b&gt;bold?&lt;/b&gt; \x1b[31mred\x1b[0m {{ 7*7 }}"
+)
 #: how a page must show it: as text, the control characters as \x1b
 VISIBLE = PAYLOAD.replace("\x1b", "\\x1b")
 ATHLETE = "hostile"
@@ -80,17 +81,29 @@ def _hostile_store(con) -> None:
 
     sim = simulate_athlete(weeks=16, seed=5, runs_per_week=3, run_minutes=(30, 30), strength_start_week=8)
     write_simulated_history(con, ATHLETE, sim)
-    runs = [r[0] for r in con.execute("SELECT activity_id FROM activity WHERE athlete = ? AND sport = 'running' "
-                                      "ORDER BY started_at", [ATHLETE]).fetchall()]
-    con.execute("UPDATE activity SET name = ?, device = ?, hr_sensor = ? WHERE athlete = ?",
-                [tagged("name"), tagged("device"), tagged("hr_sensor"), ATHLETE])
-    con.execute("UPDATE source_file SET status = 'partial', error = ?, path = ? WHERE athlete = ? AND sha256 = "
-                "(SELECT min(sha256) FROM source_file WHERE athlete = ?)",
-                [tagged("partial_error"), tagged("partial_path"), ATHLETE, ATHLETE])
-    con.execute("INSERT INTO import_event VALUES (?, ?, NULL, 'failed', ?, now())",
-                [ATHLETE, tagged("failed_path"), tagged("failed_reason")])
-    con.execute("INSERT INTO import_event VALUES (?, ?, NULL, 'skipped', ?, now())",
-                [ATHLETE, tagged("skipped_path"), tagged("skipped_reason")])
+    runs = [
+        r[0]
+        for r in con.execute(
+            "SELECT activity_id FROM activity WHERE athlete = ? AND sport = 'running' ORDER BY started_at", [ATHLETE]
+        ).fetchall()
+    ]
+    con.execute(
+        "UPDATE activity SET name = ?, device = ?, hr_sensor = ? WHERE athlete = ?",
+        [tagged("name"), tagged("device"), tagged("hr_sensor"), ATHLETE],
+    )
+    con.execute(
+        "UPDATE source_file SET status = 'partial', error = ?, path = ? WHERE athlete = ? AND sha256 = "
+        "(SELECT min(sha256) FROM source_file WHERE athlete = ?)",
+        [tagged("partial_error"), tagged("partial_path"), ATHLETE, ATHLETE],
+    )
+    con.execute(
+        "INSERT INTO import_event VALUES (?, ?, NULL, 'failed', ?, now())",
+        [ATHLETE, tagged("failed_path"), tagged("failed_reason")],
+    )
+    con.execute(
+        "INSERT INTO import_event VALUES (?, ?, NULL, 'skipped', ?, now())",
+        [ATHLETE, tagged("skipped_path"), tagged("skipped_reason")],
+    )
     con.execute("INSERT INTO activity_exclusion VALUES (?, ?, ?, now())", [ATHLETE, runs[20], tagged("excluded")])
     for aid in runs[:6]:
         set_run_context(con, ATHLETE, aid, shoe=tagged("shoe"), air_temperature_c=14.0)
@@ -102,16 +115,39 @@ def _hostile_store(con) -> None:
     exercise = tagged("exercise")
     fit_day = end - dt.timedelta(days=2)
     aid = "hostilefit0000000-0"
-    sets = [SetRow(set_id=tagged(f"set{i}"), set_index=i, started_at=fit_day + dt.timedelta(minutes=3 * i),
-                   exercise=exercise, exercise_candidates=[exercise], fit_category=None, fit_category_subtype=None,
-                   set_type="active", reps=5, load_kg=60.0 + 5 * i, duration_s=30.0, activity_id=aid)
-            for i in range(3)]
-    act = ActivityData(activity_id=aid, session_index=0, sport="training", sub_sport="strength_training",
-                       started_at=fit_day, duration_s=600.0, distance_m=None, sets=sets, name=tagged("fit_name"),
-                       records=RunRecords.from_arrays(aid, np.zeros(0, dtype=np.int64), sport="training"))
+    sets = [
+        SetRow(
+            set_id=tagged(f"set{i}"),
+            set_index=i,
+            started_at=fit_day + dt.timedelta(minutes=3 * i),
+            exercise=exercise,
+            exercise_candidates=[exercise],
+            fit_category=None,
+            fit_category_subtype=None,
+            set_type="active",
+            reps=5,
+            load_kg=60.0 + 5 * i,
+            duration_s=30.0,
+            activity_id=aid,
+        )
+        for i in range(3)
+    ]
+    act = ActivityData(
+        activity_id=aid,
+        session_index=0,
+        sport="training",
+        sub_sport="strength_training",
+        started_at=fit_day,
+        duration_s=600.0,
+        distance_m=None,
+        sets=sets,
+        name=tagged("fit_name"),
+        records=RunRecords.from_arrays(aid, np.zeros(0, dtype=np.int64), sport="training"),
+    )
     with transaction(con):
-        write_activities(con, ATHLETE, SourceFile("f" * 64, tagged("fit_path"), 1000, "imported", "fast",
-                                                  "activity"), [act])
+        write_activities(
+            con, ATHLETE, SourceFile("f" * 64, tagged("fit_path"), 1000, "imported", "fast", "activity"), [act]
+        )
 
     sessions, reps, gaps = [], [], []
     for d in range(3):
@@ -119,16 +155,37 @@ def _hostile_store(con) -> None:
         for k, (load, v) in enumerate(((60.0, 1.0), (80.0, 0.8), (100.0, 0.6))):
             sid = f"{tagged('session')}-{d}-{k}"
             start = day + dt.timedelta(minutes=5 * k)
-            sessions.append({"athlete": ATHLETE, "session_id": sid, "sensor": "witmotion", "started_at": start,
-                             "anchor_t_ns": 0, "exercise": exercise, "load_kg": load, "status": "complete",
-                             "device_name": tagged("sensor_name"), "device_address": tagged("sensor_address"),
-                             "lost_samples": 3 if k == 1 else 0})
+            sessions.append(
+                {
+                    "athlete": ATHLETE,
+                    "session_id": sid,
+                    "sensor": "witmotion",
+                    "started_at": start,
+                    "anchor_t_ns": 0,
+                    "exercise": exercise,
+                    "load_kg": load,
+                    "status": "complete",
+                    "device_name": tagged("sensor_name"),
+                    "device_address": tagged("sensor_address"),
+                    "lost_samples": 3 if k == 1 else 0,
+                }
+            )
             for i in range(3):
-                reps.append({"athlete": ATHLETE, "session_id": sid, "set_index": 1, "rep_index": i + 1,
-                             "exercise": exercise, "load_kg": load, "started_at": start + dt.timedelta(seconds=4 * i),
-                             "mean_velocity_mps": v - 0.02 * i - 0.01 * d, "peak_velocity_mps": 1.6 * v,
-                             "peak_rfd_n_per_s": 3000.0 + 100 * i - 10 * load + 50 * d,
-                             "rfd_0_100ms_n_per_s": 900.0 - 8 * load})
+                reps.append(
+                    {
+                        "athlete": ATHLETE,
+                        "session_id": sid,
+                        "set_index": 1,
+                        "rep_index": i + 1,
+                        "exercise": exercise,
+                        "load_kg": load,
+                        "started_at": start + dt.timedelta(seconds=4 * i),
+                        "mean_velocity_mps": v - 0.02 * i - 0.01 * d,
+                        "peak_velocity_mps": 1.6 * v,
+                        "peak_rfd_n_per_s": 3000.0 + 100 * i - 10 * load + 50 * d,
+                        "rfd_0_100ms_n_per_s": 900.0 - 8 * load,
+                    }
+                )
             if k == 2:
                 gaps.append({"athlete": ATHLETE, "session_id": sid, "start_ns": 10**9, "end_ns": 3 * 10**9})
     insert_rows(con, "stream_session", sessions)
@@ -177,9 +234,15 @@ def hostile(tmp_path_factory) -> dict[str, Any]:
     doc = poison(built, PAYLOAD, seen=seen)
     harmless = "h" * len(PAYLOAD)
     plain = poison(json.loads(json.dumps(built).replace(json.dumps(PAYLOAD)[1:-1], harmless)), harmless)
-    return {"built": built, "doc": doc, "poisoned_keys": seen, "tmp": tmp, "harmless": harmless,
-            "pages": _write(render_files(doc), tmp / "hostile"),
-            "plain": _write(render_files(plain), tmp / "plain")}
+    return {
+        "built": built,
+        "doc": doc,
+        "poisoned_keys": seen,
+        "tmp": tmp,
+        "harmless": harmless,
+        "pages": _write(render_files(doc), tmp / "hostile"),
+        "plain": _write(render_files(plain), tmp / "plain"),
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -237,7 +300,9 @@ def findings(v, plain: dict[str, Any], harmless: str) -> dict[str, list[str]]:
         extra = sorted(set(ev["outside"]) - set(plain["outside"])) or "order or count"
         out["elements"].append(f"elements outside the charts differ from the harmless page: {extra}")
     if not set(ev["chartTags"]) <= set(plain["chartTags"]):
-        out["elements"].append(f"chart elements not in harmless charts: {set(ev['chartTags']) - set(plain['chartTags'])}")
+        out["elements"].append(
+            f"chart elements not in harmless charts: {set(ev['chartTags']) - set(plain['chartTags'])}"
+        )
     if not set(ev["attrs"]) <= set(plain["attrs"]):
         out["elements"].append(f"attributes not on the harmless page: {set(ev['attrs']) - set(plain['attrs'])}")
     if ev["counts"] != plain["counts"]:
@@ -255,17 +320,6 @@ def _plain_dom(browser, folder: Path, name: str) -> dict[str, Any]:
     return _visit(browser, folder / name).evaluated
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    try:
-        from tests.report.page_visit import Chromium
-    except ImportError as exc:  # playwright comes with the test extra
-        browser_unavailable(f"Playwright cannot be imported ({exc}); install the test extra")
-    b = Chromium(chromium)
-    yield b
-    b.close()
-
-
 PAGES = ["index.html", page_name(ATHLETE)]
 
 
@@ -278,12 +332,39 @@ def test_every_free_text_field_is_hostile(hostile):
     """The store's free text reached report.json (and so the renderer), and the rest was poisoned too."""
     blob = json.dumps(hostile["built"])
     # (shoes, devices, sensor names and set ids stay in the store: report.json does not carry them)
-    for tag in ("name", "partial_error", "partial_path", "failed_path", "failed_reason", "excluded", "swc_source",
-                "exercise", "session", "hr_sensor", "event_note"):
+    for tag in (
+        "name",
+        "partial_error",
+        "partial_path",
+        "failed_path",
+        "failed_reason",
+        "excluded",
+        "swc_source",
+        "exercise",
+        "session",
+        "hr_sensor",
+        "event_note",
+    ):
         assert json.dumps(tagged(tag))[1:-1] in blob, tag
     keys = set(hostile["poisoned_keys"])
-    assert {"activity_id", "label", "unit", "units", "reason", "wording", "text", "note", "notes", "multiplicity",
-            "model", "why", "literature_caveat", "role", "tz", "start_source"} <= keys, sorted(keys)
+    assert {
+        "activity_id",
+        "label",
+        "unit",
+        "units",
+        "reason",
+        "wording",
+        "text",
+        "note",
+        "notes",
+        "multiplicity",
+        "model",
+        "why",
+        "literature_caveat",
+        "role",
+        "tz",
+        "start_source",
+    } <= keys, sorted(keys)
     assert len(hostile["poisoned_keys"]) > 200
 
 
@@ -291,8 +372,16 @@ def test_every_free_text_field_is_hostile(hostile):
 def test_nothing_hostile_is_live_in_the_dom(browser, hostile, name):
     plain = _plain_dom(browser, hostile["plain"], name)
     v = _visit(browser, hostile["pages"] / name)
-    assert findings(v, plain, hostile["harmless"]) == {"dialogs": [], "console": [], "requests": [], "elements": [],
-                                                        "handlers": [], "script": [], "csp": [], "text": []}
+    assert findings(v, plain, hostile["harmless"]) == {
+        "dialogs": [],
+        "console": [],
+        "requests": [],
+        "elements": [],
+        "handlers": [],
+        "script": [],
+        "csp": [],
+        "text": [],
+    }
     text = v.evaluated["text"]
     assert plain["counts"]["script"] == 0 and plain["counts"]["img"] == 0 and plain["counts"]["iframe"] == 0
     assert "\x1b" not in (hostile["pages"] / name).read_text(encoding="utf-8")  # nor in the file a terminal shows
@@ -302,8 +391,17 @@ def test_nothing_hostile_is_live_in_the_dom(browser, hostile, name):
         assert text.count(VISIBLE) >= 100
         assert "{{ 7*7 }}" in text and "&lt;b&gt;bold?&lt;/b&gt;" in text and "\\x1b[31mred" in text
         # the store's hostile fields, each shown as text where the page shows it (charts' titles included)
-        for tag in ("name", "partial_error", "partial_path", "failed_path", "failed_reason", "excluded",
-                    "swc_source", "exercise", "session"):
+        for tag in (
+            "name",
+            "partial_error",
+            "partial_path",
+            "failed_path",
+            "failed_reason",
+            "excluded",
+            "swc_source",
+            "exercise",
+            "session",
+        ):
             assert f"{tag}:{VISIBLE}" in text, tag
         titles = re.findall(r"Load-velocity profile: exercise:", text)
         assert titles, "the hostile exercise's chart title"
@@ -333,8 +431,11 @@ def test_the_checks_fail_on_a_page_that_injects(browser, hostile, monkeypatch, t
 
     unsafe = safe.overlay(autoescape=False, finalize=evaluate)
     monkeypatch.setattr(templating, "environment", lambda templates_dir=None: unsafe)
-    monkeypatch.setattr(templating, "CSP_META",  # the policy, not escaped as the unsafe templates print it
-                        Markup(f'<meta http-equiv="Content-Security-Policy" content="{templating.CSP}">'))
+    monkeypatch.setattr(
+        templating,
+        "CSP_META",  # the policy, not escaped as the unsafe templates print it
+        Markup(f'<meta http-equiv="Content-Security-Policy" content="{templating.CSP}">'),
+    )
     injected = _write(render_files(hostile["doc"]), tmp_path / "injected")
     name = page_name(ATHLETE)
     plain = _plain_dom(browser, hostile["plain"], name)
@@ -353,7 +454,7 @@ def test_the_checks_fail_on_a_page_that_injects(browser, hostile, monkeypatch, t
     at = safe_page.rfind(escaped)
     assert at > safe_page.find("<body>")
     one = tmp_path / "one-unescaped.html"
-    one.write_text(safe_page[:at] + PAYLOAD + safe_page[at + len(escaped):], encoding="utf-8")
+    one.write_text(safe_page[:at] + PAYLOAD + safe_page[at + len(escaped) :], encoding="utf-8")
     f = findings(_visit(browser, one), plain, hostile["harmless"])
     assert f["elements"] and f["handlers"] and f["text"] and f["console"], f
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,8 @@ from analysis.economy import run_economy
 from jobs.report import build_report
 from report.build import page_name
 from store import readers
+from tests.report.html_tags import parse_html as _parse
 from tests.report.report_testdata import HOSTILE, build_history
-
-
-class _Collect(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(html: str) -> _Collect:
-    p = _Collect()
-    p.feed(html)
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +90,13 @@ def test_data_quality_lists_failed_file_and_excluded_run(built):
     assert [e["activity_id"] for e in ex] == [built["ids"]["excluded"]]
     assert ex[0]["reason"] == "treadmill run " + HOSTILE
     page = (built["out"] / page_name("alice")).read_text()
-    dq = page[page.index('id="data-quality"'):]
+    dq = page[page.index('id="data-quality"') :]
     assert "broken/&lt;script&gt;alert(1)&lt;/script&gt;.fit" in dq
     assert "treadmill run &lt;script&gt;" in dq
-    assert "Runs excluded from the economy analysis by the user or, for files without a calendar date, " \
+    assert (
+        "Runs excluded from the economy analysis by the user or, for files without a calendar date, "
         "automatically (n = 1)" in dq
+    )
     # the index's data-health columns count them
     idx = (built["out"] / "index.html").read_text()
     assert "1 failed, 0 partial" in idx
@@ -127,8 +110,9 @@ def test_report_json_equals_the_analysis(built):
     prof = {"body_mass_kg": 70.0, "sex": "female", "hr_rest_bpm": 50.0, "hr_max_bpm": 190.0, "tz": "Europe/Oslo"}
     econ = {}
     for rr in readers.run_records(con, "alice", include_excluded=True):
-        econ[rr.activity_id] = run_economy(rr, body_mass_kg=70.0, tz="Europe/Oslo", hr_rest_bpm=50.0,
-                                           hr_max_bpm=190.0, sex="female")
+        econ[rr.activity_id] = run_economy(
+            rr, body_mass_kg=70.0, tz="Europe/Oslo", hr_rest_bpm=50.0, hr_max_bpm=190.0, sex="female"
+        )
     by_id = {r["activity_id"]: r for r in alice["runs"]}
     assert set(by_id) == set(econ)
     for aid, e in econ.items():
@@ -136,8 +120,10 @@ def test_report_json_equals_the_analysis(built):
         assert by_id[aid]["trimp"] == pytest.approx(e.trimp, rel=1e-12)
         assert by_id[aid]["status"] == e.status
     excluded = built["ids"]["excluded"]
-    runs = [dataclasses.replace(e, status="excluded", reason="excluded by the user: x") if a == excluded else e
-            for a, e in sorted(econ.items(), key=lambda kv: kv[1].started_at_ns)]
+    runs = [
+        dataclasses.replace(e, status="excluded", reason="excluded by the user: x") if a == excluded else e
+        for a, e in sorted(econ.items(), key=lambda kv: kv[1].started_at_ns)
+    ]
     sets = [s for s in readers.sets(con, "alice")]
     ctx = {aid: {"hr_sensor": None, "air_temperature_c": None, "shoe": None} for aid in econ}
     ref = summarise_athlete(runs, None, sets, prof, "Europe/Oslo", run_context=ctx).to_dict()
@@ -219,15 +205,37 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
     for k, (load, vs) in enumerate(mcv.items()):
         sid = f"sess{k}"
         start = day + dt.timedelta(minutes=5 * k)
-        sessions.append({"athlete": "lifter", "session_id": sid, "sensor": "witmotion", "started_at": start,
-                         "anchor_t_ns": 0, "exercise": "back_squat", "load_kg": load, "status": "complete"})
+        sessions.append(
+            {
+                "athlete": "lifter",
+                "session_id": sid,
+                "sensor": "witmotion",
+                "started_at": start,
+                "anchor_t_ns": 0,
+                "exercise": "back_squat",
+                "load_kg": load,
+                "status": "complete",
+            }
+        )
         for i, v in enumerate(vs):
-            reps.append({"athlete": "lifter", "session_id": sid, "set_index": 1, "rep_index": i + 1,
-                         "exercise": "back_squat", "load_kg": load, "started_at": start + dt.timedelta(seconds=4 * i),
-                         "mean_velocity_mps": v, "peak_rfd_n_per_s": 3000.0 + 100 * i})
+            reps.append(
+                {
+                    "athlete": "lifter",
+                    "session_id": sid,
+                    "set_index": 1,
+                    "rep_index": i + 1,
+                    "exercise": "back_squat",
+                    "load_kg": load,
+                    "started_at": start + dt.timedelta(seconds=4 * i),
+                    "mean_velocity_mps": v,
+                    "peak_rfd_n_per_s": 3000.0 + 100 * i,
+                }
+            )
     insert_rows(con, "stream_session", sessions)
     insert_rows(con, "rep", reps)
-    insert_rows(con, "stream_gap", [{"athlete": "lifter", "session_id": "sess1", "start_ns": 10**9, "end_ns": 3 * 10**9}])
+    insert_rows(
+        con, "stream_gap", [{"athlete": "lifter", "session_id": "sess1", "start_ns": 10**9, "end_ns": 3 * 10**9}]
+    )
     res = build_report(con, tmp_path / "o")
     import json
 
@@ -249,12 +257,17 @@ def test_load_velocity_numbers_equal_the_analysis(make_store, tmp_path):
     # RFD: one median per session (and load), per exercise, with the eccentric-first sentence under the chart
     rfd = doc["athletes"][0]["summary"]["rfd_sessions"]
     assert [(r["session_id"], r["load_kg"], r["peak_rfd_median_n_per_s"], r["n_peak_rfd"]) for r in rfd] == [
-        ("sess0", 60.0, 3100.0, 3), ("sess1", 80.0, 3100.0, 3), ("sess2", 100.0, 3100.0, 3)]
-    strength = page[page.index('id="strength"'):page.index('id="load-velocity"')]
+        ("sess0", 60.0, 3100.0, 3),
+        ("sess1", 80.0, 3100.0, 3),
+        ("sess2", 100.0, 3100.0, 3),
+    ]
+    strength = page[page.index('id="strength"') : page.index('id="load-velocity"')]
     assert "Rate of force development per session (median of reps, experimental): back_squat" in strength
     assert "n = 3 session medians from 9 reps" in strength
-    assert "is not the isometric RFD of the literature, and is comparable only within this athlete and exercise" \
+    assert (
+        "is not the isometric RFD of the literature, and is comparable only within this athlete and exercise"
         in strength
+    )
 
 
 def test_adherence_shows_the_per_session_prescription(built):
@@ -272,12 +285,12 @@ def test_adherence_shows_the_per_session_prescription(built):
         assert [d["zone_undecidable"] for d in w["session_details"]] == [True, True]
         assert all(d["sets"] == 4 and d["zone_sets_by_exercise"] == {} for d in w["session_details"])
     page = (built["out"] / page_name("alice")).read_text()
-    adh = page[page.index('id="adherence"'):page.index('id="strength"')]
+    adh = page[page.index('id="adherence"') : page.index('id="strength"')]
     assert "sessions meeting prescription / target" in adh
     assert "0 / 2 (2 undecidable)" in adh
     assert "undecidable (no e5RM)" in adh  # the per-session table
     assert "both" in adh and "bilateral / unilateral lifts" in adh
-    cards = page[page.index('id="headline"'):page.index('id="adherence"')]
+    cards = page[page.index('id="headline"') : page.index('id="adherence"')]
     assert "Sessions meeting the prescription, latest week" in cards and "2 undecidable (no e5RM)" in cards
 
 
@@ -296,23 +309,59 @@ def test_zone_sessions_from_a_bar_velocity_e5rm(make_store, tmp_path):
     for k, (load, v) in enumerate(((60.0, 1.0), (80.0, 0.8), (100.0, 0.6))):
         sid = f"sess{k}"
         start = day + dt.timedelta(minutes=5 * k)
-        sessions.append({"athlete": "lifter", "session_id": sid, "sensor": "witmotion", "started_at": start,
-                         "anchor_t_ns": 0, "exercise": "back_squat", "load_kg": load, "status": "complete"})
-        reps.append({"athlete": "lifter", "session_id": sid, "set_index": 1, "rep_index": 1, "exercise": "back_squat",
-                     "load_kg": load, "started_at": start, "mean_velocity_mps": v})
-        sets.append({"athlete": "lifter", "set_id": f"{sid}-1", "session_id": sid, "set_index": 1,
-                     "started_at": start, "exercise": "back_squat", "set_type": "active", "reps": 12,
-                     "load_kg": load, "source": "sensor"})
+        sessions.append(
+            {
+                "athlete": "lifter",
+                "session_id": sid,
+                "sensor": "witmotion",
+                "started_at": start,
+                "anchor_t_ns": 0,
+                "exercise": "back_squat",
+                "load_kg": load,
+                "status": "complete",
+            }
+        )
+        reps.append(
+            {
+                "athlete": "lifter",
+                "session_id": sid,
+                "set_index": 1,
+                "rep_index": 1,
+                "exercise": "back_squat",
+                "load_kg": load,
+                "started_at": start,
+                "mean_velocity_mps": v,
+            }
+        )
+        sets.append(
+            {
+                "athlete": "lifter",
+                "set_id": f"{sid}-1",
+                "session_id": sid,
+                "set_index": 1,
+                "started_at": start,
+                "exercise": "back_squat",
+                "set_type": "active",
+                "reps": 12,
+                "load_kg": load,
+                "source": "sensor",
+            }
+        )
     insert_rows(con, "stream_session", sessions)
     insert_rows(con, "rep", reps)
     insert_rows(con, "strength_set", sets)
     e5 = lv.one_rm_for_exercise("back_squat", lv.fit_load_velocity([60.0, 80.0, 100.0], [1.0, 0.8, 0.6])).e5rm_kg
     load = round(0.9 * e5, 1)
-    write(con, "lifter", [
-        strength_activity("fitA000000000000-0", day + dt.timedelta(days=1), [("back_squat", 5, load)] * 3
-                          + [("step_up", 5, 20.0)]),
-        strength_activity("fitB000000000000-0", day + dt.timedelta(days=3), [("back_squat", 5, load)] * 2),
-    ])
+    write(
+        con,
+        "lifter",
+        [
+            strength_activity(
+                "fitA000000000000-0", day + dt.timedelta(days=1), [("back_squat", 5, load)] * 3 + [("step_up", 5, 20.0)]
+            ),
+            strength_activity("fitB000000000000-0", day + dt.timedelta(days=3), [("back_squat", 5, load)] * 2),
+        ],
+    )
     build_report(con, tmp_path / "o")
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     (w,) = [w for w in doc["athletes"][0]["summary"]["weeks"] if w["sessions"]]
@@ -330,8 +379,10 @@ def test_runs_on_a_device_relative_clock_stay_off_the_calendar(make_store, tmp_p
 
     con, _ = make_store()
     good = run_activity("good000000000000-0", dt.datetime(2025, 3, 4, 8, tzinfo=dt.UTC), seed=1)
-    rel = dataclasses.replace(run_activity("rel0000000000000-0", dt.datetime(1970, 7, 10, 7, tzinfo=dt.UTC), seed=2),
-                              time_reference="device_relative")
+    rel = dataclasses.replace(
+        run_activity("rel0000000000000-0", dt.datetime(1970, 7, 10, 7, tzinfo=dt.UTC), seed=2),
+        time_reference="device_relative",
+    )
     write(con, "runner", [good, rel])
     build_report(con, tmp_path / "o")
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
@@ -372,17 +423,25 @@ def test_strength_charts_start_shortly_before_the_first_session(make_store, tmp_
 
     con, _ = make_store()
     start = dt.datetime(2025, 1, 6, 8, tzinfo=dt.UTC)  # a Monday
-    acts = [run_activity(f"r{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=1), minutes=30, seed=w)
-            for w in range(30)]
-    acts += [strength_activity(f"s{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=3),
-                               [("back_squat", 5, 80.0)] * 3) for w in range(25, 30)]
+    acts = [
+        run_activity(f"r{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=1), minutes=30, seed=w)
+        for w in range(30)
+    ]
+    acts += [
+        strength_activity(
+            f"s{w:02d}0000000000000-0", start + dt.timedelta(weeks=w, days=3), [("back_squat", 5, 80.0)] * 3
+        )
+        for w in range(25, 30)
+    ]
     write(con, "late", acts)
     res = build_report(con, tmp_path / "o")
     page = Path(res["pages"][0]).read_text()
     first_shown = (start + dt.timedelta(weeks=17)).date().isoformat()
-    assert (f"n = 13 weeks from {first_shown}, 8 weeks before the first strength session" in
-            page[page.index('id="adherence"'):page.index('id="strength"')])
-    assert f"n = 13 weeks from {first_shown}" in page[page.index('id="strength"'):page.index('id="load-velocity"')]
+    assert (
+        f"n = 13 weeks from {first_shown}, 8 weeks before the first strength session"
+        in page[page.index('id="adherence"') : page.index('id="strength"')]
+    )
+    assert f"n = 13 weeks from {first_shown}" in page[page.index('id="strength"') : page.index('id="load-velocity"')]
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     assert doc["athletes"][0]["summary"]["n_weeks"] == 30  # the analysis keeps every week
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jinja2
@@ -26,41 +25,30 @@ from report.templating import (
     render_macro,
     render_page,
 )
+from tests.report.html_tags import parse_html as _parse
 from tests.report.report_testdata import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(html: str) -> _Tags:
-    p = _Tags()
-    p.feed(html)
-    return p
-
-
 def _doc() -> dict:
     """A small report document: one athlete, no analysis (the page's sections all say so)."""
-    rep = {"athlete": "alice", "page": "athlete-alice.html", "simulated": {}, "counts": {"runs": 1},
-           "data_health": {}, "runs": [], "barbell_reps": [], "summary": {}}
+    rep = {
+        "athlete": "alice",
+        "page": "athlete-alice.html",
+        "simulated": {},
+        "counts": {"runs": 1},
+        "data_health": {},
+        "runs": [],
+        "barbell_reps": [],
+        "summary": {},
+    }
     return {"generated_at": "2026-03-01T07:30:00Z", "since": None, "last_nightly": None, "athletes": [rep]}
 
 
 def test_values_are_escaped_in_text_and_attributes():
     html = render_macro("cell", {"href": 'x" onmouseover="alert(1)', "text": HOSTILE})
-    assert html == ('<td><a href="x&#34; onmouseover=&#34;alert(1)">'
-                    "&lt;script&gt;alert(1)&lt;/script&gt;</a></td>")
+    assert html == ('<td><a href="x&#34; onmouseover=&#34;alert(1)">&lt;script&gt;alert(1)&lt;/script&gt;</a></td>')
     # single-quote attribute breakers too
     assert "&#39;" in render_macro("cell", {"href": "x' onmouseover='y", "text": "t"})
 
@@ -68,8 +56,14 @@ def test_values_are_escaped_in_text_and_attributes():
 def test_every_template_but_the_style_sheet_autoescapes():
     env = environment()
     names = env.list_templates()
-    assert {"base.html.j2", "index.html.j2", "athlete.html.j2", "macros.html.j2", "report.css",
-            "sections/linkage.html.j2"} <= set(names)
+    assert {
+        "base.html.j2",
+        "index.html.j2",
+        "athlete.html.j2",
+        "macros.html.j2",
+        "report.css",
+        "sections/linkage.html.j2",
+    } <= set(names)
     assert [n for n in names if not env.autoescape(n)] == ["report.css"]
     assert env.autoescape("a-new-template.txt")  # a name nobody thought of escapes too
 
@@ -116,8 +110,9 @@ def test_chart_text_is_drawn_as_written():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        svg = charts.interval_chart("t \x1b[31m", ["a $\\frac{$ b \x1b[31m", "$x^2$"], [1.0, 2.0], [0.0, 1.0],
-                                    [2.0, 3.0], xlabel="x $y$")
+        svg = charts.interval_chart(
+            "t \x1b[31m", ["a $\\frac{$ b \x1b[31m", "$x^2$"], [1.0, 2.0], [0.0, 1.0], [2.0, 3.0], xlabel="x $y$"
+        )
     assert "\x1b" not in svg
     assert re.search(r"<title[^>]*>t \\x1b\[31m</title>", svg)
 
@@ -126,7 +121,7 @@ def test_pages_keep_the_csp_and_are_self_contained():
     files = render_files(_doc())
     for name in ("index.html", "athlete-alice.html"):
         html = files[name]
-        assert html.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+        assert html.startswith('<!DOCTYPE html>\n<html lang="en">')
         p = _parse(html)
         metas = [a for t, a in p.tags if t == "meta"]
         assert {"http-equiv": "Content-Security-Policy", "content": CSP} in metas
@@ -143,8 +138,10 @@ def test_a_clinic_restyles_with_its_own_templates(tmp_path):
     css = (PACKAGE_TEMPLATES / "report.css").read_text().replace("#0072B2", "#6a0dad")
     (own / "report.css").write_text(css)
     (own / "index.html.j2").write_text(
-        (PACKAGE_TEMPLATES / "index.html.j2").read_text().replace("<h1>runstrong report</h1>",
-                                                                   "<h1>Clinic Nord: {{ title }}</h1>"))
+        (PACKAGE_TEMPLATES / "index.html.j2")
+        .read_text()
+        .replace("<h1>runstrong report</h1>", "<h1>Clinic Nord: {{ title }}</h1>")
+    )
     files = render_files(_doc(), templates_dir=own)
     assert "border-bottom: 2px solid #6a0dad" in files["athlete-alice.html"]
     assert "#0072B2;" not in files["athlete-alice.html"].split("</style>")[0]
@@ -158,8 +155,9 @@ def test_a_template_that_drops_the_csp_or_fails_is_refused(tmp_path):
     own.mkdir()
     base = (PACKAGE_TEMPLATES / "base.html.j2").read_text()
     assert '<meta http-equiv="Content-Security-Policy" content="{{ csp }}">' in base
-    (own / "base.html.j2").write_text(base.replace('<meta http-equiv="Content-Security-Policy" content="{{ csp }}">',
-                                                   ""))
+    (own / "base.html.j2").write_text(
+        base.replace('<meta http-equiv="Content-Security-Policy" content="{{ csp }}">', "")
+    )
     with pytest.raises(TemplateDirError, match="Content-Security-Policy"):
         render_files(_doc(), templates_dir=own)
     (own / "base.html.j2").write_text(base.replace("<title>{{ title }}", "<title>{{ no_such_name }}"))

@@ -61,8 +61,18 @@ def test_load_velocity_relation_and_fatigue():
 
 
 def test_loss_gap_jitter_and_sets():
-    s = simulate_session("back_squat", 100, 3, sets=2, rest_between_sets_s=40, rate_hz=100, seed=4, loss_prob=0.1,
-                         gap=(5.0, 6.0), jitter_s=0.002)
+    s = simulate_session(
+        "back_squat",
+        100,
+        3,
+        sets=2,
+        rest_between_sets_s=40,
+        rate_hz=100,
+        seed=4,
+        loss_prob=0.1,
+        gap=(5.0, 6.0),
+        jitter_s=0.002,
+    )
     assert not np.any((s.t_s >= 5.0) & (s.t_s < 6.0))
     assert np.all(np.diff(s.t_s) > 0)
     nominal = int(s.duration_s * 100) + 1

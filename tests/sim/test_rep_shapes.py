@@ -51,8 +51,9 @@ def test_segment_velocity_acceleration_and_displacement_agree(seg):
     np.testing.assert_allclose(np.gradient(v, ds)[2:-2], a[2:-2], atol=2e-3 * max(1.0, np.abs(a).max()))
     np.testing.assert_allclose(np.gradient(z, ds)[2:-2], v[2:-2], atol=1e-5)
     for t in (0.3 * h, 0.77 * h, h):
-        assert seg.z(np.array([t]))[0] == pytest.approx(quad(lambda x: float(seg.v(np.array([x]))[0]), 0, t,
-                                                             limit=200)[0], abs=1e-9)
+        assert seg.z(np.array([t]))[0] == pytest.approx(
+            quad(lambda x: float(seg.v(np.array([x]))[0]), 0, t, limit=200)[0], abs=1e-9
+        )
 
 
 def test_closed_forms():
@@ -103,6 +104,7 @@ def test_track_rejects_velocity_jumps_and_evaluates_piecewise():
 
 
 # --- truth ----------------------------------------------------------------------------------------
+
 
 def _brute_bounds(s, r, dt=5e-4):
     """Concentric bounds straight from the definition on a grid: last v <= 0 before the peak, first after."""
@@ -179,7 +181,8 @@ def test_mpv_is_the_mean_velocity_until_deceleration_exceeds_g():
         n_propulsive += bool(below.size)
         m = tt <= end
         assert r.mean_propulsive_velocity_mps == pytest.approx(
-            np.trapezoid(s.exact.v(tt[m]), tt[m]) / (end - tt[0]), abs=2e-4)
+            np.trapezoid(s.exact.v(tt[m]), tt[m]) / (end - tt[0]), abs=2e-4
+        )
     assert n_propulsive >= 1  # some of these fast reps brake harder than g
 
 
@@ -210,7 +213,7 @@ def test_sticking_and_grind_dip_without_stopping(name):
             v = s.exact.v(tt)
             pk1 = int(np.argmax(v[: len(v) // 3]))
             # a real dip: well below the first peak, and the velocity rises again after it
-            i_min = pk1 + int(np.argmin(v[pk1: int(0.8 * len(v))]))
+            i_min = pk1 + int(np.argmin(v[pk1 : int(0.8 * len(v))]))
             assert v[i_min] == pytest.approx(r.min_velocity_after_peak_mps, abs=2e-3)
             assert v[i_min] < 0.25 * v[pk1] and v[i_min:].max() > 3 * v[i_min]
             if r.shape == "grind":
@@ -310,6 +313,7 @@ def test_old_simulator_truth_follows_the_new_definitions():
 
 
 # --- sensor models --------------------------------------------------------------------------------
+
 
 def test_bias_random_walk_grows_with_sqrt_time():
     rng = np.random.default_rng(0)

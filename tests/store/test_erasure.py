@@ -18,6 +18,7 @@ from store.erasure import erase_athlete
 from store.landing import LandingBusyError, LandingWriter, landing_files, merge_pending
 from tests.jobs.test_replay import record_live
 from tests.paths import REPO_ROOT
+from tests.store.rows import rows_of_athlete
 from tests.store.test_landing import batch, session_row, write_session
 
 ROOT = REPO_ROOT
@@ -26,12 +27,7 @@ STREAM_TABLES = ("stream_batch", "ble_frame", "imu_sample", "stream_gap", "strea
 
 
 def per_athlete(db: Path, athlete: str) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE athlete = ?", [athlete]).fetchone()[0]
-                for t in STREAM_TABLES}
-    finally:
-        con.close()
+    return rows_of_athlete(db, athlete, STREAM_TABLES)
 
 
 def test_deleting_one_athlete_leaves_anothers_copy_of_the_same_capture(tmp_path: Path) -> None:
@@ -114,8 +110,13 @@ def per_athlete_con(con: duckdb.DuckDBPyConnection, athlete: str) -> int:
 
 
 def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -150,9 +151,11 @@ def test_every_stream_row_names_its_athlete(tmp_path: Path) -> None:
     """The schema rule behind item 1: no stored table lacks an athlete column except global ledgers."""
     con = open_store(tmp_path / "x.duckdb")
     try:
-        rows = con.execute("SELECT c.table_name, list(c.column_name) FROM duckdb_columns() c "
-                           "JOIN duckdb_tables() t USING (database_name, schema_name, table_name) "
-                           "WHERE c.database_name = current_database() GROUP BY 1").fetchall()
+        rows = con.execute(
+            "SELECT c.table_name, list(c.column_name) FROM duckdb_columns() c "
+            "JOIN duckdb_tables() t USING (database_name, schema_name, table_name) "
+            "WHERE c.database_name = current_database() GROUP BY 1"
+        ).fetchall()
     finally:
         con.close()
     without = sorted(t for t, cols in rows if "athlete" not in cols)
@@ -171,8 +174,11 @@ def test_migration_gives_shared_stream_rows_to_each_athlete(tmp_path: Path) -> N
         migrate(con)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     for a in ("ann", "bob"):
-        con.execute("INSERT INTO stream_session (athlete, session_id, sensor, started_at, anchor_t_ns, status) "
-                    "VALUES (?, 's1', 'witmotion', ?, 0, 'complete')", [a, now])
+        con.execute(
+            "INSERT INTO stream_session (athlete, session_id, sensor, started_at, anchor_t_ns, status) "
+            "VALUES (?, 's1', 'witmotion', ?, 0, 'complete')",
+            [a, now],
+        )
     con.execute("INSERT INTO stream_batch VALUES ('s1', 0, 2, 2, ?)", [now])
     con.execute("INSERT INTO ble_frame VALUES ('s1', 0, 1, 'c', 'x'::BLOB), ('s1', 1, 2, 'c', 'y'::BLOB)")
     con.execute("INSERT INTO imu_sample (session_id, t_ns, ax_mps2) VALUES ('s1', 1, 0.5)")
@@ -180,9 +186,13 @@ def test_migration_gives_shared_stream_rows_to_each_athlete(tmp_path: Path) -> N
     con = open_store(db)
     try:
         assert con.execute("SELECT athlete, count(*) FROM ble_frame GROUP BY 1 ORDER BY 1").fetchall() == [
-            ("ann", 2), ("bob", 2)]
+            ("ann", 2),
+            ("bob", 2),
+        ]
         assert con.execute("SELECT athlete, batch_seq FROM stream_batch ORDER BY 1").fetchall() == [
-            ("ann", 0), ("bob", 0)]
+            ("ann", 0),
+            ("bob", 0),
+        ]
         erase_athlete(con, db, "ann")
         assert con.execute("SELECT athlete, count(*) FROM ble_frame GROUP BY 1").fetchall() == [("bob", 2)]
         assert con.execute("SELECT athlete, ax_mps2 FROM imu_sample").fetchall() == [("bob", 0.5)]

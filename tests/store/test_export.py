@@ -23,8 +23,11 @@ def _fill(con) -> None:
         for i, (y, m) in enumerate([(2024, 3), (2024, 11), (2025, 3), (2025, 11)]):
             start = dt.datetime(y, m, 10, 7, 0, tzinfo=UTC)
             acts.append(run_activity(f"{athlete}{i}" + "0" * 12 + "-0", start, minutes=5, seed=i))
-        acts.append(strength_activity(f"{athlete}s" + "0" * 12 + "-0", dt.datetime(2025, 3, 12, tzinfo=UTC),
-                                      [("back_squat", 5, 80.0)]))
+        acts.append(
+            strength_activity(
+                f"{athlete}s" + "0" * 12 + "-0", dt.datetime(2025, 3, 12, tzinfo=UTC), [("back_squat", 5, 80.0)]
+            )
+        )
         write(con, athlete, acts, path=f"{athlete}.fit")
 
 
@@ -82,18 +85,35 @@ def test_stream_tables_take_their_sessions_athlete_and_month(make_store, tmp_pat
     from store.writers import insert_rows
 
     con, _ = make_store()
-    insert_rows(con, "stream_session", [{"athlete": "carol", "session_id": "s1", "sensor": "witmotion",
-                                         "started_at": dt.datetime(2025, 6, 30, 23, 59, tzinfo=UTC),
-                                         "anchor_t_ns": 0, "status": "complete"}])
-    insert_rows(con, "imu_sample", [{"athlete": "carol", "session_id": "s1",
-                                     "t_ns": 1_751_327_999_000_000_000 + i * 5_000_000,
-                                     "az_mps2": 9.81} for i in range(400)])  # crosses into July: same partition
+    insert_rows(
+        con,
+        "stream_session",
+        [
+            {
+                "athlete": "carol",
+                "session_id": "s1",
+                "sensor": "witmotion",
+                "started_at": dt.datetime(2025, 6, 30, 23, 59, tzinfo=UTC),
+                "anchor_t_ns": 0,
+                "status": "complete",
+            }
+        ],
+    )
+    insert_rows(
+        con,
+        "imu_sample",
+        [
+            {"athlete": "carol", "session_id": "s1", "t_ns": 1_751_327_999_000_000_000 + i * 5_000_000, "az_mps2": 9.81}
+            for i in range(400)
+        ],
+    )  # crosses into July: same partition
     insert_rows(con, "stream_gap", [{"athlete": "carol", "session_id": "s1", "start_ns": 1, "end_ns": 2}])
     summary = export_parquet(con, tmp_path / "pq")
     for table, rows in (("imu_sample", 400), ("stream_gap", 1), ("stream_session", 1)):
         files = list((tmp_path / "pq" / table).rglob("*.parquet"))
         assert [f.parent.relative_to(tmp_path / "pq" / table).as_posix() for f in files] == [
-            "athlete=carol/year=2025/month=6"], table
+            "athlete=carol/year=2025/month=6"
+        ], table
         assert summary["tables"][table]["rows"] == rows
         assert pq.read_table(files[0]).num_rows == rows
 
@@ -107,15 +127,24 @@ def _snapshot(out) -> dict[str, int]:
     return got
 
 
-def test_a_failing_export_leaves_the_previous_one_whole(make_store, tmp_path, monkeypatch):
-    import store.export as export
-
-    con, _ = make_store()
+def _exported_then_bob_deleted(
+    make_store, tmp_path: Path
+) -> tuple[duckdb.DuckDBPyConnection, Path, Path, dict[str, int]]:
+    """A filled store exported to ``tmp_path/pq``, then bob's records deleted in the store:
+    ``(con, db, out, rows per table of that export)``."""
+    con, db = make_store()
     _fill(con)
     out = tmp_path / "pq"
     export_parquet(con, out)
     before = _snapshot(out)
     con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    return con, db, out, before
+
+
+def test_a_failing_export_leaves_the_previous_one_whole(make_store, tmp_path, monkeypatch):
+    import store.export as export
+
+    con, _, out, before = _exported_then_bob_deleted(make_store, tmp_path)
     real, calls = export._export_table, []
 
     def failing(con_, table, n, gen):
@@ -165,15 +194,11 @@ print("done", flush=True)
 def test_kill_9_during_a_reexport_shows_the_old_or_the_new_export(make_store, tmp_path, kill_after):
     from tests.kill9 import kill_9_when
 
-    con, db = make_store()
-    _fill(con)
-    out = tmp_path / "pq"
-    export_parquet(con, out)
-    old = _snapshot(out)
-    con.execute("DELETE FROM record WHERE athlete = 'bob'")
+    con, db, out, old = _exported_then_bob_deleted(make_store, tmp_path)
     con.close()
-    lines = kill_9_when(["-c", _EXPORT_CHILD, str(db), str(out)],
-                        lambda line: line == f"wrote {kill_after}" or line == kill_after)
+    lines = kill_9_when(
+        ["-c", _EXPORT_CHILD, str(db), str(out)], lambda line: line == f"wrote {kill_after}" or line == kill_after
+    )
     got = _snapshot(out)
     new_record_rows = old["record"] // 2
     if "done" in lines:

@@ -35,38 +35,78 @@ IMU_COLS = ("ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps",
 
 
 def session_row(sid: str = "0123456789abcdef", status: str = "open") -> dict:
-    return {"athlete": "ann", "session_id": sid, "sensor": "witmotion", "started_at": datetime(2026, 11, 28, 17, tzinfo=UTC),
-            "anchor_t_ns": 0, "configured_rate_hz": 200.0, "exercise": "back_squat", "load_kg": 100.0,
-            "status": status}
+    return {
+        "athlete": "ann",
+        "session_id": sid,
+        "sensor": "witmotion",
+        "started_at": datetime(2026, 11, 28, 17, tzinfo=UTC),
+        "anchor_t_ns": 0,
+        "configured_rate_hz": 200.0,
+        "exercise": "back_squat",
+        "load_kg": 100.0,
+        "status": status,
+    }
 
 
 def batch(b: int, n: int = 25) -> tuple[dict, dict]:
     seq = np.arange(b * n, (b + 1) * n)
-    frames = {"seq": seq, "t_ns": seq * 5_000_000, "char": ["0000ffe4-0000-1000-8000-00805f9a34fb"] * n,
-              "payload": [bytes([0x55, 0x61]) + int(s).to_bytes(18, "little") for s in seq]}
+    frames = {
+        "seq": seq,
+        "t_ns": seq * 5_000_000,
+        "char": ["0000ffe4-0000-1000-8000-00805f9a34fb"] * n,
+        "payload": [bytes([0x55, 0x61]) + int(s).to_bytes(18, "little") for s in seq],
+    }
     samples = {"imu_sample": {"t_ns": seq * 5_000_000, **{c: seq * 0.5 for c in IMU_COLS}}}
     return frames, samples
 
 
-def write_session(db: Path, batches: range, sid: str = "0123456789abcdef", finish: bool = True,
-                  reps: int = 2) -> LandingWriter:
+def write_session(
+    db: Path, batches: range, sid: str = "0123456789abcdef", finish: bool = True, reps: int = 2
+) -> LandingWriter:
     w = LandingWriter(db, sid, session_row(sid))
     for b in batches:
         frames, samples = batch(b)
         w.write_batch(b, frames, samples, gaps=[(b * 1000, b * 1000 + 500)] if b == 3 else ())
     if finish:
-        rep_rows = [{"athlete": "ann", "session_id": sid, "set_index": 1, "rep_index": i + 1, "exercise": "back_squat",
-                     "load_kg": 100.0, "mean_velocity_mps": 0.6 - 0.05 * i} for i in range(reps)]
-        set_rows = [{"athlete": "ann", "set_id": f"{sid}:1", "session_id": sid, "set_index": 1, "set_type": "active",
-                     "reps": reps, "load_kg": 100.0, "source": "sensor", "exercise": "back_squat"}] if reps else []
+        rep_rows = [
+            {
+                "athlete": "ann",
+                "session_id": sid,
+                "set_index": 1,
+                "rep_index": i + 1,
+                "exercise": "back_squat",
+                "load_kg": 100.0,
+                "mean_velocity_mps": 0.6 - 0.05 * i,
+            }
+            for i in range(reps)
+        ]
+        set_rows = (
+            [
+                {
+                    "athlete": "ann",
+                    "set_id": f"{sid}:1",
+                    "session_id": sid,
+                    "set_index": 1,
+                    "set_type": "active",
+                    "reps": reps,
+                    "load_kg": 100.0,
+                    "source": "sensor",
+                    "exercise": "back_squat",
+                }
+            ]
+            if reps
+            else []
+        )
         w.finish(session_row(sid, "complete"), rep_rows, set_rows)
     w.close()
     return w
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("stream_session", "stream_batch", "ble_frame", "imu_sample", "stream_gap", "rep", "strength_set")}
+    return {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("stream_session", "stream_batch", "ble_frame", "imu_sample", "stream_gap", "rep", "strength_set")
+    }
 
 
 def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
@@ -79,14 +119,17 @@ def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
     main = open_store(db)
     try:
         assert lf.execute("SELECT batch_seq, frames, samples FROM landing_batch ORDER BY 1").fetchall() == [
-            (b, 25, 25) for b in range(5)]
+            (b, 25, 25) for b in range(5)
+        ]
         for table in ("stream_session", "rep", "strength_set"):
             lcols = [r[0] for r in lf.execute(f"DESCRIBE {table}").fetchall()]
             assert lcols == [r[0] for r in main.execute(f"DESCRIBE {table}").fetchall()]
         owner = lf.execute("SELECT pid, finished_at FROM landing_owner").fetchone()
         assert owner == (os.getpid(), None)
-        main_cols = {t: [r[0] for r in main.execute(f"DESCRIBE {t}").fetchall()]
-                     for t in ("ble_frame", "imu_sample", "stream_gap", "stream_batch")}
+        main_cols = {
+            t: [r[0] for r in main.execute(f"DESCRIBE {t}").fetchall()]
+            for t in ("ble_frame", "imu_sample", "stream_gap", "stream_batch")
+        }
     finally:
         lf.close()
         main.close()
@@ -102,7 +145,8 @@ def test_layout_one_row_per_batch_and_round_trip(tmp_path: Path) -> None:
         for c in IMU_COLS:
             assert imu[c].to_pylist() == samples["imu_sample"][c].tolist()
     assert got["stream_gap"].select(["start_ns", "end_ns", "batch_seq"]).to_pylist() == [
-        {"start_ns": 3000, "end_ns": 3500, "batch_seq": 3}]
+        {"start_ns": 3000, "end_ns": 3500, "batch_seq": 3}
+    ]
 
 
 def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
@@ -115,9 +159,21 @@ def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("store.schema.MIGRATIONS", MIGRATIONS[:2])
         migrate(old)
-    ddl = {t: old.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [t]).fetchone()[0]
-           for t in ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap",
-                     "stream_session", "stream_batch", "rep", "strength_set")}
+    ddl = {
+        t: old.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [t]).fetchone()[0]
+        for t in (
+            "ble_frame",
+            "imu_sample",
+            "hr_sample",
+            "rsc_sample",
+            "power_sample",
+            "stream_gap",
+            "stream_session",
+            "stream_batch",
+            "rep",
+            "strength_set",
+        )
+    }
     old.close()
     db = tmp_path / "main.duckdb"
     path = landing_dir(db) / "0123456789abcdef.duckdb"
@@ -127,17 +183,26 @@ def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
         lf.execute(sql)
         if table not in ("stream_session", "stream_batch", "rep", "strength_set"):
             lf.execute(f"ALTER TABLE {table} ADD COLUMN batch_seq BIGINT")
-    lf.execute("CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, pid_start_ticks BIGINT, "
-               "session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ)")
+    lf.execute(
+        "CREATE TABLE landing_owner (pid INTEGER NOT NULL, host VARCHAR NOT NULL, pid_start_ticks BIGINT, "
+        "session_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ)"
+    )
     row = session_row()
-    lf.execute("INSERT INTO stream_session (athlete, session_id, sensor, started_at, anchor_t_ns, status) "
-               "VALUES (?, ?, ?, ?, ?, 'open')", [row["athlete"], row["session_id"], row["sensor"], row["started_at"], 0])
+    lf.execute(
+        "INSERT INTO stream_session (athlete, session_id, sensor, started_at, anchor_t_ns, status) "
+        "VALUES (?, ?, ?, ?, ?, 'open')",
+        [row["athlete"], row["session_id"], row["sensor"], row["started_at"], 0],
+    )
     for b in range(3):
         lf.execute("INSERT INTO stream_batch VALUES (?, ?, 2, 2, now())", [row["session_id"], b])
         for k in range(2):
-            lf.execute("INSERT INTO ble_frame VALUES (?, ?, ?, 'c', ?, ?)", [row["session_id"], 2 * b + k, k, b"\x55", b])
-            lf.execute("INSERT INTO imu_sample (session_id, t_ns, ax_mps2, batch_seq) VALUES (?, ?, ?, ?)",
-                       [row["session_id"], 2 * b + k, 1.5, b])
+            lf.execute(
+                "INSERT INTO ble_frame VALUES (?, ?, ?, 'c', ?, ?)", [row["session_id"], 2 * b + k, k, b"\x55", b]
+            )
+            lf.execute(
+                "INSERT INTO imu_sample (session_id, t_ns, ax_mps2, batch_seq) VALUES (?, ?, ?, ?)",
+                [row["session_id"], 2 * b + k, 1.5, b],
+            )
     lf.execute("INSERT INTO landing_owner VALUES (1, 'h', NULL, ?, now(), NULL)", [row["session_id"]])
     lf.close()
     con = open_store(db)
@@ -145,8 +210,10 @@ def test_first_layout_landing_file_still_merges(tmp_path: Path) -> None:
         res = merge_landing(con, path, recovered=True)
         assert (res.batches_merged, res.frames, res.samples, res.status) == (3, 6, 6, "recovered")
         assert counts(con)["imu_sample"] == 6 and counts(con)["stream_batch"] == 3
-        assert con.execute("SELECT DISTINCT athlete FROM imu_sample UNION SELECT DISTINCT athlete FROM stream_batch "
-                           "UNION SELECT DISTINCT athlete FROM ble_frame").fetchall() == [("ann",)]
+        assert con.execute(
+            "SELECT DISTINCT athlete FROM imu_sample UNION SELECT DISTINCT athlete FROM stream_batch "
+            "UNION SELECT DISTINCT athlete FROM ble_frame"
+        ).fetchall() == [("ann",)]
         assert con.execute("SELECT status FROM stream_session").fetchall() == [("recovered",)]
     finally:
         con.close()
@@ -161,8 +228,15 @@ def test_merge_copies_everything_once_and_removes_the_file(tmp_path: Path) -> No
     res = merge_landing(con, landing_path(db, "ann", "0123456789abcdef"))
     assert (res.batches_merged, res.frames, res.samples, res.reps, res.sets) == (10, 250, 250, 2, 1)
     assert res.removed and not landing_path(db, "ann", "0123456789abcdef").exists()
-    assert counts(con) == {"stream_session": 1, "stream_batch": 10, "ble_frame": 250, "imu_sample": 250,
-                           "stream_gap": 1, "rep": 2, "strength_set": 1}
+    assert counts(con) == {
+        "stream_session": 1,
+        "stream_batch": 10,
+        "ble_frame": 250,
+        "imu_sample": 250,
+        "stream_gap": 1,
+        "rep": 2,
+        "strength_set": 1,
+    }
     assert con.execute("SELECT status FROM stream_session").fetchone() == ("complete",)
     assert con.execute("SELECT set_id, source FROM strength_set").fetchone() == ("0123456789abcdef:1", "sensor")
     # The same session again (a replay): nothing is stored twice.
@@ -212,7 +286,7 @@ _SLEEPER = "import time; time.sleep(60)"
 
 def test_merge_pending_skips_live_and_merges_finished_or_dead(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
-    write_session(db, range(3), sid="aaaaaaaaaaaaaaaa")              # finished
+    write_session(db, range(3), sid="aaaaaaaaaaaaaaaa")  # finished
     write_session(db, range(4), sid="bbbbbbbbbbbbbbbb", finish=False)  # owner gone (pid rewritten below)
     write_session(db, range(2), sid="cccccccccccccccc", finish=False)  # owner alive, file closed
     held = LandingWriter(db, "dddddddddddddddd", session_row("dddddddddddddddd"))  # held open: locked
@@ -271,12 +345,16 @@ def test_kill_9_leaves_only_whole_batches(tmp_path: Path) -> None:
         db = tmp_path / f"t{trial}" / "main.duckdb"
         db.parent.mkdir()
         target = rng.randint(5, 40)
-        printed = kill_9_when(["-c", _STREAMER, str(db), str(ROOT)], lambda line, target=target: int(line) >= target,
-                              delay_s=rng.uniform(0, 0.03))
+        printed = kill_9_when(
+            ["-c", _STREAMER, str(db), str(ROOT)],
+            lambda line, target=target: int(line) >= target,
+            delay_s=rng.uniform(0, 0.03),
+        )
         reported = int(printed[-1])  # the last batch the writer reported committed
         got = read_landing(landing_path(db, "ann", "feedfacefeedface"))
-        ledger = dict(zip(got["stream_batch"]["batch_seq"].to_pylist(), got["stream_batch"]["frames"].to_pylist(),
-                          strict=True))
+        ledger = dict(
+            zip(got["stream_batch"]["batch_seq"].to_pylist(), got["stream_batch"]["frames"].to_pylist(), strict=True)
+        )
         # Every batch the writer reported committed is there; at most one more (committed, not yet printed).
         assert set(range(reported + 1)) <= set(ledger) <= set(range(reported + 2))
         per_batch = Counter(got["ble_frame"]["batch_seq"].to_pylist())
@@ -366,10 +444,15 @@ def _as_before_migration_4(path: Path) -> None:
     velocity_loss_mpv_pct, set velocity columns)."""
     con = duckdb.connect(str(path))
     try:
-        for table, col in (("stream_session", "analysis_method"), ("stream_session", "body_mass_kg"),
-                           ("rep", "velocity_loss_mpv_pct"), ("strength_set", "best_mean_velocity_mps"),
-                           ("strength_set", "velocity_loss_pct"), ("strength_set", "best_mean_propulsive_velocity_mps"),
-                           ("strength_set", "velocity_loss_mpv_pct")):
+        for table, col in (
+            ("stream_session", "analysis_method"),
+            ("stream_session", "body_mass_kg"),
+            ("rep", "velocity_loss_mpv_pct"),
+            ("strength_set", "best_mean_velocity_mps"),
+            ("strength_set", "velocity_loss_pct"),
+            ("strength_set", "best_mean_propulsive_velocity_mps"),
+            ("strength_set", "velocity_loss_mpv_pct"),
+        ):
             con.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
     finally:
         con.close()
@@ -400,7 +483,8 @@ def test_a_landing_file_from_before_migration_4_merges_and_reopens(tmp_path: Pat
     con = open_store(db)
     try:
         merge_landing(con, older)
-        assert con.execute("SELECT analysis_method, body_mass_kg FROM stream_session WHERE session_id = ?",
-                           ["1111111111111111"]).fetchone() == ("v", 70.0)
+        assert con.execute(
+            "SELECT analysis_method, body_mass_kg FROM stream_session WHERE session_id = ?", ["1111111111111111"]
+        ).fetchone() == ("v", 70.0)
     finally:
         con.close()

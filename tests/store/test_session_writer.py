@@ -48,19 +48,33 @@ class FakeSession:
 
     def frame_columns(self, lo: int, hi: int) -> dict[str, Any]:
         data = (np.arange(lo * 20, hi * 20) % 251).astype(np.uint8)
-        return {"seq": np.arange(lo, hi, dtype=np.int64), "t_ns": np.arange(lo, hi, dtype=np.int64) * 5_000_000,
-                "char": DictionaryColumn(np.zeros(hi - lo, np.int32), (CHAR,)),
-                "payload": BinaryColumn(np.arange(hi - lo + 1, dtype=np.int64) * 20, data)}
+        return {
+            "seq": np.arange(lo, hi, dtype=np.int64),
+            "t_ns": np.arange(lo, hi, dtype=np.int64) * 5_000_000,
+            "char": DictionaryColumn(np.zeros(hi - lo, np.int32), (CHAR,)),
+            "payload": BinaryColumn(np.arange(hi - lo + 1, dtype=np.int64) * 20, data),
+        }
 
     def sample_columns(self, lo: int, hi: int) -> dict[str, Any]:
-        return {"t_ns": 10**18 + np.arange(lo, hi, dtype=np.int64) * 5_000_000,
-                "ax_mps2": np.arange(lo, hi, dtype=np.float64)}
+        return {
+            "t_ns": 10**18 + np.arange(lo, hi, dtype=np.int64) * 5_000_000,
+            "ax_mps2": np.arange(lo, hi, dtype=np.float64),
+        }
 
 
 def row(status: str = "complete") -> dict[str, Any]:
-    return {"session_id": "abcdabcdabcdabcd", "sensor": "witmotion", "started_at": STARTED, "anchor_t_ns": 0,
-            "exercise": "back_squat", "load_kg": 100.0, "notifications": 1000, "samples": 1000, "status": status,
-            "analysis_method": "test"}
+    return {
+        "session_id": "abcdabcdabcdabcd",
+        "sensor": "witmotion",
+        "started_at": STARTED,
+        "anchor_t_ns": 0,
+        "exercise": "back_squat",
+        "load_kg": 100.0,
+        "notifications": 1000,
+        "samples": 1000,
+        "status": status,
+        "analysis_method": "test",
+    }
 
 
 def dump(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -134,9 +148,12 @@ def test_samples_a_live_session_had_not_stored_go_with_the_first_missing_batch(m
     insert_columns(con, "ble_frame", rows.frame_columns(0, 70), constants=consts)
     insert_columns(con, "imu_sample", rows.sample_columns(0, 65), constants=consts)
     per = [7] * 9 + [2]
-    insert_columns(con, "stream_batch", {"batch_seq": np.arange(10), "frames": np.full(10, 7, np.int32),
-                                         "samples": np.asarray(per, np.int32)},
-                   constants={**consts, "committed_at": STARTED})
+    insert_columns(
+        con,
+        "stream_batch",
+        {"batch_seq": np.arange(10), "frames": np.full(10, 7, np.int32), "samples": np.asarray(per, np.int32)},
+        constants={**consts, "committed_at": STARTED},
+    )
     w = write(con, rows)
     assert w.raw == "continued" and w.frames == 930 and w.samples == 935
     d = dump(con)
@@ -149,7 +166,9 @@ def test_a_store_holding_batches_the_write_lacks_gets_only_the_missing_ones(make
     full = FakeSession(n=1000)
     write(con, full)
     con.execute("DELETE FROM ble_frame WHERE seq BETWEEN 70 AND 139")
-    con.execute("DELETE FROM imu_sample WHERE t_ns BETWEEN ? AND ?", [10**18 + 70 * 5_000_000, 10**18 + 139 * 5_000_000])
+    con.execute(
+        "DELETE FROM imu_sample WHERE t_ns BETWEEN ? AND ?", [10**18 + 70 * 5_000_000, 10**18 + 139 * 5_000_000]
+    )
     con.execute("DELETE FROM stream_batch WHERE batch_seq BETWEEN 10 AND 19")
     shorter = FakeSession(n=500)  # a capture cut short: batches 0-71
     w = write(con, shorter)

@@ -52,8 +52,12 @@ def test_locked_database_waits_then_names_the_holder(tmp_path):
         assert err.value.holder_pid == holder.pid
         assert f"PID {holder.pid}" in str(err.value)
         # the CLI maps it to exit code 3 with a one-line message, no traceback
-        r = subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), "--wait", "0.3",
-                            "activities"], capture_output=True, text=True, cwd=ROOT)
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "pipeline.py"), "--db", str(db), "--wait", "0.3", "activities"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert r.returncode == 3
         assert f"PID {holder.pid}" in r.stderr and "Traceback" not in r.stderr
     open_store(db, wait_s=5).close()  # free again
@@ -71,11 +75,12 @@ def test_athlete_profile_validation_and_delete(tmp_path):
     con = open_store(tmp_path / "x.duckdb")
     with pytest.raises(athletes.AthleteError, match="invalid athlete name"):
         athletes.validate_slug("Jane Doe")
-    for hostile in ("jane\n", "jane\x1b[31m", "<script>", "jane\"><img src=x>"):  # "$" let "jane\n" through
+    for hostile in ("jane\n", "jane\x1b[31m", "<script>", 'jane"><img src=x>'):  # "$" let "jane\n" through
         with pytest.raises(athletes.AthleteError, match="invalid athlete name"):
             athletes.validate_slug(hostile)
-    p = athletes.set_profile(con, "jane", body_mass_kg=61.5, sex="female", hr_rest_bpm=48, hr_max_bpm=188,
-                             tz="Europe/Oslo")
+    p = athletes.set_profile(
+        con, "jane", body_mass_kg=61.5, sex="female", hr_rest_bpm=48, hr_max_bpm=188, tz="Europe/Oslo"
+    )
     assert p.body_mass_kg == 61.5
     p = athletes.set_profile(con, "jane", hr_max_bpm=190)  # other fields unchanged
     assert (p.body_mass_kg, p.hr_rest_bpm, p.hr_max_bpm, p.tz) == (61.5, 48, 190, "Europe/Oslo")
@@ -95,8 +100,7 @@ def test_athlete_profile_validation_and_delete(tmp_path):
     assert [p.athlete for p in athletes.list_athletes(con)] == ["bob"]
     assert con.execute("SELECT count(*) FROM import_event WHERE athlete = 'jane'").fetchone()[0] == 0
     # ... unless asked to: `import --undelete`
-    s = import_paths(con, [SAMPLE / "runs/garmin-fenix-5-run.fit"], athlete="jane", show_progress=False,
-                     undelete=True)
+    s = import_paths(con, [SAMPLE / "runs/garmin-fenix-5-run.fit"], athlete="jane", show_progress=False, undelete=True)
     assert s.files[0].status == "imported"
     assert con.execute("SELECT count(*) FROM record WHERE athlete = 'jane'").fetchone()[0] == 21
     assert con.execute("SELECT count(*) FROM deleted_file WHERE athlete = 'jane'").fetchone()[0] == 0

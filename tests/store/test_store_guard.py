@@ -23,8 +23,14 @@ RUNS = REPO / "sample_data" / "fit" / "runs"
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True, text=True,
-                          timeout=180, cwd=REPO, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipeline.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -37,13 +43,16 @@ def _newer_schema_store(db: Path, version: int = 99) -> None:
     con.close()
 
 
-@pytest.mark.parametrize("command", [
-    ["import", str(RUNS / "garmin-fenix-5-run.fit")],
-    ["activities"],
-    ["athlete", "set", "--body-mass-kg", "70"],
-    ["report", "--out", "OUT"],
-    ["replay", str(REPO / "tests" / "no-such.capture.jsonl"), "--exercise", "deadlift", "--load-kg", "100"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import", str(RUNS / "garmin-fenix-5-run.fit")],
+        ["activities"],
+        ["athlete", "set", "--body-mass-kg", "70"],
+        ["report", "--out", "OUT"],
+        ["replay", str(REPO / "tests" / "no-such.capture.jsonl"), "--exercise", "deadlift", "--load-kg", "100"],
+    ],
+)
 def test_a_store_of_a_newer_runstrong_is_refused_and_left_untouched(command: list[str], tmp_path: Path) -> None:
     """main wrote to a schema-99 store without a word (or failed with a masked error)."""
     db = tmp_path / "db" / "x.duckdb"
@@ -126,9 +135,14 @@ def test_open_store_raises_the_newer_store_error(tmp_path: Path) -> None:
 
 
 def _start_paused(db: Path, fit: Path, stage: str, release: Path) -> subprocess.Popen[str]:
-    p = subprocess.Popen([sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "--json", "import", str(fit)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                         env={**os.environ, "RUNSTRONG_TEST_PAUSE": f"{stage}:{release}"})
+    p = subprocess.Popen(
+        [sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "--json", "import", str(fit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "RUNSTRONG_TEST_PAUSE": f"{stage}:{release}"},
+    )
     assert p.stderr is not None
     deadline = time.monotonic() + 60
     line = ""

@@ -30,9 +30,7 @@ class ProtocolError(ValueError):
         What the decoder needed there and what it found (bytes counts, header values, ...).
     """
 
-    def __init__(
-        self, message: str, *, offset: int | None = None, expected: Any = None, got: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, offset: int | None = None, expected: Any = None, got: Any = None) -> None:
         self.offset = offset
         self.expected = expected
         self.got = got

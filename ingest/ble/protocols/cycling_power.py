@@ -38,9 +38,18 @@ F_EXTREME_ANGLES = 1 << 8
 F_TOP_DEAD_SPOT = 1 << 9
 F_BOTTOM_DEAD_SPOT = 1 << 10
 F_ACCUMULATED_ENERGY = 1 << 11
-PRESENCE_MASK = (F_PEDAL_BALANCE | F_ACCUMULATED_TORQUE | F_WHEEL | F_CRANK | F_EXTREME_FORCE
-                 | F_EXTREME_TORQUE | F_EXTREME_ANGLES | F_TOP_DEAD_SPOT | F_BOTTOM_DEAD_SPOT
-                 | F_ACCUMULATED_ENERGY)
+PRESENCE_MASK = (
+    F_PEDAL_BALANCE
+    | F_ACCUMULATED_TORQUE
+    | F_WHEEL
+    | F_CRANK
+    | F_EXTREME_FORCE
+    | F_EXTREME_TORQUE
+    | F_EXTREME_ANGLES
+    | F_TOP_DEAD_SPOT
+    | F_BOTTOM_DEAD_SPOT
+    | F_ACCUMULATED_ENERGY
+)
 
 
 @dataclass(frozen=True)
@@ -74,22 +83,35 @@ class CyclingPowerMeasurement:
         check_range("power_w", self.power_w, -32768, 32767)
         check_range("other_flags", self.other_flags, 0, 0xFFFF)
         if self.other_flags & PRESENCE_MASK:
-            raise ValueError("other_flags must not contain field-presence bits "
-                             f"(mask {PRESENCE_MASK:#06x}), got {self.other_flags:#06x}")
-        for name, lo, hi in (("pedal_power_balance_raw", 0, 0xFF), ("accumulated_torque_raw", 0, 0xFFFF),
-                             ("wheel_revolutions", 0, 0xFFFFFFFF), ("last_wheel_event_raw", 0, 0xFFFF),
-                             ("crank_revolutions", 0, 0xFFFF), ("last_crank_event_raw", 0, 0xFFFF),
-                             ("top_dead_spot_deg", 0, 0xFFFF), ("bottom_dead_spot_deg", 0, 0xFFFF),
-                             ("accumulated_energy_kj", 0, 0xFFFF)):
+            raise ValueError(
+                "other_flags must not contain field-presence bits "
+                f"(mask {PRESENCE_MASK:#06x}), got {self.other_flags:#06x}"
+            )
+        for name, lo, hi in (
+            ("pedal_power_balance_raw", 0, 0xFF),
+            ("accumulated_torque_raw", 0, 0xFFFF),
+            ("wheel_revolutions", 0, 0xFFFFFFFF),
+            ("last_wheel_event_raw", 0, 0xFFFF),
+            ("crank_revolutions", 0, 0xFFFF),
+            ("last_crank_event_raw", 0, 0xFFFF),
+            ("top_dead_spot_deg", 0, 0xFFFF),
+            ("bottom_dead_spot_deg", 0, 0xFFFF),
+            ("accumulated_energy_kj", 0, 0xFFFF),
+        ):
             v = getattr(self, name)
             if v is not None:
                 check_range(name, v, lo, hi)
-        for count, event in (("wheel_revolutions", "last_wheel_event_raw"),
-                             ("crank_revolutions", "last_crank_event_raw")):
+        for count, event in (
+            ("wheel_revolutions", "last_wheel_event_raw"),
+            ("crank_revolutions", "last_crank_event_raw"),
+        ):
             if (getattr(self, count) is None) != (getattr(self, event) is None):
                 raise ValueError(f"{count} and {event} are sent together: give both or neither")
-        for name, lo, hi in (("extreme_forces_n", -32768, 32767), ("extreme_torques_raw", -32768, 32767),
-                             ("extreme_angles_deg", 0, 0xFFF)):
+        for name, lo, hi in (
+            ("extreme_forces_n", -32768, 32767),
+            ("extreme_torques_raw", -32768, 32767),
+            ("extreme_angles_deg", 0, 0xFFF),
+        ):
             v = getattr(self, name)
             if v is not None:
                 if len(v) != 2:
@@ -100,15 +122,18 @@ class CyclingPowerMeasurement:
     @property
     def flags(self) -> int:
         f = self.other_flags
-        for bit, present in ((F_PEDAL_BALANCE, self.pedal_power_balance_raw),
-                             (F_ACCUMULATED_TORQUE, self.accumulated_torque_raw),
-                             (F_WHEEL, self.wheel_revolutions), (F_CRANK, self.crank_revolutions),
-                             (F_EXTREME_FORCE, self.extreme_forces_n),
-                             (F_EXTREME_TORQUE, self.extreme_torques_raw),
-                             (F_EXTREME_ANGLES, self.extreme_angles_deg),
-                             (F_TOP_DEAD_SPOT, self.top_dead_spot_deg),
-                             (F_BOTTOM_DEAD_SPOT, self.bottom_dead_spot_deg),
-                             (F_ACCUMULATED_ENERGY, self.accumulated_energy_kj)):
+        for bit, present in (
+            (F_PEDAL_BALANCE, self.pedal_power_balance_raw),
+            (F_ACCUMULATED_TORQUE, self.accumulated_torque_raw),
+            (F_WHEEL, self.wheel_revolutions),
+            (F_CRANK, self.crank_revolutions),
+            (F_EXTREME_FORCE, self.extreme_forces_n),
+            (F_EXTREME_TORQUE, self.extreme_torques_raw),
+            (F_EXTREME_ANGLES, self.extreme_angles_deg),
+            (F_TOP_DEAD_SPOT, self.top_dead_spot_deg),
+            (F_BOTTOM_DEAD_SPOT, self.bottom_dead_spot_deg),
+            (F_ACCUMULATED_ENERGY, self.accumulated_energy_kj),
+        ):
             if present is not None:
                 f |= bit
         return f
@@ -129,8 +154,10 @@ class CyclingPowerMeasurement:
     def from_bytes(cls, data: bytes) -> CyclingPowerMeasurement:
         r = Reader(data, "Cycling Power Measurement")
         flags = r.u16("flags")
-        kw: dict[str, object] = {"power_w": r.s16("instantaneous power"),
-                                 "other_flags": flags & ~PRESENCE_MASK & 0xFFFF}
+        kw: dict[str, object] = {
+            "power_w": r.s16("instantaneous power"),
+            "other_flags": flags & ~PRESENCE_MASK & 0xFFFF,
+        }
         if flags & F_PEDAL_BALANCE:
             kw["pedal_power_balance_raw"] = r.u8("pedal power balance")
         if flags & F_ACCUMULATED_TORQUE:

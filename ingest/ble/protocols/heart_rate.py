@@ -39,10 +39,13 @@ class SensorContact(enum.Enum):
     DETECTED = "detected"
 
 
-_CONTACT_FROM_BITS = {0: SensorContact.NOT_SUPPORTED, 1: SensorContact.NOT_SUPPORTED,
-                      2: SensorContact.NOT_DETECTED, 3: SensorContact.DETECTED}
-_CONTACT_TO_BITS = {SensorContact.NOT_SUPPORTED: 0, SensorContact.NOT_DETECTED: 2,
-                    SensorContact.DETECTED: 3}
+_CONTACT_FROM_BITS = {
+    0: SensorContact.NOT_SUPPORTED,
+    1: SensorContact.NOT_SUPPORTED,
+    2: SensorContact.NOT_DETECTED,
+    3: SensorContact.DETECTED,
+}
+_CONTACT_TO_BITS = {SensorContact.NOT_SUPPORTED: 0, SensorContact.NOT_DETECTED: 2, SensorContact.DETECTED: 3}
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,16 @@ class HeartRateMeasurement:
         rr: list[int] = []
         if flags & _F_RR:
             if r.remaining() % 2:
-                raise ProtocolError("Heart Rate Measurement: RR intervals are uint16 each",
-                                    offset=r.pos, expected="an even number of bytes",
-                                    got=f"{r.remaining()} bytes")
+                raise ProtocolError(
+                    "Heart Rate Measurement: RR intervals are uint16 each",
+                    offset=r.pos,
+                    expected="an even number of bytes",
+                    got=f"{r.remaining()} bytes",
+                )
             while r.remaining():
                 rr.append(r.u16("RR interval"))
         r.expect_end()
-        return cls(hr, _CONTACT_FROM_BITS[(flags & _F_CONTACT_MASK) >> 1], energy, tuple(rr), u16,
-                   bool(flags & _F_RR))
+        return cls(hr, _CONTACT_FROM_BITS[(flags & _F_CONTACT_MASK) >> 1], energy, tuple(rr), u16, bool(flags & _F_RR))
 
     def __bytes__(self) -> bytes:
         flags = (_F_UINT16 if self.uint16_format else 0) | (_CONTACT_TO_BITS[self.contact] << 1)

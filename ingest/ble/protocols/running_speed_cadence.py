@@ -72,9 +72,11 @@ class RscMeasurement:
         return cls(speed, cadence, stride, distance, bool(flags & _F_RUNNING))
 
     def __bytes__(self) -> bytes:
-        flags = ((_F_STRIDE if self.stride_length_raw is not None else 0)
-                 | (_F_DISTANCE if self.total_distance_raw is not None else 0)
-                 | (_F_RUNNING if self.running else 0))
+        flags = (
+            (_F_STRIDE if self.stride_length_raw is not None else 0)
+            | (_F_DISTANCE if self.total_distance_raw is not None else 0)
+            | (_F_RUNNING if self.running else 0)
+        )
         out = bytearray((flags,))
         out += self.speed_raw.to_bytes(2, "little")
         out.append(self.cadence_spm)

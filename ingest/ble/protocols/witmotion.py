@@ -140,7 +140,6 @@ def samples_from_raw(t_ns: np.ndarray, raw_i16: np.ndarray) -> ImuSamples:
     return ImuSamples(t_ns=np.asarray(t_ns, dtype=np.int64), accel_mps2=accel, gyro_radps=gyro, angles_rad=angles)
 
 
-
 @dataclass(frozen=True)
 class DataFrame:
     """One ``55 61`` data frame: the nine raw int16 values as sent.
@@ -215,11 +214,13 @@ class RegisterReply:
 def _check_frame(data: bytes, kind: int) -> None:
     if len(data) != FRAME_LEN:
         cls = TruncatedError if len(data) < FRAME_LEN else ProtocolError
-        raise cls("WitMotion frame has the wrong length", offset=0, expected=f"{FRAME_LEN} bytes",
-                  got=f"{len(data)} bytes")
+        raise cls(
+            "WitMotion frame has the wrong length", offset=0, expected=f"{FRAME_LEN} bytes", got=f"{len(data)} bytes"
+        )
     if data[0] != HEADER or data[1] != kind:
-        raise ProtocolError("WitMotion frame header mismatch", offset=0,
-                            expected=f"55 {kind:02x}", got=bytes(data[:2]).hex(" "))
+        raise ProtocolError(
+            "WitMotion frame header mismatch", offset=0, expected=f"55 {kind:02x}", got=bytes(data[:2]).hex(" ")
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,15 +236,19 @@ def decode_data_frames(data: bytes | bytearray | memoryview) -> np.ndarray:
     """
     buf = np.frombuffer(bytes(data), dtype=np.uint8)
     if buf.size % FRAME_LEN:
-        raise TruncatedError("buffer is not a whole number of WitMotion frames",
-                             offset=buf.size - buf.size % FRAME_LEN,
-                             expected=f"a multiple of {FRAME_LEN} bytes", got=f"{buf.size} bytes")
+        raise TruncatedError(
+            "buffer is not a whole number of WitMotion frames",
+            offset=buf.size - buf.size % FRAME_LEN,
+            expected=f"a multiple of {FRAME_LEN} bytes",
+            got=f"{buf.size} bytes",
+        )
     frames = buf.reshape(-1, FRAME_LEN)
     bad = np.flatnonzero((frames[:, 0] != HEADER) | (frames[:, 1] != KIND_DATA))
     if bad.size:
         i = int(bad[0])
-        raise ProtocolError("not a WitMotion data frame", offset=i * FRAME_LEN, expected="55 61",
-                            got=bytes(frames[i, :2]).hex(" "))
+        raise ProtocolError(
+            "not a WitMotion data frame", offset=i * FRAME_LEN, expected="55 61", got=bytes(frames[i, :2]).hex(" ")
+        )
     return _payload_i16(frames)
 
 
@@ -332,14 +337,14 @@ class WitMotionStreamParser:
                 # Fast path: take the longest run of whole data frames starting here.
                 whole = (n - pos) // FRAME_LEN
                 # bytes() copy: a numpy view would pin the bytearray and forbid resizing it.
-                frames = np.frombuffer(bytes(buf[pos:pos + whole * FRAME_LEN]), dtype=np.uint8)
+                frames = np.frombuffer(bytes(buf[pos : pos + whole * FRAME_LEN]), dtype=np.uint8)
                 frames = frames.reshape(whole, FRAME_LEN)
                 ok = (frames[:, 0] == HEADER) & (frames[:, 1] == KIND_DATA)
                 run = whole if ok.all() else int(np.argmin(ok))
                 blocks.append(_payload_i16(frames[:run]))
                 pos += run * FRAME_LEN
             else:
-                registers.append(RegisterReply.from_bytes(bytes(buf[pos:pos + FRAME_LEN])))
+                registers.append(RegisterReply.from_bytes(bytes(buf[pos : pos + FRAME_LEN])))
                 pos += FRAME_LEN
         if pos == n - 1 and buf[pos] != HEADER:
             skipped += 1
@@ -375,10 +380,10 @@ def iter_frames(data: bytes) -> list[DataFrame | RegisterReply]:
     n = len(data)
     while pos + FRAME_LEN <= n:
         if data[pos] == HEADER and data[pos + 1] == KIND_DATA:
-            out.append(DataFrame.from_bytes(data[pos:pos + FRAME_LEN]))
+            out.append(DataFrame.from_bytes(data[pos : pos + FRAME_LEN]))
             pos += FRAME_LEN
         elif data[pos] == HEADER and data[pos + 1] == KIND_REGISTER:
-            out.append(RegisterReply.from_bytes(data[pos:pos + FRAME_LEN]))
+            out.append(RegisterReply.from_bytes(data[pos : pos + FRAME_LEN]))
             pos += FRAME_LEN
         else:
             pos += 1
@@ -400,17 +405,24 @@ class WitMotionDecoder:
         the parsing)."""
         parsed = self.parser.feed(data)
         raw = parsed.raw_i16
-        return DecodedChunk(n=raw.shape[0], raw_i16=raw, skipped_bytes=parsed.skipped_bytes,
-                            extras=list(parsed.registers))
+        return DecodedChunk(
+            n=raw.shape[0], raw_i16=raw, skipped_bytes=parsed.skipped_bytes, extras=list(parsed.registers)
+        )
 
 
 def imu_columns(raw_i16: np.ndarray) -> dict[str, np.ndarray]:
     """``imu_sample`` columns (SI) of raw (n, 9) frames, vectorised."""
     accel, gyro, angles = raw_to_si(raw_i16)
     return {
-        "ax_mps2": accel[:, 0], "ay_mps2": accel[:, 1], "az_mps2": accel[:, 2],
-        "gx_radps": gyro[:, 0], "gy_radps": gyro[:, 1], "gz_radps": gyro[:, 2],
-        "roll_rad": angles[:, 0], "pitch_rad": angles[:, 1], "yaw_rad": angles[:, 2],
+        "ax_mps2": accel[:, 0],
+        "ay_mps2": accel[:, 1],
+        "az_mps2": accel[:, 2],
+        "gx_radps": gyro[:, 0],
+        "gy_radps": gyro[:, 1],
+        "gz_radps": gyro[:, 2],
+        "roll_rad": angles[:, 0],
+        "pitch_rad": angles[:, 1],
+        "yaw_rad": angles[:, 2],
     }
 
 
@@ -433,11 +445,11 @@ class Command:
     def from_bytes(cls, data: bytes) -> Command:
         if len(data) != 5:
             err = TruncatedError if len(data) < 5 else ProtocolError
-            raise err("WitMotion command has the wrong length", offset=0, expected="5 bytes",
-                      got=f"{len(data)} bytes")
+            raise err("WitMotion command has the wrong length", offset=0, expected="5 bytes", got=f"{len(data)} bytes")
         if data[0] != 0xFF or data[1] != 0xAA:
-            raise ProtocolError("WitMotion command prefix mismatch", offset=0, expected="ff aa",
-                                got=bytes(data[:2]).hex(" "))
+            raise ProtocolError(
+                "WitMotion command prefix mismatch", offset=0, expected="ff aa", got=bytes(data[:2]).hex(" ")
+            )
         return cls(data[2], data[3] | (data[4] << 8))
 
     def __bytes__(self) -> bytes:

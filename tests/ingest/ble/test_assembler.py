@@ -43,8 +43,9 @@ def feed(asm: SessionAssembler, items, link=()) -> list:
 
 def test_a_whole_capture_gives_every_frame_once_in_bounded_batches_and_the_whole_session():
     raw, items = capture()
-    asm = SessionAssembler(get_profile("witmotion"), started_at=STARTED, anchor_t_ns=ANCHOR, device_address="AA",
-                           configured_rate_hz=200.0)
+    asm = SessionAssembler(
+        get_profile("witmotion"), started_at=STARTED, anchor_t_ns=ANCHOR, device_address="AA", configured_rate_hz=200.0
+    )
     events = feed(asm, items)
     assert events[0] == Opened(ANCHOR, pending_id_for("AA", STARTED))
     named = [e for e in events if isinstance(e, Named)]
@@ -84,8 +85,13 @@ def test_replaying_the_same_capture_gives_the_same_events():
     _, items = capture(400)
 
     def run():
-        asm = SessionAssembler(get_profile("witmotion"), started_at=STARTED, anchor_t_ns=None, device_address="AA",
-                               configured_rate_hz=200.0)
+        asm = SessionAssembler(
+            get_profile("witmotion"),
+            started_at=STARTED,
+            anchor_t_ns=None,
+            device_address="AA",
+            configured_rate_hz=200.0,
+        )
         return asm, feed(asm, items)
 
     (a1, e1), (a2, e2) = run(), run()
@@ -98,18 +104,22 @@ def test_replaying_the_same_capture_gives_the_same_events():
 def test_a_reconnect_closes_a_gap_after_the_samples_before_it():
     _, items = capture(600)
     cut = items[len(items) // 2][0]
-    asm = SessionAssembler(get_profile("witmotion"), started_at=STARTED, anchor_t_ns=ANCHOR, device_address="AA",
-                           configured_rate_hz=200.0)
+    asm = SessionAssembler(
+        get_profile("witmotion"), started_at=STARTED, anchor_t_ns=ANCHOR, device_address="AA", configured_rate_hz=200.0
+    )
     later = [(t + 2_000_000_000, p) for t, p in items if t > cut]
-    events = feed(asm, [(t, p) for t, p in items if t <= cut] + later,
-                  link={cut + 1: "disconnected", cut + 1_000_000_000: "connected"})
+    events = feed(
+        asm,
+        [(t, p) for t, p in items if t <= cut] + later,
+        link={cut + 1: "disconnected", cut + 1_000_000_000: "connected"},
+    )
     gap = (cut + 1, cut + 1_000_000_000)
     marks = [i for i, e in enumerate(events) if isinstance(e, GapMarked)]
     assert [events[i] for i in marks] == [GapMarked(*gap)] and asm.gaps == [gap] and asm.reconnects == 1
-    live_before = sum(len(e.samples) for e in events[:marks[0]] if isinstance(e, LiveSamples))
+    live_before = sum(len(e.samples) for e in events[: marks[0]] if isinstance(e, LiveSamples))
     assert live_before == sum(len(p) // 20 for t, p in items if t <= cut)  # every sample before the gap came first
-    assert all(e.samples.t_ns[-1] < gap[0] for e in events[:marks[0]] if isinstance(e, LiveSamples))
-    assert all(e.samples.t_ns[0] > gap[1] for e in events[marks[0]:] if isinstance(e, LiveSamples))
+    assert all(e.samples.t_ns[-1] < gap[0] for e in events[: marks[0]] if isinstance(e, LiveSamples))
+    assert all(e.samples.t_ns[0] > gap[1] for e in events[marks[0] :] if isinstance(e, LiveSamples))
     assert [g for e in events if isinstance(e, BatchReady) for g in e.gaps] == [gap]
     assert asm.whole_session().gaps == [gap]
 

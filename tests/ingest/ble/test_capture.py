@@ -31,8 +31,14 @@ FRAME = bytes.fromhex("55 61 77 02 a8 fe 92 fe 06 02 30 fe cd ff f8 f0 53 fc ab 
 
 
 def header(**kw) -> CaptureHeader:
-    base = dict(sensor="witmotion", started_at=STARTED, device_name="WT901BLE68", device_address="AA:BB:CC:DD:EE:FF",
-                configured_rate_hz=200.0, anchor_t_ns=1_000)
+    base = dict(
+        sensor="witmotion",
+        started_at=STARTED,
+        device_name="WT901BLE68",
+        device_address="AA:BB:CC:DD:EE:FF",
+        configured_rate_hz=200.0,
+        anchor_t_ns=1_000,
+    )
     return CaptureHeader(**{**base, **kw})
 
 
@@ -48,16 +54,26 @@ def test_round_trip_and_exact_lines(tmp_path: Path, suffix: str) -> None:
     text = (gzip.decompress(raw) if suffix.endswith(".gz") else raw).decode()
     lines = text.splitlines()
     assert json.loads(lines[0]) == {
-        "format": "runstrong-capture", "version": 1, "sensor": "witmotion", "device_name": "WT901BLE68",
-        "device_address": "AA:BB:CC:DD:EE:FF", "configured_rate_hz": 200.0,
-        "started_at": "2026-11-28T17:00:00.123456+00:00", "anchor_t_ns": 1000}
+        "format": "runstrong-capture",
+        "version": 1,
+        "sensor": "witmotion",
+        "device_name": "WT901BLE68",
+        "device_address": "AA:BB:CC:DD:EE:FF",
+        "configured_rate_hz": 200.0,
+        "started_at": "2026-11-28T17:00:00.123456+00:00",
+        "anchor_t_ns": 1000,
+    }
     assert json.loads(lines[2]) == {"t_ns": 2000, "char": WT_CHAR, "data": FRAME.hex()}
     assert json.loads(lines[1]) == {"t_ns": 1000, "event": "connected"}
     cap = read_capture(path)
     assert not cap.truncated
     assert cap.header == header()
-    assert cap.records == [LinkEvent(1_000, "connected"), Notification(2_000, WT_CHAR, FRAME),
-                           Notification(2_000, WT_CHAR, FRAME[:7]), LinkEvent(9_000, "disconnected")]
+    assert cap.records == [
+        LinkEvent(1_000, "connected"),
+        Notification(2_000, WT_CHAR, FRAME),
+        Notification(2_000, WT_CHAR, FRAME[:7]),
+        LinkEvent(9_000, "disconnected"),
+    ]
     assert cap.anchor_t_ns == 1_000
 
 
@@ -66,7 +82,8 @@ def test_anchor_defaults_to_first_record_and_z_suffix_accepted(tmp_path: Path) -
     path.write_text(
         '{"format":"runstrong-capture","version":1,"sensor":"heart_rate","device_name":null,'
         '"device_address":null,"configured_rate_hz":null,"started_at":"2026-11-28T17:00:00Z"}\n'
-        '{"t_ns":555,"char":"00002a37-0000-1000-8000-00805f9b34fb","data":"0448"}\n')
+        '{"t_ns":555,"char":"00002a37-0000-1000-8000-00805f9b34fb","data":"0448"}\n'
+    )
     cap = read_capture(path)
     assert cap.anchor_t_ns == 555 and cap.header.started_at == datetime(2026, 11, 28, 17, tzinfo=UTC)
     assert cap.header.configured_rate_hz is None
@@ -81,24 +98,33 @@ def test_non_utc_offset_normalised() -> None:
         header(sensor="vitruve")
 
 
-GOOD_HEADER = ('{"format":"runstrong-capture","version":1,"sensor":"witmotion","device_name":null,'
-               '"device_address":null,"configured_rate_hz":200,"started_at":"2026-11-28T17:00:00+00:00"}')
+GOOD_HEADER = (
+    '{"format":"runstrong-capture","version":1,"sensor":"witmotion","device_name":null,'
+    '"device_address":null,"configured_rate_hz":200,"started_at":"2026-11-28T17:00:00+00:00"}'
+)
 
 
-@pytest.mark.parametrize("content, line, message", [
-    ("", 1, "header line is missing"),
-    ("hello\n", 1, "header is not JSON"),
-    ('{"format":"other"}\n', 1, "not a runstrong capture"),
-    (GOOD_HEADER.replace('"version":1', '"version":2') + "\n", 1, "unsupported capture version 2"),
-    (GOOD_HEADER.replace('"witmotion"', '"vitruve"') + "\n", 1, "sensor must be one of"),
-    (GOOD_HEADER.replace('"2026-11-28T17:00:00+00:00"', '"2026-11-28T17:00:00"') + "\n", 1, "no UTC offset"),
-    (GOOD_HEADER.replace('"configured_rate_hz":200', '"configured_rate_hz":-1') + "\n", 1, "configured_rate_hz"),
-    (GOOD_HEADER + '\n{"t_ns":1,"event":"connected"}\n{"t_ns":"2","char":"x","data":"00"}\n', 3, "t_ns must be an integer"),
-    (GOOD_HEADER + '\n{"t_ns":1,"char":"x","data":"zz"}\n{"t_ns":2,"event":"up"}\n', 2, "data is not hex"),
-    (GOOD_HEADER + '\n{"t_ns":1,"char":"x","data":"00"}\n{"t_ns":2,"event":"up"}\n', 3, "event must be one of"),
-    (GOOD_HEADER + '\n{"t_ns":5,"char":"x","data":"00"}\n{"t_ns":4,"char":"x","data":"00"}\n', 3, "backwards"),
-    (GOOD_HEADER + '\n[1,2]\n{"t_ns":4,"char":"x","data":"00"}\n', 2, "JSON object"),
-])
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        ("", 1, "header line is missing"),
+        ("hello\n", 1, "header is not JSON"),
+        ('{"format":"other"}\n', 1, "not a runstrong capture"),
+        (GOOD_HEADER.replace('"version":1', '"version":2') + "\n", 1, "unsupported capture version 2"),
+        (GOOD_HEADER.replace('"witmotion"', '"vitruve"') + "\n", 1, "sensor must be one of"),
+        (GOOD_HEADER.replace('"2026-11-28T17:00:00+00:00"', '"2026-11-28T17:00:00"') + "\n", 1, "no UTC offset"),
+        (GOOD_HEADER.replace('"configured_rate_hz":200', '"configured_rate_hz":-1') + "\n", 1, "configured_rate_hz"),
+        (
+            GOOD_HEADER + '\n{"t_ns":1,"event":"connected"}\n{"t_ns":"2","char":"x","data":"00"}\n',
+            3,
+            "t_ns must be an integer",
+        ),
+        (GOOD_HEADER + '\n{"t_ns":1,"char":"x","data":"zz"}\n{"t_ns":2,"event":"up"}\n', 2, "data is not hex"),
+        (GOOD_HEADER + '\n{"t_ns":1,"char":"x","data":"00"}\n{"t_ns":2,"event":"up"}\n', 3, "event must be one of"),
+        (GOOD_HEADER + '\n{"t_ns":5,"char":"x","data":"00"}\n{"t_ns":4,"char":"x","data":"00"}\n', 3, "backwards"),
+        (GOOD_HEADER + '\n[1,2]\n{"t_ns":4,"char":"x","data":"00"}\n', 2, "JSON object"),
+    ],
+)
 def test_validation_errors_name_the_line(tmp_path: Path, content: str, line: int, message: str) -> None:
     path = tmp_path / "bad.capture.jsonl"
     path.write_text(content)

@@ -20,8 +20,9 @@ from ingest.ble.capture_arrays import MAX_SPAN_NS, read_capture_arrays
 STARTED = datetime(2026, 11, 28, 17, 0, 0, 123456, tzinfo=UTC)
 WT = "0000ffe4-0000-1000-8000-00805f9a34fb"
 HR = "00002a37-0000-1000-8000-00805f9b34fb"
-HEADER = json.dumps(CaptureHeader("witmotion", STARTED, "WT", "AA:BB", 200.0, 1_000_000).to_json(),
-                    separators=(",", ":"))
+HEADER = json.dumps(
+    CaptureHeader("witmotion", STARTED, "WT", "AA:BB", 200.0, 1_000_000).to_json(), separators=(",", ":")
+)
 
 
 def same(path: Path, **kw) -> None:
@@ -82,27 +83,31 @@ def test_a_recorded_capture_is_read_alike_plain_and_gzip_at_any_chunk_size(tmp_p
         assert arr.link_position.tolist() == [0, 700, 701]
 
 
-@pytest.mark.parametrize("lines, why", [
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns": 11, "char": "C", "data": "5561"}')], "spaces: not canonical"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"55AB"}')], "upper-case hex"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"char":"C","t_ns":11,"data":"5561"}')], "other key order"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"55 61"}')], "fromhex allows spaces"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":011,"char":"C","data":"5561"}')], "a leading zero: not JSON"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":1e3,"char":"C","data":"5561"}')], "a float t_ns"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":-12,"char":"C","data":"5561"}')], "negative: backwards"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":12,"char":"C","data":"556"}')], "odd hex"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":12,"char":"C","data":"55g1"}')], "not hex"),
-    ([canonical(10, WT, b"\x55\x61"), canonical(9, WT, b"\x55\x62")], "backwards in the fast path"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"5561","x":1}')], "an extra key"),
-    ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":true,"char":"C","data":"5561"}')], "a bool t_ns"),
-    ([canonical(10, WT, b"\x55\x61"), "", "   ", canonical(12, WT, b"\x55\x61")], "blank lines are skipped"),
-    ([canonical(10, WT.upper(), b"\x55\x61"), canonical(11, WT.upper(), b"\x55\x62")], "upper-case char"),
-    ([canonical(10, WT, b"\x55\x61"), canonical(11, WT, b"\x55\x61") + "\r"], "a CR"),
-    ([canonical(10, WT, b"\x55\x61"), canonical(11, WT, b"\x55\x61")[:-1]], "a broken line inside"),
-    ([canonical(10, WT, b"\x55\x61"), "[1, 2]"], "not an object"),
-])
-def test_lines_the_fast_path_must_not_take_are_read_as_read_capture_reads_them(tmp_path: Path, lines: list[str],
-                                                                               why: str) -> None:
+@pytest.mark.parametrize(
+    "lines, why",
+    [
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns": 11, "char": "C", "data": "5561"}')], "spaces: not canonical"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"55AB"}')], "upper-case hex"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"char":"C","t_ns":11,"data":"5561"}')], "other key order"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"55 61"}')], "fromhex allows spaces"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":011,"char":"C","data":"5561"}')], "a leading zero: not JSON"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":1e3,"char":"C","data":"5561"}')], "a float t_ns"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":-12,"char":"C","data":"5561"}')], "negative: backwards"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":12,"char":"C","data":"556"}')], "odd hex"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":12,"char":"C","data":"55g1"}')], "not hex"),
+        ([canonical(10, WT, b"\x55\x61"), canonical(9, WT, b"\x55\x62")], "backwards in the fast path"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":11,"char":"C","data":"5561","x":1}')], "an extra key"),
+        ([canonical(10, WT, b"\x55\x61"), odd('{"t_ns":true,"char":"C","data":"5561"}')], "a bool t_ns"),
+        ([canonical(10, WT, b"\x55\x61"), "", "   ", canonical(12, WT, b"\x55\x61")], "blank lines are skipped"),
+        ([canonical(10, WT.upper(), b"\x55\x61"), canonical(11, WT.upper(), b"\x55\x62")], "upper-case char"),
+        ([canonical(10, WT, b"\x55\x61"), canonical(11, WT, b"\x55\x61") + "\r"], "a CR"),
+        ([canonical(10, WT, b"\x55\x61"), canonical(11, WT, b"\x55\x61")[:-1]], "a broken line inside"),
+        ([canonical(10, WT, b"\x55\x61"), "[1, 2]"], "not an object"),
+    ],
+)
+def test_lines_the_fast_path_must_not_take_are_read_as_read_capture_reads_them(
+    tmp_path: Path, lines: list[str], why: str
+) -> None:
     # many copies of a canonical line first (same length), so that the odd line meets the fast path
     body = [canonical(10, WT, bytes([0x55, 0x61]))] * 50
     header = HEADER.replace('"anchor_t_ns":1000000', '"anchor_t_ns":10')
@@ -121,7 +126,9 @@ def test_numbers_of_19_digits_take_the_line_parser(tmp_path: Path) -> None:
 
 def test_the_span_limit_of_one_capture_is_checked_in_bulk(tmp_path: Path) -> None:
     far = 1_000_000 + MAX_SPAN_NS + 1
-    path = write(tmp_path / "far.capture.jsonl", [HEADER, canonical(1_000_000, WT, b"\x55"), canonical(far, WT, b"\x55")])
+    path = write(
+        tmp_path / "far.capture.jsonl", [HEADER, canonical(1_000_000, WT, b"\x55"), canonical(far, WT, b"\x55")]
+    )
     with pytest.raises(CaptureFormatError) as err:
         read_capture_arrays(path)
     assert err.value.line == 3 and "7-day limit" in str(err.value)
@@ -129,8 +136,9 @@ def test_the_span_limit_of_one_capture_is_checked_in_bulk(tmp_path: Path) -> Non
 
 def test_torn_last_line_and_truncated_gzip(tmp_path: Path) -> None:
     body = [canonical(1_000_000 + i, WT, bytes(20)) for i in range(500)]
-    torn = write(tmp_path / "torn.capture.jsonl", [HEADER, *body, canonical(2_000_000, WT, bytes(20))[:30]],
-                 newline_at_end=False)
+    torn = write(
+        tmp_path / "torn.capture.jsonl", [HEADER, *body, canonical(2_000_000, WT, bytes(20))[:30]], newline_at_end=False
+    )
     same(torn)
     assert read_capture_arrays(torn).truncated
     whole_last = write(tmp_path / "last.capture.jsonl", [HEADER, *body], newline_at_end=False)
@@ -177,17 +185,27 @@ def test_a_line_too_long_to_buffer_is_refused_while_reading(tmp_path: Path) -> N
 
 
 _line = st.one_of(
-    st.builds(lambda t, c, d: ("n", t, c, d), st.integers(0, 50_000), st.sampled_from([WT, HR, WT.upper()]),
-              st.binary(max_size=48)),
+    st.builds(
+        lambda t, c, d: ("n", t, c, d),
+        st.integers(0, 50_000),
+        st.sampled_from([WT, HR, WT.upper()]),
+        st.binary(max_size=48),
+    ),
     st.builds(lambda t, e: ("l", t, e), st.integers(0, 50_000), st.sampled_from(["connected", "disconnected"])),
 )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(records=st.lists(_line, max_size=60), cut=st.integers(0, 10**6), mutation=st.integers(0, 10**6),
-       chunk=st.sampled_from([7, 64, 1 << 20]), gz=st.booleans())
-def test_random_captures_and_mutations_read_alike(tmp_path: Path, records: list, cut: int, mutation: int,
-                                                  chunk: int, gz: bool) -> None:
+@given(
+    records=st.lists(_line, max_size=60),
+    cut=st.integers(0, 10**6),
+    mutation=st.integers(0, 10**6),
+    chunk=st.sampled_from([7, 64, 1 << 20]),
+    gz=st.booleans(),
+)
+def test_random_captures_and_mutations_read_alike(
+    tmp_path: Path, records: list, cut: int, mutation: int, chunk: int, gz: bool
+) -> None:
     t = 1_000_000
     lines = [HEADER]
     for r in records:
@@ -198,7 +216,7 @@ def test_random_captures_and_mutations_read_alike(tmp_path: Path, records: list,
     if records and mutation % 3:  # flip, drop or insert a byte after the header
         pos = rnd.randrange(len(HEADER) + 1, len(text))
         op = mutation % 3
-        text = text[:pos] + (rnd.choice('0123456789abcdef{}",: \n') if op == 1 else "") + text[pos + (op == 2):]
+        text = text[:pos] + (rnd.choice('0123456789abcdef{}",: \n') if op == 1 else "") + text[pos + (op == 2) :]
     if cut % 4 == 0:  # the writer died mid-line
         text = text[: max(len(HEADER) + 1, len(text) - cut % 40)]
     raw = text.encode()

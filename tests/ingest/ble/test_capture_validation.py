@@ -29,8 +29,10 @@ ANCHOR = 9_000_000_000_000
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list[str]]:
     path = tmp_path_factory.mktemp("cap") / "good.capture.jsonl"
-    with CaptureWriter(path, CaptureHeader("witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC), anchor_t_ns=ANCHOR,
-                                           configured_rate_hz=200.0)) as w:
+    with CaptureWriter(
+        path,
+        CaptureHeader("witmotion", datetime(2026, 1, 5, 7, tzinfo=UTC), anchor_t_ns=ANCHOR, configured_rate_hz=200.0),
+    ) as w:
         for t, c, d in items(simulated())[:300]:
             w.notification(t, c, d)
     lines = path.read_text().splitlines()
@@ -44,9 +46,24 @@ def _write(path: Path, header: dict | str, body: list[str]) -> Path:
 
 
 def _replay(db: Path, capture: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "replay", str(capture),
-                           "--exercise", "deadlift", "--load-kg", "100"], capture_output=True, text=True, timeout=120,
-                          cwd=REPO)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "pipeline.py"),
+            "--db",
+            str(db),
+            "replay",
+            str(capture),
+            "--exercise",
+            "deadlift",
+            "--load-kg",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def _t_times(body: list[str], factor: int) -> list[str]:
@@ -61,8 +78,11 @@ CASES = {
     "t_ns x 10^4": ({}, lambda b: _t_times(b, 10**4), "days from the capture's anchor"),
     "deep JSON": ({}, lambda b: [*b[:4], "[" * 20000 + "]" * 20000, *b[4:]], f"deeper than {MAX_JSON_DEPTH} levels"),
     "deep JSON header": ({"extra": json.loads("[" * 50 + "]" * 50)}, None, "line 1: the header nests"),
-    "long line": ({}, lambda b: [*b[:4], json.dumps({"t_ns": ANCHOR, "char": "x" * MAX_LINE_BYTES, "data": ""}), *b[4:]],
-                  "over the 65536-byte limit"),
+    "long line": (
+        {},
+        lambda b: [*b[:4], json.dumps({"t_ns": ANCHOR, "char": "x" * MAX_LINE_BYTES, "data": ""}), *b[4:]],
+        "over the 65536-byte limit",
+    ),
     "negative anchor": ({"anchor_t_ns": -5}, None, "anchor_t_ns must be an integer in [0, 2**63)"),
     "infinite rate": ({"configured_rate_hz": 1e999}, None, "configured_rate_hz must be a finite positive"),
 }
@@ -88,8 +108,13 @@ def test_a_hostile_capture_leaves_nothing_behind(case: str, good, tmp_path: Path
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.duckdb.landing").exists() or not any((tmp_path / "x.duckdb.landing").rglob("*.duckdb"))
     # the next command merges nothing: no phantom session
-    r2 = subprocess.run([sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "import", str(tmp_path / "none")],
-                        capture_output=True, text=True, timeout=120, cwd=REPO)
+    r2 = subprocess.run(
+        [sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "import", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert "merged" not in r2.stderr
     con = duckdb.connect(str(db), read_only=True)
     try:

@@ -47,8 +47,13 @@ async def _device(seconds: float, **kwargs: Any) -> tuple[VirtualLink, VirtualWi
 
 def _client(link: VirtualLink, queue: asyncio.Queue, **kwargs: Any) -> SensorClient:
     kwargs.setdefault("name", "WT901BLE68")
-    return SensorClient(queue, policy=kwargs.pop("policy", FAST), scanner_backend=link.scanner_backend,
-                        client_backend=link.client_backend, **kwargs)
+    return SensorClient(
+        queue,
+        policy=kwargs.pop("policy", FAST),
+        scanner_backend=link.scanner_backend,
+        client_backend=link.client_backend,
+        **kwargs,
+    )
 
 
 def test_auto_profile_configures_200hz_and_streams_everything() -> None:
@@ -68,8 +73,11 @@ def test_auto_profile_configures_200hz_and_streams_everything() -> None:
         assert items[0][1:] == (LINK_EVENT, "connected")
         assert all(c == NOTIFY_UUID for _t, c, _p in items[1:])
         truth = device.truth
-        sent_after_connect = [i for i, s, t in zip(truth.sample_index, truth.status, truth.sent_ns, strict=True)
-                              if s == SENT and t >= items[0][0]]
+        sent_after_connect = [
+            i
+            for i, s, t in zip(truth.sample_index, truth.status, truth.sent_ns, strict=True)
+            if s == SENT and t >= items[0][0]
+        ]
         assert data_indices(items) == sent_after_connect  # nothing sent after "connected" is missing
         assert len(sent_after_connect) >= 0.9 * 400
         assert all(p[:2] == b"\x55\x61" for _t, c, p in items[1:])  # register replies stayed out
@@ -119,8 +127,7 @@ def test_gives_up_with_a_clear_message_when_the_device_stays_away() -> None:
         radio = RadioModel(disconnect_at_s=0.2, readvertise_after_s=60.0)
         link, device = await _device(5.0, radio=radio)
         queue: asyncio.Queue = asyncio.Queue()
-        client = _client(link, queue, policy=LinkPolicy(scan_timeout_s=2.0, give_up_after_s=1.0,
-                                                        verify_timeout_s=0.5))
+        client = _client(link, queue, policy=LinkPolicy(scan_timeout_s=2.0, give_up_after_s=1.0, verify_timeout_s=0.5))
         await client.connect()
         with pytest.raises(LinkLostError, match="not re-established within 1 s"):
             await asyncio.wait_for(client.run(asyncio.Event()), 10.0)
@@ -133,8 +140,10 @@ def test_gives_up_with_a_clear_message_when_the_device_stays_away() -> None:
 def test_transient_connect_errors_are_retried() -> None:
     async def main() -> None:
         link, device = await _device(5.0)
-        link.connect_faults += ["[org.bluez.Error.InProgress] Operation already in progress",
-                                "le-connection-abort-by-local"]
+        link.connect_faults += [
+            "[org.bluez.Error.InProgress] Operation already in progress",
+            "le-connection-abort-by-local",
+        ]
         queue: asyncio.Queue = asyncio.Queue()
         messages: list[str] = []
         client = _client(link, queue, address=device.address.lower(), name=None, on_message=messages.append)
@@ -146,10 +155,13 @@ def test_transient_connect_errors_are_retried() -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"ignore_rate_commands": True}, "ignored the rate command"),
-    ({"reject_writes": True}, "refused command ff aa 69 88 b5"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ignore_rate_commands": True}, "ignored the rate command"),
+        ({"reject_writes": True}, "refused command ff aa 69 88 b5"),
+    ],
+)
 def test_configuration_failures_are_errors(kwargs: dict[str, bool], match: str) -> None:
     async def main() -> None:
         link, device = await _device(5.0, **kwargs)
@@ -165,14 +177,21 @@ def test_not_found_and_unknown_profiles() -> None:
     async def main() -> None:
         link, device = await _device(5.0)
         with pytest.raises(SensorNotFoundError, match="no sensor with name 'WT-nothere'"):
-            await _client(link, asyncio.Queue(), name="WT-nothere",
-                          policy=LinkPolicy(scan_timeout_s=0.3, connect_timeout_s=0.3)).connect()
+            await _client(
+                link, asyncio.Queue(), name="WT-nothere", policy=LinkPolicy(scan_timeout_s=0.3, connect_timeout_s=0.3)
+            ).connect()
         with pytest.raises(UnknownSensorError, match="unknown sensor 'vitruve'"):
             await _client(link, asyncio.Queue(), sensor="vitruve").connect()
         await device.close()
-        other = await link.add_peripheral("Mystery", [VirtualService(
-            "12345678-1234-5678-1234-567812345678",
-            (VirtualCharacteristic("12345678-1234-5678-1234-567812345679", ("notify",)),))])
+        other = await link.add_peripheral(
+            "Mystery",
+            [
+                VirtualService(
+                    "12345678-1234-5678-1234-567812345678",
+                    (VirtualCharacteristic("12345678-1234-5678-1234-567812345679", ("notify",)),),
+                )
+            ],
+        )
         await other.advertise()
         with pytest.raises(UnknownSensorError, match="12345678-1234-5678-1234-567812345678"):
             await _client(link, asyncio.Queue(), name="Mystery").connect()
@@ -186,8 +205,9 @@ def test_auto_picks_heart_rate_from_gatt_services() -> None:
 
     async def main() -> None:
         link = VirtualLink()
-        strap = await link.add_peripheral("Polar H10", [VirtualService(
-            hr_service, (VirtualCharacteristic(hr_char, ("notify",)),))])
+        strap = await link.add_peripheral(
+            "Polar H10", [VirtualService(hr_service, (VirtualCharacteristic(hr_char, ("notify",)),))]
+        )
         await strap.advertise()
         queue: asyncio.Queue = asyncio.Queue()
         client = _client(link, queue, name="Polar H10")

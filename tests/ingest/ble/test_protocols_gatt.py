@@ -40,9 +40,15 @@ def test_hr_contact_bits_01_mean_not_supported() -> None:
     assert HeartRateMeasurement.from_bytes(b"\x02\x48").contact is SensorContact.NOT_SUPPORTED
 
 
-@pytest.mark.parametrize("payload, offset", [
-    (b"", 0), (b"\x01\x9a", 1), (b"\x08\x48\x01", 2), (b"\x10\x48\x1e", 2),
-])
+@pytest.mark.parametrize(
+    "payload, offset",
+    [
+        (b"", 0),
+        (b"\x01\x9a", 1),
+        (b"\x08\x48\x01", 2),
+        (b"\x10\x48\x1e", 2),
+    ],
+)
 def test_hr_truncated(payload: bytes, offset: int) -> None:
     with pytest.raises(ValueError) as err:
         HeartRateMeasurement.from_bytes(payload)
@@ -56,12 +62,22 @@ def test_hr_trailing_bytes_without_rr_flag() -> None:
 
 
 hr_strategy = st.one_of(
-    st.builds(HeartRateMeasurement, st.integers(0, 255), st.sampled_from(SensorContact),
-              st.none() | st.integers(0, 0xFFFF), st.lists(st.integers(0, 0xFFFF), max_size=9).map(tuple),
-              st.just(False)),
-    st.builds(HeartRateMeasurement, st.integers(0, 0xFFFF), st.sampled_from(SensorContact),
-              st.none() | st.integers(0, 0xFFFF), st.lists(st.integers(0, 0xFFFF), max_size=8).map(tuple),
-              st.just(True)),
+    st.builds(
+        HeartRateMeasurement,
+        st.integers(0, 255),
+        st.sampled_from(SensorContact),
+        st.none() | st.integers(0, 0xFFFF),
+        st.lists(st.integers(0, 0xFFFF), max_size=9).map(tuple),
+        st.just(False),
+    ),
+    st.builds(
+        HeartRateMeasurement,
+        st.integers(0, 0xFFFF),
+        st.sampled_from(SensorContact),
+        st.none() | st.integers(0, 0xFFFF),
+        st.lists(st.integers(0, 0xFFFF), max_size=8).map(tuple),
+        st.just(True),
+    ),
 )
 
 
@@ -82,6 +98,7 @@ def test_hr_decoder_row_and_error() -> None:
     bad = HeartRateDecoder().feed(b"\x01")
     assert bad.n == 0 and isinstance(bad.errors[0], TruncatedError)
 
+
 # ---- RSC --------------------------------------------------------------------------------------
 
 
@@ -95,7 +112,13 @@ def test_rsc_golden() -> None:
 
 def test_rsc_walking_without_options() -> None:
     m = RscMeasurement.from_bytes(bytes.fromhex("00 00 02 50"))
-    assert (m.speed_mps, m.cadence_spm, m.running, m.stride_length_m, m.total_distance_m) == (2.0, 80, False, None, None)
+    assert (m.speed_mps, m.cadence_spm, m.running, m.stride_length_m, m.total_distance_m) == (
+        2.0,
+        80,
+        False,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize("cut", range(10))
@@ -104,10 +127,19 @@ def test_rsc_truncated(cut: int) -> None:
         RscMeasurement.from_bytes(bytes.fromhex("07 33 03 ae 6a 00 39 30 00 00")[:cut])
 
 
-@given(st.builds(RscMeasurement, st.integers(0, 0xFFFF), st.integers(0, 255), st.none() | st.integers(0, 0xFFFF),
-                 st.none() | st.integers(0, 0xFFFFFFFF), st.booleans()))
+@given(
+    st.builds(
+        RscMeasurement,
+        st.integers(0, 0xFFFF),
+        st.integers(0, 255),
+        st.none() | st.integers(0, 0xFFFF),
+        st.none() | st.integers(0, 0xFFFFFFFF),
+        st.booleans(),
+    )
+)
 def test_rsc_round_trip(m: RscMeasurement) -> None:
     assert RscMeasurement.from_bytes(bytes(m)) == m
+
 
 # ---- Cycling power ---------------------------------------------------------------------------
 
@@ -123,23 +155,34 @@ def test_cp_golden_vectors() -> None:
 
 def test_cp_all_fields_in_flag_order() -> None:
     m = CyclingPowerMeasurement(
-        power_w=-5, pedal_power_balance_raw=101, accumulated_torque_raw=0x1234,
-        wheel_revolutions=0x01020304, last_wheel_event_raw=2048, crank_revolutions=7,
-        last_crank_event_raw=1024, extreme_forces_n=(300, -20), extreme_torques_raw=(64, -32),
-        extreme_angles_deg=(0xABC, 0x123), top_dead_spot_deg=10, bottom_dead_spot_deg=190,
-        accumulated_energy_kj=42, other_flags=(1 << 1) | (1 << 12))
+        power_w=-5,
+        pedal_power_balance_raw=101,
+        accumulated_torque_raw=0x1234,
+        wheel_revolutions=0x01020304,
+        last_wheel_event_raw=2048,
+        crank_revolutions=7,
+        last_crank_event_raw=1024,
+        extreme_forces_n=(300, -20),
+        extreme_torques_raw=(64, -32),
+        extreme_angles_deg=(0xABC, 0x123),
+        top_dead_spot_deg=10,
+        bottom_dead_spot_deg=190,
+        accumulated_energy_kj=42,
+        other_flags=(1 << 1) | (1 << 12),
+    )
     expected = bytes.fromhex(
-        "f7 1f"            # flags: 0x0ff5 presence | bit1 | bit12 = 0x1ff7
-        "fb ff"            # -5 W
-        "65"               # balance
-        "34 12"            # torque
+        "f7 1f"  # flags: 0x0ff5 presence | bit1 | bit12 = 0x1ff7
+        "fb ff"  # -5 W
+        "65"  # balance
+        "34 12"  # torque
         "04 03 02 01 00 08"  # wheel revs + time
-        "07 00 00 04"      # crank revs + time
-        "2c 01 ec ff"      # forces 300, -20
-        "40 00 e0 ff"      # torques 64, -32
-        "bc 3a 12"         # angles: 0xABC | 0x123 << 12 = 0x123ABC
-        "0a 00 be 00"      # dead spots
-        "2a 00")           # energy
+        "07 00 00 04"  # crank revs + time
+        "2c 01 ec ff"  # forces 300, -20
+        "40 00 e0 ff"  # torques 64, -32
+        "bc 3a 12"  # angles: 0xABC | 0x123 << 12 = 0x123ABC
+        "0a 00 be 00"  # dead spots
+        "2a 00"
+    )  # energy
     assert bytes(m) == expected
     assert CyclingPowerMeasurement.from_bytes(expected) == m
     assert m.last_wheel_event_s == 1.0 and m.pedal_power_balance_pct == 50.5
@@ -168,13 +211,21 @@ cp_strategy = st.builds(
     bottom_dead_spot_deg=_opt(st.integers(0, 0xFFFF)),
     accumulated_energy_kj=_opt(st.integers(0, 0xFFFF)),
     other_flags=st.sampled_from([0, 2, 8, 1 << 12, (1 << 13) | 2]),
-).flatmap(lambda m: st.builds(
-    lambda wheel, crank: CyclingPowerMeasurement(**{
-        **m.__dict__,
-        "wheel_revolutions": wheel and wheel[0], "last_wheel_event_raw": wheel and wheel[1],
-        "crank_revolutions": crank and crank[0], "last_crank_event_raw": crank and crank[1]}),
-    _opt(st.tuples(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF))),
-    _opt(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)))))
+).flatmap(
+    lambda m: st.builds(
+        lambda wheel, crank: CyclingPowerMeasurement(
+            **{
+                **m.__dict__,
+                "wheel_revolutions": wheel and wheel[0],
+                "last_wheel_event_raw": wheel and wheel[1],
+                "crank_revolutions": crank and crank[0],
+                "last_crank_event_raw": crank and crank[1],
+            }
+        ),
+        _opt(st.tuples(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF))),
+        _opt(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF))),
+    )
+)
 
 
 @given(cp_strategy)

@@ -15,8 +15,11 @@ def test_all_contract_sensors_registered() -> None:
     assert wm.notify_uuids == ("0000ffe4-0000-1000-8000-00805f9a34fb",)
     assert wm.write_uuid == "0000ffe9-0000-1000-8000-00805f9a34fb"
     assert wm.default_rate_hz == 200 and wm.periodic and wm.sample_table == "imu_sample"
-    assert wm.config_commands(50) == [bytes.fromhex("ff aa 69 88 b5"), bytes.fromhex("ff aa 03 08 00"),
-                                      bytes.fromhex("ff aa 00 00 00")]
+    assert wm.config_commands(50) == [
+        bytes.fromhex("ff aa 69 88 b5"),
+        bytes.fromhex("ff aa 03 08 00"),
+        bytes.fromhex("ff aa 00 00 00"),
+    ]
     hr = registry.get_profile("heart_rate")
     assert hr.notify_uuids == ("00002a37-0000-1000-8000-00805f9b34fb",) and hr.config_commands(None) == []
     assert registry.get_profile("cycling_power").notify_uuids == ("00002a63-0000-1000-8000-00805f9b34fb",)
@@ -28,8 +31,9 @@ def test_unknown_sensor_lists_known_names() -> None:
         registry.get_profile("vitruve")
 
 
-@pytest.mark.parametrize("spelling", ["180d", "0x180D", "uuid-16:180D (Heart Rate)",
-                                      "0000180D-0000-1000-8000-00805F9B34FB", 0x180D])
+@pytest.mark.parametrize(
+    "spelling", ["180d", "0x180D", "uuid-16:180D (Heart Rate)", "0000180D-0000-1000-8000-00805F9B34FB", 0x180D]
+)
 def test_normalize_uuid(spelling) -> None:
     assert normalize_uuid(spelling) == "0000180d-0000-1000-8000-00805f9b34fb"
 

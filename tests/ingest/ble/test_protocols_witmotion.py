@@ -36,7 +36,7 @@ def test_vectorised_decode_matches_record_decode() -> None:
     assert len(buf) == 500 * 20
     np.testing.assert_array_equal(wm.decode_data_frames(buf), raw)
     for i in (0, 17, 499):
-        assert wm.DataFrame.from_bytes(buf[i * 20:(i + 1) * 20]).raw == tuple(int(v) for v in raw[i])
+        assert wm.DataFrame.from_bytes(buf[i * 20 : (i + 1) * 20]).raw == tuple(int(v) for v in raw[i])
 
 
 def test_decode_data_frames_names_the_bad_frame() -> None:
@@ -94,8 +94,11 @@ garbage_bytes = st.binary(max_size=25).map(lambda b: bytes(x for x in b if x != 
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(data_frames, register_replies), min_size=1, max_size=40),
-       st.lists(garbage_bytes, max_size=5), st.data())
+@given(
+    st.lists(st.one_of(data_frames, register_replies), min_size=1, max_size=40),
+    st.lists(garbage_bytes, max_size=5),
+    st.data(),
+)
 def test_random_chunking_equals_whole_buffer(frames, garbage, data) -> None:
     stream = _stream(frames, garbage)
     whole_raw, whole_regs, whole_skipped = _parse_all(wm.WitMotionStreamParser(), [stream])
@@ -123,7 +126,7 @@ def test_whole_frame_notifications_take_the_fast_path_with_the_same_result(frame
     assert skipped == 1
     chunks, pos = [], 0
     for k in [*sizes, len(frames)]:
-        chunks.append(stream[pos:pos + 20 * k])
+        chunks.append(stream[pos : pos + 20 * k])
         pos += 20 * k
     parser = wm.WitMotionStreamParser()
     fast, regs, skipped = _parse_all(parser, [c for c in chunks if c])
@@ -145,7 +148,7 @@ def test_frames_merged_and_split_across_notifications() -> None:
     reply = wm.RegisterReply(wm.REG_BATTERY, (395, 0, 0, 0, 0, 0, 0, 0))
     stream = GOLDEN + bytes(reply) + GOLDEN * 3
     parser = wm.WitMotionStreamParser()
-    got = [parser.feed(stream[i:i + 7]) for i in range(0, len(stream), 7)]
+    got = [parser.feed(stream[i : i + 7]) for i in range(0, len(stream), 7)]
     assert sum(g.raw_i16.shape[0] for g in got) == 4
     regs = [r for g in got for r in g.registers]
     assert regs == [reply] and regs[0].battery_v == pytest.approx(3.95)
@@ -168,8 +171,17 @@ def test_decoder_gives_raw_frames_and_si_columns() -> None:
     np.testing.assert_array_equal(cols["ax_mps2"], accel[:, 0])
     np.testing.assert_array_equal(cols["yaw_rad"], angles[:, 2])
     assert cols["ax_mps2"][0] / 9.80665 == pytest.approx(0.308, abs=5e-4)
-    assert set(cols) == {"ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps",
-                         "roll_rad", "pitch_rad", "yaw_rad"}
+    assert set(cols) == {
+        "ax_mps2",
+        "ay_mps2",
+        "az_mps2",
+        "gx_radps",
+        "gy_radps",
+        "gz_radps",
+        "roll_rad",
+        "pitch_rad",
+        "yaw_rad",
+    }
 
 
 def test_commands_exact_bytes() -> None:

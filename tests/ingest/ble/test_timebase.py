@@ -11,9 +11,17 @@ from ingest.ble.timebase import OnlineTimebase, _window_mins, reconstruct_sample
 NOMINAL_HZ = 200.0
 
 
-def simulate(n: int = 12_000, *, drift: float = 0.0, interval_s: float | None = 0.03, loss: float = 0.0,
-             gap_s: tuple[float, float] | None = None, seed: int = 0, nominal_hz: float = NOMINAL_HZ,
-             slow_host: tuple[int, float, float] | None = None):
+def simulate(
+    n: int = 12_000,
+    *,
+    drift: float = 0.0,
+    interval_s: float | None = 0.03,
+    loss: float = 0.0,
+    gap_s: tuple[float, float] | None = None,
+    seed: int = 0,
+    nominal_hz: float = NOMINAL_HZ,
+    slow_host: tuple[int, float, float] | None = None,
+):
     """True sample times of a device running ``drift`` fast, arrivals at connection events.
 
     Returns (arrival_t_ns, true_t_ns of received samples, true device index, gaps, true_rate_hz).
@@ -101,8 +109,9 @@ def test_busy_host_episodes_are_not_a_faster_clock(seed: int, extra_s: float) ->
     virtual link: with envelope windows of three connection events only, the end of such an
     episode looked like the envelope falling 2.3 periods, and the fit took a 1 % faster clock
     (631 "lost" samples); here, without the coarse fit, 1005-1019 Hz and 270-1200 "lost"."""
-    arrival, truth, k, _, rate = simulate(60_000, nominal_hz=1000.0, interval_s=0.0075, seed=seed,
-                                          slow_host=(10, 0.1, extra_s))
+    arrival, truth, k, _, rate = simulate(
+        60_000, nominal_hz=1000.0, interval_s=0.0075, seed=seed, slow_host=(10, 0.1, extra_s)
+    )
     tb = reconstruct_sample_times(arrival, 1000.0)
     assert tb.rate_hz == pytest.approx(rate, rel=1e-4)
     assert tb.lost_samples <= 1 and true_lost(k) == 0
@@ -211,4 +220,4 @@ def test_window_minima_match_the_plain_definition() -> None:
         n = int(rng.integers(0, 40))
         r = rng.normal(size=n).tolist()
         k, width = int(rng.integers(0, n + 1)), int(rng.integers(1, 15))
-        assert _window_mins(r, k, width) == [min(r[j:j + width]) for j in range(k)]
+        assert _window_mins(r, k, width) == [min(r[j : j + width]) for j in range(k)]

@@ -31,12 +31,25 @@ async def _setup(writes: list[bytes]) -> tuple[VirtualLink, VirtualPeripheral]:
         writes.append(data)
 
     link = VirtualLink()
-    peripheral = await link.add_peripheral("WT901BLE68", [
-        VirtualService(SERVICE, (VirtualCharacteristic(NOTIFY, ("notify",)),
-                                 VirtualCharacteristic(WRITE, ("write", "write-without-response"), on_write))),
-        VirtualService(HR_SERVICE, (VirtualCharacteristic(BODY_LOCATION, ("read",), value=b"\x01"),
-                                    VirtualCharacteristic(HR_MEASUREMENT, ("notify",)))),
-    ])
+    peripheral = await link.add_peripheral(
+        "WT901BLE68",
+        [
+            VirtualService(
+                SERVICE,
+                (
+                    VirtualCharacteristic(NOTIFY, ("notify",)),
+                    VirtualCharacteristic(WRITE, ("write", "write-without-response"), on_write),
+                ),
+            ),
+            VirtualService(
+                HR_SERVICE,
+                (
+                    VirtualCharacteristic(BODY_LOCATION, ("read",), value=b"\x01"),
+                    VirtualCharacteristic(HR_MEASUREMENT, ("notify",)),
+                ),
+            ),
+        ],
+    )
     await peripheral.advertise()
     return link, peripheral
 
@@ -97,8 +110,9 @@ def test_service_filter_and_scanner_uuid_filter() -> None:
 def test_unexpected_disconnect_calls_back_and_forgets_device() -> None:
     async def main() -> None:
         link, peripheral = await _setup([])
-        device = await BleakScanner.find_device_by_address(peripheral.address, timeout=2.0,
-                                                           backend=link.scanner_backend)
+        device = await BleakScanner.find_device_by_address(
+            peripheral.address, timeout=2.0, backend=link.scanner_backend
+        )
         lost = asyncio.Event()
         client = BleakClient(device, lambda _c: lost.set(), backend=link.client_backend)
         await client.connect()
@@ -109,8 +123,9 @@ def test_unexpected_disconnect_calls_back_and_forgets_device() -> None:
         with pytest.raises(BleakDeviceNotFoundError):
             await client.connect()
         await peripheral.advertise()  # Bumble does not re-advertise by itself
-        device = await BleakScanner.find_device_by_address(peripheral.address, timeout=2.0,
-                                                           backend=link.scanner_backend)
+        device = await BleakScanner.find_device_by_address(
+            peripheral.address, timeout=2.0, backend=link.scanner_backend
+        )
         assert device is not None
         await client.connect()
         assert client.is_connected and peripheral.is_connected
@@ -127,8 +142,9 @@ def test_injected_connect_faults_surface_as_bleak_errors() -> None:
     async def main() -> None:
         link, peripheral = await _setup([])
         link.connect_faults.append("[org.bluez.Error.InProgress] Operation already in progress")
-        device = await BleakScanner.find_device_by_address(peripheral.address, timeout=2.0,
-                                                           backend=link.scanner_backend)
+        device = await BleakScanner.find_device_by_address(
+            peripheral.address, timeout=2.0, backend=link.scanner_backend
+        )
         client = BleakClient(device, backend=link.client_backend)
         with pytest.raises(BleakError, match="Operation already in progress"):
             await client.connect()

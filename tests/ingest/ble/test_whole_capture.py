@@ -38,16 +38,28 @@ def as_arrays(records: list) -> tuple[Notifications, LinkEvents]:
             link_t.append(r.t_ns)
             link_e.append(r.event)
             link_p.append(k)
-    return (Notifications(t, np.array([code[n.char] for n in notes], dtype=np.int32), tuple(chars), payload, offsets),
-            LinkEvents(np.array(link_t, dtype=np.int64), tuple(link_e), np.array(link_p, dtype=np.int64)))
+    return (
+        Notifications(t, np.array([code[n.char] for n in notes], dtype=np.int32), tuple(chars), payload, offsets),
+        LinkEvents(np.array(link_t, dtype=np.int64), tuple(link_e), np.array(link_p, dtype=np.int64)),
+    )
 
 
 def live(sensor: str, records: list, **kw) -> tuple[SessionAssembler, list[BatchReady]]:
-    a = SessionAssembler(get_profile(sensor), started_at=STARTED, anchor_t_ns=ANCHOR, device_address="AA:BB",
-                         configured_rate_hz=kw.get("rate", 200.0 if sensor == "witmotion" else None), live=False)
+    a = SessionAssembler(
+        get_profile(sensor),
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address="AA:BB",
+        configured_rate_hz=kw.get("rate", 200.0 if sensor == "witmotion" else None),
+        live=False,
+    )
     batches: list[BatchReady] = []
     for r in records:
-        ev = a.on_notification(r.t_ns, r.char, r.data) if isinstance(r, Notification) else a.on_link_event(r.t_ns, r.event)
+        ev = (
+            a.on_notification(r.t_ns, r.char, r.data)
+            if isinstance(r, Notification)
+            else a.on_link_event(r.t_ns, r.event)
+        )
         batches += [e for e in ev if isinstance(e, BatchReady)]
     batches += [e for e in a.finish() if isinstance(e, BatchReady)]
     return a, batches
@@ -55,8 +67,15 @@ def live(sensor: str, records: list, **kw) -> tuple[SessionAssembler, list[Batch
 
 def whole(sensor: str, records: list, **kw):
     notes, link = as_arrays(records)
-    return assemble_whole(get_profile(sensor), notes, link, started_at=STARTED, anchor_t_ns=ANCHOR,
-                          device_address="AA:BB", configured_rate_hz=kw.get("rate", 200.0 if sensor == "witmotion" else None))
+    return assemble_whole(
+        get_profile(sensor),
+        notes,
+        link,
+        started_at=STARTED,
+        anchor_t_ns=ANCHOR,
+        device_address="AA:BB",
+        configured_rate_hz=kw.get("rate", 200.0 if sensor == "witmotion" else None),
+    )
 
 
 def assert_same(sensor: str, records: list) -> None:
@@ -65,7 +84,11 @@ def assert_same(sensor: str, records: list) -> None:
     ws, ww = a.whole_session(), w.whole_session()
     assert w.session_id == a.session_id
     assert (w.notifications, w.samples, w.decode_errors, w.reconnects) == (
-        a.notifications, a.samples, a.decode_errors, a.reconnects)
+        a.notifications,
+        a.samples,
+        a.decode_errors,
+        a.reconnects,
+    )
     assert w.gaps == a.gaps == ww.gaps == ws.gaps
     assert (ww.sample_rate_hz, ww.lost_samples) == (ws.sample_rate_hz, ws.lost_samples)
     assert w.ended_at == a.ended_at
@@ -81,11 +104,14 @@ def assert_same(sensor: str, records: list) -> None:
     assert w.ledger.frames().tolist() == [len(b.frames["seq"]) for b in batches]
     assert {s: g for s, g in w.ledger.gaps.items()} == {b.seq: list(b.gaps) for b in batches if b.gaps}
     for b in batches:
-        assert np.array_equal(w.notification_batch[np.asarray(b.frames["seq"], dtype=np.int64)],
-                              np.full(len(b.frames["seq"]), b.seq))
+        assert np.array_equal(
+            w.notification_batch[np.asarray(b.frames["seq"], dtype=np.int64)], np.full(len(b.frames["seq"]), b.seq)
+        )
     # stored rows: every frame once, samples with their batch
     cols = w.frame_columns(0, len(w.notes))
-    assert [cols["payload"].row(i) for i in range(len(cols["seq"]))] == [p for b in batches for p in b.frames["payload"]]
+    assert [cols["payload"].row(i) for i in range(len(cols["seq"]))] == [
+        p for b in batches for p in b.frames["payload"]
+    ]
     assert w.sample_batch.size == sum(len(next(iter(b.samples.values()))["t_ns"]) if b.samples else 0 for b in batches)
 
 
@@ -93,8 +119,14 @@ def imu_frames(n: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).integers(-3000, 3000, size=(n, 9)).astype(np.int16)
 
 
-def bunched(raw: np.ndarray, interval_s: float = 0.0225, start_ns: int = ANCHOR, rate_hz: float = 200.0,
-            per_notification: int = 1, keep: np.ndarray | None = None) -> list[Notification]:
+def bunched(
+    raw: np.ndarray,
+    interval_s: float = 0.0225,
+    start_ns: int = ANCHOR,
+    rate_hz: float = 200.0,
+    per_notification: int = 1,
+    keep: np.ndarray | None = None,
+) -> list[Notification]:
     """Frames of a fixed-rate device leaving at connection events (``keep``: frames not lost)."""
     t_s = np.arange(raw.shape[0]) / rate_hz
     event = np.ceil((t_s + 0.001) / interval_s)
@@ -102,8 +134,11 @@ def bunched(raw: np.ndarray, interval_s: float = 0.0225, start_ns: int = ANCHOR,
     for i in range(0, raw.shape[0], per_notification):
         idx = [j for j in range(i, min(i + per_notification, raw.shape[0])) if keep is None or keep[j]]
         if idx:
-            out.append(Notification(start_ns + int(event[idx[-1]] * interval_s * 1e9), NOTIFY_UUID,
-                                    encode_data_frames(raw[idx])))
+            out.append(
+                Notification(
+                    start_ns + int(event[idx[-1]] * interval_s * 1e9), NOTIFY_UUID, encode_data_frames(raw[idx])
+                )
+            )
     return out
 
 
@@ -113,9 +148,14 @@ def test_whole_data_frames_with_loss_and_a_reconnect() -> None:
     notes = bunched(raw, keep=keep, per_notification=2)
     cut = len(notes) // 2
     gap_start, gap_end = notes[cut].t_ns + 1, notes[cut].t_ns + 400_000_000
-    later = [Notification(n.t_ns + 400_000_000, n.char, n.data) for n in notes[cut + 1:]]
-    records = [LinkEvent(ANCHOR, "connected"), *notes[:cut + 1], LinkEvent(gap_start, "disconnected"),
-               LinkEvent(gap_end, "connected"), *later]
+    later = [Notification(n.t_ns + 400_000_000, n.char, n.data) for n in notes[cut + 1 :]]
+    records = [
+        LinkEvent(ANCHOR, "connected"),
+        *notes[: cut + 1],
+        LinkEvent(gap_start, "disconnected"),
+        LinkEvent(gap_end, "connected"),
+        *later,
+    ]
     assert_same("witmotion", records)
     assert whole("witmotion", records).whole_session().lost_samples > 0
 
@@ -157,7 +197,7 @@ def test_split_frames_register_replies_garbage_and_other_characteristics() -> No
             records.append(Notification(t, NOTIFY_UUID, b"\x00\x13\x55"))  # garbage, then a resync
             continue
         step = int(rng.choice([20, 20, 20, 40, 7, 33, 13]))  # frames split across notifications
-        records.append(Notification(t, NOTIFY_UUID, data[pos:pos + step]))
+        records.append(Notification(t, NOTIFY_UUID, data[pos : pos + step]))
         pos += step
         if i == 400:  # a reconnect with half a frame pending: the parser restarts
             records += [LinkEvent(t + 1, "disconnected"), LinkEvent(t + 300_000_000, "connected")]
@@ -169,10 +209,13 @@ def test_split_frames_register_replies_garbage_and_other_characteristics() -> No
 
 def test_batch_bounds_at_the_size_limit_and_a_gap_in_a_full_batch() -> None:
     # 300 notifications at the same instant: the first batch closes at 250 notifications
-    same_t = [Notification(ANCHOR + 1_000, NOTIFY_UUID, encode_data_frames(imu_frames(1, seed=i)))
-              for i in range(300)]
-    records = [*same_t[:250], LinkEvent(ANCHOR + 1_000, "disconnected"), LinkEvent(ANCHOR + 2_000, "connected"),
-               *[Notification(ANCHOR + 2_000, n.char, n.data) for n in same_t[250:]]]
+    same_t = [Notification(ANCHOR + 1_000, NOTIFY_UUID, encode_data_frames(imu_frames(1, seed=i))) for i in range(300)]
+    records = [
+        *same_t[:250],
+        LinkEvent(ANCHOR + 1_000, "disconnected"),
+        LinkEvent(ANCHOR + 2_000, "connected"),
+        *[Notification(ANCHOR + 2_000, n.char, n.data) for n in same_t[250:]],
+    ]
     assert_same("witmotion", records)
     # the same with a disconnect at the very end (no reconnect): the gap ends at the last event
     records_end = [*same_t[:250], LinkEvent(ANCHOR + 5_000, "disconnected")]
@@ -182,8 +225,10 @@ def test_batch_bounds_at_the_size_limit_and_a_gap_in_a_full_batch() -> None:
 
 
 def test_heart_rate_goes_through_the_live_assembler_and_tiny_sessions() -> None:
-    hr = [Notification(ANCHOR + i * 1_000_000_000, HR_CHAR, bytes(HeartRateMeasurement(heart_rate_bpm=60 + i)))
-          for i in range(120)]
+    hr = [
+        Notification(ANCHOR + i * 1_000_000_000, HR_CHAR, bytes(HeartRateMeasurement(heart_rate_bpm=60 + i)))
+        for i in range(120)
+    ]
     assert_same("heart_rate", hr)
     w = whole("heart_rate", hr)
     assert w.samples == 120 and w.sample_rows is not None and list(w.sample_rows["heart_rate_bpm"][:3]) == [60, 61, 62]

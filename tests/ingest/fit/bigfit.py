@@ -39,11 +39,35 @@ def run_file(n: int, start_unix_s: int = 1_700_000_000) -> bytes:
     parts = [
         _definition(0, 0, [(0, 1, 0x00), (1, 2, 0x84), (4, 4, 0x86)]),  # file_id: type, manufacturer, time_created
         bytes([0, 4]) + struct.pack("<HI", 255, t0),
-        _definition(1, 20, [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85), (5, 4, 0x86), (6, 2, 0x84),
-                            (2, 2, 0x84), (3, 1, 0x02), (4, 1, 0x02)]),
+        _definition(
+            1,
+            20,
+            [
+                (253, 4, 0x86),
+                (0, 4, 0x85),
+                (1, 4, 0x85),
+                (5, 4, 0x86),
+                (6, 2, 0x84),
+                (2, 2, 0x84),
+                (3, 1, 0x02),
+                (4, 1, 0x02),
+            ],
+        ),
     ]
-    rec = np.zeros(n, dtype=[("h", "u1"), ("ts", "<u4"), ("lat", "<i4"), ("lon", "<i4"), ("dist", "<u4"),
-                             ("speed", "<u2"), ("alt", "<u2"), ("hr", "u1"), ("cad", "u1")])
+    rec = np.zeros(
+        n,
+        dtype=[
+            ("h", "u1"),
+            ("ts", "<u4"),
+            ("lat", "<i4"),
+            ("lon", "<i4"),
+            ("dist", "<u4"),
+            ("speed", "<u2"),
+            ("alt", "<u2"),
+            ("hr", "u1"),
+            ("cad", "u1"),
+        ],
+    )
     i = np.arange(n, dtype=np.int64)
     rec["h"] = 1
     rec["ts"] = t0 + i

@@ -102,6 +102,32 @@ def _activity(builder: FitFileBuilder, end: dt.datetime, total_s: float, utc_off
     builder.add(a)
 
 
+def _lap_and_session(
+    builder: FitFileBuilder,
+    start: dt.datetime,
+    end: dt.datetime,
+    total_s: float,
+    sport: int,
+    sub_sport: int,
+    **totals: float | int,
+) -> None:
+    """One lap and the session over ``start``..``end`` (the same times, sport and ``totals``)."""
+    for msg_cls in (LapMessage, SessionMessage):
+        m = msg_cls()
+        m.timestamp = _ms(end)
+        m.start_time = _ms(start)
+        m.total_elapsed_time = total_s
+        m.total_timer_time = total_s
+        for name, value in totals.items():
+            setattr(m, name, value)
+        m.sport = sport
+        m.sub_sport = sub_sport
+        if isinstance(m, SessionMessage):
+            m.num_laps = 1
+            m.first_lap_index = 0
+        builder.add(m)
+
+
 def make_strength_fit(
     sets: list[dict[str, Any]],
     start: dt.datetime,
@@ -176,24 +202,7 @@ def make_strength_fit(
         b.add(msg)
 
     _timer_event(b, end, False)
-    lap = LapMessage()
-    lap.timestamp = _ms(end)
-    lap.start_time = _ms(start)
-    lap.total_elapsed_time = total_s
-    lap.total_timer_time = total_s
-    lap.sport = _enum_value(pt.Sport, sport)
-    lap.sub_sport = _enum_value(pt.SubSport, sub_sport)
-    b.add(lap)
-    ses = SessionMessage()
-    ses.timestamp = _ms(end)
-    ses.start_time = _ms(start)
-    ses.total_elapsed_time = total_s
-    ses.total_timer_time = total_s
-    ses.sport = _enum_value(pt.Sport, sport)
-    ses.sub_sport = _enum_value(pt.SubSport, sub_sport)
-    ses.num_laps = 1
-    ses.first_lap_index = 0
-    b.add(ses)
+    _lap_and_session(b, start, end, total_s, _enum_value(pt.Sport, sport), _enum_value(pt.SubSport, sub_sport))
     _activity(b, end, total_s, utc_offset_s)
     return bytes(b.build().to_bytes())
 
@@ -265,23 +274,19 @@ def make_run_fit(
     end = start + dt.timedelta(seconds=n_records - 1)
     total_s = float(max(n_records - 1, 1))
     _timer_event(b, end, False)
-    for msg_cls in (LapMessage, SessionMessage):
-        m = msg_cls()
-        m.timestamp = _ms(end)
-        m.start_time = _ms(start)
-        m.total_elapsed_time = total_s
-        m.total_timer_time = total_s
-        m.total_distance = float(dist[-1])
-        m.avg_speed = float(dist[-1] / total_s)
-        m.max_speed = float(speed.max())
-        m.avg_heart_rate = round(float(hr.mean()))
-        m.max_heart_rate = int(hr.max())
-        m.sport = pt.Sport.RUNNING.value
-        m.sub_sport = pt.SubSport.ROAD.value
-        if msg_cls is SessionMessage:
-            m.num_laps = 1
-            m.first_lap_index = 0
-        b.add(m)
+    _lap_and_session(
+        b,
+        start,
+        end,
+        total_s,
+        pt.Sport.RUNNING.value,
+        pt.SubSport.ROAD.value,
+        total_distance=float(dist[-1]),
+        avg_speed=float(dist[-1] / total_s),
+        max_speed=float(speed.max()),
+        avg_heart_rate=round(float(hr.mean())),
+        max_heart_rate=int(hr.max()),
+    )
     _activity(b, end, total_s, utc_offset_s)
     return bytes(b.build().to_bytes())
 
@@ -290,15 +295,46 @@ def make_run_fit(
 # Raw writer
 
 _BASE_FMT: dict[int, str] = {
-    0x00: "B", 0x01: "b", 0x02: "B", 0x83: "h", 0x84: "H", 0x85: "i", 0x86: "I", 0x07: "s",
-    0x88: "f", 0x89: "d", 0x0A: "B", 0x8B: "H", 0x8C: "I", 0x0D: "B", 0x8E: "q", 0x8F: "Q", 0x90: "Q",
+    0x00: "B",
+    0x01: "b",
+    0x02: "B",
+    0x83: "h",
+    0x84: "H",
+    0x85: "i",
+    0x86: "I",
+    0x07: "s",
+    0x88: "f",
+    0x89: "d",
+    0x0A: "B",
+    0x8B: "H",
+    0x8C: "I",
+    0x0D: "B",
+    0x8E: "q",
+    0x8F: "Q",
+    0x90: "Q",
 }
 
 
 def fit_crc(data: bytes, crc: int = 0) -> int:
     """The FIT CRC-16 (the SDK's nibble-table algorithm), for the raw writer."""
-    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+    table = (
+        0x0000,
+        0xCC01,
+        0xD801,
+        0x1400,
+        0xF001,
+        0x3C00,
+        0x2800,
+        0xE401,
+        0xA001,
+        0x6C00,
+        0x7800,
+        0xB401,
+        0x5000,
+        0x9C01,
+        0x8801,
+        0x4400,
+    )
     for byte in data:
         tmp = table[crc & 0xF]
         crc = (crc >> 4) & 0x0FFF
@@ -391,8 +427,9 @@ class RawFitWriter:
         self._body += data
 
     def to_bytes(self, *, header_size: int = 14, corrupt_crc: bool = False) -> bytes:
-        hdr = struct.pack("<BBHI4s", header_size, self._protocol_version, self._profile_version,
-                          len(self._body), b".FIT")
+        hdr = struct.pack(
+            "<BBHI4s", header_size, self._protocol_version, self._profile_version, len(self._body), b".FIT"
+        )
         if header_size == 14:
             hdr += struct.pack("<H", fit_crc(hdr))
         body = hdr + bytes(self._body)

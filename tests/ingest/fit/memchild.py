@@ -41,15 +41,29 @@ def main(argv: list[str]) -> int:
         con = open_store(argv[1])
         s = import_paths(con, argv[2:], athlete="default", workers=1, show_progress=False)
         con.close()
-        print(json.dumps({"files": [[Path(f.path.split("!")[-1]).name, f.status, f.error or f.reason] for f in s.files],
-                          "peak_mb": _peak_mb()}))
+        print(
+            json.dumps(
+                {
+                    "files": [[Path(f.path.split("!")[-1]).name, f.status, f.error or f.reason] for f in s.files],
+                    "peak_mb": _peak_mb(),
+                }
+            )
+        )
     elif cmd == "decode":
         from ingest.fit.importer import decode_item
 
         data = Path(argv[1]).read_bytes()
         d = decode_item(argv[1], data, hashlib.sha256(data).hexdigest())
-        print(json.dumps({"status": d.status, "records": sum(len(a.records) for a in d.activities),
-                          "error": d.error, "peak_mb": _peak_mb()}))
+        print(
+            json.dumps(
+                {
+                    "status": d.status,
+                    "records": sum(len(a.records) for a in d.activities),
+                    "error": d.error,
+                    "peak_mb": _peak_mb(),
+                }
+            )
+        )
     return 0
 
 

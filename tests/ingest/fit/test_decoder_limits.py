@@ -89,9 +89,16 @@ def test_the_limit_admits_twenty_million_records() -> None:
 # chunked decoding and positions
 
 
-@pytest.mark.parametrize("rel", ["runs/activity-small-fenix2-run.fit", "runs/compressed-speed-distance.fit",
-                                 "runs/sample_mulitple_header.fit", "strength/20474406937_ACTIVITY.fit",
-                                 "runs/developer-types-sample.fit"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "runs/activity-small-fenix2-run.fit",
+        "runs/compressed-speed-distance.fit",
+        "runs/sample_mulitple_header.fit",
+        "strength/20474406937_ACTIVITY.fit",
+        "runs/developer-types-sample.fit",
+    ],
+)
 def test_decoding_in_chunks_gives_the_same_columns(rel: str, monkeypatch) -> None:
     """Rows decoded CHUNK_ROWS at a time (here 7: accumulated and compressed fields cross chunk
     borders) give exactly the columns of one whole pass."""
@@ -104,8 +111,9 @@ def test_decoding_in_chunks_gives_the_same_columns(rel: str, monkeypatch) -> Non
         assert np.array_equal(m.positions, whole.messages[name].positions), name
 
 
-@pytest.mark.parametrize("rel", ["runs/sample_mulitple_header.fit", "strength/20748058539_ACTIVITY.fit",
-                                 "other/TestEncode.fit"])
+@pytest.mark.parametrize(
+    "rel", ["runs/sample_mulitple_header.fit", "strength/20748058539_ACTIVITY.fit", "other/TestEncode.fit"]
+)
 def test_positions_order_messages_across_types_like_fitparse(rel: str) -> None:
     """Byte offsets (fast) and message ordinals (fitparse) put every stored message in the same place
     among the others."""
@@ -151,8 +159,10 @@ def test_a_wrong_data_size_reads_on_when_every_message_is_intact(delta: int, tmp
     bad = _with_data_size(STRENGTH, size + delta)
     fit = decode_fast(bad)
     _same_messages(good, fit)
-    assert fit.error == (f"wrong data size in the FIT header: it says {size + delta} bytes of messages, the "
-                         f"messages run intact to the file's CRC ({size} bytes): read on (at byte offset 4)")
+    assert fit.error == (
+        f"wrong data size in the FIT header: it says {size + delta} bytes of messages, the "
+        f"messages run intact to the file's CRC ({size} bytes): read on (at byte offset 4)"
+    )
     d = _decode_item(bad)
     assert d.status == "partial" and d.error == fit.error
     assert sum(len(a.records) for a in d.activities) == good.get("record").n

@@ -57,7 +57,11 @@ def assert_same(oracle: DecodedFit, fast: DecodedFit, label: str = "") -> None:
         mf = fast.messages[name]
         assert mo.n == mf.n, (label, name)
         assert set(mo.columns) == set(mf.columns), (
-            label, name, sorted(set(mo.columns) - set(mf.columns)), sorted(set(mf.columns) - set(mo.columns)))
+            label,
+            name,
+            sorted(set(mo.columns) - set(mf.columns)),
+            sorted(set(mf.columns) - set(mo.columns)),
+        )
         for col, xo in mo.columns.items():
             xf = mf.columns[col]
             where = f"{label} {name}.{col}"
@@ -70,7 +74,11 @@ def assert_same(oracle: DecodedFit, fast: DecodedFit, label: str = "") -> None:
             else:
                 for i, (a, b) in enumerate(zip(xo.tolist(), xf.tolist(), strict=True)):
                     assert type(a) is type(b) or (isinstance(a, int | float) and isinstance(b, int | float)), (
-                        where, i, a, b)
+                        where,
+                        i,
+                        a,
+                        b,
+                    )
                     assert a == b, (where, i, a, b)
 
 
@@ -188,14 +196,20 @@ def test_invalid_value_per_base_type() -> None:
     w.data(2, [0, 2, 0x01, "s8"])
     # record: timestamp, heart_rate uint8, temperature sint8, altitude uint16, position_lat sint32,
     # distance uint32, grade sint16, + dev float32 / uint16 / sint8
-    w.define(3, 20, [(253, 4, 0x86), (3, 1, 0x02), (13, 1, 0x01), (2, 2, 0x84), (0, 4, 0x85),
-                     (5, 4, 0x86), (9, 2, 0x83)], [(0, 4, 0), (1, 2, 0), (2, 1, 0)])
+    w.define(
+        3,
+        20,
+        [(253, 4, 0x86), (3, 1, 0x02), (13, 1, 0x01), (2, 2, 0x84), (0, 4, 0x85), (5, 4, 0x86), (9, 2, 0x83)],
+        [(0, 4, 0), (1, 2, 0), (2, 1, 0)],
+    )
     types = [0x88, 0x84, 0x01]
     w.data(3, [t0, 0xFE, -1, 0, -1, 0, -1], [0.0, 0, -1], dev_types=types)  # all valid, incl. -1 °C
-    w.data(3, [t0 + 1, 0xFF, 0x7F, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FFF],
-           [float("nan"), 0xFFFF, 0x7F], dev_types=types)  # all invalid
-    w.data(3, [t0 + 2, 0, -128, 0xFFFE, -0x80000000, 0xFFFFFFFE, -0x8000],
-           [-1.5, 0xFFFE, -128], dev_types=types)  # extremes that are valid
+    w.data(
+        3, [t0 + 1, 0xFF, 0x7F, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FFF], [float("nan"), 0xFFFF, 0x7F], dev_types=types
+    )  # all invalid
+    w.data(
+        3, [t0 + 2, 0, -128, 0xFFFE, -0x80000000, 0xFFFFFFFE, -0x8000], [-1.5, 0xFFFE, -128], dev_types=types
+    )  # extremes that are valid
     data = w.to_bytes()
     fast = _same(data, "invalid values")
     rec = fast.get("record")
@@ -249,7 +263,8 @@ def test_empty_and_tiny_inputs() -> None:
 _SMALL = (SAMPLE_DIR / "runs/garmin-fenix-5-run.fit").read_bytes()
 _STRENGTH = make_strength_fit(
     [{"repetitions": 5, "weight": 100.0, "duration": 20, "category": ["squat"]}, {"set_type": "rest", "duration": 60}],
-    dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC))
+    dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC),
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -272,8 +287,9 @@ def test_flipped_byte(pos: int, xor: int) -> None:
 
 
 def test_chained_and_trailing_garbage() -> None:
-    one = make_strength_fit([{"repetitions": 3, "weight": 50.0, "duration": 15}],
-                            dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC))
+    one = make_strength_fit(
+        [{"repetitions": 3, "weight": 50.0, "duration": 15}], dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC)
+    )
     two = make_run_fit(20, dt.datetime(2026, 1, 6, 7, 0, tzinfo=dt.UTC), seed=4)
     fast = _same(one + two, "chained")
     assert fast.get("session").n == 2 and fast.error is None
@@ -347,8 +363,14 @@ RECORD_FIELDS = [
     (42, 1, 0x00, _edge(_U8, 0xFF, 0, 1, 200)),  # activity_type (enum: names and unknown numbers)
 ]
 
-DEV_TYPES = {0x02: (1, _U8), 0x84: (2, _U16), 0x85: (4, _S32), 0x01: (1, _S8),
-             0x88: (4, st.floats(width=32, allow_nan=True)), 0x86: (4, _U32)}
+DEV_TYPES = {
+    0x02: (1, _U8),
+    0x84: (2, _U16),
+    0x85: (4, _S32),
+    0x01: (1, _S8),
+    0x88: (4, st.floats(width=32, allow_nan=True)),
+    0x86: (4, _U32),
+}
 
 
 @st.composite
@@ -400,21 +422,30 @@ def test_generated_records_match_fitparse(data: bytes) -> None:
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 40), seed=st.integers(0, 2**16), with_power=st.booleans(), dev_power=st.booleans())
 def test_fit_tool_runs_match_fitparse(n: int, seed: int, with_power: bool, dev_power: bool) -> None:
-    data = make_run_fit(n, dt.datetime(2026, 2, 1, 6, 0, tzinfo=dt.UTC), seed=seed, with_power=with_power,
-                        dev_power=dev_power)
+    data = make_run_fit(
+        n, dt.datetime(2026, 2, 1, 6, 0, tzinfo=dt.UTC), seed=seed, with_power=with_power, dev_power=dev_power
+    )
     fast = _same(data, "fit-tool run")
     assert fast.get("record").n == n
     assert ("Power" in fast.get("record").columns) == dev_power
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sets=st.lists(st.fixed_dictionaries({
-    "set_type": st.sampled_from(["active", "rest"]),
-    "repetitions": st.one_of(st.none(), st.integers(0, 50)),
-    "weight": st.one_of(st.none(), st.integers(0, 4000).map(lambda g: g / 16)),
-    "duration": st.integers(1, 600),
-    "category": st.one_of(st.none(), st.lists(st.integers(0, 32), min_size=1, max_size=3)),
-}), min_size=1, max_size=6))
+@given(
+    sets=st.lists(
+        st.fixed_dictionaries(
+            {
+                "set_type": st.sampled_from(["active", "rest"]),
+                "repetitions": st.one_of(st.none(), st.integers(0, 50)),
+                "weight": st.one_of(st.none(), st.integers(0, 4000).map(lambda g: g / 16)),
+                "duration": st.integers(1, 600),
+                "category": st.one_of(st.none(), st.lists(st.integers(0, 32), min_size=1, max_size=3)),
+            }
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_fit_tool_strength_matches_fitparse(sets: list[dict[str, object]]) -> None:
     data = make_strength_fit(sets, dt.datetime(2026, 2, 1, 6, 0, tzinfo=dt.UTC))
     fast = _same(data, "fit-tool strength")

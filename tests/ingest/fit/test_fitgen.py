@@ -19,11 +19,24 @@ def _epoch(t: dt.datetime) -> float:
 
 def test_strength_fit_reads_back() -> None:
     sets = [
-        {"set_type": "active", "repetitions": 5, "weight": 100.0, "duration": 25.5,
-         "category": ["squat"], "category_subtype": ["barbell_back_squat"]},
+        {
+            "set_type": "active",
+            "repetitions": 5,
+            "weight": 100.0,
+            "duration": 25.5,
+            "category": ["squat"],
+            "category_subtype": ["barbell_back_squat"],
+        },
         {"set_type": "rest", "duration": 120.0},
-        {"set_type": "active", "repetitions": 8, "weight": 62.5, "duration": 30.0,
-         "start_time": START + dt.timedelta(seconds=300), "category": [8, 28], "category_subtype": [1, 6]},
+        {
+            "set_type": "active",
+            "repetitions": 8,
+            "weight": 62.5,
+            "duration": 30.0,
+            "start_time": START + dt.timedelta(seconds=300),
+            "category": [8, 28],
+            "category_subtype": [1, 6],
+        },
     ]
     data = make_strength_fit(sets, START)
     dec = decode_fitparse(data)
@@ -51,8 +64,12 @@ def test_strength_fit_reads_back() -> None:
 
 
 def test_strength_fit_other_sport() -> None:
-    data = make_strength_fit([{"repetitions": 3, "weight": 20.0, "duration": 10}], START,
-                             sport="fitness_equipment", sub_sport="indoor_rowing")
+    data = make_strength_fit(
+        [{"repetitions": 3, "weight": 20.0, "duration": 10}],
+        START,
+        sport="fitness_equipment",
+        sub_sport="indoor_rowing",
+    )
     ses = decode_fitparse(data).get("session")
     assert ses.objects("sport") == ["fitness_equipment"]
     assert ses.objects("sub_sport") == ["indoor_rowing"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import os
-import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from ingest.fit.importer import import_paths
 from store import readers
 from store.connection import open_store
+from tests.ingest.fit.archives import zip_bytes as _zip
 from tests.ingest.fit.fitgen import make_run_fit, make_strength_fit
 from tests.paths import SAMPLE_FIT
 
@@ -103,10 +102,14 @@ def _oracle(path: Path) -> dict[int, dict[str, float | int | None]]:
 
 @pytest.mark.parametrize(
     "rel",
-    ["runs/activity-small-fenix2-run.fit",
-     pytest.param("runs/activity-large-fenxi2-multisport.fit", marks=pytest.mark.slow),
-     "runs/developer-types-sample.fit", "runs/sample_mulitple_header.fit", "strength/20474406937_ACTIVITY.fit",
-     "other/20170518-191602-1740899583.fit"],
+    [
+        "runs/activity-small-fenix2-run.fit",
+        pytest.param("runs/activity-large-fenxi2-multisport.fit", marks=pytest.mark.slow),
+        "runs/developer-types-sample.fit",
+        "runs/sample_mulitple_header.fit",
+        "strength/20474406937_ACTIVITY.fit",
+        "other/20170518-191602-1740899583.fit",
+    ],
 )
 def test_activities_match_fitparse_oracle(corpus_db, rel):
     con, summary = corpus_db
@@ -149,20 +152,14 @@ def test_developer_power_and_running_cadence(corpus_db):
     aid = res.activity_ids[0]
     row = con.execute(
         "SELECT power_w, cadence_spm, vertical_oscillation_m, stance_time_s FROM record "
-        "WHERE activity_id = ? ORDER BY t_ns LIMIT 1 OFFSET 100", [aid]).fetchone()
+        "WHERE activity_id = ? ORDER BY t_ns LIMIT 1 OFFSET 100",
+        [aid],
+    ).fetchone()
     # fitparse: power 196 W, cadence 74 strides/min, vertical_oscillation 78.3 mm, stance_time 348.5 ms
     assert row[0] == 196
     assert row[1] == pytest.approx(148.0)
     assert row[2] == pytest.approx(0.0783)
     assert row[3] == pytest.approx(0.3485)
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_archives_gz_and_duplicates_across_containers(tmp_path):
@@ -226,13 +223,28 @@ def test_generated_strength_sets_map_to_contract_names(tmp_path):
     start = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
     data = make_strength_fit(
         [
-            {"repetitions": 5, "weight": 100.0, "duration": 20, "category": ["squat"],
-             "category_subtype": ["barbell_back_squat"]},
+            {
+                "repetitions": 5,
+                "weight": 100.0,
+                "duration": 20,
+                "category": ["squat"],
+                "category_subtype": ["barbell_back_squat"],
+            },
             {"set_type": "rest", "duration": 120},
-            {"repetitions": 4, "weight": 120.0, "duration": 18, "category": ["deadlift"],
-             "category_subtype": ["barbell_deadlift"]},
-            {"repetitions": 6, "weight": 40.0, "duration": 30, "category": ["lunge"],
-             "category_subtype": ["dumbbell_bulgarian_split_squat"]},
+            {
+                "repetitions": 4,
+                "weight": 120.0,
+                "duration": 18,
+                "category": ["deadlift"],
+                "category_subtype": ["barbell_deadlift"],
+            },
+            {
+                "repetitions": 6,
+                "weight": 40.0,
+                "duration": 30,
+                "category": ["lunge"],
+                "category_subtype": ["dumbbell_bulgarian_split_squat"],
+            },
             {"repetitions": 8, "weight": 20.0, "duration": 25, "category": ["curl"]},
         ],
         start,
@@ -277,13 +289,24 @@ def test_repeated_or_missing_set_indices_keep_every_set(tmp_path):
     with another set's index) used to violate the strength_set key and roll back the whole batch,
     every night. Every set is kept, under a key that is unique and stable across re-imports."""
     start = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
-    squat = {"repetitions": 5, "weight": 100.0, "duration": 20, "category": ["squat"],
-             "category_subtype": ["barbell_back_squat"]}
-    (tmp_path / "a_repeated.fit").write_bytes(make_strength_fit(
-        [{**squat, "message_index": 0}, {**squat, "message_index": 0}, {**squat, "message_index": 1}], start))
-    (tmp_path / "b_missing.fit").write_bytes(make_strength_fit(
-        [{**squat, "message_index": None}, {**squat, "message_index": 0}, {**squat, "message_index": None}],
-        start + dt.timedelta(days=1)))
+    squat = {
+        "repetitions": 5,
+        "weight": 100.0,
+        "duration": 20,
+        "category": ["squat"],
+        "category_subtype": ["barbell_back_squat"],
+    }
+    (tmp_path / "a_repeated.fit").write_bytes(
+        make_strength_fit(
+            [{**squat, "message_index": 0}, {**squat, "message_index": 0}, {**squat, "message_index": 1}], start
+        )
+    )
+    (tmp_path / "b_missing.fit").write_bytes(
+        make_strength_fit(
+            [{**squat, "message_index": None}, {**squat, "message_index": 0}, {**squat, "message_index": None}],
+            start + dt.timedelta(days=1),
+        )
+    )
     (tmp_path / "c_run.fit").write_bytes((SAMPLE / "runs/garmin-fenix-5-run.fit").read_bytes())
     con = open_store(tmp_path / "x.duckdb")
     s = import_paths(con, [tmp_path], athlete="default", show_progress=False)
@@ -304,9 +327,12 @@ def test_a_file_the_store_refuses_fails_alone(tmp_path, monkeypatch):
 
     start = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
     for k in range(3):
-        (tmp_path / f"s{k}.fit").write_bytes(make_strength_fit(
-            [{"repetitions": 5, "weight": 100.0 + k, "duration": 20, "category": ["squat"]}],
-            start + dt.timedelta(days=k)))
+        (tmp_path / f"s{k}.fit").write_bytes(
+            make_strength_fit(
+                [{"repetitions": 5, "weight": 100.0 + k, "duration": 20, "category": ["squat"]}],
+                start + dt.timedelta(days=k),
+            )
+        )
     real = importer.build_activities
 
     def poisoned(fit, sha256, **kw):

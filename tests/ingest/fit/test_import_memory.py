@@ -34,8 +34,14 @@ pytestmark = pytest.mark.slow
 
 
 def _child(*args: str) -> dict:
-    r = subprocess.run([sys.executable, "-m", "tests.ingest.fit.memchild", *args], capture_output=True, text=True,
-                       cwd=REPO, timeout=600, env={**os.environ, "RUNSTRONG_TEST_DATA_LIMIT_MB": "3072"})
+    r = subprocess.run(
+        [sys.executable, "-m", "tests.ingest.fit.memchild", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        env={**os.environ, "RUNSTRONG_TEST_DATA_LIMIT_MB": "3072"},
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -78,13 +84,19 @@ def test_a_gz_of_a_hundred_million_tiny_records_is_refused_within_a_bound(tmp_pa
     (inbox / "c_ok.fit").write_bytes(SMALL.read_bytes())
     r = _child("import", str(tmp_path / "x.duckdb"), str(inbox))
     assert r["files"] == [
-        ["a_bomb.fit.gz", "failed", f"too large: holds more than {MAX_MESSAGES:,} messages, the per-file limit: refused"],
+        [
+            "a_bomb.fit.gz",
+            "failed",
+            f"too large: holds more than {MAX_MESSAGES:,} messages, the per-file limit: refused",
+        ],
         ["b_zero.fit", "skipped", "not a regular file (a character device): not read"],
         ["c_ok.fit", "imported", None],
     ]
     grown = r["peak_mb"] - baseline_mb
     bound = (200_000_000 + 8 * MAX_MESSAGES) / MB + 150
-    print(f"case 5a: peak {r['peak_mb']:.0f} MB, baseline {baseline_mb:.0f} MB, grown {grown:.0f} MB, bound {bound:.0f} MB")
+    print(
+        f"case 5a: peak {r['peak_mb']:.0f} MB, baseline {baseline_mb:.0f} MB, grown {grown:.0f} MB, bound {bound:.0f} MB"
+    )
     assert grown <= bound
 
 
@@ -99,7 +111,7 @@ def _write_zip_of_big_members(path: Path, members: int, member_bytes: int) -> No
     zeros = bytes(16 * MB)
     left = member_bytes - len(hdr)
     while left:
-        chunk = zeros[:min(left, len(zeros))]
+        chunk = zeros[: min(left, len(zeros))]
         crc = zlib.crc32(chunk, crc)
         parts.append(comp.compress(chunk))
         left -= len(chunk)
@@ -110,11 +122,36 @@ def _write_zip_of_big_members(path: Path, members: int, member_bytes: int) -> No
         for i in range(members):
             name = f"DI_CONNECT/m{i:02}.fit".encode()
             offset = fh.tell()
-            fh.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(deflated), member_bytes,
-                                 len(name), 0) + name)
+            fh.write(
+                struct.pack(
+                    "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(deflated), member_bytes, len(name), 0
+                )
+                + name
+            )
             fh.write(deflated)
-            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(deflated),
-                                   member_bytes, len(name), 0, 0, 0, 0, 0, offset) + name
+            central += (
+                struct.pack(
+                    "<IHHHHHHIIIHHHHHII",
+                    0x02014B50,
+                    20,
+                    20,
+                    0,
+                    8,
+                    0,
+                    0x21,
+                    crc,
+                    len(deflated),
+                    member_bytes,
+                    len(name),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )
+                + name
+            )
         start = fh.tell()
         fh.write(central)
         fh.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, members, members, len(central), start, 0))
@@ -130,8 +167,10 @@ def test_a_zip_of_big_members_is_read_one_member_at_a_time(tmp_path: Path, basel
     assert [f[1] for f in r["files"]] == ["failed"] * 6 + ["imported"]
     assert all("malformed FIT data" in f[2] for f in r["files"][:6])
     grown = r["peak_mb"] - baseline_mb
-    print(f"case 5b: peak {r['peak_mb']:.0f} MB, baseline {baseline_mb:.0f} MB, grown {grown:.0f} MB "
-          f"(one member: {member / MB:.0f} MB)")
+    print(
+        f"case 5b: peak {r['peak_mb']:.0f} MB, baseline {baseline_mb:.0f} MB, grown {grown:.0f} MB "
+        f"(one member: {member / MB:.0f} MB)"
+    )
     assert grown <= member / MB + 150  # main: 6 members at once
 
 
@@ -145,6 +184,8 @@ def test_decoding_a_large_valid_file_costs_a_bounded_amount_per_record(tmp_path:
     r = _child("decode", str(big))
     assert r["status"] == "imported" and r["records"] == n
     per_record = (r["peak_mb"] - base) * MB / n - big.stat().st_size / n
-    print(f"decode of {n} records: peak {r['peak_mb']:.0f} MB, baseline {base:.0f} MB, "
-          f"{per_record:.0f} B/record beyond the file's bytes")
+    print(
+        f"decode of {n} records: peak {r['peak_mb']:.0f} MB, baseline {base:.0f} MB, "
+        f"{per_record:.0f} B/record beyond the file's bytes"
+    )
     assert per_record < 200

@@ -24,7 +24,7 @@ def _stat(pid: int) -> tuple[int, str, int] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return int(fields[1]), fields[0], int(fields[19])
 
 
@@ -61,8 +61,12 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _start_import(db: Path, inbox: Path) -> tuple[subprocess.Popen[bytes], dict[int, int]]:
-    p = subprocess.Popen([sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "--quiet", "import",
-                          str(inbox)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    p = subprocess.Popen(
+        [sys.executable, str(REPO / "pipeline.py"), "--db", str(db), "--quiet", "import", str(inbox)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         kids = _descendants(p.pid)

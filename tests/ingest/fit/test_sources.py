@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 import ingest.fit.sources as sources
 from ingest.fit.importer import import_paths
 from store.connection import open_store
+from tests.ingest.fit.archives import zip_bytes as _zip
 
 REPO = Path(__file__).resolve().parents[3]
 RUN = (REPO / "sample_data" / "fit" / "runs" / "garmin-fenix-5-run.fit").read_bytes()
@@ -23,16 +23,9 @@ WALK = (REPO / "sample_data" / "fit" / "other" / "garmin-fenix-5-walk.fit").read
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
 
 
 def test_a_fifo_is_skipped_and_nothing_blocks(tmp_path: Path) -> None:
@@ -123,8 +116,9 @@ def test_printable_keeps_ordinary_names() -> None:
     assert sources.printable("a\tb\x9bc\x7f") == "a\\x09b\\x9bc\\x7f"
 
 
-def test_an_archive_listing_too_many_members_is_refused_before_its_directory_is_read(tmp_path: Path,
-                                                                                      monkeypatch) -> None:
+def test_an_archive_listing_too_many_members_is_refused_before_its_directory_is_read(
+    tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setattr(sources, "MAX_ARCHIVE_MEMBERS", 10)
     (tmp_path / "many.zip").write_bytes(_zip({f"{i}.fit": b"x" for i in range(11)}))
     (tmp_path / "few.zip").write_bytes(_zip({f"{i}.fit": b"x" for i in range(10)}))
@@ -175,5 +169,6 @@ def test_skipped_non_regular_files_are_recorded_once(tmp_path: Path) -> None:
     s = import_paths(con, [tmp_path], athlete="default", show_progress=False)
     assert [(f.status, f.reason) for f in s.files] == [("skipped", "not a regular file (a FIFO): not read")]
     assert con.execute("SELECT status, reason FROM import_event").fetchall() == [
-        ("skipped", "not a regular file (a FIFO): not read")]
+        ("skipped", "not a regular file (a FIFO): not read")
+    ]
     assert s.exit_code == 0

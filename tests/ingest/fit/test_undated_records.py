@@ -47,8 +47,11 @@ def developer_data_example() -> bytes:
     w.define(2, 206, [(0, 1, 0x02), (1, 1, 0x02), (2, 1, 0x02), (3, 17, 0x07), (8, 10, 0x07)])
     w.data(2, [0, 0, 0x01, "doughnuts_earned", "doughnuts"])
     w.define(3, 20, [(3, 1, 0x02), (4, 1, 0x02), (5, 4, 0x86), (6, 2, 0x84)], [(0, 1, 0)])
-    for hr, cad, dist, speed, dn in ((140, 88, 51000, 47488, 1), (143, 90, 208000, 36416, 2),
-                                     (144, 92, 371000, 35344, 3)):
+    for hr, cad, dist, speed, dn in (
+        (140, 88, 51000, 47488, 1),
+        (143, 90, 208000, 36416, 2),
+        (144, 92, 371000, 35344, 3),
+    ):
         w.data(3, [hr, cad, dist, speed], [dn], dev_types=[0x01])
     return w.to_bytes()
 
@@ -90,8 +93,10 @@ def test_developer_data_example_fails_with_a_reason_true_to_the_file() -> None:
     """main said "holds no session and no record" about a file with three records."""
     d = _decoded(developer_data_example())
     assert d.status == "failed"
-    assert d.error == ("activity file holds 3 record(s) but none has a timestamp, and nothing in the file dates "
-                       "them (no session, lap, length or other dated message): nothing stored")
+    assert d.error == (
+        "activity file holds 3 record(s) but none has a timestamp, and nothing in the file dates "
+        "them (no session, lap, length or other dated message): nothing stored"
+    )
 
 
 def test_pool_swim_records_are_dated_from_the_lengths_before_them(tmp_path: Path) -> None:
@@ -155,8 +160,9 @@ def test_a_run_with_invalid_timestamps_keeps_every_record(tmp_path: Path) -> Non
     con = open_store(tmp_path / "x.duckdb")
     [f] = import_paths(con, [tmp_path / "r.fit"], athlete="default", show_progress=False).files
     assert (f.status, f.records) == ("imported", 10)
-    got = con.execute("SELECT t_ns // 1000000000 - ?, heart_rate_bpm FROM record ORDER BY heart_rate_bpm",
-                      [FIT_EPOCH_S + T0]).fetchall()
+    got = con.execute(
+        "SELECT t_ns // 1000000000 - ?, heart_rate_bpm FROM record ORDER BY heart_rate_bpm", [FIT_EPOCH_S + T0]
+    ).fetchall()
     assert [g[0] for g in got] == [0, 1, 2, 2, 2, 5, 6, 7, 7, 9]
     assert [g[1] for g in got] == [130.0 + i for i in range(10)]
 
