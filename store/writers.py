@@ -42,8 +42,9 @@ def _to_arrow(values: Any) -> pa.Array:
 
 
 def _nan_to_none(values: Iterable[Any]) -> list[Any]:
-    # Done here rather than with pyarrow's from_pandas=True, which imports pandas (~100 MB of RSS)
-    # whenever it is installed.
+    # NaN -> NULL done here, not by pyarrow's from_pandas=True (which goes through pandas' own
+    # null semantics); note that pyarrow imports pandas on its first conversion anyway when pandas is
+    # installed (docs/streaming.md, "Figures": the replay's memory).
     return [None if isinstance(v, float | np.floating) and v != v else v for v in values]
 
 
