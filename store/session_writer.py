@@ -259,18 +259,14 @@ def _write_ranges(
             continue
         n0, n1 = (int(x) for x in np.searchsorted(plan.frame_batch, [b0, b1], side="left"))
         s0, s1 = (plan.sample_lo + int(x) for x in np.searchsorted(attributed, [b0, b1], side="left"))
-        _in_transaction(
-            con,
-            consts["athlete"],
-            _write_range,
-            con,
-            rows,
-            result,
-            plan,
-            sample_table,
-            consts,
-            (b0, b1, n0, n1, s0, s1),
+        written = _in_transaction(
+            con, consts["athlete"], _write_range, con, rows, plan, sample_table, consts, (b0, b1, n0, n1, s0, s1)
         )
+        # counted once committed (a lake transaction may run again after a conflict)
+        result.frames += written[0]
+        result.samples += written[1]
+        result.gaps += written[2]
+        result.batches += written[3]
         transactions += 1
     return transactions
 
@@ -278,13 +274,13 @@ def _write_ranges(
 def _write_range(
     con: duckdb.DuckDBPyConnection,
     rows: SessionRows,
-    result: WrittenSession,
     plan: _Plan,
     sample_table: str,
     consts: dict[str, Any],
     bounds: tuple[int, int, int, int, int, int],
-) -> None:
+) -> tuple[int, int, int, int]:
     """Batches ``b0:b1`` (notifications ``n0:n1``, sample rows ``s0:s1``): rows, gaps, ledger.
+    Returns the frame, sample, gap and ledger rows written.
 
     A range any of whose batches to write is already in the ledger is skipped: on a lake (no keys), another
     station replaying the same capture at the same time wrote it under the athlete's claim (two
@@ -307,12 +303,13 @@ def _write_range(
         [consts["athlete"], consts["session_id"], batches.tolist()],
     ).fetchone()
     if already and already[0]:
-        return
-    result.frames += insert_columns(con, "ble_frame", frames, constants=consts)
-    result.samples += insert_columns(con, sample_table, samples, constants=consts)
+        return 0, 0, 0, 0
+    n_frames = insert_columns(con, "ble_frame", frames, constants=consts)
+    n_samples = insert_columns(con, sample_table, samples, constants=consts)
     gaps = [g for b in batches.tolist() for g in plan.gaps_by_batch.get(b, [])]
+    n_gaps = 0
     if gaps:
-        result.gaps += insert_columns(
+        n_gaps = insert_columns(
             con,
             "stream_gap",
             {
@@ -323,7 +320,7 @@ def _write_range(
         )
     frames_per = np.bincount(frame_of - b0, minlength=b1 - b0)[batches - b0]
     samples_per = np.bincount(sample_of - b0, minlength=b1 - b0)[batches - b0]
-    result.batches += insert_columns(
+    n_batches = insert_columns(
         con,
         "stream_batch",
         {
@@ -333,6 +330,7 @@ def _write_range(
         },
         constants={**consts, "committed_at": dt.datetime.now(dt.UTC)},
     )
+    return n_frames, n_samples, n_gaps, n_batches
 
 
 def _select(columns: Mapping[str, Any], mask: np.ndarray) -> dict[str, Any]:

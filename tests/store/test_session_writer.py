@@ -115,12 +115,12 @@ def test_a_write_cut_off_part_way_is_completed_by_the_next(make_store, monkeypat
     calls = {"n": 0}
     original = session_writer._write_range
 
-    def dying(*args: Any) -> None:
+    def dying(*args: Any) -> tuple[int, int, int, int]:
         calls["n"] += 1
         if calls["n"] == 3:
             original(*args)
             raise KeyboardInterrupt  # killed inside the third range's transaction: rolled back
-        original(*args)
+        return original(*args)
 
     monkeypatch.setattr(session_writer, "_write_range", dying)
     with pytest.raises(KeyboardInterrupt):
