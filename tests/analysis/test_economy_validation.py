@@ -10,49 +10,31 @@ cover the true change (0) in >= 75 % of athletes and read a change (improvement 
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from analysis.athlete_summary import summarise_athlete
-from analysis.economy import run_economy
-from sim.field_athletes import simulate_field_athlete
+from analysis import its
+from tests.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+try:
+    from bench_economy_validation import evaluate  # the benchmark's own path: proxies, context, summary
+finally:
+    sys.path.remove(str(REPO_ROOT / "benchmarks"))
 
 SEEDS = range(40)
+VARIANT = (its.DEFAULT_MODEL, its.DEFAULT_SE)  # the report's
 
 
 def _reading(scenario: str, seed: int) -> tuple[bool | None, bool]:
-    a = simulate_field_athlete(scenario, seed)
-    p = a.profile
-    econ = [
-        run_economy(
-            r.records,
-            body_mass_kg=p["body_mass_kg"],
-            tz=a.tz,
-            hr_rest_bpm=p["hr_rest_bpm"],
-            hr_max_bpm=p["hr_max_bpm"],
-            sex=p["sex"],
-        )
-        for r in a.runs
-    ]
-    ctx = {
-        r.activity_id: {"air_temperature_c": r.air_temperature_c, "hr_sensor": r.hr_sensor, "shoe": r.shoe}
-        for r in a.runs
-    }
-    s = summarise_athlete(
-        econ,
-        None,
-        a.strength_sets,
-        p,
-        a.tz,
-        e5rm_kg=a.e5rm_kg,
-        reference_speed_mps=a.truth.reference_speed_mps,
-        run_context=ctx,
-        events=a.events,
-    )
-    name = s.economy_change["primary"]["proxy"]
-    ch = s.changes[name]
+    out = evaluate(scenario, seed, [VARIANT])
+    res = out["variants"][f"{VARIANT[0]}/{VARIANT[1]}"]
+    name = res["primary"]
+    ch = res["proxies"][name]
     if ch["estimate"] is None:
         return None, False
-    truth = a.truth.true_change_pct[name]
+    truth = out["truth"][name]
     return ch["ci90_low"] <= truth <= ch["ci90_high"], ch["ci90_low"] > 0 or ch["ci90_high"] < 0
 
 
