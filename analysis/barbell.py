@@ -51,6 +51,7 @@ ending mid-movement, or longer than 30 s) is discarded and listed in
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -896,6 +897,11 @@ class BarbellEngine:
         self.reps.append(r)
         return r
 
+    @property
+    def retained_samples(self) -> int:
+        """How many samples the engine holds (those the open movement and its context still need)."""
+        return 0 if self._samples is None else len(self._samples)
+
     def result(self) -> BarbellAnalysis:
         """Everything found so far as a :class:`BarbellAnalysis`."""
         rate = None
@@ -913,6 +919,10 @@ class BarbellEngine:
             warnings=list(self.warnings),
             sample_rate_hz=rate,
         )
+
+
+BATCH_PIECE_NS: int = 10_000_000_000
+"""Length of the pieces :func:`analyse_session` feeds the engine (10 s of capture clock)."""
 
 
 def analyse_session(
@@ -953,7 +963,13 @@ def analyse_session(
     eng = BarbellEngine(exercise, load_kg, body_mass_kg=body_mass_kg, set_rest_s=set_rest_s)
     for g0, g1 in gaps_ns:
         eng.mark_gap(g0, g1)
-    eng.push(samples)
+    # fed a piece at a time, as live: the engine keeps only the samples the open movement still needs, so
+    # a long capture is not copied whole into its history (any chunking gives the same reps)
+    t_ns = samples.t_ns
+    cuts = np.searchsorted(t_ns, np.arange(t_ns[0], t_ns[-1], BATCH_PIECE_NS)[1:]).tolist() if len(t_ns) else []
+    for i0, i1 in itertools.pairwise([0, *cuts, len(samples)]):
+        if i1 > i0:
+            eng.push(samples.slice(i0, i1))
     eng.finish()
     res = eng.result()
     if len(samples) > 1:

@@ -223,3 +223,30 @@ def test_a_close_inside_a_creep_is_revised():
     assert 0 < revised_at - truth.concentric_end_s <= 0.4
     assert det.reps == analyse_session(smp, s.exercise, s.load_kg).reps
     assert [r.index for r in det.reps] == [1, 2, 3, 4, 5]
+
+
+def test_batch_pieces_equal_one_push_and_bound_what_the_engine_holds():
+    """analyse_session feeds the engine 10 s at a time (a long capture is not copied whole into its
+    history): the same reps and sets as the whole capture in one push, and the engine never holds more than
+    a piece plus the open movement's context, however long the capture."""
+    from analysis.barbell import BATCH_PIECE_NS, BarbellEngine
+
+    s = simulate_session("back_squat", 100.0, 5, sets=4, rest_between_sets_s=40.0, rate_hz=200.0, seed=5)
+    smp = s.to_imu_samples(t0_ns=1_700_000_000_000_000_000)
+    assert s.t_s[-1] > 10 * BATCH_PIECE_NS * 1e-9  # many pieces
+    whole = BarbellEngine("back_squat", 100.0)
+    whole.push(smp)
+    whole.finish()
+    batch = analyse_session(smp, "back_squat", 100.0)
+    assert len(batch.reps) == 20
+    assert batch.reps == whole.result().reps and batch.sets == whole.result().sets
+    eng = BarbellEngine("back_squat", 100.0)
+    held = []
+    piece = int(BATCH_PIECE_NS * 1e-9 * 200)
+    for i in range(0, len(smp), piece):
+        eng.push(smp.slice(i, i + piece))
+        held.append(eng.retained_samples)
+    eng.finish()
+    assert eng.result().reps == batch.reps
+    # a set of 5 squats lasts ~15 s: a piece (10 s) + a movement + context, never the whole capture
+    assert max(held) <= 30 * 200 < len(smp) / 5, max(held)
