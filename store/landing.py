@@ -40,12 +40,14 @@ transit file: the merge turns it into the main file's row tables.
 Files written by the first layout (per-batch rows in ``ble_frame``/``*_sample``/``stream_gap`` with a
 ``batch_seq`` column, ledger in ``stream_batch``), e.g. left by a crash, are still merged.
 
-The merge is one transaction on the main file; the landing file is removed only after that commit.
+The merge writes one transaction per range of batches on the main file (their rows with their ledger
+rows), then one for the session row, reps and sets; the landing file is removed only after the last.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import socket
@@ -63,9 +65,10 @@ import pyarrow.ipc as pa_ipc
 from records.identity import PENDING_PREFIX, SESSION_ID_PAYLOADS, session_id_for
 from store.athletes import ensure_athlete
 from store.connection import StoreError, is_lock_error
-from store.lake import athlete_scope, write_transaction
+from store.lake import athlete_scope, is_lake, write_transaction
 from store.processes import pid_alive, process_start_ticks
 from store.schema import migrate
+from store.session_writer import CHUNK_ROWS, WRITE_MEMORY_LIMIT
 from store.writers import columns_to_arrow, insert_columns, insert_rows, row_dict
 
 BATCH_TABLES = ("ble_frame", "imu_sample", "hr_sample", "rsc_sample", "power_sample", "stream_gap")
@@ -440,7 +443,7 @@ def _decode_batches(rows: Sequence[tuple[Any, ...]], athlete: str) -> dict[str, 
                 parts.setdefault(table, []).append(
                     part.append_column("batch_seq", pa.array([seq] * part.num_rows, pa.int64()))
                 )
-    out = {t: pa.concat_tables(p, promote_options="default") for t, p in parts.items()}
+    out = {t: pa.concat_tables(p, promote_options="default").combine_chunks() for t, p in parts.items()}
     out["stream_gap"] = pa.table(
         {
             "athlete": pa.array([athlete] * len(gaps["session_id"]), pa.string()),
@@ -519,8 +522,9 @@ def merge_landing(
 ) -> MergeResult:
     """Copy a landing file's batches that the main ledger lacks, upsert its session, reps, sets.
 
-    Idempotent: the ``(session_id, batch_seq)`` ledger decides what is new. One transaction on
-    the main connection; the landing file (and its WAL) is removed only after the commit.
+    Idempotent: the ``(session_id, batch_seq)`` ledger decides what is new. A transaction per range of
+    batches on the main connection, then one for the session (:func:`_merge_attached`); the landing file
+    (and its WAL) is removed only after the last commit.
     ``recovered`` marks a session whose writer died before finishing (status ``recovered``).
     """
     path = Path(landing)
@@ -570,40 +574,52 @@ def _written_before_deletion(main_con: duckdb.DuckDBPyConnection, alias: str, at
 def _merge_attached(
     main_con: duckdb.DuckDBPyConnection, alias: str, athlete: str, layout_v2: bool, recovered: bool, result: MergeResult
 ) -> None:
-    """The merge transaction of :func:`merge_landing` (the landing file attached as ``alias``).
+    """The merge transactions of :func:`merge_landing` (the landing file attached as ``alias``).
 
-    One transaction, under the athlete's claim on a lake (``store.lake``): the ledger is read inside
-    it, so a session merged by two stations at once, or twice, is stored once. No temporary table
+    Several transactions, as a batch replay writes (``store.session_writer``: DuckDB keeps a
+    transaction's appended rows in memory, so one transaction for a long session held hundreds of MB):
+    one per range of the landing file's batches (:func:`_merge_ranges`), each holding those batches'
+    rows and ledger rows that the main ledger lacks, then one for the session row, its reps and sets.
+    Each runs under the athlete's claim on a lake (``store.lake``) and reads the ledger inside it, so a
+    session merged by two stations at once, or twice, is stored once; a crash in between leaves whole
+    batches, and the next merge of the landing file (which stays) adds the rest. No temporary table
     and no ``INSERT OR IGNORE``: a lake transaction writes to the lake only, and has no keys."""
     ledger = f"{alias}.landing_batch" if layout_v2 else f"{alias}.stream_batch"
+    for name in ("batches_merged", "batches_skipped", "frames", "samples", "reps", "sets"):
+        setattr(result, name, 0)
+    result.sample_rows = {}
+    landed = main_con.execute(f"SELECT batch_seq, frames FROM {ledger} ORDER BY 1").fetchall()
 
-    def merge() -> None:
-        for name in ("batches_merged", "batches_skipped", "frames", "samples", "reps", "sets"):
-            setattr(result, name, 0)
-        result.sample_rows = {}
+    def copy(seqs: list[int]) -> MergeResult:
+        part = MergeResult(None, "")
         ensure_athlete(main_con, athlete)
         new = [
             int(r[0])
             for r in main_con.execute(
                 f"SELECT l.batch_seq FROM {ledger} l "
                 "ANTI JOIN (SELECT session_id, batch_seq FROM stream_batch WHERE athlete = ?) m "
-                "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq ORDER BY 1",
-                [athlete],
+                "ON l.session_id = m.session_id AND l.batch_seq = m.batch_seq "
+                "WHERE list_contains(?::BIGINT[], l.batch_seq) ORDER BY 1",
+                [athlete, seqs],
             ).fetchall()
         ]
-        result.batches_merged = len(new)
-        total = _scalar(main_con, f"SELECT count(*) FROM {ledger}")
-        result.batches_skipped = total - result.batches_merged
+        part.batches_merged = len(new)
+        if not new:
+            return part
         if layout_v2:
-            _copy_batches(main_con, alias, athlete, new, result)
+            _copy_batches(main_con, alias, athlete, new, part)
         else:
-            _copy_batches_first_layout(main_con, alias, athlete, new, result)
+            _copy_batches_first_layout(main_con, alias, athlete, new, part)
         main_con.execute(
             f"INSERT INTO stream_batch (athlete, session_id, batch_seq, frames, samples, committed_at) "
             f"SELECT ?, l.session_id, l.batch_seq, l.frames, l.samples, l.committed_at FROM {ledger} l "
             "WHERE list_contains(?::BIGINT[], l.batch_seq)",
             [athlete, new],
         )
+        return part
+
+    def finish() -> None:
+        ensure_athlete(main_con, athlete)
         ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
         # A complete session in the main file is never downgraded by a partial landing file
@@ -642,7 +658,38 @@ def _merge_attached(
         row = main_con.execute(f"SELECT status FROM {alias}.stream_session LIMIT 1").fetchone()
         result.status = "recovered" if recovered and row and row[0] != "complete" else (row[0] if row else None)
 
-    write_transaction(main_con, merge, scope=athlete_scope(athlete))
+    limited = not is_lake(main_con)
+    if limited:  # as store.session_writer: DuckDB's buffers for appended rows stay small
+        main_con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+    try:
+        for seqs in _merge_ranges(landed):
+            part = write_transaction(main_con, functools.partial(copy, seqs), scope=athlete_scope(athlete))
+            result.batches_merged += part.batches_merged
+            result.frames += part.frames
+            result.samples += part.samples
+            for table, n in part.sample_rows.items():
+                result.sample_rows[table] = result.sample_rows.get(table, 0) + n
+    finally:
+        if limited:
+            main_con.execute("RESET memory_limit")
+    result.batches_skipped = len(landed) - result.batches_merged
+    write_transaction(main_con, finish, scope=athlete_scope(athlete))
+
+
+def _merge_ranges(landed: Sequence[tuple[Any, ...]]) -> list[list[int]]:
+    """The landing ledger's ``(batch_seq, frames)`` rows in ranges of at most ``CHUNK_ROWS`` frames (one
+    batch more than that alone is its own range) and ``MERGE_CHUNK_BATCHES`` batches: a merge transaction
+    each."""
+    out: list[list[int]] = []
+    rows = 0
+    for seq, frames in landed:
+        n = int(frames or 0)
+        if not out or rows + n > CHUNK_ROWS or len(out[-1]) >= MERGE_CHUNK_BATCHES:
+            out.append([])
+            rows = 0
+        out[-1].append(int(seq))
+        rows += n
+    return out
 
 
 def _open_read_only(landing: str | Path) -> duckdb.DuckDBPyConnection:

@@ -253,6 +253,54 @@ def test_merge_copies_everything_once_and_removes_the_file(tmp_path: Path) -> No
     con.close()
 
 
+def test_merge_writes_ranges_of_batches_and_a_crash_between_them_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge commits one transaction per range of batches (DuckDB keeps a transaction's appended rows in
+    memory: one transaction for an hour-long session peaked at 1.4 GB), then the session row, reps and
+    sets. A crash in the second range leaves the first range's batches whole with their ledger rows and
+    the landing file in place; merging it again completes the session exactly as one clean merge does."""
+    import store.landing as landing
+
+    monkeypatch.setattr(landing, "CHUNK_ROWS", 100)  # 4 batches of 25 frames per range: 10 batches, 3 ranges
+    clean_db, db = tmp_path / "clean.duckdb", tmp_path / "main.duckdb"
+    write_session(clean_db, range(10))
+    clean = open_store(clean_db)
+    assert merge_landing(clean, landing_path(clean_db, "ann", "0123456789abcdef")).batches_merged == 10
+    write_session(db, range(10))
+    ranges = []
+    real_copy = landing._copy_batches
+
+    def crash_in_second_range(con, alias, athlete, seqs, result):
+        ranges.append(list(seqs))
+        if len(ranges) == 2:
+            raise OSError("disk full")
+        real_copy(con, alias, athlete, seqs, result)
+
+    monkeypatch.setattr(landing, "_copy_batches", crash_in_second_range)
+    con = open_store(db)
+    path = landing_path(db, "ann", "0123456789abcdef")
+    with pytest.raises(OSError, match="disk full"):
+        merge_landing(con, path)
+    assert ranges == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert path.exists()
+    assert con.execute("SELECT list(batch_seq ORDER BY batch_seq) FROM stream_batch").fetchone() == ([0, 1, 2, 3],)
+    assert (counts(con)["ble_frame"], counts(con)["imu_sample"], counts(con)["stream_session"]) == (100, 100, 0)
+    monkeypatch.setattr(landing, "_copy_batches", real_copy)
+    res = merge_landing(con, path)
+    assert (res.batches_merged, res.batches_skipped, res.frames, res.reps, res.status) == (6, 4, 150, 2, "complete")
+    assert counts(con) == counts(clean)
+    for table, key in (("ble_frame", "seq"), ("imu_sample", "t_ns"), ("stream_batch", "batch_seq")):
+        q = (
+            f"SELECT * EXCLUDE (committed_at) FROM {table} ORDER BY {key}"
+            if table == "stream_batch"
+            else (f"SELECT * FROM {table} ORDER BY {key}")
+        )
+        assert con.execute(q).fetchall() == clean.execute(q).fetchall()
+    con.close()
+    clean.close()
+
+
 def test_reopened_landing_file_skips_committed_batches(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
     write_session(db, range(5), finish=False)
