@@ -12,7 +12,7 @@ import pytest
 
 from store.lake import LakeConfig
 from tests.jobs.test_replay import record_live_lossy
-from tests.lake.helpers import RUNS, cli, duplicates, plain_lake, table_counts
+from tests.lake.helpers import RUNS, cli, duplicates, plain_lake, start_until_paused, table_counts
 from tests.store.rows import rows_of_athlete
 
 SESSION_TABLES = ("stream_session", "stream_batch", "ble_frame", "imu_sample", "rep", "strength_set")
@@ -59,6 +59,38 @@ def test_batch_replay_and_reanalyse_on_the_lake_equal_the_file(lake: LakeConfig,
     assert {t: got[t] for t in SESSION_TABLES} == expected
     assert con.execute("SELECT analysis_method FROM lake.stream_session WHERE athlete = 'ann'").fetchall() == method
     assert not any(duplicates(con, "lake.").values())
+
+
+@pytest.mark.slow
+def test_one_capture_replayed_from_two_stations_at_the_same_instant_is_stored_once(
+    lake: LakeConfig, tmp_path: Path
+) -> None:
+    """Both stations have decoded and analysed the capture and wait at their first lake claim; released
+    together, each finds the session missing when it starts, and the ledger read inside every later
+    transaction (under the athlete's claim) decides which of them writes each range: the lake then
+    holds what one replay into a DuckDB file holds, nothing twice, and both report the same reps."""
+    capture = tmp_path / "lossy.capture.jsonl"
+    record_live_lossy(tmp_path / "recorder.duckdb", capture)
+    args = ("--json", "--athlete", "ann", "replay", str(capture), "--exercise", "deadlift", "--load-kg", "140")
+    r = cli(*args, db=tmp_path / "file.duckdb", lake=None)
+    assert r.returncode == 0, r.stderr
+    in_file = json.loads(r.stdout)
+    expected = _file_counts(tmp_path / "file.duckdb", "ann")
+    release = tmp_path / "go"
+    procs = [
+        start_until_paused(*args, db=tmp_path / f"station{i}.duckdb", lake=lake, stage="lake-claim", release=release)
+        for i in range(2)
+    ]
+    release.touch()
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        assert json.loads(out)["reps"] == in_file["reps"]
+    con = plain_lake(lake)
+    got = table_counts(con, "lake.", "ann")
+    assert {t: got[t] for t in SESSION_TABLES} == expected
+    assert not any(duplicates(con, "lake.").values()), duplicates(con, "lake.")
+    con.close()
 
 
 @pytest.mark.slow
