@@ -592,6 +592,9 @@ def _merge_attached(
 
     def copy(seqs: list[int]) -> MergeResult:
         part = MergeResult(None, "")
+        if _written_before_deletion(main_con, alias, athlete):  # deleted since the merge began (a lake)
+            part.status = "discarded"
+            return part
         ensure_athlete(main_con, athlete)
         new = [
             int(r[0])
@@ -619,6 +622,9 @@ def _merge_attached(
         return part
 
     def finish() -> None:
+        if _written_before_deletion(main_con, alias, athlete):
+            result.status = "discarded"
+            return
         ensure_athlete(main_con, athlete)
         ss_cols = _shared_columns(main_con, alias, "stream_session")
         names = ", ".join(f'"{c}"' for c in ss_cols)
@@ -664,6 +670,8 @@ def _merge_attached(
     try:
         for seqs in _merge_ranges(landed):
             part = write_transaction(main_con, functools.partial(copy, seqs), scope=athlete_scope(athlete))
+            if part.status == "discarded":
+                break
             result.batches_merged += part.batches_merged
             result.frames += part.frames
             result.samples += part.samples

@@ -15,7 +15,7 @@ from jobs.replay import replay_capture
 from store.athletes import delete_athlete, list_athletes
 from store.connection import open_store
 from store.erasure import erase_athlete
-from store.landing import LandingBusyError, LandingWriter, landing_files, merge_pending
+from store.landing import LandingBusyError, LandingWriter, landing_files, landing_path, merge_landing, merge_pending
 from tests.jobs.test_replay import record_live
 from tests.paths import REPO_ROOT
 from tests.store.rows import rows_of_athlete
@@ -101,6 +101,40 @@ def test_a_landing_file_left_by_a_crash_during_delete_is_discarded_not_merged(tm
         write_session(db, range(2), sid="cccccccccccccccc")  # after the deletion: a new ann
         assert merge_pending(con, db) == ["cccccccccccccccc"]
         assert per_athlete_con(con, "ann") == 50 and [p.athlete for p in list_athletes(con)] == ["ann"]
+    finally:
+        con.close()
+
+
+def test_an_athlete_deleted_between_two_merge_transactions_stays_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge writes one transaction per range of batches; on a lake another station's `athlete delete`
+    can commit between two of them. Each range and the session's last transaction check the deletion
+    inside themselves: nothing of the athlete is written after it (the first range, committed before,
+    went with the deletion)."""
+    import store.landing as landing
+
+    monkeypatch.setattr(landing, "CHUNK_ROWS", 25)  # one batch of 25 frames per range
+    db = tmp_path / "main.duckdb"
+    write_session(db, range(4), sid="aaaaaaaaaaaaaaaa")
+    con = open_store(db)
+    real = landing.write_transaction
+    calls = []
+
+    def delete_after_the_first(c, fn, *, scope=None):
+        out = real(c, fn, scope=scope)
+        calls.append(scope)
+        if len(calls) == 1:
+            delete_athlete(con, "ann")  # as another station would, between two transactions
+        return out
+
+    monkeypatch.setattr(landing, "write_transaction", delete_after_the_first)
+    try:
+        res = merge_landing(con, landing_path(db, "ann", "aaaaaaaaaaaaaaaa"))
+        assert res.status == "discarded" and res.batches_merged == 1
+        for table in ("stream_session", "stream_batch", "ble_frame", "imu_sample", "rep", "strength_set"):
+            assert con.execute(f"SELECT count(*) FROM {table} WHERE athlete = 'ann'").fetchone()[0] == 0, table
+        assert not list_athletes(con)
     finally:
         con.close()
 
