@@ -91,6 +91,9 @@ _LANDING_BATCH_SCHEMA = (
 LANDING_BATCH_COLUMNS = tuple(name for name, _ in _LANDING_BATCH_SCHEMA)
 LANDING_BATCH_DDL = f"CREATE TABLE landing_batch ({', '.join(f'{n} {t}' for n, t in _LANDING_BATCH_SCHEMA)})"
 MERGE_CHUNK_BATCHES = 2000
+LANDING_MEMORY_LIMIT = "64MB"
+"""DuckDB's memory limit for a landing file's writer: its buffer pool otherwise keeps the blocks it wrote
+(up to 80 % of the machine), and a live session's process grew with the landing file."""
 """Batches decoded per step of a merge (bounds its memory: ~25 MB at 1 kHz)."""
 
 _DDL_CACHE: dict[str, str] = {}
@@ -212,6 +215,7 @@ class LandingWriter:
         # WAL: ~3 minutes at 1 kHz) took 4.2 s of one commit, analysing the blobs; uncompressed it
         # takes ~0.15 s (benchmarks/bench_stream.py, "long session").
         self.con.execute("SET force_compression = 'uncompressed'")
+        self.con.execute(f"SET memory_limit = '{LANDING_MEMORY_LIMIT}'")
         self._create()
         self.committed: set[int] = self._committed_seqs()
         self.commit_seconds: list[float] = []
