@@ -78,23 +78,14 @@ def test_a_long_live_session_merges_in_bounded_memory(tmp_path: Path) -> None:
     landing file), merged in a fresh process: the merge's own peak (VmHWM above the RSS before it) stays
     under 200 MB whatever the session's length (measured 141 MB here, 147 MB for a real hour's landing
     file; 752 MB and 1.4 GB in one transaction)."""
-    import numpy as np
-
     from store.landing import LandingWriter, landing_path
-    from tests.store.test_landing import IMU_COLS, session_row
+    from tests.store.test_landing import batch, session_row
 
     db = tmp_path / "main.duckdb"
     w = LandingWriter(db, "0123456789abcdef", session_row())
     n, batches = 20, 12_000
     for b in range(batches):
-        seq = np.arange(b * n, (b + 1) * n)
-        frames = {
-            "seq": seq,
-            "t_ns": seq * 5_000_000,
-            "char": ["0000ffe4-0000-1000-8000-00805f9a34fb"] * n,
-            "payload": [bytes([0x55, 0x61]) + int(s).to_bytes(18, "little") for s in seq],
-        }
-        w.write_batch(b, frames, {"imu_sample": {"t_ns": seq * 5_000_000, **{c: seq * 0.5 for c in IMU_COLS}}})
+        w.write_batch(b, *batch(b, n))
     w.finish(session_row(status="complete"), [], [])
     w.close()
     path = landing_path(db, "ann", "0123456789abcdef")
