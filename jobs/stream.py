@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from ingest.ble.client import LinkLostError, LinkPolicy, QueueItem, SensorClient, SensorClientError
 from ingest.ble.virtual import VirtualLink
@@ -32,6 +32,8 @@ DRAIN_MAX_S = 30.0
 
 if TYPE_CHECKING:
     from store.lake import LakeConfig
+
+P = ParamSpec("P")
 
 
 class StreamError(Exception):
@@ -312,61 +314,20 @@ async def stream_async(
     return run
 
 
-def run_stream(
-    *,
-    db_path: str | Path,
-    athlete: str,
-    exercise: str,
-    load_kg: float,
-    address: str | None = None,
-    name: str | None = None,
-    virtual: bool = False,
-    sensor: str = "auto",
-    rate_hz: float | None = None,
-    duration_s: float | None = None,
-    record: str | Path | None = None,
-    vl_stop_pct: float | None = None,
-    reps: int = 5,
-    seed: int = 0,
-    virtual_loss: float = 0.0,
-    virtual_disconnect_at: float | None = None,
-    virtual_rate_hz: float | None = None,
-    wait_s: float = 30.0,
-    on_rep: Callable[[dict[str, Any]], None] | None = None,
-    on_message: Callable[[str], None] | None = None,
-    virtual_one_rm_kg: float | None = None,
-    lake: LakeConfig | None = None,
-) -> dict[str, Any]:
-    """Stream one sensor until Ctrl-C, ``duration_s`` or (virtual) the end of the simulated set.
+def _blocking(coroutine: Callable[P, Coroutine[Any, Any, StreamRun]]) -> Callable[P, dict[str, Any]]:
+    """The coroutine run to its end on a fresh event loop, returning its document (same parameters)."""
 
-    Returns the ``replay`` document plus ``"stream": {notifications, samples, lost_samples, reconnects,
-    gaps, ended_by}``; when the link was lost for good, an ``"error"`` line too (the data up to then is
-    stored). Raises ``StreamError`` (one line) when streaming could not start.
-    """
-    run = asyncio.run(
-        stream_async(
-            db_path=db_path,
-            athlete=athlete,
-            exercise=exercise,
-            load_kg=load_kg,
-            address=address,
-            name=name,
-            virtual=virtual,
-            sensor=sensor,
-            rate_hz=rate_hz,
-            duration_s=duration_s,
-            record=record,
-            vl_stop_pct=vl_stop_pct,
-            reps=reps,
-            seed=seed,
-            virtual_loss=virtual_loss,
-            virtual_disconnect_at=virtual_disconnect_at,
-            virtual_rate_hz=virtual_rate_hz,
-            wait_s=wait_s,
-            on_rep=on_rep,
-            on_message=on_message,
-            virtual_one_rm_kg=virtual_one_rm_kg,
-            lake=lake,
-        )
-    )
-    return run.doc
+    def run(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        return asyncio.run(coroutine(*args, **kwargs)).doc
+
+    return run
+
+
+run_stream = _blocking(stream_async)
+"""Stream one sensor until Ctrl-C, ``duration_s`` or (virtual) the end of the simulated set; the
+parameters of :func:`stream_async`.
+
+Returns the ``replay`` document plus ``"stream": {notifications, samples, lost_samples, reconnects,
+gaps, ended_by}``; when the link was lost for good, an ``"error"`` line too (the data up to then is
+stored). Raises ``StreamError`` (one line) when streaming could not start.
+"""
