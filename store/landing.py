@@ -91,10 +91,10 @@ _LANDING_BATCH_SCHEMA = (
 LANDING_BATCH_COLUMNS = tuple(name for name, _ in _LANDING_BATCH_SCHEMA)
 LANDING_BATCH_DDL = f"CREATE TABLE landing_batch ({', '.join(f'{n} {t}' for n, t in _LANDING_BATCH_SCHEMA)})"
 MERGE_CHUNK_BATCHES = 2000
+"""Batches decoded per step of a merge (bounds its memory: ~25 MB at 1 kHz)."""
 LANDING_MEMORY_LIMIT = "64MB"
 """DuckDB's memory limit for a landing file's writer: its buffer pool otherwise keeps the blocks it wrote
 (up to 80 % of the machine), and a live session's process grew with the landing file."""
-"""Batches decoded per step of a merge (bounds its memory: ~25 MB at 1 kHz)."""
 
 _DDL_CACHE: dict[str, str] = {}
 _COLUMNS_CACHE: dict[str, frozenset[str]] = {}
@@ -689,9 +689,9 @@ def _merge_attached(
 
 
 def _merge_ranges(landed: Sequence[tuple[Any, ...]]) -> list[list[int]]:
-    """The landing ledger's ``(batch_seq, frames)`` rows in ranges of at most ``CHUNK_ROWS`` frames (one
-    batch more than that alone is its own range) and ``MERGE_CHUNK_BATCHES`` batches: a merge transaction
-    each."""
+    """The landing ledger's ``(batch_seq, frames)`` rows, in order, as ranges of batch numbers: at most
+    ``CHUNK_ROWS`` frames and ``MERGE_CHUNK_BATCHES`` batches each (a batch with more frames than that is a
+    range of its own). One merge transaction per range."""
     out: list[list[int]] = []
     rows = 0
     for seq, frames in landed:
