@@ -301,6 +301,17 @@ def test_merge_writes_ranges_of_batches_and_a_crash_between_them_loses_nothing(
     clean.close()
 
 
+def test_merge_ranges_bound_frames_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    import store.landing as landing
+
+    monkeypatch.setattr(landing, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(landing, "MERGE_CHUNK_BATCHES", 3)
+    ledger = [(0, 40), (1, 40), (2, 40), (3, 250), (4, 10), (5, 10), (6, 10), (7, 10), (8, None)]
+    # 40+40 fit, a third 40 would pass 100; 250 alone; then 3 batches at most per range
+    assert landing._merge_ranges(ledger) == [[0, 1], [2], [3], [4, 5, 6], [7, 8]]
+    assert landing._merge_ranges([]) == []
+
+
 def test_reopened_landing_file_skips_committed_batches(tmp_path: Path) -> None:
     db = tmp_path / "main.duckdb"
     write_session(db, range(5), finish=False)
