@@ -315,7 +315,7 @@ class SessionAssembler:
         tb = reconstruct_sample_times(arrivals, float(self.configured_rate_hz or 0.0), gaps)
         samples = None
         if self._raw_bytes and self.is_imu:
-            raw = np.frombuffer(bytes(self._raw_bytes), dtype="<i2").reshape(-1, 9).astype(np.int16)
+            raw = np.frombuffer(self._raw_bytes, dtype="<i2").reshape(-1, 9).astype(np.int16)  # one copy, not two
             accel, gyro, angles = raw_to_si(raw)
             samples = ImuSamples(tb.t_ns, accel, gyro, angles)
         return WholeSession(float(tb.rate_hz), int(tb.lost_samples), gaps, samples)

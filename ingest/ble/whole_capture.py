@@ -354,7 +354,9 @@ def _decode_imu(
                 lo, hi = int(starts[k]), int(starts[end - 1] + op[end - 1])
                 if hi > lo:
                     frames = notes.payload[lo:hi].reshape(-1, FRAME_LEN)
-                    raws.append(np.ascontiguousarray(frames[:, 2:]).view("<i2").astype(np.int16).reshape(-1, 9))
+                    raws.append(
+                        np.ascontiguousarray(frames[:, 2:]).view("<i2").astype(np.int16, copy=False).reshape(-1, 9)
+                    )
                     owners.append(np.repeat(ours[k:end], op[k:end] // FRAME_LEN))
                 k = end
             else:
@@ -374,8 +376,9 @@ def _decode_imu(
             if chunk.n and chunk.raw_i16 is not None:
                 raws.append(np.asarray(chunk.raw_i16, dtype=np.int16))
                 owners.append(np.full(chunk.n, i, dtype=np.int64))
-    raw = np.concatenate(raws) if raws else np.zeros((0, 9), np.int16)
-    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    # one clean run (the usual capture) is taken as it is: concatenating would copy it once more
+    raw = (raws[0] if len(raws) == 1 else np.concatenate(raws)) if raws else np.zeros((0, 9), np.int16)
+    owner = (owners[0] if len(owners) == 1 else np.concatenate(owners)) if owners else np.zeros(0, np.int64)
     return raw, owner.astype(np.int32) if len(notes) < 2**31 else owner, errors
 
 
