@@ -115,6 +115,13 @@ MAX_MOVEMENT_S: float = 30.0
 """Movements longer than this without a rest are discarded (s)."""
 BACK_OFF_S: float = 0.25
 """Integration of a movement starts this long before the detector saw it move (within the rest)."""
+STEADY_OFFSET_FRACTION: float = 0.5
+"""A steady still run is a rest with its own reading (:meth:`BarbellEngine._steady_still_run`) once its
+reading is off the rest before by more than this fraction of the quiet test's tolerance, not only beyond
+it: a reading near the tolerance makes the quiet test flicker (a 110 ms window mean at 100 Hz and the
+datasheet's 8 mg-rms noise is uncertain by ~0.024 m/s^2, so 3 SE ~0.07 m/s^2 = half the 0.15), and a
+still run there was neither one quiet run nor a steady one: a drifted bias merged a whole set into one
+movement (rep-shape benchmark, bias-walk sensor: 1 rep lost, worst 0.30 m/s; after: none lost, 0.20)."""
 REOPEN_SIGMAS: float = 2.0
 """A movement too small to be a rep that starts from the short rest right after a close reopens it when its
 velocity at a still run is more than this many SDs (+ V_STILL_MPS) from rest (and the two together end at
@@ -650,7 +657,7 @@ class BarbellEngine:
     def _steady_still_run(self, n: int, before: int) -> int | None:
         """Start of FORCED_REST_S of still blocks (the variance test alone) from the scan position on whose
         windowed mean |f| stays within +-REST_DRIFT_MPS2 of its middle while its median is away from the rest
-        before the movement by more than that rest's tolerance; None if none yet. Each candidate start is
+        before the movement by more than STEADY_OFFSET_FRACTION of that rest's tolerance; None if none yet. Each candidate start is
         judged on its own FORCED_REST_S of blocks only, the first that qualifies wins, and only starts before
         block ``before`` (the next still run the usual test sees, judged first): live and batch agree. A
         scan position inside a still run counts from the run's start."""
@@ -671,7 +678,8 @@ class BarbellEngine:
                 wm = self.blocks.wmean[s_any - self.blocks.codes_first : e_cand - self.blocks.codes_first]
                 win = np.lib.stride_tricks.sliding_window_view(wm, f)
                 steady = (np.ptp(win, axis=1) <= 2.0 * REST_DRIFT_MPS2) & (
-                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2) > self._moving_ref.tolerance_mps2
+                    np.abs(np.median(win, axis=1) - self._moving_ref.mean_mps2)
+                    > STEADY_OFFSET_FRACTION * self._moving_ref.tolerance_mps2
                 )
                 hit = np.flatnonzero(steady)
                 if hit.size and s_any + int(hit[0]) < before:

@@ -14,8 +14,10 @@ simulated session to the version, and fails when they move while the version doe
 
 from __future__ import annotations
 
-BAR_VELOCITY_METHOD_VERSION: str = "2026.12.05.2"
-"""The integrated velocity's error as a Gaussian process with a bias random walk (analysis/drift.py),
-height updates, closes undone on creeps into lockout, touch-and-go sets kept whole (issue 11,
+BAR_VELOCITY_METHOD_VERSION: str = "2026.12.05.3"
+"""A steady still run whose reading moved off the rest before by more than half the quiet test's
+tolerance (was: by more than all of it) is a rest with its own reading (``STEADY_OFFSET_FRACTION``).
+Before: "2026.12.05.2", the integrated velocity's error as a Gaussian process with a bias random walk
+(analysis/drift.py), height updates, closes undone on creeps into lockout, touch-and-go sets kept whole (issue 11,
 merged 2026-12-05). Before: "2026.12.05", pause-aware concentric bounds, zero-velocity updates at
 pauses and holds, the mid-rep rule (issue 11 items 2 and 4)."""
