@@ -117,7 +117,7 @@ def opened(
 
 def exercise_warning(exercise: str) -> str | None:
     """The warning for an exercise name outside the contract's list, or None."""
-    from ingest.fit.exercises import CONTRACT_EXERCISES
+    from records.exercises import CONTRACT_EXERCISES
 
     if exercise in CONTRACT_EXERCISES:
         return None

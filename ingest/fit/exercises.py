@@ -18,21 +18,6 @@ from ingest.fit.fitparse_boundary import enum_value_name
 
 UNKNOWN_CATEGORY = 65534
 
-#: Contract names (docs/cli.md, `replay`).
-CONTRACT_EXERCISES: tuple[str, ...] = (
-    "back_squat",
-    "front_squat",
-    "deadlift",
-    "romanian_deadlift",
-    "bench_press",
-    "overhead_press",
-    "hip_thrust",
-    "lunge",
-    "split_squat",
-    "bulgarian_split_squat",
-    "step_up",
-)
-
 #: (FIT category, FIT subtype name) -> contract name.
 FIT_TO_CONTRACT: dict[tuple[str, str], str] = {
     ("squat", "barbell_back_squat"): "back_squat",

@@ -20,7 +20,10 @@ CONTRACT_NAMES = [
 
 
 def test_table_covers_the_contract_names():
-    assert sorted(EXERCISES) == sorted(CONTRACT_NAMES)
+    from records.exercises import CONTRACT_EXERCISES
+
+    # the list the code shares, against the contract as written here
+    assert sorted(EXERCISES) == sorted(CONTRACT_EXERCISES) == sorted(CONTRACT_NAMES)
 
 
 def test_last_four_are_unilateral():
@@ -43,3 +46,11 @@ def test_unknown_exercise_defaults():
     assert not info.known and info.laterality == "unknown" and info.mvt_mps is None and info.eccentric_first is None
     with pytest.raises(ValueError, match="non-empty"):
         exercise_info("")
+
+
+def test_the_fit_mapping_names_only_contract_exercises():
+    from ingest.fit.exercises import FIT_TO_CONTRACT
+    from records.exercises import CONTRACT_EXERCISES
+
+    assert set(FIT_TO_CONTRACT.values()) <= set(CONTRACT_EXERCISES)
+    assert {"back_squat", "deadlift", "lunge", "split_squat"} <= set(FIT_TO_CONTRACT.values())
